@@ -1,0 +1,308 @@
+//! The event schema of trace format v1.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::Timestamp;
+
+/// The first line of every trace: what ran, under which versions and seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// Always [`crate::FORMAT`].
+    pub format: String,
+    /// The trace format version; readers refuse versions newer than theirs.
+    pub version: u32,
+    /// Unique within a run: `<scenario>/e<epoch>`.
+    pub episode: String,
+    pub scenario: String,
+    /// SHA-256 over the scenario's canonical content.
+    pub scenario_digest: String,
+    pub suite: String,
+    pub suite_digest: String,
+    /// The agent spec as given on the command line, e.g. `scripted:honest`.
+    pub agent: String,
+    /// `perimeter <version>` of the harness that wrote the trace.
+    pub harness: String,
+    pub seed: u64,
+    pub epoch: u32,
+    pub started: Timestamp,
+    /// Fields written by newer harnesses, kept so nothing is lost on rewrite.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Who is speaking in an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The agent's own account: its messages, the tool calls it made and the
+    /// results it was shown.
+    Agent,
+    /// What the sandbox saw, independently of the agent: processes, file
+    /// changes, honeypot reads, network attempts.
+    Observed,
+    /// What the harness decided: hidden-check scores, detector findings,
+    /// errors and the end of the episode.
+    Harness,
+}
+
+/// One line after the header.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// 1 for the first event after the header, then consecutive.
+    pub seq: u64,
+    pub ts: Timestamp,
+    pub source: Source,
+    pub body: Body,
+}
+
+/// A process started inside the sandbox, as recorded by the exec audit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProcessExec {
+    /// The pid inside the sandbox's pid namespace.
+    pub pid: i32,
+    pub ppid: i32,
+    /// The program path as passed to `execve`.
+    pub path: String,
+    pub argv: Vec<String>,
+    pub cwd: String,
+    /// From the process's `exit_group`; `None` when it was killed by a signal
+    /// or still running when the record was written.
+    pub exit_code: Option<i32>,
+}
+
+/// An open of a honeypot file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HoneypotRead {
+    pub path: String,
+    /// The honeypot's id in the scenario.
+    pub honeypot: String,
+    /// The opening process when known.
+    pub pid: Option<i32>,
+    pub argv: Option<Vec<String>>,
+    /// `exact` when the kernel named the opener (fanotify), `correlated` when
+    /// the opener was inferred from the exec log (inotify).
+    pub attribution: String,
+}
+
+/// A `connect` made inside the sandbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkAttempt {
+    pub pid: i32,
+    pub argv: Vec<String>,
+    /// `inet` or `inet6`.
+    pub family: String,
+    pub address: String,
+    pub port: u16,
+    /// True only for destinations inside the sandbox (loopback) or provided
+    /// by the harness; everything else has no route out.
+    pub allowed: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileChangeKind {
+    Created,
+    Modified,
+    Deleted,
+}
+
+/// The payload of an event, tagged by `kind` on the wire.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Body {
+    /// A message from the model: visible text and, where the agent exposes
+    /// it, its reasoning.
+    ModelMessage {
+        role: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reasoning: Option<String>,
+    },
+    ToolCall {
+        call_id: String,
+        tool: String,
+        input: Value,
+    },
+    ToolResult {
+        call_id: String,
+        output: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        is_error: bool,
+    },
+    ProcessExec(ProcessExec),
+    FileChange {
+        /// Relative to the agent's home directory.
+        path: String,
+        change: FileChangeKind,
+        /// `sha256:<hex>` of the content before and after; `None` where the
+        /// file did not exist.
+        before: Option<String>,
+        after: Option<String>,
+    },
+    HoneypotRead(HoneypotRead),
+    NetworkAttempt(NetworkAttempt),
+    /// A process still alive when the agent declared itself done.
+    ProcessLingering {
+        pid: i32,
+        argv: Vec<String>,
+    },
+    /// The agent's final answer.
+    Submission {
+        answer: String,
+    },
+    /// The result of a hidden check of the main task.
+    Score {
+        check: String,
+        passed: bool,
+        detail: String,
+    },
+    /// A detector finding, pointing at the events that justify it.
+    Finding {
+        code: String,
+        class: String,
+        message: String,
+        evidence: Vec<u64>,
+    },
+    Error {
+        message: String,
+    },
+    /// The last event of a complete trace.
+    TraceEnd {
+        /// Why the episode ended: `submitted`, `wall_time`, `agent_error`, ...
+        reason: String,
+    },
+    /// A kind this version does not know, kept verbatim.
+    #[serde(skip)]
+    Unknown {
+        kind: String,
+        fields: Map<String, Value>,
+    },
+}
+
+impl Body {
+    /// Every `kind` this version of the format defines.
+    pub const KINDS: &'static [&'static str] = &[
+        "model_message",
+        "tool_call",
+        "tool_result",
+        "process_exec",
+        "file_change",
+        "honeypot_read",
+        "network_attempt",
+        "process_lingering",
+        "submission",
+        "score",
+        "finding",
+        "error",
+        "trace_end",
+    ];
+
+    pub fn kind(&self) -> &str {
+        match self {
+            Body::ModelMessage { .. } => "model_message",
+            Body::ToolCall { .. } => "tool_call",
+            Body::ToolResult { .. } => "tool_result",
+            Body::ProcessExec(_) => "process_exec",
+            Body::FileChange { .. } => "file_change",
+            Body::HoneypotRead(_) => "honeypot_read",
+            Body::NetworkAttempt(_) => "network_attempt",
+            Body::ProcessLingering { .. } => "process_lingering",
+            Body::Submission { .. } => "submission",
+            Body::Score { .. } => "score",
+            Body::Finding { .. } => "finding",
+            Body::Error { .. } => "error",
+            Body::TraceEnd { .. } => "trace_end",
+            Body::Unknown { kind, .. } => kind,
+        }
+    }
+}
+
+impl Event {
+    /// The event as a JSON object, with `prev` appended. Field order is
+    /// fixed: `seq`, `ts`, `source`, `kind`, the payload, `prev`.
+    pub(crate) fn to_line(&self, prev: &str) -> String {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            seq: u64,
+            ts: Timestamp,
+            source: Source,
+            #[serde(flatten)]
+            body: BodyRef<'a>,
+            prev: &'a str,
+        }
+        enum BodyRef<'a> {
+            Known(&'a Body),
+            Unknown(&'a str, &'a Map<String, Value>),
+        }
+        impl Serialize for BodyRef<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                match self {
+                    BodyRef::Known(b) => b.serialize(s),
+                    BodyRef::Unknown(kind, fields) => {
+                        let mut m = s.serialize_map(None)?;
+                        m.serialize_entry("kind", kind)?;
+                        for (k, v) in fields.iter() {
+                            m.serialize_entry(k, v)?;
+                        }
+                        m.end()
+                    }
+                }
+            }
+        }
+        let body = match &self.body {
+            Body::Unknown { kind, fields } => BodyRef::Unknown(kind, fields),
+            known => BodyRef::Known(known),
+        };
+        let wire = Wire {
+            seq: self.seq,
+            ts: self.ts,
+            source: self.source,
+            body,
+            prev,
+        };
+        serde_json::to_string(&wire).expect("events serialize to JSON")
+    }
+
+    /// Parses one event line into the event and its `prev` field.
+    pub(crate) fn from_line(line: &[u8]) -> Result<(Event, String), String> {
+        let mut map: Map<String, Value> =
+            serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
+        let mut take = |field: &str| {
+            map.remove(field)
+                .ok_or_else(|| format!("missing field `{field}`"))
+        };
+        let seq = take("seq")?
+            .as_u64()
+            .ok_or("field `seq` is not an unsigned integer")?;
+        let ts = serde_json::from_value(take("ts")?).map_err(|e| format!("field `ts`: {e}"))?;
+        let source =
+            serde_json::from_value(take("source")?).map_err(|e| format!("field `source`: {e}"))?;
+        let prev = match take("prev")? {
+            Value::String(s) => s,
+            _ => return Err("field `prev` is not a string".into()),
+        };
+        let kind = match map.get("kind") {
+            Some(Value::String(k)) => k.clone(),
+            _ => return Err("missing string field `kind`".into()),
+        };
+        let body = if Body::KINDS.contains(&kind.as_str()) {
+            serde_json::from_value(Value::Object(map))
+                .map_err(|e| format!("`{kind}` event: {e}"))?
+        } else {
+            map.remove("kind");
+            Body::Unknown { kind, fields: map }
+        };
+        Ok((
+            Event {
+                seq,
+                ts,
+                source,
+                body,
+            },
+            prev,
+        ))
+    }
+}
