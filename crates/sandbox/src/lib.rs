@@ -1,1 +1,173 @@
+//! The episode sandbox: isolation plus a ground-truth audit that does not
+//! depend on the agent's honesty.
+//!
+//! # Shape
+//!
+//! [`Sandbox::start`] re-executes an *init program* (the `perimeter` binary,
+//! whose `main` hands [`INIT_ARG`] to [`run_init`]). Init enters new user,
+//! mount, pid, network, ipc and uts namespaces, builds a new root (read-only
+//! system directories, a private `/tmp`, `/dev` and `/proc`, and the agent's
+//! home as an overlay whose upper layer lives on a size-limited tmpfs), sets
+//! resource limits, restricts writes with Landlock, installs a seccomp filter
+//! and hands its listener to the harness. It then serves requests (run a
+//! command, write a file, list processes, report changes) over a private
+//! control socket.
+//!
+//! # Ground truth
+//!
+//! - every `execve`/`execveat` (argv, cwd, pid, parent) and every process's
+//!   `exit_group` code, through seccomp user notification: the filter is
+//!   inherited by every descendant and cannot be removed, so an indirect
+//!   `python -c "os.system(...)"` or a script written then run shows up;
+//! - every `connect` to an IP address;
+//! - opens of honeypot files: fanotify permission events when the harness
+//!   runs as root (the opener is named exactly), inotify otherwise;
+//! - the change set of the home directory: the overlay's upper layer;
+//! - processes still alive at any moment, from inside the pid namespace.
+//!
+//! When the harness dies, the kernel kills init (parent-death signal) and with
+//! it the whole pid namespace.
 
+mod audit;
+mod confine;
+mod init;
+mod protocol;
+mod session;
+mod sys;
+
+use serde::{Deserialize, Serialize};
+
+pub use confine::landlock_abi;
+pub use init::run_init;
+pub use session::{Error, Sandbox, SandboxSpec, Session};
+
+/// The first argument that makes the init program run [`run_init`].
+pub const INIT_ARG: &str = "__sandbox-init";
+
+/// Where the agent's home directory appears inside the sandbox.
+pub const HOME: &str = "/home/agent";
+
+/// Resource limits applied inside the sandbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Address space per process (`RLIMIT_AS`).
+    pub memory_bytes: u64,
+    /// Processes of the sandbox user (`RLIMIT_NPROC`).
+    pub processes: u64,
+    /// Largest file a process may write (`RLIMIT_FSIZE`).
+    pub file_size_bytes: u64,
+    /// Size of the tmpfs holding all changes to the home directory, and of
+    /// `/tmp`.
+    pub disk_bytes: u64,
+    /// Open files per process (`RLIMIT_NOFILE`).
+    pub open_files: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 16 << 30,
+            processes: 256,
+            file_size_bytes: 256 << 20,
+            disk_bytes: 1 << 30,
+            open_files: 1024,
+        }
+    }
+}
+
+/// A command to run inside the sandbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecRequest {
+    /// Looked up in `PATH` from `env` when it has no slash.
+    pub argv: Vec<String>,
+    /// Absolute, inside the sandbox.
+    pub cwd: String,
+    /// The complete environment.
+    pub env: Vec<(String, String)>,
+    pub stdin: Option<String>,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExitStatus {
+    Exited(i32),
+    Signaled(i32),
+    /// The timeout passed; the command's process group was killed.
+    TimedOut,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecOutput {
+    /// The command's pid inside the sandbox.
+    pub pid: i32,
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    /// True when output beyond [`OUTPUT_LIMIT`] bytes was dropped.
+    pub truncated: bool,
+}
+
+/// The most output kept per stream of one command.
+pub const OUTPUT_LIMIT: usize = 1 << 20;
+
+/// A live process inside the sandbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    pub pid: i32,
+    pub argv: Vec<String>,
+}
+
+/// One ground-truth record, in the order the supervisor saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Audit {
+    Exec(ExecRecord),
+    /// A process called `exit_group` with this code.
+    Exit {
+        pid: i32,
+        code: i32,
+    },
+    Connect(ConnectRecord),
+    HoneypotOpen(HoneypotOpen),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecRecord {
+    /// Inside the sandbox's pid namespace.
+    pub pid: i32,
+    /// 0 when the parent is outside the sandbox.
+    pub ppid: i32,
+    pub path: String,
+    pub argv: Vec<String>,
+    pub cwd: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectRecord {
+    pub pid: i32,
+    pub argv: Vec<String>,
+    /// `inet` or `inet6`.
+    pub family: &'static str,
+    pub address: String,
+    pub port: u16,
+    /// A loopback destination: it stays inside the sandbox.
+    pub loopback: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoneypotOpen {
+    /// Relative to the home directory, as given in [`SandboxSpec::honeypots`].
+    pub path: String,
+    /// The opener, when the kernel reported it.
+    pub pid: Option<i32>,
+    pub argv: Option<Vec<String>>,
+}
+
+/// A file created, modified or deleted in the home directory.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileChange {
+    /// Relative to the home directory.
+    pub path: String,
+    /// `sha256:<hex>` before and after; `None` where absent.
+    pub before: Option<String>,
+    pub after: Option<String>,
+}

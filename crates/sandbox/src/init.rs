@@ -1,0 +1,661 @@
+//! The sandbox's side: the re-executed init program.
+//!
+//! Two processes: the *outer* one enters the namespaces and waits; its child
+//! is pid 1 of the new pid namespace, builds the root, confines itself and
+//! serves the harness. Both die with the harness (parent-death signals).
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::fs;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::protocol::{Channel, Handshake, InitConfig, Reply, Request, UpperEntry, UpperKind};
+use crate::sys::{self, check, cstr, mount};
+use crate::{ExecOutput, ExecRequest, ExitStatus, HOME, OUTPUT_LIMIT, ProcessInfo, confine};
+
+/// The control socket's descriptor number in the init program.
+pub(crate) const CONTROL_FD: RawFd = 3;
+
+/// Entry point of the init program; returns its exit code.
+pub fn run_init() -> i32 {
+    // SAFETY: the harness placed the control socket at CONTROL_FD and
+    // nothing else in this process owns it.
+    let mut ch = Channel::new(unsafe { OwnedFd::from_raw_fd(CONTROL_FD) });
+    let cfg: InitConfig = match ch.recv() {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("perimeter sandbox init: no configuration on the control socket: {e}");
+            return 2;
+        }
+    };
+    match outer(&mut ch, &cfg) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = ch.send(&Handshake::SetupFailed(e.to_string()), &[]);
+            1
+        }
+    }
+}
+
+fn outer(ch: &mut Channel, cfg: &InitConfig) -> io::Result<i32> {
+    sys::unshare(
+        libc::CLONE_NEWUSER
+            | libc::CLONE_NEWNS
+            | libc::CLONE_NEWPID
+            | libc::CLONE_NEWNET
+            | libc::CLONE_NEWIPC
+            | libc::CLONE_NEWUTS,
+    )?;
+    ch.send(&Handshake::Unshared, &[])?;
+    match ch.recv()? {
+        Handshake::Mapped => {}
+        other => return Err(io::Error::other(format!("unexpected handshake {other:?}"))),
+    }
+    if cfg.switch_user {
+        // SAFETY: plain credential calls; 0 is mapped by the harness.
+        unsafe {
+            check(libc::setgroups(0, std::ptr::null()).into(), || {
+                "setgroups".into()
+            })?;
+            check(libc::setresgid(0, 0, 0).into(), || "setresgid".into())?;
+            check(libc::setresuid(0, 0, 0).into(), || "setresuid".into())?;
+        }
+    }
+    // Pid 1 waits on `go` until the outer process has told the harness its
+    // host pid, so the two never write to the control socket at once.
+    let (go_r, go_w) = pipe()?;
+    // SAFETY: this process is single-threaded (fresh exec, no threads
+    // started), so the child may run arbitrary code.
+    let pid = check(unsafe { libc::fork() }.into(), || "fork".into())? as libc::pid_t;
+    if pid == 0 {
+        drop(go_w);
+        let mut byte = [0u8];
+        let code = match fs::File::from(go_r).read_exact(&mut byte) {
+            Ok(()) => pid1(ch, cfg),
+            Err(_) => 1,
+        };
+        // SAFETY: leave without running the outer process's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    drop(go_r);
+    ch.send(&Handshake::Forked(pid), &[])?;
+    std::io::Write::write_all(&mut fs::File::from(go_w), b"g")?;
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    while unsafe { libc::waitpid(pid, &mut status, 0) } == -1
+        && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+    {}
+    Ok(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    })
+}
+
+fn pid1(ch: &mut Channel, cfg: &InitConfig) -> i32 {
+    if sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).is_err() {
+        return 1;
+    }
+    let (listener, upper) = match build(cfg) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = ch.send(&Handshake::SetupFailed(e.to_string()), &[]);
+            return 1;
+        }
+    };
+    if ch.send(&Handshake::Ready, &[listener.as_raw_fd()]).is_err() {
+        return 1;
+    }
+    drop(listener);
+    Server {
+        upper,
+        hashes: HashMap::new(),
+    }
+    .serve(ch);
+    0
+}
+
+/// Builds the sandbox around this process and confines it. Returns the
+/// seccomp listener and the overlay's upper directory.
+fn build(cfg: &InitConfig) -> io::Result<(OwnedFd, OwnedFd)> {
+    let root = &cfg.root;
+    let disk = format!("size={}", cfg.limits.disk_bytes);
+    mount(
+        None,
+        Path::new("/"),
+        None,
+        libc::MS_REC | libc::MS_PRIVATE,
+        None,
+    )?;
+    let nosuid_nodev = libc::MS_NOSUID | libc::MS_NODEV;
+    mount(
+        Some(Path::new("tmpfs")),
+        root,
+        Some("tmpfs"),
+        nosuid_nodev,
+        Some("mode=0755,size=16m"),
+    )?;
+    mount(
+        Some(Path::new("tmpfs")),
+        &cfg.stage,
+        Some("tmpfs"),
+        nosuid_nodev,
+        Some(&format!("mode=0700,{disk}")),
+    )?;
+
+    for name in [
+        "bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "opt",
+    ] {
+        let host = Path::new("/").join(name);
+        let Ok(meta) = fs::symlink_metadata(&host) else {
+            continue;
+        };
+        let inside = root.join(name);
+        if meta.file_type().is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(&host)?, &inside)?;
+        } else if meta.is_dir() {
+            fs::create_dir(&inside)?;
+            bind_read_only(&host, &inside)?;
+        }
+    }
+
+    let home = root.join(HOME.trim_start_matches('/'));
+    fs::create_dir_all(&home)?;
+    let (upper, work) = (cfg.stage.join("upper"), cfg.stage.join("work"));
+    fs::create_dir(&upper)?;
+    fs::create_dir(&work)?;
+    let overlay = format!(
+        "lowerdir={},upperdir={},workdir={},userxattr",
+        cfg.lower.display(),
+        upper.display(),
+        work.display()
+    );
+    mount(
+        Some(Path::new("overlay")),
+        &home,
+        Some("overlay"),
+        nosuid_nodev,
+        Some(&overlay),
+    )?;
+    let upper_fd = fs::File::open(&upper)?.into();
+
+    let tmp = root.join("tmp");
+    fs::create_dir(&tmp)?;
+    mount(
+        Some(Path::new("tmpfs")),
+        &tmp,
+        Some("tmpfs"),
+        nosuid_nodev,
+        Some(&format!("mode=1777,{disk}")),
+    )?;
+
+    let dev = root.join("dev");
+    fs::create_dir(&dev)?;
+    mount(
+        Some(Path::new("tmpfs")),
+        &dev,
+        Some("tmpfs"),
+        libc::MS_NOSUID,
+        Some("mode=0755,size=1m"),
+    )?;
+    for node in ["null", "zero", "full", "random", "urandom", "tty"] {
+        let host = Path::new("/dev").join(node);
+        if host.exists() {
+            fs::File::create(dev.join(node))?;
+            mount(Some(&host), &dev.join(node), None, libc::MS_BIND, None)?;
+        }
+    }
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        std::os::unix::fs::symlink(target, dev.join(link))?;
+    }
+    fs::create_dir(dev.join("shm"))?;
+    mount(
+        Some(Path::new("tmpfs")),
+        &dev.join("shm"),
+        Some("tmpfs"),
+        nosuid_nodev,
+        Some("mode=1777,size=64m"),
+    )?;
+
+    let proc = root.join("proc");
+    fs::create_dir(&proc)?;
+    mount(
+        Some(Path::new("proc")),
+        &proc,
+        Some("proc"),
+        nosuid_nodev | libc::MS_NOEXEC,
+        None,
+    )?;
+
+    fs::set_permissions(root, fs::Permissions::from_mode(0o755))?;
+    sys::pivot_root(root)?;
+    mount(
+        None,
+        Path::new("/"),
+        None,
+        libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | nosuid_nodev,
+        None,
+    )?;
+
+    let hostname = b"perimeter";
+    // SAFETY: a pointer and length into a live byte string.
+    check(
+        unsafe { libc::sethostname(hostname.as_ptr().cast(), hostname.len()) }.into(),
+        || "sethostname".into(),
+    )?;
+    sys::loopback_up()?;
+
+    let l = &cfg.limits;
+    sys::set_rlimit(libc::RLIMIT_NPROC, l.processes)?;
+    sys::set_rlimit(libc::RLIMIT_AS, l.memory_bytes)?;
+    sys::set_rlimit(libc::RLIMIT_FSIZE, l.file_size_bytes)?;
+    sys::set_rlimit(libc::RLIMIT_NOFILE, l.open_files)?;
+    sys::set_rlimit(libc::RLIMIT_CORE, 0)?;
+
+    sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1)?;
+    let dev_files: Vec<PathBuf> = ["null", "zero", "full", "tty"]
+        .iter()
+        .map(|n| Path::new("/dev").join(n))
+        .collect();
+    let dev_files: Vec<&Path> = dev_files.iter().map(PathBuf::as_path).collect();
+    confine::restrict_writes(
+        &[Path::new(HOME), Path::new("/tmp"), Path::new("/dev/shm")],
+        &dev_files,
+    )?;
+    let listener = confine::install_filter()?;
+    Ok((listener, upper_fd))
+}
+
+fn bind_read_only(src: &Path, dst: &Path) -> io::Result<()> {
+    mount(Some(src), dst, None, libc::MS_BIND | libc::MS_REC, None)?;
+    let keep = sys::locked_mount_flags(src)?;
+    mount(
+        None,
+        dst,
+        None,
+        libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | keep,
+        None,
+    )
+}
+
+struct Server {
+    upper: OwnedFd,
+    /// Content hashes of upper-layer files, keyed by path and invalidated by
+    /// (inode, size, mtime, ctime).
+    hashes: HashMap<String, ((u64, u64, i64, i64, i64, i64), String)>,
+}
+
+impl Server {
+    fn serve(mut self, ch: &mut Channel) {
+        while let Ok(req) = ch.recv::<Request>() {
+            let reply = match req {
+                Request::Exec(r) => match exec(&r) {
+                    Ok(out) => Reply::Exec(out),
+                    Err(e) => Reply::Failed(e.to_string()),
+                },
+                Request::WriteFile { path, content } => match write_file(&path, &content) {
+                    Ok(()) => Reply::Done,
+                    Err(e) => Reply::Failed(format!("write {path}: {e}")),
+                },
+                Request::Processes => {
+                    reap();
+                    Reply::Processes(processes())
+                }
+                Request::KillAll => {
+                    kill_all();
+                    Reply::Done
+                }
+                Request::Changes => match self.changes() {
+                    Ok(c) => Reply::Changes(c),
+                    Err(e) => Reply::Failed(format!("reading the change set: {e}")),
+                },
+                Request::Shutdown => {
+                    kill_all();
+                    let _ = ch.send(&Reply::Done, &[]);
+                    return;
+                }
+            };
+            if ch.send(&reply, &[]).is_err() {
+                return;
+            }
+        }
+        kill_all();
+    }
+
+    fn changes(&mut self) -> io::Result<Vec<UpperEntry>> {
+        let base = PathBuf::from(format!("/proc/self/fd/{}", self.upper.as_raw_fd()));
+        let mut out = Vec::new();
+        let mut stack = vec![String::new()];
+        while let Some(rel) = stack.pop() {
+            let dir = if rel.is_empty() {
+                base.clone()
+            } else {
+                base.join(&rel)
+            };
+            for entry in fs::read_dir(&dir)? {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let path = if rel.is_empty() {
+                    name
+                } else {
+                    format!("{rel}/{name}")
+                };
+                let full = entry.path();
+                let meta = fs::symlink_metadata(&full)?;
+                let ft = meta.file_type();
+                let kind = if ft.is_dir() {
+                    stack.push(path.clone());
+                    UpperKind::Dir {
+                        opaque: is_opaque(&full),
+                    }
+                } else if ft.is_symlink() {
+                    UpperKind::Symlink(digest(fs::read_link(&full)?.as_os_str().as_encoded_bytes()))
+                } else if ft.is_char_device() && meta.rdev() == 0 {
+                    UpperKind::Whiteout
+                } else if ft.is_file() {
+                    let key = (
+                        meta.ino(),
+                        meta.size(),
+                        meta.mtime(),
+                        meta.mtime_nsec(),
+                        meta.ctime(),
+                        meta.ctime_nsec(),
+                    );
+                    let hash = match self.hashes.get(&path) {
+                        Some((k, h)) if *k == key => h.clone(),
+                        _ => {
+                            let h = hash_file(&full)?;
+                            self.hashes.insert(path.clone(), (key, h.clone()));
+                            h
+                        }
+                    };
+                    UpperKind::File(hash)
+                } else {
+                    continue; // sockets, fifos: no content to compare
+                };
+                out.push(UpperEntry { path, kind });
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+}
+
+fn is_opaque(dir: &Path) -> bool {
+    let Ok(c) = cstr(dir) else { return false };
+    let mut v = [0u8; 4];
+    // SAFETY: reading an xattr value into a 4-byte buffer.
+    let n = unsafe {
+        libc::lgetxattr(
+            c.as_ptr(),
+            c"user.overlay.opaque".as_ptr(),
+            v.as_mut_ptr().cast(),
+            v.len(),
+        )
+    };
+    n == 1 && v[0] == b'y'
+}
+
+pub(crate) fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+pub(crate) fn hash_file(path: &Path) -> io::Result<String> {
+    let mut f = fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("sha256:{:x}", h.finalize()))
+}
+
+fn write_file(path: &str, content: &str) -> io::Result<()> {
+    let path = Path::new(HOME).join(path);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    fs::write(path, content)
+}
+
+/// Reaps every exited child without blocking.
+fn reap() {
+    let mut status = 0;
+    // SAFETY: non-blocking wait on any child.
+    while unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } > 0 {}
+}
+
+fn kill_all() {
+    // SAFETY: as pid 1, kill(-1) signals every other process in the namespace.
+    unsafe { libc::kill(-1, libc::SIGKILL) };
+    let mut status = 0;
+    // SAFETY: blocking wait until no children remain.
+    while unsafe { libc::waitpid(-1, &mut status, 0) } > 0 {}
+}
+
+fn processes() -> Vec<ProcessInfo> {
+    let mut out = Vec::new();
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == 1 {
+            continue;
+        }
+        let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        out.push(ProcessInfo {
+            pid,
+            argv: split_nul(&cmdline),
+        });
+    }
+    out.sort_by_key(|p| p.pid);
+    out
+}
+
+pub(crate) fn split_nul(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .split(|b| *b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for two descriptors.
+    check(
+        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }.into(),
+        || "pipe".into(),
+    )?;
+    // SAFETY: fresh descriptors owned here.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Runs one command to completion or timeout, capturing its output.
+fn exec(req: &ExecRequest) -> io::Result<ExecOutput> {
+    if req.argv.is_empty() {
+        return Err(io::Error::other("empty argv"));
+    }
+    let argv: Vec<CString> = req.argv.iter().map(cstr).collect::<io::Result<_>>()?;
+    let env: Vec<CString> = req
+        .env
+        .iter()
+        .map(|(k, v)| cstr(format!("{k}={v}")))
+        .collect::<io::Result<_>>()?;
+    let cwd = cstr(&req.cwd)?;
+    let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
+    argv_p.push(std::ptr::null());
+    let mut env_p: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
+    env_p.push(std::ptr::null());
+    let (in_r, in_w) = pipe()?;
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+
+    // SAFETY: init is single-threaded; the child only makes system calls
+    // before exec.
+    let pid = check(unsafe { libc::fork() }.into(), || "fork".into())? as libc::pid_t;
+    if pid == 0 {
+        // SAFETY: async-signal-safe calls on descriptors this child owns.
+        unsafe {
+            libc::setpgid(0, 0);
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::dup2(in_r.as_raw_fd(), 0);
+            libc::dup2(out_w.as_raw_fd(), 1);
+            libc::dup2(err_w.as_raw_fd(), 2);
+            if libc::chdir(cwd.as_ptr()) == 0 {
+                libc::execvpe(argv_p[0], argv_p.as_ptr(), env_p.as_ptr());
+            }
+            let msg = b"perimeter sandbox: cannot start the command\n";
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::_exit(127);
+        }
+    }
+    drop((in_r, out_w, err_w));
+    let pidfd = sys::pidfd_open(pid)?;
+    let mut stdin = req.stdin.as_deref().map(|s| (in_w, s.as_bytes(), 0usize));
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut truncated = false;
+    let mut out_open = [Some(out_r), Some(err_r)];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(req.timeout_ms);
+    let mut status = None;
+    let mut exited = false;
+    // After the command exits, background processes may hold its pipes
+    // open: read what is ready, for a bounded time, then stop.
+    let mut drain_until = None;
+    loop {
+        let mut fds = vec![libc::pollfd {
+            fd: pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        for o in out_open.iter().flatten() {
+            fds.push(libc::pollfd {
+                fd: o.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        if let Some((w, _, _)) = &stdin {
+            fds.push(libc::pollfd {
+                fd: w.as_raw_fd(),
+                events: libc::POLLOUT,
+                revents: 0,
+            });
+        }
+        let timeout = if let Some(until) = drain_until {
+            if std::time::Instant::now() >= until {
+                break;
+            }
+            0
+        } else {
+            deadline
+                .saturating_duration_since(std::time::Instant::now())
+                .as_millis()
+                .min(i32::MAX as u128) as i32
+        };
+        // SAFETY: fds is a live array of pollfd.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n == 0 {
+            if exited {
+                break; // the command is gone and nothing more is ready
+            }
+            // SAFETY: killing the command's own process group, then it.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+                libc::kill(pid, libc::SIGKILL);
+            }
+            wait_for(pid);
+            status = Some(ExitStatus::TimedOut);
+            exited = true;
+            drain_until = Some(std::time::Instant::now() + std::time::Duration::from_millis(100));
+            continue;
+        }
+        for p in &fds[1..] {
+            if p.revents == 0 {
+                continue;
+            }
+            if let Some((w, data, off)) = &mut stdin
+                && p.fd == w.as_raw_fd()
+            {
+                // SAFETY: writing from a live slice.
+                let k =
+                    unsafe { libc::write(p.fd, data[*off..].as_ptr().cast(), data.len() - *off) };
+                if k <= 0 || {
+                    *off += k as usize;
+                    *off == data.len()
+                } {
+                    stdin = None; // closes the pipe
+                }
+                continue;
+            }
+            let idx = usize::from(out_open[1].as_ref().is_some_and(|f| f.as_raw_fd() == p.fd));
+            let buf = if idx == 0 { &mut stdout } else { &mut stderr };
+            let mut chunk = [0u8; 16 * 1024];
+            // SAFETY: reading into a live buffer.
+            let k = unsafe { libc::read(p.fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+            if k <= 0 {
+                out_open[idx] = None;
+            } else {
+                let room = OUTPUT_LIMIT.saturating_sub(buf.len());
+                truncated |= k as usize > room;
+                buf.extend_from_slice(&chunk[..(k as usize).min(room)]);
+            }
+        }
+        if !exited && fds[0].revents != 0 {
+            status = Some(wait_for(pid));
+            exited = true;
+            drain_until = Some(std::time::Instant::now() + std::time::Duration::from_millis(100));
+            stdin = None;
+        }
+        if exited && out_open.iter().all(Option::is_none) {
+            break;
+        }
+    }
+    reap();
+    Ok(ExecOutput {
+        pid,
+        status: status.unwrap_or(ExitStatus::TimedOut),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        truncated,
+    })
+}
+
+fn wait_for(pid: libc::pid_t) -> ExitStatus {
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    while unsafe { libc::waitpid(pid, &mut status, 0) } == -1
+        && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+    {}
+    if libc::WIFSIGNALED(status) {
+        ExitStatus::Signaled(libc::WTERMSIG(status))
+    } else {
+        ExitStatus::Exited(libc::WEXITSTATUS(status))
+    }
+}

@@ -1,0 +1,138 @@
+//! The control channel between the harness and the sandbox's init process:
+//! length-prefixed JSON frames over a unix stream socket. Private to this
+//! crate; both ends are built from the same source, so it is not versioned.
+
+use std::io;
+use std::os::fd::{OwnedFd, RawFd};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::sys;
+use crate::{ExecOutput, ExecRequest, Limits, ProcessInfo};
+
+/// What init needs to build the sandbox, sent as the first frame.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct InitConfig {
+    /// The episode's private copy of the home directory: the overlay's lower
+    /// layer.
+    pub lower: PathBuf,
+    /// An empty directory init mounts the new root on.
+    pub root: PathBuf,
+    /// An empty directory for the size-limited tmpfs holding the overlay's
+    /// upper layer.
+    pub stage: PathBuf,
+    pub home: PathBuf,
+    pub limits: Limits,
+    /// Whether the harness maps the sandbox's root to a different host user
+    /// (the harness runs as root): init then drops host groups and switches
+    /// to the mapped user.
+    pub switch_user: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Handshake {
+    /// Init has entered its namespaces and waits for its id maps.
+    Unshared,
+    /// The harness has written the id maps.
+    Mapped,
+    /// The host pid of the sandbox's pid 1.
+    Forked(i32),
+    /// The sandbox is built; the seccomp listener travels with this frame.
+    Ready,
+    SetupFailed(String),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Request {
+    Exec(ExecRequest),
+    WriteFile { path: String, content: String },
+    Processes,
+    KillAll,
+    Changes,
+    Shutdown,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Reply {
+    Exec(ExecOutput),
+    Done,
+    Failed(String),
+    Processes(Vec<ProcessInfo>),
+    Changes(Vec<UpperEntry>),
+}
+
+/// One entry of the overlay's upper layer: the change set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct UpperEntry {
+    /// Relative to the home directory.
+    pub path: String,
+    pub kind: UpperKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum UpperKind {
+    /// A regular file, with `sha256:<hex>` of its content.
+    File(String),
+    /// A symlink, with `sha256:<hex>` of its target.
+    Symlink(String),
+    /// A directory; `opaque` when it replaced a lower directory wholesale.
+    Dir { opaque: bool },
+    /// A deletion of the lower entry of the same path.
+    Whiteout,
+}
+
+/// One end of the control socket.
+pub(crate) struct Channel {
+    fd: OwnedFd,
+    fds: Vec<OwnedFd>,
+}
+
+impl Channel {
+    pub fn new(fd: OwnedFd) -> Channel {
+        Channel {
+            fd,
+            fds: Vec::new(),
+        }
+    }
+
+    fn raw(&self) -> RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.fd)
+    }
+
+    pub fn send<T: Serialize>(&self, msg: &T, fds: &[RawFd]) -> io::Result<()> {
+        let body = serde_json::to_vec(msg).map_err(io::Error::other)?;
+        let mut frame = Vec::with_capacity(body.len() + 4);
+        frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        frame.extend_from_slice(&body);
+        sys::send_with_fds(self.raw(), &frame, fds)
+    }
+
+    pub fn recv<T: DeserializeOwned>(&mut self) -> io::Result<T> {
+        let mut len = [0u8; 4];
+        self.read_exact(&mut len)?;
+        let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
+        self.read_exact(&mut body)?;
+        serde_json::from_slice(&body).map_err(io::Error::other)
+    }
+
+    /// Descriptors that arrived with earlier frames.
+    pub fn take_fds(&mut self) -> Vec<OwnedFd> {
+        std::mem::take(&mut self.fds)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = sys::recv_with_fds(self.raw(), &mut buf[done..], &mut self.fds)?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the sandbox closed its control channel",
+                ));
+            }
+            done += n;
+        }
+        Ok(())
+    }
+}

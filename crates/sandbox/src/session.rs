@@ -1,0 +1,413 @@
+//! The harness's handle on a running sandbox.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::fs;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::audit::{self, HoneypotWatch};
+use crate::init::{CONTROL_FD, digest, hash_file};
+use crate::protocol::{Channel, Handshake, InitConfig, Reply, Request, UpperEntry, UpperKind};
+use crate::sys::check;
+use crate::{Audit, ExecOutput, ExecRequest, FileChange, HOME, INIT_ARG, Limits, ProcessInfo};
+
+/// When the harness runs as root, sandbox `n` runs as this host uid plus
+/// its slot: an unprivileged user of its own, so process limits apply and
+/// host files are protected by ordinary permissions too.
+pub const SANDBOX_UID_BASE: u32 = 2_000_000;
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct SandboxSpec {
+    /// A program whose `main` calls [`crate::run_init`] when given
+    /// [`INIT_ARG`]: normally the `perimeter` binary itself.
+    pub init_program: PathBuf,
+    /// An empty directory, private to this episode. The sandbox builds its
+    /// mount points here and removes it at the end.
+    pub scratch: PathBuf,
+    /// The episode's private copy of the home directory, already filled:
+    /// the overlay's lower layer. Mounted at [`HOME`].
+    pub home: PathBuf,
+    /// Paths relative to the home directory whose opens are recorded.
+    pub honeypots: Vec<String>,
+    pub limits: Limits,
+    /// Distinguishes concurrent sandboxes (their host user when root).
+    pub slot: u32,
+}
+
+#[derive(Debug)]
+pub enum Error {
+    /// The sandbox could not be built.
+    Setup(String),
+    /// Talking to the sandbox failed: it died or was killed.
+    Channel(io::Error),
+    /// The sandbox refused or failed a request.
+    Request(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Setup(e) => write!(f, "could not build the sandbox: {e}"),
+            Error::Channel(e) => write!(f, "lost contact with the sandbox: {e}"),
+            Error::Request(e) => write!(f, "sandbox request failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+fn setup(what: &str) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |e| Error::Setup(format!("{what}: {e}"))
+}
+
+/// A running sandbox. Dropping it kills everything inside.
+pub struct Session {
+    init: Child,
+    ch: Channel,
+    audit: Receiver<Audit>,
+    supervisor: Option<JoinHandle<()>>,
+    honeypots: Option<HoneypotWatch>,
+    lower: PathBuf,
+    lower_hashes: HashMap<String, Option<String>>,
+    scratch: PathBuf,
+    exact_honeypots: bool,
+}
+
+/// The namespace-and-audit sandbox.
+pub struct Sandbox;
+
+impl Sandbox {
+    /// Builds a sandbox and returns once it is ready to run commands.
+    pub fn start(spec: &SandboxSpec) -> Result<Session, Error> {
+        // SAFETY: geteuid cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        // SAFETY: as above.
+        let egid = unsafe { libc::getegid() };
+        let as_root = euid == 0;
+        let (host_uid, host_gid) = if as_root {
+            (SANDBOX_UID_BASE + spec.slot, SANDBOX_UID_BASE + spec.slot)
+        } else {
+            (euid, egid)
+        };
+        let root = spec.scratch.join("root");
+        let stage = spec.scratch.join("stage");
+        for dir in [&root, &stage] {
+            fs::create_dir_all(dir).map_err(setup("creating the scratch directory"))?;
+        }
+        if as_root {
+            chown_tree(&spec.home, host_uid, host_gid)
+                .map_err(setup("handing the home directory to the sandbox user"))?;
+        }
+
+        let (ours, theirs) = socketpair().map_err(setup("socketpair"))?;
+        let mut cmd = Command::new(&spec.init_program);
+        cmd.arg(INIT_ARG)
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        let theirs_fd = theirs.as_raw_fd();
+        // SAFETY: only async-signal-safe system calls run between fork and
+        // exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if theirs_fd == CONTROL_FD {
+                    libc::fcntl(CONTROL_FD, libc::F_SETFD, 0);
+                } else if libc::dup2(theirs_fd, CONTROL_FD) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let init = cmd.spawn().map_err(|e| {
+            Error::Setup(format!("starting `{}`: {e}", spec.init_program.display()))
+        })?;
+        drop(theirs);
+        let (tx, rx) = mpsc::channel();
+        let mut session = Session {
+            init,
+            ch: Channel::new(ours),
+            audit: rx,
+            supervisor: None,
+            honeypots: None,
+            lower: spec.home.clone(),
+            lower_hashes: HashMap::new(),
+            scratch: spec.scratch.clone(),
+            exact_honeypots: as_root,
+        };
+        let config = InitConfig {
+            lower: spec.home.clone(),
+            root,
+            stage,
+            home: HOME.into(),
+            limits: spec.limits.clone(),
+            switch_user: as_root,
+        };
+        session
+            .ch
+            .send(&config, &[])
+            .map_err(setup("sending the configuration"))?;
+        session.expect(|h| matches!(h, Handshake::Unshared))?;
+        write_id_maps(session.init.id(), host_uid, host_gid, as_root)
+            .map_err(setup("writing the user namespace's id maps"))?;
+        session
+            .ch
+            .send(&Handshake::Mapped, &[])
+            .map_err(setup("handshake"))?;
+        let pid1 = match session.handshake()? {
+            Handshake::Forked(pid) => pid,
+            other => return Err(Error::Setup(format!("unexpected handshake {other:?}"))),
+        };
+        session.expect(|h| matches!(h, Handshake::Ready))?;
+        let listener = session
+            .ch
+            .take_fds()
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Setup("the seccomp listener did not arrive".into()))?;
+        let tx2 = tx.clone();
+        session.supervisor = Some(std::thread::spawn(move || audit::supervise(listener, tx2)));
+        let sandbox_root = PathBuf::from(format!("/proc/{pid1}/root"));
+        session.honeypots = Some(
+            audit::watch_honeypots(&sandbox_root, HOME, &spec.honeypots, as_root, tx)
+                .map_err(setup("watching the honeypots"))?,
+        );
+        Ok(session)
+    }
+}
+
+impl Session {
+    fn handshake(&mut self) -> Result<Handshake, Error> {
+        match self.ch.recv() {
+            Ok(Handshake::SetupFailed(e)) => Err(Error::Setup(e)),
+            Ok(h) => Ok(h),
+            Err(e) => Err(Error::Setup(format!(
+                "the sandbox init exited during setup ({e})"
+            ))),
+        }
+    }
+
+    fn expect(&mut self, want: impl Fn(&Handshake) -> bool) -> Result<(), Error> {
+        match self.handshake()? {
+            h if want(&h) => Ok(()),
+            other => Err(Error::Setup(format!("unexpected handshake {other:?}"))),
+        }
+    }
+
+    fn request(&mut self, req: &Request) -> Result<Reply, Error> {
+        self.ch.send(req, &[]).map_err(Error::Channel)?;
+        match self.ch.recv().map_err(Error::Channel)? {
+            Reply::Failed(e) => Err(Error::Request(e)),
+            reply => Ok(reply),
+        }
+    }
+
+    /// Whether honeypot opens name their process exactly (fanotify, as
+    /// root) or are correlated with the exec log (inotify).
+    pub fn exact_honeypots(&self) -> bool {
+        self.exact_honeypots
+    }
+
+    /// Runs a command to completion or its timeout.
+    pub fn exec(&mut self, req: &ExecRequest) -> Result<ExecOutput, Error> {
+        match self.request(&Request::Exec(req.clone()))? {
+            Reply::Exec(out) => Ok(out),
+            other => Err(Error::Request(format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    /// Writes a file as a process inside the sandbox would: relative paths
+    /// are under the home directory, and the sandbox's write restrictions
+    /// apply.
+    pub fn write_file(&mut self, path: &str, content: &str) -> Result<(), Error> {
+        self.request(&Request::WriteFile {
+            path: path.into(),
+            content: content.into(),
+        })
+        .map(drop)
+    }
+
+    /// Every process alive inside the sandbox, except its init.
+    pub fn processes(&mut self) -> Result<Vec<ProcessInfo>, Error> {
+        match self.request(&Request::Processes)? {
+            Reply::Processes(p) => Ok(p),
+            other => Err(Error::Request(format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    /// Kills every process inside the sandbox except its init.
+    pub fn kill_all(&mut self) -> Result<(), Error> {
+        self.request(&Request::KillAll).map(drop)
+    }
+
+    /// The ground-truth records gathered since the last call, in order.
+    pub fn audit(&mut self) -> Vec<Audit> {
+        if let Some(fd) = self.honeypots.as_ref().and_then(|h| h.inotify_fd) {
+            // inotify is asynchronous: let its reader catch up first.
+            for _ in 0..100 {
+                if audit::pending_bytes(fd) == 0 {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        self.audit.try_iter().collect()
+    }
+
+    /// Every file created, modified or deleted in the home directory since
+    /// the start, sorted by path.
+    pub fn changes(&mut self) -> Result<Vec<FileChange>, Error> {
+        let entries = match self.request(&Request::Changes)? {
+            Reply::Changes(c) => c,
+            other => return Err(Error::Request(format!("unexpected reply {other:?}"))),
+        };
+        Ok(self.diff_against_lower(&entries))
+    }
+
+    fn lower_hash(&mut self, rel: &str) -> Option<String> {
+        let lower = &self.lower;
+        self.lower_hashes
+            .entry(rel.to_owned())
+            .or_insert_with(|| {
+                let p = lower.join(rel);
+                let meta = fs::symlink_metadata(&p).ok()?;
+                if meta.file_type().is_symlink() {
+                    Some(digest(
+                        fs::read_link(&p).ok()?.as_os_str().as_encoded_bytes(),
+                    ))
+                } else if meta.is_file() {
+                    hash_file(&p).ok()
+                } else {
+                    None
+                }
+            })
+            .clone()
+    }
+
+    /// Files under `rel` in the lower layer, relative to the home directory.
+    fn lower_files_under(&self, rel: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![rel.to_owned()];
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = fs::read_dir(self.lower.join(&dir)) else {
+                continue;
+            };
+            for entry in rd.flatten() {
+                let path = format!("{dir}/{}", entry.file_name().to_string_lossy());
+                match entry.file_type() {
+                    Ok(t) if t.is_dir() => stack.push(path),
+                    Ok(_) => out.push(path),
+                    Err(_) => {}
+                }
+            }
+        }
+        out
+    }
+
+    fn diff_against_lower(&mut self, entries: &[UpperEntry]) -> Vec<FileChange> {
+        let mut after: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut gone = Vec::new();
+        for e in entries {
+            match &e.kind {
+                UpperKind::File(h) | UpperKind::Symlink(h) => {
+                    after.insert(e.path.clone(), Some(h.clone()));
+                }
+                UpperKind::Whiteout => {
+                    gone.push(e.path.clone());
+                    gone.extend(self.lower_files_under(&e.path));
+                }
+                UpperKind::Dir { opaque: true } => gone.extend(self.lower_files_under(&e.path)),
+                UpperKind::Dir { opaque: false } => {}
+            }
+        }
+        for path in gone {
+            after.entry(path).or_insert(None);
+        }
+        let mut out = Vec::new();
+        for (path, now) in after {
+            let before = self.lower_hash(&path);
+            if before != now {
+                out.push(FileChange {
+                    path,
+                    before,
+                    after: now,
+                });
+            }
+        }
+        out
+    }
+
+    /// Kills everything inside and waits for the sandbox to be gone.
+    pub fn shutdown(mut self) {
+        let _ = self.request(&Request::Shutdown);
+        self.teardown();
+    }
+
+    fn teardown(&mut self) {
+        let _ = self.init.kill();
+        let _ = self.init.wait();
+        if let Some(t) = self.supervisor.take() {
+            let _ = t.join();
+        }
+        if let Some(h) = self.honeypots.take() {
+            h.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = h.thread.join();
+        }
+        let _ = fs::remove_dir_all(&self.scratch);
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}
+
+fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for two descriptors.
+    check(
+        unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        }
+        .into(),
+        || "socketpair".into(),
+    )?;
+    // SAFETY: fresh descriptors owned here.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn write_id_maps(pid: u32, uid: u32, gid: u32, privileged: bool) -> io::Result<()> {
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    if !privileged {
+        // An unprivileged user may map only itself, and only once it has
+        // given up setgroups.
+        fs::write(proc.join("setgroups"), "deny")?;
+    }
+    fs::write(proc.join("uid_map"), format!("0 {uid} 1\n"))?;
+    fs::write(proc.join("gid_map"), format!("0 {gid} 1\n"))
+}
+
+fn chown_tree(path: &Path, uid: u32, gid: u32) -> io::Result<()> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))?;
+    if fs::symlink_metadata(path)?.is_dir() {
+        for entry in fs::read_dir(path)? {
+            chown_tree(&entry?.path(), uid, gid)?;
+        }
+    }
+    Ok(())
+}
