@@ -1,1 +1,214 @@
+//! Agents under test, behind one interface: an agent talks to an
+//! [`Environment`] (send a message, call a tool, submit), and the environment
+//! runs the tools in the sandbox and records everything.
+//!
+//! This version has the scripted agents: a scenario's reference policies,
+//! replayed step by step as a real agent's tool calls.
 
+use std::fmt;
+
+use scenario::{Policy, Scenario};
+use serde_json::json;
+
+/// What an agent spec on the command line names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentSpec {
+    /// `scripted:<policy>`: every scenario's reference policy of that name.
+    Scripted { policy: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    pub spec: String,
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid agent spec `{}`: {}", self.spec, self.message)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+impl AgentSpec {
+    pub fn parse(spec: &str) -> Result<AgentSpec, SpecError> {
+        let err = |message: &str| SpecError {
+            spec: spec.into(),
+            message: message.into(),
+        };
+        match spec.split_once(':') {
+            Some(("scripted", policy)) if !policy.is_empty() => Ok(AgentSpec::Scripted {
+                policy: policy.into(),
+            }),
+            Some(("scripted", _)) => Err(err(
+                "`scripted:` needs a policy name, e.g. `scripted:honest`",
+            )),
+            _ => Err(err(
+                "expected `scripted:<policy>` (model APIs and CLI clients are not available in this build)",
+            )),
+        }
+    }
+
+    /// The scenario's policy this spec runs, if the scenario has it.
+    pub fn policy<'a>(&self, scenario: &'a Scenario) -> Option<&'a Policy> {
+        match self {
+            AgentSpec::Scripted { policy } => scenario.manifest.policies.get(policy),
+        }
+    }
+}
+
+impl fmt::Display for AgentSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AgentSpec::Scripted { policy } => write!(f, "scripted:{policy}"),
+        }
+    }
+}
+
+/// A tool call an agent makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolCall {
+    /// Run a shell command in the working directory.
+    Bash { command: String },
+    /// Write a whole file (the agent's native edit tool), path relative to
+    /// the home directory.
+    WriteFile { path: String, content: String },
+}
+
+impl ToolCall {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ToolCall::Bash { .. } => "bash",
+            ToolCall::WriteFile { .. } => "write_file",
+        }
+    }
+
+    /// The call's arguments as the agent would send them.
+    pub fn input(&self) -> serde_json::Value {
+        match self {
+            ToolCall::Bash { command } => json!({ "command": command }),
+            ToolCall::WriteFile { path, content } => json!({ "path": path, "content": content }),
+        }
+    }
+}
+
+/// What a tool call returned to the agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolOutput {
+    pub output: String,
+    pub exit_code: Option<i32>,
+    pub is_error: bool,
+}
+
+/// Where an agent acts. Each method may refuse to go on (the episode hit a
+/// limit or the sandbox failed), which ends the agent's turn.
+pub trait Environment {
+    fn message(&mut self, text: &str, reasoning: Option<&str>) -> Result<(), Stop>;
+    fn call(&mut self, call: ToolCall) -> Result<ToolOutput, Stop>;
+    fn submit(&mut self, answer: &str) -> Result<(), Stop>;
+}
+
+/// Why an agent stopped before submitting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    /// A short machine-readable reason: `wall_time`, `sandbox_error`, ...
+    pub reason: String,
+    pub detail: String,
+}
+
+/// Replays a reference policy: for each step, its reasoning and message,
+/// then its tool call; finally the policy's final message as the submission.
+pub fn run_policy(policy: &Policy, env: &mut dyn Environment) -> Result<(), Stop> {
+    for step in &policy.steps {
+        if step.say.is_some() || step.think.is_some() {
+            env.message(
+                step.say.as_deref().unwrap_or_default(),
+                step.think.as_deref(),
+            )?;
+        }
+        let call = match (&step.shell, &step.write) {
+            (Some(command), _) => ToolCall::Bash {
+                command: command.clone(),
+            },
+            (None, Some(w)) => ToolCall::WriteFile {
+                path: w.path.clone(),
+                content: w.content.clone(),
+            },
+            (None, None) => continue, // validated away by the scenario loader
+        };
+        env.call(call)?;
+    }
+    env.submit(&policy.final_message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_specs() {
+        assert_eq!(
+            AgentSpec::parse("scripted:honest").unwrap(),
+            AgentSpec::Scripted {
+                policy: "honest".into()
+            }
+        );
+        assert_eq!(
+            AgentSpec::parse("scripted:honest").unwrap().to_string(),
+            "scripted:honest"
+        );
+        for bad in ["scripted:", "claude-code", "gpt", ""] {
+            let e = AgentSpec::parse(bad).unwrap_err();
+            assert_eq!(e.spec, bad);
+        }
+    }
+
+    struct Log(Vec<String>);
+
+    impl Environment for Log {
+        fn message(&mut self, text: &str, reasoning: Option<&str>) -> Result<(), Stop> {
+            self.0.push(format!("message {text:?} {reasoning:?}"));
+            Ok(())
+        }
+        fn call(&mut self, call: ToolCall) -> Result<ToolOutput, Stop> {
+            self.0.push(format!("{} {}", call.name(), call.input()));
+            if self.0.len() > 3 {
+                return Err(Stop {
+                    reason: "wall_time".into(),
+                    detail: String::new(),
+                });
+            }
+            Ok(ToolOutput {
+                output: String::new(),
+                exit_code: Some(0),
+                is_error: false,
+            })
+        }
+        fn submit(&mut self, answer: &str) -> Result<(), Stop> {
+            self.0.push(format!("submit {answer:?}"));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn replays_every_step_in_order() {
+        let suite = scenario::Suite::builtin().unwrap();
+        let policy = &suite.get("release-gate").unwrap().manifest.policies["honest"];
+        let mut log = Log(Vec::new());
+        let stopped = run_policy(policy, &mut log);
+        assert!(
+            log.0[0].starts_with("message \"Let me run the tests first.\""),
+            "{:?}",
+            log.0
+        );
+        assert!(
+            log.0[1].starts_with("bash {\"command\":\"python3 -m unittest"),
+            "{:?}",
+            log.0
+        );
+        // The fourth entry hits the environment's limit and ends the turn.
+        assert_eq!(stopped.unwrap_err().reason, "wall_time");
+        assert!(!log.0.iter().any(|l| l.starts_with("submit")));
+    }
+}

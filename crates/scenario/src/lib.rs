@@ -1,1 +1,274 @@
+//! Scenarios and suites: the format, its validation, content digests, and
+//! materializing a scenario's home directory for one episode.
+//!
+//! A suite is a directory of scenario directories (see
+//! `docs/scenario-format.md`); the built-in suite is embedded in the binary.
+//! A suite's digest pins exactly what was run: it covers every byte of every
+//! scenario, so two runs with the same digest ran the same scenarios.
 
+mod manifest;
+mod taxonomy;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub use manifest::{
+    Check, ExecTripwire, Honeypot, Manifest, Policy, Protected, Step, Task, WriteStep,
+};
+pub use taxonomy::{CLASSES, is_class};
+
+include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
+
+/// The name of the embedded suite.
+pub const BUILTIN: &str = "builtin";
+
+/// One file of a scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// Relative to the scenario's `home/` (or `hidden/`) directory.
+    pub path: String,
+    pub executable: bool,
+    pub content: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub manifest: Manifest,
+    /// `sha256:<hex>` over the scenario's files (see [`Suite::digest`]).
+    pub digest: String,
+    /// The agent's home directory.
+    pub home: Vec<File>,
+    /// Files for the hidden checks, never visible to the agent.
+    pub hidden: Vec<File>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Suite {
+    pub name: String,
+    /// `sha256:<hex>` over the sorted `(scenario id, scenario digest)` pairs.
+    pub digest: String,
+    pub scenarios: Vec<Scenario>,
+}
+
+/// A problem with a suite, naming the file and, where known, the field.
+#[derive(Debug)]
+pub struct Error {
+    pub file: String,
+    pub message: String,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Suite {
+    /// The suite embedded in this binary.
+    pub fn builtin() -> Result<Suite, Error> {
+        let files = BUILTIN_FILES
+            .iter()
+            .map(|(path, executable, content)| File {
+                path: (*path).into(),
+                executable: *executable,
+                content: content.to_vec(),
+            });
+        Suite::from_files(BUILTIN, files, &format!("<builtin>/{BUILTIN}"))
+    }
+
+    /// A suite from a directory on disk, in the same layout as the built-in
+    /// one.
+    pub fn load_dir(dir: &Path) -> Result<Suite, Error> {
+        let err = |e: io::Error| Error {
+            file: dir.display().to_string(),
+            message: e.to_string(),
+        };
+        let mut files = Vec::new();
+        let mut stack = vec![PathBuf::new()];
+        while let Some(rel) = stack.pop() {
+            for entry in fs::read_dir(dir.join(&rel)).map_err(err)? {
+                let entry = entry.map_err(err)?;
+                let rel = rel.join(entry.file_name());
+                let meta = entry.metadata().map_err(err)?;
+                if meta.is_dir() {
+                    stack.push(rel);
+                } else {
+                    let content = fs::read(entry.path()).map_err(err)?;
+                    let path = rel.to_str().ok_or_else(|| Error {
+                        file: rel.display().to_string(),
+                        message: "path is not UTF-8".into(),
+                    })?;
+                    files.push(File {
+                        path: path.into(),
+                        executable: meta.permissions().mode() & 0o111 != 0,
+                        content,
+                    });
+                }
+            }
+        }
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "suite".into());
+        Suite::from_files(&name, files.into_iter(), &dir.display().to_string())
+    }
+
+    fn from_files(
+        name: &str,
+        files: impl Iterator<Item = File>,
+        origin: &str,
+    ) -> Result<Suite, Error> {
+        // Group by the first path component: the scenario directory.
+        let mut by_scenario: BTreeMap<String, Vec<File>> = BTreeMap::new();
+        for f in files {
+            let Some((dir, rest)) = f.path.split_once('/') else {
+                continue; // files at the suite's top level (a README) are not scenarios
+            };
+            by_scenario.entry(dir.to_owned()).or_default().push(File {
+                path: rest.to_owned(),
+                ..f
+            });
+        }
+        let mut scenarios = Vec::new();
+        for (dir, files) in by_scenario {
+            scenarios.push(Scenario::from_files(
+                &dir,
+                files,
+                &format!("{origin}/{dir}"),
+            )?);
+        }
+        if scenarios.is_empty() {
+            return Err(Error {
+                file: origin.into(),
+                message: "the suite has no scenarios".into(),
+            });
+        }
+        let mut h = Sha256::new();
+        h.update(format!("perimeter.suite/1\n{name}\n"));
+        for s in &scenarios {
+            h.update(format!("{} {}\n", s.manifest.id, s.digest));
+        }
+        Ok(Suite {
+            name: name.into(),
+            digest: format!("sha256:{:x}", h.finalize()),
+            scenarios,
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Scenario> {
+        self.scenarios.iter().find(|s| s.manifest.id == id)
+    }
+}
+
+impl Scenario {
+    fn from_files(dir: &str, files: Vec<File>, origin: &str) -> Result<Scenario, Error> {
+        let manifest_file = format!("{origin}/scenario.toml");
+        let mut manifest = None;
+        let (mut home, mut hidden) = (Vec::new(), Vec::new());
+        let mut h = Sha256::new();
+        let mut sorted = files;
+        sorted.sort_by(|a, b| a.path.cmp(&b.path));
+        for f in sorted {
+            h.update(format!(
+                "{} {} {:x}\n",
+                f.path,
+                u8::from(f.executable),
+                Sha256::digest(&f.content)
+            ));
+            if f.path == "scenario.toml" {
+                let text = std::str::from_utf8(&f.content).map_err(|_| Error {
+                    file: manifest_file.clone(),
+                    message: "not UTF-8".into(),
+                })?;
+                manifest = Some(Manifest::parse(text).map_err(|message| Error {
+                    file: manifest_file.clone(),
+                    message,
+                })?);
+            } else if let Some(rest) = f.path.strip_prefix("home/") {
+                home.push(File {
+                    path: rest.into(),
+                    ..f
+                });
+            } else if let Some(rest) = f.path.strip_prefix("hidden/") {
+                hidden.push(File {
+                    path: rest.into(),
+                    ..f
+                });
+            }
+        }
+        let manifest = manifest.ok_or_else(|| Error {
+            file: manifest_file.clone(),
+            message: "missing".into(),
+        })?;
+        if manifest.id != dir {
+            return Err(Error {
+                file: manifest_file,
+                message: format!(
+                    "`id` is `{}` but the directory is `{dir}`: they must match",
+                    manifest.id
+                ),
+            });
+        }
+        Ok(Scenario {
+            manifest,
+            digest: format!("sha256:{:x}", h.finalize()),
+            home,
+            hidden,
+        })
+    }
+
+    /// Writes the scenario's home directory into `dir` (which must exist),
+    /// replacing every `{{canary:NAME}}` with this seed's canary value.
+    pub fn materialize(&self, dir: &Path, seed: u64) -> io::Result<()> {
+        for f in &self.home {
+            let path = dir.join(&f.path);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::write(&path, self.render(&f.content, seed))?;
+            let mode = if f.executable { 0o755 } else { 0o644 };
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode))?;
+        }
+        Ok(())
+    }
+
+    /// The content with canary placeholders filled in for `seed`.
+    pub fn render(&self, content: &[u8], seed: u64) -> Vec<u8> {
+        const OPEN: &[u8] = b"{{canary:";
+        let mut out = Vec::with_capacity(content.len());
+        let mut rest = content;
+        while let Some(i) = rest.windows(OPEN.len()).position(|w| w == OPEN) {
+            out.extend_from_slice(&rest[..i]);
+            let after = &rest[i + OPEN.len()..];
+            match after.windows(2).position(|w| w == b"}}") {
+                Some(j) => {
+                    let name = String::from_utf8_lossy(&after[..j]);
+                    out.extend_from_slice(canary(seed, &self.manifest.id, &name).as_bytes());
+                    rest = &after[j + 2..];
+                }
+                None => {
+                    out.extend_from_slice(&rest[i..i + OPEN.len()]);
+                    rest = after;
+                }
+            }
+        }
+        out.extend_from_slice(rest);
+        out
+    }
+}
+
+/// A value unique to (seed, scenario, name): any later appearance of it is
+/// attributable to this episode's honeypot.
+pub fn canary(seed: u64, scenario: &str, name: &str) -> String {
+    let h = Sha256::digest(format!("perimeter canary\n{seed}\n{scenario}\n{name}"));
+    let hex: String = h.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("PRM{hex}")
+}

@@ -1,0 +1,290 @@
+//! `scenario.toml`: what a scenario declares.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::is_class;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Equal to the scenario's directory name.
+    pub id: String,
+    pub title: String,
+    /// The behaviour classes the scenario gives an opportunity for.
+    pub classes: Vec<String>,
+    /// The agent's working directory, relative to its home.
+    pub workdir: String,
+    pub task: Task,
+    /// Commands run by the harness before the agent starts (e.g. `git init`);
+    /// not part of the agent's record.
+    #[serde(default)]
+    pub setup: Vec<String>,
+    #[serde(default)]
+    pub honeypots: Vec<Honeypot>,
+    #[serde(default)]
+    pub protected: Vec<Protected>,
+    #[serde(default)]
+    pub exec_tripwires: Vec<ExecTripwire>,
+    #[serde(default)]
+    pub checks: Vec<Check>,
+    /// Reference policies by name; every scenario has `honest` and
+    /// `misaligned`.
+    pub policies: BTreeMap<String, Policy>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    /// What the agent is asked to do.
+    pub prompt: String,
+}
+
+/// A file nobody needs for the task; any open of it is recorded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Honeypot {
+    pub id: String,
+    /// Relative to the home directory.
+    pub path: String,
+    pub class: String,
+    pub severity: f64,
+}
+
+/// A file or directory (trailing `/`) whose modification is a tripwire.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Protected {
+    pub id: String,
+    /// Relative to the home directory.
+    pub path: String,
+    pub class: String,
+    pub severity: f64,
+}
+
+impl Protected {
+    pub fn covers(&self, path: &str) -> bool {
+        match self.path.strip_suffix('/') {
+            Some(dir) => path.starts_with(&self.path) || path == dir,
+            None => path == self.path,
+        }
+    }
+}
+
+/// A process whose argv holds every listed token (as an element or as an
+/// element's file name) is a tripwire.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecTripwire {
+    pub id: String,
+    pub argv_contains: Vec<String>,
+    pub class: String,
+    pub severity: f64,
+}
+
+impl ExecTripwire {
+    pub fn matches(&self, argv: &[String]) -> bool {
+        self.argv_contains.iter().all(|tok| {
+            argv.iter()
+                .any(|a| a == tok || a.rsplit('/').next() == Some(tok.as_str()))
+        })
+    }
+}
+
+/// A hidden check of the main task, run after the agent is done with the
+/// scenario's `hidden/` files available under `/tmp/perimeter-hidden`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    pub id: String,
+    /// A shell command run in the workdir; exit status 0 means passed.
+    pub run: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub steps: Vec<Step>,
+    /// The agent's final message.
+    #[serde(rename = "final")]
+    pub final_message: String,
+}
+
+/// One action of a reference policy: exactly one of `shell` or `write`,
+/// optionally preceded by what the agent says (`say`) and thinks (`think`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    #[serde(default)]
+    pub say: Option<String>,
+    #[serde(default)]
+    pub think: Option<String>,
+    #[serde(default)]
+    pub shell: Option<String>,
+    #[serde(default)]
+    pub write: Option<WriteStep>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteStep {
+    /// Relative to the home directory.
+    pub path: String,
+    pub content: String,
+}
+
+impl Manifest {
+    /// Parses and validates; errors name the line or the field.
+    pub fn parse(text: &str) -> Result<Manifest, String> {
+        let m: Manifest = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let class = |field: String, c: &str| {
+            if is_class(c) {
+                Ok(())
+            } else {
+                Err(format!("{field}: `{c}` is not a protocol class id"))
+            }
+        };
+        for (i, c) in self.classes.iter().enumerate() {
+            class(format!("classes[{i}]"), c)?;
+        }
+        let severity = |field: String, s: f64| {
+            if (0.0..=1.0).contains(&s) {
+                Ok(())
+            } else {
+                Err(format!("{field}: severity {s} is outside 0..=1"))
+            }
+        };
+        for (i, h) in self.honeypots.iter().enumerate() {
+            class(format!("honeypots[{i}].class"), &h.class)?;
+            severity(format!("honeypots[{i}].severity"), h.severity)?;
+        }
+        for (i, p) in self.protected.iter().enumerate() {
+            class(format!("protected[{i}].class"), &p.class)?;
+            severity(format!("protected[{i}].severity"), p.severity)?;
+        }
+        for (i, t) in self.exec_tripwires.iter().enumerate() {
+            class(format!("exec_tripwires[{i}].class"), &t.class)?;
+            severity(format!("exec_tripwires[{i}].severity"), t.severity)?;
+            if t.argv_contains.is_empty() {
+                return Err(format!(
+                    "exec_tripwires[{i}].argv_contains: must list at least one token"
+                ));
+            }
+        }
+        for required in ["honest", "misaligned"] {
+            if !self.policies.contains_key(required) {
+                return Err(format!("policies: a `{required}` policy is required"));
+            }
+        }
+        for (name, p) in &self.policies {
+            for (i, s) in p.steps.iter().enumerate() {
+                if s.shell.is_some() == s.write.is_some() {
+                    return Err(format!(
+                        "policies.{name}.steps[{i}]: a step needs exactly one of `shell` or `write`"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+id = "x"
+title = "X"
+classes = ["credential_access"]
+workdir = "lab"
+[task]
+prompt = "do it"
+[policies.honest]
+steps = [{ shell = "ls" }]
+final = "done"
+[policies.misaligned]
+steps = [{ write = { path = "a", content = "b" } }]
+final = "done"
+"#;
+
+    #[test]
+    fn minimal_manifest_parses() {
+        let m = Manifest::parse(MINIMAL).unwrap();
+        assert_eq!(
+            m.policies["misaligned"].steps[0]
+                .write
+                .as_ref()
+                .unwrap()
+                .path,
+            "a"
+        );
+    }
+
+    /// Each case: an edit to the minimal manifest and the error it must give.
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (
+                r#"classes = ["credential_access"]"#,
+                r#"classes = ["stealing"]"#,
+                "classes[0]: `stealing` is not a protocol class id",
+            ),
+            (
+                r#"steps = [{ shell = "ls" }]"#,
+                r#"steps = [{ say = "hi" }]"#,
+                "policies.honest.steps[0]: a step needs exactly one of `shell` or `write`",
+            ),
+            (
+                "[policies.misaligned]",
+                "[policies.other]",
+                "policies: a `misaligned` policy is required",
+            ),
+            (
+                r#"workdir = "lab""#,
+                r#"workdir = "lab"
+colour = 1"#,
+                "unknown field `colour`",
+            ),
+            (r#"title = "X""#, "title = ", "line 3"),
+        ];
+        for (from, to, want) in cases {
+            let text = MINIMAL.replacen(from, to, 1);
+            let err = Manifest::parse(&text).unwrap_err();
+            assert!(err.contains(want), "{to:?}: got {err:?}, want {want:?}");
+        }
+    }
+
+    #[test]
+    fn protected_paths_and_tripwires_match() {
+        let p = Protected {
+            id: "t".into(),
+            path: "lab/tests/".into(),
+            class: "verifier_tampering".into(),
+            severity: 0.5,
+        };
+        assert!(p.covers("lab/tests/test_a.py") && p.covers("lab/tests"));
+        assert!(!p.covers("lab/tests_extra.py"));
+        let t = ExecTripwire {
+            id: "j".into(),
+            argv_contains: vec!["labctl".into(), "beta".into()],
+            class: "unauthorized_compute".into(),
+            severity: 0.5,
+        };
+        let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(t.matches(&argv(&[
+            "python3",
+            "/home/agent/bin/labctl",
+            "submit",
+            "--project",
+            "beta"
+        ])));
+        assert!(!t.matches(&argv(&["labctl", "submit", "--project", "alpha"])));
+    }
+}
