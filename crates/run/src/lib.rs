@@ -1,1 +1,414 @@
+//! Runs a suite against an agent: plans the episodes, executes them in
+//! sandboxes (several at a time), and writes the run folder.
+//!
+//! # The run folder
+//!
+//! ```text
+//! DIR/run.json                           what is being run (RunHeader), written first
+//! DIR/episodes/<scenario>/e<N>.trace.jsonl    one trace per finished episode
+//! DIR/episodes/<scenario>/e<N>.result.json    its EpisodeRecord
+//! DIR/summary.json                       perimeter.summary/1, written last
+//! ```
+//!
+//! A trace is written as `*.partial` and renamed when complete; its record is
+//! written after it. An episode is finished exactly when its record exists,
+//! so a run killed at any point loses no finished episode, and `resume`
+//! runs only the rest.
+//!
+//! What to run (the plan) is separate from where it runs (the local worker
+//! pool here): an episode is a function of its inputs.
 
+mod episode;
+pub mod summary;
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use agent::AgentSpec;
+use scenario::Suite;
+use sha2::{Digest, Sha256};
+use trace::{Clock, Header};
+
+use crate::episode::{EpisodeInput, run_episode};
+pub use crate::summary::{EpisodeRecord, LimitsRecord, RunHeader, Summary, SuiteRef};
+
+/// The protocol version this harness's labels follow.
+pub const PROTOCOL: &str = "perimeter-protocol/0.1";
+
+/// Limits on one episode.
+#[derive(Debug, Clone)]
+pub struct EpisodeLimits {
+    pub wall_time_ms: u64,
+    /// The longest a single tool call may run.
+    pub step_timeout_ms: u64,
+    pub sandbox: sandbox::Limits,
+}
+
+impl Default for EpisodeLimits {
+    fn default() -> Self {
+        EpisodeLimits { wall_time_ms: 600_000, step_timeout_ms: 120_000, sandbox: sandbox::Limits::default() }
+    }
+}
+
+pub struct RunConfig {
+    pub suite: Suite,
+    /// The agent spec as the user wrote it, and parsed.
+    pub agent: AgentSpec,
+    /// Scenario ids to run, in order; empty means the whole suite.
+    pub scenarios: Vec<String>,
+    pub epochs: u32,
+    pub seed: u64,
+    pub concurrency: usize,
+    pub limits: EpisodeLimits,
+    pub out: PathBuf,
+    /// Finish an interrupted run in `out` instead of refusing to touch it.
+    pub resume: bool,
+    /// The program the sandbox re-executes as its init (the running binary).
+    pub init_program: PathBuf,
+    /// A directory for per-episode scratch space, traversable by the
+    /// sandbox's user.
+    pub scratch: PathBuf,
+    /// `perimeter <version>`.
+    pub harness: String,
+}
+
+/// Progress reports. Called from the thread that called [`run`], except
+/// `episode_started`, which workers call.
+pub trait Observer: Sync {
+    fn planned(&self, total: usize, already_done: usize);
+    fn episode_started(&self, scenario: &str, epoch: u32);
+    fn episode_finished(&self, record: &EpisodeRecord, done: usize, total: usize);
+}
+
+#[derive(Debug)]
+pub enum Error {
+    UnknownScenario { id: String, available: Vec<String> },
+    MissingPolicy { agent: String, scenario: String, available: Vec<String> },
+    /// The output folder already holds a run and `resume` was not asked for.
+    RunExists { out: PathBuf },
+    /// `resume` on a folder whose run differs from this one.
+    ResumeMismatch { out: PathBuf, differences: Vec<String> },
+    Io { path: PathBuf, source: io::Error },
+    Sandbox { scenario: String, message: String },
+    BadRecord { path: PathBuf, message: String },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::UnknownScenario { id, .. } => write!(f, "no scenario `{id}` in the suite"),
+            Error::MissingPolicy { agent, scenario, .. } => {
+                write!(f, "agent `{agent}` has no policy in scenario `{scenario}`")
+            }
+            Error::RunExists { out } => write!(f, "`{}` already holds a run", out.display()),
+            Error::ResumeMismatch { out, differences } => {
+                write!(f, "cannot resume `{}`: it holds a different run ({})", out.display(), differences.join("; "))
+            }
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Sandbox { scenario, message } => write!(f, "scenario `{scenario}`: {message}"),
+            Error::BadRecord { path, message } => write!(f, "{}: {message}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::UnknownScenario { available, .. } => Some(format!("available scenarios: {}", available.join(", "))),
+            Error::MissingPolicy { available, .. } => {
+                let specs: Vec<String> = available.iter().map(|p| format!("scripted:{p}")).collect();
+                Some(format!("scripted agents this scenario has: {}", specs.join(", ")))
+            }
+            Error::RunExists { .. } => Some("pass `--resume` to finish it, or choose another `--out`".into()),
+            Error::ResumeMismatch { .. } => Some("resume with the same options, or choose another `--out`".into()),
+            Error::Io { .. } => Some("check that the path exists and is writable".into()),
+            Error::Sandbox { .. } => Some("`perimeter doctor` is not available yet; check that user namespaces are enabled".into()),
+            Error::BadRecord { .. } => Some("delete the damaged record to run that episode again".into()),
+        }
+    }
+}
+
+/// One planned episode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedEpisode {
+    pub scenario: String,
+    pub epoch: u32,
+    pub seed: u64,
+}
+
+impl PlannedEpisode {
+    pub fn trace_rel(&self) -> String {
+        format!("episodes/{}/e{}.trace.jsonl", self.scenario, self.epoch)
+    }
+
+    pub fn record_rel(&self) -> String {
+        format!("episodes/{}/e{}.result.json", self.scenario, self.epoch)
+    }
+}
+
+/// The episodes of a run: every scenario, every epoch, each with a seed
+/// derived from the run's seed so that reruns are identical.
+pub fn plan(scenarios: &[String], epochs: u32, seed: u64) -> Vec<PlannedEpisode> {
+    let mut out = Vec::new();
+    for epoch in 0..epochs {
+        for s in scenarios {
+            let h = Sha256::digest(format!("perimeter episode seed\n{seed}\n{s}\n{epoch}"));
+            let seed = u64::from_le_bytes(h[..8].try_into().expect("8 bytes"));
+            out.push(PlannedEpisode { scenario: s.clone(), epoch, seed });
+        }
+    }
+    out
+}
+
+impl RunConfig {
+    fn scenario_ids(&self) -> Result<Vec<String>, Error> {
+        let all: Vec<String> = self.suite.scenarios.iter().map(|s| s.manifest.id.clone()).collect();
+        if self.scenarios.is_empty() {
+            return Ok(all);
+        }
+        for id in &self.scenarios {
+            if !all.contains(id) {
+                return Err(Error::UnknownScenario { id: id.clone(), available: all });
+            }
+        }
+        Ok(self.scenarios.clone())
+    }
+
+    pub fn header(&self) -> Result<RunHeader, Error> {
+        let l = &self.limits;
+        Ok(RunHeader {
+            protocol: PROTOCOL.into(),
+            suite: SuiteRef { name: self.suite.name.clone(), digest: self.suite.digest.clone() },
+            agent: self.agent.to_string(),
+            harness: self.harness.clone(),
+            seed: self.seed,
+            epochs: self.epochs,
+            scenarios: self.scenario_ids()?,
+            limits: LimitsRecord {
+                wall_time_ms: l.wall_time_ms,
+                step_timeout_ms: l.step_timeout_ms,
+                memory_bytes: l.sandbox.memory_bytes,
+                processes: l.sandbox.processes,
+                file_size_bytes: l.sandbox.file_size_bytes,
+                disk_bytes: l.sandbox.disk_bytes,
+            },
+        })
+    }
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |source| Error::Io { path: path.to_path_buf(), source }
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let tmp = path.with_extension("tmp");
+    let mut f = fs::File::create(&tmp).map_err(io_at(&tmp))?;
+    io::Write::write_all(&mut f, bytes).map_err(io_at(&tmp))?;
+    f.sync_all().map_err(io_at(&tmp))?;
+    fs::rename(&tmp, path).map_err(io_at(path))
+}
+
+fn differences(old: &RunHeader, new: &RunHeader) -> Vec<String> {
+    let mut d = Vec::new();
+    let mut cmp = |name: &str, a: String, b: String| {
+        if a != b {
+            d.push(format!("{name}: `{a}` there, `{b}` now"));
+        }
+    };
+    cmp("protocol", old.protocol.clone(), new.protocol.clone());
+    cmp("suite", format!("{} {}", old.suite.name, old.suite.digest), format!("{} {}", new.suite.name, new.suite.digest));
+    cmp("agent", old.agent.clone(), new.agent.clone());
+    cmp("harness", old.harness.clone(), new.harness.clone());
+    cmp("seed", old.seed.to_string(), new.seed.to_string());
+    cmp("epochs", old.epochs.to_string(), new.epochs.to_string());
+    cmp("scenarios", old.scenarios.join(","), new.scenarios.join(","));
+    cmp("limits", format!("{:?}", old.limits), format!("{:?}", new.limits));
+    d
+}
+
+/// Loads the records of finished episodes, in plan order; `None` where an
+/// episode has not finished.
+fn finished_records(out: &Path, planned: &[PlannedEpisode]) -> Result<Vec<Option<EpisodeRecord>>, Error> {
+    planned
+        .iter()
+        .map(|p| {
+            let path = out.join(p.record_rel());
+            match fs::read(&path) {
+                Ok(bytes) => serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| Error::BadRecord { path, message: e.to_string() }),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(Error::Io { path, source: e }),
+            }
+        })
+        .collect()
+}
+
+/// Runs (or resumes) a suite against an agent and writes the run folder.
+pub fn run(config: &RunConfig, clock: &dyn Clock, observer: &dyn Observer) -> Result<Summary, Error> {
+    let header = config.header()?;
+    for id in &header.scenarios {
+        let s = config.suite.get(id).expect("validated by scenario_ids");
+        if config.agent.policy(s).is_none() {
+            return Err(Error::MissingPolicy {
+                agent: header.agent.clone(),
+                scenario: id.clone(),
+                available: s.manifest.policies.keys().cloned().collect(),
+            });
+        }
+    }
+    let out = &config.out;
+    fs::create_dir_all(out).map_err(io_at(out))?;
+    let run_json = out.join("run.json");
+    match fs::read(&run_json) {
+        Ok(bytes) if config.resume => {
+            let old: RunHeader =
+                serde_json::from_slice(&bytes).map_err(|e| Error::BadRecord { path: run_json.clone(), message: e.to_string() })?;
+            let d = differences(&old, &header);
+            if !d.is_empty() {
+                return Err(Error::ResumeMismatch { out: out.clone(), differences: d });
+            }
+        }
+        Ok(_) => return Err(Error::RunExists { out: out.clone() }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let bytes = serde_json::to_vec_pretty(&header).expect("header serializes");
+            write_atomic(&run_json, &bytes)?;
+        }
+        Err(e) => return Err(Error::Io { path: run_json, source: e }),
+    }
+
+    let started = clock.now();
+    let planned = plan(&header.scenarios, config.epochs, config.seed);
+    let mut records = finished_records(out, &planned)?;
+    let todo: Vec<usize> = (0..planned.len()).filter(|i| records[*i].is_none()).collect();
+    let total = planned.len();
+    let mut done = total - todo.len();
+    observer.planned(total, done);
+
+    let scratch = config.scratch.join(format!("run-{}", std::process::id()));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel();
+    let mut first_error = None;
+    std::thread::scope(|s| {
+        for slot in 0..config.concurrency.max(1).min(todo.len().max(1)) {
+            let tx = tx.clone();
+            let (todo, planned, next, failed, scratch, header) = (&todo, &planned, &next, &failed, &scratch, &header);
+            s.spawn(move || {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= todo.len() || failed.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let p = &planned[todo[k]];
+                    observer.episode_started(&p.scenario, p.epoch);
+                    let result = run_one(config, header, p, slot as u32, scratch, clock);
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    if tx.send((todo[k], result)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (i, result) in rx {
+            match result {
+                Ok(record) => {
+                    done += 1;
+                    observer.episode_finished(&record, done, total);
+                    records[i] = Some(record);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+    });
+    let _ = fs::remove_dir(&scratch);
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let summary = Summary {
+        format: summary::FORMAT.into(),
+        version: summary::VERSION,
+        header,
+        started,
+        finished: clock.now(),
+        episodes: records.into_iter().map(|r| r.expect("every episode finished")).collect(),
+    };
+    let bytes = serde_json::to_vec_pretty(&summary).expect("summary serializes");
+    write_atomic(&out.join("summary.json"), &bytes)?;
+    Ok(summary)
+}
+
+fn run_one(
+    config: &RunConfig,
+    header: &RunHeader,
+    p: &PlannedEpisode,
+    slot: u32,
+    scratch: &Path,
+    clock: &dyn Clock,
+) -> Result<EpisodeRecord, Error> {
+    let scenario = config.suite.get(&p.scenario).expect("planned from the suite");
+    let trace_header = Header {
+        format: String::new(),
+        version: 0,
+        episode: format!("{}/e{}", p.scenario, p.epoch),
+        scenario: p.scenario.clone(),
+        scenario_digest: scenario.digest.clone(),
+        suite: header.suite.name.clone(),
+        suite_digest: header.suite.digest.clone(),
+        agent: header.agent.clone(),
+        harness: header.harness.clone(),
+        seed: p.seed,
+        epoch: p.epoch,
+        started: clock.now(),
+        extra: Default::default(),
+    };
+    let episode_scratch = scratch.join(format!("{}-e{}", p.scenario, p.epoch));
+    let _ = fs::remove_dir_all(&episode_scratch);
+    let input = EpisodeInput {
+        scenario,
+        epoch: p.epoch,
+        seed: p.seed,
+        agent: &config.agent,
+        header: trace_header,
+        limits: &config.limits,
+        init_program: &config.init_program,
+        scratch: episode_scratch,
+        slot,
+        out: &config.out,
+        trace_rel: p.trace_rel(),
+    };
+    let record = run_episode(input, clock)?;
+    let path = config.out.join(p.record_rel());
+    write_atomic(&path, &serde_json::to_vec_pretty(&record).expect("record serializes"))?;
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_is_deterministic_and_seeds_differ() {
+        let ids = vec!["a".to_string(), "b".to_string()];
+        let p = plan(&ids, 2, 7);
+        assert_eq!(p, plan(&ids, 2, 7));
+        assert_eq!(p.len(), 4);
+        assert_eq!((p[1].scenario.as_str(), p[1].epoch), ("b", 0));
+        let seeds: std::collections::HashSet<u64> = p.iter().map(|e| e.seed).collect();
+        assert_eq!(seeds.len(), 4);
+        assert_ne!(plan(&ids, 1, 8)[0].seed, p[0].seed);
+    }
+}

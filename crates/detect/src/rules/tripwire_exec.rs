@@ -9,6 +9,10 @@
 //! The exec record comes from the kernel, so `python3 -c "os.system(...)"`
 //! or a script that runs the command is caught like a direct call.
 //!
+//! A process that re-executes itself (a `#!/usr/bin/env python3` script
+//! becomes `env`, then `python3`) is one finding, from its last exec, which
+//! carries the exit code.
+//!
 //! ## Example
 //! `labctl submit --project beta --gpus 8 sweep.yaml` against the tripwire
 //! `["labctl", "submit", "beta"]`.

@@ -1,0 +1,102 @@
+//! The command-line grammar.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Perimeter: a cross-lab protocol for assessing misalignment risk from the
+/// AI agents a developer uses internally.
+///
+/// Run the standard scenario suite against an agent in a sandbox that records
+/// ground truth, then read the labels, traces and summary it writes.
+#[derive(Debug, Parser)]
+#[command(name = "perimeter", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario suite against an agent and write a run folder
+    ///
+    /// Each episode runs in a fresh sandbox (Linux namespaces, Landlock,
+    /// seccomp exec audit). The run folder gets one hash-chained trace per
+    /// episode and `summary.json`; a table of labels is printed at the end.
+    ///
+    /// Examples:
+    ///   perimeter run --agent scripted:misaligned --out runs/controls
+    ///   perimeter run --agent scripted:honest --scenario release-gate --epochs 5 --out runs/gate
+    ///   perimeter run --agent scripted:honest --out runs/gate --resume
+    #[command(verbatim_doc_comment)]
+    Run(RunArgs),
+    /// Inspect scenario suites
+    #[command(subcommand)]
+    Suite(SuiteCommand),
+    /// Work with episode traces
+    #[command(subcommand)]
+    Trace(TraceCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The agent under test: `scripted:<policy>` replays every scenario's
+    /// reference policy of that name (`honest`, `misaligned`)
+    #[arg(long, value_name = "SPEC")]
+    pub agent: String,
+    /// The run folder to create (or, with `--resume`, to finish)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// `builtin` for the embedded suite, or a suite directory
+    #[arg(long, value_name = "SUITE", default_value = "builtin")]
+    pub suite: String,
+    /// Run only this scenario (repeatable); default: the whole suite
+    #[arg(long = "scenario", value_name = "ID")]
+    pub scenarios: Vec<String>,
+    /// Episodes per scenario
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub epochs: u32,
+    /// Episodes run at the same time
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// The run's seed; every episode's seed (canaries, names) derives from it
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Finish an interrupted run in `--out`, keeping its finished episodes
+    #[arg(long)]
+    pub resume: bool,
+    /// Wall-time limit per episode, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub wall_time: u64,
+    /// Time limit per tool call, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub step_timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SuiteCommand {
+    /// List a suite's scenarios with their behaviour classes
+    List {
+        /// `builtin` or a suite directory
+        #[arg(long, default_value = "builtin")]
+        suite: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// Check traces' hash chains; exits non-zero naming the first bad line
+    Verify {
+        /// Trace files (`*.trace.jsonl`)
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}

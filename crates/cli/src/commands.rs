@@ -1,0 +1,145 @@
+//! One function per subcommand.
+
+use std::io::{BufReader, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use scenario::Suite;
+
+use crate::Failure;
+use crate::args::{Cli, Command, Format, RunArgs, SuiteCommand, TraceCommand};
+use crate::render;
+
+pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Suite(SuiteCommand::List { suite, format }) => suite_list(&suite, format),
+        Command::Trace(TraceCommand::Verify { files }) => trace_verify(&files),
+    }
+}
+
+fn load_suite(name: &str) -> Result<Suite, Failure> {
+    if name == scenario::BUILTIN {
+        return Suite::builtin().map_err(|e| Failure::runtime(format!("the built-in suite is invalid: {e}"), None));
+    }
+    let path = Path::new(name);
+    if !path.is_dir() {
+        return Err(Failure::usage(
+            format!("no suite `{name}`"),
+            Some("use `builtin` or the path of a suite directory".into()),
+        ));
+    }
+    Suite::load_dir(path).map_err(|e| Failure::usage(e.to_string(), None))
+}
+
+fn harness_version() -> String {
+    format!("perimeter {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The wall clock, or a fixed stepping clock when `PERIMETER_FIXED_CLOCK`
+/// holds a start time in Unix milliseconds (for reproducible output).
+fn clock() -> Box<dyn trace::Clock> {
+    struct SystemClock;
+    impl trace::Clock for SystemClock {
+        fn now(&self) -> trace::Timestamp {
+            let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            trace::Timestamp(d.as_millis() as i64)
+        }
+    }
+    match std::env::var("PERIMETER_FIXED_CLOCK").ok().and_then(|v| v.parse().ok()) {
+        Some(start) => Box::new(trace::FixedClock::new(trace::Timestamp(start), 1)),
+        None => Box::new(SystemClock),
+    }
+}
+
+/// Per-episode scratch space, under the temporary directory and
+/// traversable by the sandbox's user.
+fn scratch_dir() -> Result<PathBuf, Failure> {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid cannot fail.
+    let dir = std::env::temp_dir().join(format!("perimeter-{}", unsafe { libc::geteuid() }));
+    let fail = |e: std::io::Error| Failure::runtime(format!("{}: {e}", dir.display()), Some("set `TMPDIR` to a writable directory".into()));
+    std::fs::create_dir_all(&dir).map_err(fail)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).map_err(fail)?;
+    Ok(dir)
+}
+
+fn run(args: RunArgs) -> Result<ExitCode, Failure> {
+    let agent = agent::AgentSpec::parse(&args.agent)
+        .map_err(|e| Failure::usage(e.to_string(), Some("try `--agent scripted:honest` or `--agent scripted:misaligned`".into())))?;
+    let suite = load_suite(&args.suite)?;
+    let init_program = std::env::current_exe()
+        .map_err(|e| Failure::runtime(format!("cannot locate the perimeter binary: {e}"), None))?;
+    let limits = run::EpisodeLimits {
+        wall_time_ms: args.wall_time.saturating_mul(1000),
+        step_timeout_ms: args.step_timeout.saturating_mul(1000),
+        sandbox: sandbox::Limits::default(),
+    };
+    let config = run::RunConfig {
+        suite,
+        agent,
+        scenarios: args.scenarios,
+        epochs: args.epochs,
+        seed: args.seed,
+        concurrency: args.concurrency as usize,
+        limits,
+        out: args.out.clone(),
+        resume: args.resume,
+        init_program,
+        scratch: scratch_dir()?,
+        harness: harness_version(),
+    };
+    let clock = clock();
+    let progress = render::Progress::new(std::io::stderr().is_terminal());
+    let summary = run::run(&config, clock.as_ref(), &progress).map_err(|e| {
+        let usage = matches!(
+            e,
+            run::Error::UnknownScenario { .. }
+                | run::Error::MissingPolicy { .. }
+                | run::Error::RunExists { .. }
+                | run::Error::ResumeMismatch { .. }
+        );
+        let hint = e.hint();
+        if usage { Failure::usage(e.to_string(), hint) } else { Failure::runtime(e.to_string(), hint) }
+    })?;
+    progress.clear();
+    print!("{}", render::summary_table(&summary));
+    println!("\nsummary: {}", args.out.join("summary.json").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn suite_list(name: &str, format: Format) -> Result<ExitCode, Failure> {
+    let suite = load_suite(name)?;
+    match format {
+        Format::Json => {
+            let list: Vec<serde_json::Value> = suite
+                .scenarios
+                .iter()
+                .map(|s| serde_json::json!({ "id": s.manifest.id, "classes": s.manifest.classes, "title": s.manifest.title }))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list).expect("JSON"));
+        }
+        Format::Table => print!("{}", render::suite_table(&suite)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn trace_verify(files: &[PathBuf]) -> Result<ExitCode, Failure> {
+    let mut bad = 0;
+    for f in files {
+        let result = std::fs::File::open(f)
+            .map_err(|e| e.to_string())
+            .and_then(|file| trace::verify(BufReader::new(file)).map_err(|e| e.to_string()));
+        match result {
+            Ok(v) => println!("{}: ok ({} events, head {})", f.display(), v.events, v.head),
+            Err(e) => {
+                bad += 1;
+                println!("{}: {e}", f.display());
+            }
+        }
+    }
+    if bad > 0 {
+        return Err(Failure::runtime(format!("{bad} of {} trace(s) failed verification", files.len()), None));
+    }
+    Ok(ExitCode::SUCCESS)
+}

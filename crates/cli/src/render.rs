@@ -1,0 +1,147 @@
+//! Everything printed for people: progress, tables.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::Mutex;
+
+use run::{EpisodeRecord, Summary};
+use scenario::Suite;
+
+/// Progress on stderr: one line per finished episode; on a terminal, also
+/// a status line of what is running.
+pub(crate) struct Progress {
+    tty: bool,
+    running: Mutex<Vec<String>>,
+}
+
+impl Progress {
+    pub fn new(tty: bool) -> Progress {
+        Progress { tty, running: Mutex::new(Vec::new()) }
+    }
+
+    fn status(&self, running: &[String]) {
+        if self.tty {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2Krunning: {}", running.join(", "));
+            let _ = err.flush();
+        }
+    }
+
+    pub fn clear(&self) {
+        if self.tty {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+impl run::Observer for Progress {
+    fn planned(&self, total: usize, already_done: usize) {
+        if already_done > 0 {
+            eprintln!("{total} episodes planned, {already_done} already finished");
+        } else {
+            eprintln!("{total} episodes planned");
+        }
+    }
+
+    fn episode_started(&self, scenario: &str, epoch: u32) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.push(format!("{scenario} e{epoch}"));
+        self.status(&running);
+    }
+
+    fn episode_finished(&self, r: &EpisodeRecord, done: usize, total: usize) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let name = format!("{} e{}", r.scenario, r.epoch);
+        running.retain(|n| *n != name);
+        self.clear();
+        let width = total.to_string().len();
+        let secs = (r.finished.millis() - r.started.millis()) as f64 / 1000.0;
+        eprintln!(
+            "[{done:>width$}/{total}] {name}: main task {}, {} ({secs:.1} s)",
+            if r.main_task_success { "passed" } else { "failed" },
+            label_list(r),
+        );
+        self.status(&running);
+    }
+}
+
+fn label_list(r: &EpisodeRecord) -> String {
+    if r.labels.is_empty() {
+        return "no labels".into();
+    }
+    let names: Vec<&str> = r.labels.iter().map(|l| l.class.as_str()).collect();
+    format!("labels: {}", names.join(", "))
+}
+
+/// The scenario × label × main task table with totals.
+pub(crate) fn summary_table(s: &Summary) -> String {
+    let mut rows = vec![["scenario".to_string(), "epoch".into(), "main task".into(), "labels".into()]];
+    for e in &s.episodes {
+        let labels: Vec<String> = e
+            .labels
+            .iter()
+            .map(|l| {
+                let mut how = vec![format!("{:?}", l.source).to_lowercase()];
+                how.push(if l.succeeded { "succeeded".into() } else { "attempted".into() });
+                if l.concealed {
+                    how.push("concealed".into());
+                }
+                format!("{} ({})", l.class, how.join(", "))
+            })
+            .collect();
+        rows.push([
+            e.scenario.clone(),
+            e.epoch.to_string(),
+            if e.main_task_success { "pass".into() } else { "FAIL".into() },
+            if labels.is_empty() { "-".into() } else { labels.join("; ") },
+        ]);
+    }
+    let mut out = table(&rows);
+    let n = s.episodes.len();
+    let passed = s.episodes.iter().filter(|e| e.main_task_success).count();
+    let labelled = s.episodes.iter().filter(|e| !e.labels.is_empty()).count();
+    let mut per_class: BTreeMap<&str, usize> = BTreeMap::new();
+    for l in s.episodes.iter().flat_map(|e| &e.labels) {
+        *per_class.entry(&l.class).or_default() += 1;
+    }
+    let _ = write!(out, "\n{n} episodes ({}): main task passed {passed}/{n}, labelled {labelled}/{n}", s.header.agent);
+    for (class, k) in per_class {
+        let _ = write!(out, ", {class} {k}/{n}");
+    }
+    out.push('\n');
+    out
+}
+
+pub(crate) fn suite_table(suite: &Suite) -> String {
+    let mut rows = vec![["scenario".to_string(), "classes".into(), "title".into()]];
+    for s in &suite.scenarios {
+        rows.push([s.manifest.id.clone(), s.manifest.classes.join(", "), s.manifest.title.clone()]);
+    }
+    let mut out = format!("suite {} ({})\n\n", suite.name, suite.digest);
+    out.push_str(&table(&rows));
+    out
+}
+
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0; N];
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, (c, w)) in r.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                line.push_str(c);
+            } else {
+                let _ = write!(line, "{c:<w$}  ");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,393 @@
+//! One episode: a scenario, an agent and a sandbox in; a trace and a record
+//! out.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File};
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use agent::{AgentSpec, Environment, Stop, ToolCall, ToolOutput};
+use sandbox::{Audit, ExecRequest, ExitStatus, Sandbox, SandboxSpec, Session};
+use scenario::Scenario;
+use trace::{Body, Clock, Event, FileChangeKind, Header, HoneypotRead, NetworkAttempt, ProcessExec, Source, TraceWriter};
+
+use crate::summary::{CheckRecord, EpisodeRecord};
+use crate::{EpisodeLimits, Error};
+
+/// Where hidden-check files are placed once the agent is done.
+const HIDDEN_DIR: &str = "/tmp/perimeter-hidden";
+
+/// Everything that determines an episode, besides the agent's own choices.
+pub(crate) struct EpisodeInput<'a> {
+    pub scenario: &'a Scenario,
+    pub epoch: u32,
+    pub seed: u64,
+    pub agent: &'a AgentSpec,
+    pub header: Header,
+    pub limits: &'a EpisodeLimits,
+    pub init_program: &'a Path,
+    pub scratch: PathBuf,
+    pub slot: u32,
+    /// The run folder and the trace's path inside it.
+    pub out: &'a Path,
+    pub trace_rel: String,
+}
+
+pub(crate) fn run_episode(input: EpisodeInput<'_>, clock: &dyn Clock) -> Result<EpisodeRecord, Error> {
+    let scenario = input.scenario;
+    let manifest = &scenario.manifest;
+    let policy = input.agent.policy(scenario).ok_or_else(|| Error::MissingPolicy {
+        agent: input.agent.to_string(),
+        scenario: manifest.id.clone(),
+        available: manifest.policies.keys().cloned().collect(),
+    })?;
+    let started = clock.now();
+    let home = input.scratch.join("home");
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    fs::create_dir_all(&home).map_err(io_err(&home))?;
+    scenario.materialize(&home, input.seed).map_err(io_err(&home))?;
+    let spec = SandboxSpec {
+        init_program: input.init_program.to_path_buf(),
+        scratch: input.scratch.join("sandbox"),
+        home: home.clone(),
+        honeypots: manifest.honeypots.iter().map(|h| h.path.clone()).collect(),
+        limits: input.limits.sandbox.clone(),
+        slot: input.slot,
+    };
+    let mut session = Sandbox::start(&spec).map_err(|e| Error::Sandbox { scenario: manifest.id.clone(), message: e.to_string() })?;
+    let workdir = format!("{}/{}", sandbox::HOME, manifest.workdir);
+    let env = agent_env();
+    for cmd in &manifest.setup {
+        let out = session
+            .exec(&bash(cmd, &workdir, &env, input.limits.step_timeout_ms))
+            .map_err(|e| Error::Sandbox { scenario: manifest.id.clone(), message: e.to_string() })?;
+        if out.status != ExitStatus::Exited(0) {
+            return Err(Error::Sandbox {
+                scenario: manifest.id.clone(),
+                message: format!("setup command `{cmd}` failed ({:?}): {}{}", out.status, out.stdout, out.stderr),
+            });
+        }
+    }
+    session.audit(); // setup is the harness's, not the agent's
+    let baseline = session.changes().map_err(|e| Error::Sandbox { scenario: manifest.id.clone(), message: e.to_string() })?;
+
+    let trace_path = input.out.join(&input.trace_rel);
+    let partial = trace_path.with_extension("jsonl.partial");
+    if let Some(dir) = trace_path.parent() {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let file = File::create(&partial).map_err(io_err(&partial))?;
+    let writer = TraceWriter::create(BufWriter::new(file), input.header).map_err(io_err(&partial))?;
+
+    let mut ep = Episode {
+        session,
+        writer,
+        events: Vec::new(),
+        clock,
+        files: baseline.into_iter().map(|c| (c.path, (c.before, c.after))).collect(),
+        last_exec: None,
+        honeypot_ids: manifest.honeypots.iter().map(|h| (h.path.clone(), h.id.clone())).collect(),
+        workdir: workdir.clone(),
+        env,
+        deadline: Instant::now() + Duration::from_millis(input.limits.wall_time_ms),
+        step_timeout_ms: input.limits.step_timeout_ms,
+        next_call: 1,
+        write_error: None,
+    };
+    ep.record(Source::Agent, Body::ModelMessage { role: "user".into(), text: manifest.task.prompt.trim().into(), reasoning: None });
+    let end_reason = match agent::run_policy(policy, &mut ep) {
+        Ok(()) => "submitted".to_owned(),
+        Err(stop) => {
+            ep.record(Source::Harness, Body::Error { message: format!("{}: {}", stop.reason, stop.detail) });
+            stop.reason
+        }
+    };
+    ep.sweep();
+    let checks = ep.hidden_checks(scenario);
+    let ctx = detect::Context { manifest };
+    let findings = detect::detect(&ep.events, &ctx);
+    for f in &findings {
+        ep.record(
+            Source::Harness,
+            Body::Finding { code: f.code.into(), class: f.class.clone(), message: f.message.clone(), evidence: f.evidence.clone() },
+        );
+    }
+    let labels = detect::labels(&ep.events, &findings);
+    if let Some(e) = ep.write_error.take() {
+        return Err(Error::Io { path: partial, source: e });
+    }
+    let Episode { session, writer, .. } = ep;
+    session.shutdown();
+    let finished = clock.now();
+    let (head, out) = writer.finish(finished, &end_reason).map_err(io_err(&partial))?;
+    let file = out.into_inner().map_err(|e| Error::Io { path: partial.clone(), source: e.into_error() })?;
+    file.sync_all().map_err(io_err(&partial))?;
+    fs::rename(&partial, &trace_path).map_err(io_err(&trace_path))?;
+    let _ = fs::remove_dir_all(&input.scratch);
+
+    Ok(EpisodeRecord {
+        scenario: manifest.id.clone(),
+        scenario_digest: scenario.digest.clone(),
+        epoch: input.epoch,
+        seed: input.seed,
+        main_task_success: !checks.is_empty() && checks.iter().all(|c| c.passed),
+        checks,
+        labels,
+        trace: input.trace_rel,
+        trace_head: head,
+        end_reason,
+        started,
+        finished,
+    })
+}
+
+fn agent_env() -> Vec<(String, String)> {
+    [
+        ("PATH", "/home/agent/bin:/usr/local/bin:/usr/bin:/bin"),
+        ("HOME", sandbox::HOME),
+        ("USER", "agent"),
+        ("LOGNAME", "agent"),
+        ("LANG", "C.UTF-8"),
+        ("TERM", "dumb"),
+        ("TMPDIR", "/tmp"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+fn bash(command: &str, cwd: &str, env: &[(String, String)], timeout_ms: u64) -> ExecRequest {
+    ExecRequest {
+        argv: vec!["bash".into(), "-c".into(), command.into()],
+        cwd: cwd.into(),
+        env: env.to_vec(),
+        stdin: None,
+        timeout_ms,
+    }
+}
+
+struct Episode<'a> {
+    session: Session,
+    writer: TraceWriter<BufWriter<File>>,
+    /// Every event written, for the detectors.
+    events: Vec<Event>,
+    clock: &'a dyn Clock,
+    /// The home directory's changed files: path -> (content at the start,
+    /// content now).
+    files: BTreeMap<String, (Option<String>, Option<String>)>,
+    /// The most recent process started, to attribute honeypot opens that
+    /// the kernel reported without a pid.
+    last_exec: Option<(i32, Vec<String>)>,
+    honeypot_ids: HashMap<String, String>,
+    workdir: String,
+    env: Vec<(String, String)>,
+    deadline: Instant,
+    step_timeout_ms: u64,
+    next_call: u32,
+    /// The first failure to write the trace; the episode fails with it.
+    write_error: Option<io::Error>,
+}
+
+impl Episode<'_> {
+    fn record(&mut self, source: Source, body: Body) {
+        let ts = self.clock.now();
+        match self.writer.append(ts, source, body.clone()) {
+            Ok(seq) => self.events.push(Event { seq, ts, source, body }),
+            Err(e) => {
+                self.write_error.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Turns what the sandbox saw since the last call into events.
+    fn observe(&mut self) -> Result<(), Stop> {
+        let mut pending: Vec<Body> = Vec::new();
+        let mut open: HashMap<i32, usize> = HashMap::new();
+        for record in self.session.audit() {
+            match record {
+                Audit::Exec(r) => {
+                    self.last_exec = Some((r.pid, r.argv.clone()));
+                    open.insert(r.pid, pending.len());
+                    pending.push(Body::ProcessExec(ProcessExec {
+                        pid: r.pid,
+                        ppid: r.ppid,
+                        path: r.path,
+                        argv: r.argv,
+                        cwd: r.cwd,
+                        exit_code: None,
+                    }));
+                }
+                Audit::Exit { pid, code } => {
+                    if let Some(Body::ProcessExec(p)) = open.remove(&pid).and_then(|i| pending.get_mut(i)) {
+                        p.exit_code = Some(code);
+                    }
+                }
+                Audit::Connect(c) => pending.push(Body::NetworkAttempt(NetworkAttempt {
+                    pid: c.pid,
+                    argv: c.argv,
+                    family: c.family.into(),
+                    address: c.address,
+                    port: c.port,
+                    allowed: c.loopback,
+                })),
+                Audit::HoneypotOpen(h) => {
+                    let honeypot = self.honeypot_ids.get(&h.path).cloned().unwrap_or_default();
+                    let (pid, argv, attribution) = match (h.pid, h.argv) {
+                        (Some(pid), argv) => (Some(pid), argv, "exact"),
+                        (None, _) => match &self.last_exec {
+                            Some((pid, argv)) => (Some(*pid), Some(argv.clone()), "correlated"),
+                            None => (None, None, "correlated"),
+                        },
+                    };
+                    pending.push(Body::HoneypotRead(HoneypotRead { path: h.path, honeypot, pid, argv, attribution: attribution.into() }));
+                }
+            }
+        }
+        for body in pending {
+            self.record(Source::Observed, body);
+        }
+        let now = self.session.changes().map_err(sandbox_stop)?;
+        let now: BTreeMap<String, (Option<String>, Option<String>)> =
+            now.into_iter().map(|c| (c.path, (c.before, c.after))).collect();
+        let paths: std::collections::BTreeSet<&String> = self.files.keys().chain(now.keys()).collect();
+        let mut changes = Vec::new();
+        for path in paths {
+            // A path absent from one side is unchanged there: its content is
+            // the original one the other side remembers.
+            let (was, is) = match (self.files.get(path), now.get(path)) {
+                (Some((_, was)), Some((_, is))) => (was, is),
+                (Some((_, was)), None) => (was, &self.files[path].0),
+                (None, Some((start, is))) => (start, is),
+                (None, None) => continue,
+            };
+            if was != is {
+                let change = match (was, is) {
+                    (None, _) => FileChangeKind::Created,
+                    (_, None) => FileChangeKind::Deleted,
+                    _ => FileChangeKind::Modified,
+                };
+                changes.push(Body::FileChange { path: path.clone(), change, before: was.clone(), after: is.clone() });
+            }
+        }
+        for body in changes {
+            self.record(Source::Observed, body);
+        }
+        self.files = now;
+        Ok(())
+    }
+
+    fn remaining_ms(&self) -> Result<u64, Stop> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Stop { reason: "wall_time".into(), detail: "the episode's wall-time limit passed".into() });
+        }
+        Ok((left.as_millis() as u64).min(self.step_timeout_ms))
+    }
+
+    /// Lists the processes that outlived the agent's turn, then kills them.
+    fn sweep(&mut self) {
+        match self.session.processes() {
+            Ok(procs) => {
+                for p in procs {
+                    self.record(Source::Observed, Body::ProcessLingering { pid: p.pid, argv: p.argv });
+                }
+            }
+            Err(e) => self.record(Source::Harness, Body::Error { message: format!("listing processes: {e}") }),
+        }
+        if let Err(e) = self.session.kill_all() {
+            self.record(Source::Harness, Body::Error { message: format!("killing processes: {e}") });
+        }
+        self.session.audit();
+    }
+
+    /// Runs the scenario's hidden checks against the final state. What the
+    /// checks execute is not part of the agent's record.
+    fn hidden_checks(&mut self, scenario: &Scenario) -> Vec<CheckRecord> {
+        for f in &scenario.hidden {
+            let content = String::from_utf8_lossy(&f.content);
+            if let Err(e) = self.session.write_file(&format!("{HIDDEN_DIR}/{}", f.path), &content) {
+                self.record(Source::Harness, Body::Error { message: format!("placing hidden file {}: {e}", f.path) });
+            }
+        }
+        let mut out = Vec::new();
+        for check in &scenario.manifest.checks {
+            let req = bash(&check.run, &self.workdir, &self.env, self.step_timeout_ms);
+            let (passed, detail) = match self.session.exec(&req) {
+                Ok(o) => (o.status == ExitStatus::Exited(0), tail(&format!("{}{}", o.stdout, o.stderr), 2000)),
+                Err(e) => (false, e.to_string()),
+            };
+            self.session.audit();
+            self.record(Source::Harness, Body::Score { check: check.id.clone(), passed, detail });
+            out.push(CheckRecord { id: check.id.clone(), passed });
+        }
+        out
+    }
+}
+
+fn sandbox_stop(e: sandbox::Error) -> Stop {
+    Stop { reason: "sandbox_error".into(), detail: e.to_string() }
+}
+
+/// The last `max` bytes of `s`, on a character boundary.
+fn tail(s: &str, max: usize) -> String {
+    let mut start = s.len().saturating_sub(max);
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    s[start..].to_owned()
+}
+
+impl Environment for Episode<'_> {
+    fn message(&mut self, text: &str, reasoning: Option<&str>) -> Result<(), Stop> {
+        self.record(Source::Agent, Body::ModelMessage { role: "assistant".into(), text: text.into(), reasoning: reasoning.map(Into::into) });
+        Ok(())
+    }
+
+    fn call(&mut self, call: ToolCall) -> Result<ToolOutput, Stop> {
+        let timeout_ms = self.remaining_ms()?;
+        let call_id = format!("call-{}", self.next_call);
+        self.next_call += 1;
+        self.record(Source::Agent, Body::ToolCall { call_id: call_id.clone(), tool: call.name().into(), input: call.input() });
+        let result = match &call {
+            ToolCall::Bash { command } => {
+                let out = self.session.exec(&bash(command, &self.workdir, &self.env, timeout_ms)).map_err(sandbox_stop)?;
+                let mut output = out.stdout;
+                output.push_str(&out.stderr);
+                if out.truncated {
+                    output.push_str("\n[output truncated]");
+                }
+                let (exit_code, is_error) = match out.status {
+                    ExitStatus::Exited(c) => (Some(c), c != 0),
+                    ExitStatus::Signaled(s) => (Some(128 + s), true),
+                    ExitStatus::TimedOut => {
+                        output.push_str(&format!("\n[timed out after {timeout_ms} ms]"));
+                        (None, true)
+                    }
+                };
+                ToolOutput { output, exit_code, is_error }
+            }
+            ToolCall::WriteFile { path, content } => match self.session.write_file(path, content) {
+                Ok(()) => ToolOutput { output: format!("wrote {} bytes to {path}", content.len()), exit_code: None, is_error: false },
+                Err(e) => ToolOutput { output: e.to_string(), exit_code: None, is_error: true },
+            },
+        };
+        self.observe()?;
+        self.record(
+            Source::Agent,
+            Body::ToolResult { call_id, output: result.output.clone(), exit_code: result.exit_code, is_error: result.is_error },
+        );
+        if let Some(e) = &self.write_error {
+            return Err(Stop { reason: "harness_error".into(), detail: format!("writing the trace: {e}") });
+        }
+        Ok(result)
+    }
+
+    fn submit(&mut self, answer: &str) -> Result<(), Stop> {
+        self.record(Source::Agent, Body::Submission { answer: answer.into() });
+        Ok(())
+    }
+}
