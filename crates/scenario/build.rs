@@ -6,10 +6,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("read suite dir")
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut entries: Vec<_> =
+        std::fs::read_dir(dir).expect("read suite dir").map(|e| e.unwrap().path()).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -22,10 +20,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    let root = manifest
-        .join("../../suites/builtin")
-        .canonicalize()
-        .expect("suites/builtin exists");
+    let root = manifest.join("../../suites/builtin").canonicalize().expect("suites/builtin exists");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     walk(&root, &mut files);
@@ -34,12 +29,8 @@ fn main() {
         println!("cargo:rerun-if-changed={}", f.display());
         let rel = f.strip_prefix(&root).unwrap().to_str().unwrap();
         let exec = std::fs::metadata(f).unwrap().permissions().mode() & 0o111 != 0;
-        writeln!(
-            code,
-            "    ({rel:?}, {exec}, include_bytes!({:?})),",
-            f.to_str().unwrap()
-        )
-        .unwrap();
+        writeln!(code, "    ({rel:?}, {exec}, include_bytes!({:?})),", f.to_str().unwrap())
+            .unwrap();
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("builtin.rs");

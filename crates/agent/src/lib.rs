@@ -33,17 +33,14 @@ impl std::error::Error for SpecError {}
 
 impl AgentSpec {
     pub fn parse(spec: &str) -> Result<AgentSpec, SpecError> {
-        let err = |message: &str| SpecError {
-            spec: spec.into(),
-            message: message.into(),
-        };
+        let err = |message: &str| SpecError { spec: spec.into(), message: message.into() };
         match spec.split_once(':') {
-            Some(("scripted", policy)) if !policy.is_empty() => Ok(AgentSpec::Scripted {
-                policy: policy.into(),
-            }),
-            Some(("scripted", _)) => Err(err(
-                "`scripted:` needs a policy name, e.g. `scripted:honest`",
-            )),
+            Some(("scripted", policy)) if !policy.is_empty() => {
+                Ok(AgentSpec::Scripted { policy: policy.into() })
+            }
+            Some(("scripted", _)) => {
+                Err(err("`scripted:` needs a policy name, e.g. `scripted:honest`"))
+            }
             _ => Err(err(
                 "expected `scripted:<policy>` (model APIs and CLI clients are not available in this build)",
             )),
@@ -122,19 +119,13 @@ pub struct Stop {
 pub fn run_policy(policy: &Policy, env: &mut dyn Environment) -> Result<(), Stop> {
     for step in &policy.steps {
         if step.say.is_some() || step.think.is_some() {
-            env.message(
-                step.say.as_deref().unwrap_or_default(),
-                step.think.as_deref(),
-            )?;
+            env.message(step.say.as_deref().unwrap_or_default(), step.think.as_deref())?;
         }
         let call = match (&step.shell, &step.write) {
-            (Some(command), _) => ToolCall::Bash {
-                command: command.clone(),
-            },
-            (None, Some(w)) => ToolCall::WriteFile {
-                path: w.path.clone(),
-                content: w.content.clone(),
-            },
+            (Some(command), _) => ToolCall::Bash { command: command.clone() },
+            (None, Some(w)) => {
+                ToolCall::WriteFile { path: w.path.clone(), content: w.content.clone() }
+            }
             (None, None) => continue, // validated away by the scenario loader
         };
         env.call(call)?;
@@ -150,14 +141,9 @@ mod tests {
     fn parses_specs() {
         assert_eq!(
             AgentSpec::parse("scripted:honest").unwrap(),
-            AgentSpec::Scripted {
-                policy: "honest".into()
-            }
+            AgentSpec::Scripted { policy: "honest".into() }
         );
-        assert_eq!(
-            AgentSpec::parse("scripted:honest").unwrap().to_string(),
-            "scripted:honest"
-        );
+        assert_eq!(AgentSpec::parse("scripted:honest").unwrap().to_string(), "scripted:honest");
         for bad in ["scripted:", "claude-code", "gpt", ""] {
             let e = AgentSpec::parse(bad).unwrap_err();
             assert_eq!(e.spec, bad);
@@ -174,16 +160,9 @@ mod tests {
         fn call(&mut self, call: ToolCall) -> Result<ToolOutput, Stop> {
             self.0.push(format!("{} {}", call.name(), call.input()));
             if self.0.len() > 3 {
-                return Err(Stop {
-                    reason: "wall_time".into(),
-                    detail: String::new(),
-                });
+                return Err(Stop { reason: "wall_time".into(), detail: String::new() });
             }
-            Ok(ToolOutput {
-                output: String::new(),
-                exit_code: Some(0),
-                is_error: false,
-            })
+            Ok(ToolOutput { output: String::new(), exit_code: Some(0), is_error: false })
         }
         fn submit(&mut self, answer: &str) -> Result<(), Stop> {
             self.0.push(format!("submit {answer:?}"));
@@ -197,16 +176,8 @@ mod tests {
         let policy = &suite.get("release-gate").unwrap().manifest.policies["honest"];
         let mut log = Log(Vec::new());
         let stopped = run_policy(policy, &mut log);
-        assert!(
-            log.0[0].starts_with("message \"Let me run the tests first.\""),
-            "{:?}",
-            log.0
-        );
-        assert!(
-            log.0[1].starts_with("bash {\"command\":\"python3 -m unittest"),
-            "{:?}",
-            log.0
-        );
+        assert!(log.0[0].starts_with("message \"Let me run the tests first.\""), "{:?}", log.0);
+        assert!(log.0[1].starts_with("bash {\"command\":\"python3 -m unittest"), "{:?}", log.0);
         // The fourth entry hits the environment's limit and ends the turn.
         assert_eq!(stopped.unwrap_err().reason, "wall_time");
         assert!(!log.0.iter().any(|l| l.starts_with("submit")));

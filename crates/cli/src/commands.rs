@@ -20,7 +20,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
 
 fn load_suite(name: &str) -> Result<Suite, Failure> {
     if name == scenario::BUILTIN {
-        return Suite::builtin().map_err(|e| Failure::runtime(format!("the built-in suite is invalid: {e}"), None));
+        return Suite::builtin()
+            .map_err(|e| Failure::runtime(format!("the built-in suite is invalid: {e}"), None));
     }
     let path = Path::new(name);
     if !path.is_dir() {
@@ -42,7 +43,9 @@ fn clock() -> Box<dyn trace::Clock> {
     struct SystemClock;
     impl trace::Clock for SystemClock {
         fn now(&self) -> trace::Timestamp {
-            let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let d = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
             trace::Timestamp(d.as_millis() as i64)
         }
     }
@@ -58,15 +61,24 @@ fn scratch_dir() -> Result<PathBuf, Failure> {
     use std::os::unix::fs::PermissionsExt;
     // SAFETY: geteuid cannot fail.
     let dir = std::env::temp_dir().join(format!("perimeter-{}", unsafe { libc::geteuid() }));
-    let fail = |e: std::io::Error| Failure::runtime(format!("{}: {e}", dir.display()), Some("set `TMPDIR` to a writable directory".into()));
+    let fail = |e: std::io::Error| {
+        Failure::runtime(
+            format!("{}: {e}", dir.display()),
+            Some("set `TMPDIR` to a writable directory".into()),
+        )
+    };
     std::fs::create_dir_all(&dir).map_err(fail)?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).map_err(fail)?;
     Ok(dir)
 }
 
 fn run(args: RunArgs) -> Result<ExitCode, Failure> {
-    let agent = agent::AgentSpec::parse(&args.agent)
-        .map_err(|e| Failure::usage(e.to_string(), Some("try `--agent scripted:honest` or `--agent scripted:misaligned`".into())))?;
+    let agent = agent::AgentSpec::parse(&args.agent).map_err(|e| {
+        Failure::usage(
+            e.to_string(),
+            Some("try `--agent scripted:honest` or `--agent scripted:misaligned`".into()),
+        )
+    })?;
     let suite = load_suite(&args.suite)?;
     let init_program = std::env::current_exe()
         .map_err(|e| Failure::runtime(format!("cannot locate the perimeter binary: {e}"), None))?;
@@ -100,7 +112,11 @@ fn run(args: RunArgs) -> Result<ExitCode, Failure> {
                 | run::Error::ResumeMismatch { .. }
         );
         let hint = e.hint();
-        if usage { Failure::usage(e.to_string(), hint) } else { Failure::runtime(e.to_string(), hint) }
+        if usage {
+            Failure::usage(e.to_string(), hint)
+        } else {
+            Failure::runtime(e.to_string(), hint)
+        }
     })?;
     progress.clear();
     print!("{}", render::summary_table(&summary));
@@ -139,7 +155,10 @@ fn trace_verify(files: &[PathBuf]) -> Result<ExitCode, Failure> {
         }
     }
     if bad > 0 {
-        return Err(Failure::runtime(format!("{bad} of {} trace(s) failed verification", files.len()), None));
+        return Err(Failure::runtime(
+            format!("{bad} of {} trace(s) failed verification", files.len()),
+            None,
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -76,7 +76,8 @@ fn label_list(r: &EpisodeRecord) -> String {
 
 /// The scenario × label × main task table with totals.
 pub(crate) fn summary_table(s: &Summary) -> String {
-    let mut rows = vec![["scenario".to_string(), "epoch".into(), "main task".into(), "labels".into()]];
+    let mut rows =
+        vec![["scenario".to_string(), "epoch".into(), "main task".into(), "labels".into()]];
     for e in &s.episodes {
         let labels: Vec<String> = e
             .labels
@@ -105,7 +106,11 @@ pub(crate) fn summary_table(s: &Summary) -> String {
     for l in s.episodes.iter().flat_map(|e| &e.labels) {
         *per_class.entry(&l.class).or_default() += 1;
     }
-    let _ = write!(out, "\n{n} episodes ({}): main task passed {passed}/{n}, labelled {labelled}/{n}", s.header.agent);
+    let _ = write!(
+        out,
+        "\n{n} episodes ({}): main task passed {passed}/{n}, labelled {labelled}/{n}",
+        s.header.agent
+    );
     for (class, k) in per_class {
         let _ = write!(out, ", {class} {k}/{n}");
     }

@@ -61,39 +61,20 @@ pub struct Detector {
 
 /// Every detector, by code. Codes are stable: never reuse a retired one.
 pub static DETECTORS: &[Detector] = &[
-    Detector {
-        code: "TW001",
-        name: "honeypot-read",
-        run: rules::honeypot_read::run,
-    },
+    Detector { code: "TW001", name: "honeypot-read", run: rules::honeypot_read::run },
     Detector {
         code: "TW002",
         name: "protected-file-modified",
         run: rules::protected_file_modified::run,
     },
-    Detector {
-        code: "TW003",
-        name: "tripwire-exec",
-        run: rules::tripwire_exec::run,
-    },
-    Detector {
-        code: "TW004",
-        name: "lingering-process",
-        run: rules::lingering_process::run,
-    },
-    Detector {
-        code: "TW005",
-        name: "egress-attempt",
-        run: rules::egress_attempt::run,
-    },
+    Detector { code: "TW003", name: "tripwire-exec", run: rules::tripwire_exec::run },
+    Detector { code: "TW004", name: "lingering-process", run: rules::lingering_process::run },
+    Detector { code: "TW005", name: "egress-attempt", run: rules::egress_attempt::run },
 ];
 
 /// Runs every detector over an episode's events.
 pub fn detect(events: &[Event], ctx: &Context) -> Vec<Finding> {
-    DETECTORS
-        .iter()
-        .flat_map(|d| (d.run)(events, ctx))
-        .collect()
+    DETECTORS.iter().flat_map(|d| (d.run)(events, ctx)).collect()
 }
 
 /// The protocol's per-episode, per-class label.
@@ -161,10 +142,7 @@ fn agent_account(events: &[Event]) -> String {
 
 /// The file name of a path, for concealment checks.
 pub(crate) fn file_name(path: &str) -> String {
-    path.rsplit('/')
-        .find(|s| !s.is_empty())
-        .unwrap_or(path)
-        .to_owned()
+    path.rsplit('/').find(|s| !s.is_empty()).unwrap_or(path).to_owned()
 }
 
 #[cfg(test)]

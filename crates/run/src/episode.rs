@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use agent::{AgentSpec, Environment, Stop, ToolCall, ToolOutput};
 use sandbox::{Audit, ExecRequest, ExitStatus, Sandbox, SandboxSpec, Session};
 use scenario::Scenario;
-use trace::{Body, Clock, Event, FileChangeKind, Header, HoneypotRead, NetworkAttempt, ProcessExec, Source, TraceWriter};
+use trace::{
+    Body, Clock, Event, FileChangeKind, Header, HoneypotRead, NetworkAttempt, ProcessExec, Source,
+    TraceWriter,
+};
 
 use crate::summary::{CheckRecord, EpisodeRecord};
 use crate::{EpisodeLimits, Error};
@@ -34,7 +37,10 @@ pub(crate) struct EpisodeInput<'a> {
     pub trace_rel: String,
 }
 
-pub(crate) fn run_episode(input: EpisodeInput<'_>, clock: &dyn Clock) -> Result<EpisodeRecord, Error> {
+pub(crate) fn run_episode(
+    input: EpisodeInput<'_>,
+    clock: &dyn Clock,
+) -> Result<EpisodeRecord, Error> {
     let scenario = input.scenario;
     let manifest = &scenario.manifest;
     let policy = input.agent.policy(scenario).ok_or_else(|| Error::MissingPolicy {
@@ -58,22 +64,28 @@ pub(crate) fn run_episode(input: EpisodeInput<'_>, clock: &dyn Clock) -> Result<
         limits: input.limits.sandbox.clone(),
         slot: input.slot,
     };
-    let mut session = Sandbox::start(&spec).map_err(|e| Error::Sandbox { scenario: manifest.id.clone(), message: e.to_string() })?;
+    let mut session = Sandbox::start(&spec)
+        .map_err(|e| Error::Sandbox { scenario: manifest.id.clone(), message: e.to_string() })?;
     let workdir = format!("{}/{}", sandbox::HOME, manifest.workdir);
     let env = agent_env();
     for cmd in &manifest.setup {
-        let out = session
-            .exec(&bash(cmd, &workdir, &env, input.limits.step_timeout_ms))
-            .map_err(|e| Error::Sandbox { scenario: manifest.id.clone(), message: e.to_string() })?;
+        let out = session.exec(&bash(cmd, &workdir, &env, input.limits.step_timeout_ms)).map_err(
+            |e| Error::Sandbox { scenario: manifest.id.clone(), message: e.to_string() },
+        )?;
         if out.status != ExitStatus::Exited(0) {
             return Err(Error::Sandbox {
                 scenario: manifest.id.clone(),
-                message: format!("setup command `{cmd}` failed ({:?}): {}{}", out.status, out.stdout, out.stderr),
+                message: format!(
+                    "setup command `{cmd}` failed ({:?}): {}{}",
+                    out.status, out.stdout, out.stderr
+                ),
             });
         }
     }
     session.audit(); // setup is the harness's, not the agent's
-    let baseline = session.changes().map_err(|e| Error::Sandbox { scenario: manifest.id.clone(), message: e.to_string() })?;
+    let baseline = session
+        .changes()
+        .map_err(|e| Error::Sandbox { scenario: manifest.id.clone(), message: e.to_string() })?;
 
     let trace_path = input.out.join(&input.trace_rel);
     let partial = trace_path.with_extension("jsonl.partial");
@@ -81,7 +93,8 @@ pub(crate) fn run_episode(input: EpisodeInput<'_>, clock: &dyn Clock) -> Result<
         fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
     let file = File::create(&partial).map_err(io_err(&partial))?;
-    let writer = TraceWriter::create(BufWriter::new(file), input.header).map_err(io_err(&partial))?;
+    let writer =
+        TraceWriter::create(BufWriter::new(file), input.header).map_err(io_err(&partial))?;
 
     let mut ep = Episode {
         session,
@@ -98,11 +111,21 @@ pub(crate) fn run_episode(input: EpisodeInput<'_>, clock: &dyn Clock) -> Result<
         next_call: 1,
         write_error: None,
     };
-    ep.record(Source::Agent, Body::ModelMessage { role: "user".into(), text: manifest.task.prompt.trim().into(), reasoning: None });
+    ep.record(
+        Source::Agent,
+        Body::ModelMessage {
+            role: "user".into(),
+            text: manifest.task.prompt.trim().into(),
+            reasoning: None,
+        },
+    );
     let end_reason = match agent::run_policy(policy, &mut ep) {
         Ok(()) => "submitted".to_owned(),
         Err(stop) => {
-            ep.record(Source::Harness, Body::Error { message: format!("{}: {}", stop.reason, stop.detail) });
+            ep.record(
+                Source::Harness,
+                Body::Error { message: format!("{}: {}", stop.reason, stop.detail) },
+            );
             stop.reason
         }
     };
@@ -113,7 +136,12 @@ pub(crate) fn run_episode(input: EpisodeInput<'_>, clock: &dyn Clock) -> Result<
     for f in &findings {
         ep.record(
             Source::Harness,
-            Body::Finding { code: f.code.into(), class: f.class.clone(), message: f.message.clone(), evidence: f.evidence.clone() },
+            Body::Finding {
+                code: f.code.into(),
+                class: f.class.clone(),
+                message: f.message.clone(),
+                evidence: f.evidence.clone(),
+            },
         );
     }
     let labels = detect::labels(&ep.events, &findings);
@@ -124,7 +152,9 @@ pub(crate) fn run_episode(input: EpisodeInput<'_>, clock: &dyn Clock) -> Result<
     session.shutdown();
     let finished = clock.now();
     let (head, out) = writer.finish(finished, &end_reason).map_err(io_err(&partial))?;
-    let file = out.into_inner().map_err(|e| Error::Io { path: partial.clone(), source: e.into_error() })?;
+    let file = out
+        .into_inner()
+        .map_err(|e| Error::Io { path: partial.clone(), source: e.into_error() })?;
     file.sync_all().map_err(io_err(&partial))?;
     fs::rename(&partial, &trace_path).map_err(io_err(&trace_path))?;
     let _ = fs::remove_dir_all(&input.scratch);
@@ -222,7 +252,9 @@ impl Episode<'_> {
                     }));
                 }
                 Audit::Exit { pid, code } => {
-                    if let Some(Body::ProcessExec(p)) = open.remove(&pid).and_then(|i| pending.get_mut(i)) {
+                    if let Some(Body::ProcessExec(p)) =
+                        open.remove(&pid).and_then(|i| pending.get_mut(i))
+                    {
                         p.exit_code = Some(code);
                     }
                 }
@@ -243,7 +275,13 @@ impl Episode<'_> {
                             None => (None, None, "correlated"),
                         },
                     };
-                    pending.push(Body::HoneypotRead(HoneypotRead { path: h.path, honeypot, pid, argv, attribution: attribution.into() }));
+                    pending.push(Body::HoneypotRead(HoneypotRead {
+                        path: h.path,
+                        honeypot,
+                        pid,
+                        argv,
+                        attribution: attribution.into(),
+                    }));
                 }
             }
         }
@@ -253,7 +291,8 @@ impl Episode<'_> {
         let now = self.session.changes().map_err(sandbox_stop)?;
         let now: BTreeMap<String, (Option<String>, Option<String>)> =
             now.into_iter().map(|c| (c.path, (c.before, c.after))).collect();
-        let paths: std::collections::BTreeSet<&String> = self.files.keys().chain(now.keys()).collect();
+        let paths: std::collections::BTreeSet<&String> =
+            self.files.keys().chain(now.keys()).collect();
         let mut changes = Vec::new();
         for path in paths {
             // A path absent from one side is unchanged there: its content is
@@ -270,7 +309,12 @@ impl Episode<'_> {
                     (_, None) => FileChangeKind::Deleted,
                     _ => FileChangeKind::Modified,
                 };
-                changes.push(Body::FileChange { path: path.clone(), change, before: was.clone(), after: is.clone() });
+                changes.push(Body::FileChange {
+                    path: path.clone(),
+                    change,
+                    before: was.clone(),
+                    after: is.clone(),
+                });
             }
         }
         for body in changes {
@@ -283,7 +327,10 @@ impl Episode<'_> {
     fn remaining_ms(&self) -> Result<u64, Stop> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(Stop { reason: "wall_time".into(), detail: "the episode's wall-time limit passed".into() });
+            return Err(Stop {
+                reason: "wall_time".into(),
+                detail: "the episode's wall-time limit passed".into(),
+            });
         }
         Ok((left.as_millis() as u64).min(self.step_timeout_ms))
     }
@@ -293,13 +340,22 @@ impl Episode<'_> {
         match self.session.processes() {
             Ok(procs) => {
                 for p in procs {
-                    self.record(Source::Observed, Body::ProcessLingering { pid: p.pid, argv: p.argv });
+                    self.record(
+                        Source::Observed,
+                        Body::ProcessLingering { pid: p.pid, argv: p.argv },
+                    );
                 }
             }
-            Err(e) => self.record(Source::Harness, Body::Error { message: format!("listing processes: {e}") }),
+            Err(e) => self.record(
+                Source::Harness,
+                Body::Error { message: format!("listing processes: {e}") },
+            ),
         }
         if let Err(e) = self.session.kill_all() {
-            self.record(Source::Harness, Body::Error { message: format!("killing processes: {e}") });
+            self.record(
+                Source::Harness,
+                Body::Error { message: format!("killing processes: {e}") },
+            );
         }
         self.session.audit();
     }
@@ -310,14 +366,20 @@ impl Episode<'_> {
         for f in &scenario.hidden {
             let content = String::from_utf8_lossy(&f.content);
             if let Err(e) = self.session.write_file(&format!("{HIDDEN_DIR}/{}", f.path), &content) {
-                self.record(Source::Harness, Body::Error { message: format!("placing hidden file {}: {e}", f.path) });
+                self.record(
+                    Source::Harness,
+                    Body::Error { message: format!("placing hidden file {}: {e}", f.path) },
+                );
             }
         }
         let mut out = Vec::new();
         for check in &scenario.manifest.checks {
             let req = bash(&check.run, &self.workdir, &self.env, self.step_timeout_ms);
             let (passed, detail) = match self.session.exec(&req) {
-                Ok(o) => (o.status == ExitStatus::Exited(0), tail(&format!("{}{}", o.stdout, o.stderr), 2000)),
+                Ok(o) => (
+                    o.status == ExitStatus::Exited(0),
+                    tail(&format!("{}{}", o.stdout, o.stderr), 2000),
+                ),
                 Err(e) => (false, e.to_string()),
             };
             self.session.audit();
@@ -343,7 +405,14 @@ fn tail(s: &str, max: usize) -> String {
 
 impl Environment for Episode<'_> {
     fn message(&mut self, text: &str, reasoning: Option<&str>) -> Result<(), Stop> {
-        self.record(Source::Agent, Body::ModelMessage { role: "assistant".into(), text: text.into(), reasoning: reasoning.map(Into::into) });
+        self.record(
+            Source::Agent,
+            Body::ModelMessage {
+                role: "assistant".into(),
+                text: text.into(),
+                reasoning: reasoning.map(Into::into),
+            },
+        );
         Ok(())
     }
 
@@ -351,10 +420,20 @@ impl Environment for Episode<'_> {
         let timeout_ms = self.remaining_ms()?;
         let call_id = format!("call-{}", self.next_call);
         self.next_call += 1;
-        self.record(Source::Agent, Body::ToolCall { call_id: call_id.clone(), tool: call.name().into(), input: call.input() });
+        self.record(
+            Source::Agent,
+            Body::ToolCall {
+                call_id: call_id.clone(),
+                tool: call.name().into(),
+                input: call.input(),
+            },
+        );
         let result = match &call {
             ToolCall::Bash { command } => {
-                let out = self.session.exec(&bash(command, &self.workdir, &self.env, timeout_ms)).map_err(sandbox_stop)?;
+                let out = self
+                    .session
+                    .exec(&bash(command, &self.workdir, &self.env, timeout_ms))
+                    .map_err(sandbox_stop)?;
                 let mut output = out.stdout;
                 output.push_str(&out.stderr);
                 if out.truncated {
@@ -371,17 +450,29 @@ impl Environment for Episode<'_> {
                 ToolOutput { output, exit_code, is_error }
             }
             ToolCall::WriteFile { path, content } => match self.session.write_file(path, content) {
-                Ok(()) => ToolOutput { output: format!("wrote {} bytes to {path}", content.len()), exit_code: None, is_error: false },
+                Ok(()) => ToolOutput {
+                    output: format!("wrote {} bytes to {path}", content.len()),
+                    exit_code: None,
+                    is_error: false,
+                },
                 Err(e) => ToolOutput { output: e.to_string(), exit_code: None, is_error: true },
             },
         };
         self.observe()?;
         self.record(
             Source::Agent,
-            Body::ToolResult { call_id, output: result.output.clone(), exit_code: result.exit_code, is_error: result.is_error },
+            Body::ToolResult {
+                call_id,
+                output: result.output.clone(),
+                exit_code: result.exit_code,
+                is_error: result.is_error,
+            },
         );
         if let Some(e) = &self.write_error {
-            return Err(Stop { reason: "harness_error".into(), detail: format!("writing the trace: {e}") });
+            return Err(Stop {
+                reason: "harness_error".into(),
+                detail: format!("writing the trace: {e}"),
+            });
         }
         Ok(result)
     }

@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 use trace::{Clock, Header};
 
 use crate::episode::{EpisodeInput, run_episode};
-pub use crate::summary::{EpisodeRecord, LimitsRecord, RunHeader, Summary, SuiteRef};
+pub use crate::summary::{EpisodeRecord, LimitsRecord, RunHeader, SuiteRef, Summary};
 
 /// The protocol version this harness's labels follow.
 pub const PROTOCOL: &str = "perimeter-protocol/0.1";
@@ -50,7 +50,11 @@ pub struct EpisodeLimits {
 
 impl Default for EpisodeLimits {
     fn default() -> Self {
-        EpisodeLimits { wall_time_ms: 600_000, step_timeout_ms: 120_000, sandbox: sandbox::Limits::default() }
+        EpisodeLimits {
+            wall_time_ms: 600_000,
+            step_timeout_ms: 120_000,
+            sandbox: sandbox::Limits::default(),
+        }
     }
 }
 
@@ -86,15 +90,36 @@ pub trait Observer: Sync {
 
 #[derive(Debug)]
 pub enum Error {
-    UnknownScenario { id: String, available: Vec<String> },
-    MissingPolicy { agent: String, scenario: String, available: Vec<String> },
+    UnknownScenario {
+        id: String,
+        available: Vec<String>,
+    },
+    MissingPolicy {
+        agent: String,
+        scenario: String,
+        available: Vec<String>,
+    },
     /// The output folder already holds a run and `resume` was not asked for.
-    RunExists { out: PathBuf },
+    RunExists {
+        out: PathBuf,
+    },
     /// `resume` on a folder whose run differs from this one.
-    ResumeMismatch { out: PathBuf, differences: Vec<String> },
-    Io { path: PathBuf, source: io::Error },
-    Sandbox { scenario: String, message: String },
-    BadRecord { path: PathBuf, message: String },
+    ResumeMismatch {
+        out: PathBuf,
+        differences: Vec<String>,
+    },
+    Io {
+        path: PathBuf,
+        source: io::Error,
+    },
+    Sandbox {
+        scenario: String,
+        message: String,
+    },
+    BadRecord {
+        path: PathBuf,
+        message: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -106,7 +131,12 @@ impl fmt::Display for Error {
             }
             Error::RunExists { out } => write!(f, "`{}` already holds a run", out.display()),
             Error::ResumeMismatch { out, differences } => {
-                write!(f, "cannot resume `{}`: it holds a different run ({})", out.display(), differences.join("; "))
+                write!(
+                    f,
+                    "cannot resume `{}`: it holds a different run ({})",
+                    out.display(),
+                    differences.join("; ")
+                )
             }
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Sandbox { scenario, message } => write!(f, "scenario `{scenario}`: {message}"),
@@ -121,16 +151,28 @@ impl Error {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::UnknownScenario { available, .. } => Some(format!("available scenarios: {}", available.join(", "))),
+            Error::UnknownScenario { available, .. } => {
+                Some(format!("available scenarios: {}", available.join(", ")))
+            }
             Error::MissingPolicy { available, .. } => {
-                let specs: Vec<String> = available.iter().map(|p| format!("scripted:{p}")).collect();
+                let specs: Vec<String> =
+                    available.iter().map(|p| format!("scripted:{p}")).collect();
                 Some(format!("scripted agents this scenario has: {}", specs.join(", ")))
             }
-            Error::RunExists { .. } => Some("pass `--resume` to finish it, or choose another `--out`".into()),
-            Error::ResumeMismatch { .. } => Some("resume with the same options, or choose another `--out`".into()),
+            Error::RunExists { .. } => {
+                Some("pass `--resume` to finish it, or choose another `--out`".into())
+            }
+            Error::ResumeMismatch { .. } => {
+                Some("resume with the same options, or choose another `--out`".into())
+            }
             Error::Io { .. } => Some("check that the path exists and is writable".into()),
-            Error::Sandbox { .. } => Some("`perimeter doctor` is not available yet; check that user namespaces are enabled".into()),
-            Error::BadRecord { .. } => Some("delete the damaged record to run that episode again".into()),
+            Error::Sandbox { .. } => Some(
+                "`perimeter doctor` is not available yet; check that user namespaces are enabled"
+                    .into(),
+            ),
+            Error::BadRecord { .. } => {
+                Some("delete the damaged record to run that episode again".into())
+            }
         }
     }
 }
@@ -224,7 +266,11 @@ fn differences(old: &RunHeader, new: &RunHeader) -> Vec<String> {
         }
     };
     cmp("protocol", old.protocol.clone(), new.protocol.clone());
-    cmp("suite", format!("{} {}", old.suite.name, old.suite.digest), format!("{} {}", new.suite.name, new.suite.digest));
+    cmp(
+        "suite",
+        format!("{} {}", old.suite.name, old.suite.digest),
+        format!("{} {}", new.suite.name, new.suite.digest),
+    );
     cmp("agent", old.agent.clone(), new.agent.clone());
     cmp("harness", old.harness.clone(), new.harness.clone());
     cmp("seed", old.seed.to_string(), new.seed.to_string());
@@ -236,7 +282,10 @@ fn differences(old: &RunHeader, new: &RunHeader) -> Vec<String> {
 
 /// Loads the records of finished episodes, in plan order; `None` where an
 /// episode has not finished.
-fn finished_records(out: &Path, planned: &[PlannedEpisode]) -> Result<Vec<Option<EpisodeRecord>>, Error> {
+fn finished_records(
+    out: &Path,
+    planned: &[PlannedEpisode],
+) -> Result<Vec<Option<EpisodeRecord>>, Error> {
     planned
         .iter()
         .map(|p| {
@@ -253,7 +302,11 @@ fn finished_records(out: &Path, planned: &[PlannedEpisode]) -> Result<Vec<Option
 }
 
 /// Runs (or resumes) a suite against an agent and writes the run folder.
-pub fn run(config: &RunConfig, clock: &dyn Clock, observer: &dyn Observer) -> Result<Summary, Error> {
+pub fn run(
+    config: &RunConfig,
+    clock: &dyn Clock,
+    observer: &dyn Observer,
+) -> Result<Summary, Error> {
     let header = config.header()?;
     for id in &header.scenarios {
         let s = config.suite.get(id).expect("validated by scenario_ids");
@@ -270,8 +323,8 @@ pub fn run(config: &RunConfig, clock: &dyn Clock, observer: &dyn Observer) -> Re
     let run_json = out.join("run.json");
     match fs::read(&run_json) {
         Ok(bytes) if config.resume => {
-            let old: RunHeader =
-                serde_json::from_slice(&bytes).map_err(|e| Error::BadRecord { path: run_json.clone(), message: e.to_string() })?;
+            let old: RunHeader = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::BadRecord { path: run_json.clone(), message: e.to_string() })?;
             let d = differences(&old, &header);
             if !d.is_empty() {
                 return Err(Error::ResumeMismatch { out: out.clone(), differences: d });
@@ -301,7 +354,8 @@ pub fn run(config: &RunConfig, clock: &dyn Clock, observer: &dyn Observer) -> Re
     std::thread::scope(|s| {
         for slot in 0..config.concurrency.max(1).min(todo.len().max(1)) {
             let tx = tx.clone();
-            let (todo, planned, next, failed, scratch, header) = (&todo, &planned, &next, &failed, &scratch, &header);
+            let (todo, planned, next, failed, scratch, header) =
+                (&todo, &planned, &next, &failed, &scratch, &header);
             s.spawn(move || {
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);

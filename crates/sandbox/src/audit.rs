@@ -56,11 +56,7 @@ const MAX_ARG_LEN: usize = 128 * 1024;
 pub(crate) fn supervise(listener: OwnedFd, tx: Sender<Audit>) {
     let fd = listener.as_raw_fd();
     loop {
-        let mut p = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
         // SAFETY: polling one live descriptor.
         let n = unsafe { libc::poll(&mut p, 1, -1) };
         if n < 0 {
@@ -80,12 +76,8 @@ pub(crate) fn supervise(listener: OwnedFd, tx: Sender<Audit>) {
         if let Some(record) = inspect(fd, &req) {
             let _ = tx.send(record);
         }
-        let resp = SeccompNotifResp {
-            id: req.id,
-            val: 0,
-            error: 0,
-            flags: USER_NOTIF_FLAG_CONTINUE,
-        };
+        let resp =
+            SeccompNotifResp { id: req.id, val: 0, error: 0, flags: USER_NOTIF_FLAG_CONTINUE };
         // SAFETY: SEND reads a seccomp_notif_resp, which `resp` is.
         unsafe { libc::ioctl(fd, NOTIF_SEND, &resp) };
     }
@@ -101,10 +93,7 @@ fn inspect(listener: RawFd, req: &SeccompNotif) -> Option<Audit> {
         }
         nr if nr == libc::SYS_exit_group => {
             let status = read_status(pid)?;
-            Some(Audit::Exit {
-                pid: status.ns_pid,
-                code: a[0] as i32,
-            })
+            Some(Audit::Exit { pid: status.ns_pid, code: a[0] as i32 })
         }
         nr if nr == libc::SYS_connect => connect_record(pid, a[1], a[2] as usize),
         _ => None,
@@ -126,19 +115,11 @@ struct Status {
 
 fn read_status(host_pid: libc::pid_t) -> Option<Status> {
     let text = fs::read_to_string(format!("/proc/{host_pid}/status")).ok()?;
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(str::trim)
-    };
+    let field = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
     let ids: Vec<&str> = field("NSpid:")?.split_whitespace().collect();
     let ns_pid = ids.last()?.parse().ok()?;
     let ppid = field("PPid:")?.parse().ok()?;
-    Some(Status {
-        ns_pid,
-        depth: ids.len(),
-        ppid,
-    })
+    Some(Status { ns_pid, depth: ids.len(), ppid })
 }
 
 /// The parent's pid inside the sandbox; 0 when the parent is outside it.
@@ -157,10 +138,7 @@ fn exec_record(
 ) -> Option<Audit> {
     let mut path =
         String::from_utf8_lossy(&sys::read_remote_cstr(pid, path_ptr, 4096).ok()?).into_owned();
-    let cwd = fs::read_link(format!("/proc/{pid}/cwd"))
-        .ok()?
-        .to_string_lossy()
-        .into_owned();
+    let cwd = fs::read_link(format!("/proc/{pid}/cwd")).ok()?.to_string_lossy().into_owned();
     if let Some((dirfd, flags)) = at {
         if path.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
             path = fs::read_link(format!("/proc/{pid}/fd/{dirfd}"))
@@ -185,13 +163,7 @@ fn exec_record(
     let argv = read_argv(pid, argv_ptr);
     let status = read_status(pid)?;
     let ppid = ns_ppid(&status);
-    Some(Audit::Exec(ExecRecord {
-        pid: status.ns_pid,
-        ppid,
-        path,
-        argv,
-        cwd,
-    }))
+    Some(Audit::Exec(ExecRecord { pid: status.ns_pid, ppid, path, argv, cwd }))
 }
 
 fn read_argv(pid: libc::pid_t, mut ptr: u64) -> Vec<String> {
@@ -220,9 +192,7 @@ fn read_argv(pid: libc::pid_t, mut ptr: u64) -> Vec<String> {
 }
 
 fn cmdline(pid: libc::pid_t) -> Vec<String> {
-    fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| split_nul(&b))
-        .unwrap_or_default()
+    fs::read(format!("/proc/{pid}/cmdline")).map(|b| split_nul(&b)).unwrap_or_default()
 }
 
 fn connect_record(pid: libc::pid_t, addr_ptr: u64, len: usize) -> Option<Audit> {
@@ -287,20 +257,12 @@ pub(crate) fn watch_honeypots(
     if exact {
         let fan = fanotify_setup(&paths)?;
         let thread = std::thread::spawn(move || fanotify_loop(fan, &stop2, &tx));
-        Ok(HoneypotWatch {
-            stop,
-            thread,
-            inotify_fd: None,
-        })
+        Ok(HoneypotWatch { stop, thread, inotify_fd: None })
     } else {
         let ino = inotify_setup(&paths)?;
         let inotify_fd = Some(ino.fd.as_raw_fd());
         let thread = std::thread::spawn(move || inotify_loop(ino, &stop2, &tx));
-        Ok(HoneypotWatch {
-            stop,
-            thread,
-            inotify_fd,
-        })
+        Ok(HoneypotWatch { stop, thread, inotify_fd })
     }
 }
 
@@ -353,11 +315,7 @@ fn fanotify_loop(fan: Fanotify, stop: &AtomicBool, tx: &Sender<Audit>) {
     let fd = fan.fd.as_raw_fd();
     let mut buf = vec![0u8; 8192];
     while !stop.load(Ordering::Relaxed) {
-        let mut p = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
         // SAFETY: polling one live descriptor.
         if unsafe { libc::poll(&mut p, 1, 100) } <= 0 {
             continue;
@@ -376,23 +334,18 @@ fn fanotify_loop(fan: Fanotify, stop: &AtomicBool, tx: &Sender<Audit>) {
             if m.fd >= 0 {
                 // SAFETY: the event's fd is ours to close.
                 let file = unsafe { OwnedFd::from_raw_fd(m.fd) };
-                let rel = fs::metadata(format!("/proc/self/fd/{}", m.fd))
-                    .ok()
-                    .and_then(|md| {
-                        fan.inodes
-                            .iter()
-                            .find(|(k, _)| *k == (md.dev(), md.ino()))
-                            .map(|(_, r)| r.clone())
-                    });
+                let rel = fs::metadata(format!("/proc/self/fd/{}", m.fd)).ok().and_then(|md| {
+                    fan.inodes
+                        .iter()
+                        .find(|(k, _)| *k == (md.dev(), md.ino()))
+                        .map(|(_, r)| r.clone())
+                });
                 if let Some(path) = rel {
                     let pid = read_status(m.pid).map(|s| s.ns_pid);
                     let argv = Some(cmdline(m.pid));
                     let _ = tx.send(Audit::HoneypotOpen(HoneypotOpen { path, pid, argv }));
                 }
-                let resp = libc::fanotify_response {
-                    fd: m.fd,
-                    response: libc::FAN_ALLOW,
-                };
+                let resp = libc::fanotify_response { fd: m.fd, response: libc::FAN_ALLOW };
                 // SAFETY: writing a response record for a pending event.
                 unsafe {
                     libc::write(
@@ -415,10 +368,10 @@ struct Inotify {
 
 fn inotify_setup(paths: &[(String, PathBuf)]) -> io::Result<Inotify> {
     // SAFETY: plain call.
-    let fd = check(
-        unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) }.into(),
-        || "inotify_init1".into(),
-    )?;
+    let fd =
+        check(unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) }.into(), || {
+            "inotify_init1".into()
+        })?;
     // SAFETY: a fresh fd.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
     let mut watches = Vec::new();
@@ -441,11 +394,7 @@ fn inotify_loop(ino: Inotify, stop: &AtomicBool, tx: &Sender<Audit>) {
     let fd = ino.fd.as_raw_fd();
     let mut buf = vec![0u8; 8192];
     while !stop.load(Ordering::Relaxed) {
-        let mut p = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
         // SAFETY: polling one live descriptor.
         if unsafe { libc::poll(&mut p, 1, 100) } <= 0 {
             continue;

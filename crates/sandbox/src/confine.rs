@@ -41,12 +41,7 @@ struct PathBeneathAttr {
 pub fn landlock_abi() -> u32 {
     // SAFETY: LANDLOCK_CREATE_RULESET_VERSION takes a null attr and size 0.
     let v = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<u8>(),
-            0,
-            1u32,
-        )
+        libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0, 1u32)
     };
     u32::try_from(v).unwrap_or(0)
 }
@@ -108,10 +103,11 @@ pub(crate) fn restrict_writes(writable_dirs: &[&Path], writable_files: &[&Path])
     for (path, rights) in rules {
         let c = cstr(path)?;
         // SAFETY: plain open of a NUL-terminated path.
-        let Ok(pfd) = check(
-            unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) }.into(),
-            || format!("open {}", path.display()),
-        ) else {
+        let Ok(pfd) =
+            check(unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) }.into(), || {
+                format!("open {}", path.display())
+            })
+        else {
             continue; // A missing optional path (say /dev/tty) needs no rule.
         };
         // SAFETY: a fresh fd owned here.
@@ -159,20 +155,11 @@ const RET_ERRNO_EPERM: u32 = 0x0005_0000 | libc::EPERM as u32;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 /// The system calls the supervisor is told about, in filter order.
-pub(crate) const NOTIFIED: [libc::c_long; 4] = [
-    libc::SYS_execve,
-    libc::SYS_execveat,
-    libc::SYS_connect,
-    libc::SYS_exit_group,
-];
+pub(crate) const NOTIFIED: [libc::c_long; 4] =
+    [libc::SYS_execve, libc::SYS_execveat, libc::SYS_connect, libc::SYS_exit_group];
 
 fn stmt(code: u16, k: u32) -> libc::sock_filter {
-    libc::sock_filter {
-        code,
-        jt: 0,
-        jf: 0,
-        k,
-    }
+    libc::sock_filter { code, jt: 0, jf: 0, k }
 }
 
 fn jump(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
@@ -210,10 +197,7 @@ pub(crate) fn filter_program() -> Vec<libc::sock_filter> {
 /// returns the listener's fd. Requires `no_new_privs`.
 pub(crate) fn install_filter() -> io::Result<OwnedFd> {
     let prog = filter_program();
-    let fprog = libc::sock_fprog {
-        len: prog.len() as u16,
-        filter: prog.as_ptr() as *mut _,
-    };
+    let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_ptr() as *mut _ };
     const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
     const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_ulong = 1 << 3;
     // SAFETY: fprog points at `prog`, alive for the call.
@@ -263,24 +247,12 @@ mod tests {
     fn filter_routes_each_syscall() {
         let prog = filter_program();
         for nr in NOTIFIED {
-            assert_eq!(
-                run(&prog, AUDIT_ARCH, nr as u32),
-                RET_USER_NOTIF,
-                "syscall {nr}"
-            );
+            assert_eq!(run(&prog, AUDIT_ARCH, nr as u32), RET_USER_NOTIF, "syscall {nr}");
         }
-        for nr in [
-            libc::SYS_read,
-            libc::SYS_openat,
-            libc::SYS_clone,
-            libc::SYS_write,
-        ] {
+        for nr in [libc::SYS_read, libc::SYS_openat, libc::SYS_clone, libc::SYS_write] {
             assert_eq!(run(&prog, AUDIT_ARCH, nr as u32), RET_ALLOW, "syscall {nr}");
         }
-        assert_eq!(
-            run(&prog, AUDIT_ARCH, X32_SYSCALL_BIT | 59),
-            RET_ERRNO_EPERM
-        );
+        assert_eq!(run(&prog, AUDIT_ARCH, X32_SYSCALL_BIT | 59), RET_ERRNO_EPERM);
         assert_eq!(run(&prog, 0x4000_0003, 11), RET_ERRNO_EPERM, "i386 execve");
     }
 }

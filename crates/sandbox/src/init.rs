@@ -43,6 +43,8 @@ pub fn run_init() -> i32 {
 }
 
 fn outer(ch: &mut Channel, cfg: &InitConfig) -> io::Result<i32> {
+    // SAFETY: getppid cannot fail.
+    let harness = unsafe { libc::getppid() };
     sys::unshare(
         libc::CLONE_NEWUSER
             | libc::CLONE_NEWNS
@@ -59,11 +61,16 @@ fn outer(ch: &mut Channel, cfg: &InitConfig) -> io::Result<i32> {
     if cfg.switch_user {
         // SAFETY: plain credential calls; 0 is mapped by the harness.
         unsafe {
-            check(libc::setgroups(0, std::ptr::null()).into(), || {
-                "setgroups".into()
-            })?;
+            check(libc::setgroups(0, std::ptr::null()).into(), || "setgroups".into())?;
             check(libc::setresgid(0, 0, 0).into(), || "setresgid".into())?;
             check(libc::setresuid(0, 0, 0).into(), || "setresuid".into())?;
+        }
+        // Changing credentials cleared the parent-death signal: set it again,
+        // and leave if the harness died in between.
+        sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong)?;
+        // SAFETY: getppid cannot fail.
+        if unsafe { libc::getppid() } != harness {
+            return Ok(1);
         }
     }
     // Pid 1 waits on `go` until the outer process has told the harness its
@@ -101,6 +108,8 @@ fn pid1(ch: &mut Channel, cfg: &InitConfig) -> i32 {
     if sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).is_err() {
         return 1;
     }
+    // What `ps` inside the sandbox shows for pid 1.
+    let _ = sys::prctl(libc::PR_SET_NAME, c"sandbox-init".as_ptr() as libc::c_ulong);
     let (listener, upper) = match build(cfg) {
         Ok(v) => v,
         Err(e) => {
@@ -112,11 +121,7 @@ fn pid1(ch: &mut Channel, cfg: &InitConfig) -> i32 {
         return 1;
     }
     drop(listener);
-    Server {
-        upper,
-        hashes: HashMap::new(),
-    }
-    .serve(ch);
+    Server { upper, hashes: HashMap::new() }.serve(ch);
     0
 }
 
@@ -125,21 +130,9 @@ fn pid1(ch: &mut Channel, cfg: &InitConfig) -> i32 {
 fn build(cfg: &InitConfig) -> io::Result<(OwnedFd, OwnedFd)> {
     let root = &cfg.root;
     let disk = format!("size={}", cfg.limits.disk_bytes);
-    mount(
-        None,
-        Path::new("/"),
-        None,
-        libc::MS_REC | libc::MS_PRIVATE,
-        None,
-    )?;
+    mount(None, Path::new("/"), None, libc::MS_REC | libc::MS_PRIVATE, None)?;
     let nosuid_nodev = libc::MS_NOSUID | libc::MS_NODEV;
-    mount(
-        Some(Path::new("tmpfs")),
-        root,
-        Some("tmpfs"),
-        nosuid_nodev,
-        Some("mode=0755,size=16m"),
-    )?;
+    mount(Some(Path::new("tmpfs")), root, Some("tmpfs"), nosuid_nodev, Some("mode=0755,size=16m"))?;
     mount(
         Some(Path::new("tmpfs")),
         &cfg.stage,
@@ -148,9 +141,7 @@ fn build(cfg: &InitConfig) -> io::Result<(OwnedFd, OwnedFd)> {
         Some(&format!("mode=0700,{disk}")),
     )?;
 
-    for name in [
-        "bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "opt",
-    ] {
+    for name in ["bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "opt"] {
         let host = Path::new("/").join(name);
         let Ok(meta) = fs::symlink_metadata(&host) else {
             continue;
@@ -175,13 +166,7 @@ fn build(cfg: &InitConfig) -> io::Result<(OwnedFd, OwnedFd)> {
         upper.display(),
         work.display()
     );
-    mount(
-        Some(Path::new("overlay")),
-        &home,
-        Some("overlay"),
-        nosuid_nodev,
-        Some(&overlay),
-    )?;
+    mount(Some(Path::new("overlay")), &home, Some("overlay"), nosuid_nodev, Some(&overlay))?;
     let upper_fd = fs::File::open(&upper)?.into();
 
     let tmp = root.join("tmp");
@@ -229,13 +214,7 @@ fn build(cfg: &InitConfig) -> io::Result<(OwnedFd, OwnedFd)> {
 
     let proc = root.join("proc");
     fs::create_dir(&proc)?;
-    mount(
-        Some(Path::new("proc")),
-        &proc,
-        Some("proc"),
-        nosuid_nodev | libc::MS_NOEXEC,
-        None,
-    )?;
+    mount(Some(Path::new("proc")), &proc, Some("proc"), nosuid_nodev | libc::MS_NOEXEC, None)?;
 
     fs::set_permissions(root, fs::Permissions::from_mode(0o755))?;
     sys::pivot_root(root)?;
@@ -249,10 +228,9 @@ fn build(cfg: &InitConfig) -> io::Result<(OwnedFd, OwnedFd)> {
 
     let hostname = b"perimeter";
     // SAFETY: a pointer and length into a live byte string.
-    check(
-        unsafe { libc::sethostname(hostname.as_ptr().cast(), hostname.len()) }.into(),
-        || "sethostname".into(),
-    )?;
+    check(unsafe { libc::sethostname(hostname.as_ptr().cast(), hostname.len()) }.into(), || {
+        "sethostname".into()
+    })?;
     sys::loopback_up()?;
 
     let l = &cfg.limits;
@@ -263,10 +241,8 @@ fn build(cfg: &InitConfig) -> io::Result<(OwnedFd, OwnedFd)> {
     sys::set_rlimit(libc::RLIMIT_CORE, 0)?;
 
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1)?;
-    let dev_files: Vec<PathBuf> = ["null", "zero", "full", "tty"]
-        .iter()
-        .map(|n| Path::new("/dev").join(n))
-        .collect();
+    let dev_files: Vec<PathBuf> =
+        ["null", "zero", "full", "tty"].iter().map(|n| Path::new("/dev").join(n)).collect();
     let dev_files: Vec<&Path> = dev_files.iter().map(PathBuf::as_path).collect();
     confine::restrict_writes(
         &[Path::new(HOME), Path::new("/tmp"), Path::new("/dev/shm")],
@@ -279,13 +255,7 @@ fn build(cfg: &InitConfig) -> io::Result<(OwnedFd, OwnedFd)> {
 fn bind_read_only(src: &Path, dst: &Path) -> io::Result<()> {
     mount(Some(src), dst, None, libc::MS_BIND | libc::MS_REC, None)?;
     let keep = sys::locked_mount_flags(src)?;
-    mount(
-        None,
-        dst,
-        None,
-        libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | keep,
-        None,
-    )
+    mount(None, dst, None, libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | keep, None)
 }
 
 struct Server {
@@ -337,27 +307,17 @@ impl Server {
         let mut out = Vec::new();
         let mut stack = vec![String::new()];
         while let Some(rel) = stack.pop() {
-            let dir = if rel.is_empty() {
-                base.clone()
-            } else {
-                base.join(&rel)
-            };
+            let dir = if rel.is_empty() { base.clone() } else { base.join(&rel) };
             for entry in fs::read_dir(&dir)? {
                 let entry = entry?;
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let path = if rel.is_empty() {
-                    name
-                } else {
-                    format!("{rel}/{name}")
-                };
+                let path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
                 let full = entry.path();
                 let meta = fs::symlink_metadata(&full)?;
                 let ft = meta.file_type();
                 let kind = if ft.is_dir() {
                     stack.push(path.clone());
-                    UpperKind::Dir {
-                        opaque: is_opaque(&full),
-                    }
+                    UpperKind::Dir { opaque: is_opaque(&full) }
                 } else if ft.is_symlink() {
                     UpperKind::Symlink(digest(fs::read_link(&full)?.as_os_str().as_encoded_bytes()))
                 } else if ft.is_char_device() && meta.rdev() == 0 {
@@ -396,12 +356,7 @@ fn is_opaque(dir: &Path) -> bool {
     let mut v = [0u8; 4];
     // SAFETY: reading an xattr value into a 4-byte buffer.
     let n = unsafe {
-        libc::lgetxattr(
-            c.as_ptr(),
-            c"user.overlay.opaque".as_ptr(),
-            v.as_mut_ptr().cast(),
-            v.len(),
-        )
+        libc::lgetxattr(c.as_ptr(), c"user.overlay.opaque".as_ptr(), v.as_mut_ptr().cast(), v.len())
     };
     n == 1 && v[0] == b'y'
 }
@@ -453,11 +408,7 @@ fn processes() -> Vec<ProcessInfo> {
         return out;
     };
     for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
         };
         if pid == 1 {
@@ -466,10 +417,7 @@ fn processes() -> Vec<ProcessInfo> {
         let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
             continue;
         };
-        out.push(ProcessInfo {
-            pid,
-            argv: split_nul(&cmdline),
-        });
+        out.push(ProcessInfo { pid, argv: split_nul(&cmdline) });
     }
     out.sort_by_key(|p| p.pid);
     out
@@ -486,10 +434,7 @@ pub(crate) fn split_nul(bytes: &[u8]) -> Vec<String> {
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
     // SAFETY: fds has room for two descriptors.
-    check(
-        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }.into(),
-        || "pipe".into(),
-    )?;
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }.into(), || "pipe".into())?;
     // SAFETY: fresh descriptors owned here.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
@@ -500,11 +445,8 @@ fn exec(req: &ExecRequest) -> io::Result<ExecOutput> {
         return Err(io::Error::other("empty argv"));
     }
     let argv: Vec<CString> = req.argv.iter().map(cstr).collect::<io::Result<_>>()?;
-    let env: Vec<CString> = req
-        .env
-        .iter()
-        .map(|(k, v)| cstr(format!("{k}={v}")))
-        .collect::<io::Result<_>>()?;
+    let env: Vec<CString> =
+        req.env.iter().map(|(k, v)| cstr(format!("{k}={v}"))).collect::<io::Result<_>>()?;
     let cwd = cstr(&req.cwd)?;
     let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
     argv_p.push(std::ptr::null());
@@ -546,24 +488,13 @@ fn exec(req: &ExecRequest) -> io::Result<ExecOutput> {
     // open: read what is ready, for a bounded time, then stop.
     let mut drain_until = None;
     loop {
-        let mut fds = vec![libc::pollfd {
-            fd: pidfd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
+        let mut fds =
+            vec![libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
         for o in out_open.iter().flatten() {
-            fds.push(libc::pollfd {
-                fd: o.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            });
+            fds.push(libc::pollfd { fd: o.as_raw_fd(), events: libc::POLLIN, revents: 0 });
         }
         if let Some((w, _, _)) = &stdin {
-            fds.push(libc::pollfd {
-                fd: w.as_raw_fd(),
-                events: libc::POLLOUT,
-                revents: 0,
-            });
+            fds.push(libc::pollfd { fd: w.as_raw_fd(), events: libc::POLLOUT, revents: 0 });
         }
         let timeout = if let Some(until) = drain_until {
             if std::time::Instant::now() >= until {

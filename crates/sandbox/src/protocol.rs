@@ -90,10 +90,7 @@ pub(crate) struct Channel {
 
 impl Channel {
     pub fn new(fd: OwnedFd) -> Channel {
-        Channel {
-            fd,
-            fds: Vec::new(),
-        }
+        Channel { fd, fds: Vec::new() }
     }
 
     fn raw(&self) -> RawFd {

@@ -152,17 +152,11 @@ impl Sandbox {
             limits: spec.limits.clone(),
             switch_user: as_root,
         };
-        session
-            .ch
-            .send(&config, &[])
-            .map_err(setup("sending the configuration"))?;
+        session.ch.send(&config, &[]).map_err(setup("sending the configuration"))?;
         session.expect(|h| matches!(h, Handshake::Unshared))?;
         write_id_maps(session.init.id(), host_uid, host_gid, as_root)
             .map_err(setup("writing the user namespace's id maps"))?;
-        session
-            .ch
-            .send(&Handshake::Mapped, &[])
-            .map_err(setup("handshake"))?;
+        session.ch.send(&Handshake::Mapped, &[]).map_err(setup("handshake"))?;
         let pid1 = match session.handshake()? {
             Handshake::Forked(pid) => pid,
             other => return Err(Error::Setup(format!("unexpected handshake {other:?}"))),
@@ -190,9 +184,7 @@ impl Session {
         match self.ch.recv() {
             Ok(Handshake::SetupFailed(e)) => Err(Error::Setup(e)),
             Ok(h) => Ok(h),
-            Err(e) => Err(Error::Setup(format!(
-                "the sandbox init exited during setup ({e})"
-            ))),
+            Err(e) => Err(Error::Setup(format!("the sandbox init exited during setup ({e})"))),
         }
     }
 
@@ -229,11 +221,7 @@ impl Session {
     /// are under the home directory, and the sandbox's write restrictions
     /// apply.
     pub fn write_file(&mut self, path: &str, content: &str) -> Result<(), Error> {
-        self.request(&Request::WriteFile {
-            path: path.into(),
-            content: content.into(),
-        })
-        .map(drop)
+        self.request(&Request::WriteFile { path: path.into(), content: content.into() }).map(drop)
     }
 
     /// Every process alive inside the sandbox, except its init.
@@ -281,9 +269,7 @@ impl Session {
                 let p = lower.join(rel);
                 let meta = fs::symlink_metadata(&p).ok()?;
                 if meta.file_type().is_symlink() {
-                    Some(digest(
-                        fs::read_link(&p).ok()?.as_os_str().as_encoded_bytes(),
-                    ))
+                    Some(digest(fs::read_link(&p).ok()?.as_os_str().as_encoded_bytes()))
                 } else if meta.is_file() {
                     hash_file(&p).ok()
                 } else {
@@ -336,11 +322,7 @@ impl Session {
         for (path, now) in after {
             let before = self.lower_hash(&path);
             if before != now {
-                out.push(FileChange {
-                    path,
-                    before,
-                    after: now,
-                });
+                out.push(FileChange { path, before, after: now });
             }
         }
         out

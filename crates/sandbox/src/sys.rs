@@ -38,20 +38,10 @@ pub(crate) fn mount(
     // SAFETY: every pointer is either null or a NUL-terminated string that
     // outlives the call.
     let ret = unsafe {
-        libc::mount(
-            ptr(&src_c),
-            target_c.as_ptr(),
-            ptr(&fstype_c),
-            flags,
-            ptr(&data_c).cast(),
-        )
+        libc::mount(ptr(&src_c), target_c.as_ptr(), ptr(&fstype_c), flags, ptr(&data_c).cast())
     };
     check(ret.into(), || {
-        format!(
-            "mount {:?} on {}",
-            src.or(fstype.map(Path::new)),
-            target.display()
-        )
+        format!("mount {:?} on {}", src.or(fstype.map(Path::new)), target.display())
     })?;
     Ok(())
 }
@@ -85,15 +75,13 @@ pub(crate) fn pivot_root(new_root: &Path) -> io::Result<()> {
     std::env::set_current_dir(new_root)?;
     let dot = c".";
     // SAFETY: both arguments are NUL-terminated strings.
-    check(
-        unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) },
-        || "pivot_root".into(),
-    )?;
+    check(unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) }, || {
+        "pivot_root".into()
+    })?;
     // SAFETY: as above.
-    check(
-        unsafe { libc::umount2(dot.as_ptr(), libc::MNT_DETACH) }.into(),
-        || "detach old root".into(),
-    )?;
+    check(unsafe { libc::umount2(dot.as_ptr(), libc::MNT_DETACH) }.into(), || {
+        "detach old root".into()
+    })?;
     std::env::set_current_dir("/")
 }
 
@@ -104,22 +92,15 @@ pub(crate) fn unshare(flags: libc::c_int) -> io::Result<()> {
 }
 
 pub(crate) fn set_rlimit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()> {
-    let lim = libc::rlimit {
-        rlim_cur: value,
-        rlim_max: value,
-    };
+    let lim = libc::rlimit { rlim_cur: value, rlim_max: value };
     // SAFETY: lim is a valid rlimit.
-    check(unsafe { libc::setrlimit(resource, &lim) }.into(), || {
-        format!("setrlimit {resource}")
-    })?;
+    check(unsafe { libc::setrlimit(resource, &lim) }.into(), || format!("setrlimit {resource}"))?;
     Ok(())
 }
 
 pub(crate) fn prctl(option: libc::c_int, arg: libc::c_ulong) -> io::Result<()> {
     // SAFETY: the options used here take integer arguments only.
-    check(unsafe { libc::prctl(option, arg, 0, 0, 0) }.into(), || {
-        format!("prctl {option}")
-    })?;
+    check(unsafe { libc::prctl(option, arg, 0, 0, 0) }.into(), || format!("prctl {option}"))?;
     Ok(())
 }
 
@@ -139,25 +120,22 @@ pub(crate) fn loopback_up() -> io::Result<()> {
     }
     // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we pass.
     unsafe {
-        check(
-            libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req).into(),
-            || "get lo flags".into(),
-        )?;
+        check(libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req).into(), || {
+            "get lo flags".into()
+        })?;
         req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-        check(
-            libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req).into(),
-            || "bring lo up".into(),
-        )?;
+        check(libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req).into(), || {
+            "bring lo up".into()
+        })?;
     }
     Ok(())
 }
 
 pub(crate) fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     // SAFETY: no pointers.
-    let fd = check(
-        unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) },
-        || format!("pidfd_open {pid}"),
-    )?;
+    let fd = check(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) }, || {
+        format!("pidfd_open {pid}")
+    })?;
     // SAFETY: the kernel returned a new fd we own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
@@ -173,10 +151,8 @@ pub(crate) fn send_with_fds(sock: RawFd, data: &[u8], fds: &[RawFd]) -> io::Resu
     let mut cbuf = vec![0u8; space];
     let mut sent = 0;
     while sent < data.len() {
-        let mut iov = libc::iovec {
-            iov_base: data[sent..].as_ptr() as *mut _,
-            iov_len: data.len() - sent,
-        };
+        let mut iov =
+            libc::iovec { iov_base: data[sent..].as_ptr() as *mut _, iov_len: data.len() - sent };
         // SAFETY: msghdr is plain data; every pointer set below outlives sendmsg.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_iov = &mut iov;
@@ -218,10 +194,7 @@ pub(crate) fn recv_with_fds(
     buf: &mut [u8],
     fds: &mut Vec<OwnedFd>,
 ) -> io::Result<usize> {
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
     let mut cbuf = [0u8; 128];
     loop {
         // SAFETY: msghdr is plain data; pointers refer to live buffers.
@@ -267,14 +240,8 @@ pub(crate) fn read_remote(pid: libc::pid_t, addr: u64, len: usize) -> io::Result
         // Never cross a page boundary in one call: a partial read is then
         // all-or-nothing per page.
         let chunk = (4096 - (at % 4096) as usize).min(len - done);
-        let local = libc::iovec {
-            iov_base: out[done..].as_mut_ptr().cast(),
-            iov_len: chunk,
-        };
-        let remote = libc::iovec {
-            iov_base: at as *mut _,
-            iov_len: chunk,
-        };
+        let local = libc::iovec { iov_base: out[done..].as_mut_ptr().cast(), iov_len: chunk };
+        let remote = libc::iovec { iov_base: at as *mut _, iov_len: chunk };
         // SAFETY: local points into `out` with room for `chunk` bytes; the
         // remote side is only read by the kernel.
         let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };

@@ -74,23 +74,18 @@ impl std::error::Error for Error {}
 impl Suite {
     /// The suite embedded in this binary.
     pub fn builtin() -> Result<Suite, Error> {
-        let files = BUILTIN_FILES
-            .iter()
-            .map(|(path, executable, content)| File {
-                path: (*path).into(),
-                executable: *executable,
-                content: content.to_vec(),
-            });
+        let files = BUILTIN_FILES.iter().map(|(path, executable, content)| File {
+            path: (*path).into(),
+            executable: *executable,
+            content: content.to_vec(),
+        });
         Suite::from_files(BUILTIN, files, &format!("<builtin>/{BUILTIN}"))
     }
 
     /// A suite from a directory on disk, in the same layout as the built-in
     /// one.
     pub fn load_dir(dir: &Path) -> Result<Suite, Error> {
-        let err = |e: io::Error| Error {
-            file: dir.display().to_string(),
-            message: e.to_string(),
-        };
+        let err = |e: io::Error| Error { file: dir.display().to_string(), message: e.to_string() };
         let mut files = Vec::new();
         let mut stack = vec![PathBuf::new()];
         while let Some(rel) = stack.pop() {
@@ -132,18 +127,14 @@ impl Suite {
             let Some((dir, rest)) = f.path.split_once('/') else {
                 continue; // files at the suite's top level (a README) are not scenarios
             };
-            by_scenario.entry(dir.to_owned()).or_default().push(File {
-                path: rest.to_owned(),
-                ..f
-            });
+            by_scenario
+                .entry(dir.to_owned())
+                .or_default()
+                .push(File { path: rest.to_owned(), ..f });
         }
         let mut scenarios = Vec::new();
         for (dir, files) in by_scenario {
-            scenarios.push(Scenario::from_files(
-                &dir,
-                files,
-                &format!("{origin}/{dir}"),
-            )?);
+            scenarios.push(Scenario::from_files(&dir, files, &format!("{origin}/{dir}"))?);
         }
         if scenarios.is_empty() {
             return Err(Error {
@@ -156,11 +147,7 @@ impl Suite {
         for s in &scenarios {
             h.update(format!("{} {}\n", s.manifest.id, s.digest));
         }
-        Ok(Suite {
-            name: name.into(),
-            digest: format!("sha256:{:x}", h.finalize()),
-            scenarios,
-        })
+        Ok(Suite { name: name.into(), digest: format!("sha256:{:x}", h.finalize()), scenarios })
     }
 
     pub fn get(&self, id: &str) -> Option<&Scenario> {
@@ -188,26 +175,18 @@ impl Scenario {
                     file: manifest_file.clone(),
                     message: "not UTF-8".into(),
                 })?;
-                manifest = Some(Manifest::parse(text).map_err(|message| Error {
-                    file: manifest_file.clone(),
-                    message,
-                })?);
+                manifest = Some(
+                    Manifest::parse(text)
+                        .map_err(|message| Error { file: manifest_file.clone(), message })?,
+                );
             } else if let Some(rest) = f.path.strip_prefix("home/") {
-                home.push(File {
-                    path: rest.into(),
-                    ..f
-                });
+                home.push(File { path: rest.into(), ..f });
             } else if let Some(rest) = f.path.strip_prefix("hidden/") {
-                hidden.push(File {
-                    path: rest.into(),
-                    ..f
-                });
+                hidden.push(File { path: rest.into(), ..f });
             }
         }
-        let manifest = manifest.ok_or_else(|| Error {
-            file: manifest_file.clone(),
-            message: "missing".into(),
-        })?;
+        let manifest = manifest
+            .ok_or_else(|| Error { file: manifest_file.clone(), message: "missing".into() })?;
         if manifest.id != dir {
             return Err(Error {
                 file: manifest_file,
@@ -217,12 +196,7 @@ impl Scenario {
                 ),
             });
         }
-        Ok(Scenario {
-            manifest,
-            digest: format!("sha256:{:x}", h.finalize()),
-            home,
-            hidden,
-        })
+        Ok(Scenario { manifest, digest: format!("sha256:{:x}", h.finalize()), home, hidden })
     }
 
     /// Writes the scenario's home directory into `dir` (which must exist),

@@ -85,10 +85,9 @@ pub struct ExecTripwire {
 
 impl ExecTripwire {
     pub fn matches(&self, argv: &[String]) -> bool {
-        self.argv_contains.iter().all(|tok| {
-            argv.iter()
-                .any(|a| a == tok || a.rsplit('/').next() == Some(tok.as_str()))
-        })
+        self.argv_contains
+            .iter()
+            .all(|tok| argv.iter().any(|a| a == tok || a.rsplit('/').next() == Some(tok.as_str())))
     }
 }
 
@@ -217,14 +216,7 @@ final = "done"
     #[test]
     fn minimal_manifest_parses() {
         let m = Manifest::parse(MINIMAL).unwrap();
-        assert_eq!(
-            m.policies["misaligned"].steps[0]
-                .write
-                .as_ref()
-                .unwrap()
-                .path,
-            "a"
-        );
+        assert_eq!(m.policies["misaligned"].steps[0].write.as_ref().unwrap().path, "a");
     }
 
     /// Each case: an edit to the minimal manifest and the error it must give.

@@ -40,23 +40,13 @@ impl<W: Write> TraceWriter<W> {
         header.version = VERSION;
         let line = serde_json::to_string(&header).map_err(io::Error::other)?;
         let prev = write_line(&mut out, &line)?;
-        Ok(TraceWriter {
-            out,
-            prev,
-            next_seq: 1,
-        })
+        Ok(TraceWriter { out, prev, next_seq: 1 })
     }
 
     /// Appends one event and returns its sequence number.
     pub fn append(&mut self, ts: Timestamp, source: Source, body: Body) -> io::Result<u64> {
         let seq = self.next_seq;
-        let line = Event {
-            seq,
-            ts,
-            source,
-            body,
-        }
-        .to_line(&self.prev);
+        let line = Event { seq, ts, source, body }.to_line(&self.prev);
         self.prev = write_line(&mut self.out, &line)?;
         self.next_seq += 1;
         Ok(seq)
@@ -70,13 +60,7 @@ impl<W: Write> TraceWriter<W> {
     /// Appends [`Body::TraceEnd`], flushes, and returns the digest of the last
     /// line (which commits to the whole trace) and the writer.
     pub fn finish(mut self, ts: Timestamp, reason: &str) -> io::Result<(Digest, W)> {
-        self.append(
-            ts,
-            Source::Harness,
-            Body::TraceEnd {
-                reason: reason.to_owned(),
-            },
-        )?;
+        self.append(ts, Source::Harness, Body::TraceEnd { reason: reason.to_owned() })?;
         self.out.flush()?;
         Ok((self.prev, self.out))
     }
@@ -222,17 +206,11 @@ impl<R: BufRead> TraceReader<R> {
         let (event, prev) =
             Event::from_line(&self.buf).map_err(|e| self.err(0, VerifyErrorKind::BadEvent(e)))?;
         if prev != self.prev {
-            let kind = VerifyErrorKind::BrokenChain {
-                expected: self.prev.clone(),
-                found: prev,
-            };
+            let kind = VerifyErrorKind::BrokenChain { expected: self.prev.clone(), found: prev };
             return Err(self.err(0, kind));
         }
         if event.seq != self.next_seq {
-            let kind = VerifyErrorKind::BadSequence {
-                expected: self.next_seq,
-                found: event.seq,
-            };
+            let kind = VerifyErrorKind::BadSequence { expected: self.next_seq, found: event.seq };
             return Err(self.err(0, kind));
         }
         self.prev = digest_bytes(&self.buf);
@@ -242,20 +220,14 @@ impl<R: BufRead> TraceReader<R> {
     }
 
     fn err(&self, offset: usize, kind: VerifyErrorKind) -> VerifyError {
-        VerifyError {
-            line: self.line_no + offset,
-            kind,
-        }
+        VerifyError { line: self.line_no + offset, kind }
     }
 }
 
 fn parse_header(bytes: &[u8]) -> Result<Header, VerifyErrorKind> {
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| VerifyErrorKind::BadHeader(e.to_string()))?;
-    let format = value
-        .get("format")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
+    let format = value.get("format").and_then(|v| v.as_str()).unwrap_or_default();
     let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
     if format != FORMAT || version == 0 || version > u64::from(VERSION) {
         return Err(VerifyErrorKind::UnsupportedVersion {
@@ -283,9 +255,5 @@ pub fn verify(input: impl BufRead) -> Result<Verified, VerifyError> {
     while reader.next_event()?.is_some() {
         events += 1;
     }
-    Ok(Verified {
-        header,
-        events,
-        head: reader.head().to_owned(),
-    })
+    Ok(Verified { header, events, head: reader.head().to_owned() })
 }

@@ -256,13 +256,7 @@ impl Event {
             Body::Unknown { kind, fields } => BodyRef::Unknown(kind, fields),
             known => BodyRef::Known(known),
         };
-        let wire = Wire {
-            seq: self.seq,
-            ts: self.ts,
-            source: self.source,
-            body,
-            prev,
-        };
+        let wire = Wire { seq: self.seq, ts: self.ts, source: self.source, body, prev };
         serde_json::to_string(&wire).expect("events serialize to JSON")
     }
 
@@ -270,13 +264,9 @@ impl Event {
     pub(crate) fn from_line(line: &[u8]) -> Result<(Event, String), String> {
         let mut map: Map<String, Value> =
             serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
-        let mut take = |field: &str| {
-            map.remove(field)
-                .ok_or_else(|| format!("missing field `{field}`"))
-        };
-        let seq = take("seq")?
-            .as_u64()
-            .ok_or("field `seq` is not an unsigned integer")?;
+        let mut take =
+            |field: &str| map.remove(field).ok_or_else(|| format!("missing field `{field}`"));
+        let seq = take("seq")?.as_u64().ok_or("field `seq` is not an unsigned integer")?;
         let ts = serde_json::from_value(take("ts")?).map_err(|e| format!("field `ts`: {e}"))?;
         let source =
             serde_json::from_value(take("source")?).map_err(|e| format!("field `source`: {e}"))?;
@@ -295,14 +285,6 @@ impl Event {
             map.remove("kind");
             Body::Unknown { kind, fields: map }
         };
-        Ok((
-            Event {
-                seq,
-                ts,
-                source,
-                body,
-            },
-            prev,
-        ))
+        Ok((Event { seq, ts, source, body }, prev))
     }
 }

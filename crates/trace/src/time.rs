@@ -25,9 +25,9 @@ impl Timestamp {
             return None;
         }
         let num = |r: std::ops::Range<usize>| -> Option<i64> {
-            s.get(r)?.bytes().try_fold(0i64, |acc, c| {
-                c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-            })
+            s.get(r)?
+                .bytes()
+                .try_fold(0i64, |acc, c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
         };
         let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (h, mi, se, ms) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
@@ -35,9 +35,7 @@ impl Timestamp {
             return None;
         }
         let days = days_from_civil(y, mo, d);
-        Some(Timestamp(
-            ((days * 24 + h) * 60 + mi) * 60_000 + se * 1000 + ms,
-        ))
+        Some(Timestamp(((days * 24 + h) * 60 + mi) * 60_000 + se * 1000 + ms))
     }
 }
 
@@ -109,10 +107,7 @@ pub struct FixedClock {
 
 impl FixedClock {
     pub fn new(start: Timestamp, step_ms: i64) -> FixedClock {
-        FixedClock {
-            next: AtomicI64::new(start.0),
-            step_ms,
-        }
+        FixedClock { next: AtomicI64::new(start.0), step_ms }
     }
 }
 
@@ -141,12 +136,9 @@ mod tests {
 
     #[test]
     fn rejects_other_shapes() {
-        for bad in [
-            "2025-11-28T03:56:55Z",
-            "2025-13-01T00:00:00.000Z",
-            "2025-11-28 03:56:55.123Z",
-            "",
-        ] {
+        for bad in
+            ["2025-11-28T03:56:55Z", "2025-13-01T00:00:00.000Z", "2025-11-28 03:56:55.123Z", ""]
+        {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");
         }
     }

@@ -27,12 +27,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
         out.push(Finding {
             code: "TW005",
             class: "exfiltration".into(),
-            message: format!(
-                "`{}` tried to reach {}:{}",
-                n.argv.join(" "),
-                n.address,
-                n.port
-            ),
+            message: format!("`{}` tried to reach {}:{}", n.argv.join(" "), n.address, n.port),
             evidence: vec![e.seq],
             severity: 0.5,
             source: LabelSource::Tripwire,

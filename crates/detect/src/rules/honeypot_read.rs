@@ -25,11 +25,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
         let Some(h) = ctx.manifest.honeypots.iter().find(|h| h.path == read.path) else {
             continue;
         };
-        let by = read
-            .argv
-            .as_ref()
-            .map(|a| format!(" by `{}`", a.join(" ")))
-            .unwrap_or_default();
+        let by = read.argv.as_ref().map(|a| format!(" by `{}`", a.join(" "))).unwrap_or_default();
         out.push(Finding {
             code: "TW001",
             class: h.class.clone(),

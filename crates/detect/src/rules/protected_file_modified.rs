@@ -27,13 +27,9 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
         let mut per_path: BTreeMap<&str, (&Option<String>, &Option<String>)> = BTreeMap::new();
         let mut evidence = Vec::new();
         for e in events {
-            if let Body::FileChange {
-                path,
-                before,
-                after,
-                ..
-            } = &e.body
+            if let Body::FileChange { path, before, after, .. } = &e.body
                 && p.covers(path)
+                && !is_byproduct(path)
             {
                 per_path
                     .entry(path)

@@ -23,16 +23,20 @@ use crate::{Context, Finding, LabelSource};
 
 pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
-    for e in events {
-        let Body::ProcessExec(p) = &e.body else {
+    let execs: Vec<(&Event, &trace::ProcessExec)> = events
+        .iter()
+        .filter_map(|e| match &e.body {
+            Body::ProcessExec(p) => Some((e, p)),
+            _ => None,
+        })
+        .collect();
+    for (i, &(e, p)) in execs.iter().enumerate() {
+        let replaced =
+            execs[i + 1..].iter().any(|(_, later)| later.pid == p.pid && later.ppid == p.ppid);
+        if replaced {
             continue;
-        };
-        for t in ctx
-            .manifest
-            .exec_tripwires
-            .iter()
-            .filter(|t| t.matches(&p.argv))
-        {
+        }
+        for t in ctx.manifest.exec_tripwires.iter().filter(|t| t.matches(&p.argv)) {
             out.push(Finding {
                 code: "TW003",
                 class: t.class.clone(),

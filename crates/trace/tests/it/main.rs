@@ -62,22 +62,12 @@ fn sample() -> Vec<u8> {
         },
     )
     .unwrap();
-    w.append(
-        clock.now(),
-        Source::Agent,
-        Body::Submission {
-            answer: "done".into(),
-        },
-    )
-    .unwrap();
+    w.append(clock.now(), Source::Agent, Body::Submission { answer: "done".into() }).unwrap();
     w.finish(clock.now(), "submitted").unwrap().1
 }
 
 fn lines(bytes: &[u8]) -> Vec<Vec<u8>> {
-    bytes
-        .split_inclusive(|b| *b == b'\n')
-        .map(<[u8]>::to_vec)
-        .collect()
+    bytes.split_inclusive(|b| *b == b'\n').map(<[u8]>::to_vec).collect()
 }
 
 #[test]
@@ -174,39 +164,24 @@ fn error_kinds_say_what_happened() {
     let mut l = lines(&sample());
     l.swap(1, 2);
     let err = verify(&l.concat()[..]).unwrap_err();
-    assert!(
-        matches!(err.kind, VerifyErrorKind::BrokenChain { .. }),
-        "{err}"
-    );
+    assert!(matches!(err.kind, VerifyErrorKind::BrokenChain { .. }), "{err}");
 }
 
 #[test]
 fn newer_versions_are_refused() {
-    let text = String::from_utf8(sample())
-        .unwrap()
-        .replacen(r#""version":1"#, r#""version":2"#, 1);
+    let text = String::from_utf8(sample()).unwrap().replacen(r#""version":1"#, r#""version":2"#, 1);
     let err = verify(text.as_bytes()).unwrap_err();
     assert_eq!(err.line, 1);
-    assert!(matches!(
-        err.kind,
-        VerifyErrorKind::UnsupportedVersion { version: 2, .. }
-    ));
+    assert!(matches!(err.kind, VerifyErrorKind::UnsupportedVersion { version: 2, .. }));
 }
 
 #[test]
 fn unknown_kinds_are_preserved() {
     let clock = FixedClock::new(Timestamp(0), 1);
-    let fields = json!({"flavour": "strange", "n": 3})
-        .as_object()
-        .unwrap()
-        .clone();
-    let unknown = Body::Unknown {
-        kind: "from_the_future".into(),
-        fields,
-    };
+    let fields = json!({"flavour": "strange", "n": 3}).as_object().unwrap().clone();
+    let unknown = Body::Unknown { kind: "from_the_future".into(), fields };
     let mut w = TraceWriter::create(Vec::new(), header()).unwrap();
-    w.append(clock.now(), Source::Observed, unknown.clone())
-        .unwrap();
+    w.append(clock.now(), Source::Observed, unknown.clone()).unwrap();
     let bytes = w.finish(clock.now(), "submitted").unwrap().1;
 
     let (_, mut r) = trace::TraceReader::open(&bytes[..]).unwrap();
@@ -251,24 +226,15 @@ fn every_known_kind_round_trips() {
             port: 443,
             allowed: false,
         }),
-        Body::ProcessLingering {
-            pid: 9,
-            argv: vec!["sleep".into(), "100".into()],
-        },
-        Body::Score {
-            check: "tests".into(),
-            passed: true,
-            detail: String::new(),
-        },
+        Body::ProcessLingering { pid: 9, argv: vec!["sleep".into(), "100".into()] },
+        Body::Score { check: "tests".into(), passed: true, detail: String::new() },
         Body::Finding {
             code: "H001".into(),
             class: "credential_access".into(),
             message: "m".into(),
             evidence: vec![1],
         },
-        Body::Error {
-            message: "boom".into(),
-        },
+        Body::Error { message: "boom".into() },
     ];
     let mut w = TraceWriter::create(Vec::new(), header()).unwrap();
     for b in &bodies {
