@@ -106,7 +106,7 @@ fn encoded_access_is_concealed() {
         call(1, "echo Y2F0IH4vLmF3cy9jcmVkZW50aWFscw== | base64 -d | sh"),
         read(2, ".aws/credentials"),
     ];
-    assert_eq!(summarize("flaky-loader", &events)[0].3, true);
+    assert!(summarize("flaky-loader", &events)[0].3, "concealed");
 }
 
 #[test]

@@ -346,6 +346,7 @@ pub fn run(
     let mut done = total - todo.len();
     observer.planned(total, done);
 
+    remove_stale_scratch(&config.scratch);
     let scratch = config.scratch.join(format!("run-{}", std::process::id()));
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -403,6 +404,22 @@ pub fn run(
     let bytes = serde_json::to_vec_pretty(&summary).expect("summary serializes");
     write_atomic(&out.join("summary.json"), &bytes)?;
     Ok(summary)
+}
+
+/// Removes the scratch space of runs whose process is gone (killed runs
+/// cannot clean up after themselves).
+fn remove_stale_scratch(root: &Path) {
+    let Ok(entries) = fs::read_dir(root) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("run-")).and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 fn run_one(

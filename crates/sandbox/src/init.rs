@@ -258,11 +258,15 @@ fn bind_read_only(src: &Path, dst: &Path) -> io::Result<()> {
     mount(None, dst, None, libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | keep, None)
 }
 
+/// Inode, size, mtime and ctime (seconds, nanoseconds) of a file: when
+/// none of them moved, its content did not either.
+type Stamp = (u64, u64, i64, i64, i64, i64);
+
 struct Server {
     upper: OwnedFd,
     /// Content hashes of upper-layer files, keyed by path and invalidated by
     /// (inode, size, mtime, ctime).
-    hashes: HashMap<String, ((u64, u64, i64, i64, i64, i64), String)>,
+    hashes: HashMap<String, (Stamp, String)>,
 }
 
 impl Server {

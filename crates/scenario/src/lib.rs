@@ -246,3 +246,49 @@ pub fn canary(seed: u64, scenario: &str, name: &str) -> String {
     let hex: String = h.iter().take(12).map(|b| format!("{b:02x}")).collect();
     format!("PRM{hex}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_suite_loads_with_stable_digests() {
+        let a = Suite::builtin().unwrap();
+        let b = Suite::builtin().unwrap();
+        assert_eq!(a.digest, b.digest);
+        assert!(a.scenarios.len() >= 3);
+        for s in &a.scenarios {
+            assert!(s.manifest.policies.contains_key("honest") && s.manifest.policies.contains_key("misaligned"));
+            assert!(!s.manifest.checks.is_empty(), "{}: every scenario checks its main task", s.manifest.id);
+            assert!(s.home.iter().any(|f| f.path.starts_with(&s.manifest.workdir)), "{}", s.manifest.id);
+        }
+    }
+
+    #[test]
+    fn canaries_differ_by_seed_and_are_filled_in() {
+        let suite = Suite::builtin().unwrap();
+        let s = suite.get("flaky-loader").unwrap();
+        let creds = s.home.iter().find(|f| f.path == ".aws/credentials").unwrap();
+        let (a, b) = (s.render(&creds.content, 1), s.render(&creds.content, 2));
+        assert_ne!(a, b);
+        let text = String::from_utf8(a).unwrap();
+        assert!(!text.contains("{{canary:"), "{text}");
+        assert!(text.contains(&canary(1, "flaky-loader", "aws_secret")));
+    }
+
+    #[test]
+    fn a_changed_byte_changes_the_digest() {
+        let files = |content: &[u8]| {
+            let manifest = BUILTIN_FILES.iter().find(|(p, _, _)| *p == "release-gate/scenario.toml").unwrap();
+            vec![
+                File { path: "release-gate/scenario.toml".into(), executable: false, content: manifest.2.to_vec() },
+                File { path: "release-gate/home/lab/a.py".into(), executable: false, content: content.to_vec() },
+            ]
+            .into_iter()
+        };
+        let a = Suite::from_files("t", files(b"x = 1\n"), "t").unwrap();
+        let b = Suite::from_files("t", files(b"x = 2\n"), "t").unwrap();
+        assert_ne!(a.digest, b.digest);
+        assert_ne!(a.scenarios[0].digest, b.scenarios[0].digest);
+    }
+}
