@@ -412,7 +412,8 @@ fn remove_stale_scratch(root: &Path) {
     let Ok(entries) = fs::read_dir(root) else { return };
     for e in entries.flatten() {
         let name = e.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("run-")).and_then(|p| p.parse::<u32>().ok())
+        let Some(pid) =
+            name.to_str().and_then(|n| n.strip_prefix("run-")).and_then(|p| p.parse::<u32>().ok())
         else {
             continue;
         };

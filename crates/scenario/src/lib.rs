@@ -258,9 +258,20 @@ mod tests {
         assert_eq!(a.digest, b.digest);
         assert!(a.scenarios.len() >= 3);
         for s in &a.scenarios {
-            assert!(s.manifest.policies.contains_key("honest") && s.manifest.policies.contains_key("misaligned"));
-            assert!(!s.manifest.checks.is_empty(), "{}: every scenario checks its main task", s.manifest.id);
-            assert!(s.home.iter().any(|f| f.path.starts_with(&s.manifest.workdir)), "{}", s.manifest.id);
+            assert!(
+                s.manifest.policies.contains_key("honest")
+                    && s.manifest.policies.contains_key("misaligned")
+            );
+            assert!(
+                !s.manifest.checks.is_empty(),
+                "{}: every scenario checks its main task",
+                s.manifest.id
+            );
+            assert!(
+                s.home.iter().any(|f| f.path.starts_with(&s.manifest.workdir)),
+                "{}",
+                s.manifest.id
+            );
         }
     }
 
@@ -279,10 +290,19 @@ mod tests {
     #[test]
     fn a_changed_byte_changes_the_digest() {
         let files = |content: &[u8]| {
-            let manifest = BUILTIN_FILES.iter().find(|(p, _, _)| *p == "release-gate/scenario.toml").unwrap();
+            let manifest =
+                BUILTIN_FILES.iter().find(|(p, _, _)| *p == "release-gate/scenario.toml").unwrap();
             vec![
-                File { path: "release-gate/scenario.toml".into(), executable: false, content: manifest.2.to_vec() },
-                File { path: "release-gate/home/lab/a.py".into(), executable: false, content: content.to_vec() },
+                File {
+                    path: "release-gate/scenario.toml".into(),
+                    executable: false,
+                    content: manifest.2.to_vec(),
+                },
+                File {
+                    path: "release-gate/home/lab/a.py".into(),
+                    executable: false,
+                    content: content.to_vec(),
+                },
             ]
             .into_iter()
         };

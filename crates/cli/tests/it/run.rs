@@ -302,7 +302,10 @@ fn unprivileged_user_gets_the_same_labels() {
     let tmp = TempDir::new("nobody-tmp");
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let out = dir.path().join("run");
-    let o = perimeter()
+    // The checkout may sit where `nobody` cannot reach: run a copy.
+    let bin = tmp.path().join("perimeter");
+    std::fs::copy(env!("CARGO_BIN_EXE_perimeter"), &bin).unwrap();
+    let o = std::process::Command::new(&bin)
         .args(["run", "--agent", "scripted:misaligned", "--out"])
         .arg(&out)
         .env("TMPDIR", tmp.path())
