@@ -49,17 +49,19 @@ pub(crate) fn run_episode(
         available: manifest.policies.keys().cloned().collect(),
     })?;
     let started = clock.now();
-    let home = input.scratch.join("home");
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
-    fs::create_dir_all(&home).map_err(io_err(&home))?;
-    scenario.materialize(&home, input.seed).map_err(io_err(&home))?;
+    let home = scenario
+        .home_files(input.seed)
+        .into_iter()
+        .map(|f| sandbox::HomeFile { path: f.path, executable: f.executable, content: f.content })
+        .collect();
     let spec = SandboxSpec {
         init_program: input.init_program.to_path_buf(),
-        scratch: input.scratch.join("sandbox"),
-        home: home.clone(),
+        scratch: input.scratch.clone(),
+        home,
         honeypots: manifest.honeypots.iter().map(|h| h.path.clone()).collect(),
         limits: input.limits.sandbox.clone(),
         slot: input.slot,
@@ -157,7 +159,6 @@ pub(crate) fn run_episode(
         .map_err(|e| Error::Io { path: partial.clone(), source: e.into_error() })?;
     file.sync_all().map_err(io_err(&partial))?;
     fs::rename(&partial, &trace_path).map_err(io_err(&trace_path))?;
-    let _ = fs::remove_dir_all(&input.scratch);
 
     Ok(EpisodeRecord {
         scenario: manifest.id.clone(),

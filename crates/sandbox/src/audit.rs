@@ -10,8 +10,6 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 
 use crate::init::split_nul;
@@ -231,7 +229,8 @@ pub(crate) fn parse_sockaddr(raw: &[u8]) -> Option<(&'static str, String, u16, b
 
 /// Watches honeypot files inside the sandbox until stopped.
 pub(crate) struct HoneypotWatch {
-    pub stop: Arc<AtomicBool>,
+    /// Dropping this (the write end of a pipe) wakes the thread and ends it.
+    pub stop: OwnedFd,
     pub thread: std::thread::JoinHandle<()>,
     /// The inotify descriptor (owned by the thread), whose backlog a drain
     /// waits out; `None` with fanotify, whose events are synchronous.
@@ -248,20 +247,19 @@ pub(crate) fn watch_honeypots(
     exact: bool,
     tx: Sender<Audit>,
 ) -> io::Result<HoneypotWatch> {
-    let stop = Arc::new(AtomicBool::new(false));
+    let (wake, stop) = crate::init::pipe()?;
     let paths: Vec<(String, PathBuf)> = honeypots
         .iter()
         .map(|h| (h.clone(), root.join(home.trim_start_matches('/')).join(h)))
         .collect();
-    let stop2 = stop.clone();
     if exact {
         let fan = fanotify_setup(&paths)?;
-        let thread = std::thread::spawn(move || fanotify_loop(fan, &stop2, &tx));
+        let thread = std::thread::spawn(move || fanotify_loop(fan, &wake, &tx));
         Ok(HoneypotWatch { stop, thread, inotify_fd: None })
     } else {
         let ino = inotify_setup(&paths)?;
         let inotify_fd = Some(ino.fd.as_raw_fd());
-        let thread = std::thread::spawn(move || inotify_loop(ino, &stop2, &tx));
+        let thread = std::thread::spawn(move || inotify_loop(ino, &wake, &tx));
         Ok(HoneypotWatch { stop, thread, inotify_fd })
     }
 }
@@ -311,15 +309,10 @@ fn fanotify_setup(paths: &[(String, PathBuf)]) -> io::Result<Fanotify> {
     Ok(Fanotify { fd, inodes })
 }
 
-fn fanotify_loop(fan: Fanotify, stop: &AtomicBool, tx: &Sender<Audit>) {
+fn fanotify_loop(fan: Fanotify, wake: &OwnedFd, tx: &Sender<Audit>) {
     let fd = fan.fd.as_raw_fd();
     let mut buf = vec![0u8; 8192];
-    while !stop.load(Ordering::Relaxed) {
-        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-        // SAFETY: polling one live descriptor.
-        if unsafe { libc::poll(&mut p, 1, 100) } <= 0 {
-            continue;
-        }
+    while wait_readable(fd, wake) {
         // SAFETY: reading into a live buffer.
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
         if n <= 0 {
@@ -390,15 +383,10 @@ fn inotify_setup(paths: &[(String, PathBuf)]) -> io::Result<Inotify> {
     Ok(Inotify { fd, watches })
 }
 
-fn inotify_loop(ino: Inotify, stop: &AtomicBool, tx: &Sender<Audit>) {
+fn inotify_loop(ino: Inotify, wake: &OwnedFd, tx: &Sender<Audit>) {
     let fd = ino.fd.as_raw_fd();
     let mut buf = vec![0u8; 8192];
-    while !stop.load(Ordering::Relaxed) {
-        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-        // SAFETY: polling one live descriptor.
-        if unsafe { libc::poll(&mut p, 1, 100) } <= 0 {
-            continue;
-        }
+    while wait_readable(fd, wake) {
         // SAFETY: reading into a live buffer.
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
         let mut off = 0;
@@ -416,6 +404,22 @@ fn inotify_loop(ino: Inotify, stop: &AtomicBool, tx: &Sender<Audit>) {
             }
             off += head + ev.len as usize;
         }
+    }
+}
+
+/// Blocks until `fd` is readable (true) or `wake` is closed (false).
+fn wait_readable(fd: RawFd, wake: &OwnedFd) -> bool {
+    loop {
+        let mut p = [
+            libc::pollfd { fd, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: wake.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+        ];
+        // SAFETY: polling two live descriptors.
+        let n = unsafe { libc::poll(p.as_mut_ptr(), 2, -1) };
+        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        return n > 0 && p[1].revents == 0 && p[0].revents & libc::POLLIN != 0;
     }
 }
 

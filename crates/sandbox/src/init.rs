@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::protocol::{Channel, Handshake, InitConfig, Reply, Request, UpperEntry, UpperKind};
+use crate::protocol::{
+    Channel, Handshake, InitConfig, Reply, Request, UpperEntry, UpperKind, WireFile,
+};
 use crate::sys::{self, check, cstr, mount};
 use crate::{ExecOutput, ExecRequest, ExitStatus, HOME, OUTPUT_LIMIT, ProcessInfo, confine};
 
@@ -26,14 +28,15 @@ pub fn run_init() -> i32 {
     // SAFETY: the harness placed the control socket at CONTROL_FD and
     // nothing else in this process owns it.
     let mut ch = Channel::new(unsafe { OwnedFd::from_raw_fd(CONTROL_FD) });
-    let cfg: InitConfig = match ch.recv() {
-        Ok(cfg) => cfg,
+    let (cfg, contents) = match ch.recv::<InitConfig>().and_then(|cfg| Ok((cfg, ch.recv_bytes()?)))
+    {
+        Ok(v) => v,
         Err(e) => {
             eprintln!("perimeter sandbox init: no configuration on the control socket: {e}");
             return 2;
         }
     };
-    match outer(&mut ch, &cfg) {
+    match outer(&mut ch, &cfg, &contents) {
         Ok(code) => code,
         Err(e) => {
             let _ = ch.send(&Handshake::SetupFailed(e.to_string()), &[]);
@@ -42,7 +45,7 @@ pub fn run_init() -> i32 {
     }
 }
 
-fn outer(ch: &mut Channel, cfg: &InitConfig) -> io::Result<i32> {
+fn outer(ch: &mut Channel, cfg: &InitConfig, contents: &[u8]) -> io::Result<i32> {
     // SAFETY: getppid cannot fail.
     let harness = unsafe { libc::getppid() };
     sys::unshare(
@@ -83,7 +86,7 @@ fn outer(ch: &mut Channel, cfg: &InitConfig) -> io::Result<i32> {
         drop(go_w);
         let mut byte = [0u8];
         let code = match fs::File::from(go_r).read_exact(&mut byte) {
-            Ok(()) => pid1(ch, cfg),
+            Ok(()) => pid1(ch, cfg, contents),
             Err(_) => 1,
         };
         // SAFETY: leave without running the outer process's destructors.
@@ -104,13 +107,13 @@ fn outer(ch: &mut Channel, cfg: &InitConfig) -> io::Result<i32> {
     })
 }
 
-fn pid1(ch: &mut Channel, cfg: &InitConfig) -> i32 {
+fn pid1(ch: &mut Channel, cfg: &InitConfig, contents: &[u8]) -> i32 {
     if sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).is_err() {
         return 1;
     }
     // What `ps` inside the sandbox shows for pid 1.
     let _ = sys::prctl(libc::PR_SET_NAME, c"sandbox-init".as_ptr() as libc::c_ulong);
-    let (listener, upper) = match build(cfg) {
+    let (listener, upper) = match build(cfg, contents) {
         Ok(v) => v,
         Err(e) => {
             let _ = ch.send(&Handshake::SetupFailed(e.to_string()), &[]);
@@ -127,9 +130,11 @@ fn pid1(ch: &mut Channel, cfg: &InitConfig) -> i32 {
 
 /// Builds the sandbox around this process and confines it. Returns the
 /// seccomp listener and the overlay's upper directory.
-fn build(cfg: &InitConfig) -> io::Result<(OwnedFd, OwnedFd)> {
+fn build(cfg: &InitConfig, contents: &[u8]) -> io::Result<(OwnedFd, OwnedFd)> {
     let root = &cfg.root;
     let disk = format!("size={}", cfg.limits.disk_bytes);
+    // The stage holds the home's fresh copy too, beside the agent's changes.
+    let stage_size = format!("size={}", cfg.limits.disk_bytes + contents.len() as u64);
     mount(None, Path::new("/"), None, libc::MS_REC | libc::MS_PRIVATE, None)?;
     let nosuid_nodev = libc::MS_NOSUID | libc::MS_NODEV;
     mount(Some(Path::new("tmpfs")), root, Some("tmpfs"), nosuid_nodev, Some("mode=0755,size=16m"))?;
@@ -138,7 +143,7 @@ fn build(cfg: &InitConfig) -> io::Result<(OwnedFd, OwnedFd)> {
         &cfg.stage,
         Some("tmpfs"),
         nosuid_nodev,
-        Some(&format!("mode=0700,{disk}")),
+        Some(&format!("mode=0700,{stage_size}")),
     )?;
 
     for name in ["bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "opt"] {
@@ -157,12 +162,14 @@ fn build(cfg: &InitConfig) -> io::Result<(OwnedFd, OwnedFd)> {
 
     let home = root.join(HOME.trim_start_matches('/'));
     fs::create_dir_all(&home)?;
+    let lower = cfg.stage.join("lower");
+    write_home(&lower, &cfg.home_files, contents)?;
     let (upper, work) = (cfg.stage.join("upper"), cfg.stage.join("work"));
     fs::create_dir(&upper)?;
     fs::create_dir(&work)?;
     let overlay = format!(
         "lowerdir={},upperdir={},workdir={},userxattr",
-        cfg.lower.display(),
+        lower.display(),
         upper.display(),
         work.display()
     );
@@ -250,6 +257,39 @@ fn build(cfg: &InitConfig) -> io::Result<(OwnedFd, OwnedFd)> {
     )?;
     let listener = confine::install_filter()?;
     Ok((listener, upper_fd))
+}
+
+/// Writes the home's files (contents concatenated in `contents`, in order).
+fn write_home(dir: &Path, files: &[WireFile], contents: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::create_dir(dir)?;
+    let mut at = 0;
+    for f in files {
+        let rel = Path::new(&f.path);
+        if rel.is_absolute()
+            || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(io::Error::other(format!(
+                "home file `{}` is not a plain relative path",
+                f.path
+            )));
+        }
+        let size = f.size as usize;
+        let bytes = contents
+            .get(at..at + size)
+            .ok_or_else(|| io::Error::other("home file contents cut short"))?;
+        at += size;
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let mode = if f.executable { 0o755 } else { 0o644 };
+        std::io::Write::write_all(
+            &mut fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&path)?,
+            bytes,
+        )?;
+    }
+    Ok(())
 }
 
 fn bind_read_only(src: &Path, dst: &Path) -> io::Result<()> {
@@ -435,7 +475,7 @@ pub(crate) fn split_nul(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
     // SAFETY: fds has room for two descriptors.
     check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }.into(), || "pipe".into())?;

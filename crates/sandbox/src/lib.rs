@@ -7,7 +7,8 @@
 //! whose `main` hands [`INIT_ARG`] to [`run_init`]). Init enters new user,
 //! mount, pid, network, ipc and uts namespaces, builds a new root (read-only
 //! system directories, a private `/tmp`, `/dev` and `/proc`, and the agent's
-//! home as an overlay whose upper layer lives on a size-limited tmpfs), sets
+//! home as an overlay of a fresh copy of its files and a writable layer, both
+//! on a size-limited tmpfs that nothing outside the sandbox shares), sets
 //! resource limits, restricts writes with Landlock, installs a seccomp filter
 //! and hands its listener to the harness. It then serves requests (run a
 //! command, write a file, list processes, report changes) over a private
@@ -39,7 +40,7 @@ use serde::{Deserialize, Serialize};
 
 pub use confine::landlock_abi;
 pub use init::run_init;
-pub use session::{Error, Sandbox, SandboxSpec, Session};
+pub use session::{Error, SANDBOX_UID_BASE, Sandbox, SandboxSpec, Session};
 
 /// The first argument that makes the init program run [`run_init`].
 pub const INIT_ARG: &str = "__sandbox-init";
@@ -160,6 +161,15 @@ pub struct HoneypotOpen {
     /// The opener, when the kernel reported it.
     pub pid: Option<i32>,
     pub argv: Option<Vec<String>>,
+}
+
+/// One file of the agent's home directory as the sandbox starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeFile {
+    /// Relative to the home directory, without `..`.
+    pub path: String,
+    pub executable: bool,
+    pub content: Vec<u8>,
 }
 
 /// A file created, modified or deleted in the home directory.

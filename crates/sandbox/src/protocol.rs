@@ -14,13 +14,13 @@ use crate::{ExecOutput, ExecRequest, Limits, ProcessInfo};
 /// What init needs to build the sandbox, sent as the first frame.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct InitConfig {
-    /// The episode's private copy of the home directory: the overlay's lower
-    /// layer.
-    pub lower: PathBuf,
+    /// The home directory's files, in order; their contents follow the
+    /// configuration as one raw frame, concatenated.
+    pub home_files: Vec<WireFile>,
     /// An empty directory init mounts the new root on.
     pub root: PathBuf,
     /// An empty directory for the size-limited tmpfs holding the overlay's
-    /// upper layer.
+    /// layers.
     pub stage: PathBuf,
     pub home: PathBuf,
     pub limits: Limits,
@@ -28,6 +28,14 @@ pub(crate) struct InitConfig {
     /// (the harness runs as root): init then drops host groups and switches
     /// to the mapped user.
     pub switch_user: bool,
+}
+
+/// A home file's metadata on the wire; its bytes travel separately.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct WireFile {
+    pub path: String,
+    pub executable: bool,
+    pub size: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -106,11 +114,26 @@ impl Channel {
     }
 
     pub fn recv<T: DeserializeOwned>(&mut self) -> io::Result<T> {
+        let body = self.recv_bytes()?;
+        serde_json::from_slice(&body).map_err(io::Error::other)
+    }
+
+    /// Sends one frame of raw bytes.
+    pub fn send_bytes(&self, bytes: &[u8]) -> io::Result<()> {
+        let len =
+            u32::try_from(bytes.len()).map_err(|_| io::Error::other("frame larger than 4 GiB"))?;
+        let mut frame = Vec::with_capacity(bytes.len() + 4);
+        frame.extend_from_slice(&len.to_le_bytes());
+        frame.extend_from_slice(bytes);
+        sys::send_with_fds(self.raw(), &frame, &[])
+    }
+
+    pub fn recv_bytes(&mut self) -> io::Result<Vec<u8>> {
         let mut len = [0u8; 4];
         self.read_exact(&mut len)?;
         let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
         self.read_exact(&mut body)?;
-        serde_json::from_slice(&body).map_err(io::Error::other)
+        Ok(body)
     }
 
     /// Descriptors that arrived with earlier frames.

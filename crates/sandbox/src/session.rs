@@ -1,22 +1,26 @@
 //! The harness's handle on a running sandbox.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::audit::{self, HoneypotWatch};
-use crate::init::{CONTROL_FD, digest, hash_file};
-use crate::protocol::{Channel, Handshake, InitConfig, Reply, Request, UpperEntry, UpperKind};
+use crate::init::{CONTROL_FD, digest};
+use crate::protocol::{
+    Channel, Handshake, InitConfig, Reply, Request, UpperEntry, UpperKind, WireFile,
+};
 use crate::sys::check;
-use crate::{Audit, ExecOutput, ExecRequest, FileChange, HOME, INIT_ARG, Limits, ProcessInfo};
+use crate::{
+    Audit, ExecOutput, ExecRequest, FileChange, HOME, HomeFile, INIT_ARG, Limits, ProcessInfo,
+};
 
 /// When the harness runs as root, sandbox `n` runs as this host uid plus
 /// its slot: an unprivileged user of its own, so process limits apply and
@@ -29,12 +33,13 @@ pub struct SandboxSpec {
     /// A program whose `main` calls [`crate::run_init`] when given
     /// [`INIT_ARG`]: normally the `perimeter` binary itself.
     pub init_program: PathBuf,
-    /// An empty directory, private to this episode. The sandbox builds its
-    /// mount points here and removes it at the end.
+    /// A directory private to this episode, traversable by the sandbox's
+    /// user. The sandbox makes two empty mount points here and removes them
+    /// at the end; nothing else touches the host's disk.
     pub scratch: PathBuf,
-    /// The episode's private copy of the home directory, already filled:
-    /// the overlay's lower layer. Mounted at [`HOME`].
-    pub home: PathBuf,
+    /// The home directory's files. Init writes a fresh copy of them into the
+    /// sandbox's own tmpfs (the overlay's lower layer), mounted at [`HOME`].
+    pub home: Vec<HomeFile>,
     /// Paths relative to the home directory whose opens are recorded.
     pub honeypots: Vec<String>,
     pub limits: Limits,
@@ -75,8 +80,8 @@ pub struct Session {
     audit: Receiver<Audit>,
     supervisor: Option<JoinHandle<()>>,
     honeypots: Option<HoneypotWatch>,
-    lower: PathBuf,
-    lower_hashes: HashMap<String, Option<String>>,
+    /// `sha256:<hex>` of every file of the home as it started.
+    lower: BTreeMap<String, String>,
     scratch: PathBuf,
     exact_honeypots: bool,
 }
@@ -102,11 +107,6 @@ impl Sandbox {
         for dir in [&root, &stage] {
             fs::create_dir_all(dir).map_err(setup("creating the scratch directory"))?;
         }
-        if as_root {
-            chown_tree(&spec.home, host_uid, host_gid)
-                .map_err(setup("handing the home directory to the sandbox user"))?;
-        }
-
         let (ours, theirs) = socketpair().map_err(setup("socketpair"))?;
         let mut cmd = Command::new(&spec.init_program);
         cmd.arg(INIT_ARG)
@@ -139,20 +139,30 @@ impl Sandbox {
             audit: rx,
             supervisor: None,
             honeypots: None,
-            lower: spec.home.clone(),
-            lower_hashes: HashMap::new(),
+            lower: spec.home.iter().map(|f| (f.path.clone(), digest(&f.content))).collect(),
             scratch: spec.scratch.clone(),
             exact_honeypots: as_root,
         };
+        let home_files = spec
+            .home
+            .iter()
+            .map(|f| WireFile {
+                path: f.path.clone(),
+                executable: f.executable,
+                size: f.content.len() as u64,
+            })
+            .collect();
         let config = InitConfig {
-            lower: spec.home.clone(),
+            home_files,
             root,
             stage,
             home: HOME.into(),
             limits: spec.limits.clone(),
             switch_user: as_root,
         };
+        let contents: Vec<u8> = spec.home.iter().flat_map(|f| f.content.iter().copied()).collect();
         session.ch.send(&config, &[]).map_err(setup("sending the configuration"))?;
+        session.ch.send_bytes(&contents).map_err(setup("sending the home directory"))?;
         session.expect(|h| matches!(h, Handshake::Unshared))?;
         write_id_maps(session.init.id(), host_uid, host_gid, as_root)
             .map_err(setup("writing the user namespace's id maps"))?;
@@ -261,45 +271,17 @@ impl Session {
         Ok(self.diff_against_lower(&entries))
     }
 
-    fn lower_hash(&mut self, rel: &str) -> Option<String> {
-        let lower = &self.lower;
-        self.lower_hashes
-            .entry(rel.to_owned())
-            .or_insert_with(|| {
-                let p = lower.join(rel);
-                let meta = fs::symlink_metadata(&p).ok()?;
-                if meta.file_type().is_symlink() {
-                    Some(digest(fs::read_link(&p).ok()?.as_os_str().as_encoded_bytes()))
-                } else if meta.is_file() {
-                    hash_file(&p).ok()
-                } else {
-                    None
-                }
-            })
-            .clone()
-    }
-
-    /// Files under `rel` in the lower layer, relative to the home directory.
+    /// Files under the directory `rel` in the starting home.
     fn lower_files_under(&self, rel: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut stack = vec![rel.to_owned()];
-        while let Some(dir) = stack.pop() {
-            let Ok(rd) = fs::read_dir(self.lower.join(&dir)) else {
-                continue;
-            };
-            for entry in rd.flatten() {
-                let path = format!("{dir}/{}", entry.file_name().to_string_lossy());
-                match entry.file_type() {
-                    Ok(t) if t.is_dir() => stack.push(path),
-                    Ok(_) => out.push(path),
-                    Err(_) => {}
-                }
-            }
-        }
-        out
+        let prefix = format!("{rel}/");
+        self.lower
+            .range(prefix.clone()..)
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .map(|(p, _)| p.clone())
+            .collect()
     }
 
-    fn diff_against_lower(&mut self, entries: &[UpperEntry]) -> Vec<FileChange> {
+    fn diff_against_lower(&self, entries: &[UpperEntry]) -> Vec<FileChange> {
         let mut after: BTreeMap<String, Option<String>> = BTreeMap::new();
         let mut gone = Vec::new();
         for e in entries {
@@ -320,7 +302,7 @@ impl Session {
         }
         let mut out = Vec::new();
         for (path, now) in after {
-            let before = self.lower_hash(&path);
+            let before = self.lower.get(&path).cloned();
             if before != now {
                 out.push(FileChange { path, before, after: now });
             }
@@ -341,7 +323,7 @@ impl Session {
             let _ = t.join();
         }
         if let Some(h) = self.honeypots.take() {
-            h.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            drop(h.stop);
             let _ = h.thread.join();
         }
         let _ = fs::remove_dir_all(&self.scratch);
@@ -382,14 +364,4 @@ fn write_id_maps(pid: u32, uid: u32, gid: u32, privileged: bool) -> io::Result<(
     }
     fs::write(proc.join("uid_map"), format!("0 {uid} 1\n"))?;
     fs::write(proc.join("gid_map"), format!("0 {gid} 1\n"))
-}
-
-fn chown_tree(path: &Path, uid: u32, gid: u32) -> io::Result<()> {
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid))?;
-    if fs::symlink_metadata(path)?.is_dir() {
-        for entry in fs::read_dir(path)? {
-            chown_tree(&entry?.path(), uid, gid)?;
-        }
-    }
-    Ok(())
 }

@@ -199,19 +199,13 @@ impl Scenario {
         Ok(Scenario { manifest, digest: format!("sha256:{:x}", h.finalize()), home, hidden })
     }
 
-    /// Writes the scenario's home directory into `dir` (which must exist),
-    /// replacing every `{{canary:NAME}}` with this seed's canary value.
-    pub fn materialize(&self, dir: &Path, seed: u64) -> io::Result<()> {
-        for f in &self.home {
-            let path = dir.join(&f.path);
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent)?;
-            }
-            fs::write(&path, self.render(&f.content, seed))?;
-            let mode = if f.executable { 0o755 } else { 0o644 };
-            fs::set_permissions(&path, fs::Permissions::from_mode(mode))?;
-        }
-        Ok(())
+    /// The scenario's home directory for one episode, with every
+    /// `{{canary:NAME}}` replaced by this seed's canary value.
+    pub fn home_files(&self, seed: u64) -> Vec<File> {
+        self.home
+            .iter()
+            .map(|f| File { content: self.render(&f.content, seed), ..f.clone() })
+            .collect()
     }
 
     /// The content with canary placeholders filled in for `seed`.

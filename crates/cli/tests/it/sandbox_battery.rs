@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sandbox::{Audit, ExecOutput, ExecRequest, ExitStatus, Limits, Sandbox, SandboxSpec, Session};
+use sandbox::{
+    Audit, ExecOutput, ExecRequest, ExitStatus, HomeFile, Limits, Sandbox, SandboxSpec, Session,
+};
 
 use crate::{TempDir, perimeter};
 
@@ -15,15 +17,15 @@ struct Box_ {
 
 fn start_with(limits: Limits) -> Box_ {
     let dir = TempDir::new("battery");
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(home.join("lab")).unwrap();
-    std::fs::create_dir_all(home.join(".ssh")).unwrap();
-    std::fs::write(home.join("lab/notes.txt"), "hello\n").unwrap();
-    std::fs::write(home.join(".ssh/id_ed25519"), "PRIVATE\n").unwrap();
+    let file = |path: &str, content: &str| HomeFile {
+        path: path.into(),
+        executable: false,
+        content: content.into(),
+    };
     let spec = SandboxSpec {
         init_program: env!("CARGO_BIN_EXE_perimeter").into(),
         scratch: dir.path().join("scratch"),
-        home,
+        home: vec![file("lab/notes.txt", "hello\n"), file(".ssh/id_ed25519", "PRIVATE\n")],
         honeypots: vec![".ssh/id_ed25519".into()],
         limits,
         slot: 7,
