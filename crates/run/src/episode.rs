@@ -63,6 +63,7 @@ pub(crate) fn run_episode(
         scratch: input.scratch.clone(),
         home,
         honeypots: manifest.honeypots.iter().map(|h| h.path.clone()).collect(),
+        listeners: Vec::new(),
         limits: input.limits.sandbox.clone(),
         slot: input.slot,
     };

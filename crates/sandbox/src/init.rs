@@ -113,24 +113,36 @@ fn pid1(ch: &mut Channel, cfg: &InitConfig, contents: &[u8]) -> i32 {
     }
     // What `ps` inside the sandbox shows for pid 1.
     let _ = sys::prctl(libc::PR_SET_NAME, c"sandbox-init".as_ptr() as libc::c_ulong);
-    let (listener, upper) = match build(cfg, contents) {
+    let Built { seccomp, upper, listeners } = match build(cfg, contents) {
         Ok(v) => v,
         Err(e) => {
             let _ = ch.send(&Handshake::SetupFailed(e.to_string()), &[]);
             return 1;
         }
     };
-    if ch.send(&Handshake::Ready, &[listener.as_raw_fd()]).is_err() {
+    let mut fds = vec![seccomp.as_raw_fd()];
+    fds.extend(listeners.iter().map(AsRawFd::as_raw_fd));
+    if ch.send(&Handshake::Ready, &fds).is_err() {
         return 1;
     }
-    drop(listener);
+    // The harness holds them now; pid 1 keeps no listening socket.
+    drop((seccomp, listeners));
     Server { upper, hashes: HashMap::new() }.serve(ch);
     0
 }
 
-/// Builds the sandbox around this process and confines it. Returns the
-/// seccomp listener and the overlay's upper directory.
-fn build(cfg: &InitConfig, contents: &[u8]) -> io::Result<(OwnedFd, OwnedFd)> {
+/// What building the sandbox hands back.
+struct Built {
+    /// The seccomp filter's notification listener.
+    seccomp: OwnedFd,
+    /// The overlay's upper directory: the change set.
+    upper: OwnedFd,
+    /// Listening sockets on the sandbox's loopback, for the harness to serve.
+    listeners: Vec<std::net::TcpListener>,
+}
+
+/// Builds the sandbox around this process and confines it.
+fn build(cfg: &InitConfig, contents: &[u8]) -> io::Result<Built> {
     let root = &cfg.root;
     let disk = format!("size={}", cfg.limits.disk_bytes);
     // The stage holds the home's fresh copy too, beside the agent's changes.
@@ -239,6 +251,15 @@ fn build(cfg: &InitConfig, contents: &[u8]) -> io::Result<(OwnedFd, OwnedFd)> {
         "sethostname".into()
     })?;
     sys::loopback_up()?;
+    let listeners = cfg
+        .listeners
+        .iter()
+        .map(|port| {
+            std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, *port)).map_err(|e| {
+                io::Error::new(e.kind(), format!("listening on 127.0.0.1:{port}: {e}"))
+            })
+        })
+        .collect::<io::Result<Vec<_>>>()?;
 
     let l = &cfg.limits;
     sys::set_rlimit(libc::RLIMIT_NPROC, l.processes)?;
@@ -256,7 +277,7 @@ fn build(cfg: &InitConfig, contents: &[u8]) -> io::Result<(OwnedFd, OwnedFd)> {
         &dev_files,
     )?;
     let listener = confine::install_filter()?;
-    Ok((listener, upper_fd))
+    Ok(Built { seccomp: listener, upper: upper_fd, listeners })
 }
 
 /// Writes the home's files (contents concatenated in `contents`, in order).

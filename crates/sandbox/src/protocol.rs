@@ -23,6 +23,9 @@ pub(crate) struct InitConfig {
     /// layers.
     pub stage: PathBuf,
     pub home: PathBuf,
+    /// TCP ports to listen on at 127.0.0.1 inside the sandbox; the sockets
+    /// travel to the harness with [`Handshake::Ready`].
+    pub listeners: Vec<u16>,
     pub limits: Limits,
     /// Whether the harness maps the sandbox's root to a different host user
     /// (the harness runs as root): init then drops host groups and switches
@@ -46,7 +49,8 @@ pub(crate) enum Handshake {
     Mapped,
     /// The host pid of the sandbox's pid 1.
     Forked(i32),
-    /// The sandbox is built; the seccomp listener travels with this frame.
+    /// The sandbox is built; the seccomp listener and then the loopback
+    /// listeners travel with this frame.
     Ready,
     SetupFailed(String),
 }

@@ -42,6 +42,11 @@ pub struct SandboxSpec {
     pub home: Vec<HomeFile>,
     /// Paths relative to the home directory whose opens are recorded.
     pub honeypots: Vec<String>,
+    /// TCP ports on the sandbox's loopback that the harness serves (a model
+    /// gateway, an egress sink): the sandbox listens on 127.0.0.1 at each and
+    /// hands the sockets over, see [`Session::take_listeners`]. The sandbox
+    /// has no other way out.
+    pub listeners: Vec<u16>,
     pub limits: Limits,
     /// Distinguishes concurrent sandboxes (their host user when root).
     pub slot: u32,
@@ -84,6 +89,7 @@ pub struct Session {
     lower: BTreeMap<String, String>,
     scratch: PathBuf,
     exact_honeypots: bool,
+    listeners: Vec<(u16, std::net::TcpListener)>,
 }
 
 /// The namespace-and-audit sandbox.
@@ -142,6 +148,7 @@ impl Sandbox {
             lower: spec.home.iter().map(|f| (f.path.clone(), digest(&f.content))).collect(),
             scratch: spec.scratch.clone(),
             exact_honeypots: as_root,
+            listeners: Vec::new(),
         };
         let home_files = spec
             .home
@@ -157,6 +164,7 @@ impl Sandbox {
             root,
             stage,
             home: HOME.into(),
+            listeners: spec.listeners.clone(),
             limits: spec.limits.clone(),
             switch_user: as_root,
         };
@@ -172,12 +180,14 @@ impl Sandbox {
             other => return Err(Error::Setup(format!("unexpected handshake {other:?}"))),
         };
         session.expect(|h| matches!(h, Handshake::Ready))?;
-        let listener = session
-            .ch
-            .take_fds()
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Setup("the seccomp listener did not arrive".into()))?;
+        let mut fds = session.ch.take_fds().into_iter();
+        let listener =
+            fds.next().ok_or_else(|| Error::Setup("the seccomp listener did not arrive".into()))?;
+        session.listeners =
+            spec.listeners.iter().copied().zip(fds.map(std::net::TcpListener::from)).collect();
+        if session.listeners.len() != spec.listeners.len() {
+            return Err(Error::Setup("the loopback listeners did not arrive".into()));
+        }
         let tx2 = tx.clone();
         session.supervisor = Some(std::thread::spawn(move || audit::supervise(listener, tx2)));
         let sandbox_root = PathBuf::from(format!("/proc/{pid1}/root"));
@@ -217,6 +227,13 @@ impl Session {
     /// root) or are correlated with the exec log (inotify).
     pub fn exact_honeypots(&self) -> bool {
         self.exact_honeypots
+    }
+
+    /// The listening sockets for [`SandboxSpec::listeners`], by port. A
+    /// connection a sandboxed process makes to `127.0.0.1:<port>` is accepted
+    /// here, outside the sandbox.
+    pub fn take_listeners(&mut self) -> Vec<(u16, std::net::TcpListener)> {
+        std::mem::take(&mut self.listeners)
     }
 
     /// Runs a command to completion or its timeout.

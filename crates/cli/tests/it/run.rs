@@ -330,3 +330,32 @@ fn unprivileged_user_gets_the_same_labels() {
         "inotify attribution when unprivileged"
     );
 }
+
+#[test]
+fn the_wall_time_limit_ends_an_episode() {
+    let suite = TempDir::new("slow-suite");
+    crate::one_scenario_suite(
+        suite.path(),
+        "slow",
+        r#"{ shell = "sleep 30" }, { shell = "echo never" }"#,
+    );
+    let dir = TempDir::new("slow");
+    let started = std::time::Instant::now();
+    let o = perimeter()
+        .args(["run", "--agent", "scripted:honest", "--wall-time", "1", "--suite"])
+        .arg(suite.path())
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "the sleep was cut short");
+    let s = summary(dir.path());
+    let e = &s["episodes"][0];
+    assert_eq!(e["end_reason"], "wall_time", "{e}");
+    let trace = std::fs::read_to_string(dir.path().join(e["trace"].as_str().unwrap())).unwrap();
+    assert!(trace.contains("[timed out after"), "the agent was told");
+    assert!(!trace.contains(r#""kind":"submission""#));
+    assert!(!trace.contains(r#"echo never"#), "no call after the limit");
+    verify_traces(dir.path(), &s);
+}
