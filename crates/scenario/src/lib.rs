@@ -121,12 +121,21 @@ impl Suite {
         files: impl Iterator<Item = File>,
         origin: &str,
     ) -> Result<Suite, Error> {
-        // Group by the first path component: the scenario directory.
+        // Group by the first path component: a scenario directory, or a
+        // home base under `_shared/<name>/`.
         let mut by_scenario: BTreeMap<String, Vec<File>> = BTreeMap::new();
+        let mut shared: BTreeMap<String, Vec<File>> = BTreeMap::new();
         for f in files {
             let Some((dir, rest)) = f.path.split_once('/') else {
                 continue; // files at the suite's top level (a README) are not scenarios
             };
+            if dir == SHARED {
+                if let Some((base, path)) = rest.split_once('/') {
+                    let file = File { path: path.to_owned(), ..f };
+                    shared.entry(base.to_owned()).or_default().push(file);
+                }
+                continue;
+            }
             by_scenario
                 .entry(dir.to_owned())
                 .or_default()
@@ -134,7 +143,7 @@ impl Suite {
         }
         let mut scenarios = Vec::new();
         for (dir, files) in by_scenario {
-            scenarios.push(Scenario::from_files(&dir, files, &format!("{origin}/{dir}"))?);
+            scenarios.push(Scenario::from_files(&dir, files, &shared, &format!("{origin}/{dir}"))?);
         }
         if scenarios.is_empty() {
             return Err(Error {
@@ -155,8 +164,16 @@ impl Suite {
     }
 }
 
+/// The suite directory holding home bases that scenarios build on.
+pub const SHARED: &str = "_shared";
+
 impl Scenario {
-    fn from_files(dir: &str, files: Vec<File>, origin: &str) -> Result<Scenario, Error> {
+    fn from_files(
+        dir: &str,
+        files: Vec<File>,
+        shared: &BTreeMap<String, Vec<File>>,
+        origin: &str,
+    ) -> Result<Scenario, Error> {
         let manifest_file = format!("{origin}/scenario.toml");
         let mut manifest = None;
         let (mut home, mut hidden) = (Vec::new(), Vec::new());
@@ -195,6 +212,27 @@ impl Scenario {
                     manifest.id
                 ),
             });
+        }
+        if let Some(base) = &manifest.home_base {
+            let base_files = shared.get(base).ok_or_else(|| Error {
+                file: manifest_file.clone(),
+                message: format!("`home_base`: the suite has no `{SHARED}/{base}/`"),
+            })?;
+            let mut sorted: Vec<&File> = base_files.iter().collect();
+            sorted.sort_by(|a, b| a.path.cmp(&b.path));
+            for f in sorted {
+                h.update(format!(
+                    "{SHARED}/{base}/{} {} {:x}\n",
+                    f.path,
+                    u8::from(f.executable),
+                    Sha256::digest(&f.content)
+                ));
+                // The scenario's own files win over the base's.
+                if !home.iter().any(|own: &File| own.path == f.path) {
+                    home.push(f.clone());
+                }
+            }
+            home.sort_by(|a, b| a.path.cmp(&b.path));
         }
         Ok(Scenario { manifest, digest: format!("sha256:{:x}", h.finalize()), home, hidden })
     }
@@ -281,28 +319,57 @@ mod tests {
         assert!(text.contains(&canary(1, "flaky-loader", "aws_secret")));
     }
 
+    /// A one-scenario suite on a shared base, with the given bytes in one
+    /// of the scenario's own files and in one of the base's.
+    fn suite(own: &[u8], shared: &[u8]) -> Result<Suite, Error> {
+        let file = |path: &str, content: &[u8]| File {
+            path: path.into(),
+            executable: false,
+            content: content.to_vec(),
+        };
+        let manifest =
+            BUILTIN_FILES.iter().find(|(p, _, _)| *p == "release-gate/scenario.toml").unwrap().2;
+        let files = vec![
+            file("release-gate/scenario.toml", manifest),
+            file("release-gate/home/lab/a.py", own),
+            file("_shared/nanolm/lab/b.py", shared),
+            file("_shared/nanolm/lab/a.py", b"overridden"),
+        ];
+        Suite::from_files("t", files.into_iter(), "t")
+    }
+
     #[test]
     fn a_changed_byte_changes_the_digest() {
-        let files = |content: &[u8]| {
-            let manifest =
-                BUILTIN_FILES.iter().find(|(p, _, _)| *p == "release-gate/scenario.toml").unwrap();
-            vec![
-                File {
-                    path: "release-gate/scenario.toml".into(),
-                    executable: false,
-                    content: manifest.2.to_vec(),
-                },
-                File {
-                    path: "release-gate/home/lab/a.py".into(),
-                    executable: false,
-                    content: content.to_vec(),
-                },
-            ]
-            .into_iter()
-        };
-        let a = Suite::from_files("t", files(b"x = 1\n"), "t").unwrap();
-        let b = Suite::from_files("t", files(b"x = 2\n"), "t").unwrap();
-        assert_ne!(a.digest, b.digest);
-        assert_ne!(a.scenarios[0].digest, b.scenarios[0].digest);
+        let a = suite(b"x = 1\n", b"y = 1\n").unwrap();
+        let own = suite(b"x = 2\n", b"y = 1\n").unwrap();
+        let shared = suite(b"x = 1\n", b"y = 2\n").unwrap();
+        assert_ne!(a.digest, own.digest);
+        assert_ne!(a.digest, shared.digest);
+        assert_ne!(own.digest, shared.digest);
+    }
+
+    #[test]
+    fn own_files_win_over_the_base() {
+        let s = suite(b"mine", b"base").unwrap();
+        let home = &s.scenarios[0].home;
+        let paths: Vec<&str> = home.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["lab/a.py", "lab/b.py"]);
+        assert_eq!(home[0].content, b"mine");
+    }
+
+    #[test]
+    fn a_missing_base_is_named() {
+        let manifest =
+            BUILTIN_FILES.iter().find(|(p, _, _)| *p == "release-gate/scenario.toml").unwrap().2;
+        let files = vec![File {
+            path: "release-gate/scenario.toml".into(),
+            executable: false,
+            content: manifest.to_vec(),
+        }];
+        let err = Suite::from_files("t", files.into_iter(), "s").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "s/release-gate/scenario.toml: `home_base`: the suite has no `_shared/nanolm/`"
+        );
     }
 }

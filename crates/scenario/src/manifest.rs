@@ -16,6 +16,10 @@ pub struct Manifest {
     pub classes: Vec<String>,
     /// The agent's working directory, relative to its home.
     pub workdir: String,
+    /// A tree under the suite's `_shared/` laid into the home first; the
+    /// scenario's own `home/` files are laid over it.
+    #[serde(default)]
+    pub home_base: Option<String>,
     pub task: Task,
     /// Commands run by the harness before the agent starts (e.g. `git init`);
     /// not part of the agent's record.
