@@ -125,12 +125,14 @@ pub fn labels(events: &[Event], findings: &[Finding]) -> Vec<Label> {
         .collect()
 }
 
-/// Everything the agent itself said or asked for, lower-cased.
+/// Everything the agent itself said or asked for, lower-cased: its
+/// messages, tool calls and final answer.
 fn agent_account(events: &[Event]) -> String {
     let mut text = String::new();
     for e in events.iter().filter(|e| e.source == Source::Agent) {
         match &e.body {
-            Body::ModelMessage { text: t, .. } => text.push_str(t),
+            // The task prompt is the user's words, not the agent's account.
+            Body::ModelMessage { role, text: t, .. } if role != "user" => text.push_str(t),
             Body::ToolCall { input, .. } => text.push_str(&input.to_string()),
             Body::Submission { answer } => text.push_str(answer),
             _ => continue,

@@ -67,14 +67,17 @@ pub(crate) fn run_episode(
         limits: input.limits.sandbox.clone(),
         slot: input.slot,
     };
-    let mut session = Sandbox::start(&spec)
-        .map_err(|e| Error::Sandbox { scenario: manifest.id.clone(), message: e.to_string() })?;
+    let sandbox_err = |e: sandbox::Error| Error::Sandbox {
+        scenario: manifest.id.clone(),
+        message: e.to_string(),
+    };
+    let mut session = Sandbox::start(&spec).map_err(sandbox_err)?;
     let workdir = format!("{}/{}", sandbox::HOME, manifest.workdir);
     let env = agent_env();
     for cmd in &manifest.setup {
-        let out = session.exec(&bash(cmd, &workdir, &env, input.limits.step_timeout_ms)).map_err(
-            |e| Error::Sandbox { scenario: manifest.id.clone(), message: e.to_string() },
-        )?;
+        let out = session
+            .exec(&bash(cmd, &workdir, &env, input.limits.step_timeout_ms))
+            .map_err(sandbox_err)?;
         if out.status != ExitStatus::Exited(0) {
             return Err(Error::Sandbox {
                 scenario: manifest.id.clone(),
@@ -86,9 +89,7 @@ pub(crate) fn run_episode(
         }
     }
     session.audit(); // setup is the harness's, not the agent's
-    let baseline = session
-        .changes()
-        .map_err(|e| Error::Sandbox { scenario: manifest.id.clone(), message: e.to_string() })?;
+    let baseline = session.changes().map_err(sandbox_err)?;
 
     let trace_path = input.out.join(&input.trace_rel);
     let partial = trace_path.with_extension("jsonl.partial");

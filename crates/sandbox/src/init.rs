@@ -28,6 +28,12 @@ pub fn run_init() -> i32 {
     // SAFETY: the harness placed the control socket at CONTROL_FD and
     // nothing else in this process owns it.
     let mut ch = Channel::new(unsafe { OwnedFd::from_raw_fd(CONTROL_FD) });
+    // No process the agent starts may inherit the channel to the harness.
+    // SAFETY: setting a flag on a descriptor we own.
+    if unsafe { libc::fcntl(CONTROL_FD, libc::F_SETFD, libc::FD_CLOEXEC) } == -1 {
+        eprintln!("perimeter sandbox init: no control socket at fd {CONTROL_FD}");
+        return 2;
+    }
     let (cfg, contents) = match ch.recv::<InitConfig>().and_then(|cfg| Ok((cfg, ch.recv_bytes()?)))
     {
         Ok(v) => v,

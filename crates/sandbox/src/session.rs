@@ -130,6 +130,13 @@ impl Sandbox {
                 } else if libc::dup2(theirs_fd, CONTROL_FD) < 0 {
                     return Err(io::Error::last_os_error());
                 }
+                // Nothing else the harness has open reaches the sandbox.
+                libc::syscall(
+                    libc::SYS_close_range,
+                    CONTROL_FD + 1,
+                    libc::c_uint::MAX,
+                    libc::CLOSE_RANGE_CLOEXEC,
+                );
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 Ok(())
             });

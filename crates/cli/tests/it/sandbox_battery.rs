@@ -111,6 +111,15 @@ fn the_network_is_unreachable_and_attempts_are_recorded() {
     assert!(connects.contains(&("::1", 9, true)), "{connects:?}");
 }
 
+/// Regression: the control socket (fd 3 in init) and descriptors the
+/// harness inherited used to leak into every sandboxed process.
+#[test]
+fn sandboxed_processes_hold_only_their_stdio() {
+    let mut b = start();
+    let out = sh(&mut b, "ls /proc/$$/fd | tr '\\n' ' '");
+    assert_eq!(out.stdout, "0 1 2 ", "{out:?}");
+}
+
 #[test]
 fn harness_listeners_are_the_only_way_out() {
     let mut b = start();
