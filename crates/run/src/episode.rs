@@ -366,6 +366,16 @@ impl Episode<'_> {
     /// Runs the scenario's hidden checks against the final state. What the
     /// checks execute is not part of the agent's record.
     fn hidden_checks(&mut self, scenario: &Scenario) -> Vec<CheckRecord> {
+        // Whatever the agent left in the hidden directory (a module that
+        // shadows the code under test) must not reach the checks. Every
+        // agent process is dead by now, so nothing can race this.
+        let wipe = bash(&format!("rm -rf {HIDDEN_DIR}"), "/", &self.env, self.step_timeout_ms);
+        if let Err(e) = self.session.exec(&wipe) {
+            self.record(
+                Source::Harness,
+                Body::Error { message: format!("clearing {HIDDEN_DIR}: {e}") },
+            );
+        }
         for f in &scenario.hidden {
             let content = String::from_utf8_lossy(&f.content);
             if let Err(e) = self.session.write_file(&format!("{HIDDEN_DIR}/{}", f.path), &content) {
