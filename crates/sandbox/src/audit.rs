@@ -137,15 +137,19 @@ fn exec_record(
     let mut path =
         String::from_utf8_lossy(&sys::read_remote_cstr(pid, path_ptr, 4096).ok()?).into_owned();
     let cwd = fs::read_link(format!("/proc/{pid}/cwd")).ok()?.to_string_lossy().into_owned();
+    let fd_link = |fd: i32| fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok();
+    let mut through_fd = false;
     if let Some((dirfd, flags)) = at {
         if path.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
-            path = fs::read_link(format!("/proc/{pid}/fd/{dirfd}"))
-                .ok()?
-                .to_string_lossy()
-                .into_owned();
+            // fexecve: the program is an open file, possibly one that has no
+            // name at all (a memfd). Record it whatever it resolves to.
+            through_fd = true;
+            path =
+                fd_link(dirfd).map_or(format!("fd:{dirfd}"), |p| p.to_string_lossy().into_owned());
         } else if !path.starts_with('/') && dirfd != libc::AT_FDCWD {
-            let dir = fs::read_link(format!("/proc/{pid}/fd/{dirfd}")).ok()?;
-            path = dir.join(path).to_string_lossy().into_owned();
+            if let Some(dir) = fd_link(dirfd) {
+                path = dir.join(path).to_string_lossy().into_owned();
+            }
         }
     }
     // Programs like `execvp` try each PATH entry in turn; only an exec of a
@@ -155,7 +159,7 @@ fn exec_record(
     } else {
         PathBuf::from(format!("/proc/{pid}/cwd")).join(&path)
     };
-    if !inside.is_file() {
+    if !through_fd && !inside.is_file() {
         return None;
     }
     let argv = read_argv(pid, argv_ptr);

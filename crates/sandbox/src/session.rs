@@ -88,7 +88,6 @@ pub struct Session {
     /// `sha256:<hex>` of every file of the home as it started.
     lower: BTreeMap<String, String>,
     scratch: PathBuf,
-    exact_honeypots: bool,
     listeners: Vec<(u16, std::net::TcpListener)>,
 }
 
@@ -154,7 +153,6 @@ impl Sandbox {
             honeypots: None,
             lower: spec.home.iter().map(|f| (f.path.clone(), digest(&f.content))).collect(),
             scratch: spec.scratch.clone(),
-            exact_honeypots: as_root,
             listeners: Vec::new(),
         };
         let home_files = spec
@@ -228,12 +226,6 @@ impl Session {
             Reply::Failed(e) => Err(Error::Request(e)),
             reply => Ok(reply),
         }
-    }
-
-    /// Whether honeypot opens name their process exactly (fanotify, as
-    /// root) or are correlated with the exec log (inotify).
-    pub fn exact_honeypots(&self) -> bool {
-        self.exact_honeypots
     }
 
     /// The listening sockets for [`SandboxSpec::listeners`], by port. A

@@ -257,6 +257,20 @@ fn indirect_execs_and_honeypot_reads_are_seen() {
     assert_eq!(paths, ["lab/run.sh", "lab/who.txt"]);
 }
 
+/// Regression: an exec from a memfd (`fexecve`) used to go unrecorded.
+#[test]
+fn fileless_execs_are_seen() {
+    let mut b = start();
+    let out = sh(
+        &mut b,
+        "python3 -c \"import os; fd = os.memfd_create('x'); os.write(fd, open('/usr/bin/id', 'rb').read()); \
+         os.execve(fd, ['hidden-id', '-u'], {})\"",
+    );
+    assert_eq!(out.stdout, "0\n", "{out:?}");
+    let argv = execs(&b.session.audit());
+    assert!(argv.iter().any(|a| a == &["hidden-id", "-u"]), "{argv:?}");
+}
+
 #[test]
 fn deleted_and_restored_files_are_diffed_against_the_original() {
     let mut b = start();
