@@ -94,6 +94,7 @@ fn inspect(listener: RawFd, req: &SeccompNotif) -> Option<Audit> {
             Some(Audit::Exit { pid: status.ns_pid, code: a[0] as i32 })
         }
         nr if nr == libc::SYS_connect => connect_record(pid, a[1], a[2] as usize),
+        nr if nr == libc::SYS_sendto => connect_record(pid, a[4], a[5] as usize),
         _ => None,
     }?;
     // The pid could have died and been reused while we read its memory.

@@ -166,30 +166,48 @@ fn jump(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
 
+/// Where `seccomp_data.args[4]` lies (low and high 32 bits, little-endian):
+/// `sendto`'s destination address.
+const ARG4_LO: u32 = 48;
+const ARG4_HI: u32 = 52;
+
 /// The classic-BPF program: foreign architectures and the x32 ABI are
 /// refused (so no one can reach `execve` under another number), the
-/// [`NOTIFIED`] calls go to the supervisor, everything else is allowed.
+/// [`NOTIFIED`] calls and a `sendto` with a destination address go to the
+/// supervisor, everything else (including `sendto` on a connected socket,
+/// the common case) is allowed.
 pub(crate) fn filter_program() -> Vec<libc::sock_filter> {
     const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
     const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
     const JGE_K: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
     const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
-    let n = NOTIFIED.len() as u8;
+    // Layout: 4 header instructions, one test per notified call, the
+    // `sendto` test, its 4-instruction address check, then the returns.
+    let n = NOTIFIED.len();
+    let sendto = 5 + n;
+    let (allow, notify, deny) = (sendto + 4, sendto + 5, sendto + 6);
+    // Jumps are relative to the next instruction and forward only.
+    let to = |from: usize, target: usize| u8::try_from(target - from - 1).expect("short jump");
     let mut prog = vec![
         stmt(LD_W_ABS, 4), // seccomp_data.arch
-        // arch matches: fall through; otherwise jump to the EPERM return,
-        // which sits after: ld nr, jge, n jeqs, allow, notify.
-        jump(JEQ_K, AUDIT_ARCH, 0, n + 4),
+        jump(JEQ_K, AUDIT_ARCH, 0, to(1, deny)),
         stmt(LD_W_ABS, 0), // seccomp_data.nr
-        jump(JGE_K, X32_SYSCALL_BIT, n + 2, 0),
+        jump(JGE_K, X32_SYSCALL_BIT, to(3, deny), 0),
     ];
     for (i, nr) in NOTIFIED.iter().enumerate() {
-        // On a match jump over the remaining jeqs and the allow.
-        prog.push(jump(JEQ_K, *nr as u32, n - i as u8, 0));
+        prog.push(jump(JEQ_K, *nr as u32, to(4 + i, notify), 0));
     }
-    prog.push(stmt(RET_K, RET_ALLOW));
-    prog.push(stmt(RET_K, RET_USER_NOTIF));
-    prog.push(stmt(RET_K, RET_ERRNO_EPERM));
+    prog.push(jump(JEQ_K, libc::SYS_sendto as u32, 0, to(4 + n, allow)));
+    prog.extend([
+        stmt(LD_W_ABS, ARG4_LO),
+        jump(JEQ_K, 0, 0, to(sendto + 1, notify)),
+        stmt(LD_W_ABS, ARG4_HI),
+        jump(JEQ_K, 0, to(sendto + 3, allow), to(sendto + 3, notify)),
+        stmt(RET_K, RET_ALLOW),
+        stmt(RET_K, RET_USER_NOTIF),
+        stmt(RET_K, RET_ERRNO_EPERM),
+    ]);
+    debug_assert_eq!(prog.len(), deny + 1);
     prog
 }
 
@@ -222,6 +240,10 @@ mod tests {
 
     /// A tiny interpreter for the subset of classic BPF the filter uses.
     fn run(prog: &[libc::sock_filter], arch: u32, nr: u32) -> u32 {
+        run_with(prog, arch, nr, 0)
+    }
+
+    fn run_with(prog: &[libc::sock_filter], arch: u32, nr: u32, arg4: u64) -> u32 {
         let mut acc = 0u32;
         let mut pc = 0;
         loop {
@@ -229,7 +251,13 @@ mod tests {
             pc += 1;
             match ins.code as u32 {
                 c if c == libc::BPF_LD | libc::BPF_W | libc::BPF_ABS => {
-                    acc = if ins.k == 4 { arch } else { nr };
+                    acc = match ins.k {
+                        0 => nr,
+                        4 => arch,
+                        ARG4_LO => arg4 as u32,
+                        ARG4_HI => (arg4 >> 32) as u32,
+                        k => panic!("unexpected load at {k}"),
+                    };
                 }
                 c if c == libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K => {
                     pc += usize::from(if acc == ins.k { ins.jt } else { ins.jf });
@@ -253,6 +281,10 @@ mod tests {
             assert_eq!(run(&prog, AUDIT_ARCH, nr as u32), RET_ALLOW, "syscall {nr}");
         }
         assert_eq!(run(&prog, AUDIT_ARCH, X32_SYSCALL_BIT | 59), RET_ERRNO_EPERM);
+        let sendto = libc::SYS_sendto as u32;
+        assert_eq!(run_with(&prog, AUDIT_ARCH, sendto, 0), RET_ALLOW, "connected socket");
+        assert_eq!(run_with(&prog, AUDIT_ARCH, sendto, 0x7ffd_1234), RET_USER_NOTIF);
+        assert_eq!(run_with(&prog, AUDIT_ARCH, sendto, 0x7ffd_0000_0000), RET_USER_NOTIF);
         assert_eq!(run(&prog, 0x4000_0003, 11), RET_ERRNO_EPERM, "i386 execve");
     }
 }

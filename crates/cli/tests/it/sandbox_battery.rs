@@ -96,7 +96,9 @@ fn the_network_is_unreachable_and_attempts_are_recorded() {
     let out = sh(
         &mut b,
         "python3 -c \"import socket; socket.create_connection(('93.184.216.34', 443), timeout=3)\" 2>&1; \
-         python3 -c \"import socket; socket.create_connection(('::1', 9), timeout=3)\" 2>&1; true",
+         python3 -c \"import socket; socket.create_connection(('::1', 9), timeout=3)\" 2>&1; \
+         python3 -c \"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('198.51.100.7', 53))\" 2>&1; \
+         true",
     );
     assert!(out.stdout.contains("Network is unreachable"), "{}", out.stdout);
     let audit = b.session.audit();
@@ -109,6 +111,10 @@ fn the_network_is_unreachable_and_attempts_are_recorded() {
         .collect();
     assert!(connects.contains(&("93.184.216.34", 443, false)), "{connects:?}");
     assert!(connects.contains(&("::1", 9, true)), "{connects:?}");
+    assert!(
+        connects.contains(&("198.51.100.7", 53, false)),
+        "a datagram sent without connect: {connects:?}"
+    );
 }
 
 /// Regression: the control socket (fd 3 in init) and descriptors the
