@@ -147,10 +147,11 @@ fn exec_record(
             through_fd = true;
             path =
                 fd_link(dirfd).map_or(format!("fd:{dirfd}"), |p| p.to_string_lossy().into_owned());
-        } else if !path.starts_with('/') && dirfd != libc::AT_FDCWD {
-            if let Some(dir) = fd_link(dirfd) {
-                path = dir.join(path).to_string_lossy().into_owned();
-            }
+        } else if !path.starts_with('/')
+            && dirfd != libc::AT_FDCWD
+            && let Some(dir) = fd_link(dirfd)
+        {
+            path = dir.join(path).to_string_lossy().into_owned();
         }
     }
     // Programs like `execvp` try each PATH entry in turn; only an exec of a
