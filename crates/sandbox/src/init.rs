@@ -11,6 +11,7 @@ use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -512,9 +513,35 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 
 /// Runs one command to completion or timeout, capturing its output.
 fn exec(req: &ExecRequest) -> io::Result<ExecOutput> {
+    let child = spawn(req)?;
+    let pid = child.pid;
+    let timeout = Duration::from_millis(req.timeout_ms);
+    let (status, [stdout, stderr], truncated) =
+        pump(child, req.stdin.as_deref().map(str::as_bytes), timeout)?;
+    reap();
+    Ok(ExecOutput {
+        pid,
+        status,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        truncated,
+    })
+}
+
+/// A started command and our ends of its standard streams.
+struct Child {
+    pid: libc::pid_t,
+    stdin: OwnedFd,
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+}
+
+/// Forks and execs the command in its own process group.
+fn spawn(req: &ExecRequest) -> io::Result<Child> {
     if req.argv.is_empty() {
         return Err(io::Error::other("empty argv"));
     }
+    // Everything the child needs is allocated before the fork.
     let argv: Vec<CString> = req.argv.iter().map(cstr).collect::<io::Result<_>>()?;
     let env: Vec<CString> =
         req.env.iter().map(|(k, v)| cstr(format!("{k}={v}"))).collect::<io::Result<_>>()?;
@@ -526,7 +553,6 @@ fn exec(req: &ExecRequest) -> io::Result<ExecOutput> {
     let (in_r, in_w) = pipe()?;
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
-
     // SAFETY: init is single-threaded; the child only makes system calls
     // before exec.
     let pid = check(unsafe { libc::fork() }.into(), || "fork".into())? as libc::pid_t;
@@ -546,45 +572,58 @@ fn exec(req: &ExecRequest) -> io::Result<ExecOutput> {
             libc::_exit(127);
         }
     }
-    drop((in_r, out_w, err_w));
+    Ok(Child { pid, stdin: in_w, stdout: out_r, stderr: err_r })
+}
+
+/// How long output is still read after the command exits, for background
+/// processes that hold its pipes open.
+const DRAIN: Duration = Duration::from_millis(100);
+
+/// Feeds stdin and collects stdout and stderr until the command exits (then
+/// drains what is ready, for at most [`DRAIN`]) or `timeout` passes (then
+/// kills its process group). Returns the status, the two outputs and
+/// whether output was dropped beyond [`OUTPUT_LIMIT`].
+fn pump(
+    child: Child,
+    input: Option<&[u8]>,
+    timeout: Duration,
+) -> io::Result<(ExitStatus, [Vec<u8>; 2], bool)> {
+    let pid = child.pid;
     let pidfd = sys::pidfd_open(pid)?;
-    let mut stdin = req.stdin.as_deref().map(|s| (in_w, s.as_bytes(), 0usize));
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut stdin = input.map(|data| (child.stdin, data)); // dropping it closes the pipe
+    let mut streams = [Some(child.stdout), Some(child.stderr)];
+    let mut out = [Vec::new(), Vec::new()];
     let mut truncated = false;
-    let mut out_open = [Some(out_r), Some(err_r)];
-    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(req.timeout_ms);
+    let deadline = Instant::now() + timeout;
     let mut status = None;
-    let mut exited = false;
-    // After the command exits, background processes may hold its pipes
-    // open: read what is ready, for a bounded time, then stop.
     let mut drain_until = None;
     loop {
         let mut fds =
             vec![libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
-        for o in out_open.iter().flatten() {
-            fds.push(libc::pollfd { fd: o.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+        for s in streams.iter().flatten() {
+            fds.push(libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 });
         }
-        if let Some((w, _, _)) = &stdin {
+        if let Some((w, _)) = &stdin {
             fds.push(libc::pollfd { fd: w.as_raw_fd(), events: libc::POLLOUT, revents: 0 });
         }
-        let timeout = if let Some(until) = drain_until {
-            if std::time::Instant::now() >= until {
-                break;
-            }
-            0
-        } else {
-            deadline
-                .saturating_duration_since(std::time::Instant::now())
-                .as_millis()
-                .min(i32::MAX as u128) as i32
+        let wait = match drain_until {
+            Some(until) if Instant::now() >= until => break,
+            Some(_) => Duration::ZERO,
+            None => deadline.saturating_duration_since(Instant::now()),
         };
         // SAFETY: fds is a live array of pollfd.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        let n = unsafe {
+            libc::poll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                wait.as_millis().min(i32::MAX as u128) as i32,
+            )
+        };
         if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
             continue;
         }
         if n == 0 {
-            if exited {
+            if status.is_some() {
                 break; // the command is gone and nothing more is ready
             }
             // SAFETY: killing the command's own process group, then it.
@@ -594,59 +633,43 @@ fn exec(req: &ExecRequest) -> io::Result<ExecOutput> {
             }
             wait_for(pid);
             status = Some(ExitStatus::TimedOut);
-            exited = true;
-            drain_until = Some(std::time::Instant::now() + std::time::Duration::from_millis(100));
+            drain_until = Some(Instant::now() + DRAIN);
             continue;
         }
-        for p in &fds[1..] {
-            if p.revents == 0 {
-                continue;
-            }
-            if let Some((w, data, off)) = &mut stdin
+        for p in fds[1..].iter().filter(|p| p.revents != 0) {
+            if let Some((w, data)) = &mut stdin
                 && p.fd == w.as_raw_fd()
             {
                 // SAFETY: writing from a live slice.
-                let k =
-                    unsafe { libc::write(p.fd, data[*off..].as_ptr().cast(), data.len() - *off) };
-                if k <= 0 || {
-                    *off += k as usize;
-                    *off == data.len()
-                } {
-                    stdin = None; // closes the pipe
+                let k = unsafe { libc::write(p.fd, data.as_ptr().cast(), data.len()) };
+                *data = &data[k.max(0) as usize..];
+                if k <= 0 || data.is_empty() {
+                    stdin = None;
                 }
                 continue;
             }
-            let idx = usize::from(out_open[1].as_ref().is_some_and(|f| f.as_raw_fd() == p.fd));
-            let buf = if idx == 0 { &mut stdout } else { &mut stderr };
+            let idx = usize::from(streams[1].as_ref().is_some_and(|f| f.as_raw_fd() == p.fd));
             let mut chunk = [0u8; 16 * 1024];
             // SAFETY: reading into a live buffer.
             let k = unsafe { libc::read(p.fd, chunk.as_mut_ptr().cast(), chunk.len()) };
             if k <= 0 {
-                out_open[idx] = None;
-            } else {
-                let room = OUTPUT_LIMIT.saturating_sub(buf.len());
-                truncated |= k as usize > room;
-                buf.extend_from_slice(&chunk[..(k as usize).min(room)]);
+                streams[idx] = None;
+                continue;
             }
+            let room = OUTPUT_LIMIT.saturating_sub(out[idx].len());
+            truncated |= k as usize > room;
+            out[idx].extend_from_slice(&chunk[..(k as usize).min(room)]);
         }
-        if !exited && fds[0].revents != 0 {
+        if status.is_none() && fds[0].revents != 0 {
             status = Some(wait_for(pid));
-            exited = true;
-            drain_until = Some(std::time::Instant::now() + std::time::Duration::from_millis(100));
+            drain_until = Some(Instant::now() + DRAIN);
             stdin = None;
         }
-        if exited && out_open.iter().all(Option::is_none) {
+        if status.is_some() && streams.iter().all(Option::is_none) {
             break;
         }
     }
-    reap();
-    Ok(ExecOutput {
-        pid,
-        status: status.unwrap_or(ExitStatus::TimedOut),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        truncated,
-    })
+    Ok((status.unwrap_or(ExitStatus::TimedOut), out, truncated))
 }
 
 fn wait_for(pid: libc::pid_t) -> ExitStatus {

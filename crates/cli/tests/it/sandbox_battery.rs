@@ -290,6 +290,27 @@ fn deleted_and_restored_files_are_diffed_against_the_original() {
 }
 
 #[test]
+fn stdin_reaches_the_command_and_output_is_capped() {
+    let mut b = start();
+    let big = "x".repeat(300_000);
+    let out = b
+        .session
+        .exec(&ExecRequest {
+            argv: vec!["wc".into(), "-c".into()],
+            cwd: "/".into(),
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            stdin: Some(big),
+            timeout_ms: 10_000,
+        })
+        .unwrap();
+    assert_eq!((out.status, out.stdout.as_str()), (ExitStatus::Exited(0), "300000\n"));
+    let out = sh(&mut b, "head -c 3000000 /dev/zero | tr '\\0' y; echo oops >&2");
+    assert!(out.truncated);
+    assert_eq!(out.stdout.len(), sandbox::OUTPUT_LIMIT);
+    assert_eq!(out.stderr, "oops\n");
+}
+
+#[test]
 fn a_timed_out_command_is_killed_with_its_group() {
     let mut b = start();
     let out = sh_timeout(&mut b, "sleep 100; echo never", 300);
