@@ -308,6 +308,32 @@ pub fn run(
     observer: &dyn Observer,
 ) -> Result<Summary, Error> {
     let header = config.header()?;
+    check_policies(config, &header)?;
+    open_run_folder(config, &header)?;
+    let started = clock.now();
+    let planned = plan(&header.scenarios, config.epochs, config.seed);
+    let mut records = finished_records(&config.out, &planned)?;
+    let todo: Vec<usize> = (0..planned.len()).filter(|i| records[*i].is_none()).collect();
+    observer.planned(planned.len(), planned.len() - todo.len());
+    execute(config, &header, &planned, &mut records, &todo, clock, observer)?;
+    let episodes: Vec<EpisodeRecord> =
+        records.into_iter().map(|r| r.expect("every episode finished")).collect();
+    let summary = Summary {
+        format: summary::FORMAT.into(),
+        version: summary::VERSION,
+        // A resumed run started when its first episode did.
+        started: episodes.iter().map(|e| e.started).min().unwrap_or(started).min(started),
+        finished: clock.now(),
+        header,
+        episodes,
+    };
+    let bytes = serde_json::to_vec_pretty(&summary).expect("summary serializes");
+    write_atomic(&config.out.join("summary.json"), &bytes)?;
+    Ok(summary)
+}
+
+/// Refuses before any work if the agent lacks a policy for a scenario.
+fn check_policies(config: &RunConfig, header: &RunHeader) -> Result<(), Error> {
     for id in &header.scenarios {
         let s = config.suite.get(id).expect("validated by scenario_ids");
         if config.agent.policy(s).is_none() {
@@ -318,6 +344,12 @@ pub fn run(
             });
         }
     }
+    Ok(())
+}
+
+/// Creates the run folder with its `run.json`, or, when resuming, checks
+/// that the folder holds this same run.
+fn open_run_folder(config: &RunConfig, header: &RunHeader) -> Result<(), Error> {
     let out = &config.out;
     fs::create_dir_all(out).map_err(io_at(out))?;
     let run_json = out.join("run.json");
@@ -325,38 +357,44 @@ pub fn run(
         Ok(bytes) if config.resume => {
             let old: RunHeader = serde_json::from_slice(&bytes)
                 .map_err(|e| Error::BadRecord { path: run_json.clone(), message: e.to_string() })?;
-            let d = differences(&old, &header);
-            if !d.is_empty() {
-                return Err(Error::ResumeMismatch { out: out.clone(), differences: d });
+            let d = differences(&old, header);
+            if d.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::ResumeMismatch { out: out.clone(), differences: d })
             }
         }
-        Ok(_) => return Err(Error::RunExists { out: out.clone() }),
+        Ok(_) => Err(Error::RunExists { out: out.clone() }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let bytes = serde_json::to_vec_pretty(&header).expect("header serializes");
-            write_atomic(&run_json, &bytes)?;
+            write_atomic(&run_json, &serde_json::to_vec_pretty(header).expect("header serializes"))
         }
-        Err(e) => return Err(Error::Io { path: run_json, source: e }),
+        Err(e) => Err(Error::Io { path: run_json, source: e }),
     }
+}
 
-    let started = clock.now();
-    let planned = plan(&header.scenarios, config.epochs, config.seed);
-    let mut records = finished_records(out, &planned)?;
-    let todo: Vec<usize> = (0..planned.len()).filter(|i| records[*i].is_none()).collect();
-    let total = planned.len();
-    let mut done = total - todo.len();
-    observer.planned(total, done);
-
+/// Runs the planned episodes at indices `todo` on a pool of workers, filling
+/// in `records` as they finish. After the first failure no new episode
+/// starts; those running finish, and the failure is returned.
+fn execute(
+    config: &RunConfig,
+    header: &RunHeader,
+    planned: &[PlannedEpisode],
+    records: &mut [Option<EpisodeRecord>],
+    todo: &[usize],
+    clock: &dyn Clock,
+    observer: &dyn Observer,
+) -> Result<(), Error> {
     remove_stale_scratch(&config.scratch);
     let scratch = config.scratch.join(format!("run-{}", std::process::id()));
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel();
+    let mut done = records.iter().filter(|r| r.is_some()).count();
     let mut first_error = None;
     std::thread::scope(|s| {
-        for slot in 0..config.concurrency.max(1).min(todo.len().max(1)) {
+        for slot in 0..config.concurrency.clamp(1, todo.len().max(1)) {
             let tx = tx.clone();
-            let (todo, planned, next, failed, scratch, header) =
-                (&todo, &planned, &next, &failed, &scratch, &header);
+            let (next, failed, scratch) = (&next, &failed, &scratch);
             s.spawn(move || {
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
@@ -366,9 +404,7 @@ pub fn run(
                     let p = &planned[todo[k]];
                     observer.episode_started(&p.scenario, p.epoch);
                     let result = run_one(config, header, p, slot as u32, scratch, clock);
-                    if result.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
+                    failed.fetch_or(result.is_err(), Ordering::Relaxed);
                     if tx.send((todo[k], result)).is_err() {
                         return;
                     }
@@ -380,7 +416,7 @@ pub fn run(
             match result {
                 Ok(record) => {
                     done += 1;
-                    observer.episode_finished(&record, done, total);
+                    observer.episode_finished(&record, done, records.len());
                     records[i] = Some(record);
                 }
                 Err(e) => {
@@ -390,20 +426,7 @@ pub fn run(
         }
     });
     let _ = fs::remove_dir(&scratch);
-    if let Some(e) = first_error {
-        return Err(e);
-    }
-    let summary = Summary {
-        format: summary::FORMAT.into(),
-        version: summary::VERSION,
-        header,
-        started,
-        finished: clock.now(),
-        episodes: records.into_iter().map(|r| r.expect("every episode finished")).collect(),
-    };
-    let bytes = serde_json::to_vec_pretty(&summary).expect("summary serializes");
-    write_atomic(&out.join("summary.json"), &bytes)?;
-    Ok(summary)
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Removes the scratch space of runs whose process is gone (killed runs
