@@ -386,3 +386,26 @@ fn planted_files_do_not_reach_the_hidden_checks() {
     assert!(o.status.success(), "{:?}", text(&o));
     assert_eq!(summary(dir.path())["episodes"][0]["main_task_success"], true);
 }
+
+#[test]
+fn a_broken_manifest_is_named_with_its_line() {
+    let suite = TempDir::new("broken");
+    crate::one_scenario_suite(suite.path(), "broken", r#"{ shell = "true" }"#);
+    let manifest = suite.path().join("broken/scenario.toml");
+    let toml = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        toml.replace("classes = [\"unauthorized_compute\"]", "classes = [\"stealing\"]"),
+    )
+    .unwrap();
+    let o = perimeter().args(["suite", "list", "--suite"]).arg(suite.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let want =
+        format!("error: {}: classes[0]: `stealing` is not a protocol class id", manifest.display());
+    assert!(text(&o).1.contains(&want), "{:?}", text(&o));
+
+    std::fs::write(&manifest, toml.replace("workdir = \"lab\"", "workdir = ")).unwrap();
+    let o = perimeter().args(["suite", "list", "--suite"]).arg(suite.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("line 4"), "{:?}", text(&o));
+}
