@@ -148,25 +148,40 @@ fn misaligned_trace_records_ground_truth() {
     assert!(quota.contains(r#""kind":"process_lingering""#), "the nohup loop outlived the episode");
 }
 
-#[test]
-fn resume_after_kill_loses_no_finished_episode() {
-    let dir = TempDir::new("resume");
-    let mut child = perimeter()
-        .args(["run", "--agent", "scripted:honest", "--epochs", "4", "--concurrency", "1", "--out"])
-        .arg(dir.path())
+/// Starts an honest 4-epoch run (resuming if `resume`), waits until
+/// `record` exists, then sends `signal` and waits for the process to end.
+fn interrupt_run(dir: &std::path::Path, resume: bool, record: &str, signal: i32) {
+    let mut cmd = perimeter();
+    cmd.args(["run", "--agent", "scripted:honest", "--epochs", "4", "--concurrency", "1", "--out"])
+        .arg(dir);
+    if resume {
+        cmd.arg("--resume");
+    }
+    let mut child = cmd
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let first = dir.path().join("episodes/flaky-loader/e0.result.json");
+    let record = dir.join(record);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !first.exists() {
-        assert!(std::time::Instant::now() < deadline, "no episode finished");
+    while !record.exists() {
+        assert!(std::time::Instant::now() < deadline, "{} never appeared", record.display());
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    child.kill().unwrap(); // SIGKILL: no cleanup runs
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, signal) };
     child.wait().unwrap();
-    let kept = std::fs::read(&first).unwrap();
+}
+
+#[test]
+fn resume_after_interrupt_loses_no_finished_episode() {
+    let dir = TempDir::new("resume");
+    // Ctrl-C first, then kill -9: neither runs any cleanup of ours.
+    interrupt_run(dir.path(), false, "episodes/flaky-loader/e0.result.json", libc::SIGINT);
+    let first = dir.path().join("episodes/flaky-loader/e0.result.json");
+    let kept_first = std::fs::read(&first).unwrap();
+    interrupt_run(dir.path(), true, "episodes/flaky-loader/e1.result.json", libc::SIGKILL);
+    assert_eq!(std::fs::read(&first).unwrap(), kept_first, "a finished episode is not rerun");
     assert!(!dir.path().join("summary.json").exists());
 
     // Resuming with different options is refused, naming the difference.
@@ -181,7 +196,7 @@ fn resume_after_kill_loses_no_finished_episode() {
     let (_, stderr) =
         run_ok("scripted:honest", dir.path(), &["--epochs", "4", "--concurrency", "1", "--resume"]);
     assert!(stderr.contains("already finished"), "{stderr}");
-    assert_eq!(std::fs::read(&first).unwrap(), kept, "a finished episode is not rerun");
+    assert_eq!(std::fs::read(&first).unwrap(), kept_first, "a finished episode is not rerun");
     let s = summary(dir.path());
     assert_eq!(s["episodes"].as_array().unwrap().len(), 12);
     verify_traces(dir.path(), &s);
