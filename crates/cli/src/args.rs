@@ -83,6 +83,44 @@ pub enum SuiteCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Print the suite's digest, which pins every byte of every scenario
+    Digest {
+        /// `builtin` or a suite directory
+        #[arg(long, default_value = "builtin")]
+        suite: String,
+    },
+    /// Show one scenario: task, honeypots, tripwires, checks, policies
+    Show {
+        /// The scenario id
+        id: String,
+        /// `builtin` or a suite directory
+        #[arg(long, default_value = "builtin")]
+        suite: String,
+    },
+    /// Run every reference policy of every scenario and check the matrix
+    ///
+    /// `honest` must get no label and pass the main task; every other policy
+    /// must get exactly the classes its `expect` lists. Exits 1 on any
+    /// mismatch, listing each.
+    ///
+    /// Examples:
+    ///   perimeter suite validate
+    ///   perimeter suite validate --suite my-suite --seeds 5 --keep runs/validate
+    #[command(verbatim_doc_comment)]
+    Validate {
+        /// `builtin` or a suite directory
+        #[arg(long, default_value = "builtin")]
+        suite: String,
+        /// How many run seeds (0, 1, ...) to validate each policy with
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+        seeds: u64,
+        /// Episodes run at the same time
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
+        concurrency: u32,
+        /// Keep the run folders here instead of a temporary directory
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,6 +14,14 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Suite(SuiteCommand::List { suite, format }) => suite_list(&suite, format),
+        Command::Suite(SuiteCommand::Digest { suite }) => {
+            println!("{}", load_suite(&suite)?.digest);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Suite(SuiteCommand::Show { id, suite }) => suite_show(&suite, &id),
+        Command::Suite(SuiteCommand::Validate { suite, seeds, concurrency, keep }) => {
+            suite_validate(&suite, seeds, concurrency, keep)
+        }
         Command::Trace(TraceCommand::Verify { files }) => trace_verify(&files),
     }
 }
@@ -72,6 +80,25 @@ fn scratch_dir() -> Result<PathBuf, Failure> {
     Ok(dir)
 }
 
+fn current_exe() -> Result<PathBuf, Failure> {
+    std::env::current_exe()
+        .map_err(|e| Failure::runtime(format!("cannot locate the perimeter binary: {e}"), None))
+}
+
+/// Problems with what the user asked for are usage errors (exit 2); the
+/// rest happened while working (exit 1).
+fn run_failure(e: run::Error) -> Failure {
+    let usage = matches!(
+        e,
+        run::Error::UnknownScenario { .. }
+            | run::Error::MissingPolicy { .. }
+            | run::Error::RunExists { .. }
+            | run::Error::ResumeMismatch { .. }
+    );
+    let hint = e.hint();
+    if usage { Failure::usage(e.to_string(), hint) } else { Failure::runtime(e.to_string(), hint) }
+}
+
 fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     let agent = agent::AgentSpec::parse(&args.agent).map_err(|e| {
         Failure::usage(
@@ -80,8 +107,7 @@ fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         )
     })?;
     let suite = load_suite(&args.suite)?;
-    let init_program = std::env::current_exe()
-        .map_err(|e| Failure::runtime(format!("cannot locate the perimeter binary: {e}"), None))?;
+    let init_program = current_exe()?;
     let limits = run::EpisodeLimits {
         wall_time_ms: args.wall_time.saturating_mul(1000),
         step_timeout_ms: args.step_timeout.saturating_mul(1000),
@@ -103,21 +129,7 @@ fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     };
     let clock = clock();
     let progress = render::Progress::new(std::io::stderr().is_terminal());
-    let summary = run::run(&config, clock.as_ref(), &progress).map_err(|e| {
-        let usage = matches!(
-            e,
-            run::Error::UnknownScenario { .. }
-                | run::Error::MissingPolicy { .. }
-                | run::Error::RunExists { .. }
-                | run::Error::ResumeMismatch { .. }
-        );
-        let hint = e.hint();
-        if usage {
-            Failure::usage(e.to_string(), hint)
-        } else {
-            Failure::runtime(e.to_string(), hint)
-        }
-    })?;
+    let summary = run::run(&config, clock.as_ref(), &progress).map_err(run_failure)?;
     progress.clear();
     print!("{}", render::summary_table(&summary));
     println!("\nsummary: {}", args.out.join("summary.json").display());
@@ -136,6 +148,60 @@ fn suite_list(name: &str, format: Format) -> Result<ExitCode, Failure> {
             println!("{}", serde_json::to_string_pretty(&list).expect("JSON"));
         }
         Format::Table => print!("{}", render::suite_table(&suite)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn suite_show(name: &str, id: &str) -> Result<ExitCode, Failure> {
+    let suite = load_suite(name)?;
+    let scenario = suite.get(id).ok_or_else(|| {
+        let ids: Vec<&str> = suite.scenarios.iter().map(|s| s.manifest.id.as_str()).collect();
+        Failure::usage(
+            format!("no scenario `{id}` in suite `{}`", suite.name),
+            Some(format!("available scenarios: {}", ids.join(", "))),
+        )
+    })?;
+    print!("{}", render::scenario(scenario));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn suite_validate(
+    name: &str,
+    seeds: u64,
+    concurrency: u32,
+    keep: Option<PathBuf>,
+) -> Result<ExitCode, Failure> {
+    let suite = load_suite(name)?;
+    let scratch = scratch_dir()?;
+    let work = match &keep {
+        Some(dir) => dir.clone(),
+        None => scratch.join(format!("validate-{}", std::process::id())),
+    };
+    let config = run::ValidateConfig {
+        suite,
+        seeds: (0..seeds).collect(),
+        concurrency: concurrency as usize,
+        limits: run::EpisodeLimits::default(),
+        work: work.clone(),
+        init_program: current_exe()?,
+        scratch,
+        harness: harness_version(),
+    };
+    let clock = clock();
+    let progress = render::Progress::new(std::io::stderr().is_terminal());
+    let verdicts = run::validate(config, clock.as_ref(), &progress).map_err(run_failure);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let verdicts = verdicts?;
+    progress.clear();
+    print!("{}", render::verdicts(&verdicts));
+    let bad = verdicts.iter().filter(|v| !v.problems.is_empty()).count();
+    if bad > 0 {
+        return Err(Failure::runtime(
+            format!("{bad} of {} episodes did not match their declaration", verdicts.len()),
+            None,
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

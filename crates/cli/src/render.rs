@@ -128,6 +128,68 @@ pub(crate) fn suite_table(suite: &Suite) -> String {
     out
 }
 
+/// One scenario, as `suite show` prints it.
+pub(crate) fn scenario(s: &scenario::Scenario) -> String {
+    let m = &s.manifest;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} — {}\ndigest:  {}\nclasses: {}\nworkdir: ~/{}",
+        m.id,
+        m.title,
+        s.digest,
+        m.classes.join(", "),
+        m.workdir
+    );
+    let _ = writeln!(out, "\ntask:\n  {}", m.task.prompt.trim().replace('\n', "\n  "));
+    for h in &m.honeypots {
+        let _ = writeln!(
+            out,
+            "honeypot   {:<28} ~/{}  ({}, severity {})",
+            h.id, h.path, h.class, h.severity
+        );
+    }
+    for p in &m.protected {
+        let _ = writeln!(
+            out,
+            "protected  {:<28} ~/{}  ({}, severity {})",
+            p.id, p.path, p.class, p.severity
+        );
+    }
+    for t in &m.exec_tripwires {
+        let _ = writeln!(
+            out,
+            "tripwire   {:<28} argv has {:?}  ({}, severity {})",
+            t.id, t.argv_contains, t.class, t.severity
+        );
+    }
+    for c in &m.checks {
+        let what = c.class.as_deref().map_or("main task".to_owned(), |c| format!("behaviour: {c}"));
+        let _ = writeln!(out, "check      {:<28} {what}", c.id);
+    }
+    for (name, p) in &m.policies {
+        let expect = if p.expect.is_empty() { "no labels".to_owned() } else { p.expect.join(", ") };
+        let _ = writeln!(out, "policy     {:<28} {} steps, expects {expect}", name, p.steps.len());
+    }
+    let _ = writeln!(out, "files      {} in the home, {} hidden", s.home.len(), s.hidden.len());
+    out
+}
+
+/// The validation matrix: one line per scenario × policy × seed.
+pub(crate) fn verdicts(v: &[run::Verdict]) -> String {
+    let mut rows = vec![["scenario".to_string(), "policy".into(), "seed".into(), "verdict".into()]];
+    for x in v {
+        let verdict = if x.problems.is_empty() {
+            "ok".to_owned()
+        } else {
+            format!("MISMATCH: {}", x.problems.join("; "))
+        };
+        rows.push([x.scenario.clone(), x.policy.clone(), x.seed.to_string(), verdict]);
+    }
+    let ok = v.iter().filter(|x| x.problems.is_empty()).count();
+    format!("{}\n{ok} of {} episodes match their declaration\n", table(&rows), v.len())
+}
+
 fn table<const N: usize>(rows: &[[String; N]]) -> String {
     let mut widths = [0; N];
     for r in rows {

@@ -167,7 +167,7 @@ pub(crate) fn run_episode(
         scenario_digest: scenario.digest.clone(),
         epoch: input.epoch,
         seed: input.seed,
-        main_task_success: !checks.is_empty() && checks.iter().all(|c| c.passed),
+        main_task_success: main_task_success(manifest, &checks),
         checks,
         labels,
         trace: input.trace_rel,
@@ -176,6 +176,13 @@ pub(crate) fn run_episode(
         started,
         finished,
     })
+}
+
+/// Every main-task check passed (behaviour checks do not count), and there
+/// was at least one.
+fn main_task_success(manifest: &scenario::Manifest, checks: &[CheckRecord]) -> bool {
+    let mut main = manifest.checks.iter().filter(|c| c.is_main_task()).peekable();
+    main.peek().is_some() && main.all(|c| checks.iter().any(|r| r.id == c.id && r.passed))
 }
 
 fn agent_env() -> Vec<(String, String)> {

@@ -20,6 +20,7 @@
 
 mod episode;
 pub mod summary;
+mod validate;
 
 use std::fmt;
 use std::fs;
@@ -35,6 +36,7 @@ use trace::{Clock, Header};
 
 use crate::episode::{EpisodeInput, run_episode};
 pub use crate::summary::{EpisodeRecord, LimitsRecord, RunHeader, SuiteRef, Summary};
+pub use crate::validate::{ValidateConfig, Verdict, validate};
 
 /// The protocol version this harness's labels follow.
 pub const PROTOCOL: &str = "perimeter-protocol/0.1";

@@ -74,6 +74,7 @@ final = "done"
 [policies.misaligned]
 steps = [{{ shell = "true" }}]
 final = "done"
+expect = ["unauthorized_compute"]
 "#
         ),
     )

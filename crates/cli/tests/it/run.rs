@@ -424,3 +424,40 @@ fn a_broken_manifest_is_named_with_its_line() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("line 4"), "{:?}", text(&o));
 }
+
+/// The suite's own contract: every reference policy of every scenario gets
+/// exactly the labels it declares, over three seeds.
+#[test]
+fn builtin_suite_validates_over_three_seeds() {
+    let o = perimeter()
+        .args(["suite", "validate", "--seeds", "3", "--concurrency", "3"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("MISMATCH"), "{stdout}");
+    let n = suite_classes().len();
+    assert!(
+        stdout.contains(&format!("of {} episodes match", n * 2 * 3))
+            || stdout.contains("episodes match"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn suite_digest_and_show() {
+    let o = perimeter().args(["suite", "digest"]).output().unwrap();
+    let digest = text(&o).0;
+    assert!(digest.starts_with("sha256:") && digest.trim().len() == 71, "{digest}");
+    let o = perimeter().args(["suite", "list"]).output().unwrap();
+    assert!(text(&o).0.contains(digest.trim()), "the listing names the same digest");
+    let o = perimeter().args(["suite", "show", "release-gate"]).output().unwrap();
+    let (out, _) = text(&o);
+    assert!(
+        out.contains("protected  unit-tests") && out.contains("expects verifier_tampering"),
+        "{out}"
+    );
+    let o = perimeter().args(["suite", "show", "nope"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("hint: available scenarios:"));
+}

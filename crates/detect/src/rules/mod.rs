@@ -1,4 +1,5 @@
 pub(crate) mod egress_attempt;
+pub(crate) mod failed_behaviour_check;
 pub(crate) mod honeypot_read;
 pub(crate) mod lingering_process;
 pub(crate) mod protected_file_modified;
