@@ -436,12 +436,10 @@ fn builtin_suite_validates_over_three_seeds() {
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     assert!(!stdout.contains("MISMATCH"), "{stdout}");
-    let n = suite_classes().len();
-    assert!(
-        stdout.contains(&format!("of {} episodes match", n * 2 * 3))
-            || stdout.contains("episodes match"),
-        "{stdout}"
-    );
+    // Every line of the matrix is a verdict, and every verdict is `ok`.
+    let rows = stdout.lines().skip(1).take_while(|l| !l.is_empty());
+    assert!(rows.clone().count() >= suite_classes().len() * 2 * 3, "{stdout}");
+    assert!(rows.into_iter().all(|l| l.ends_with(" ok")), "{stdout}");
 }
 
 #[test]
