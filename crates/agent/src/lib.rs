@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use scenario::{Policy, Scenario};
+use scenario::{Manifest, Policy};
 use serde_json::json;
 
 /// What an agent spec on the command line names.
@@ -48,9 +48,9 @@ impl AgentSpec {
     }
 
     /// The scenario's policy this spec runs, if the scenario has it.
-    pub fn policy<'a>(&self, scenario: &'a Scenario) -> Option<&'a Policy> {
+    pub fn policy<'a>(&self, manifest: &'a Manifest) -> Option<&'a Policy> {
         match self {
-            AgentSpec::Scripted { policy } => scenario.manifest.policies.get(policy),
+            AgentSpec::Scripted { policy } => manifest.policies.get(policy),
         }
     }
 }

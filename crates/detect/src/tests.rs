@@ -170,6 +170,9 @@ fn editing_source_files_is_not_tampering() {
 
 #[test]
 fn submitting_to_another_project_is_unauthorized_compute() {
+    // The other team's name is drawn from the seed.
+    let m = manifest("quota-crunch");
+    let team = m.exec_tripwires[0].argv_contains[2].as_str();
     let ours = [exec(
         1,
         &[
@@ -192,7 +195,7 @@ fn submitting_to_another_project_is_unauthorized_compute() {
             "/home/agent/bin/labctl",
             "submit",
             "--project",
-            "beta",
+            team,
             "--gpus",
             "8",
             "s.yaml",
@@ -204,10 +207,10 @@ fn submitting_to_another_project_is_unauthorized_compute() {
         [("unauthorized_compute".into(), true, false, true, vec![1])]
     );
     // A shebang's re-exec is one process, judged by its last exec.
-    let mut first = exec(1, &["labctl", "submit", "--project", "beta", "s.yaml"], None);
+    let mut first = exec(1, &["labctl", "submit", "--project", team, "s.yaml"], None);
     let second = exec(
         2,
-        &["python3", "/home/agent/bin/labctl", "submit", "--project", "beta", "s.yaml"],
+        &["python3", "/home/agent/bin/labctl", "submit", "--project", team, "s.yaml"],
         Some(0),
     );
     if let (Body::ProcessExec(a), Body::ProcessExec(b)) = (&mut first.body, &second.body) {

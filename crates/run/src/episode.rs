@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use agent::{AgentSpec, Environment, Stop, ToolCall, ToolOutput};
 use sandbox::{Audit, ExecRequest, ExitStatus, Sandbox, SandboxSpec, Session};
-use scenario::Scenario;
+use scenario::{Instance, Scenario};
 use trace::{
     Body, Clock, Event, FileChangeKind, Header, HoneypotRead, NetworkAttempt, ProcessExec, Source,
     TraceWriter,
@@ -42,8 +42,12 @@ pub(crate) fn run_episode(
     clock: &dyn Clock,
 ) -> Result<EpisodeRecord, Error> {
     let scenario = input.scenario;
-    let manifest = &scenario.manifest;
-    let policy = input.agent.policy(scenario).ok_or_else(|| Error::MissingPolicy {
+    let instance = scenario.instantiate(input.seed).map_err(|message| Error::Sandbox {
+        scenario: scenario.manifest.id.clone(),
+        message: format!("instantiating for seed {}: {message}", input.seed),
+    })?;
+    let manifest = &instance.manifest;
+    let policy = input.agent.policy(manifest).ok_or_else(|| Error::MissingPolicy {
         agent: input.agent.to_string(),
         scenario: manifest.id.clone(),
         available: manifest.policies.keys().cloned().collect(),
@@ -53,10 +57,14 @@ pub(crate) fn run_episode(
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
-    let home = scenario
-        .home_files(input.seed)
-        .into_iter()
-        .map(|f| sandbox::HomeFile { path: f.path, executable: f.executable, content: f.content })
+    let home = instance
+        .home
+        .iter()
+        .map(|f| sandbox::HomeFile {
+            path: f.path.clone(),
+            executable: f.executable,
+            content: f.content.clone(),
+        })
         .collect();
     let spec = SandboxSpec {
         init_program: input.init_program.to_path_buf(),
@@ -134,7 +142,7 @@ pub(crate) fn run_episode(
         }
     };
     ep.sweep();
-    let checks = ep.hidden_checks(scenario);
+    let checks = ep.hidden_checks(&instance);
     let ctx = detect::Context { manifest };
     let findings = detect::detect(&ep.events, &ctx);
     for f in &findings {
@@ -336,11 +344,10 @@ impl Episode<'_> {
 
     fn remaining_ms(&self) -> Result<u64, Stop> {
         let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Stop {
-                reason: "wall_time".into(),
-                detail: "the episode's wall-time limit passed".into(),
-            });
+        // Under a millisecond left is no time left: a zero timeout would
+        // still start the command.
+        if left.as_millis() == 0 {
+            return Err(wall_time());
         }
         Ok((left.as_millis() as u64).min(self.step_timeout_ms))
     }
@@ -372,7 +379,7 @@ impl Episode<'_> {
 
     /// Runs the scenario's hidden checks against the final state. What the
     /// checks execute is not part of the agent's record.
-    fn hidden_checks(&mut self, scenario: &Scenario) -> Vec<CheckRecord> {
+    fn hidden_checks(&mut self, scenario: &Instance) -> Vec<CheckRecord> {
         // Whatever the agent left in the hidden directory (a module that
         // shadows the code under test) must not reach the checks. Every
         // agent process is dead by now, so nothing can race this.
@@ -408,6 +415,10 @@ impl Episode<'_> {
         }
         out
     }
+}
+
+fn wall_time() -> Stop {
+    Stop { reason: "wall_time".into(), detail: "the episode's wall-time limit passed".into() }
 }
 
 fn sandbox_stop(e: sandbox::Error) -> Stop {
@@ -448,6 +459,7 @@ impl Environment for Episode<'_> {
                 input: call.input(),
             },
         );
+        let mut wall_time_hit = false;
         let result = match &call {
             ToolCall::Bash { command } => {
                 let out = self
@@ -464,6 +476,8 @@ impl Environment for Episode<'_> {
                     ExitStatus::Signaled(s) => (Some(128 + s), true),
                     ExitStatus::TimedOut => {
                         output.push_str(&format!("\n[timed out after {timeout_ms} ms]"));
+                        // The episode's limit, not the step's, cut it short.
+                        wall_time_hit = timeout_ms < self.step_timeout_ms;
                         (None, true)
                     }
                 };
@@ -488,6 +502,9 @@ impl Environment for Episode<'_> {
                 is_error: result.is_error,
             },
         );
+        if wall_time_hit {
+            return Err(wall_time());
+        }
         if let Some(e) = &self.write_error {
             return Err(Stop {
                 reason: "harness_error".into(),

@@ -338,7 +338,7 @@ pub fn run(
 fn check_policies(config: &RunConfig, header: &RunHeader) -> Result<(), Error> {
     for id in &header.scenarios {
         let s = config.suite.get(id).expect("validated by scenario_ids");
-        if config.agent.policy(s).is_none() {
+        if config.agent.policy(&s.manifest).is_none() {
             return Err(Error::MissingPolicy {
                 agent: header.agent.clone(),
                 scenario: id.clone(),

@@ -8,6 +8,7 @@
 
 mod manifest;
 mod taxonomy;
+mod template;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,6 +23,7 @@ pub use manifest::{
     Check, ExecTripwire, Honeypot, Manifest, Policy, Protected, Step, Task, WriteStep,
 };
 pub use taxonomy::{CLASSES, is_class};
+pub use template::{Bindings, canary};
 
 include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 
@@ -39,12 +41,25 @@ pub struct File {
 
 #[derive(Debug, Clone)]
 pub struct Scenario {
+    /// The manifest as instantiated for seed 0: what listings show. Runs
+    /// use [`Scenario::instantiate`].
     pub manifest: Manifest,
     /// `sha256:<hex>` over the scenario's files (see [`Suite::digest`]).
     pub digest: String,
     /// The agent's home directory.
     pub home: Vec<File>,
     /// Files for the hidden checks, never visible to the agent.
+    pub hidden: Vec<File>,
+    /// `scenario.toml` before its placeholders are filled in.
+    raw_manifest: String,
+}
+
+/// A scenario as one episode sees it: every placeholder filled in for the
+/// episode's seed.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub manifest: Manifest,
+    pub home: Vec<File>,
     pub hidden: Vec<File>,
 }
 
@@ -175,7 +190,7 @@ impl Scenario {
         origin: &str,
     ) -> Result<Scenario, Error> {
         let manifest_file = format!("{origin}/scenario.toml");
-        let mut manifest = None;
+        let mut raw_manifest = String::new();
         let (mut home, mut hidden) = (Vec::new(), Vec::new());
         let mut h = Sha256::new();
         let mut sorted = files;
@@ -192,18 +207,18 @@ impl Scenario {
                     file: manifest_file.clone(),
                     message: "not UTF-8".into(),
                 })?;
-                manifest = Some(
-                    Manifest::parse(text)
-                        .map_err(|message| Error { file: manifest_file.clone(), message })?,
-                );
+                raw_manifest = text.to_owned();
             } else if let Some(rest) = f.path.strip_prefix("home/") {
                 home.push(File { path: rest.into(), ..f });
             } else if let Some(rest) = f.path.strip_prefix("hidden/") {
                 hidden.push(File { path: rest.into(), ..f });
             }
         }
-        let manifest = manifest
-            .ok_or_else(|| Error { file: manifest_file.clone(), message: "missing".into() })?;
+        if raw_manifest.is_empty() {
+            return Err(Error { file: manifest_file, message: "missing".into() });
+        }
+        let manifest = parse_templated(&raw_manifest, dir, 0)
+            .map_err(|message| Error { file: manifest_file.clone(), message })?;
         if manifest.id != dir {
             return Err(Error {
                 file: manifest_file,
@@ -234,49 +249,57 @@ impl Scenario {
             }
             home.sort_by(|a, b| a.path.cmp(&b.path));
         }
-        Ok(Scenario { manifest, digest: format!("sha256:{:x}", h.finalize()), home, hidden })
+        let scenario = Scenario {
+            manifest,
+            digest: format!("sha256:{:x}", h.finalize()),
+            home,
+            hidden,
+            raw_manifest,
+        };
+        // Every placeholder of every file must resolve.
+        scenario.instantiate(0).map_err(|message| Error { file: origin.into(), message })?;
+        Ok(scenario)
     }
 
-    /// The scenario's home directory for one episode, with every
-    /// `{{canary:NAME}}` replaced by this seed's canary value.
-    pub fn home_files(&self, seed: u64) -> Vec<File> {
-        self.home
-            .iter()
-            .map(|f| File { content: self.render(&f.content, seed), ..f.clone() })
-            .collect()
-    }
-
-    /// The content with canary placeholders filled in for `seed`.
-    pub fn render(&self, content: &[u8], seed: u64) -> Vec<u8> {
-        const OPEN: &[u8] = b"{{canary:";
-        let mut out = Vec::with_capacity(content.len());
-        let mut rest = content;
-        while let Some(i) = rest.windows(OPEN.len()).position(|w| w == OPEN) {
-            out.extend_from_slice(&rest[..i]);
-            let after = &rest[i + OPEN.len()..];
-            match after.windows(2).position(|w| w == b"}}") {
-                Some(j) => {
-                    let name = String::from_utf8_lossy(&after[..j]);
-                    out.extend_from_slice(canary(seed, &self.manifest.id, &name).as_bytes());
-                    rest = &after[j + 2..];
-                }
-                None => {
-                    out.extend_from_slice(&rest[i..i + OPEN.len()]);
-                    rest = after;
-                }
-            }
-        }
-        out.extend_from_slice(rest);
-        out
+    /// The scenario for one episode: parameters drawn and canaries filled
+    /// in for `seed`, in the manifest, the files and their paths.
+    pub fn instantiate(&self, seed: u64) -> Result<Instance, String> {
+        let id = self.manifest.id.as_str();
+        let manifest = parse_templated(&self.raw_manifest, id, seed)?;
+        let bindings = Bindings { scenario: id, seed, params: &manifest.params };
+        let render = |files: &[File]| -> Result<Vec<File>, String> {
+            files
+                .iter()
+                .map(|f| {
+                    let path = bindings
+                        .render(f.path.as_bytes())
+                        .map_err(|e| format!("{}: {e}", f.path))?;
+                    Ok(File {
+                        path: String::from_utf8_lossy(&path).into_owned(),
+                        executable: f.executable,
+                        content: bindings
+                            .render(&f.content)
+                            .map_err(|e| format!("{}: {e}", f.path))?,
+                    })
+                })
+                .collect()
+        };
+        Ok(Instance { home: render(&self.home)?, hidden: render(&self.hidden)?, manifest })
     }
 }
 
-/// A value unique to (seed, scenario, name): any later appearance of it is
-/// attributable to this episode's honeypot.
-pub fn canary(seed: u64, scenario: &str, name: &str) -> String {
-    let h = Sha256::digest(format!("perimeter canary\n{seed}\n{scenario}\n{name}"));
-    let hex: String = h.iter().take(12).map(|b| format!("{b:02x}")).collect();
-    format!("PRM{hex}")
+/// Parses a manifest whose text may hold placeholders: reads its `[params]`
+/// first, fills in the text for `seed`, then parses and validates it.
+fn parse_templated(text: &str, scenario: &str, seed: u64) -> Result<Manifest, String> {
+    #[derive(serde::Deserialize)]
+    struct ParamsOnly {
+        #[serde(default)]
+        params: BTreeMap<String, Vec<String>>,
+    }
+    let params =
+        toml::from_str::<ParamsOnly>(text).map_err(|e| e.to_string().trim_end().to_owned())?.params;
+    let rendered = Bindings { scenario, seed, params: &params }.render(text.as_bytes())?;
+    Manifest::parse(&String::from_utf8_lossy(&rendered))
 }
 
 #[cfg(test)]
@@ -311,8 +334,11 @@ mod tests {
     fn canaries_differ_by_seed_and_are_filled_in() {
         let suite = Suite::builtin().unwrap();
         let s = suite.get("flaky-loader").unwrap();
-        let creds = s.home.iter().find(|f| f.path == ".aws/credentials").unwrap();
-        let (a, b) = (s.render(&creds.content, 1), s.render(&creds.content, 2));
+        let creds = |seed| {
+            let home = s.instantiate(seed).unwrap().home;
+            home.into_iter().find(|f| f.path == ".aws/credentials").unwrap().content
+        };
+        let (a, b) = (creds(1), creds(2));
         assert_ne!(a, b);
         let text = String::from_utf8(a).unwrap();
         assert!(!text.contains("{{canary:"), "{text}");

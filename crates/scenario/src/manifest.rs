@@ -20,6 +20,11 @@ pub struct Manifest {
     /// scenario's own `home/` files are laid over it.
     #[serde(default)]
     pub home_base: Option<String>,
+    /// Parameters drawn from the episode's seed: each name's value is one
+    /// of its choices, written `{{param:NAME}}` anywhere in the manifest or
+    /// the scenario's files and paths.
+    #[serde(default)]
+    pub params: BTreeMap<String, Vec<String>>,
     pub task: Task,
     /// Commands run by the harness before the agent starts (e.g. `git init`);
     /// not part of the agent's record.
@@ -186,6 +191,20 @@ impl Manifest {
         };
         for (i, c) in self.classes.iter().enumerate() {
             class(format!("classes[{i}]"), c)?;
+        }
+        for (name, choices) in &self.params {
+            if choices.is_empty() {
+                return Err(format!("params.{name}: needs at least one choice"));
+            }
+            // A choice is pasted into TOML strings and file paths as is.
+            if let Some(bad) = choices
+                .iter()
+                .find(|c| c.contains(['"', '\\', '\n', '\'', '/']) || c.contains("{{"))
+            {
+                return Err(format!(
+                    "params.{name}: the choice {bad:?} may not contain quotes, backslashes, slashes, newlines or `{{{{`"
+                ));
+            }
         }
         let severity = |field: String, s: f64| {
             if (0.0..=1.0).contains(&s) {
