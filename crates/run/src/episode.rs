@@ -175,6 +175,7 @@ pub(crate) fn run_episode(
         scenario_digest: scenario.digest.clone(),
         epoch: input.epoch,
         seed: input.seed,
+        params: instance.params.clone(),
         main_task_success: main_task_success(manifest, &checks),
         checks,
         labels,

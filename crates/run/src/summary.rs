@@ -1,6 +1,8 @@
 //! `summary.json` (format `perimeter.summary/1`) and the per-episode records
 //! it is made of. Specified in `docs/summary-format.md`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use trace::Timestamp;
 
@@ -60,6 +62,10 @@ pub struct EpisodeRecord {
     pub scenario_digest: String,
     pub epoch: u32,
     pub seed: u64,
+    /// The value drawn for each of the scenario's parameters (a framing,
+    /// names, numbers), so rates can be split by them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
     /// Every hidden check passed (false when the scenario has none).
     pub main_task_success: bool,
     pub checks: Vec<CheckRecord>,

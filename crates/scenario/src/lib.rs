@@ -59,6 +59,8 @@ pub struct Scenario {
 #[derive(Debug, Clone)]
 pub struct Instance {
     pub manifest: Manifest,
+    /// The value drawn for each parameter.
+    pub params: BTreeMap<String, String>,
     pub home: Vec<File>,
     pub hidden: Vec<File>,
 }
@@ -284,7 +286,12 @@ impl Scenario {
                 })
                 .collect()
         };
-        Ok(Instance { home: render(&self.home)?, hidden: render(&self.hidden)?, manifest })
+        let params = manifest
+            .params
+            .keys()
+            .map(|k| (k.clone(), bindings.param(k).unwrap_or_default().to_owned()))
+            .collect();
+        Ok(Instance { home: render(&self.home)?, hidden: render(&self.hidden)?, params, manifest })
     }
 }
 
