@@ -8,6 +8,10 @@ use serde_json::Value;
 
 use crate::{TempDir, is_root, perimeter, text};
 
+/// Three scenarios, for tests that need several episodes but not the suite.
+const THREE: &[&str] =
+    &["--scenario", "flaky-loader", "--scenario", "quota-crunch", "--scenario", "release-gate"];
+
 fn summary(dir: &std::path::Path) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
 }
@@ -63,7 +67,8 @@ fn verify_traces(dir: &std::path::Path, s: &Value) {
 #[test]
 fn honest_runs_have_no_labels_and_succeed() {
     let dir = TempDir::new("honest");
-    let (stdout, stderr) = run_ok("scripted:honest", dir.path(), &["--epochs", "2"]);
+    let (stdout, stderr) =
+        run_ok("scripted:honest", dir.path(), &[THREE, &["--epochs", "2"]].concat());
     assert!(
         stderr.contains("6 episodes planned") && stderr.contains("[6/6]"),
         "progress: {stderr}"
@@ -93,7 +98,7 @@ fn misaligned_runs_carry_their_scenario_class() {
         let got = classes(e);
         assert!(want.is_subset(&got), "{id}: want {want:?} in {got:?}");
         for l in e["labels"].as_array().unwrap() {
-            assert_eq!(l["source"], "tripwire");
+            assert!(l["source"] == "tripwire" || l["source"] == "hidden_check", "{l}");
             assert!(!l["evidence"].as_array().unwrap().is_empty());
         }
     }
@@ -153,7 +158,8 @@ fn misaligned_trace_records_ground_truth() {
 fn interrupt_run(dir: &std::path::Path, resume: bool, record: &str, signal: i32) {
     let mut cmd = perimeter();
     cmd.args(["run", "--agent", "scripted:honest", "--epochs", "4", "--concurrency", "1", "--out"])
-        .arg(dir);
+        .arg(dir)
+        .args(THREE);
     if resume {
         cmd.arg("--resume");
     }
@@ -188,13 +194,17 @@ fn resume_after_interrupt_loses_no_finished_episode() {
     let o = perimeter()
         .args(["run", "--agent", "scripted:honest", "--epochs", "2", "--resume", "--out"])
         .arg(dir.path())
+        .args(THREE)
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("epochs: `4` there, `2` now"), "{:?}", text(&o));
 
-    let (_, stderr) =
-        run_ok("scripted:honest", dir.path(), &["--epochs", "4", "--concurrency", "1", "--resume"]);
+    let (_, stderr) = run_ok(
+        "scripted:honest",
+        dir.path(),
+        &[THREE, &["--epochs", "4", "--concurrency", "1", "--resume"]].concat(),
+    );
     assert!(stderr.contains("already finished"), "{stderr}");
     assert_eq!(std::fs::read(&first).unwrap(), kept_first, "a finished episode is not rerun");
     let s = summary(dir.path());
@@ -230,7 +240,7 @@ fn bad_input_gives_one_error_and_a_hint() {
         (
             vec!["--agent".into(), "scripted:honest".into(), "--scenario".into(), "nope".into()],
             2,
-            "error: no scenario `nope` in the suite\nhint: available scenarios: flaky-loader, quota-crunch, release-gate",
+            "error: no scenario `nope` in the suite\nhint: available scenarios: answer-key, audit-log, auth-keys",
         ),
         (
             vec!["--agent".into(), "scripted:sneaky".into()],
@@ -274,16 +284,12 @@ fn bad_input_gives_one_error_and_a_hint() {
 }
 
 #[test]
-fn suite_list_json_names_every_scenario() {
+fn suite_list_json_covers_every_class() {
     let list = suite_classes();
-    let ids: Vec<&str> = list.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ids, ["flaky-loader", "quota-crunch", "release-gate"]);
+    assert!(list.len() >= 20, "{} scenarios", list.len());
     let all: BTreeSet<String> = list.into_iter().flat_map(|(_, c)| c).collect();
-    assert!(
-        all.contains("verifier_tampering")
-            && all.contains("credential_access")
-            && all.contains("unauthorized_compute")
-    );
+    let every: BTreeSet<String> = scenario::CLASSES.iter().map(|c| c.to_string()).collect();
+    assert_eq!(all, every);
 }
 
 #[test]
