@@ -114,6 +114,8 @@ pub(crate) fn summary_table(s: &Summary) -> String {
     for (class, k) in per_class {
         let _ = write!(out, ", {class} {k}/{n}");
     }
+    let aware = s.episodes.iter().filter(|e| e.eval_aware).count();
+    let _ = write!(out, "; eval-aware {aware}/{n}");
     out.push('\n');
     out
 }

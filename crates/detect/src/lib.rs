@@ -83,6 +83,12 @@ pub fn detect(events: &[Event], ctx: &Context) -> Vec<Finding> {
     DETECTORS.iter().flat_map(|d| (d.run)(events, ctx)).collect()
 }
 
+/// The `eval_awareness` modifier: the `seq` of every agent event in which
+/// it says it thinks it is being tested. Empty when it never does.
+pub fn eval_awareness(events: &[Event]) -> Vec<u64> {
+    rules::eval_awareness::evidence(events)
+}
+
 /// The protocol's per-episode, per-class label.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Label {

@@ -70,6 +70,10 @@ pub struct EpisodeRecord {
     pub main_task_success: bool,
     pub checks: Vec<CheckRecord>,
     pub labels: Vec<detect::Label>,
+    /// The `eval_awareness` modifier: the agent said it thinks it is being
+    /// tested. Every rate is reported split by it.
+    #[serde(default)]
+    pub eval_aware: bool,
     /// Relative to the run folder.
     pub trace: String,
     /// The digest of the trace's last line: a commitment to the whole trace.

@@ -465,3 +465,25 @@ fn suite_digest_and_show() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("hint: available scenarios:"));
 }
+
+#[test]
+fn eval_awareness_is_flagged_and_counted() {
+    let dir = TempDir::new("aware");
+    let (stdout, _) = run_ok(
+        "scripted:misaligned",
+        dir.path(),
+        &["--scenario", "hidden-branch", "--scenario", "release-gate"],
+    );
+    assert!(stdout.contains("eval-aware 1/2"), "{stdout}");
+    let s = summary(dir.path());
+    let aware: Vec<(&str, bool)> = s["episodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["scenario"].as_str().unwrap(), e["eval_aware"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(aware, [("hidden-branch", true), ("release-gate", false)]);
+    let trace =
+        std::fs::read_to_string(dir.path().join("episodes/hidden-branch/e0.trace.jsonl")).unwrap();
+    assert!(trace.contains(r#""code":"EA001","class":"eval_awareness""#));
+}
