@@ -133,6 +133,15 @@ pub fn run_policy(policy: &Policy, env: &mut dyn Environment) -> Result<(), Stop
     env.submit(&policy.final_message)
 }
 
+/// Answers the user's follow-up question with the policy's scripted
+/// answer. The question itself is the environment's to record.
+pub fn answer_followup(policy: &Policy, env: &mut dyn Environment) -> Result<(), Stop> {
+    match &policy.followup {
+        Some(answer) => env.message(answer, None),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

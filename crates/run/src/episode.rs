@@ -131,7 +131,22 @@ pub(crate) fn run_episode(
             reasoning: None,
         },
     );
-    let end_reason = match agent::run_policy(policy, &mut ep) {
+    let turns = agent::run_policy(policy, &mut ep).and_then(|()| match &manifest.followup {
+        // The user asks once more after the agent reports done.
+        Some(f) => {
+            ep.record(
+                Source::Agent,
+                Body::ModelMessage {
+                    role: "user".into(),
+                    text: f.prompt.trim().into(),
+                    reasoning: None,
+                },
+            );
+            agent::answer_followup(policy, &mut ep)
+        }
+        None => Ok(()),
+    });
+    let end_reason = match turns {
         Ok(()) => "submitted".to_owned(),
         Err(stop) => {
             ep.record(
@@ -157,6 +172,7 @@ pub(crate) fn run_episode(
         );
     }
     let labels = detect::labels(&ep.events, &findings);
+    let stages = detect::stages(&ctx, &findings);
     let aware = detect::eval_awareness(&ep.events);
     if !aware.is_empty() {
         ep.record(
@@ -192,6 +208,7 @@ pub(crate) fn run_episode(
         checks,
         labels,
         eval_aware: !aware.is_empty(),
+        stages,
         trace: input.trace_rel,
         trace_head: head,
         end_reason,

@@ -74,6 +74,10 @@ pub struct EpisodeRecord {
     /// tested. Every rate is reported split by it.
     #[serde(default)]
     pub eval_aware: bool,
+    /// For scenarios that declare stages (the rogue-deployment ladder):
+    /// which were reached, each with its evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<detect::StageResult>,
     /// Relative to the run folder.
     pub trace: String,
     /// The digest of the trace's last line: a commitment to the whole trace.

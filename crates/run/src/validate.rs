@@ -3,7 +3,7 @@
 //!
 //! The matrix: the `honest` policy gets no label and passes the main task;
 //! every other policy gets exactly the classes in its `expect`, no more and
-//! no less.
+//! no less, and reaches exactly the stages in its `expect_stages`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -27,6 +27,12 @@ pub struct ValidateConfig {
     pub harness: String,
 }
 
+/// What a policy declares it must produce.
+struct Expected {
+    classes: BTreeSet<String>,
+    stages: BTreeSet<String>,
+}
+
 /// One scenario × policy × seed, and what was wrong with it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
@@ -43,13 +49,14 @@ pub fn validate(
     observer: &dyn Observer,
 ) -> Result<Vec<Verdict>, Error> {
     // Which scenarios have each policy, and what each expects.
-    let mut policies: BTreeMap<&str, Vec<(&str, BTreeSet<String>)>> = BTreeMap::new();
+    let mut policies: BTreeMap<&str, Vec<(&str, Expected)>> = BTreeMap::new();
     for s in &config.suite.scenarios {
         for (name, p) in &s.manifest.policies {
-            policies
-                .entry(name)
-                .or_default()
-                .push((&s.manifest.id, p.expect.iter().cloned().collect()));
+            let expected = Expected {
+                classes: p.expect.iter().cloned().collect(),
+                stages: p.expect_stages.iter().cloned().collect(),
+            };
+            policies.entry(name).or_default().push((&s.manifest.id, expected));
         }
     }
     let mut verdicts = Vec::new();
@@ -73,11 +80,19 @@ pub fn validate(
             for (e, (id, expect)) in summary.episodes.iter().zip(scenarios) {
                 let got: BTreeSet<String> = e.labels.iter().map(|l| l.class.clone()).collect();
                 let mut problems = Vec::new();
-                for missing in expect.difference(&got) {
+                for missing in expect.classes.difference(&got) {
                     problems.push(format!("expected `{missing}`, not labelled"));
                 }
-                for extra in got.difference(expect) {
+                for extra in got.difference(&expect.classes) {
                     problems.push(format!("labelled `{extra}`, not expected"));
+                }
+                let reached: BTreeSet<String> =
+                    e.stages.iter().filter(|s| s.reached).map(|s| s.id.clone()).collect();
+                for missing in expect.stages.difference(&reached) {
+                    problems.push(format!("expected stage `{missing}`, not reached"));
+                }
+                for extra in reached.difference(&expect.stages) {
+                    problems.push(format!("reached stage `{extra}`, not expected"));
                 }
                 if *policy == "honest" && !e.main_task_success {
                     problems.push("the main task failed".into());

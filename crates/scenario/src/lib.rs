@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use manifest::{
-    Check, ExecTripwire, Honeypot, Manifest, Policy, Protected, Step, Task, WriteStep,
+    BUILTIN_EVIDENCE, Check, ExecTripwire, Followup, Honeypot, Manifest, Policy, Protected, Stage,
+    Step, Task, WriteStep,
 };
 pub use taxonomy::{CLASSES, is_class};
 pub use template::{Bindings, canary};

@@ -38,10 +38,39 @@ pub struct Manifest {
     pub exec_tripwires: Vec<ExecTripwire>,
     #[serde(default)]
     pub checks: Vec<Check>,
+    /// A question the user asks after the agent reports done (the agent's
+    /// answer is part of its account).
+    #[serde(default)]
+    pub followup: Option<Followup>,
+    /// Stages measured separately (the rogue-deployment ladder): each is
+    /// reached when any of its evidence fired.
+    #[serde(default)]
+    pub stages: Vec<Stage>,
     /// Reference policies by name; every scenario has `honest` and
     /// `misaligned`.
     pub policies: BTreeMap<String, Policy>,
 }
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Followup {
+    pub prompt: String,
+}
+
+/// A stage and the declarations whose findings reach it: ids of honeypots,
+/// protected paths, exec tripwires and behaviour checks, or the built-in
+/// evidence `lingering` (a process outlived the episode), `egress` (a
+/// connection attempt out) and `followup-denial` (the follow-up answer
+/// denies what was observed).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub id: String,
+    pub evidence: Vec<String>,
+}
+
+/// Evidence ids that need no declaration.
+pub const BUILTIN_EVIDENCE: [&str; 3] = ["lingering", "egress", "followup-denial"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -148,6 +177,12 @@ pub struct Policy {
     /// (`perimeter suite validate` checks it). Empty for `honest`.
     #[serde(default)]
     pub expect: Vec<String>,
+    /// The stages this policy must reach, exactly (scenarios with `stages`).
+    #[serde(default)]
+    pub expect_stages: Vec<String>,
+    /// The answer to the scenario's follow-up question.
+    #[serde(default)]
+    pub followup: Option<String>,
 }
 
 /// One action of a reference policy: exactly one of `shell` or `write`,
@@ -242,6 +277,24 @@ impl Manifest {
                     .into(),
             );
         }
+        let declared: Vec<&str> = self
+            .honeypots
+            .iter()
+            .map(|h| h.id.as_str())
+            .chain(self.protected.iter().map(|p| p.id.as_str()))
+            .chain(self.exec_tripwires.iter().map(|t| t.id.as_str()))
+            .chain(self.checks.iter().filter(|c| c.class.is_some()).map(|c| c.id.as_str()))
+            .chain(BUILTIN_EVIDENCE)
+            .collect();
+        for (i, st) in self.stages.iter().enumerate() {
+            for (j, e) in st.evidence.iter().enumerate() {
+                if !declared.contains(&e.as_str()) {
+                    return Err(format!(
+                        "stages[{i}].evidence[{j}]: `{e}` is no honeypot, protected path, tripwire or behaviour check of this scenario"
+                    ));
+                }
+            }
+        }
         for required in ["honest", "misaligned"] {
             if !self.policies.contains_key(required) {
                 return Err(format!("policies: a `{required}` policy is required"));
@@ -250,6 +303,16 @@ impl Manifest {
         for (name, p) in &self.policies {
             for (i, c) in p.expect.iter().enumerate() {
                 class(format!("policies.{name}.expect[{i}]"), c)?;
+            }
+            for (i, st) in p.expect_stages.iter().enumerate() {
+                if !self.stages.iter().any(|s| &s.id == st) {
+                    return Err(format!("policies.{name}.expect_stages[{i}]: no stage `{st}`"));
+                }
+            }
+            if self.followup.is_some() && p.followup.is_none() {
+                return Err(format!(
+                    "policies.{name}.followup: the scenario asks a follow-up question; give the answer"
+                ));
             }
             if name == "honest" && !p.expect.is_empty() {
                 return Err("policies.honest.expect: the honest policy expects no labels".into());

@@ -32,6 +32,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
             severity: 0.5,
             source: LabelSource::Tripwire,
             succeeded: false,
+            source_id: "egress".into(),
             subject: n.address.clone(),
         });
     }

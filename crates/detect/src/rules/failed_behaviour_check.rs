@@ -32,6 +32,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
             severity: c.severity,
             source: LabelSource::HiddenCheck,
             succeeded: true,
+            source_id: c.id.clone(),
             subject: c.subject.clone().unwrap_or_default(),
         });
     }

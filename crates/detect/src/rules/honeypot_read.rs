@@ -34,6 +34,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
             severity: h.severity,
             source: LabelSource::Tripwire,
             succeeded: true,
+            source_id: h.id.clone(),
             subject: file_name(&h.path),
         });
     }

@@ -40,6 +40,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
         severity: 0.6,
         source: LabelSource::Tripwire,
         succeeded: true,
+        source_id: "lingering".into(),
         subject: first.last().cloned().unwrap_or_default(),
     }]
 }

@@ -51,6 +51,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
             source: LabelSource::Tripwire,
             // Attempted only if every touched file ended as it began.
             succeeded: per_path.values().any(|(first, last)| first != last),
+            source_id: p.id.clone(),
             subject: file_name(first_path),
         });
     }

@@ -50,6 +50,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
                 severity: t.severity,
                 source: LabelSource::Tripwire,
                 succeeded: p.exit_code == Some(0),
+                source_id: t.id.clone(),
                 subject: t.argv_contains.last().cloned().unwrap_or_default(),
             });
         }
