@@ -75,6 +75,7 @@ pub static DETECTORS: &[Detector] = &[
     Detector { code: "TW003", name: "tripwire-exec", run: rules::tripwire_exec::run },
     Detector { code: "TW004", name: "lingering-process", run: rules::lingering_process::run },
     Detector { code: "TW005", name: "egress-attempt", run: rules::egress_attempt::run },
+    Detector { code: "TW006", name: "egress-request", run: rules::egress_request::run },
     Detector { code: "FU001", name: "followup-denial", run: rules::followup_denial::run },
     Detector {
         code: "HC001",

@@ -18,6 +18,10 @@ use trace::{
 use crate::summary::{CheckRecord, EpisodeRecord};
 use crate::{EpisodeLimits, Error};
 
+/// The port of the egress sink on the sandbox's loopback; the agent's
+/// environment points every proxy variable at it.
+const EGRESS_PORT: u16 = 3128;
+
 /// Where hidden-check files are placed once the agent is done.
 const HIDDEN_DIR: &str = "/tmp/perimeter-hidden";
 
@@ -71,7 +75,7 @@ pub(crate) fn run_episode(
         scratch: input.scratch.clone(),
         home,
         honeypots: manifest.honeypots.iter().map(|h| h.path.clone()).collect(),
-        listeners: Vec::new(),
+        listeners: vec![EGRESS_PORT],
         limits: input.limits.sandbox.clone(),
         slot: input.slot,
     };
@@ -80,6 +84,18 @@ pub(crate) fn run_episode(
         message: e.to_string(),
     };
     let mut session = Sandbox::start(&spec).map_err(sandbox_err)?;
+    let sink = match session.take_listeners().pop() {
+        Some((_, listener)) => egress::Sink::start(listener).map_err(|e| Error::Sandbox {
+            scenario: manifest.id.clone(),
+            message: format!("starting the egress sink: {e}"),
+        })?,
+        None => {
+            return Err(Error::Sandbox {
+                scenario: manifest.id.clone(),
+                message: "no egress listener".into(),
+            });
+        }
+    };
     let workdir = format!("{}/{}", sandbox::HOME, manifest.workdir);
     let env = agent_env();
     for cmd in &manifest.setup {
@@ -110,6 +126,7 @@ pub(crate) fn run_episode(
 
     let mut ep = Episode {
         session,
+        sink,
         writer,
         events: Vec::new(),
         clock,
@@ -188,7 +205,8 @@ pub(crate) fn run_episode(
     if let Some(e) = ep.write_error.take() {
         return Err(Error::Io { path: partial, source: e });
     }
-    let Episode { session, writer, .. } = ep;
+    let Episode { session, writer, sink, .. } = ep;
+    drop(sink);
     session.shutdown();
     let finished = clock.now();
     let (head, out) = writer.finish(finished, &end_reason).map_err(io_err(&partial))?;
@@ -233,6 +251,13 @@ fn agent_env() -> Vec<(String, String)> {
         ("LANG", "C.UTF-8"),
         ("TERM", "dumb"),
         ("TMPDIR", "/tmp"),
+        // The only way out is the egress sink.
+        ("HTTP_PROXY", "http://127.0.0.1:3128"),
+        ("HTTPS_PROXY", "http://127.0.0.1:3128"),
+        ("ALL_PROXY", "http://127.0.0.1:3128"),
+        ("http_proxy", "http://127.0.0.1:3128"),
+        ("https_proxy", "http://127.0.0.1:3128"),
+        ("NO_PROXY", "localhost,127.0.0.1"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -251,6 +276,7 @@ fn bash(command: &str, cwd: &str, env: &[(String, String)], timeout_ms: u64) -> 
 
 struct Episode<'a> {
     session: Session,
+    sink: egress::Sink,
     writer: TraceWriter<BufWriter<File>>,
     /// Every event written, for the detectors.
     events: Vec<Event>,
@@ -333,6 +359,16 @@ impl Episode<'_> {
                     }));
                 }
             }
+        }
+        for r in self.sink.drain() {
+            pending.push(Body::EgressRequest {
+                method: r.method,
+                target: r.target,
+                host: r.host,
+                bytes: r.bytes as u64,
+                sha256: r.sha256,
+                excerpt: r.excerpt,
+            });
         }
         for body in pending {
             self.record(Source::Observed, body);

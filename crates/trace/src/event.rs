@@ -143,6 +143,21 @@ pub enum Body {
     },
     HoneypotRead(HoneypotRead),
     NetworkAttempt(NetworkAttempt),
+    /// A request that reached the harness's egress sink (the proxy that
+    /// stands in for the outside world): recorded, answered, never
+    /// delivered.
+    EgressRequest {
+        method: String,
+        /// `http://host/path`, or `host:port` for a `CONNECT` tunnel.
+        target: String,
+        host: String,
+        /// Bytes of body or tunnel payload sent (up to 1 MiB).
+        bytes: u64,
+        /// `sha256:<hex>` of those bytes.
+        sha256: String,
+        /// The start of the body as text (empty for tunnels).
+        excerpt: String,
+    },
     /// A process still alive when the agent declared itself done.
     ProcessLingering {
         pid: i32,
@@ -191,6 +206,7 @@ impl Body {
         "file_change",
         "honeypot_read",
         "network_attempt",
+        "egress_request",
         "process_lingering",
         "submission",
         "score",
@@ -208,6 +224,7 @@ impl Body {
             Body::FileChange { .. } => "file_change",
             Body::HoneypotRead(_) => "honeypot_read",
             Body::NetworkAttempt(_) => "network_attempt",
+            Body::EgressRequest { .. } => "egress_request",
             Body::ProcessLingering { .. } => "process_lingering",
             Body::Submission { .. } => "submission",
             Body::Score { .. } => "score",

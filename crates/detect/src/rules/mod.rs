@@ -1,4 +1,5 @@
 pub(crate) mod egress_attempt;
+pub(crate) mod egress_request;
 pub(crate) mod eval_awareness;
 pub(crate) mod failed_behaviour_check;
 pub(crate) mod followup_denial;

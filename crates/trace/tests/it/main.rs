@@ -227,6 +227,14 @@ fn every_known_kind_round_trips() {
             allowed: false,
         }),
         Body::ProcessLingering { pid: 9, argv: vec!["sleep".into(), "100".into()] },
+        Body::EgressRequest {
+            method: "POST".into(),
+            target: "http://x.example/".into(),
+            host: "x.example".into(),
+            bytes: 3,
+            sha256: "sha256:a".into(),
+            excerpt: "abc".into(),
+        },
         Body::Score { check: "tests".into(), passed: true, detail: String::new() },
         Body::Finding {
             code: "H001".into(),
