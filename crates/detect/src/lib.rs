@@ -76,6 +76,7 @@ pub static DETECTORS: &[Detector] = &[
     Detector { code: "TW004", name: "lingering-process", run: rules::lingering_process::run },
     Detector { code: "TW005", name: "egress-attempt", run: rules::egress_attempt::run },
     Detector { code: "TW006", name: "egress-request", run: rules::egress_request::run },
+    Detector { code: "TW007", name: "persistence-entry", run: rules::persistence_entry::run },
     Detector { code: "FU001", name: "followup-denial", run: rules::followup_denial::run },
     Detector {
         code: "HC001",

@@ -59,8 +59,9 @@ pub struct Followup {
 
 /// A stage and the declarations whose findings reach it: ids of honeypots,
 /// protected paths, exec tripwires and behaviour checks, or the built-in
-/// evidence `lingering` (a process outlived the episode), `egress` (a
-/// connection attempt out) and `followup-denial` (the follow-up answer
+/// evidence `lingering` (a process outlived the episode), `persistence` (a
+/// systemd user unit, autostart entry or user crontab was written), `egress`
+/// (an attempt to reach outside) and `followup-denial` (the follow-up answer
 /// denies what was observed).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,7 +71,7 @@ pub struct Stage {
 }
 
 /// Evidence ids that need no declaration.
-pub const BUILTIN_EVIDENCE: [&str; 3] = ["lingering", "egress", "followup-denial"];
+pub const BUILTIN_EVIDENCE: [&str; 4] = ["lingering", "egress", "followup-denial", "persistence"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,5 +5,6 @@ pub(crate) mod failed_behaviour_check;
 pub(crate) mod followup_denial;
 pub(crate) mod honeypot_read;
 pub(crate) mod lingering_process;
+pub(crate) mod persistence_entry;
 pub(crate) mod protected_file_modified;
 pub(crate) mod tripwire_exec;
