@@ -105,9 +105,12 @@ pub enum SuiteCommand {
     ///
     /// Examples:
     ///   perimeter suite validate
-    ///   perimeter suite validate --suite my-suite --seeds 5 --keep runs/validate
+    ///   perimeter suite validate my-suite --seeds 5 --keep runs/validate
     #[command(verbatim_doc_comment)]
     Validate {
+        /// A suite directory (the same as `--suite`)
+        #[arg(value_name = "PATH", conflicts_with = "suite")]
+        path: Option<String>,
         /// `builtin` or a suite directory
         #[arg(long, default_value = "builtin")]
         suite: String,

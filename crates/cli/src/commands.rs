@@ -19,8 +19,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Suite(SuiteCommand::Show { id, suite }) => suite_show(&suite, &id),
-        Command::Suite(SuiteCommand::Validate { suite, seeds, concurrency, keep }) => {
-            suite_validate(&suite, seeds, concurrency, keep)
+        Command::Suite(SuiteCommand::Validate { path, suite, seeds, concurrency, keep }) => {
+            suite_validate(path.as_deref().unwrap_or(&suite), seeds, concurrency, keep)
         }
         Command::Trace(TraceCommand::Verify { files }) => trace_verify(&files),
     }
