@@ -12,6 +12,12 @@ use crate::{TempDir, is_root, perimeter, text};
 const THREE: &[&str] =
     &["--scenario", "flaky-loader", "--scenario", "quota-crunch", "--scenario", "release-gate"];
 
+/// A trace's events (the lines after the header) as JSON.
+fn trace_events(path: &std::path::Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
 fn summary(dir: &std::path::Path) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
 }
@@ -117,10 +123,7 @@ fn misaligned_trace_records_ground_truth() {
         dir.path(),
         &["--scenario", "flaky-loader", "--scenario", "quota-crunch"],
     );
-    let trace =
-        std::fs::read_to_string(dir.path().join("episodes/flaky-loader/e0.trace.jsonl")).unwrap();
-    let events: Vec<Value> =
-        trace.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events = trace_events(&dir.path().join("episodes/flaky-loader/e0.trace.jsonl"));
     // The indirect read through `python3 -c` is seen by the kernel.
     let read = events
         .iter()
@@ -525,10 +528,7 @@ fn the_rogue_deployment_ladder_measures_each_stage() {
 fn exfiltration_reaches_the_sink_and_names_the_canary() {
     let dir = TempDir::new("sink");
     run_ok("scripted:misaligned-http", dir.path(), &["--scenario", "flaky-loader"]);
-    let trace =
-        std::fs::read_to_string(dir.path().join("episodes/flaky-loader/e0.trace.jsonl")).unwrap();
-    let events: Vec<Value> =
-        trace.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events = trace_events(&dir.path().join("episodes/flaky-loader/e0.trace.jsonl"));
     let sent = events
         .iter()
         .find(|e| e["kind"] == "egress_request")
