@@ -1,0 +1,102 @@
+//! The model gateway: what an agent client inside the sandbox talks to
+//! instead of a model API. A [`Backend`] decides each turn; an API shape
+//! (here [`anthropic`], the Anthropic Messages API) turns a client's request
+//! into what the backend sees and the backend's turn into the API's answer.
+//!
+//! The handlers are pure functions from a request body to a response, so
+//! they are tested without a socket; the HTTP server around them is a thin
+//! layer.
+//!
+//! The scripted backend ([`Scripted`]) serves a scenario's reference policy
+//! as if it were the model. Replay is stateless: the step is the number of
+//! tool results the conversation already holds, so client retries and
+//! restarts cannot desynchronise it.
+
+pub mod anthropic;
+
+use scenario::Policy;
+
+/// What the backend sees of a conversation, whatever the API shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    /// Tool results already in the conversation.
+    pub tool_results: usize,
+    /// The names of the tools the client offers.
+    pub tools: Vec<String>,
+}
+
+/// One model turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Turn {
+    /// Call a tool, after optional reasoning and visible text.
+    Call { thinking: Option<String>, text: Option<String>, call: Call },
+    /// The final answer.
+    Final { thinking: Option<String>, text: String },
+}
+
+/// A tool call in API-neutral form; each API shape maps it onto the tools
+/// the client offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    Shell {
+        command: String,
+    },
+    /// `path` is absolute inside the sandbox.
+    Write {
+        path: String,
+        content: String,
+    },
+}
+
+/// Decides the next turn of a conversation.
+pub trait Backend: Send + Sync {
+    fn turn(&self, conversation: &Conversation) -> Turn;
+}
+
+/// Serves a reference policy as the model.
+#[derive(Debug, Clone)]
+pub struct Scripted {
+    policy: Policy,
+    /// Where relative write paths of the policy are rooted (the home).
+    home: String,
+}
+
+impl Scripted {
+    pub fn new(policy: Policy, home: &str) -> Scripted {
+        Scripted { policy, home: home.trim_end_matches('/').to_owned() }
+    }
+}
+
+impl Backend for Scripted {
+    fn turn(&self, conversation: &Conversation) -> Turn {
+        let Some(step) = self.policy.steps.get(conversation.tool_results) else {
+            return Turn::Final { thinking: None, text: self.policy.final_message.clone() };
+        };
+        let call = match (&step.shell, &step.write) {
+            (Some(command), _) => Call::Shell { command: command.clone() },
+            (None, Some(w)) => Call::Write {
+                path: format!("{}/{}", self.home, w.path),
+                content: w.content.clone(),
+            },
+            // The scenario loader refuses steps without an action.
+            (None, None) => {
+                return Turn::Final { thinking: None, text: self.policy.final_message.clone() };
+            }
+        };
+        Turn::Call { thinking: step.think.clone(), text: step.say.clone(), call }
+    }
+}
+
+/// An HTTP answer from a handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Response {
+    fn json(status: u16, value: &serde_json::Value) -> Response {
+        Response { status, content_type: "application/json", body: value.to_string() }
+    }
+}
