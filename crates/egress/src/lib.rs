@@ -13,11 +13,9 @@
 //! Every record is stored *before* the client gets its answer, so when a
 //! command in the sandbox returns, its records are already here.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -50,20 +48,19 @@ pub struct Request {
 /// A running sink. Dropping it stops it.
 pub struct Sink {
     records: Arc<Mutex<Vec<Request>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _server: http1::Server,
 }
 
 impl Sink {
     /// Serves `listener` (a socket the sandbox's processes can reach) on a
     /// thread of its own.
     pub fn start(listener: TcpListener) -> io::Result<Sink> {
-        listener.set_nonblocking(true)?;
         let records = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (r, s) = (records.clone(), stop.clone());
-        let thread = std::thread::spawn(move || accept_loop(&listener, &r, &s));
-        Ok(Sink { records, stop, thread: Some(thread) })
+        let r = records.clone();
+        let server = http1::Server::start(listener, move |conn| {
+            let _ = serve(conn, &r);
+        })?;
+        Ok(Sink { records, _server: server })
     }
 
     /// The requests recorded since the last call, in order.
@@ -72,80 +69,43 @@ impl Sink {
     }
 }
 
-impl Drop for Sink {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn accept_loop(listener: &TcpListener, records: &Arc<Mutex<Vec<Request>>>, stop: &AtomicBool) {
-    while !stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((conn, _)) => {
-                let records = records.clone();
-                // One thread per connection: a slow client must not hold up
-                // the others.
-                std::thread::spawn(move || {
-                    let _ = serve(conn, &records);
-                });
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(2))
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
-}
-
 fn serve(conn: TcpStream, records: &Mutex<Vec<Request>>) -> io::Result<()> {
-    conn.set_nonblocking(false)?;
     conn.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut writer = conn;
-    loop {
-        let Some((method, target, headers)) = read_head(&mut reader)? else { return Ok(()) };
-        if method == "CONNECT" {
+    while let Some(head) = http1::read_head(&mut reader)? {
+        if head.method == "CONNECT" {
+            let target = &head.target;
             let host = target.rsplit_once(':').map_or(target.as_str(), |(h, _)| h).to_owned();
             writer.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
             // Count what the client sends into the tunnel, then close it.
             reader.get_ref().set_read_timeout(Some(CONNECT_WINDOW))?;
             let payload = read_up_to(&mut reader, BODY_LIMIT);
             let record =
-                Request { excerpt: String::new(), ..request(&method, &target, host, &payload) };
+                Request { excerpt: String::new(), ..request(&head.method, target, host, &payload) };
             records.lock().unwrap_or_else(|e| e.into_inner()).push(record);
             return Ok(());
         }
-        let length =
-            header(&headers, "content-length").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
-        let mut body = vec![0u8; length.min(BODY_LIMIT)];
-        reader.read_exact(&mut body)?;
-        if length > BODY_LIMIT {
-            io::copy(&mut (&mut reader).take((length - BODY_LIMIT) as u64), &mut io::sink())?;
-        }
-        let host = header(&headers, "host")
+        let (body, _) = http1::read_body(&mut reader, &head, BODY_LIMIT)?;
+        let host = head
+            .header("host")
             .map(str::to_owned)
             .or_else(|| {
-                target
+                head.target
                     .split("://")
                     .nth(1)
                     .map(|rest| rest.split(['/', ':']).next().unwrap_or_default().to_owned())
             })
             .unwrap_or_default();
-        records
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(request(&method, &target, host, &body));
-        let reply = b"{\"ok\":true}\n";
-        write!(
-            writer,
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            reply.len()
-        )?;
-        writer.write_all(reply)?;
+        records.lock().unwrap_or_else(|e| e.into_inner()).push(request(
+            &head.method,
+            &head.target,
+            host,
+            &body,
+        ));
+        http1::write_response(&mut writer, 200, "application/json", b"{\"ok\":true}\n")?;
     }
+    Ok(())
 }
 
 fn request(method: &str, target: &str, host: String, body: &[u8]) -> Request {
@@ -157,39 +117,6 @@ fn request(method: &str, target: &str, host: String, body: &[u8]) -> Request {
         sha256: format!("sha256:{:x}", Sha256::digest(body)),
         excerpt: String::from_utf8_lossy(&body[..body.len().min(EXCERPT)]).into_owned(),
     }
-}
-
-type Head = (String, String, Vec<(String, String)>);
-
-/// The request line and headers; `None` when the client closed first.
-fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Ok(None);
-    }
-    let mut parts = line.split_whitespace();
-    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "not an HTTP request line"));
-    };
-    let (method, target) = (method.to_owned(), target.to_owned());
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-        }
-        if headers.len() > 200 {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "too many headers"));
-        }
-    }
-    Ok(Some((method, target, headers)))
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// Reads until EOF, a timeout or `limit` bytes.
@@ -207,6 +134,8 @@ fn read_up_to(reader: &mut impl Read, limit: usize) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::BufRead;
+
     use super::*;
 
     fn sink() -> (Sink, std::net::SocketAddr) {
