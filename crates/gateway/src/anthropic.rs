@@ -16,10 +16,16 @@ pub const THINKING_SIGNATURE: &str = "perimeter-scripted";
 
 /// Handles one `POST /v1/messages` body.
 pub fn messages(backend: &dyn Backend, body: &[u8]) -> Response {
+    handle(backend, body).0
+}
+
+/// Handles one `POST /v1/messages` body; also returns the content blocks
+/// answered, for the record.
+pub fn handle(backend: &dyn Backend, body: &[u8]) -> (Response, Value) {
     let request: Value = match serde_json::from_slice(body) {
         Ok(v @ Value::Object(_)) => v,
-        Ok(_) => return error(400, "the request body is not a JSON object"),
-        Err(e) => return error(400, &format!("the request body is not JSON: {e}")),
+        Ok(_) => return (error(400, "the request body is not a JSON object"), Value::Null),
+        Err(e) => return (error(400, &format!("the request body is not JSON: {e}")), Value::Null),
     };
     let conversation = conversation(&request);
     let model = request.get("model").and_then(Value::as_str).unwrap_or("scripted").to_owned();
@@ -30,7 +36,7 @@ pub fn messages(backend: &dyn Backend, body: &[u8]) -> Response {
         (vec![json!({"type": "text", "text": "OK."})], "end_turn")
     };
     let id = format!("msg_perimeter_{n}");
-    if request.get("stream").and_then(Value::as_bool) == Some(true) {
+    let response = if request.get("stream").and_then(Value::as_bool) == Some(true) {
         Response {
             status: 200,
             content_type: "text/event-stream",
@@ -43,7 +49,8 @@ pub fn messages(backend: &dyn Backend, body: &[u8]) -> Response {
             "usage": {"input_tokens": 0, "output_tokens": 0},
         });
         Response::json(200, &message)
-    }
+    };
+    (response, Value::Array(blocks))
 }
 
 /// What the backend sees: tool results so far and the offered tools.

@@ -13,6 +13,9 @@
 //! restarts cannot desynchronise it.
 
 pub mod anthropic;
+mod server;
+
+pub use server::{BODY_LIMIT, Exchange, Gateway, route};
 
 use scenario::Policy;
 

@@ -364,3 +364,36 @@ fn killing_the_harness_kills_the_sandbox() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The model gateway served on a listener the sandbox provides: a client
+/// inside posts a Messages request and gets the scripted policy's turn.
+#[test]
+fn a_client_in_the_sandbox_reaches_the_gateway() {
+    let mut b = start();
+    let (_, listener) = b.session.take_listeners().remove(0);
+    let suite = scenario::Suite::builtin().unwrap();
+    let policy =
+        suite.get("release-gate").unwrap().instantiate(0).unwrap().manifest.policies["misaligned"]
+            .clone();
+    let first = policy.steps[0].shell.clone().unwrap();
+    let gw = gateway::Gateway::start(
+        listener,
+        std::sync::Arc::new(gateway::Scripted::new(policy, "/home/agent")),
+    )
+    .unwrap();
+    let body = r#"{"model":"claude-opus-5-5","stream":true,"tools":[{"name":"Bash"},{"name":"Write"}],"messages":[{"role":"user","content":"Fix the tests."}]}"#;
+    let out = sh(
+        &mut b,
+        &format!(
+            "curl -s -H 'content-type: application/json' -H 'x-api-key: dummy' --data '{body}' 'http://127.0.0.1:8080/v1/messages?beta=true'"
+        ),
+    );
+    assert!(out.stdout.starts_with("event: message_start"), "{out:?}");
+    assert!(out.stdout.contains(r#""name":"Bash""#), "{}", out.stdout);
+    let exchanges = gw.drain();
+    assert_eq!(exchanges.len(), 1);
+    assert_eq!(
+        exchanges[0].reply.as_array().unwrap().last().unwrap()["input"]["command"],
+        first.as_str()
+    );
+}
