@@ -94,21 +94,12 @@ fn blocks(turn: Turn, conversation: &Conversation, n: usize) -> (Vec<Value>, &'s
         Call::Write { path, content } if offers_write => {
             ("Write", json!({"file_path": path, "content": content}))
         }
-        Call::Write { path, content } => ("Bash", json!({"command": heredoc(&path, &content)})),
+        Call::Write { path, content } => {
+            ("Bash", json!({"command": crate::heredoc(&path, &content)}))
+        }
     };
     out.push(json!({"type": "tool_use", "id": format!("toolu_perimeter_{n}"), "name": name, "input": input}));
     (out, "tool_use")
-}
-
-/// A shell command that writes `content` to `path` exactly.
-fn heredoc(path: &str, content: &str) -> String {
-    let mut tag = String::from("PERIMETER_EOF");
-    while content.contains(&tag) {
-        tag.push('_');
-    }
-    let newline = if content.ends_with('\n') { "" } else { "\n" };
-    let quoted = format!("'{}'", path.replace('\'', r"'\''"));
-    format!("mkdir -p \"$(dirname {quoted})\" && cat > {quoted} <<'{tag}'\n{content}{newline}{tag}")
 }
 
 /// The message as server-sent events, one content block after another.

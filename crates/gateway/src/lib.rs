@@ -13,6 +13,7 @@
 //! restarts cannot desynchronise it.
 
 pub mod anthropic;
+pub mod openai;
 mod server;
 
 pub use server::{BODY_LIMIT, Exchange, Gateway, route};
@@ -102,4 +103,15 @@ impl Response {
     fn json(status: u16, value: &serde_json::Value) -> Response {
         Response { status, content_type: "application/json", body: value.to_string() }
     }
+}
+
+/// A shell command that writes `content` to `path` exactly.
+pub(crate) fn heredoc(path: &str, content: &str) -> String {
+    let mut tag = String::from("PERIMETER_EOF");
+    while content.contains(&tag) {
+        tag.push('_');
+    }
+    let newline = if content.ends_with('\n') { "" } else { "\n" };
+    let quoted = format!("'{}'", path.replace('\'', r"'\''"));
+    format!("mkdir -p \"$(dirname {quoted})\" && cat > {quoted} <<'{tag}'\n{content}{newline}{tag}")
 }

@@ -17,8 +17,8 @@ pub const BODY_LIMIT: usize = 16 << 20;
 /// One request and what the gateway answered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exchange {
-    /// `anthropic.messages`, `anthropic.count_tokens`, `probe`, or
-    /// `unknown`.
+    /// `anthropic.messages`, `anthropic.count_tokens`, `openai.responses`,
+    /// `probe`, or `unknown`.
     pub api: &'static str,
     pub method: String,
     pub path: String,
