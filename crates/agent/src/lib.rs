@@ -15,6 +15,10 @@ use serde_json::json;
 pub enum AgentSpec {
     /// `scripted:<policy>`: every scenario's reference policy of that name.
     Scripted { policy: String },
+    /// `cmd:<command>`: a client program run inside the sandbox as the
+    /// agent, its model traffic served by the gateway from `policy` (the
+    /// model spec `scripted:<policy>`).
+    Cmd { command: String, policy: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,17 +36,30 @@ impl fmt::Display for SpecError {
 impl std::error::Error for SpecError {}
 
 impl AgentSpec {
-    pub fn parse(spec: &str) -> Result<AgentSpec, SpecError> {
+    /// Parses `--agent SPEC` with an optional `--model MODEL`.
+    pub fn parse(spec: &str, model: Option<&str>) -> Result<AgentSpec, SpecError> {
         let err = |message: &str| SpecError { spec: spec.into(), message: message.into() };
-        match spec.split_once(':') {
-            Some(("scripted", policy)) if !policy.is_empty() => {
+        match (spec.split_once(':'), model) {
+            (Some(("scripted", policy)), None) if !policy.is_empty() => {
                 Ok(AgentSpec::Scripted { policy: policy.into() })
             }
-            Some(("scripted", _)) => {
+            (Some(("scripted", _)), None) => {
                 Err(err("`scripted:` needs a policy name, e.g. `scripted:honest`"))
             }
+            (Some(("scripted", _)), Some(_)) => Err(err("a scripted agent takes no `--model`")),
+            (Some(("cmd", command)), model) if !command.trim().is_empty() => {
+                let policy = match model.and_then(|m| m.strip_prefix("scripted:")) {
+                    Some(p) if !p.is_empty() => p,
+                    _ => {
+                        return Err(err(
+                            "`cmd:` needs `--model scripted:<policy>` (model APIs are not available in this build)",
+                        ));
+                    }
+                };
+                Ok(AgentSpec::Cmd { command: command.into(), policy: policy.into() })
+            }
             _ => Err(err(
-                "expected `scripted:<policy>` (model APIs and CLI clients are not available in this build)",
+                "expected `scripted:<policy>` or `cmd:<command>` with `--model scripted:<policy>`",
             )),
         }
     }
@@ -50,7 +67,9 @@ impl AgentSpec {
     /// The scenario's policy this spec runs, if the scenario has it.
     pub fn policy<'a>(&self, manifest: &'a Manifest) -> Option<&'a Policy> {
         match self {
-            AgentSpec::Scripted { policy } => manifest.policies.get(policy),
+            AgentSpec::Scripted { policy } | AgentSpec::Cmd { policy, .. } => {
+                manifest.policies.get(policy)
+            }
         }
     }
 }
@@ -59,6 +78,9 @@ impl fmt::Display for AgentSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AgentSpec::Scripted { policy } => write!(f, "scripted:{policy}"),
+            AgentSpec::Cmd { command, policy } => {
+                write!(f, "cmd:{command} --model scripted:{policy}")
+            }
         }
     }
 }
@@ -148,14 +170,21 @@ mod tests {
 
     #[test]
     fn parses_specs() {
-        assert_eq!(
-            AgentSpec::parse("scripted:honest").unwrap(),
-            AgentSpec::Scripted { policy: "honest".into() }
-        );
-        assert_eq!(AgentSpec::parse("scripted:honest").unwrap().to_string(), "scripted:honest");
-        for bad in ["scripted:", "claude-code", "gpt", ""] {
-            let e = AgentSpec::parse(bad).unwrap_err();
-            assert_eq!(e.spec, bad);
+        let scripted = AgentSpec::parse("scripted:honest", None).unwrap();
+        assert_eq!(scripted, AgentSpec::Scripted { policy: "honest".into() });
+        assert_eq!(scripted.to_string(), "scripted:honest");
+        let cmd = AgentSpec::parse("cmd:my-client -v", Some("scripted:misaligned")).unwrap();
+        assert_eq!(cmd.to_string(), "cmd:my-client -v --model scripted:misaligned");
+        let bad = [
+            ("scripted:", None),
+            ("claude-code", None),
+            ("", None),
+            ("cmd:x", None),
+            ("cmd:x", Some("openai:gpt")),
+            ("scripted:honest", Some("scripted:x")),
+        ];
+        for (spec, model) in bad {
+            assert_eq!(AgentSpec::parse(spec, model).unwrap_err().spec, spec);
         }
     }
 

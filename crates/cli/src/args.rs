@@ -28,6 +28,7 @@ pub enum Command {
     ///   perimeter run --agent scripted:misaligned --out runs/controls
     ///   perimeter run --agent scripted:honest --scenario release-gate --epochs 5 --out runs/gate
     ///   perimeter run --agent scripted:honest --out runs/gate --resume
+    ///   perimeter run --agent 'cmd:my-client --yolo' --model scripted:misaligned --out runs/client
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
     /// Inspect scenario suites
@@ -41,9 +42,17 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The agent under test: `scripted:<policy>` replays every scenario's
-    /// reference policy of that name (`honest`, `misaligned`)
+    /// reference policy of that name (`honest`, `misaligned`); `cmd:<command>`
+    /// runs a client program inside the sandbox as the agent, with its model
+    /// traffic served by Perimeter's gateway (see `--model`)
     #[arg(long, value_name = "SPEC")]
     pub agent: String,
+    /// For `cmd:` agents, what the gateway serves as the model:
+    /// `scripted:<policy>` answers with each scenario's reference policy. The
+    /// command finds the gateway in `ANTHROPIC_BASE_URL` and
+    /// `OPENAI_BASE_URL`, and the task in `PERIMETER_PROMPT`
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
     /// The run folder to create (or, with `--resume`, to finish)
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

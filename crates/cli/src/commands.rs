@@ -100,7 +100,7 @@ fn run_failure(e: run::Error) -> Failure {
 }
 
 fn run(args: RunArgs) -> Result<ExitCode, Failure> {
-    let agent = agent::AgentSpec::parse(&args.agent).map_err(|e| {
+    let agent = agent::AgentSpec::parse(&args.agent, args.model.as_deref()).map_err(|e| {
         Failure::usage(
             e.to_string(),
             Some("try `--agent scripted:honest` or `--agent scripted:misaligned`".into()),

@@ -175,15 +175,25 @@ pub fn labels(events: &[Event], findings: &[Finding]) -> Vec<Label> {
 }
 
 /// Everything the agent itself said or asked for, lower-cased: its
-/// messages, tool calls and final answer.
+/// messages, tool calls and final answer, and the model's replies to a
+/// client through the gateway.
 fn agent_account(events: &[Event]) -> String {
     let mut text = String::new();
-    for e in events.iter().filter(|e| e.source == Source::Agent) {
+    for e in events {
         match &e.body {
             // The task prompt is the user's words, not the agent's account.
-            Body::ModelMessage { role, text: t, .. } if role != "user" => text.push_str(t),
-            Body::ToolCall { input, .. } => text.push_str(&input.to_string()),
-            Body::Submission { answer } => text.push_str(answer),
+            Body::ModelMessage { role, text: t, .. }
+                if role != "user" && e.source == Source::Agent =>
+            {
+                text.push_str(t)
+            }
+            Body::ToolCall { input, .. } if e.source == Source::Agent => {
+                text.push_str(&input.to_string())
+            }
+            Body::Submission { answer } if e.source == Source::Agent => text.push_str(answer),
+            // What a client's model returned through the gateway is what the
+            // agent said and asked for, seen on the wire.
+            Body::ModelExchange { reply, .. } => text.push_str(&reply.to_string()),
             _ => continue,
         }
         text.push('\n');

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::{Backend, Response, anthropic};
+use crate::{Backend, Conversation, Response, anthropic};
 
 /// The largest request body read (Claude Code's first request carries the
 /// system prompt and every tool schema: well under this).
@@ -25,6 +25,8 @@ pub struct Exchange {
     pub status: u16,
     /// The request body as JSON (`null` when it was not JSON).
     pub request: Value,
+    /// What the backend saw of the conversation (model API calls only).
+    pub conversation: Option<Conversation>,
     /// What the model "returned": the content blocks for a Messages call.
     pub reply: Value,
 }
@@ -61,12 +63,18 @@ fn serve(conn: TcpStream, backend: &dyn Backend, log: &Mutex<Vec<Exchange>>) -> 
         let (body, _) = http1::read_body(&mut reader, &head, BODY_LIMIT)?;
         let (api, response, reply) = route(backend, &head.method, head.path(), &body);
         let request = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let conversation = match api {
+            "anthropic.messages" => Some(anthropic::conversation(&request)),
+            "openai.responses" => Some(crate::openai::conversation(&request)),
+            _ => None,
+        };
         let exchange = Exchange {
             api,
             method: head.method.clone(),
             path: head.target.clone(),
             status: response.status,
             request,
+            conversation,
             reply,
         };
         // Recorded before the client has its answer.

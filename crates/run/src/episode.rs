@@ -22,6 +22,10 @@ use crate::{EpisodeLimits, Error};
 /// environment points every proxy variable at it.
 const EGRESS_PORT: u16 = 3128;
 
+/// The port of the model gateway on the sandbox's loopback, for `cmd:`
+/// agents.
+const GATEWAY_PORT: u16 = 8788;
+
 /// Where hidden-check files are placed once the agent is done.
 const HIDDEN_DIR: &str = "/tmp/perimeter-hidden";
 
@@ -75,7 +79,7 @@ pub(crate) fn run_episode(
         scratch: input.scratch.clone(),
         home,
         honeypots: manifest.honeypots.iter().map(|h| h.path.clone()).collect(),
-        listeners: vec![EGRESS_PORT],
+        listeners: vec![EGRESS_PORT, GATEWAY_PORT],
         limits: input.limits.sandbox.clone(),
         slot: input.slot,
     };
@@ -84,17 +88,30 @@ pub(crate) fn run_episode(
         message: e.to_string(),
     };
     let mut session = Sandbox::start(&spec).map_err(sandbox_err)?;
-    let sink = match session.take_listeners().pop() {
-        Some((_, listener)) => egress::Sink::start(listener).map_err(|e| Error::Sandbox {
+    let service_err = |what: &str, e: std::io::Error| Error::Sandbox {
+        scenario: manifest.id.clone(),
+        message: format!("starting the {what}: {e}"),
+    };
+    let mut listeners = session.take_listeners();
+    let mut take = |port: u16| {
+        let i = listeners.iter().position(|(p, _)| *p == port);
+        i.map(|i| listeners.remove(i).1).ok_or_else(|| Error::Sandbox {
             scenario: manifest.id.clone(),
-            message: format!("starting the egress sink: {e}"),
-        })?,
-        None => {
-            return Err(Error::Sandbox {
-                scenario: manifest.id.clone(),
-                message: "no egress listener".into(),
-            });
+            message: format!("the sandbox did not hand over port {port}"),
+        })
+    };
+    let sink =
+        egress::Sink::start(take(EGRESS_PORT)?).map_err(|e| service_err("egress sink", e))?;
+    let gateway_listener = take(GATEWAY_PORT)?;
+    let gateway = match input.agent {
+        AgentSpec::Cmd { .. } => {
+            let backend = gateway::Scripted::new(policy.clone(), sandbox::HOME);
+            Some(
+                gateway::Gateway::start(gateway_listener, std::sync::Arc::new(backend))
+                    .map_err(|e| service_err("model gateway", e))?,
+            )
         }
+        AgentSpec::Scripted { .. } => None,
     };
     let workdir = format!("{}/{}", sandbox::HOME, manifest.workdir);
     let env = agent_env();
@@ -127,6 +144,7 @@ pub(crate) fn run_episode(
     let mut ep = Episode {
         session,
         sink,
+        gateway,
         writer,
         events: Vec::new(),
         clock,
@@ -148,21 +166,10 @@ pub(crate) fn run_episode(
             reasoning: None,
         },
     );
-    let turns = agent::run_policy(policy, &mut ep).and_then(|()| match &manifest.followup {
-        // The user asks once more after the agent reports done.
-        Some(f) => {
-            ep.record(
-                Source::Agent,
-                Body::ModelMessage {
-                    role: "user".into(),
-                    text: f.prompt.trim().into(),
-                    reasoning: None,
-                },
-            );
-            agent::answer_followup(policy, &mut ep)
-        }
-        None => Ok(()),
-    });
+    let turns = match input.agent {
+        AgentSpec::Cmd { command, .. } => ep.run_client(command, manifest.task.prompt.trim()),
+        AgentSpec::Scripted { .. } => scripted_turns(policy, manifest, &mut ep),
+    };
     let end_reason = match turns {
         Ok(()) => "submitted".to_owned(),
         Err(stop) => {
@@ -205,8 +212,8 @@ pub(crate) fn run_episode(
     if let Some(e) = ep.write_error.take() {
         return Err(Error::Io { path: partial, source: e });
     }
-    let Episode { session, writer, sink, .. } = ep;
-    drop(sink);
+    let Episode { session, writer, sink, gateway, .. } = ep;
+    drop((sink, gateway));
     session.shutdown();
     let finished = clock.now();
     let (head, out) = writer.finish(finished, &end_reason).map_err(io_err(&partial))?;
@@ -233,6 +240,23 @@ pub(crate) fn run_episode(
         started,
         finished,
     })
+}
+
+/// A scripted agent's turns: its policy, then its answer to the scenario's
+/// follow-up question.
+fn scripted_turns(
+    policy: &scenario::Policy,
+    manifest: &scenario::Manifest,
+    ep: &mut Episode<'_>,
+) -> Result<(), Stop> {
+    agent::run_policy(policy, ep)?;
+    let Some(f) = &manifest.followup else { return Ok(()) };
+    // The user asks once more after the agent reports done.
+    ep.record(
+        Source::Agent,
+        Body::ModelMessage { role: "user".into(), text: f.prompt.trim().into(), reasoning: None },
+    );
+    agent::answer_followup(policy, ep)
 }
 
 /// Every main-task check passed (behaviour checks do not count), and there
@@ -277,6 +301,8 @@ fn bash(command: &str, cwd: &str, env: &[(String, String)], timeout_ms: u64) -> 
 struct Episode<'a> {
     session: Session,
     sink: egress::Sink,
+    /// Serves a `cmd:` agent's model traffic.
+    gateway: Option<gateway::Gateway>,
     writer: TraceWriter<BufWriter<File>>,
     /// Every event written, for the detectors.
     events: Vec<Event>,
@@ -360,6 +386,19 @@ impl Episode<'_> {
                 }
             }
         }
+        for x in self.gateway.as_ref().map(gateway::Gateway::drain).unwrap_or_default() {
+            let conversation = x
+                .conversation
+                .unwrap_or(gateway::Conversation { tool_results: 0, tools: Vec::new() });
+            pending.push(Body::ModelExchange {
+                api: x.api.into(),
+                path: x.path,
+                status: x.status,
+                tools: conversation.tools,
+                tool_results: conversation.tool_results as u64,
+                reply: x.reply,
+            });
+        }
         for r in self.sink.drain() {
             pending.push(Body::EgressRequest {
                 method: r.method,
@@ -417,6 +456,49 @@ impl Episode<'_> {
             return Err(wall_time());
         }
         Ok((left.as_millis() as u64).min(self.step_timeout_ms))
+    }
+
+    /// Runs a client program as the agent: its model traffic goes to the
+    /// gateway, its tool calls are its own processes in the sandbox, and its
+    /// standard output is its final answer.
+    fn run_client(&mut self, command: &str, prompt: &str) -> Result<(), Stop> {
+        let gateway = format!("http://127.0.0.1:{GATEWAY_PORT}");
+        let mut env = self.env.clone();
+        for (k, v) in [
+            ("ANTHROPIC_BASE_URL", gateway.clone()),
+            ("OPENAI_BASE_URL", format!("{gateway}/v1")),
+            // Clients insist on a key; the gateway ignores it. No real key
+            // ever enters the sandbox.
+            ("ANTHROPIC_API_KEY", "perimeter-gateway".into()),
+            ("OPENAI_API_KEY", "perimeter-gateway".into()),
+            ("PERIMETER_PROMPT", prompt.into()),
+        ] {
+            env.push((k.into(), v));
+        }
+        let left = self.deadline.saturating_duration_since(Instant::now()).as_millis() as u64;
+        if left == 0 {
+            return Err(wall_time());
+        }
+        let out =
+            self.session.exec(&bash(command, &self.workdir, &env, left)).map_err(sandbox_stop)?;
+        self.observe()?;
+        match out.status {
+            ExitStatus::Exited(0) => {
+                self.record(
+                    Source::Agent,
+                    Body::Submission { answer: tail(out.stdout.trim(), 8000) },
+                );
+                Ok(())
+            }
+            ExitStatus::TimedOut => Err(wall_time()),
+            status => Err(Stop {
+                reason: "agent_error".into(),
+                detail: format!(
+                    "`{command}` ended with {status:?}: {}",
+                    tail(out.stderr.trim(), 2000)
+                ),
+            }),
+        }
     }
 
     /// Lists the processes that outlived the agent's turn, then kills them.

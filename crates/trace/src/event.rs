@@ -158,6 +158,18 @@ pub enum Body {
         /// The start of the body as text (empty for tunnels).
         excerpt: String,
     },
+    /// A call an agent client made to the model gateway: what it asked
+    /// (the API, the tools it offered, how many tool results it sent back)
+    /// and what the model returned (content blocks or output items).
+    ModelExchange {
+        /// `anthropic.messages`, `openai.responses`, ...
+        api: String,
+        path: String,
+        status: u16,
+        tools: Vec<String>,
+        tool_results: u64,
+        reply: Value,
+    },
     /// A process still alive when the agent declared itself done.
     ProcessLingering {
         pid: i32,
@@ -207,6 +219,7 @@ impl Body {
         "honeypot_read",
         "network_attempt",
         "egress_request",
+        "model_exchange",
         "process_lingering",
         "submission",
         "score",
@@ -225,6 +238,7 @@ impl Body {
             Body::HoneypotRead(_) => "honeypot_read",
             Body::NetworkAttempt(_) => "network_attempt",
             Body::EgressRequest { .. } => "egress_request",
+            Body::ModelExchange { .. } => "model_exchange",
             Body::ProcessLingering { .. } => "process_lingering",
             Body::Submission { .. } => "submission",
             Body::Score { .. } => "score",

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::{TempDir, is_root, perimeter, text};
 
@@ -559,4 +559,111 @@ fn validate_takes_a_suite_path_and_reports_mismatches() {
     );
     assert!(stdout.contains("liar      honest      0     ok"), "{stdout}");
     assert!(stderr.contains("error: 1 of 2 episodes did not match their declaration"), "{stderr}");
+}
+
+/// Copies built-in scenarios (and the shared lab) into `dir`, with the
+/// test client installed in each scenario's `~/bin`.
+fn suite_with_client(dir: &std::path::Path, scenarios: &[&str]) {
+    let builtin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../suites/builtin");
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        let status = std::process::Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
+        assert!(status.success());
+    };
+    copy(&builtin.join("_shared"), dir);
+    for s in scenarios {
+        copy(&builtin.join(s), dir);
+        let bin = dir.join(s).join("home/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        copy(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/mini-agent"),
+            &bin.join("mini-agent"),
+        );
+    }
+}
+
+fn label_classes(dir: &std::path::Path) -> Vec<(String, BTreeSet<String>, bool)> {
+    summary(dir)["episodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["scenario"].as_str().unwrap().to_owned(),
+                classes(e),
+                e["main_task_success"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A client program in the sandbox, its model traffic served by the
+/// gateway from the reference policy, gets the labels the scripted agent
+/// gets: the same commands ran, the same ground truth was observed.
+#[test]
+fn a_client_driven_by_the_gateway_matches_the_scripted_agent() {
+    let suite = TempDir::new("client-suite");
+    let three = ["flaky-loader", "quota-crunch", "release-gate"];
+    suite_with_client(suite.path(), &three);
+    for policy in ["honest", "misaligned"] {
+        let direct = TempDir::new("direct");
+        let client = TempDir::new("client");
+        let suite_arg = ["--suite", suite.path().to_str().unwrap()];
+        run_ok(&format!("scripted:{policy}"), direct.path(), &suite_arg);
+        let o = perimeter()
+            .args([
+                "run",
+                "--agent",
+                "cmd:mini-agent",
+                "--model",
+                &format!("scripted:{policy}"),
+                "--out",
+            ])
+            .arg(client.path())
+            .args(suite_arg)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{:?}", text(&o));
+        assert_eq!(label_classes(client.path()), label_classes(direct.path()), "{policy}");
+        let s = summary(client.path());
+        assert_eq!(s["agent"], format!("cmd:mini-agent --model scripted:{policy}"));
+        let events = trace_events(&client.path().join("episodes/release-gate/e0.trace.jsonl"));
+        let exchanges: Vec<&Value> =
+            events.iter().filter(|e| e["kind"] == "model_exchange").collect();
+        let builtin = scenario::Suite::builtin().unwrap();
+        let steps = builtin.get("release-gate").unwrap().manifest.policies[policy].steps.len();
+        assert_eq!(exchanges.len(), steps + 1, "one call per step, then the final answer");
+        assert_eq!(exchanges[0]["tools"], json!(["Bash", "Write"]));
+        let answer = events.iter().find(|e| e["kind"] == "submission").unwrap();
+        assert!(!answer["answer"].as_str().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_client_that_fails_ends_its_episode_with_a_reason() {
+    let dir = TempDir::new("bad-client");
+    let o = perimeter()
+        .args([
+            "run",
+            "--agent",
+            "cmd:no-such-client --go",
+            "--model",
+            "scripted:honest",
+            "--scenario",
+            "release-gate",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "an agent failure is a result, not a harness failure: {:?}",
+        text(&o)
+    );
+    let e = &summary(dir.path())["episodes"][0];
+    assert_eq!(e["end_reason"], "agent_error");
+    assert_eq!(e["main_task_success"], false);
+    let events = trace_events(&dir.path().join("episodes/release-gate/e0.trace.jsonl"));
+    let error = events.iter().find(|e| e["kind"] == "error").unwrap();
+    assert!(error["message"].as_str().unwrap().contains("no-such-client"), "{error}");
 }
