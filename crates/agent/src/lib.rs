@@ -19,7 +19,23 @@ pub enum AgentSpec {
     /// agent, its model traffic served by the gateway from `policy` (the
     /// model spec `scripted:<policy>`).
     Cmd { command: String, policy: String },
+    /// `claude-code`: Claude Code, unmodified, run inside the sandbox with
+    /// its model traffic served by the gateway (`--model scripted:<policy>`).
+    ClaudeCode { policy: String },
 }
+
+/// Where the installed clients (`clients/node_modules`) appear inside the
+/// sandbox.
+pub const CLIENTS_DIR: &str = "/srv/agent-clients";
+
+/// How Claude Code runs headless and offline (AGENT-CLIENTS.md): a private
+/// config dir, no telemetry, updates or retries, permission prompts skipped
+/// (`IS_SANDBOX=1` allows that as root), stdin closed.
+const CLAUDE_CODE: &str = "CLAUDE_CONFIG_DIR=/tmp/claude-config IS_SANDBOX=1 \
+CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1 \
+DISABLE_ERROR_REPORTING=1 CLAUDE_CODE_MAX_RETRIES=0 \
+/srv/agent-clients/node_modules/.bin/claude -p \"$PERIMETER_PROMPT\" \
+--output-format stream-json --verbose --dangerously-skip-permissions </dev/null";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
@@ -48,18 +64,19 @@ impl AgentSpec {
             }
             (Some(("scripted", _)), Some(_)) => Err(err("a scripted agent takes no `--model`")),
             (Some(("cmd", command)), model) if !command.trim().is_empty() => {
-                let policy = match model.and_then(|m| m.strip_prefix("scripted:")) {
-                    Some(p) if !p.is_empty() => p,
-                    _ => {
-                        return Err(err(
-                            "`cmd:` needs `--model scripted:<policy>` (model APIs are not available in this build)",
-                        ));
-                    }
-                };
-                Ok(AgentSpec::Cmd { command: command.into(), policy: policy.into() })
+                let policy = scripted_model(model).ok_or_else(|| {
+                    err("`cmd:` needs `--model scripted:<policy>` (model APIs are not available in this build)")
+                })?;
+                Ok(AgentSpec::Cmd { command: command.into(), policy })
+            }
+            (None, model) if spec == "claude-code" => {
+                let policy = scripted_model(model).ok_or_else(|| {
+                    err("`claude-code` needs `--model scripted:<policy>` (model APIs are not available in this build)")
+                })?;
+                Ok(AgentSpec::ClaudeCode { policy })
             }
             _ => Err(err(
-                "expected `scripted:<policy>` or `cmd:<command>` with `--model scripted:<policy>`",
+                "expected `scripted:<policy>`, or `claude-code` or `cmd:<command>` with `--model scripted:<policy>`",
             )),
         }
     }
@@ -67,9 +84,9 @@ impl AgentSpec {
     /// The scenario's policy this spec runs, if the scenario has it.
     pub fn policy<'a>(&self, manifest: &'a Manifest) -> Option<&'a Policy> {
         match self {
-            AgentSpec::Scripted { policy } | AgentSpec::Cmd { policy, .. } => {
-                manifest.policies.get(policy)
-            }
+            AgentSpec::Scripted { policy }
+            | AgentSpec::Cmd { policy, .. }
+            | AgentSpec::ClaudeCode { policy } => manifest.policies.get(policy),
         }
     }
 }
@@ -81,6 +98,33 @@ impl fmt::Display for AgentSpec {
             AgentSpec::Cmd { command, policy } => {
                 write!(f, "cmd:{command} --model scripted:{policy}")
             }
+            AgentSpec::ClaudeCode { policy } => write!(f, "claude-code --model scripted:{policy}"),
+        }
+    }
+}
+
+/// The policy named by a `scripted:<policy>` model spec.
+fn scripted_model(model: Option<&str>) -> Option<String> {
+    model.and_then(|m| m.strip_prefix("scripted:")).filter(|p| !p.is_empty()).map(str::to_owned)
+}
+
+impl AgentSpec {
+    /// The command that runs this agent inside the sandbox, for agents that
+    /// are client programs.
+    pub fn client_command(&self) -> Option<String> {
+        match self {
+            AgentSpec::Scripted { .. } => None,
+            AgentSpec::Cmd { command, .. } => Some(command.clone()),
+            AgentSpec::ClaudeCode { .. } => Some(CLAUDE_CODE.to_owned()),
+        }
+    }
+
+    /// The installed client program this agent needs, relative to the
+    /// clients directory, if any.
+    pub fn client_binary(&self) -> Option<&'static str> {
+        match self {
+            AgentSpec::ClaudeCode { .. } => Some("node_modules/.bin/claude"),
+            _ => None,
         }
     }
 }
@@ -175,12 +219,16 @@ mod tests {
         assert_eq!(scripted.to_string(), "scripted:honest");
         let cmd = AgentSpec::parse("cmd:my-client -v", Some("scripted:misaligned")).unwrap();
         assert_eq!(cmd.to_string(), "cmd:my-client -v --model scripted:misaligned");
+        let claude = AgentSpec::parse("claude-code", Some("scripted:honest")).unwrap();
+        assert_eq!(claude.to_string(), "claude-code --model scripted:honest");
+        assert!(claude.client_command().unwrap().contains("--dangerously-skip-permissions"));
         let bad = [
             ("scripted:", None),
             ("claude-code", None),
             ("", None),
             ("cmd:x", None),
             ("cmd:x", Some("openai:gpt")),
+            ("claude-code", None),
             ("scripted:honest", Some("scripted:x")),
         ];
         for (spec, model) in bad {

@@ -42,9 +42,10 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The agent under test: `scripted:<policy>` replays every scenario's
-    /// reference policy of that name (`honest`, `misaligned`); `cmd:<command>`
-    /// runs a client program inside the sandbox as the agent, with its model
-    /// traffic served by Perimeter's gateway (see `--model`)
+    /// reference policy of that name (`honest`, `misaligned`); `claude-code`
+    /// runs Claude Code, and `cmd:<command>` any client program, inside the
+    /// sandbox as the agent, with model traffic served by Perimeter's gateway
+    /// (see `--model`)
     #[arg(long, value_name = "SPEC")]
     pub agent: String,
     /// For `cmd:` agents, what the gateway serves as the model:
@@ -53,6 +54,11 @@ pub struct RunArgs {
     /// `OPENAI_BASE_URL`, and the task in `PERIMETER_PROMPT`
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
+    /// Where the pinned agent clients are installed (`npm ci --prefix
+    /// clients` fills `clients/`); default: `$PERIMETER_CLIENTS`, else a
+    /// `clients/` directory beside or above the perimeter binary
+    #[arg(long, value_name = "DIR")]
+    pub clients: Option<PathBuf>,
     /// The run folder to create (or, with `--resume`, to finish)
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

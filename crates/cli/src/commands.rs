@@ -80,6 +80,21 @@ fn scratch_dir() -> Result<PathBuf, Failure> {
     Ok(dir)
 }
 
+/// The installed clients: `$PERIMETER_CLIENTS`, else the first `clients/`
+/// with a `node_modules` beside or above the running binary (a checkout's
+/// `target/<profile>/perimeter` finds the checkout's `clients/`).
+fn find_clients() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("PERIMETER_CLIENTS") {
+        return Some(PathBuf::from(dir));
+    }
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .skip(1)
+        .take(4)
+        .map(|d| d.join("clients"))
+        .find(|c| c.join("node_modules").is_dir())
+}
+
 fn current_exe() -> Result<PathBuf, Failure> {
     std::env::current_exe()
         .map_err(|e| Failure::runtime(format!("cannot locate the perimeter binary: {e}"), None))
@@ -94,6 +109,7 @@ fn run_failure(e: run::Error) -> Failure {
             | run::Error::MissingPolicy { .. }
             | run::Error::RunExists { .. }
             | run::Error::ResumeMismatch { .. }
+            | run::Error::MissingClient { .. }
     );
     let hint = e.hint();
     if usage { Failure::usage(e.to_string(), hint) } else { Failure::runtime(e.to_string(), hint) }
@@ -125,6 +141,7 @@ fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         resume: args.resume,
         init_program,
         scratch: scratch_dir()?,
+        clients: args.clients.or_else(find_clients),
         harness: harness_version(),
     };
     let clock = clock();

@@ -38,6 +38,9 @@ pub(crate) struct EpisodeInput<'a> {
     pub header: Header,
     pub limits: &'a EpisodeLimits,
     pub init_program: &'a Path,
+    /// The installed agent clients, bound into the sandbox when the agent
+    /// is one of them.
+    pub clients: Option<&'a Path>,
     pub scratch: PathBuf,
     pub slot: u32,
     /// The run folder and the trace's path inside it.
@@ -79,6 +82,10 @@ pub(crate) fn run_episode(
         scratch: input.scratch.clone(),
         home,
         honeypots: manifest.honeypots.iter().map(|h| h.path.clone()).collect(),
+        binds: match (input.agent.client_binary(), input.clients) {
+            (Some(_), Some(dir)) => vec![(dir.to_path_buf(), agent::CLIENTS_DIR.into())],
+            _ => Vec::new(),
+        },
         listeners: vec![EGRESS_PORT, GATEWAY_PORT],
         limits: input.limits.sandbox.clone(),
         slot: input.slot,
@@ -103,15 +110,15 @@ pub(crate) fn run_episode(
     let sink =
         egress::Sink::start(take(EGRESS_PORT)?).map_err(|e| service_err("egress sink", e))?;
     let gateway_listener = take(GATEWAY_PORT)?;
-    let gateway = match input.agent {
-        AgentSpec::Cmd { .. } => {
+    let gateway = match input.agent.client_command() {
+        Some(_) => {
             let backend = gateway::Scripted::new(policy.clone(), sandbox::HOME);
             Some(
                 gateway::Gateway::start(gateway_listener, std::sync::Arc::new(backend))
                     .map_err(|e| service_err("model gateway", e))?,
             )
         }
-        AgentSpec::Scripted { .. } => None,
+        None => None,
     };
     let workdir = format!("{}/{}", sandbox::HOME, manifest.workdir);
     let env = agent_env();
@@ -166,9 +173,9 @@ pub(crate) fn run_episode(
             reasoning: None,
         },
     );
-    let turns = match input.agent {
-        AgentSpec::Cmd { command, .. } => ep.run_client(command, manifest.task.prompt.trim()),
-        AgentSpec::Scripted { .. } => scripted_turns(policy, manifest, &mut ep),
+    let turns = match input.agent.client_command() {
+        Some(command) => ep.run_client(&command, manifest.task.prompt.trim()),
+        None => scripted_turns(policy, manifest, &mut ep),
     };
     let end_reason = match turns {
         Ok(()) => "submitted".to_owned(),

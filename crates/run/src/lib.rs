@@ -78,6 +78,9 @@ pub struct RunConfig {
     /// A directory for per-episode scratch space, traversable by the
     /// sandbox's user.
     pub scratch: PathBuf,
+    /// The installed agent clients (`clients/` after `npm ci --prefix
+    /// clients`), bound read-only into sandboxes of client agents.
+    pub clients: Option<PathBuf>,
     /// `perimeter <version>`.
     pub harness: String,
 }
@@ -92,6 +95,11 @@ pub trait Observer: Sync {
 
 #[derive(Debug)]
 pub enum Error {
+    /// The agent is a client program that is not installed.
+    MissingClient {
+        agent: String,
+        looked_in: Option<PathBuf>,
+    },
     UnknownScenario {
         id: String,
         available: Vec<String>,
@@ -143,6 +151,12 @@ impl fmt::Display for Error {
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Sandbox { scenario, message } => write!(f, "scenario `{scenario}`: {message}"),
             Error::BadRecord { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::MissingClient { agent, looked_in: Some(dir) } => {
+                write!(f, "agent `{agent}` is not installed in `{}`", dir.display())
+            }
+            Error::MissingClient { agent, looked_in: None } => {
+                write!(f, "agent `{agent}` needs the installed clients, and none were found")
+            }
         }
     }
 }
@@ -175,6 +189,10 @@ impl Error {
             Error::BadRecord { .. } => {
                 Some("delete the damaged record to run that episode again".into())
             }
+            Error::MissingClient { .. } => Some(
+                "install the pinned clients with `npm ci --prefix clients` (versions in clients/package.json), or pass `--clients DIR`"
+                    .into(),
+            ),
         }
     }
 }
@@ -311,6 +329,7 @@ pub fn run(
 ) -> Result<Summary, Error> {
     let header = config.header()?;
     check_policies(config, &header)?;
+    check_client(config)?;
     open_run_folder(config, &header)?;
     let started = clock.now();
     let planned = plan(&header.scenarios, config.epochs, config.seed);
@@ -347,6 +366,19 @@ fn check_policies(config: &RunConfig, header: &RunHeader) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Refuses before any work if the agent is a client program that is not
+/// installed.
+fn check_client(config: &RunConfig) -> Result<(), Error> {
+    let Some(binary) = config.agent.client_binary() else { return Ok(()) };
+    match &config.clients {
+        Some(dir) if dir.join(binary).is_file() => Ok(()),
+        looked_in => Err(Error::MissingClient {
+            agent: config.agent.to_string(),
+            looked_in: looked_in.clone(),
+        }),
+    }
 }
 
 /// Creates the run folder with its `run.json`, or, when resuming, checks
@@ -482,6 +514,7 @@ fn run_one(
         header: trace_header,
         limits: &config.limits,
         init_program: &config.init_program,
+        clients: config.clients.as_deref(),
         scratch: episode_scratch,
         slot,
         out: &config.out,

@@ -74,6 +74,7 @@ pub fn validate(
                 resume: false,
                 init_program: config.init_program.clone(),
                 scratch: config.scratch.clone(),
+                clients: None,
                 harness: config.harness.clone(),
             };
             let summary = run(&run_config, clock, observer)?;

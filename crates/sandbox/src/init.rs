@@ -35,15 +35,15 @@ pub fn run_init() -> i32 {
         eprintln!("perimeter sandbox init: no control socket at fd {CONTROL_FD}");
         return 2;
     }
-    let (cfg, contents) = match ch.recv::<InitConfig>().and_then(|cfg| Ok((cfg, ch.recv_bytes()?)))
-    {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("perimeter sandbox init: no configuration on the control socket: {e}");
-            return 2;
-        }
-    };
-    match outer(&mut ch, &cfg, &contents) {
+    let (mut cfg, contents) =
+        match ch.recv::<InitConfig>().and_then(|cfg| Ok((cfg, ch.recv_bytes()?))) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("perimeter sandbox init: no configuration on the control socket: {e}");
+                return 2;
+            }
+        };
+    match outer(&mut ch, &mut cfg, &contents) {
         Ok(code) => code,
         Err(e) => {
             let _ = ch.send(&Handshake::SetupFailed(e.to_string()), &[]);
@@ -52,7 +52,7 @@ pub fn run_init() -> i32 {
     }
 }
 
-fn outer(ch: &mut Channel, cfg: &InitConfig, contents: &[u8]) -> io::Result<i32> {
+fn outer(ch: &mut Channel, cfg: &mut InitConfig, contents: &[u8]) -> io::Result<i32> {
     // SAFETY: getppid cannot fail.
     let harness = unsafe { libc::getppid() };
     sys::unshare(
@@ -67,6 +67,22 @@ fn outer(ch: &mut Channel, cfg: &InitConfig, contents: &[u8]) -> io::Result<i32>
     match ch.recv()? {
         Handshake::Mapped => {}
         other => return Err(io::Error::other(format!("unexpected handshake {other:?}"))),
+    }
+    // Open the bind sources now: inside the new mount namespace (a bind
+    // from another namespace's mount is refused) and still as the harness's
+    // user (the sandbox's user may not traverse their parents). Pid 1 binds
+    // from the descriptors, which stay open until this process ends.
+    let sources = cfg
+        .binds
+        .iter()
+        .map(|(host, _)| {
+            fs::File::open(host).map_err(|e| {
+                io::Error::new(e.kind(), format!("opening `{}` to bind it: {e}", host.display()))
+            })
+        })
+        .collect::<io::Result<Vec<_>>>()?;
+    for ((host, _), f) in cfg.binds.iter_mut().zip(&sources) {
+        *host = PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()));
     }
     if cfg.switch_user {
         // SAFETY: plain credential calls; 0 is mapped by the harness.
@@ -177,6 +193,14 @@ fn build(cfg: &InitConfig, contents: &[u8]) -> io::Result<Built> {
             fs::create_dir(&inside)?;
             bind_read_only(&host, &inside)?;
         }
+    }
+
+    for (host, inside) in &cfg.binds {
+        let target = root.join(inside.strip_prefix("/").unwrap_or(inside));
+        fs::create_dir_all(&target).map_err(|e| {
+            io::Error::new(e.kind(), format!("mount point {}: {e}", inside.display()))
+        })?;
+        bind_read_only(host, &target)?;
     }
 
     let home = root.join(HOME.trim_start_matches('/'));

@@ -23,6 +23,8 @@ pub(crate) struct InitConfig {
     /// layers.
     pub stage: PathBuf,
     pub home: PathBuf,
+    /// Host directories bound read-only at absolute paths inside.
+    pub binds: Vec<(PathBuf, PathBuf)>,
     /// TCP ports to listen on at 127.0.0.1 inside the sandbox; the sockets
     /// travel to the harness with [`Handshake::Ready`].
     pub listeners: Vec<u16>,

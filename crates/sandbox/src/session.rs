@@ -42,6 +42,9 @@ pub struct SandboxSpec {
     pub home: Vec<HomeFile>,
     /// Paths relative to the home directory whose opens are recorded.
     pub honeypots: Vec<String>,
+    /// Host directories to bind read-only inside, each at an absolute path
+    /// that is not below a system directory (e.g. `/srv/agent-clients`).
+    pub binds: Vec<(PathBuf, PathBuf)>,
     /// TCP ports on the sandbox's loopback that the harness serves (a model
     /// gateway, an egress sink): the sandbox listens on 127.0.0.1 at each and
     /// hands the sockets over, see [`Session::take_listeners`]. The sandbox
@@ -169,6 +172,7 @@ impl Sandbox {
             root,
             stage,
             home: HOME.into(),
+            binds: spec.binds.clone(),
             listeners: spec.listeners.clone(),
             limits: spec.limits.clone(),
             switch_user: as_root,

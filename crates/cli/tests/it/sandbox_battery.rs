@@ -27,6 +27,7 @@ fn start_with(limits: Limits) -> Box_ {
         scratch: dir.path().join("scratch"),
         home: vec![file("lab/notes.txt", "hello\n"), file(".ssh/id_ed25519", "PRIVATE\n")],
         honeypots: vec![".ssh/id_ed25519".into()],
+        binds: Vec::new(),
         listeners: vec![8080],
         limits,
         slot: 7,
