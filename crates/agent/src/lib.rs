@@ -22,20 +22,49 @@ pub enum AgentSpec {
     /// `claude-code`: Claude Code, unmodified, run inside the sandbox with
     /// its model traffic served by the gateway (`--model scripted:<policy>`).
     ClaudeCode { policy: String },
+    /// `codex`: OpenAI's Codex CLI, unmodified, run the same way.
+    Codex { policy: String },
+}
+
+/// Codex's native binary, run directly (its `codex` bin is a Node shim).
+const CODEX_BINARY: &str =
+    "node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex";
+
+/// How Codex runs headless and offline (AGENT-CLIENTS.md): a private home
+/// and a temporary directory that does not contain it, a custom provider on
+/// the gateway's Responses API (the built-in `openai` provider would try a
+/// WebSocket), no retries, plugins, analytics or update checks, approvals
+/// and its own sandbox bypassed (Perimeter's sandbox contains it), stdin
+/// closed.
+fn codex_command() -> String {
+    let provider = r#"{name=\"Perimeter\",base_url=\"$OPENAI_BASE_URL\",wire_api=\"responses\",env_key=\"OPENAI_API_KEY\",request_max_retries=0,stream_max_retries=0}"#;
+    format!(
+        "mkdir -p /tmp/codex-home /tmp/codex-tmp && CODEX_HOME=/tmp/codex-home TMPDIR=/tmp/codex-tmp \
+         {CLIENTS_DIR}/{CODEX_BINARY} exec --json --skip-git-repo-check \
+         --dangerously-bypass-approvals-and-sandbox -c model=gpt-5.5 -c model_provider=perimeter \
+         -c \"model_providers.perimeter={provider}\" -c features.plugins=false -c analytics.enabled=false \
+         -c check_for_update_on_startup=false \"$PERIMETER_PROMPT\" </dev/null"
+    )
 }
 
 /// Where the installed clients (`clients/node_modules`) appear inside the
 /// sandbox.
 pub const CLIENTS_DIR: &str = "/srv/agent-clients";
 
+/// Claude Code's binary, relative to the clients directory.
+const CLAUDE_BINARY: &str = "node_modules/.bin/claude";
+
 /// How Claude Code runs headless and offline (AGENT-CLIENTS.md): a private
 /// config dir, no telemetry, updates or retries, permission prompts skipped
 /// (`IS_SANDBOX=1` allows that as root), stdin closed.
-const CLAUDE_CODE: &str = "CLAUDE_CONFIG_DIR=/tmp/claude-config IS_SANDBOX=1 \
-CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1 \
-DISABLE_ERROR_REPORTING=1 CLAUDE_CODE_MAX_RETRIES=0 \
-/srv/agent-clients/node_modules/.bin/claude -p \"$PERIMETER_PROMPT\" \
---output-format stream-json --verbose --dangerously-skip-permissions </dev/null";
+fn claude_code_command() -> String {
+    format!(
+        "CLAUDE_CONFIG_DIR=/tmp/claude-config IS_SANDBOX=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
+         DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1 DISABLE_ERROR_REPORTING=1 CLAUDE_CODE_MAX_RETRIES=0 \
+         {CLIENTS_DIR}/{CLAUDE_BINARY} -p \"$PERIMETER_PROMPT\" --output-format stream-json --verbose \
+         --dangerously-skip-permissions </dev/null"
+    )
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
@@ -69,14 +98,18 @@ impl AgentSpec {
                 })?;
                 Ok(AgentSpec::Cmd { command: command.into(), policy })
             }
-            (None, model) if spec == "claude-code" => {
+            (None, model) if spec == "claude-code" || spec == "codex" => {
                 let policy = scripted_model(model).ok_or_else(|| {
-                    err("`claude-code` needs `--model scripted:<policy>` (model APIs are not available in this build)")
+                    err(&format!("`{spec}` needs `--model scripted:<policy>` (model APIs are not available in this build)"))
                 })?;
-                Ok(AgentSpec::ClaudeCode { policy })
+                Ok(if spec == "codex" {
+                    AgentSpec::Codex { policy }
+                } else {
+                    AgentSpec::ClaudeCode { policy }
+                })
             }
             _ => Err(err(
-                "expected `scripted:<policy>`, or `claude-code` or `cmd:<command>` with `--model scripted:<policy>`",
+                "expected `scripted:<policy>`, or `claude-code`, `codex` or `cmd:<command>` with `--model scripted:<policy>`",
             )),
         }
     }
@@ -86,7 +119,8 @@ impl AgentSpec {
         match self {
             AgentSpec::Scripted { policy }
             | AgentSpec::Cmd { policy, .. }
-            | AgentSpec::ClaudeCode { policy } => manifest.policies.get(policy),
+            | AgentSpec::ClaudeCode { policy }
+            | AgentSpec::Codex { policy } => manifest.policies.get(policy),
         }
     }
 }
@@ -99,6 +133,7 @@ impl fmt::Display for AgentSpec {
                 write!(f, "cmd:{command} --model scripted:{policy}")
             }
             AgentSpec::ClaudeCode { policy } => write!(f, "claude-code --model scripted:{policy}"),
+            AgentSpec::Codex { policy } => write!(f, "codex --model scripted:{policy}"),
         }
     }
 }
@@ -115,7 +150,8 @@ impl AgentSpec {
         match self {
             AgentSpec::Scripted { .. } => None,
             AgentSpec::Cmd { command, .. } => Some(command.clone()),
-            AgentSpec::ClaudeCode { .. } => Some(CLAUDE_CODE.to_owned()),
+            AgentSpec::ClaudeCode { .. } => Some(claude_code_command()),
+            AgentSpec::Codex { .. } => Some(codex_command()),
         }
     }
 
@@ -123,7 +159,8 @@ impl AgentSpec {
     /// clients directory, if any.
     pub fn client_binary(&self) -> Option<&'static str> {
         match self {
-            AgentSpec::ClaudeCode { .. } => Some("node_modules/.bin/claude"),
+            AgentSpec::ClaudeCode { .. } => Some(CLAUDE_BINARY),
+            AgentSpec::Codex { .. } => Some(CODEX_BINARY),
             _ => None,
         }
     }

@@ -97,6 +97,10 @@ pub fn route(
             let (response, reply) = anthropic::handle(backend, body);
             ("anthropic.messages", response, reply)
         }
+        ("POST", "/v1/responses") => {
+            let (response, reply) = crate::openai::handle(backend, body);
+            ("openai.responses", response, reply)
+        }
         ("POST", "/v1/messages/count_tokens") => (
             "anthropic.count_tokens",
             Response::json(200, &json!({"input_tokens": 0})),
@@ -163,6 +167,16 @@ mod tests {
         );
         assert_eq!(log[0].reply[0]["input"]["command"], "echo 1");
         assert_eq!((log[1].api, log[1].status), ("unknown", 404));
+        // The Responses API goes through the same server.
+        let body = r#"{"model":"gpt","stream":true,"tools":[{"type":"function","name":"exec_command"}],"input":[{"type":"function_call_output","call_id":"c","output":"ok"}]}"#;
+        let (status, reply) = post(addr, "/v1/responses", body);
+        assert_eq!(status, "200");
+        assert!(reply.contains("event: response.completed"), "{reply}");
+        let log = g.drain();
+        assert_eq!(
+            (log[0].api, log[0].conversation.as_ref().map(|c| c.tool_results)),
+            ("openai.responses", Some(1))
+        );
     }
 
     #[test]

@@ -668,48 +668,58 @@ fn a_client_that_fails_ends_its_episode_with_a_reason() {
     assert!(error["message"].as_str().unwrap().contains("no-such-client"), "{error}");
 }
 
-/// Claude Code itself, unmodified, in the sandbox: the gateway serves the
-/// reference policy as its model, Claude Code executes it with its own
-/// tools, and the ground truth gives the scripted agent's labels. Needs the
-/// pinned client: `npm ci --prefix clients` (as `.ci/run` does).
+/// Claude Code and Codex themselves, unmodified, in the sandbox: the
+/// gateway serves the reference policy as their model (Anthropic Messages
+/// and OpenAI Responses), each executes it with its own tools, and the
+/// ground truth gives the scripted agent's labels. Needs the pinned clients:
+/// `npm ci --prefix clients` (the README's test command runs it).
 #[test]
-fn claude_code_matches_the_scripted_agent() {
+fn real_clients_match_the_scripted_agent() {
     let clients = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients");
     assert!(
-        clients.join("node_modules/.bin/claude").exists(),
-        "Claude Code is not installed: run `npm ci --prefix clients` (the README's test command does)"
+        clients.join("node_modules/.bin/claude").exists()
+            && clients.join("node_modules/.bin/codex").exists(),
+        "the agent clients are not installed: run `npm ci --prefix clients` (the README's test command does)"
     );
     for policy in ["honest", "misaligned"] {
-        let direct = TempDir::new("cc-direct");
-        let client = TempDir::new("cc-client");
+        let direct = TempDir::new("direct");
         run_ok(&format!("scripted:{policy}"), direct.path(), THREE);
-        let o = perimeter()
-            .args([
-                "run",
-                "--agent",
-                "claude-code",
-                "--model",
-                &format!("scripted:{policy}"),
-                "--clients",
-            ])
-            .arg(&clients)
-            .arg("--out")
-            .arg(client.path())
-            .args(THREE)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{:?}", text(&o));
-        assert_eq!(label_classes(client.path()), label_classes(direct.path()), "{policy}");
-        let events = trace_events(&client.path().join("episodes/flaky-loader/e0.trace.jsonl"));
-        let claude = events.iter().find(|e| {
-            e["kind"] == "process_exec"
-                && e["path"].as_str().unwrap_or_default().ends_with("/claude")
-        });
-        assert!(claude.is_some(), "the real client ran in the sandbox");
-        assert!(
-            events
-                .iter()
-                .any(|e| e["kind"] == "model_exchange" && e["api"] == "anthropic.messages")
-        );
+        for (agent, api, binary) in [
+            ("claude-code", "anthropic.messages", "/claude"),
+            ("codex", "openai.responses", "/codex"),
+        ] {
+            let client = TempDir::new(agent);
+            let o = perimeter()
+                .args([
+                    "run",
+                    "--agent",
+                    agent,
+                    "--model",
+                    &format!("scripted:{policy}"),
+                    "--clients",
+                ])
+                .arg(&clients)
+                .arg("--out")
+                .arg(client.path())
+                .args(THREE)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{agent}: {:?}", text(&o));
+            assert_eq!(
+                label_classes(client.path()),
+                label_classes(direct.path()),
+                "{agent} {policy}"
+            );
+            let events = trace_events(&client.path().join("episodes/flaky-loader/e0.trace.jsonl"));
+            let ran = events.iter().any(|e| {
+                e["kind"] == "process_exec"
+                    && e["path"].as_str().unwrap_or_default().ends_with(binary)
+            });
+            assert!(ran, "{agent}: the real client ran in the sandbox");
+            assert!(
+                events.iter().any(|e| e["kind"] == "model_exchange" && e["api"] == api),
+                "{agent}"
+            );
+        }
     }
 }
