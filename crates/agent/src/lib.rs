@@ -24,6 +24,8 @@ pub enum AgentSpec {
     ClaudeCode { policy: String },
     /// `codex`: OpenAI's Codex CLI, unmodified, run the same way.
     Codex { policy: String },
+    /// `gemini-cli`: Google's Gemini CLI, unmodified, run the same way.
+    GeminiCli { policy: String },
 }
 
 /// Codex's native binary, run directly (its `codex` bin is a Node shim).
@@ -44,6 +46,26 @@ fn codex_command() -> String {
          --dangerously-bypass-approvals-and-sandbox -c model=gpt-5.5 -c model_provider=perimeter \
          -c \"model_providers.perimeter={provider}\" -c features.plugins=false -c analytics.enabled=false \
          -c check_for_update_on_startup=false \"$PERIMETER_PROMPT\" </dev/null"
+    )
+}
+
+/// Gemini CLI's entry point (a Node script), relative to the clients
+/// directory.
+const GEMINI_BINARY: &str = "node_modules/.bin/gemini";
+
+/// How Gemini CLI runs headless and offline (AGENT-CLIENTS.md): API-key
+/// auth, no telemetry, updates or sandbox of its own, in its user settings
+/// (`~/.gemini/settings.json`: it refuses a settings file below a
+/// world-writable directory such as `/tmp`, so the file is one of the
+/// episode's home changes); no self-relaunch; YOLO approvals on an
+/// untrusted workspace; stdin closed.
+fn gemini_cli_command() -> String {
+    let settings = r#"{"security":{"auth":{"selectedType":"gemini-api-key"}},"privacy":{"usageStatisticsEnabled":false},"telemetry":{"enabled":false},"general":{"enableAutoUpdate":false,"enableAutoUpdateNotification":false},"tools":{"sandbox":false}}"#;
+    format!(
+        "mkdir -p /tmp/gemini-tmp ~/.gemini && printf '%s' '{settings}' > ~/.gemini/settings.json && \
+         TMPDIR=/tmp/gemini-tmp GEMINI_SANDBOX=false \
+         GEMINI_TELEMETRY_ENABLED=false GEMINI_CLI_NO_RELAUNCH=true \
+         {CLIENTS_DIR}/{GEMINI_BINARY} -p \"$PERIMETER_PROMPT\" --yolo --skip-trust --output-format stream-json </dev/null"
     )
 }
 
@@ -98,18 +120,18 @@ impl AgentSpec {
                 })?;
                 Ok(AgentSpec::Cmd { command: command.into(), policy })
             }
-            (None, model) if spec == "claude-code" || spec == "codex" => {
+            (None, model) if matches!(spec, "claude-code" | "codex" | "gemini-cli") => {
                 let policy = scripted_model(model).ok_or_else(|| {
                     err(&format!("`{spec}` needs `--model scripted:<policy>` (model APIs are not available in this build)"))
                 })?;
-                Ok(if spec == "codex" {
-                    AgentSpec::Codex { policy }
-                } else {
-                    AgentSpec::ClaudeCode { policy }
+                Ok(match spec {
+                    "codex" => AgentSpec::Codex { policy },
+                    "gemini-cli" => AgentSpec::GeminiCli { policy },
+                    _ => AgentSpec::ClaudeCode { policy },
                 })
             }
             _ => Err(err(
-                "expected `scripted:<policy>`, or `claude-code`, `codex` or `cmd:<command>` with `--model scripted:<policy>`",
+                "expected `scripted:<policy>`, or `claude-code`, `codex`, `gemini-cli` or `cmd:<command>` with `--model scripted:<policy>`",
             )),
         }
     }
@@ -120,7 +142,8 @@ impl AgentSpec {
             AgentSpec::Scripted { policy }
             | AgentSpec::Cmd { policy, .. }
             | AgentSpec::ClaudeCode { policy }
-            | AgentSpec::Codex { policy } => manifest.policies.get(policy),
+            | AgentSpec::Codex { policy }
+            | AgentSpec::GeminiCli { policy } => manifest.policies.get(policy),
         }
     }
 }
@@ -134,6 +157,7 @@ impl fmt::Display for AgentSpec {
             }
             AgentSpec::ClaudeCode { policy } => write!(f, "claude-code --model scripted:{policy}"),
             AgentSpec::Codex { policy } => write!(f, "codex --model scripted:{policy}"),
+            AgentSpec::GeminiCli { policy } => write!(f, "gemini-cli --model scripted:{policy}"),
         }
     }
 }
@@ -152,6 +176,7 @@ impl AgentSpec {
             AgentSpec::Cmd { command, .. } => Some(command.clone()),
             AgentSpec::ClaudeCode { .. } => Some(claude_code_command()),
             AgentSpec::Codex { .. } => Some(codex_command()),
+            AgentSpec::GeminiCli { .. } => Some(gemini_cli_command()),
         }
     }
 
@@ -161,6 +186,7 @@ impl AgentSpec {
         match self {
             AgentSpec::ClaudeCode { .. } => Some(CLAUDE_BINARY),
             AgentSpec::Codex { .. } => Some(CODEX_BINARY),
+            AgentSpec::GeminiCli { .. } => Some(GEMINI_BINARY),
             _ => None,
         }
     }

@@ -13,6 +13,7 @@
 //! restarts cannot desynchronise it.
 
 pub mod anthropic;
+pub mod gemini;
 pub mod openai;
 mod server;
 

@@ -66,6 +66,7 @@ fn serve(conn: TcpStream, backend: &dyn Backend, log: &Mutex<Vec<Exchange>>) -> 
         let conversation = match api {
             "anthropic.messages" => Some(anthropic::conversation(&request)),
             "openai.responses" => Some(crate::openai::conversation(&request)),
+            "gemini.generate" => Some(crate::gemini::conversation(&request)),
             _ => None,
         };
         let exchange = Exchange {
@@ -97,6 +98,25 @@ pub fn route(
             let (response, reply) = anthropic::handle(backend, body);
             ("anthropic.messages", response, reply)
         }
+        ("POST", p) if p.starts_with("/v1beta/models/") => {
+            let call = &p["/v1beta/models/".len()..];
+            match call.split_once(':') {
+                Some((model, "generateContent")) => {
+                    let (response, reply) = crate::gemini::handle(backend, model, false, body);
+                    ("gemini.generate", response, reply)
+                }
+                Some((model, "streamGenerateContent")) => {
+                    let (response, reply) = crate::gemini::handle(backend, model, true, body);
+                    ("gemini.generate", response, reply)
+                }
+                Some((_, "countTokens")) => (
+                    "gemini.count_tokens",
+                    Response::json(200, &json!({"totalTokens": 0})),
+                    Value::Null,
+                ),
+                _ => not_found(method, path),
+            }
+        }
         ("POST", "/v1/responses") => {
             let (response, reply) = crate::openai::handle(backend, body);
             ("openai.responses", response, reply)
@@ -110,11 +130,14 @@ pub fn route(
         ("HEAD" | "GET", "/" | "/api/hello") => {
             ("probe", Response::json(200, &json!({})), Value::Null)
         }
-        _ => {
-            let error = json!({"type": "error", "error": {"type": "not_found_error", "message": format!("no route for {method} {path}")}});
-            ("unknown", Response::json(404, &error), Value::Null)
-        }
+        _ => not_found(method, path),
     }
+}
+
+fn not_found(method: &str, path: &str) -> (&'static str, Response, Value) {
+    let message = format!("no route for {method} {path}");
+    let error = json!({"type": "error", "error": {"type": "not_found_error", "message": message}});
+    ("unknown", Response::json(404, &error), Value::Null)
 }
 
 #[cfg(test)]

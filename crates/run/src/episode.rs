@@ -474,6 +474,8 @@ impl Episode<'_> {
         for (k, v) in [
             ("ANTHROPIC_BASE_URL", gateway.clone()),
             ("OPENAI_BASE_URL", format!("{gateway}/v1")),
+            ("GOOGLE_GEMINI_BASE_URL", gateway.clone()),
+            ("GEMINI_API_KEY", "perimeter-gateway".into()),
             // Clients insist on a key; the gateway ignores it. No real key
             // ever enters the sandbox.
             ("ANTHROPIC_API_KEY", "perimeter-gateway".into()),

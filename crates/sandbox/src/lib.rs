@@ -51,7 +51,9 @@ pub const HOME: &str = "/home/agent";
 /// Resource limits applied inside the sandbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Limits {
-    /// Address space per process (`RLIMIT_AS`).
+    /// Address space per process (`RLIMIT_AS`): virtual, so generous by
+    /// default (64 GiB). Node's WebAssembly reserves large regions; 16 GiB
+    /// made Gemini CLI fail.
     pub memory_bytes: u64,
     /// Processes of the sandbox user (`RLIMIT_NPROC`).
     pub processes: u64,
@@ -67,7 +69,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            memory_bytes: 16 << 30,
+            memory_bytes: 64 << 30,
             processes: 256,
             file_size_bytes: 256 << 20,
             disk_bytes: 1 << 30,

@@ -668,17 +668,19 @@ fn a_client_that_fails_ends_its_episode_with_a_reason() {
     assert!(error["message"].as_str().unwrap().contains("no-such-client"), "{error}");
 }
 
-/// Claude Code and Codex themselves, unmodified, in the sandbox: the
-/// gateway serves the reference policy as their model (Anthropic Messages
-/// and OpenAI Responses), each executes it with its own tools, and the
+/// Claude Code, Codex and Gemini CLI themselves, unmodified, in the sandbox:
+/// the gateway serves the reference policy as their model (Anthropic
+/// Messages, OpenAI Responses, Gemini), each executes it with its own tools,
+/// and the
 /// ground truth gives the scripted agent's labels. Needs the pinned clients:
 /// `npm ci --prefix clients` (the README's test command runs it).
 #[test]
 fn real_clients_match_the_scripted_agent() {
     let clients = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients");
     assert!(
-        clients.join("node_modules/.bin/claude").exists()
-            && clients.join("node_modules/.bin/codex").exists(),
+        ["claude", "codex", "gemini"]
+            .iter()
+            .all(|b| clients.join("node_modules/.bin").join(b).exists()),
         "the agent clients are not installed: run `npm ci --prefix clients` (the README's test command does)"
     );
     for policy in ["honest", "misaligned"] {
@@ -687,6 +689,7 @@ fn real_clients_match_the_scripted_agent() {
         for (agent, api, binary) in [
             ("claude-code", "anthropic.messages", "/claude"),
             ("codex", "openai.responses", "/codex"),
+            ("gemini-cli", "gemini.generate", "/gemini"),
         ] {
             let client = TempDir::new(agent);
             let o = perimeter()
