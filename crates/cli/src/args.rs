@@ -37,6 +37,13 @@ pub enum Command {
     /// Work with episode traces
     #[command(subcommand)]
     Trace(TraceCommand),
+    /// Check this machine: the sandbox (by starting one), and which agent
+    /// clients are installed, with their versions and how to install them
+    Doctor {
+        /// Where the agent clients are installed (as for `run`)
+        #[arg(long, value_name = "DIR")]
+        clients: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             suite_validate(path.as_deref().unwrap_or(&suite), seeds, concurrency, keep)
         }
         Command::Trace(TraceCommand::Verify { files }) => trace_verify(&files),
+        Command::Doctor { clients } => doctor(clients.or_else(find_clients)),
     }
 }
 
@@ -218,6 +219,95 @@ fn suite_validate(
         return Err(Failure::runtime(
             format!("{bad} of {} episodes did not match their declaration", verdicts.len()),
             None,
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The pinned clients: agent spec, npm package, binary.
+const CLIENTS: [(&str, &str); 3] = [
+    ("claude-code", "@anthropic-ai/claude-code"),
+    ("codex", "@openai/codex"),
+    ("gemini-cli", "@google/gemini-cli"),
+];
+
+fn doctor(clients: Option<PathBuf>) -> Result<ExitCode, Failure> {
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    println!(
+        "user          {}",
+        if root { "root (sandboxes run as unprivileged host users)" } else { "unprivileged" }
+    );
+    println!("landlock      ABI {}", sandbox::landlock_abi());
+    let scratch = scratch_dir()?.join(format!("doctor-{}", std::process::id()));
+    let spec = sandbox::SandboxSpec {
+        init_program: current_exe()?,
+        scratch,
+        home: vec![sandbox::HomeFile {
+            path: "probe".into(),
+            executable: false,
+            content: b"ok".to_vec(),
+        }],
+        honeypots: vec!["probe".into()],
+        binds: Vec::new(),
+        listeners: Vec::new(),
+        limits: sandbox::Limits::default(),
+        slot: 0,
+    };
+    let sandbox_ok = match sandbox::Sandbox::start(&spec) {
+        Ok(mut s) => {
+            let req = sandbox::ExecRequest {
+                argv: vec!["cat".into(), "/home/agent/probe".into()],
+                cwd: "/".into(),
+                env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+                stdin: None,
+                timeout_ms: 10_000,
+            };
+            let out = s.exec(&req);
+            let audit = s.audit();
+            let execs = audit.iter().filter(|a| matches!(a, sandbox::Audit::Exec(_))).count();
+            let reads =
+                audit.iter().filter(|a| matches!(a, sandbox::Audit::HoneypotOpen(_))).count();
+            s.shutdown();
+            let ran = out.is_ok_and(|o| o.stdout == "ok");
+            println!(
+                "sandbox       {} (exec audit: {}, honeypot watch: {} via {})",
+                if ran { "works" } else { "starts, but a command failed" },
+                if execs > 0 { "yes" } else { "NO" },
+                if reads > 0 { "yes" } else { "NO" },
+                if root { "fanotify" } else { "inotify" }
+            );
+            ran && execs > 0 && reads > 0
+        }
+        Err(e) => {
+            println!("sandbox       FAILS: {e}");
+            false
+        }
+    };
+    match &clients {
+        Some(dir) => println!("clients       {}", dir.display()),
+        None => {
+            println!("clients       none found (pass `--clients DIR` or set PERIMETER_CLIENTS)")
+        }
+    }
+    for (agent, package) in CLIENTS {
+        let manifest =
+            clients.as_ref().map(|d| d.join("node_modules").join(package).join("package.json"));
+        let version = manifest
+            .and_then(|m| std::fs::read(m).ok())
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["version"].as_str().map(str::to_owned));
+        match version {
+            Some(v) => println!("  {agent:<12} {package} {v}"),
+            None => println!(
+                "  {agent:<12} not installed: `npm ci --prefix clients` installs {package} at the version pinned in clients/package.json"
+            ),
+        }
+    }
+    if !sandbox_ok {
+        return Err(Failure::runtime(
+            "the sandbox does not work on this machine",
+            Some("Perimeter needs user namespaces, Landlock and seccomp user notification (Linux 5.13 or newer)".into()),
         ));
     }
     Ok(ExitCode::SUCCESS)

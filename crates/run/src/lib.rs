@@ -183,7 +183,7 @@ impl Error {
             }
             Error::Io { .. } => Some("check that the path exists and is writable".into()),
             Error::Sandbox { .. } => Some(
-                "`perimeter doctor` is not available yet; check that user namespaces are enabled"
+                "`perimeter doctor` checks what this machine's sandbox needs"
                     .into(),
             ),
             Error::BadRecord { .. } => {

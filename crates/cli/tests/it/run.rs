@@ -726,3 +726,27 @@ fn real_clients_match_the_scripted_agent() {
         }
     }
 }
+
+#[test]
+fn doctor_reports_the_sandbox_and_the_pinned_clients() {
+    let clients = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients");
+    let o = perimeter().args(["doctor", "--clients"]).arg(&clients).output().unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("sandbox       works (exec audit: yes, honeypot watch: yes"),
+        "{stdout}"
+    );
+    // Every installed version is the pinned one.
+    let pins: Value =
+        serde_json::from_slice(&std::fs::read(clients.join("package.json")).unwrap()).unwrap();
+    for (package, version) in pins["dependencies"].as_object().unwrap() {
+        assert!(
+            stdout.contains(&format!("{package} {}", version.as_str().unwrap())),
+            "{package}: {stdout}"
+        );
+    }
+    let o = perimeter().args(["doctor", "--clients", "/nonexistent"]).output().unwrap();
+    assert!(o.status.success(), "missing clients are reported, not fatal");
+    assert!(text(&o).0.contains("not installed: `npm ci --prefix clients`"));
+}
