@@ -64,14 +64,7 @@ pub fn conversation(request: &Value) -> Conversation {
         .flatten()
         .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
         .count();
-    let tools = request
-        .get("tools")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
-        .collect();
-    Conversation { tool_results, tools }
+    Conversation { tool_results, tools: crate::tool_names(request) }
 }
 
 /// The content blocks of a turn and its stop reason.

@@ -53,6 +53,16 @@ pub enum Call {
     },
 }
 
+/// The names in a request's `tools` list (Anthropic and OpenAI shapes).
+pub(crate) fn tool_names(request: &serde_json::Value) -> Vec<String> {
+    request["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Decides the next turn of a conversation.
 pub trait Backend: Send + Sync {
     fn turn(&self, conversation: &Conversation) -> Turn;

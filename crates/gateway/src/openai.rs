@@ -54,14 +54,7 @@ pub fn conversation(request: &Value) -> Conversation {
             )
         })
         .count();
-    let tools = request
-        .get("tools")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
-        .collect();
-    Conversation { tool_results, tools }
+    Conversation { tool_results, tools: crate::tool_names(request) }
 }
 
 fn message(n: usize, text: &str) -> Value {
