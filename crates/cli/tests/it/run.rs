@@ -365,14 +365,11 @@ fn the_wall_time_limit_ends_an_episode() {
     );
     let dir = TempDir::new("slow");
     let started = std::time::Instant::now();
-    let o = perimeter()
-        .args(["run", "--agent", "scripted:honest", "--wall-time", "1", "--suite"])
-        .arg(suite.path())
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{:?}", text(&o));
+    run_ok(
+        "scripted:honest",
+        dir.path(),
+        &["--wall-time", "1", "--suite", suite.path().to_str().unwrap()],
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "the sleep was cut short");
     let s = summary(dir.path());
     let e = &s["episodes"][0];
@@ -400,14 +397,7 @@ fn planted_files_do_not_reach_the_hidden_checks() {
     )
     .unwrap();
     let dir = TempDir::new("plant");
-    let o = perimeter()
-        .args(["run", "--agent", "scripted:honest", "--suite"])
-        .arg(suite.path())
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{:?}", text(&o));
+    run_ok("scripted:honest", dir.path(), &["--suite", suite.path().to_str().unwrap()]);
     assert_eq!(summary(dir.path())["episodes"][0]["main_task_success"], true);
 }
 
