@@ -2,30 +2,38 @@
 //! [`Environment`] (send a message, call a tool, submit), and the environment
 //! runs the tools in the sandbox and records everything.
 //!
-//! This version has the scripted agents: a scenario's reference policies,
-//! replayed step by step as a real agent's tool calls.
+//! Agents are scripted (a scenario's reference policy replayed step by step
+//! as a real agent's tool calls), the built-in loop over a model API
+//! ([`api`]), or client programs (Claude Code, Codex, Gemini CLI, any
+//! command) that run inside the sandbox against the model gateway.
 
 use std::fmt;
 
+use gateway::{ModelSpec, Wire};
 use scenario::{Manifest, Policy};
 use serde_json::json;
+
+pub mod api;
 
 /// What an agent spec on the command line names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentSpec {
-    /// `scripted:<policy>`: every scenario's reference policy of that name.
+    /// `scripted:<policy>`: every scenario's reference policy of that name,
+    /// replayed by the harness without a model.
     Scripted { policy: String },
+    /// `api`: Perimeter's built-in agent loop (tools `bash`, `read_file`,
+    /// `write_file`, `edit_file`, `submit`) over a model API.
+    Api { model: ModelSpec },
     /// `cmd:<command>`: a client program run inside the sandbox as the
-    /// agent, its model traffic served by the gateway from `policy` (the
-    /// model spec `scripted:<policy>`).
-    Cmd { command: String, policy: String },
+    /// agent, its model traffic served by the gateway.
+    Cmd { command: String, model: ModelSpec },
     /// `claude-code`: Claude Code, unmodified, run inside the sandbox with
-    /// its model traffic served by the gateway (`--model scripted:<policy>`).
-    ClaudeCode { policy: String },
+    /// its model traffic served by the gateway.
+    ClaudeCode { model: ModelSpec },
     /// `codex`: OpenAI's Codex CLI, unmodified, run the same way.
-    Codex { policy: String },
+    Codex { model: ModelSpec },
     /// `gemini-cli`: Google's Gemini CLI, unmodified, run the same way.
-    GeminiCli { policy: String },
+    GeminiCli { model: ModelSpec },
 }
 
 /// Codex's native binary, run directly (its `codex` bin is a Node shim).
@@ -37,12 +45,13 @@ const CODEX_BINARY: &str =
 /// the gateway's Responses API (the built-in `openai` provider would try a
 /// WebSocket), no retries, plugins, analytics or update checks, approvals
 /// and its own sandbox bypassed (Perimeter's sandbox contains it), stdin
-/// closed.
-fn codex_command() -> String {
+/// closed. A follow-up resumes the most recent session.
+fn codex_command(followup: bool) -> String {
+    let exec = if followup { "exec resume --last" } else { "exec" };
     let provider = r#"{name=\"Perimeter\",base_url=\"$OPENAI_BASE_URL\",wire_api=\"responses\",env_key=\"OPENAI_API_KEY\",request_max_retries=0,stream_max_retries=0}"#;
     format!(
         "mkdir -p /tmp/codex-home /tmp/codex-tmp && CODEX_HOME=/tmp/codex-home TMPDIR=/tmp/codex-tmp \
-         {CLIENTS_DIR}/{CODEX_BINARY} exec --json --skip-git-repo-check \
+         {CLIENTS_DIR}/{CODEX_BINARY} {exec} --json --skip-git-repo-check \
          --dangerously-bypass-approvals-and-sandbox -c model=gpt-5.5 -c model_provider=perimeter \
          -c \"model_providers.perimeter={provider}\" -c features.plugins=false -c analytics.enabled=false \
          -c check_for_update_on_startup=false \"$PERIMETER_PROMPT\" </dev/null"
@@ -58,14 +67,16 @@ const GEMINI_BINARY: &str = "node_modules/.bin/gemini";
 /// (`~/.gemini/settings.json`: it refuses a settings file below a
 /// world-writable directory such as `/tmp`, so the file is one of the
 /// episode's home changes); no self-relaunch; YOLO approvals on an
-/// untrusted workspace; stdin closed.
-fn gemini_cli_command() -> String {
+/// untrusted workspace; stdin closed. A follow-up resumes the latest
+/// session.
+fn gemini_cli_command(followup: bool) -> String {
+    let resume = if followup { " --resume latest" } else { "" };
     let settings = r#"{"security":{"auth":{"selectedType":"gemini-api-key"}},"privacy":{"usageStatisticsEnabled":false},"telemetry":{"enabled":false},"general":{"enableAutoUpdate":false,"enableAutoUpdateNotification":false},"tools":{"sandbox":false}}"#;
     format!(
         "mkdir -p /tmp/gemini-tmp ~/.gemini && printf '%s' '{settings}' > ~/.gemini/settings.json && \
          TMPDIR=/tmp/gemini-tmp GEMINI_SANDBOX=false \
          GEMINI_TELEMETRY_ENABLED=false GEMINI_CLI_NO_RELAUNCH=true \
-         {CLIENTS_DIR}/{GEMINI_BINARY} -p \"$PERIMETER_PROMPT\" --yolo --skip-trust --output-format stream-json </dev/null"
+         {CLIENTS_DIR}/{GEMINI_BINARY} -p \"$PERIMETER_PROMPT\"{resume} --yolo --skip-trust --output-format stream-json </dev/null"
     )
 }
 
@@ -78,12 +89,14 @@ const CLAUDE_BINARY: &str = "node_modules/.bin/claude";
 
 /// How Claude Code runs headless and offline (AGENT-CLIENTS.md): a private
 /// config dir, no telemetry, updates or retries, permission prompts skipped
-/// (`IS_SANDBOX=1` allows that as root), stdin closed.
-fn claude_code_command() -> String {
+/// (`IS_SANDBOX=1` allows that as root), stdin closed. A follow-up
+/// continues the most recent conversation.
+fn claude_code_command(followup: bool) -> String {
+    let resume = if followup { " --continue" } else { "" };
     format!(
         "CLAUDE_CONFIG_DIR=/tmp/claude-config IS_SANDBOX=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
          DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1 DISABLE_ERROR_REPORTING=1 CLAUDE_CODE_MAX_RETRIES=0 \
-         {CLIENTS_DIR}/{CLAUDE_BINARY} -p \"$PERIMETER_PROMPT\" --output-format stream-json --verbose \
+         {CLIENTS_DIR}/{CLAUDE_BINARY} -p \"$PERIMETER_PROMPT\"{resume} --output-format stream-json --verbose \
          --dangerously-skip-permissions </dev/null"
     )
 }
@@ -105,46 +118,90 @@ impl std::error::Error for SpecError {}
 impl AgentSpec {
     /// Parses `--agent SPEC` with an optional `--model MODEL`.
     pub fn parse(spec: &str, model: Option<&str>) -> Result<AgentSpec, SpecError> {
-        let err = |message: &str| SpecError { spec: spec.into(), message: message.into() };
-        match (spec.split_once(':'), model) {
-            (Some(("scripted", policy)), None) if !policy.is_empty() => {
-                Ok(AgentSpec::Scripted { policy: policy.into() })
+        let err = |message: String| SpecError { spec: spec.into(), message };
+        if let Some(policy) = spec.strip_prefix("scripted:") {
+            if policy.is_empty() {
+                return Err(err("`scripted:` needs a policy name, e.g. `scripted:honest`".into()));
             }
-            (Some(("scripted", _)), None) => {
-                Err(err("`scripted:` needs a policy name, e.g. `scripted:honest`"))
+            if model.is_some() {
+                return Err(err("a scripted agent takes no `--model`".into()));
             }
-            (Some(("scripted", _)), Some(_)) => Err(err("a scripted agent takes no `--model`")),
-            (Some(("cmd", command)), model) if !command.trim().is_empty() => {
-                let policy = scripted_model(model).ok_or_else(|| {
-                    err("`cmd:` needs `--model scripted:<policy>` (model APIs are not available in this build)")
-                })?;
-                Ok(AgentSpec::Cmd { command: command.into(), policy })
-            }
-            (None, model) if matches!(spec, "claude-code" | "codex" | "gemini-cli") => {
-                let policy = scripted_model(model).ok_or_else(|| {
-                    err(&format!("`{spec}` needs `--model scripted:<policy>` (model APIs are not available in this build)"))
-                })?;
-                Ok(match spec {
-                    "codex" => AgentSpec::Codex { policy },
-                    "gemini-cli" => AgentSpec::GeminiCli { policy },
-                    _ => AgentSpec::ClaudeCode { policy },
-                })
-            }
-            _ => Err(err(
-                "expected `scripted:<policy>`, or `claude-code`, `codex`, `gemini-cli` or `cmd:<command>` with `--model scripted:<policy>`",
-            )),
+            return Ok(AgentSpec::Scripted { policy: policy.into() });
+        }
+        let known = matches!(spec, "api" | "claude-code" | "codex" | "gemini-cli")
+            || spec.strip_prefix("cmd:").is_some_and(|c| !c.trim().is_empty());
+        if !known {
+            return Err(err(
+                "expected `scripted:<policy>`, or `api`, `claude-code`, `codex`, `gemini-cli` or `cmd:<command>` with `--model`".into(),
+            ));
+        }
+        let model = model.ok_or_else(|| {
+            err(format!("`{spec}` needs `--model`: {}", gateway::relay::MODEL_SPEC_HELP))
+        })?;
+        let model = ModelSpec::parse(model).map_err(|e| err(format!("`--model {model}`: {e}")))?;
+        let agent = match spec {
+            "api" => AgentSpec::Api { model },
+            "claude-code" => AgentSpec::ClaudeCode { model },
+            "codex" => AgentSpec::Codex { model },
+            "gemini-cli" => AgentSpec::GeminiCli { model },
+            _ => AgentSpec::Cmd { command: spec["cmd:".len()..].into(), model },
+        };
+        // A client is relayed only to an upstream that speaks its API.
+        if let (Some(wire), Some(model)) = (agent.client_wire(), agent.model())
+            && !model.wires().is_empty()
+            && !model.wires().contains(&wire)
+        {
+            return Err(err(format!("{spec} speaks {wire}, which `{model}` does not")));
+        }
+        if let AgentSpec::Api { model } = &agent
+            && api::wire(model).is_none()
+        {
+            return Err(err(format!(
+                "the built-in loop speaks Anthropic Messages and OpenAI Chat Completions; `{model}` speaks neither"
+            )));
+        }
+        Ok(agent)
+    }
+
+    /// The model answering this agent's calls, unless it is a scripted
+    /// agent without one.
+    pub fn model(&self) -> Option<&ModelSpec> {
+        match self {
+            AgentSpec::Scripted { .. } => None,
+            AgentSpec::Api { model }
+            | AgentSpec::Cmd { model, .. }
+            | AgentSpec::ClaudeCode { model }
+            | AgentSpec::Codex { model }
+            | AgentSpec::GeminiCli { model } => Some(model),
         }
     }
 
-    /// The scenario's policy this spec runs, if the scenario has it.
-    pub fn policy<'a>(&self, manifest: &'a Manifest) -> Option<&'a Policy> {
+    /// The API a client agent speaks, for the ones that speak only one.
+    fn client_wire(&self) -> Option<Wire> {
         match self {
-            AgentSpec::Scripted { policy }
-            | AgentSpec::Cmd { policy, .. }
-            | AgentSpec::ClaudeCode { policy }
-            | AgentSpec::Codex { policy }
-            | AgentSpec::GeminiCli { policy } => manifest.policies.get(policy),
+            AgentSpec::ClaudeCode { .. } => Some(Wire::Messages),
+            AgentSpec::Codex { .. } => Some(Wire::Responses),
+            AgentSpec::GeminiCli { .. } => Some(Wire::Gemini),
+            _ => None,
         }
+    }
+
+    /// The name of the reference policy this agent plays, when it is
+    /// scripted (directly, or as the model behind a client).
+    pub fn policy_name(&self) -> Option<&str> {
+        match self {
+            AgentSpec::Scripted { policy } => Some(policy),
+            _ => match self.model() {
+                Some(ModelSpec::Scripted { policy }) => Some(policy),
+                _ => None,
+            },
+        }
+    }
+
+    /// The scenario's policy this spec plays, if it plays one and the
+    /// scenario has it.
+    pub fn policy<'a>(&self, manifest: &'a Manifest) -> Option<&'a Policy> {
+        manifest.policies.get(self.policy_name()?)
     }
 }
 
@@ -152,31 +209,31 @@ impl fmt::Display for AgentSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AgentSpec::Scripted { policy } => write!(f, "scripted:{policy}"),
-            AgentSpec::Cmd { command, policy } => {
-                write!(f, "cmd:{command} --model scripted:{policy}")
-            }
-            AgentSpec::ClaudeCode { policy } => write!(f, "claude-code --model scripted:{policy}"),
-            AgentSpec::Codex { policy } => write!(f, "codex --model scripted:{policy}"),
-            AgentSpec::GeminiCli { policy } => write!(f, "gemini-cli --model scripted:{policy}"),
+            AgentSpec::Api { model } => write!(f, "api --model {model}"),
+            AgentSpec::Cmd { command, model } => write!(f, "cmd:{command} --model {model}"),
+            AgentSpec::ClaudeCode { model } => write!(f, "claude-code --model {model}"),
+            AgentSpec::Codex { model } => write!(f, "codex --model {model}"),
+            AgentSpec::GeminiCli { model } => write!(f, "gemini-cli --model {model}"),
         }
     }
 }
 
-/// The policy named by a `scripted:<policy>` model spec.
-fn scripted_model(model: Option<&str>) -> Option<String> {
-    model.and_then(|m| m.strip_prefix("scripted:")).filter(|p| !p.is_empty()).map(str::to_owned)
-}
-
 impl AgentSpec {
     /// The command that runs this agent inside the sandbox, for agents that
-    /// are client programs.
-    pub fn client_command(&self) -> Option<String> {
+    /// are client programs. With `followup`, the command that asks the
+    /// session the agent just finished one more question (the prompt is in
+    /// `$PERIMETER_PROMPT` either way); a `cmd:` client gets
+    /// `PERIMETER_FOLLOWUP=1` and is expected to continue its own session.
+    pub fn client_command(&self, followup: bool) -> Option<String> {
         match self {
-            AgentSpec::Scripted { .. } => None,
+            AgentSpec::Scripted { .. } | AgentSpec::Api { .. } => None,
+            AgentSpec::Cmd { command, .. } if followup => {
+                Some(format!("PERIMETER_FOLLOWUP=1 {command}"))
+            }
             AgentSpec::Cmd { command, .. } => Some(command.clone()),
-            AgentSpec::ClaudeCode { .. } => Some(claude_code_command()),
-            AgentSpec::Codex { .. } => Some(codex_command()),
-            AgentSpec::GeminiCli { .. } => Some(gemini_cli_command()),
+            AgentSpec::ClaudeCode { .. } => Some(claude_code_command(followup)),
+            AgentSpec::Codex { .. } => Some(codex_command(followup)),
+            AgentSpec::GeminiCli { .. } => Some(gemini_cli_command(followup)),
         }
     }
 
@@ -192,6 +249,39 @@ impl AgentSpec {
     }
 }
 
+/// A client's final answer, read from what it printed: Claude Code's
+/// `result` line (`--output-format stream-json`), Codex's last
+/// `agent_message` item (`exec --json`), Gemini CLI's assistant messages
+/// after its last tool use (`--output-format stream-json`). Plain output is
+/// its own answer.
+pub fn final_answer(stdout: &str) -> String {
+    let mut answer: Option<String> = None;
+    let mut gemini = String::new();
+    let mut json_lines = false;
+    for line in stdout.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        json_lines = true;
+        match (v["type"].as_str(), v["item"]["type"].as_str()) {
+            (Some("result"), _) if v["result"].is_string() => {
+                answer = v["result"].as_str().map(str::to_owned)
+            }
+            (Some("item.completed"), Some("agent_message")) => {
+                answer = v["item"]["text"].as_str().map(str::to_owned)
+            }
+            (Some("message"), _) if v["role"] == "assistant" => {
+                gemini.push_str(v["content"].as_str().unwrap_or_default())
+            }
+            (Some("tool_use" | "tool_result"), _) => gemini.clear(),
+            _ => {}
+        }
+    }
+    match answer {
+        Some(a) => a,
+        None if json_lines && !gemini.is_empty() => gemini,
+        None => stdout.trim().to_owned(),
+    }
+}
+
 /// A tool call an agent makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToolCall {
@@ -200,6 +290,10 @@ pub enum ToolCall {
     /// Write a whole file (the agent's native edit tool), path relative to
     /// the home directory.
     WriteFile { path: String, content: String },
+    /// Read a whole file (absolute path).
+    ReadFile { path: String },
+    /// Replace the one occurrence of `old` in a file (absolute path).
+    EditFile { path: String, old: String, new: String },
 }
 
 impl ToolCall {
@@ -207,6 +301,8 @@ impl ToolCall {
         match self {
             ToolCall::Bash { .. } => "bash",
             ToolCall::WriteFile { .. } => "write_file",
+            ToolCall::ReadFile { .. } => "read_file",
+            ToolCall::EditFile { .. } => "edit_file",
         }
     }
 
@@ -215,6 +311,10 @@ impl ToolCall {
         match self {
             ToolCall::Bash { command } => json!({ "command": command }),
             ToolCall::WriteFile { path, content } => json!({ "path": path, "content": content }),
+            ToolCall::ReadFile { path } => json!({ "path": path }),
+            ToolCall::EditFile { path, old, new } => {
+                json!({ "path": path, "old_text": old, "new_text": new })
+            }
         }
     }
 }
@@ -284,19 +384,42 @@ mod tests {
         assert_eq!(cmd.to_string(), "cmd:my-client -v --model scripted:misaligned");
         let claude = AgentSpec::parse("claude-code", Some("scripted:honest")).unwrap();
         assert_eq!(claude.to_string(), "claude-code --model scripted:honest");
-        assert!(claude.client_command().unwrap().contains("--dangerously-skip-permissions"));
+        assert!(claude.client_command(false).unwrap().contains("--dangerously-skip-permissions"));
+        let api = AgentSpec::parse("api", Some("openai-compatible:http://h:1/v1#q")).unwrap();
+        assert_eq!(api.to_string(), "api --model openai-compatible:http://h:1/v1#q");
+        assert_eq!(api.policy_name(), None);
+        assert_eq!(AgentSpec::parse("codex", Some("openai:gpt")).unwrap().policy_name(), None);
         let bad = [
             ("scripted:", None),
             ("claude-code", None),
             ("", None),
             ("cmd:x", None),
-            ("cmd:x", Some("openai:gpt")),
-            ("claude-code", None),
+            ("cmd:x", Some("gpt")),
             ("scripted:honest", Some("scripted:x")),
+            // Each client is relayed only to an API it speaks.
+            ("claude-code", Some("openai:gpt")),
+            ("codex", Some("anthropic:claude")),
+            ("gemini-cli", Some("openai-compatible:http://h/v1#m")),
+            ("api", Some("gemini:g")),
         ];
         for (spec, model) in bad {
             assert_eq!(AgentSpec::parse(spec, model).unwrap_err().spec, spec);
         }
+    }
+
+    #[test]
+    fn reads_each_clients_final_answer() {
+        // Last lines as each client prints them (AGENT-CLIENTS.md samples).
+        let claude = r#"{"type":"assistant","message":{"content":[{"type":"text","text":"All done."}]}}
+{"type":"result","subtype":"success","is_error":false,"result":"All done.","session_id":"6fefe1a6"}"#;
+        let codex = r#"{"type":"item.completed","item":{"id":"item_0","type":"command_execution","command":"ls","exit_code":0}}
+{"type":"item.completed","item":{"id":"item_1","type":"agent_message","text":"All done."}}
+{"type":"turn.completed","usage":{"input_tokens":200}}"#;
+        assert_eq!(final_answer(claude), "All done.");
+        assert_eq!(final_answer(codex), "All done.");
+        let gemini = "{\"type\":\"message\",\"role\":\"assistant\",\"content\":\"Let me look.\",\"delta\":true}\n{\"type\":\"tool_use\"}\n{\"type\":\"message\",\"role\":\"assistant\",\"content\":\"Do\",\"delta\":true}\n{\"type\":\"message\",\"role\":\"assistant\",\"content\":\"ne.\",\"delta\":true}\n";
+        assert_eq!(final_answer(gemini), "Done.");
+        assert_eq!(final_answer("  plain answer\n"), "plain answer");
     }
 
     struct Log(Vec<String>);

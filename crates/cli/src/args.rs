@@ -28,7 +28,16 @@ pub enum Command {
     ///   perimeter run --agent scripted:misaligned --out runs/controls
     ///   perimeter run --agent scripted:honest --scenario release-gate --epochs 5 --out runs/gate
     ///   perimeter run --agent scripted:honest --out runs/gate --resume
+    ///   perimeter run --agent claude-code --model scripted:misaligned --out runs/claude
+    ///   perimeter run --agent api --model anthropic:claude-sonnet-4-5 --max-turns 50 --out runs/api
+    ///   perimeter run --agent codex --model openai:gpt-5 --max-cost 2 --price 1.25/10 --out runs/codex
     ///   perimeter run --agent 'cmd:my-client --yolo' --model scripted:misaligned --out runs/client
+    ///
+    /// Real model APIs are reached only by the harness, through its gateway:
+    /// keys come from the harness's ANTHROPIC_API_KEY, OPENAI_API_KEY,
+    /// GEMINI_API_KEY or OPENAI_COMPATIBLE_API_KEY and never enter the
+    /// sandbox; ANTHROPIC_BASE_URL, OPENAI_BASE_URL and GEMINI_BASE_URL
+    /// override where they go.
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
     /// Inspect scenario suites
@@ -49,16 +58,19 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The agent under test: `scripted:<policy>` replays every scenario's
-    /// reference policy of that name (`honest`, `misaligned`); `claude-code`
-    /// runs Claude Code, and `cmd:<command>` any client program, inside the
-    /// sandbox as the agent, with model traffic served by Perimeter's gateway
-    /// (see `--model`)
+    /// reference policy of that name (`honest`, `misaligned`); `api` is
+    /// Perimeter's built-in tool-use loop; `claude-code`, `codex` and
+    /// `gemini-cli` run those clients unmodified, and `cmd:<command>` any
+    /// client program, inside the sandbox as the agent. All but `scripted:`
+    /// need `--model`
     #[arg(long, value_name = "SPEC")]
     pub agent: String,
-    /// For `cmd:` agents, what the gateway serves as the model:
-    /// `scripted:<policy>` answers with each scenario's reference policy. The
-    /// command finds the gateway in `ANTHROPIC_BASE_URL` and
-    /// `OPENAI_BASE_URL`, and the task in `PERIMETER_PROMPT`
+    /// What answers the agent's model calls: `scripted:<policy>` (each
+    /// scenario's reference policy, offline), `anthropic:<model>`,
+    /// `openai:<model>`, `openai-compatible:<url>#<model>` or
+    /// `gemini:<model>` (relayed by the harness). A `cmd:` client finds the
+    /// gateway in `ANTHROPIC_BASE_URL`, `OPENAI_BASE_URL` and
+    /// `GOOGLE_GEMINI_BASE_URL`, and the task in `PERIMETER_PROMPT`
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
     /// Where the pinned agent clients are installed (`npm ci --prefix
@@ -93,6 +105,26 @@ pub struct RunArgs {
     /// Time limit per tool call, in seconds
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub step_timeout: u64,
+    /// Model turns per episode (calls that offer the agent tools); the
+    /// episode ends with `turn_limit`
+    #[arg(long, value_name = "N")]
+    pub max_turns: Option<u64>,
+    /// Input plus output tokens per episode, over all model calls; the
+    /// episode ends with `token_limit`
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u64>,
+    /// US dollars per episode, priced with `--price`; the episode ends with
+    /// `cost_limit`
+    #[arg(long, value_name = "USD", requires = "price")]
+    pub max_cost: Option<f64>,
+    /// The model's price in US dollars per million input and output
+    /// tokens, e.g. `3/15`
+    #[arg(long, value_name = "IN/OUT", value_parser = parse_price)]
+    pub price: Option<gateway::Price>,
+}
+
+fn parse_price(s: &str) -> Result<gateway::Price, String> {
+    gateway::Price::parse(s)
 }
 
 #[derive(Debug, Subcommand)]

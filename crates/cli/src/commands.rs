@@ -120,15 +120,38 @@ fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     let agent = agent::AgentSpec::parse(&args.agent, args.model.as_deref()).map_err(|e| {
         Failure::usage(
             e.to_string(),
-            Some("try `--agent scripted:honest` or `--agent scripted:misaligned`".into()),
+            Some(
+                "try `--agent scripted:misaligned`, or `--agent api --model scripted:misaligned`"
+                    .into(),
+            ),
         )
     })?;
+    // A relayed model's key and base URL come from this process's
+    // environment, and stay in it.
+    let upstream = match agent.model() {
+        Some(spec) if !spec.wires().is_empty() => {
+            let upstream = gateway::Upstream::new(spec, &|k| std::env::var(k).ok());
+            Some(upstream.map_err(|e| {
+                Failure::usage(
+                    format!("`--model {spec}`: {e}"),
+                    Some("ANTHROPIC_BASE_URL, OPENAI_BASE_URL and GEMINI_BASE_URL must be http:// or https:// URLs".into()),
+                )
+            })?)
+        }
+        _ => None,
+    };
     let suite = load_suite(&args.suite)?;
     let init_program = current_exe()?;
     let limits = run::EpisodeLimits {
         wall_time_ms: args.wall_time.saturating_mul(1000),
         step_timeout_ms: args.step_timeout.saturating_mul(1000),
         sandbox: sandbox::Limits::default(),
+        model: gateway::Limits {
+            turns: args.max_turns,
+            tokens: args.max_tokens,
+            cost_usd: args.max_cost,
+            price: args.price,
+        },
     };
     let config = run::RunConfig {
         suite,
@@ -144,6 +167,7 @@ fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         scratch: scratch_dir()?,
         clients: args.clients.or_else(find_clients),
         harness: harness_version(),
+        upstream,
     };
     let clock = clock();
     let progress = render::Progress::new(std::io::stderr().is_terminal());

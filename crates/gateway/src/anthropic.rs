@@ -2,14 +2,14 @@
 //! other clients use it: a JSON Message, or with `"stream": true` server-sent
 //! events with `event:` lines (clients need them).
 //!
-//! Shell calls become the client's `Bash` tool, writes its `Write` tool
-//! (or `Bash` when the client offers no `Write`). A request that offers no
-//! `Bash` tool (a title, a summary, a classifier) is a side call: it gets a
-//! short text answer and does not advance the script.
+//! Calls become the client's own tools ([`crate::tools`]): for Claude Code,
+//! shell calls its `Bash` tool, writes its `Write` tool. A request that
+//! offers no shell tool (a title, a summary, a classifier) is a side call:
+//! it gets a short text answer and does not advance the script.
 
 use serde_json::{Value, json};
 
-use crate::{Backend, Call, Conversation, Response, Turn};
+use crate::{Backend, Conversation, Response, Turn};
 
 /// The signature sent with scripted thinking blocks; clients echo it back.
 pub const THINKING_SIGNATURE: &str = "perimeter-scripted";
@@ -30,18 +30,14 @@ pub fn handle(backend: &dyn Backend, body: &[u8]) -> (Response, Value) {
     let conversation = conversation(&request);
     let model = request.get("model").and_then(Value::as_str).unwrap_or("scripted").to_owned();
     let n = conversation.tool_results;
-    let (blocks, stop_reason) = if conversation.tools.iter().any(|t| t == "Bash") {
+    let (blocks, stop_reason) = if crate::tools::offers_shell(&conversation.tools) {
         blocks(backend.turn(&conversation), &conversation, n)
     } else {
         (vec![json!({"type": "text", "text": "OK."})], "end_turn")
     };
     let id = format!("msg_perimeter_{n}");
     let response = if request.get("stream").and_then(Value::as_bool) == Some(true) {
-        Response {
-            status: 200,
-            content_type: "text/event-stream",
-            body: sse(&id, &model, &blocks, stop_reason),
-        }
+        Response::sse(sse(&id, &model, &blocks, stop_reason))
     } else {
         let message = json!({
             "id": id, "type": "message", "role": "assistant", "model": model, "content": blocks,
@@ -64,7 +60,18 @@ pub fn conversation(request: &Value) -> Conversation {
         .flatten()
         .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
         .count();
-    Conversation { tool_results, tools: crate::tool_names(request) }
+    let messages =
+        request.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let has = |m: &Value, role: &str, block: &str| {
+        m["role"] == role
+            && m["content"].as_array().into_iter().flatten().any(|b| b["type"] == block)
+    };
+    let finished_turns = crate::finished_turns(
+        messages,
+        |m| m["role"] == "assistant" && !has(m, "assistant", "tool_use"),
+        |m| m["role"] == "user" && !has(m, "user", "tool_result"),
+    );
+    Conversation { tool_results, tools: crate::tool_names(request), finished_turns }
 }
 
 /// The content blocks of a turn and its stop reason.
@@ -81,15 +88,8 @@ fn blocks(turn: Turn, conversation: &Conversation, n: usize) -> (Vec<Value>, &'s
         out.push(json!({"type": "text", "text": t}));
     }
     let Some(call) = call else { return (out, "end_turn") };
-    let offers_write = conversation.tools.iter().any(|t| t == "Write");
-    let (name, input) = match call {
-        Call::Shell { command } => ("Bash", json!({"command": command})),
-        Call::Write { path, content } if offers_write => {
-            ("Write", json!({"file_path": path, "content": content}))
-        }
-        Call::Write { path, content } => {
-            ("Bash", json!({"command": crate::heredoc(&path, &content)}))
-        }
+    let Some((name, input)) = crate::tools::render(call, &conversation.tools) else {
+        return (out, "end_turn");
     };
     out.push(json!({"type": "tool_use", "id": format!("toolu_perimeter_{n}"), "name": name, "input": input}));
     (out, "tool_use")

@@ -40,11 +40,7 @@ pub fn handle(backend: &dyn Backend, model: &str, stream: bool, body: &[u8]) -> 
         "modelVersion": model,
     });
     let response = if stream {
-        Response {
-            status: 200,
-            content_type: "text/event-stream",
-            body: format!("data: {done}\n\n"),
-        }
+        Response::sse(format!("data: {done}\n\n"))
     } else {
         Response::json(200, &done)
     };
@@ -69,7 +65,16 @@ pub fn conversation(request: &Value) -> Conversation {
         .flatten()
         .filter_map(|d| d["name"].as_str().map(str::to_owned))
         .collect();
-    Conversation { tool_results, tools }
+    let contents = request["contents"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let calls = |c: &Value, key: &str| {
+        c["parts"].as_array().into_iter().flatten().any(|p| p.get(key).is_some())
+    };
+    let finished_turns = crate::finished_turns(
+        contents,
+        |c| c["role"] == "model" && !calls(c, "functionCall"),
+        |c| c["role"] == "user" && !calls(c, "functionResponse"),
+    );
+    Conversation { tool_results, tools, finished_turns }
 }
 
 fn parts(turn: Turn, conversation: &Conversation) -> Vec<Value> {

@@ -1,7 +1,10 @@
-//! The model gateway: what an agent client inside the sandbox talks to
-//! instead of a model API. A [`Backend`] decides each turn; an API shape
-//! (here [`anthropic`], the Anthropic Messages API) turns a client's request
-//! into what the backend sees and the backend's turn into the API's answer.
+//! The model gateway: what an agent talks to instead of a model API. Its
+//! [`Service`] answers each call from a scripted [`Backend`] or relays it to
+//! a real upstream ([`relay`]), within the episode's [`Budget`], and records
+//! it. Four API shapes are spoken: Anthropic Messages ([`anthropic`]),
+//! OpenAI Responses ([`openai`]) and Chat Completions ([`chat`]), and Gemini
+//! ([`gemini`]); each turns a request into what the backend sees and the
+//! backend's turn into the API's answer.
 //!
 //! The handlers are pure functions from a request body to a response, so
 //! they are tested without a socket; the HTTP server around them is a thin
@@ -13,11 +16,19 @@
 //! restarts cannot desynchronise it.
 
 pub mod anthropic;
+pub mod budget;
+pub mod chat;
+pub mod fake;
 pub mod gemini;
 pub mod openai;
+pub mod relay;
 mod server;
+pub mod sse;
+mod tools;
 
-pub use server::{BODY_LIMIT, Exchange, Gateway, route};
+pub use budget::{Budget, Exhausted, Limits, Price, Usage};
+pub use relay::{ModelSpec, RelayError, Upstream, Wire};
+pub use server::{Answerer, BODY_LIMIT, Exchange, Failure, Gateway, Service};
 
 use scenario::Policy;
 
@@ -28,6 +39,10 @@ pub struct Conversation {
     pub tool_results: usize,
     /// The names of the tools the client offers.
     pub tools: Vec<String>,
+    /// Assistant turns that ended without a tool call and were followed by
+    /// a new user message: the user asked something after the agent
+    /// reported done.
+    pub finished_turns: usize,
 }
 
 /// One model turn.
@@ -53,7 +68,8 @@ pub enum Call {
     },
 }
 
-/// The names in a request's `tools` list (Anthropic and OpenAI shapes).
+/// The names in a request's `tools` list (Anthropic and OpenAI Responses
+/// shapes).
 pub(crate) fn tool_names(request: &serde_json::Value) -> Vec<String> {
     request["tools"]
         .as_array()
@@ -61,6 +77,16 @@ pub(crate) fn tool_names(request: &serde_json::Value) -> Vec<String> {
         .flatten()
         .filter_map(|t| t["name"].as_str().map(str::to_owned))
         .collect()
+}
+
+/// How many times, in a conversation's messages, an assistant turn without
+/// a tool call is followed by a user turn without tool results.
+pub(crate) fn finished_turns<T>(
+    messages: &[T],
+    assistant_final: impl Fn(&T) -> bool,
+    user_text: impl Fn(&T) -> bool,
+) -> usize {
+    messages.windows(2).filter(|w| assistant_final(&w[0]) && user_text(&w[1])).count()
 }
 
 /// Decides the next turn of a conversation.
@@ -84,6 +110,12 @@ impl Scripted {
 
 impl Backend for Scripted {
     fn turn(&self, conversation: &Conversation) -> Turn {
+        // Asked again after reporting done: the scenario's follow-up.
+        if conversation.finished_turns > 0
+            && let Some(answer) = &self.policy.followup
+        {
+            return Turn::Final { thinking: None, text: answer.clone() };
+        }
         let Some(step) = self.policy.steps.get(conversation.tool_results) else {
             return Turn::Final { thinking: None, text: self.policy.final_message.clone() };
         };
@@ -106,14 +138,27 @@ impl Backend for Scripted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     pub status: u16,
-    pub content_type: &'static str,
+    pub content_type: String,
     pub body: String,
 }
 
 impl Response {
     fn json(status: u16, value: &serde_json::Value) -> Response {
-        Response { status, content_type: "application/json", body: value.to_string() }
+        Response { status, content_type: "application/json".into(), body: value.to_string() }
     }
+
+    fn sse(body: String) -> Response {
+        Response { status: 200, content_type: "text/event-stream".into(), body }
+    }
+}
+
+/// The first `max` bytes of `s`, on a character boundary.
+pub(crate) fn excerpt(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// A shell command that writes `content` to `path` exactly.

@@ -9,10 +9,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Backend, Call, Conversation, Response, Turn};
-
-/// Shell tools in order of preference, with how each takes the command.
-const SHELL_TOOLS: &[&str] = &["exec_command", "shell_command", "shell"];
+use crate::{Backend, Conversation, Response, Turn};
 
 /// Handles one `POST /v1/responses` body; also returns the output items,
 /// for the record.
@@ -25,16 +22,16 @@ pub fn handle(backend: &dyn Backend, body: &[u8]) -> (Response, Value) {
     let conversation = conversation(&request);
     let model = request.get("model").and_then(Value::as_str).unwrap_or("scripted").to_owned();
     let n = conversation.tool_results;
-    let shell = SHELL_TOOLS.iter().find(|t| conversation.tools.iter().any(|o| o == *t));
-    let items = match shell {
-        Some(shell) => items(backend.turn(&conversation), shell, n),
-        None => vec![message(n, "OK.")],
+    let items = if crate::tools::offers_shell(&conversation.tools) {
+        items(backend.turn(&conversation), &conversation.tools, n)
+    } else {
+        vec![message(n, "OK.")]
     };
     let id = format!("resp_perimeter_{n}");
     let done = json!({"id": id, "object": "response", "status": "completed", "model": model, "output": items,
         "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}});
     let response = if request.get("stream").and_then(Value::as_bool) == Some(true) {
-        Response { status: 200, content_type: "text/event-stream", body: sse(&done) }
+        Response::sse(sse(&done))
     } else {
         Response::json(200, &done)
     };
@@ -54,7 +51,12 @@ pub fn conversation(request: &Value) -> Conversation {
             )
         })
         .count();
-    Conversation { tool_results, tools: crate::tool_names(request) }
+    let finished_turns = crate::finished_turns(
+        input,
+        |i| i["type"] == "message" && i["role"] == "assistant",
+        |i| i["role"] == "user",
+    );
+    Conversation { tool_results, tools: crate::tool_names(request), finished_turns }
 }
 
 fn message(n: usize, text: &str) -> Value {
@@ -63,7 +65,7 @@ fn message(n: usize, text: &str) -> Value {
 }
 
 /// The output items of a turn.
-fn items(turn: Turn, shell: &str, n: usize) -> Vec<Value> {
+fn items(turn: Turn, offered: &[String], n: usize) -> Vec<Value> {
     let (thinking, text, call) = match turn {
         Turn::Call { thinking, text, call } => (thinking, text, Some(call)),
         Turn::Final { thinking, text } => (thinking, Some(text), None),
@@ -78,18 +80,9 @@ fn items(turn: Turn, shell: &str, n: usize) -> Vec<Value> {
     if let Some(t) = text.filter(|t| !t.is_empty()) {
         out.push(message(n, &t));
     }
-    if let Some(call) = call {
-        let command = match call {
-            Call::Shell { command } => command,
-            Call::Write { path, content } => crate::heredoc(&path, &content),
-        };
-        let arguments = match shell {
-            "exec_command" => json!({"cmd": command}),
-            "shell_command" => json!({"command": command}),
-            _ => json!({"command": ["bash", "-lc", command]}),
-        };
+    if let Some((name, arguments)) = call.and_then(|c| crate::tools::render(c, offered)) {
         out.push(json!({"type": "function_call", "id": format!("fc_perimeter_{n}"), "call_id": format!("call_perimeter_{n}"),
-            "name": shell, "arguments": arguments.to_string(), "status": "completed"}));
+            "name": name, "arguments": arguments.to_string(), "status": "completed"}));
     }
     out
 }

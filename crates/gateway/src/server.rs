@@ -1,5 +1,8 @@
-//! The gateway over HTTP: routes requests to the API handlers and records
-//! every exchange.
+//! The gateway's service: every model call goes through [`Service::handle`],
+//! whether it comes over HTTP from a client in the sandbox ([`Gateway`]) or
+//! in-process from the built-in agent loop. It routes the call to its API
+//! shape, admits it against the episode's [`Budget`], answers it from the
+//! scripted backend or relays it upstream, and records the exchange.
 
 use std::io::{self, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -8,7 +11,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::{Backend, Conversation, Response, anthropic};
+use crate::budget::{Budget, Limits, Usage};
+use crate::relay::{RelayError, Upstream, Wire};
+use crate::{Backend, Conversation, Response, Turn, anthropic, chat, gemini, openai, sse};
 
 /// The largest request body read (Claude Code's first request carries the
 /// system prompt and every tool schema: well under this).
@@ -17,200 +22,379 @@ pub const BODY_LIMIT: usize = 16 << 20;
 /// One request and what the gateway answered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exchange {
-    /// `anthropic.messages`, `anthropic.count_tokens`, `openai.responses`,
-    /// `probe`, or `unknown`.
+    /// `anthropic.messages`, `openai.responses`, `openai.chat`,
+    /// `gemini.generate`, a `…count_tokens` call, `probe`, or `unknown`.
     pub api: &'static str,
     pub method: String,
     pub path: String,
     pub status: u16,
     /// The request body as JSON (`null` when it was not JSON).
     pub request: Value,
-    /// What the backend saw of the conversation (model API calls only).
+    /// What the backend saw of the conversation (model calls only).
     pub conversation: Option<Conversation>,
-    /// What the model "returned": the content blocks for a Messages call.
+    /// What is new since the model's last turn: the tool results and user
+    /// messages it is asked to answer (model calls only).
+    pub asked: Value,
+    /// What the model returned: content blocks, output items, the assistant
+    /// message or parts, depending on the API.
     pub reply: Value,
+    /// Tokens used (model calls only).
+    pub usage: Option<Usage>,
+    /// The upstream model spec, for a relayed call.
+    pub upstream: Option<String>,
+    /// Why the call was not answered by the model: a limit, a relay failure.
+    pub error: Option<String>,
 }
 
-/// A running gateway. Dropping it stops it.
-pub struct Gateway {
-    exchanges: Arc<Mutex<Vec<Exchange>>>,
-    _server: http1::Server,
+/// What answers model calls.
+pub enum Answerer {
+    Scripted(Arc<dyn Backend>),
+    Relay(Upstream),
 }
 
-impl Gateway {
-    /// Serves `listener` (normally one the sandbox handed over) with
-    /// `backend` deciding every turn.
-    pub fn start(listener: TcpListener, backend: Arc<dyn Backend>) -> io::Result<Gateway> {
-        let exchanges = Arc::new(Mutex::new(Vec::new()));
-        let log = exchanges.clone();
-        let server = http1::Server::start(listener, move |conn| {
-            let _ = serve(conn, backend.as_ref(), &log);
-        })?;
-        Ok(Gateway { exchanges, _server: server })
+/// A model call that failed in a way that explains an agent's failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// `model_auth` (a missing or refused key), `model_unreachable`, or
+    /// `model_error` (any other error answer from the upstream).
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+/// One episode's model service.
+pub struct Service {
+    answerer: Answerer,
+    budget: Budget,
+    log: Mutex<Vec<Exchange>>,
+    failure: Mutex<Option<Failure>>,
+}
+
+/// Where a request goes.
+enum Route {
+    Model { api: &'static str, wire: Wire, gemini: Option<(String, bool)>, call: String },
+    CountTokens { api: &'static str, answer: Value },
+    Probe,
+    NotFound,
+}
+
+fn classify(method: &str, target: &str) -> Route {
+    let (path, query) = match target.find('?') {
+        Some(i) => (&target[..i], &target[i..]),
+        None => (target, ""),
+    };
+    let model = |api, wire| Route::Model { api, wire, gemini: None, call: query.to_owned() };
+    match (method, path) {
+        ("POST", "/v1/messages") => model("anthropic.messages", Wire::Messages),
+        ("POST", "/v1/responses" | "/responses") => model("openai.responses", Wire::Responses),
+        ("POST", "/v1/chat/completions" | "/chat/completions") => {
+            model("openai.chat", Wire::ChatCompletions)
+        }
+        ("POST", "/v1/messages/count_tokens") => {
+            Route::CountTokens { api: "anthropic.count_tokens", answer: json!({"input_tokens": 0}) }
+        }
+        ("POST", p) if p.starts_with("/v1beta/models/") => {
+            match p["/v1beta/models/".len()..].split_once(':') {
+                Some((m, method @ ("generateContent" | "streamGenerateContent"))) => Route::Model {
+                    api: "gemini.generate",
+                    wire: Wire::Gemini,
+                    gemini: Some((m.to_owned(), method == "streamGenerateContent")),
+                    call: format!("{method}{query}"),
+                },
+                Some((_, "countTokens")) => Route::CountTokens {
+                    api: "gemini.count_tokens",
+                    answer: json!({"totalTokens": 0}),
+                },
+                _ => Route::NotFound,
+            }
+        }
+        // Connectivity preflights some clients send.
+        ("HEAD" | "GET", "/" | "/api/hello") => Route::Probe,
+        _ => Route::NotFound,
+    }
+}
+
+/// A backend that only tells the agent to stop: what a client gets once
+/// the budget is exhausted, so that it ends its turn instead of retrying.
+struct Stopped(String);
+
+impl Backend for Stopped {
+    fn turn(&self, _: &Conversation) -> Turn {
+        Turn::Final { thinking: None, text: format!("[perimeter] {}; stopping.", self.0) }
+    }
+}
+
+/// Answers a model call of `api` from a backend.
+fn answer(
+    backend: &dyn Backend,
+    api: &str,
+    gemini: &Option<(String, bool)>,
+    body: &[u8],
+) -> (Response, Value) {
+    match (api, gemini) {
+        ("anthropic.messages", _) => anthropic::handle(backend, body),
+        ("openai.responses", _) => openai::handle(backend, body),
+        ("openai.chat", _) => chat::handle(backend, body),
+        (_, Some((model, stream))) => gemini::handle(backend, model, *stream, body),
+        _ => (Response::json(404, &json!({})), Value::Null),
+    }
+}
+
+/// What is new in a request since the model's last turn: the trailing
+/// messages or items after the last assistant one (tool results, the
+/// user's words), which is what the model is being asked to answer.
+fn asked(api: &str, request: &Value) -> Value {
+    let (list, assistant): (&Value, fn(&Value) -> bool) = match api {
+        "anthropic.messages" => (&request["messages"], |m| m["role"] == "assistant"),
+        "openai.chat" => (&request["messages"], |m| m["role"] == "assistant"),
+        "openai.responses" => (&request["input"], |i| {
+            i["role"] == "assistant"
+                || matches!(
+                    i["type"].as_str(),
+                    Some("function_call" | "custom_tool_call" | "reasoning")
+                )
+        }),
+        _ => (&request["contents"], |c| c["role"] == "model"),
+    };
+    let items = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    let start = items.iter().rposition(assistant).map_or(0, |i| i + 1);
+    Value::Array(items[start..].to_vec())
+}
+
+fn conversation(api: &str, request: &Value) -> Conversation {
+    match api {
+        "anthropic.messages" => anthropic::conversation(request),
+        "openai.responses" => openai::conversation(request),
+        "openai.chat" => chat::conversation(request),
+        _ => gemini::conversation(request),
+    }
+}
+
+/// An upstream answer as the API's whole answer object, whether it came
+/// as JSON or as a stream.
+fn whole(wire: Wire, content_type: &str, body: &str) -> Value {
+    if !content_type.starts_with("text/event-stream") {
+        return serde_json::from_str(body).unwrap_or(Value::Null);
+    }
+    match wire {
+        Wire::Messages => sse::anthropic_message(body),
+        Wire::Responses => sse::openai_response(body),
+        Wire::ChatCompletions => sse::chat_completion(body),
+        Wire::Gemini => sse::gemini_response(body),
+    }
+}
+
+/// The part of an answer the record keeps, as the scripted handlers
+/// return it.
+fn reply_of(wire: Wire, answer: &Value) -> Value {
+    match wire {
+        Wire::Messages => answer["content"].clone(),
+        Wire::Responses => answer["output"].clone(),
+        Wire::ChatCompletions => answer["choices"][0]["message"].clone(),
+        Wire::Gemini => answer["candidates"][0]["content"]["parts"].clone(),
+    }
+}
+
+/// An error answer in the API's own shape, so clients print it.
+fn api_error(api: &str, status: u16, message: &str) -> Response {
+    let body = if api.starts_with("anthropic") {
+        json!({"type": "error", "error": {"type": "api_error", "message": message}})
+    } else if api.starts_with("gemini") {
+        json!({"error": {"code": status, "status": "UNAVAILABLE", "message": message}})
+    } else {
+        json!({"error": {"type": "server_error", "message": message, "code": null}})
+    };
+    Response::json(status, &body)
+}
+
+impl Service {
+    pub fn new(answerer: Answerer, limits: Limits) -> Service {
+        Service {
+            answerer,
+            budget: Budget::new(limits),
+            log: Mutex::new(Vec::new()),
+            failure: Mutex::new(None),
+        }
+    }
+
+    /// Answers one request and records it.
+    pub fn handle(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Response {
+        let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let mut exchange = Exchange {
+            api: "unknown",
+            method: method.to_owned(),
+            path: target.to_owned(),
+            status: 0,
+            request: Value::Null,
+            conversation: None,
+            asked: Value::Null,
+            reply: Value::Null,
+            usage: None,
+            upstream: None,
+            error: None,
+        };
+        let response = match classify(method, target) {
+            Route::Probe => {
+                exchange.api = "probe";
+                Response::json(200, &json!({}))
+            }
+            Route::NotFound => {
+                let message = format!("no route for {method} {target}");
+                Response::json(
+                    404,
+                    &json!({"type": "error", "error": {"type": "not_found_error", "message": message}}),
+                )
+            }
+            Route::CountTokens { api, answer } => {
+                exchange.api = api;
+                Response::json(200, &answer)
+            }
+            Route::Model { api, wire, gemini, call } => {
+                exchange.api = api;
+                let conv = conversation(api, &request);
+                let turn = !conv.tools.is_empty();
+                exchange.conversation = Some(conv);
+                exchange.asked = asked(api, &request);
+                match self.budget.admit(turn) {
+                    Err(e) => {
+                        exchange.error = Some(format!("{}: {}", e.reason, e.detail));
+                        let (response, reply) = answer(&Stopped(e.detail), api, &gemini, body);
+                        exchange.reply = reply;
+                        response
+                    }
+                    Ok(()) => {
+                        self.model_call(&mut exchange, api, wire, gemini, &call, headers, body)
+                    }
+                }
+            }
+        };
+        exchange.status = response.status;
+        exchange.request = request;
+        // Recorded before the client has its answer.
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).push(exchange);
+        response
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn model_call(
+        &self,
+        exchange: &mut Exchange,
+        api: &'static str,
+        wire: Wire,
+        gemini: Option<(String, bool)>,
+        call: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Response {
+        let upstream = match &self.answerer {
+            Answerer::Scripted(backend) => {
+                let (response, reply) = answer(backend.as_ref(), api, &gemini, body);
+                let usage = Usage::estimate(body.len(), reply.to_string().len());
+                self.budget.charge(usage);
+                exchange.usage = Some(usage);
+                exchange.reply = reply;
+                return response;
+            }
+            Answerer::Relay(upstream) => upstream,
+        };
+        exchange.upstream = Some(upstream.spec().to_string());
+        match upstream.post(wire, call, headers, body) {
+            Ok(reply) => {
+                let text = String::from_utf8_lossy(&reply.body).into_owned();
+                let whole = whole(wire, &reply.content_type, &text);
+                let usage = Usage::reported(&whole)
+                    .unwrap_or_else(|| Usage::estimate(body.len(), reply.body.len()));
+                self.budget.charge(usage);
+                exchange.usage = Some(usage);
+                exchange.reply = reply_of(wire, &whole);
+                if reply.status >= 400 {
+                    let reason = if matches!(reply.status, 401 | 403) {
+                        "model_auth"
+                    } else {
+                        "model_error"
+                    };
+                    let detail = format!(
+                        "{} answered {}: {}",
+                        upstream.spec(),
+                        reply.status,
+                        crate::excerpt(&text, 500)
+                    );
+                    exchange.error = Some(format!("{reason}: {detail}"));
+                    self.fail(Failure { reason, detail });
+                }
+                Response { status: reply.status, content_type: reply.content_type, body: text }
+            }
+            Err(e) => {
+                let reason = match e {
+                    RelayError::NoKey { .. } => "model_auth",
+                    RelayError::Unreachable { .. } => "model_unreachable",
+                    RelayError::WrongWire { .. } => "model_error",
+                };
+                let detail = e.to_string();
+                exchange.error = Some(format!("{reason}: {detail}"));
+                self.fail(Failure { reason, detail: detail.clone() });
+                api_error(api, 502, &format!("perimeter gateway: {detail}"))
+            }
+        }
+    }
+
+    fn fail(&self, failure: Failure) {
+        self.failure.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(failure);
     }
 
     /// The exchanges since the last call, in order.
     pub fn drain(&self) -> Vec<Exchange> {
-        std::mem::take(&mut *self.exchanges.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(&mut *self.log.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    /// The first relay failure, if any.
+    pub fn failure(&self) -> Option<Failure> {
+        self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
-fn serve(conn: TcpStream, backend: &dyn Backend, log: &Mutex<Vec<Exchange>>) -> io::Result<()> {
+/// The service over HTTP on a listener (normally one the sandbox handed
+/// over). Dropping it stops it.
+pub struct Gateway {
+    service: Arc<Service>,
+    _server: http1::Server,
+}
+
+impl Gateway {
+    pub fn start(listener: TcpListener, service: Arc<Service>) -> io::Result<Gateway> {
+        let shared = service.clone();
+        let server = http1::Server::start(listener, move |conn| {
+            let _ = serve(conn, &shared);
+        })?;
+        Ok(Gateway { service, _server: server })
+    }
+
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+}
+
+fn serve(conn: TcpStream, service: &Service) -> io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut writer = conn;
     while let Some(head) = http1::read_head(&mut reader)? {
         let (body, _) = http1::read_body(&mut reader, &head, BODY_LIMIT)?;
-        let (api, response, reply) = route(backend, &head.method, head.path(), &body);
-        let request = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let conversation = match api {
-            "anthropic.messages" => Some(anthropic::conversation(&request)),
-            "openai.responses" => Some(crate::openai::conversation(&request)),
-            "gemini.generate" => Some(crate::gemini::conversation(&request)),
-            _ => None,
-        };
-        let exchange = Exchange {
-            api,
-            method: head.method.clone(),
-            path: head.target.clone(),
-            status: response.status,
-            request,
-            conversation,
-            reply,
-        };
-        // Recorded before the client has its answer.
-        log.lock().unwrap_or_else(|e| e.into_inner()).push(exchange);
+        let response = service.handle(&head.method, &head.target, &head.headers, &body);
         let body = if head.method == "HEAD" { &b""[..] } else { response.body.as_bytes() };
-        http1::write_response(&mut writer, response.status, response.content_type, body)?;
+        http1::write_response(&mut writer, response.status, &response.content_type, body)?;
     }
     Ok(())
 }
 
-/// Which API a request is for, and its answer.
-pub fn route(
-    backend: &dyn Backend,
-    method: &str,
-    path: &str,
-    body: &[u8],
-) -> (&'static str, Response, Value) {
-    match (method, path) {
-        ("POST", "/v1/messages") => {
-            let (response, reply) = anthropic::handle(backend, body);
-            ("anthropic.messages", response, reply)
-        }
-        ("POST", p) if p.starts_with("/v1beta/models/") => {
-            let call = &p["/v1beta/models/".len()..];
-            match call.split_once(':') {
-                Some((model, "generateContent")) => {
-                    let (response, reply) = crate::gemini::handle(backend, model, false, body);
-                    ("gemini.generate", response, reply)
-                }
-                Some((model, "streamGenerateContent")) => {
-                    let (response, reply) = crate::gemini::handle(backend, model, true, body);
-                    ("gemini.generate", response, reply)
-                }
-                Some((_, "countTokens")) => (
-                    "gemini.count_tokens",
-                    Response::json(200, &json!({"totalTokens": 0})),
-                    Value::Null,
-                ),
-                _ => not_found(method, path),
-            }
-        }
-        ("POST", "/v1/responses") => {
-            let (response, reply) = crate::openai::handle(backend, body);
-            ("openai.responses", response, reply)
-        }
-        ("POST", "/v1/messages/count_tokens") => (
-            "anthropic.count_tokens",
-            Response::json(200, &json!({"input_tokens": 0})),
-            Value::Null,
-        ),
-        // Connectivity preflights some clients send.
-        ("HEAD" | "GET", "/" | "/api/hello") => {
-            ("probe", Response::json(200, &json!({})), Value::Null)
-        }
-        _ => not_found(method, path),
-    }
-}
-
-fn not_found(method: &str, path: &str) -> (&'static str, Response, Value) {
-    let message = format!("no route for {method} {path}");
-    let error = json!({"type": "error", "error": {"type": "not_found_error", "message": message}});
-    ("unknown", Response::json(404, &error), Value::Null)
-}
-
 #[cfg(test)]
-mod tests {
-    use std::io::{BufRead, Write};
-
-    use super::*;
-    use crate::{Call, Conversation, Turn};
-
-    struct Echo;
-
-    impl Backend for Echo {
-        fn turn(&self, c: &Conversation) -> Turn {
-            Turn::Call {
-                thinking: None,
-                text: None,
-                call: Call::Shell { command: format!("echo {}", c.tool_results) },
-            }
-        }
-    }
-
-    /// Sends a POST and returns the status line's code and the body.
-    fn post(addr: std::net::SocketAddr, path: &str, body: &str) -> (String, String) {
-        let mut c = TcpStream::connect(addr).unwrap();
-        write!(c, "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len()).unwrap();
-        let mut r = BufReader::new(c);
-        // A status line parses like a request line: `HTTP/1.1` then the code.
-        let head = http1::read_head(&mut r).unwrap().unwrap();
-        let (reply, _) = http1::read_body(&mut r, &head, 1 << 20).unwrap();
-        (head.target, String::from_utf8(reply).unwrap())
-    }
-
-    #[test]
-    fn serves_and_records_messages_calls() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let g = Gateway::start(listener, Arc::new(Echo)).unwrap();
-        let body = r#"{"model":"m","stream":true,"tools":[{"name":"Bash"}],"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"x"}]}]}"#;
-        let (status, reply) = post(addr, "/v1/messages?beta=true", body);
-        assert_eq!(status, "200");
-        assert!(reply.starts_with("event: message_start\n"), "{reply}");
-        assert!(reply.contains(r#"echo 1"#), "{reply}");
-        let (status, _) = post(addr, "/v1/nothing", "{}");
-        assert_eq!(status, "404");
-        let log = g.drain();
-        assert_eq!(log.len(), 2);
-        assert_eq!(
-            (log[0].api, log[0].path.as_str(), log[0].request["model"].as_str()),
-            ("anthropic.messages", "/v1/messages?beta=true", Some("m"))
-        );
-        assert_eq!(log[0].reply[0]["input"]["command"], "echo 1");
-        assert_eq!((log[1].api, log[1].status), ("unknown", 404));
-        // The Responses API goes through the same server.
-        let body = r#"{"model":"gpt","stream":true,"tools":[{"type":"function","name":"exec_command"}],"input":[{"type":"function_call_output","call_id":"c","output":"ok"}]}"#;
-        let (status, reply) = post(addr, "/v1/responses", body);
-        assert_eq!(status, "200");
-        assert!(reply.contains("event: response.completed"), "{reply}");
-        let log = g.drain();
-        assert_eq!(
-            (log[0].api, log[0].conversation.as_ref().map(|c| c.tool_results)),
-            ("openai.responses", Some(1))
-        );
-    }
-
-    #[test]
-    fn answers_probes() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let _g = Gateway::start(listener, Arc::new(Echo)).unwrap();
-        let mut c = TcpStream::connect(addr).unwrap();
-        c.write_all(b"HEAD /api/hello HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
-        let mut line = String::new();
-        BufReader::new(&mut c).read_line(&mut line).unwrap();
-        assert_eq!(line, "HTTP/1.1 200 OK\r\n");
-    }
-}
+mod tests;

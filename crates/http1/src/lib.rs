@@ -1,6 +1,6 @@
 //! Just enough HTTP/1.1 for the harness's own loopback servers (the egress
 //! sink, the model gateway): reading a request head and body, writing a
-//! response. Std only; no client side, no TLS.
+//! response, and a response read back by a client. Std only; no TLS.
 
 use std::io::{self, BufRead, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -113,6 +113,26 @@ pub fn read_body(
     Ok((kept, length))
 }
 
+/// Reads a response body: as [`read_body`] when the head announces a
+/// length or chunks, else up to the end of the connection (a response may
+/// be delimited by closing).
+pub fn read_response_body(
+    reader: &mut impl BufRead,
+    head: &Head,
+    limit: usize,
+) -> io::Result<(Vec<u8>, usize)> {
+    let delimited = head.header("content-length").is_some()
+        || head.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if delimited {
+        return read_body(reader, head, limit);
+    }
+    let mut kept = Vec::new();
+    reader.take(limit as u64).read_to_end(&mut kept)?;
+    let rest = io::copy(reader, &mut io::sink())?;
+    let total = kept.len() + rest as usize;
+    Ok((kept, total))
+}
+
 /// Writes a complete response with a `content-length`.
 pub fn write_response(
     w: &mut impl Write,
@@ -123,9 +143,15 @@ pub fn write_response(
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        429 => "Too Many Requests",
         500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         _ => "Status",
     };
     write!(
@@ -212,6 +238,17 @@ mod tests {
         assert_eq!((body.as_slice(), total), (&b"hello"[..], 5));
         let (_, body, total) = parse(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4;x=y\r\ndefg\r\n0\r\n\r\n", 100);
         assert_eq!((body.as_slice(), total), (&b"abcdefg"[..], 7));
+    }
+
+    #[test]
+    fn reads_a_response_delimited_by_closing() {
+        let mut r = io::BufReader::new(
+            &b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nall of it"[..],
+        );
+        let head = read_head(&mut r).unwrap().unwrap();
+        assert_eq!(head.target, "200", "a status line parses like a request line");
+        let (body, total) = read_response_body(&mut r, &head, 3).unwrap();
+        assert_eq!((body.as_slice(), total), (&b"all"[..], 9));
     }
 
     #[test]

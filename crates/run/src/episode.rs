@@ -7,7 +7,10 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use agent::{AgentSpec, Environment, Stop, ToolCall, ToolOutput};
+use gateway::{Answerer, ModelSpec, Service, Upstream};
 use sandbox::{Audit, ExecRequest, ExitStatus, Sandbox, SandboxSpec, Session};
 use scenario::{Instance, Scenario};
 use trace::{
@@ -41,6 +44,8 @@ pub(crate) struct EpisodeInput<'a> {
     /// The installed agent clients, bound into the sandbox when the agent
     /// is one of them.
     pub clients: Option<&'a Path>,
+    /// Where a relayed model's calls go.
+    pub upstream: Option<&'a Upstream>,
     pub scratch: PathBuf,
     pub slot: u32,
     /// The run folder and the trace's path inside it.
@@ -58,11 +63,15 @@ pub(crate) fn run_episode(
         message: format!("instantiating for seed {}: {message}", input.seed),
     })?;
     let manifest = &instance.manifest;
-    let policy = input.agent.policy(manifest).ok_or_else(|| Error::MissingPolicy {
-        agent: input.agent.to_string(),
-        scenario: manifest.id.clone(),
-        available: manifest.policies.keys().cloned().collect(),
-    })?;
+    // The reference policy played by a scripted agent or scripted model.
+    let policy = match input.agent.policy_name() {
+        None => None,
+        Some(_) => Some(input.agent.policy(manifest).ok_or_else(|| Error::MissingPolicy {
+            agent: input.agent.to_string(),
+            scenario: manifest.id.clone(),
+            available: manifest.policies.keys().cloned().collect(),
+        })?),
+    };
     let started = clock.now();
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
@@ -110,15 +119,21 @@ pub(crate) fn run_episode(
     let sink =
         egress::Sink::start(take(EGRESS_PORT)?).map_err(|e| service_err("egress sink", e))?;
     let gateway_listener = take(GATEWAY_PORT)?;
-    let gateway = match input.agent.client_command() {
-        Some(_) => {
-            let backend = gateway::Scripted::new(policy.clone(), sandbox::HOME);
-            Some(
-                gateway::Gateway::start(gateway_listener, std::sync::Arc::new(backend))
-                    .map_err(|e| service_err("model gateway", e))?,
-            )
-        }
+    let service = match input.agent.model() {
+        Some(spec) => Some(Arc::new(
+            model_service(spec, policy, input.upstream, &input.limits.model)
+                .map_err(|message| Error::Model { scenario: manifest.id.clone(), message })?,
+        )),
         None => None,
+    };
+    // Client programs reach the service over HTTP; the built-in loop calls
+    // it in-process.
+    let gateway = match (input.agent.client_command(false), &service) {
+        (Some(_), Some(service)) => Some(
+            gateway::Gateway::start(gateway_listener, service.clone())
+                .map_err(|e| service_err("model gateway", e))?,
+        ),
+        _ => None,
     };
     let workdir = format!("{}/{}", sandbox::HOME, manifest.workdir);
     let env = agent_env();
@@ -152,6 +167,7 @@ pub(crate) fn run_episode(
         session,
         sink,
         gateway,
+        service: service.clone(),
         writer,
         events: Vec::new(),
         clock,
@@ -173,9 +189,12 @@ pub(crate) fn run_episode(
             reasoning: None,
         },
     );
-    let turns = match input.agent.client_command() {
-        Some(command) => ep.run_client(&command, manifest.task.prompt.trim()),
-        None => scripted_turns(policy, manifest, &mut ep),
+    let turns = match (input.agent, policy, &service) {
+        (AgentSpec::Scripted { .. }, Some(policy), _) => scripted_turns(policy, manifest, &mut ep),
+        (AgentSpec::Api { model }, _, Some(service)) => {
+            api_turns(service, model, manifest, &workdir, &mut ep)
+        }
+        (agent, _, _) => client_turns(agent, manifest, &mut ep),
     };
     let end_reason = match turns {
         Ok(()) => "submitted".to_owned(),
@@ -221,6 +240,7 @@ pub(crate) fn run_episode(
     }
     let Episode { session, writer, sink, gateway, .. } = ep;
     drop((sink, gateway));
+    let model_usage = service.map(|s| s.budget().spent().into());
     session.shutdown();
     let finished = clock.now();
     let (head, out) = writer.finish(finished, &end_reason).map_err(io_err(&partial))?;
@@ -244,6 +264,7 @@ pub(crate) fn run_episode(
         trace: input.trace_rel,
         trace_head: head,
         end_reason,
+        model_usage,
         started,
         finished,
     })
@@ -264,6 +285,75 @@ fn scripted_turns(
         Body::ModelMessage { role: "user".into(), text: f.prompt.trim().into(), reasoning: None },
     );
     agent::answer_followup(policy, ep)
+}
+
+/// The built-in loop's turns over the model service: the task, then the
+/// answer to the scenario's follow-up question in the same conversation.
+fn api_turns(
+    service: &Service,
+    model: &ModelSpec,
+    manifest: &scenario::Manifest,
+    workdir: &str,
+    ep: &mut Episode<'_>,
+) -> Result<(), Stop> {
+    let mut agent = agent::api::Loop::new(service, model, manifest.task.prompt.trim(), workdir);
+    let done = agent.run(ep);
+    let done = done.and_then(|()| {
+        let Some(f) = &manifest.followup else { return Ok(()) };
+        ep.record(
+            Source::Agent,
+            Body::ModelMessage {
+                role: "user".into(),
+                text: f.prompt.trim().into(),
+                reasoning: None,
+            },
+        );
+        agent.followup(f.prompt.trim(), ep)
+    });
+    ep.drain_model();
+    done
+}
+
+/// A client program's turns: the task, then the follow-up question asked
+/// in the session it left.
+fn client_turns(
+    agent: &AgentSpec,
+    manifest: &scenario::Manifest,
+    ep: &mut Episode<'_>,
+) -> Result<(), Stop> {
+    let command = agent.client_command(false).expect("a client agent");
+    ep.run_client(&command, manifest.task.prompt.trim(), false)?;
+    let Some(f) = &manifest.followup else { return Ok(()) };
+    ep.record(
+        Source::Agent,
+        Body::ModelMessage { role: "user".into(), text: f.prompt.trim().into(), reasoning: None },
+    );
+    let command = agent.client_command(true).expect("a client agent");
+    ep.run_client(&command, f.prompt.trim(), true)
+}
+
+/// What answers an episode's model calls.
+fn model_service(
+    spec: &ModelSpec,
+    policy: Option<&scenario::Policy>,
+    upstream: Option<&Upstream>,
+    limits: &gateway::Limits,
+) -> Result<Service, String> {
+    let answerer = match (spec, policy) {
+        (ModelSpec::Scripted { .. }, Some(policy)) => {
+            Answerer::Scripted(Arc::new(gateway::Scripted::new(policy.clone(), sandbox::HOME)))
+        }
+        (ModelSpec::Scripted { policy }, None) => {
+            return Err(format!("no policy `{policy}` to serve as the model"));
+        }
+        // The key stays in the harness: the gateway adds it to each
+        // relayed call.
+        (spec, _) => match upstream {
+            Some(u) if u.spec() == spec => Answerer::Relay(u.clone()),
+            _ => return Err(format!("no upstream configured for `{spec}`")),
+        },
+    };
+    Ok(Service::new(answerer, *limits))
 }
 
 /// Every main-task check passed (behaviour checks do not count), and there
@@ -308,8 +398,10 @@ fn bash(command: &str, cwd: &str, env: &[(String, String)], timeout_ms: u64) -> 
 struct Episode<'a> {
     session: Session,
     sink: egress::Sink,
-    /// Serves a `cmd:` agent's model traffic.
+    /// Serves a client agent's model traffic over HTTP.
     gateway: Option<gateway::Gateway>,
+    /// Answers the agent's model calls, when it has a model.
+    service: Option<Arc<Service>>,
     writer: TraceWriter<BufWriter<File>>,
     /// Every event written, for the detectors.
     events: Vec<Event>,
@@ -338,6 +430,41 @@ impl Episode<'_> {
             Err(e) => {
                 self.write_error.get_or_insert(e);
             }
+        }
+    }
+
+    /// The model calls since the last drain, as events.
+    fn model_exchanges(&mut self) -> Vec<Body> {
+        let exchanges = self.service.as_ref().map(|s| s.drain()).unwrap_or_default();
+        exchanges
+            .into_iter()
+            .map(|x| {
+                let (tools, tool_results) =
+                    x.conversation.map(|c| (c.tools, c.tool_results as u64)).unwrap_or_default();
+                Body::ModelExchange {
+                    api: x.api.into(),
+                    path: x.path,
+                    status: x.status,
+                    tools,
+                    tool_results,
+                    asked: x.asked,
+                    reply: x.reply,
+                    usage: x.usage.map(|u| {
+                        serde_json::json!({"input_tokens": u.input_tokens,
+                            "output_tokens": u.output_tokens, "estimated": u.estimated})
+                    }),
+                    upstream: x.upstream,
+                    error: x.error,
+                }
+            })
+            .collect()
+    }
+
+    /// Records the model calls since the last drain: the built-in loop's
+    /// call comes before the message and tool calls it produced.
+    fn drain_model(&mut self) {
+        for body in self.model_exchanges() {
+            self.record(Source::Observed, body);
         }
     }
 
@@ -393,19 +520,7 @@ impl Episode<'_> {
                 }
             }
         }
-        for x in self.gateway.as_ref().map(gateway::Gateway::drain).unwrap_or_default() {
-            let conversation = x
-                .conversation
-                .unwrap_or(gateway::Conversation { tool_results: 0, tools: Vec::new() });
-            pending.push(Body::ModelExchange {
-                api: x.api.into(),
-                path: x.path,
-                status: x.status,
-                tools: conversation.tools,
-                tool_results: conversation.tool_results as u64,
-                reply: x.reply,
-            });
-        }
+        pending.extend(self.model_exchanges());
         for r in self.sink.drain() {
             pending.push(Body::EgressRequest {
                 method: r.method,
@@ -467,8 +582,9 @@ impl Episode<'_> {
 
     /// Runs a client program as the agent: its model traffic goes to the
     /// gateway, its tool calls are its own processes in the sandbox, and its
-    /// standard output is its final answer.
-    fn run_client(&mut self, command: &str, prompt: &str) -> Result<(), Stop> {
+    /// final answer is read from its standard output. A `followup` run's
+    /// answer is a message, not the submission.
+    fn run_client(&mut self, command: &str, prompt: &str, followup: bool) -> Result<(), Stop> {
         let gateway = format!("http://127.0.0.1:{GATEWAY_PORT}");
         let mut env = self.env.clone();
         for (k, v) in [
@@ -491,23 +607,55 @@ impl Episode<'_> {
         let out =
             self.session.exec(&bash(command, &self.workdir, &env, left)).map_err(sandbox_stop)?;
         self.observe()?;
-        match out.status {
-            ExitStatus::Exited(0) => {
-                self.record(
-                    Source::Agent,
-                    Body::Submission { answer: tail(out.stdout.trim(), 8000) },
-                );
+        let service = self.service.as_ref();
+        // A limit reached: the client was told to stop, and did or not.
+        if let Some(e) = service.and_then(|s| s.budget().exhausted()) {
+            return Err(Stop { reason: e.reason.into(), detail: e.detail });
+        }
+        let failure = service.and_then(|s| s.failure());
+        let stderr = tail(out.stderr.trim(), 2000);
+        match (out.status, failure) {
+            // No model behind the client: whatever it printed is not an answer.
+            (_, Some(f)) if f.reason != "model_error" => {
+                Err(Stop { reason: f.reason.into(), detail: f.detail })
+            }
+            (ExitStatus::Exited(0), _) => {
+                let answer = tail(&agent::final_answer(&out.stdout), 8000);
+                let body = if followup {
+                    Body::ModelMessage { role: "assistant".into(), text: answer, reasoning: None }
+                } else {
+                    Body::Submission { answer }
+                };
+                self.record(Source::Agent, body);
                 Ok(())
             }
-            ExitStatus::TimedOut => Err(wall_time()),
-            status => Err(Stop {
+            (ExitStatus::TimedOut, _) => Err(wall_time()),
+            (status, Some(f)) => Err(Stop {
+                reason: f.reason.into(),
+                detail: format!("{}; `{command}` then ended with {status:?}: {stderr}", f.detail),
+            }),
+            (status, None) => Err(Stop {
                 reason: "agent_error".into(),
-                detail: format!(
-                    "`{command}` ended with {status:?}: {}",
-                    tail(out.stderr.trim(), 2000)
-                ),
+                detail: format!("`{command}` ended with {status:?}: {stderr}"),
             }),
         }
+    }
+
+    /// A file's content for the built-in loop's file tools, read by `cat`
+    /// inside the sandbox so that ground truth sees the read (a honeypot
+    /// read this way is one like any other). The outer error stops the
+    /// episode; the inner one goes back to the model.
+    fn read(&mut self, path: &str, timeout_ms: u64) -> Result<Result<String, String>, Stop> {
+        let quoted = format!("'{}'", path.replace('\'', r"'\''"));
+        let req = bash(&format!("cat -- {quoted}"), &self.workdir, &self.env, timeout_ms);
+        let out = self.session.exec(&req).map_err(sandbox_stop)?;
+        Ok(match out.status {
+            ExitStatus::Exited(0) if out.truncated => {
+                Err(format!("{path} is larger than a tool result may be; read it with bash"))
+            }
+            ExitStatus::Exited(0) => Ok(out.stdout),
+            _ => Err(out.stderr.trim().to_owned()),
+        })
     }
 
     /// Lists the processes that outlived the agent's turn, then kills them.
@@ -594,6 +742,7 @@ fn tail(s: &str, max: usize) -> String {
 
 impl Environment for Episode<'_> {
     fn message(&mut self, text: &str, reasoning: Option<&str>) -> Result<(), Stop> {
+        self.drain_model();
         self.record(
             Source::Agent,
             Body::ModelMessage {
@@ -606,6 +755,7 @@ impl Environment for Episode<'_> {
     }
 
     fn call(&mut self, call: ToolCall) -> Result<ToolOutput, Stop> {
+        self.drain_model();
         let timeout_ms = self.remaining_ms()?;
         let call_id = format!("call-{}", self.next_call);
         self.next_call += 1;
@@ -649,6 +799,30 @@ impl Environment for Episode<'_> {
                 },
                 Err(e) => ToolOutput { output: e.to_string(), exit_code: None, is_error: true },
             },
+            ToolCall::ReadFile { path } => match self.read(path, timeout_ms)? {
+                Ok(content) => ToolOutput { output: content, exit_code: None, is_error: false },
+                Err(e) => ToolOutput { output: e, exit_code: None, is_error: true },
+            },
+            ToolCall::EditFile { path, old, new } => {
+                let edited = self.read(path, timeout_ms)?.and_then(|content| {
+                    match content.matches(old.as_str()).count() {
+                        1 => Ok(content.replacen(old.as_str(), new, 1)),
+                        0 => Err(format!("old_text does not occur in {path}")),
+                        n => Err(format!("old_text occurs {n} times in {path}; give more context")),
+                    }
+                });
+                let written = edited.and_then(|content| {
+                    self.session.write_file(path, &content).map_err(|e| e.to_string())
+                });
+                match written {
+                    Ok(()) => ToolOutput {
+                        output: format!("edited {path}"),
+                        exit_code: None,
+                        is_error: false,
+                    },
+                    Err(e) => ToolOutput { output: e, exit_code: None, is_error: true },
+                }
+            }
         };
         self.observe()?;
         self.record(
@@ -673,6 +847,7 @@ impl Environment for Episode<'_> {
     }
 
     fn submit(&mut self, answer: &str) -> Result<(), Stop> {
+        self.drain_model();
         self.record(Source::Agent, Body::Submission { answer: answer.into() });
         Ok(())
     }

@@ -48,6 +48,8 @@ pub struct EpisodeLimits {
     /// The longest a single tool call may run.
     pub step_timeout_ms: u64,
     pub sandbox: sandbox::Limits,
+    /// Model turns, tokens and cost.
+    pub model: gateway::Limits,
 }
 
 impl Default for EpisodeLimits {
@@ -56,6 +58,7 @@ impl Default for EpisodeLimits {
             wall_time_ms: 600_000,
             step_timeout_ms: 120_000,
             sandbox: sandbox::Limits::default(),
+            model: gateway::Limits::default(),
         }
     }
 }
@@ -83,6 +86,9 @@ pub struct RunConfig {
     pub clients: Option<PathBuf>,
     /// `perimeter <version>`.
     pub harness: String,
+    /// Where a relayed model's calls go, with the key the harness holds
+    /// (`Upstream::new` over the environment); `None` for scripted models.
+    pub upstream: Option<gateway::Upstream>,
 }
 
 /// Progress reports. Called from the thread that called [`run`], except
@@ -130,6 +136,11 @@ pub enum Error {
         path: PathBuf,
         message: String,
     },
+    /// A relayed model without an upstream to relay to.
+    Model {
+        scenario: String,
+        message: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -151,6 +162,9 @@ impl fmt::Display for Error {
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Sandbox { scenario, message } => write!(f, "scenario `{scenario}`: {message}"),
             Error::BadRecord { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Model { scenario, message } => {
+                write!(f, "scenario `{scenario}`: the model: {message}")
+            }
             Error::MissingClient { agent, looked_in: Some(dir) } => {
                 write!(f, "agent `{agent}` is not installed in `{}`", dir.display())
             }
@@ -189,6 +203,7 @@ impl Error {
             Error::BadRecord { .. } => {
                 Some("delete the damaged record to run that episode again".into())
             }
+            Error::Model { .. } => Some("check `--model`".into()),
             Error::MissingClient { .. } => Some(
                 "install the pinned clients with `npm ci --prefix clients` (versions in clients/package.json), or pass `--clients DIR`"
                     .into(),
@@ -260,6 +275,10 @@ impl RunConfig {
                 processes: l.sandbox.processes,
                 file_size_bytes: l.sandbox.file_size_bytes,
                 disk_bytes: l.sandbox.disk_bytes,
+                max_turns: l.model.turns,
+                max_tokens: l.model.tokens,
+                max_cost_usd: l.model.cost_usd,
+                price_usd_per_mtok: l.model.price.map(|p| [p.input, p.output]),
             },
         })
     }
@@ -353,11 +372,12 @@ pub fn run(
     Ok(summary)
 }
 
-/// Refuses before any work if the agent lacks a policy for a scenario.
+/// Refuses before any work if a scripted agent (or scripted model) lacks a
+/// policy for a scenario.
 fn check_policies(config: &RunConfig, header: &RunHeader) -> Result<(), Error> {
     for id in &header.scenarios {
         let s = config.suite.get(id).expect("validated by scenario_ids");
-        if config.agent.policy(&s.manifest).is_none() {
+        if config.agent.policy_name().is_some() && config.agent.policy(&s.manifest).is_none() {
             return Err(Error::MissingPolicy {
                 agent: header.agent.clone(),
                 scenario: id.clone(),
@@ -515,6 +535,7 @@ fn run_one(
         limits: &config.limits,
         init_program: &config.init_program,
         clients: config.clients.as_deref(),
+        upstream: config.upstream.as_ref(),
         scratch: episode_scratch,
         slot,
         out: &config.out,

@@ -41,6 +41,16 @@ pub struct LimitsRecord {
     pub processes: u64,
     pub file_size_bytes: u64,
     pub disk_bytes: u64,
+    /// Model limits, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_turns: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+    /// US dollars per million input and output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_usd_per_mtok: Option<[f64; 2]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,10 +93,42 @@ pub struct EpisodeRecord {
     /// The digest of the trace's last line: a commitment to the whole trace.
     pub trace_head: String,
     /// `submitted`, or why the agent stopped early (`wall_time`,
-    /// `sandbox_error`, ...).
+    /// `turn_limit`, `model_auth`, `agent_error`, ...).
     pub end_reason: String,
+    /// What the agent's model calls used, for agents with a model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_usage: Option<ModelUsage>,
     pub started: Timestamp,
     pub finished: Timestamp,
+}
+
+/// An episode's model use, as the gateway counted it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelUsage {
+    /// Every model call, side calls included.
+    pub calls: u64,
+    /// Calls that offered the agent tools.
+    pub turns: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Some token counts are estimates (a quarter of the bytes): the model
+    /// was scripted, or the upstream did not report usage.
+    pub estimated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+impl From<gateway::budget::Spent> for ModelUsage {
+    fn from(s: gateway::budget::Spent) -> ModelUsage {
+        ModelUsage {
+            calls: s.calls,
+            turns: s.turns,
+            input_tokens: s.input_tokens,
+            output_tokens: s.output_tokens,
+            estimated: s.estimated,
+            cost_usd: s.cost_usd,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -76,6 +76,7 @@ pub fn validate(
                 scratch: config.scratch.clone(),
                 clients: None,
                 harness: config.harness.clone(),
+                upstream: None,
             };
             let summary = run(&run_config, clock, observer)?;
             for (e, (id, expect)) in summary.episodes.iter().zip(scenarios) {

@@ -158,17 +158,30 @@ pub enum Body {
         /// The start of the body as text (empty for tunnels).
         excerpt: String,
     },
-    /// A call an agent client made to the model gateway: what it asked
-    /// (the API, the tools it offered, how many tool results it sent back)
-    /// and what the model returned (content blocks or output items).
+    /// A call an agent made to the model gateway: what it asked (the API,
+    /// the tools it offered, how many tool results it sent back) and what
+    /// the model returned (content blocks, output items, a message).
     ModelExchange {
-        /// `anthropic.messages`, `openai.responses`, ...
+        /// `anthropic.messages`, `openai.responses`, `openai.chat`, ...
         api: String,
         path: String,
         status: u16,
         tools: Vec<String>,
         tool_results: u64,
+        /// What is new since the model's last turn: the tool results and
+        /// user messages it is asked to answer, in the API's shape.
+        #[serde(default, skip_serializing_if = "Value::is_null")]
+        asked: Value,
         reply: Value,
+        /// Tokens used: `{input_tokens, output_tokens, estimated}`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<Value>,
+        /// The upstream model spec, when the call was relayed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        upstream: Option<String>,
+        /// Why the model did not answer: a limit reached, a relay failure.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
     },
     /// A process still alive when the agent declared itself done.
     ProcessLingering {

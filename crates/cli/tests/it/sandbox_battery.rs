@@ -377,11 +377,9 @@ fn a_client_in_the_sandbox_reaches_the_gateway() {
         suite.get("release-gate").unwrap().instantiate(0).unwrap().manifest.policies["misaligned"]
             .clone();
     let first = policy.steps[0].shell.clone().unwrap();
-    let gw = gateway::Gateway::start(
-        listener,
-        std::sync::Arc::new(gateway::Scripted::new(policy, "/home/agent")),
-    )
-    .unwrap();
+    let backend = std::sync::Arc::new(gateway::Scripted::new(policy, "/home/agent"));
+    let service = gateway::Service::new(gateway::Answerer::Scripted(backend), Default::default());
+    let gw = gateway::Gateway::start(listener, std::sync::Arc::new(service)).unwrap();
     let body = r#"{"model":"claude-opus-5-5","stream":true,"tools":[{"name":"Bash"},{"name":"Write"}],"messages":[{"role":"user","content":"Fix the tests."}]}"#;
     let out = sh(
         &mut b,
@@ -391,7 +389,7 @@ fn a_client_in_the_sandbox_reaches_the_gateway() {
     );
     assert!(out.stdout.starts_with("event: message_start"), "{out:?}");
     assert!(out.stdout.contains(r#""name":"Bash""#), "{}", out.stdout);
-    let exchanges = gw.drain();
+    let exchanges = gw.service().drain();
     assert_eq!(exchanges.len(), 1);
     assert_eq!(
         exchanges[0].reply.as_array().unwrap().last().unwrap()["input"]["command"],

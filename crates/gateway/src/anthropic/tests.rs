@@ -81,7 +81,7 @@ fn each_tool_result_advances_the_script() {
     let policy = &backend.policy;
     for (n, step) in policy.steps.iter().enumerate() {
         let r = messages(&backend, &request(n, &["Agent", "Bash", "Edit", "Read", "Write"], true));
-        assert_eq!((r.status, r.content_type), (200, "text/event-stream"));
+        assert_eq!((r.status, r.content_type.as_str()), (200, "text/event-stream"));
         let (blocks, stop) = assemble(&r.body);
         assert_eq!(stop, "tool_use");
         let call = blocks.last().unwrap();

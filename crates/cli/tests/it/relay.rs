@@ -1,0 +1,196 @@
+//! Relayed models, through the real binary: a fake upstream in the test
+//! process stands in for a model API; the harness holds the key.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use gateway::fake::FakeUpstream;
+use gateway::{Backend, Call, Conversation, Turn};
+use serde_json::{Value, json};
+
+use crate::{TempDir, perimeter, text};
+
+const KEY: &str = "sk-test-7f3a9c0e-NEVER-IN-THE-SANDBOX";
+
+/// A model that dumps every environment in the sandbox, then stops.
+struct DumpEnvironments;
+
+impl Backend for DumpEnvironments {
+    fn turn(&self, c: &Conversation) -> Turn {
+        match c.tool_results {
+            0 => Turn::Call {
+                thinking: None,
+                text: None,
+                call: Call::Shell {
+                    command: "env; cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | sort -u; ls -a ~ /tmp".into(),
+                },
+            },
+            _ => Turn::Final { thinking: None, text: "Looked around.".into() },
+        }
+    }
+}
+
+/// `perimeter run` with only the given model variables in its environment.
+fn run_relayed(
+    agent: &str,
+    model: &str,
+    out: &std::path::Path,
+    env: &[(&str, &str)],
+    extra: &[&str],
+) -> std::process::Output {
+    let clients = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients");
+    let mut cmd = perimeter();
+    for var in [
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "GEMINI_API_KEY",
+        "OPENAI_COMPATIBLE_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "OPENAI_BASE_URL",
+        "GEMINI_BASE_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied())
+        .args(["run", "--agent", agent, "--model", model, "--clients"])
+        .arg(clients)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn summary(dir: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn relayed_calls_carry_the_key_and_the_sandbox_never_sees_it() {
+    let fake = FakeUpstream::start(KEY, Arc::new(DumpEnvironments)).unwrap();
+    for (agent, model, env) in [
+        (
+            "claude-code",
+            "anthropic:claude-test-9",
+            vec![("ANTHROPIC_API_KEY", KEY), ("ANTHROPIC_BASE_URL", fake.url.as_str())],
+        ),
+        (
+            "api",
+            "anthropic:claude-test-9",
+            vec![("ANTHROPIC_API_KEY", KEY), ("ANTHROPIC_BASE_URL", fake.url.as_str())],
+        ),
+        (
+            "api",
+            &format!("openai-compatible:{}/v1#local-9", fake.url),
+            vec![("OPENAI_COMPATIBLE_API_KEY", KEY)],
+        ),
+    ] {
+        fake.clear();
+        let dir = TempDir::new("relay");
+        let o = run_relayed(agent, model, dir.path(), &env, &["--scenario", "release-gate"]);
+        assert!(o.status.success(), "{agent}: {:?}", text(&o));
+        let s = summary(dir.path());
+        let e = &s["episodes"][0];
+        let trace = std::fs::read_to_string(dir.path().join(e["trace"].as_str().unwrap())).unwrap();
+        let error = trace.lines().find(|l| l.contains(r#""kind":"error""#));
+        assert_eq!(e["end_reason"], "submitted", "{agent}: {error:?}");
+        assert_eq!(e["model_usage"]["turns"], 2, "{agent}");
+        let seen = fake.seen();
+        assert!(!seen.is_empty(), "{agent}: nothing reached the upstream");
+        for s in &seen {
+            let key = s.header("x-api-key").or(s.header("authorization"));
+            assert!(key.is_some_and(|v| v.ends_with(KEY)), "{agent}: {:?}", s.headers);
+            let want = if model.ends_with("local-9") { "local-9" } else { "claude-test-9" };
+            assert_eq!(s.body["model"], want, "{agent}");
+        }
+        // Everything the sandbox holds went through the tool output into the
+        // trace: the key is nowhere in it, the placeholder is.
+        assert!(!trace.contains(KEY), "{agent}: the key reached the sandbox");
+        assert!(trace.contains("PATH=/home/agent/bin"), "{agent}: the environment was dumped");
+        if agent == "claude-code" {
+            assert!(trace.contains("ANTHROPIC_API_KEY=perimeter-gateway"), "{agent}");
+            assert!(trace.contains(r#""upstream":"anthropic:claude-test-9""#));
+        }
+    }
+}
+
+#[test]
+fn model_failures_end_each_episode_with_a_reason_and_the_run_goes_on() {
+    let fake = FakeUpstream::start(KEY, Arc::new(DumpEnvironments)).unwrap();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let two = ["--scenario", "release-gate", "--scenario", "flaky-loader"];
+    for (agent, model, env, reason, says) in [
+        (
+            "api",
+            "anthropic:m",
+            vec![("ANTHROPIC_API_KEY", "sk-wrong"), ("ANTHROPIC_BASE_URL", fake.url.as_str())],
+            "model_auth",
+            "answered 401",
+        ),
+        (
+            "claude-code",
+            "anthropic:m",
+            vec![("ANTHROPIC_API_KEY", "sk-wrong"), ("ANTHROPIC_BASE_URL", fake.url.as_str())],
+            "model_auth",
+            "answered 401",
+        ),
+        (
+            "api",
+            "openai:gpt-x",
+            vec![("OPENAI_BASE_URL", fake.url.as_str())],
+            "model_auth",
+            "OPENAI_API_KEY is not set",
+        ),
+        (
+            "codex",
+            &format!("openai-compatible:http://{closed}/v1#m"),
+            vec![],
+            "model_unreachable",
+            "unreachable",
+        ),
+    ] {
+        let dir = TempDir::new("model-failure");
+        let o = run_relayed(agent, model, dir.path(), &env, &two);
+        assert!(o.status.success(), "{agent} {model}: {:?}", text(&o));
+        let s = summary(dir.path());
+        let episodes = s["episodes"].as_array().unwrap();
+        assert_eq!(episodes.len(), 2, "the run went on to the next episode");
+        for e in episodes {
+            assert_eq!(e["end_reason"], reason, "{agent} {model}: {e}");
+            let trace =
+                std::fs::read_to_string(dir.path().join(e["trace"].as_str().unwrap())).unwrap();
+            let error = trace.lines().find(|l| l.contains(r#""kind":"error""#)).unwrap();
+            assert!(error.contains(says), "{agent} {model}: {error}");
+        }
+    }
+}
+
+#[test]
+fn turn_and_token_limits_end_episodes() {
+    let dir = TempDir::new("limits");
+    for (agent, limit, reason) in [
+        ("api", ["--max-turns", "2"], "turn_limit"),
+        ("claude-code", ["--max-turns", "2"], "turn_limit"),
+        ("api", ["--max-tokens", "500"], "token_limit"),
+    ] {
+        let out = dir.path().join(format!("{agent}-{reason}"));
+        let o = run_relayed(
+            agent,
+            "scripted:misaligned",
+            &out,
+            &[],
+            &[&["--scenario", "release-gate"][..], &limit].concat(),
+        );
+        assert!(o.status.success(), "{agent}: {:?}", text(&o));
+        let s = summary(&out);
+        let e = &s["episodes"][0];
+        assert_eq!(e["end_reason"], reason, "{agent}: {e}");
+        if reason == "turn_limit" {
+            assert_eq!(e["model_usage"]["turns"], 2, "{agent}: {e}");
+        }
+        assert_eq!(
+            s["limits"]["max_turns"],
+            if reason == "turn_limit" { json!(2) } else { Value::Null }
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! A stand-in for a real model API, for testing relays offline: it serves
+//! HTTP on the host's loopback, demands a key the way the real APIs do
+//! (`x-api-key`, `Authorization: Bearer`, `x-goog-api-key`), answers from a
+//! [`Backend`] in whatever API shape it is asked, reports usage on JSON
+//! answers as the real APIs do, and keeps every request it was sent.
+
+use std::io::{self, BufReader};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::{Answerer, Backend, Limits, Service};
+
+/// What a fake upstream was sent: target, headers (lower-cased names) and
+/// the body as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Tokens a fake upstream reports for every JSON answer.
+pub const REPORTED_USAGE: (u64, u64) = (1000, 50);
+
+/// A running fake upstream; dropping it stops it.
+pub struct FakeUpstream {
+    /// `http://127.0.0.1:<port>`: the base URL to relay to.
+    pub url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    _server: http1::Server,
+}
+
+impl FakeUpstream {
+    pub fn start(key: &str, backend: Arc<dyn Backend>) -> io::Result<FakeUpstream> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let key = key.to_owned();
+        let service = Service::new(Answerer::Scripted(backend), Limits::default());
+        let server = http1::Server::start(listener, move |conn| {
+            let Ok(reader) = conn.try_clone() else { return };
+            let mut reader = BufReader::new(reader);
+            let mut writer = conn;
+            while let Ok(Some(head)) = http1::read_head(&mut reader) {
+                let Ok((body, _)) = http1::read_body(&mut reader, &head, crate::BODY_LIMIT) else {
+                    return;
+                };
+                let keyed = head.header("x-api-key") == Some(key.as_str())
+                    || head.header("x-goog-api-key") == Some(key.as_str())
+                    || head.header("authorization") == Some(format!("Bearer {key}").as_str());
+                log.lock().unwrap_or_else(|e| e.into_inner()).push(Seen {
+                    target: head.target.clone(),
+                    headers: head.headers.clone(),
+                    body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+                });
+                let mut response = if keyed {
+                    service.handle("POST", &head.target, &[], &body)
+                } else {
+                    let e = json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}});
+                    crate::Response::json(401, &e)
+                };
+                if response.status == 200
+                    && response.content_type == "application/json"
+                    && let Ok(mut v) = serde_json::from_str::<Value>(&response.body)
+                {
+                    let (input, output) = REPORTED_USAGE;
+                    v["usage"] = json!({"input_tokens": input, "output_tokens": output});
+                    response.body = v.to_string();
+                }
+                let body = response.body.as_bytes();
+                if http1::write_response(&mut writer, response.status, &response.content_type, body)
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        })?;
+        Ok(FakeUpstream { url, seen, _server: server })
+    }
+
+    /// Every request so far, in order.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn clear(&self) {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
