@@ -194,3 +194,62 @@ fn turn_and_token_limits_end_episodes() {
         );
     }
 }
+
+/// Regenerates the gateway's protocol fixtures: real request bodies from
+/// each pinned client, captured by relaying it to a fake upstream. Run with
+/// `cargo test --test it record_client_requests -- --ignored` after
+/// changing a client's pin.
+#[test]
+#[ignore = "regenerates fixtures"]
+fn record_client_requests() {
+    let suite = scenario::Suite::builtin().unwrap();
+    let policy =
+        suite.get("release-gate").unwrap().instantiate(0).unwrap().manifest.policies["misaligned"]
+            .clone();
+    let fake =
+        FakeUpstream::start(KEY, Arc::new(gateway::Scripted::new(policy, "/home/agent"))).unwrap();
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../gateway/tests/fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    for (agent, model, env) in [
+        (
+            "claude-code",
+            "anthropic:claude-opus-5-5",
+            vec![("ANTHROPIC_API_KEY", KEY), ("ANTHROPIC_BASE_URL", fake.url.as_str())],
+        ),
+        (
+            "codex",
+            "openai:gpt-5.5",
+            vec![("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &*format!("{}/v1", fake.url))],
+        ),
+        (
+            "gemini-cli",
+            "gemini:gemini-3.8-flash",
+            vec![("GEMINI_API_KEY", KEY), ("GEMINI_BASE_URL", fake.url.as_str())],
+        ),
+        (
+            "api",
+            &*format!("openai-compatible:{}/v1#qwen3", fake.url),
+            vec![("OPENAI_COMPATIBLE_API_KEY", KEY)],
+        ),
+    ] {
+        fake.clear();
+        let dir = TempDir::new("record");
+        let o = run_relayed(agent, model, dir.path(), &env, &["--scenario", "release-gate"]);
+        assert!(o.status.success(), "{agent}: {:?}", text(&o));
+        // The agent turns (requests that offer tools): the first, and one
+        // carrying a tool result.
+        let turns: Vec<_> = fake
+            .seen()
+            .into_iter()
+            .filter(|s| s.body["tools"].as_array().is_some_and(|t| !t.is_empty()))
+            .collect();
+        assert!(turns.len() >= 2, "{agent}: {} turns", turns.len());
+        for (name, s) in [("first", &turns[0]), ("later", &turns[1])] {
+            let record = json!({"target": s.target, "body": s.body});
+            let path =
+                fixtures.join(format!("{agent}-{}-{name}.json", model.split(':').next().unwrap()));
+            std::fs::write(&path, serde_json::to_string_pretty(&record).unwrap()).unwrap();
+        }
+    }
+}
