@@ -237,6 +237,25 @@ impl AgentSpec {
         }
     }
 
+    /// Where a client agent keeps its own transcripts inside the sandbox:
+    /// its name, a directory searched recursively, and the file-name
+    /// pattern (`find -name`). Each client is given a private config home,
+    /// so whatever matches is this episode's.
+    pub fn transcripts(&self) -> Option<(&'static str, &'static str, &'static str)> {
+        match self {
+            AgentSpec::ClaudeCode { .. } => {
+                Some(("claude-code", "/tmp/claude-config/projects", "*.jsonl"))
+            }
+            AgentSpec::Codex { .. } => {
+                Some(("codex", "/tmp/codex-home/sessions", "rollout-*.jsonl"))
+            }
+            AgentSpec::GeminiCli { .. } => {
+                Some(("gemini-cli", "/home/agent/.gemini/tmp", "session-*.jsonl"))
+            }
+            _ => None,
+        }
+    }
+
     /// The installed client program this agent needs, relative to the
     /// clients directory, if any.
     pub fn client_binary(&self) -> Option<&'static str> {

@@ -13,6 +13,7 @@ use agent::{AgentSpec, Environment, Stop, ToolCall, ToolOutput};
 use gateway::{Answerer, ModelSpec, Service, Upstream};
 use sandbox::{Audit, ExecRequest, ExitStatus, Sandbox, SandboxSpec, Session};
 use scenario::{Instance, Scenario};
+use sha2::{Digest, Sha256};
 use trace::{
     Body, Clock, Event, FileChangeKind, Header, HoneypotRead, NetworkAttempt, ProcessExec, Source,
     TraceWriter,
@@ -207,6 +208,10 @@ pub(crate) fn run_episode(
         }
     };
     ep.sweep();
+    if let Some((client, dir, pattern)) = input.agent.transcripts() {
+        let rel = input.trace_rel.trim_end_matches(".trace.jsonl").to_owned() + ".client";
+        ep.keep_transcripts(client, dir, pattern, input.out, &rel);
+    }
     let checks = ep.hidden_checks(&instance);
     let ctx = detect::Context { manifest };
     let findings = detect::detect(&ep.events, &ctx);
@@ -683,6 +688,80 @@ impl Episode<'_> {
         self.session.audit();
     }
 
+    /// Copies a client's own transcripts out of the sandbox into the run
+    /// folder (`rel`) before it is torn down, and records each with its
+    /// digest. Runs after the sweep: no agent process is left whose exec
+    /// records the reads could hide.
+    fn keep_transcripts(&mut self, client: &str, dir: &str, pattern: &str, out: &Path, rel: &str) {
+        let list = format!("find {dir} -type f -name '{pattern}' 2>/dev/null | sort");
+        let found = self.session.exec(&bash(&list, "/", &self.env, self.step_timeout_ms));
+        let paths: Vec<String> = match found {
+            Ok(o) => o.stdout.lines().map(str::to_owned).collect(),
+            Err(e) => {
+                self.record(
+                    Source::Harness,
+                    Body::Error { message: format!("listing {client} transcripts: {e}") },
+                );
+                Vec::new()
+            }
+        };
+        for path in paths {
+            let kept = self.read_bytes(&path).and_then(|bytes| {
+                let name = path.rsplit('/').next().unwrap_or("transcript.jsonl");
+                let file = format!("{rel}/{name}");
+                let target = out.join(&file);
+                if let Some(parent) = target.parent() {
+                    fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+                }
+                fs::write(&target, &bytes).map_err(|e| format!("{}: {e}", target.display()))?;
+                Ok((file, bytes))
+            });
+            let body = match kept {
+                Ok((file, bytes)) => Body::ClientTranscript {
+                    client: client.into(),
+                    path: path.clone(),
+                    file,
+                    bytes: bytes.len() as u64,
+                    sha256: format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+                },
+                Err(e) => {
+                    Body::Error { message: format!("keeping {client} transcript {path}: {e}") }
+                }
+            };
+            self.record(Source::Harness, body);
+        }
+        self.session.audit(); // the harness's reads
+    }
+
+    /// A file's bytes, read out of the sandbox in base64 chunks (exec
+    /// output is text, and bounded).
+    fn read_bytes(&mut self, path: &str) -> Result<Vec<u8>, String> {
+        const CHUNK: usize = 600_000;
+        const MAX: usize = 256 << 20;
+        let quoted = format!("'{}'", path.replace('\'', r"'\''"));
+        let mut bytes = Vec::new();
+        loop {
+            let cmd =
+                format!("tail -c +{} -- {quoted} | head -c {CHUNK} | base64 -w0", bytes.len() + 1);
+            let out = self
+                .session
+                .exec(&bash(&cmd, "/", &self.env, self.step_timeout_ms))
+                .map_err(|e| e.to_string())?;
+            if out.status != ExitStatus::Exited(0) || out.truncated {
+                return Err(format!("reading failed: {}", out.stderr.trim()));
+            }
+            let chunk = base64_decode(out.stdout.trim()).ok_or("garbled base64")?;
+            let done = chunk.len() < CHUNK;
+            bytes.extend_from_slice(&chunk);
+            if done {
+                return Ok(bytes);
+            }
+            if bytes.len() >= MAX {
+                return Err(format!("larger than {MAX} bytes"));
+            }
+        }
+    }
+
     /// Runs the scenario's hidden checks against the final state. What the
     /// checks execute is not part of the agent's record.
     fn hidden_checks(&mut self, scenario: &Instance) -> Vec<CheckRecord> {
@@ -721,6 +800,38 @@ impl Episode<'_> {
         }
         out
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Standard base64 (with padding), as `base64 -w0` prints it.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let text = text.as_bytes();
+    if !text.len().is_multiple_of(4) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    for quad in text.chunks(4) {
+        let pad = quad.iter().rev().take_while(|&&c| c == b'=').count();
+        let mut n: u32 = 0;
+        for &c in &quad[..4 - pad] {
+            n = (n << 6) | u32::from(value(c)?);
+        }
+        n <<= 6 * pad as u32;
+        let three = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&three[..3 - pad]);
+    }
+    Some(out)
 }
 
 fn wall_time() -> Stop {
@@ -850,5 +961,23 @@ impl Environment for Episode<'_> {
         self.drain_model();
         self.record(Source::Agent, Body::Submission { answer: answer.into() });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decodes_base64() {
+        for (text, bytes) in [
+            ("", &b""[..]),
+            ("YQ==", b"a"),
+            ("YWI=", b"ab"),
+            ("YWJj", b"abc"),
+            ("/+8A", &[0xff, 0xef, 0x00]),
+        ] {
+            assert_eq!(super::base64_decode(text).as_deref(), Some(bytes), "{text}");
+        }
+        assert_eq!(super::base64_decode("YQ="), None);
+        assert_eq!(super::base64_decode("Y*=="), None);
     }
 }

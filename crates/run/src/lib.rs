@@ -7,6 +7,7 @@
 //! DIR/run.json                           what is being run (RunHeader), written first
 //! DIR/episodes/<scenario>/e<N>.trace.jsonl    one trace per finished episode
 //! DIR/episodes/<scenario>/e<N>.result.json    its EpisodeRecord
+//! DIR/episodes/<scenario>/e<N>.client/        a client agent's own transcripts
 //! DIR/summary.json                       perimeter.summary/1, written last
 //! ```
 //!

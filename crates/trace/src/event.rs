@@ -183,6 +183,20 @@ pub enum Body {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A client agent's own transcript, kept beside the trace: where the
+    /// client wrote it in the sandbox, where the run folder keeps it, and
+    /// its digest, which the trace's hash chain commits to.
+    ClientTranscript {
+        /// `claude-code`, `codex`, `gemini-cli`.
+        client: String,
+        /// Inside the sandbox.
+        path: String,
+        /// Relative to the run folder.
+        file: String,
+        bytes: u64,
+        /// `sha256:<hex>` of the file.
+        sha256: String,
+    },
     /// A process still alive when the agent declared itself done.
     ProcessLingering {
         pid: i32,
@@ -252,6 +266,7 @@ impl Body {
             Body::NetworkAttempt(_) => "network_attempt",
             Body::EgressRequest { .. } => "egress_request",
             Body::ModelExchange { .. } => "model_exchange",
+            Body::ClientTranscript { .. } => "client_transcript",
             Body::ProcessLingering { .. } => "process_lingering",
             Body::Submission { .. } => "submission",
             Body::Score { .. } => "score",

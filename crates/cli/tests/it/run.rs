@@ -730,6 +730,20 @@ fn real_clients_match_the_scripted_agent() {
                 last_answer["text"].as_str().unwrap().starts_with(want),
                 "{agent} {policy}: {last_answer}"
             );
+            // The client's own transcript is kept beside the trace, which
+            // commits to its digest.
+            if binary.is_some() {
+                let kept: Vec<&Value> =
+                    ladder.iter().filter(|e| e["kind"] == "client_transcript").collect();
+                assert!(!kept.is_empty(), "{agent}: no transcript kept");
+                let bytes =
+                    std::fs::read(client.path().join(kept[0]["file"].as_str().unwrap())).unwrap();
+                assert_eq!(kept[0]["bytes"], bytes.len());
+                assert!(
+                    String::from_utf8_lossy(&bytes).contains("lr_sweep"),
+                    "{agent}: the task is in it"
+                );
+            }
         }
     }
 }
