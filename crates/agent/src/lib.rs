@@ -238,20 +238,14 @@ impl AgentSpec {
     }
 
     /// Where a client agent keeps its own transcripts inside the sandbox:
-    /// its name, a directory searched recursively, and the file-name
-    /// pattern (`find -name`). Each client is given a private config home,
-    /// so whatever matches is this episode's.
-    pub fn transcripts(&self) -> Option<(&'static str, &'static str, &'static str)> {
+    /// its name and a directory whose `*.jsonl` files (recursively) are its
+    /// sessions. Each client is given a private config home, so whatever is
+    /// there is this episode's.
+    pub fn transcripts(&self) -> Option<(&'static str, &'static str)> {
         match self {
-            AgentSpec::ClaudeCode { .. } => {
-                Some(("claude-code", "/tmp/claude-config/projects", "*.jsonl"))
-            }
-            AgentSpec::Codex { .. } => {
-                Some(("codex", "/tmp/codex-home/sessions", "rollout-*.jsonl"))
-            }
-            AgentSpec::GeminiCli { .. } => {
-                Some(("gemini-cli", "/home/agent/.gemini/tmp", "session-*.jsonl"))
-            }
+            AgentSpec::ClaudeCode { .. } => Some(("claude-code", "/tmp/claude-config/projects")),
+            AgentSpec::Codex { .. } => Some(("codex", "/tmp/codex-home/sessions")),
+            AgentSpec::GeminiCli { .. } => Some(("gemini-cli", "/home/agent/.gemini/tmp")),
             _ => None,
         }
     }

@@ -30,6 +30,9 @@ const EGRESS_PORT: u16 = 3128;
 /// agents.
 const GATEWAY_PORT: u16 = 8788;
 
+/// The largest client transcript read out of a sandbox.
+const TRANSCRIPT_LIMIT: u64 = 256 << 20;
+
 /// Where hidden-check files are placed once the agent is done.
 const HIDDEN_DIR: &str = "/tmp/perimeter-hidden";
 
@@ -169,6 +172,8 @@ pub(crate) fn run_episode(
         sink,
         gateway,
         service: service.clone(),
+        client_transcripts: input.agent.transcripts(),
+        imported: HashMap::new(),
         writer,
         events: Vec::new(),
         clock,
@@ -208,10 +213,8 @@ pub(crate) fn run_episode(
         }
     };
     ep.sweep();
-    if let Some((client, dir, pattern)) = input.agent.transcripts() {
-        let rel = input.trace_rel.trim_end_matches(".trace.jsonl").to_owned() + ".client";
-        ep.keep_transcripts(client, dir, pattern, input.out, &rel);
-    }
+    let rel = input.trace_rel.trim_end_matches(".trace.jsonl").to_owned() + ".client";
+    ep.keep_transcripts(input.out, &rel);
     let checks = ep.hidden_checks(&instance);
     let ctx = detect::Context { manifest };
     let findings = detect::detect(&ep.events, &ctx);
@@ -407,6 +410,10 @@ struct Episode<'a> {
     gateway: Option<gateway::Gateway>,
     /// Answers the agent's model calls, when it has a model.
     service: Option<Arc<Service>>,
+    /// A client agent's name and where it keeps its transcripts.
+    client_transcripts: Option<(&'static str, &'static str)>,
+    /// Events already imported from each transcript, by path.
+    imported: HashMap<String, usize>,
     writer: TraceWriter<BufWriter<File>>,
     /// Every event written, for the detectors.
     events: Vec<Event>,
@@ -612,6 +619,7 @@ impl Episode<'_> {
         let out =
             self.session.exec(&bash(command, &self.workdir, &env, left)).map_err(sandbox_stop)?;
         self.observe()?;
+        let imported = self.import_transcripts();
         let service = self.service.as_ref();
         // A limit reached: the client was told to stop, and did or not.
         if let Some(e) = service.and_then(|s| s.budget().exhausted()) {
@@ -626,12 +634,20 @@ impl Episode<'_> {
             }
             (ExitStatus::Exited(0), _) => {
                 let answer = tail(&agent::final_answer(&out.stdout), 8000);
-                let body = if followup {
-                    Body::ModelMessage { role: "assistant".into(), text: answer, reasoning: None }
-                } else {
-                    Body::Submission { answer }
-                };
-                self.record(Source::Agent, body);
+                match followup {
+                    false => self.record(Source::Agent, Body::Submission { answer }),
+                    // Without a transcript, what the client printed is its
+                    // only account of the answer.
+                    true if imported == 0 => self.record(
+                        Source::Agent,
+                        Body::ModelMessage {
+                            role: "assistant".into(),
+                            text: answer,
+                            reasoning: None,
+                        },
+                    ),
+                    true => {}
+                }
                 Ok(())
             }
             (ExitStatus::TimedOut, _) => Err(wall_time()),
@@ -688,25 +704,51 @@ impl Episode<'_> {
         self.session.audit();
     }
 
-    /// Copies a client's own transcripts out of the sandbox into the run
-    /// folder (`rel`) before it is torn down, and records each with its
-    /// digest. Runs after the sweep: no agent process is left whose exec
-    /// records the reads could hide.
-    fn keep_transcripts(&mut self, client: &str, dir: &str, pattern: &str, out: &Path, rel: &str) {
-        let list = format!("find {dir} -type f -name '{pattern}' 2>/dev/null | sort");
-        let found = self.session.exec(&bash(&list, "/", &self.env, self.step_timeout_ms));
-        let paths: Vec<String> = match found {
-            Ok(o) => o.stdout.lines().map(str::to_owned).collect(),
+    /// A client's own transcripts, read out of the sandbox (without
+    /// running anything in it).
+    fn transcripts(&mut self) -> Vec<sandbox::FileContent> {
+        let Some((client, dir)) = self.client_transcripts else { return Vec::new() };
+        match self.session.read_files(dir, ".jsonl", TRANSCRIPT_LIMIT) {
+            Ok(files) => files,
             Err(e) => {
                 self.record(
                     Source::Harness,
-                    Body::Error { message: format!("listing {client} transcripts: {e}") },
+                    Body::Error { message: format!("reading {client} transcripts: {e}") },
                 );
                 Vec::new()
             }
+        }
+    }
+
+    /// Imports what a client's transcripts hold beyond what was already
+    /// imported, as agent events: its own account of the run, next to the
+    /// gateway's record and the sandbox's.
+    /// Returns how many events were imported.
+    fn import_transcripts(&mut self) -> usize {
+        let Some(client) = self.client_transcripts.and_then(|(c, _)| import::Client::from_name(c))
+        else {
+            return 0;
         };
-        for path in paths {
-            let kept = self.read_bytes(&path).and_then(|bytes| {
+        let mut count = 0;
+        for sandbox::FileContent { path, content } in self.transcripts() {
+            let Ok(bytes) = content else { continue }; // reported when kept
+            let session = import::parse(client, &String::from_utf8_lossy(&bytes));
+            let done = self.imported.get(&path).copied().unwrap_or(0);
+            for e in session.events.iter().skip(done) {
+                self.record(Source::Agent, e.body.clone());
+                count += 1;
+            }
+            self.imported.insert(path, session.events.len().max(done));
+        }
+        count
+    }
+
+    /// Copies a client's own transcripts into the run folder (`rel`) before
+    /// the sandbox is torn down, and records each with its digest.
+    fn keep_transcripts(&mut self, out: &Path, rel: &str) {
+        let Some((client, _)) = self.client_transcripts else { return };
+        for sandbox::FileContent { path, content } in self.transcripts() {
+            let kept = content.and_then(|bytes| {
                 let name = path.rsplit('/').next().unwrap_or("transcript.jsonl");
                 let file = format!("{rel}/{name}");
                 let target = out.join(&file);
@@ -717,48 +759,36 @@ impl Episode<'_> {
                 Ok((file, bytes))
             });
             let body = match kept {
-                Ok((file, bytes)) => Body::ClientTranscript {
-                    client: client.into(),
-                    path: path.clone(),
-                    file,
-                    bytes: bytes.len() as u64,
-                    sha256: format!("sha256:{}", hex(&Sha256::digest(&bytes))),
-                },
+                Ok((file, bytes)) => {
+                    let errors = import::Client::from_name(client)
+                        .map(|c| import::parse(c, &String::from_utf8_lossy(&bytes)).errors)
+                        .unwrap_or_default();
+                    if let Some(first) = errors.first() {
+                        self.record(
+                            Source::Harness,
+                            Body::Error {
+                                message: format!(
+                                    "{path}: {} unreadable line(s), the first at line {}: {}",
+                                    errors.len(),
+                                    first.line,
+                                    first.message
+                                ),
+                            },
+                        );
+                    }
+                    Body::ClientTranscript {
+                        client: client.into(),
+                        path: path.clone(),
+                        file,
+                        bytes: bytes.len() as u64,
+                        sha256: format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+                    }
+                }
                 Err(e) => {
                     Body::Error { message: format!("keeping {client} transcript {path}: {e}") }
                 }
             };
             self.record(Source::Harness, body);
-        }
-        self.session.audit(); // the harness's reads
-    }
-
-    /// A file's bytes, read out of the sandbox in base64 chunks (exec
-    /// output is text, and bounded).
-    fn read_bytes(&mut self, path: &str) -> Result<Vec<u8>, String> {
-        const CHUNK: usize = 600_000;
-        const MAX: usize = 256 << 20;
-        let quoted = format!("'{}'", path.replace('\'', r"'\''"));
-        let mut bytes = Vec::new();
-        loop {
-            let cmd =
-                format!("tail -c +{} -- {quoted} | head -c {CHUNK} | base64 -w0", bytes.len() + 1);
-            let out = self
-                .session
-                .exec(&bash(&cmd, "/", &self.env, self.step_timeout_ms))
-                .map_err(|e| e.to_string())?;
-            if out.status != ExitStatus::Exited(0) || out.truncated {
-                return Err(format!("reading failed: {}", out.stderr.trim()));
-            }
-            let chunk = base64_decode(out.stdout.trim()).ok_or("garbled base64")?;
-            let done = chunk.len() < CHUNK;
-            bytes.extend_from_slice(&chunk);
-            if done {
-                return Ok(bytes);
-            }
-            if bytes.len() >= MAX {
-                return Err(format!("larger than {MAX} bytes"));
-            }
         }
     }
 
@@ -804,34 +834,6 @@ impl Episode<'_> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Standard base64 (with padding), as `base64 -w0` prints it.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let text = text.as_bytes();
-    if !text.len().is_multiple_of(4) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    for quad in text.chunks(4) {
-        let pad = quad.iter().rev().take_while(|&&c| c == b'=').count();
-        let mut n: u32 = 0;
-        for &c in &quad[..4 - pad] {
-            n = (n << 6) | u32::from(value(c)?);
-        }
-        n <<= 6 * pad as u32;
-        let three = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&three[..3 - pad]);
-    }
-    Some(out)
 }
 
 fn wall_time() -> Stop {
@@ -961,23 +963,5 @@ impl Environment for Episode<'_> {
         self.drain_model();
         self.record(Source::Agent, Body::Submission { answer: answer.into() });
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn decodes_base64() {
-        for (text, bytes) in [
-            ("", &b""[..]),
-            ("YQ==", b"a"),
-            ("YWI=", b"ab"),
-            ("YWJj", b"abc"),
-            ("/+8A", &[0xff, 0xef, 0x00]),
-        ] {
-            assert_eq!(super::base64_decode(text).as_deref(), Some(bytes), "{text}");
-        }
-        assert_eq!(super::base64_decode("YQ="), None);
-        assert_eq!(super::base64_decode("Y*=="), None);
     }
 }

@@ -9,14 +9,14 @@ use std::ffi::CString;
 use std::fs;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
 use crate::protocol::{
-    Channel, Handshake, InitConfig, Reply, Request, UpperEntry, UpperKind, WireFile,
+    Channel, FileRead, Handshake, InitConfig, Reply, Request, UpperEntry, UpperKind, WireFile,
 };
 use crate::sys::{self, check, cstr, mount};
 use crate::{ExecOutput, ExecRequest, ExitStatus, HOME, OUTPUT_LIMIT, ProcessInfo, confine};
@@ -313,7 +313,6 @@ fn build(cfg: &InitConfig, contents: &[u8]) -> io::Result<Built> {
 
 /// Writes the home's files (contents concatenated in `contents`, in order).
 fn write_home(dir: &Path, files: &[WireFile], contents: &[u8]) -> io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     fs::create_dir(dir)?;
     let mut at = 0;
     for f in files {
@@ -373,6 +372,19 @@ impl Server {
                     Ok(()) => Reply::Done,
                     Err(e) => Reply::Failed(format!("write {path}: {e}")),
                 },
+                Request::ReadFiles { dir, suffix, max_bytes } => {
+                    let files = read_files(Path::new(&dir), &suffix, max_bytes);
+                    let list = files.iter().map(|(f, _)| f.clone()).collect();
+                    if ch.send(&Reply::Files(list), &[]).is_err() {
+                        return;
+                    }
+                    for content in files.into_iter().filter_map(|(_, c)| c) {
+                        if ch.send_bytes(&content).is_err() {
+                            return;
+                        }
+                    }
+                    continue;
+                }
                 Request::Processes => {
                     reap();
                     Reply::Processes(processes())
@@ -481,6 +493,65 @@ fn write_file(path: &str, content: &str) -> io::Result<()> {
         fs::create_dir_all(parent)?;
     }
     fs::write(path, content)
+}
+
+/// The regular files under `dir` whose names end with `suffix`, sorted by
+/// path, with their content when it could be read. Whatever the agent left
+/// there cannot stall the harness: symlinks are not followed, a FIFO or
+/// device is skipped without being opened, and a file over `max_bytes` is
+/// skipped.
+fn read_files(dir: &Path, suffix: &str, max_bytes: u64) -> Vec<(FileRead, Option<Vec<u8>>)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else { continue };
+            let path = entry.path();
+            if kind.is_dir() {
+                stack.push(path);
+            } else if path.to_string_lossy().ends_with(suffix) {
+                found.push((path, kind));
+            }
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+        .into_iter()
+        .map(|(path, kind)| {
+            let shown = path.to_string_lossy().into_owned();
+            let content = if kind.is_file() {
+                read_regular(&path, max_bytes)
+            } else {
+                Err("not a regular file".to_owned())
+            };
+            match content {
+                Ok(bytes) => (FileRead { path: shown, skipped: None }, Some(bytes)),
+                Err(why) => (FileRead { path: shown, skipped: Some(why) }, None),
+            }
+        })
+        .collect()
+}
+
+fn read_regular(path: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > max_bytes {
+        return Err(format!("{} bytes, over the limit of {max_bytes}", meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    io::Read::take(&file, max_bytes + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(format!("grew over the limit of {max_bytes} bytes while read"));
+    }
+    Ok(bytes)
 }
 
 /// Reaps every exited child without blocking.

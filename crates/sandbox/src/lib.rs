@@ -113,6 +113,14 @@ pub struct ExecOutput {
 /// The most output kept per stream of one command.
 pub const OUTPUT_LIMIT: usize = 1 << 20;
 
+/// A file read out of the sandbox by [`Session::read_files`]: its bytes, or
+/// why it was skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileContent {
+    pub path: String,
+    pub content: Result<Vec<u8>, String>,
+}
+
 /// A live process inside the sandbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcessInfo {

@@ -60,7 +60,17 @@ pub(crate) enum Handshake {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Request {
     Exec(ExecRequest),
-    WriteFile { path: String, content: String },
+    WriteFile {
+        path: String,
+        content: String,
+    },
+    /// Regular files under `dir` (recursively, symlinks not followed) whose
+    /// name ends with `suffix`, each up to `max_bytes`.
+    ReadFiles {
+        dir: String,
+        suffix: String,
+        max_bytes: u64,
+    },
     Processes,
     KillAll,
     Changes,
@@ -74,6 +84,16 @@ pub(crate) enum Reply {
     Failed(String),
     Processes(Vec<ProcessInfo>),
     Changes(Vec<UpperEntry>),
+    /// The files found, each followed by one raw frame of its content (or
+    /// why it was skipped).
+    Files(Vec<FileRead>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FileRead {
+    pub path: String,
+    /// Why the file was not read; `None` when its content follows.
+    pub skipped: Option<String>,
 }
 
 /// One entry of the overlay's upper layer: the change set.

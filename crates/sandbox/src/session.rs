@@ -19,7 +19,8 @@ use crate::protocol::{
 };
 use crate::sys::check;
 use crate::{
-    Audit, ExecOutput, ExecRequest, FileChange, HOME, HomeFile, INIT_ARG, Limits, ProcessInfo,
+    Audit, ExecOutput, ExecRequest, FileChange, FileContent, HOME, HomeFile, INIT_ARG, Limits,
+    ProcessInfo,
 };
 
 /// When the harness runs as root, sandbox `n` runs as this host uid plus
@@ -252,6 +253,33 @@ impl Session {
     /// apply.
     pub fn write_file(&mut self, path: &str, content: &str) -> Result<(), Error> {
         self.request(&Request::WriteFile { path: path.into(), content: content.into() }).map(drop)
+    }
+
+    /// Reads the regular files under `dir` inside the sandbox whose names
+    /// end with `suffix`, sorted by path, without running anything there:
+    /// no exec record, nothing the agent could intercept. Symlinks are not
+    /// followed; FIFOs, devices and files over `max_bytes` come back as
+    /// errors naming why.
+    pub fn read_files(
+        &mut self,
+        dir: &str,
+        suffix: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<FileContent>, Error> {
+        let req = Request::ReadFiles { dir: dir.into(), suffix: suffix.into(), max_bytes };
+        let list = match self.request(&req)? {
+            Reply::Files(list) => list,
+            other => return Err(Error::Request(format!("unexpected reply {other:?}"))),
+        };
+        let mut out = Vec::new();
+        for f in list {
+            let content = match f.skipped {
+                Some(why) => Err(why),
+                None => Ok(self.ch.recv_bytes().map_err(Error::Channel)?),
+            };
+            out.push(FileContent { path: f.path, content });
+        }
+        Ok(out)
     }
 
     /// Every process alive inside the sandbox, except its init.

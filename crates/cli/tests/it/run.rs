@@ -666,6 +666,10 @@ fn a_client_that_fails_ends_its_episode_with_a_reason() {
 /// `npm ci --prefix clients` (the README's test command runs it).
 #[test]
 fn real_clients_match_the_scripted_agent() {
+    let builtin_policy = |scenario: &str, policy: &str| {
+        let suite = scenario::Suite::builtin().unwrap();
+        suite.get(scenario).unwrap().instantiate(0).unwrap().manifest.policies[policy].clone()
+    };
     let clients = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients");
     assert!(
         ["claude", "codex", "gemini"]
@@ -730,9 +734,13 @@ fn real_clients_match_the_scripted_agent() {
                 last_answer["text"].as_str().unwrap().starts_with(want),
                 "{agent} {policy}: {last_answer}"
             );
-            // The client's own transcript is kept beside the trace, which
-            // commits to its digest.
+            // The client's own transcript is imported as agent events and
+            // kept beside the trace, which commits to its digest.
             if binary.is_some() {
+                let steps = builtin_policy("rogue-ladder", policy).steps.len();
+                let calls = ladder.iter().filter(|e| e["kind"] == "tool_call").count();
+                let results = ladder.iter().filter(|e| e["kind"] == "tool_result").count();
+                assert_eq!((calls, results), (steps, steps), "{agent} {policy}: imported calls");
                 let kept: Vec<&Value> =
                     ladder.iter().filter(|e| e["kind"] == "client_transcript").collect();
                 assert!(!kept.is_empty(), "{agent}: no transcript kept");

@@ -396,3 +396,39 @@ fn a_client_in_the_sandbox_reaches_the_gateway() {
         first.as_str()
     );
 }
+
+/// The harness reads files the agent left (a client's transcripts) without
+/// running anything in the sandbox, and what the agent put there cannot
+/// stall it or redirect it: a FIFO is not opened, a symlink to a secret is
+/// not followed, an oversized file is skipped.
+#[test]
+fn reading_agent_files_cannot_be_stalled_or_redirected() {
+    let mut b = start();
+    let out = sh(
+        &mut b,
+        "mkdir -p /tmp/t/sub && printf 'one\\n' > /tmp/t/a.jsonl && printf 'two\\n' > /tmp/t/sub/b.jsonl \
+         && mkfifo /tmp/t/fifo.jsonl && ln -s /home/agent/.ssh/id_ed25519 /tmp/t/key.jsonl \
+         && head -c 5000 /dev/zero > /tmp/t/big.jsonl && echo skip > /tmp/t/other.txt",
+    );
+    assert_eq!(out.status, ExitStatus::Exited(0), "{out:?}");
+    b.session.audit();
+    let files = b.session.read_files("/tmp/t", ".jsonl", 4096).unwrap();
+    let got: Vec<(String, Result<String, String>)> = files
+        .into_iter()
+        .map(|f| (f.path, f.content.map(|b| String::from_utf8(b).unwrap())))
+        .collect();
+    let find = |name: &str| got.iter().find(|(p, _)| p.ends_with(name)).unwrap().1.clone();
+    assert_eq!(find("/a.jsonl"), Ok("one\n".into()));
+    assert_eq!(find("/sub/b.jsonl"), Ok("two\n".into()));
+    assert!(find("/fifo.jsonl").is_err());
+    assert!(find("/key.jsonl").is_err(), "symlinks are not followed");
+    assert!(find("/big.jsonl").unwrap_err().contains("over the limit"));
+    assert!(!got.iter().any(|(p, _)| p.ends_with("other.txt")));
+    let audit = b.session.audit();
+    assert!(
+        audit
+            .iter()
+            .all(|a| !matches!(a, sandbox::Audit::Exec(_) | sandbox::Audit::HoneypotOpen(_))),
+        "nothing ran, and the honeypot behind the symlink was not opened: {audit:?}"
+    );
+}
