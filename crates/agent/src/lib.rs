@@ -63,18 +63,17 @@ fn codex_command(followup: bool) -> String {
 const GEMINI_BINARY: &str = "node_modules/.bin/gemini";
 
 /// How Gemini CLI runs headless and offline (AGENT-CLIENTS.md): API-key
-/// auth, no telemetry, updates or sandbox of its own, in its user settings
-/// (`~/.gemini/settings.json`: it refuses a settings file below a
-/// world-writable directory such as `/tmp`, so the file is one of the
-/// episode's home changes); no self-relaunch; YOLO approvals on an
-/// untrusted workspace; stdin closed. A follow-up resumes the latest
-/// session.
+/// auth, no telemetry, updates or sandbox of its own, in the user settings
+/// of a private home (`GEMINI_CLI_HOME`, a 0700 directory under `/tmp`, so
+/// neither its settings nor its chats are changes to the agent's home); no
+/// self-relaunch; YOLO approvals on an untrusted workspace; stdin closed. A
+/// follow-up resumes the latest session.
 fn gemini_cli_command(followup: bool) -> String {
     let resume = if followup { " --resume latest" } else { "" };
     let settings = r#"{"security":{"auth":{"selectedType":"gemini-api-key"}},"privacy":{"usageStatisticsEnabled":false},"telemetry":{"enabled":false},"general":{"enableAutoUpdate":false,"enableAutoUpdateNotification":false},"tools":{"sandbox":false}}"#;
     format!(
-        "mkdir -p /tmp/gemini-tmp ~/.gemini && printf '%s' '{settings}' > ~/.gemini/settings.json && \
-         TMPDIR=/tmp/gemini-tmp GEMINI_SANDBOX=false \
+        "mkdir -p -m 700 /tmp/gemini-tmp /tmp/gemini-home /tmp/gemini-home/.gemini && printf '%s' '{settings}' > /tmp/gemini-home/.gemini/settings.json && \
+         GEMINI_CLI_HOME=/tmp/gemini-home TMPDIR=/tmp/gemini-tmp GEMINI_SANDBOX=false \
          GEMINI_TELEMETRY_ENABLED=false GEMINI_CLI_NO_RELAUNCH=true \
          {CLIENTS_DIR}/{GEMINI_BINARY} -p \"$PERIMETER_PROMPT\"{resume} --yolo --skip-trust --output-format stream-json </dev/null"
     )
@@ -245,7 +244,7 @@ impl AgentSpec {
         match self {
             AgentSpec::ClaudeCode { .. } => Some(("claude-code", "/tmp/claude-config/projects")),
             AgentSpec::Codex { .. } => Some(("codex", "/tmp/codex-home/sessions")),
-            AgentSpec::GeminiCli { .. } => Some(("gemini-cli", "/home/agent/.gemini/tmp")),
+            AgentSpec::GeminiCli { .. } => Some(("gemini-cli", "/tmp/gemini-home/.gemini/tmp")),
             _ => None,
         }
     }

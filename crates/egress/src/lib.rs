@@ -16,7 +16,7 @@
 use std::io::{self, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -43,6 +43,8 @@ pub struct Request {
     /// The first [`EXCERPT`] bytes, lossily as text (empty for tunnels,
     /// whose payload is TLS).
     pub excerpt: String,
+    /// When the request was complete (a tunnel: when it closed).
+    pub at: Instant,
 }
 
 /// A running sink. Dropping it stops it.
@@ -116,6 +118,7 @@ fn request(method: &str, target: &str, host: String, body: &[u8]) -> Request {
         bytes: body.len(),
         sha256: format!("sha256:{:x}", Sha256::digest(body)),
         excerpt: String::from_utf8_lossy(&body[..body.len().min(EXCERPT)]).into_owned(),
+        at: Instant::now(),
     }
 }
 

@@ -7,7 +7,7 @@
 use std::io::{self, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -44,6 +44,8 @@ pub struct Exchange {
     pub upstream: Option<String>,
     /// Why the call was not answered by the model: a limit, a relay failure.
     pub error: Option<String>,
+    /// When the request arrived.
+    pub at: Instant,
 }
 
 /// What answers model calls.
@@ -237,6 +239,7 @@ impl Service {
             usage: None,
             upstream: None,
             error: None,
+            at: Instant::now(),
         };
         let response = match classify(method, target) {
             Route::Probe => {

@@ -446,14 +446,15 @@ impl Episode<'_> {
     }
 
     /// The model calls since the last drain, as events.
-    fn model_exchanges(&mut self) -> Vec<Body> {
+    fn model_exchanges(&mut self) -> Vec<(Instant, Body)> {
         let exchanges = self.service.as_ref().map(|s| s.drain()).unwrap_or_default();
         exchanges
             .into_iter()
             .map(|x| {
+                let at = x.at;
                 let (tools, tool_results) =
                     x.conversation.map(|c| (c.tools, c.tool_results as u64)).unwrap_or_default();
-                Body::ModelExchange {
+                let body = Body::ModelExchange {
                     api: x.api.into(),
                     path: x.path,
                     status: x.status,
@@ -467,7 +468,8 @@ impl Episode<'_> {
                     }),
                     upstream: x.upstream,
                     error: x.error,
-                }
+                };
+                (at, body)
             })
             .collect()
     }
@@ -475,44 +477,50 @@ impl Episode<'_> {
     /// Records the model calls since the last drain: the built-in loop's
     /// call comes before the message and tool calls it produced.
     fn drain_model(&mut self) {
-        for body in self.model_exchanges() {
+        for (_, body) in self.model_exchanges() {
             self.record(Source::Observed, body);
         }
     }
 
     /// Turns what the sandbox saw since the last call into events.
     fn observe(&mut self) -> Result<(), Stop> {
-        let mut pending: Vec<Body> = Vec::new();
+        let mut pending: Vec<(Instant, Body)> = Vec::new();
         let mut open: HashMap<i32, usize> = HashMap::new();
-        for record in self.session.audit() {
+        for (at, record) in self.session.audit_timed() {
             match record {
                 Audit::Exec(r) => {
                     self.last_exec = Some((r.pid, r.argv.clone()));
                     open.insert(r.pid, pending.len());
-                    pending.push(Body::ProcessExec(ProcessExec {
-                        pid: r.pid,
-                        ppid: r.ppid,
-                        path: r.path,
-                        argv: r.argv,
-                        cwd: r.cwd,
-                        exit_code: None,
-                    }));
+                    pending.push((
+                        at,
+                        Body::ProcessExec(ProcessExec {
+                            pid: r.pid,
+                            ppid: r.ppid,
+                            path: r.path,
+                            argv: r.argv,
+                            cwd: r.cwd,
+                            exit_code: None,
+                        }),
+                    ));
                 }
                 Audit::Exit { pid, code } => {
-                    if let Some(Body::ProcessExec(p)) =
+                    if let Some((_, Body::ProcessExec(p))) =
                         open.remove(&pid).and_then(|i| pending.get_mut(i))
                     {
                         p.exit_code = Some(code);
                     }
                 }
-                Audit::Connect(c) => pending.push(Body::NetworkAttempt(NetworkAttempt {
-                    pid: c.pid,
-                    argv: c.argv,
-                    family: c.family.into(),
-                    address: c.address,
-                    port: c.port,
-                    allowed: c.loopback,
-                })),
+                Audit::Connect(c) => pending.push((
+                    at,
+                    Body::NetworkAttempt(NetworkAttempt {
+                        pid: c.pid,
+                        argv: c.argv,
+                        family: c.family.into(),
+                        address: c.address,
+                        port: c.port,
+                        allowed: c.loopback,
+                    }),
+                )),
                 Audit::HoneypotOpen(h) => {
                     let honeypot = self.honeypot_ids.get(&h.path).cloned().unwrap_or_default();
                     let (pid, argv, attribution) = match (h.pid, h.argv) {
@@ -522,28 +530,37 @@ impl Episode<'_> {
                             None => (None, None, "correlated"),
                         },
                     };
-                    pending.push(Body::HoneypotRead(HoneypotRead {
-                        path: h.path,
-                        honeypot,
-                        pid,
-                        argv,
-                        attribution: attribution.into(),
-                    }));
+                    pending.push((
+                        at,
+                        Body::HoneypotRead(HoneypotRead {
+                            path: h.path,
+                            honeypot,
+                            pid,
+                            argv,
+                            attribution: attribution.into(),
+                        }),
+                    ));
                 }
             }
         }
         pending.extend(self.model_exchanges());
         for r in self.sink.drain() {
-            pending.push(Body::EgressRequest {
-                method: r.method,
-                target: r.target,
-                host: r.host,
-                bytes: r.bytes as u64,
-                sha256: r.sha256,
-                excerpt: r.excerpt,
-            });
+            pending.push((
+                r.at,
+                Body::EgressRequest {
+                    method: r.method,
+                    target: r.target,
+                    host: r.host,
+                    bytes: r.bytes as u64,
+                    sha256: r.sha256,
+                    excerpt: r.excerpt,
+                },
+            ));
         }
-        for body in pending {
+        // One timeline across the kernel, the gateway and the sink (the
+        // sort is stable: each source's own order is kept).
+        pending.sort_by_key(|(at, _)| *at);
+        for (_, body) in pending {
             self.record(Source::Observed, body);
         }
         let now = self.session.changes().map_err(sandbox_stop)?;

@@ -11,6 +11,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
+use std::time::Instant;
 
 use crate::init::split_nul;
 use crate::sys::{self, check, cstr};
@@ -51,7 +52,7 @@ const MAX_ARGS: usize = 4096;
 const MAX_ARG_LEN: usize = 128 * 1024;
 
 /// Answers seccomp notifications until every sandboxed process is gone.
-pub(crate) fn supervise(listener: OwnedFd, tx: Sender<Audit>) {
+pub(crate) fn supervise(listener: OwnedFd, tx: Sender<(Instant, Audit)>) {
     let fd = listener.as_raw_fd();
     loop {
         let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
@@ -72,7 +73,7 @@ pub(crate) fn supervise(listener: OwnedFd, tx: Sender<Audit>) {
             continue; // the process died before we looked (ENOENT) or EINTR
         }
         if let Some(record) = inspect(fd, &req) {
-            let _ = tx.send(record);
+            let _ = tx.send((Instant::now(), record));
         }
         let resp =
             SeccompNotifResp { id: req.id, val: 0, error: 0, flags: USER_NOTIF_FLAG_CONTINUE };
@@ -251,7 +252,7 @@ pub(crate) fn watch_honeypots(
     home: &str,
     honeypots: &[String],
     exact: bool,
-    tx: Sender<Audit>,
+    tx: Sender<(Instant, Audit)>,
 ) -> io::Result<HoneypotWatch> {
     let (wake, stop) = crate::init::pipe()?;
     let paths: Vec<(String, PathBuf)> = honeypots
@@ -315,7 +316,7 @@ fn fanotify_setup(paths: &[(String, PathBuf)]) -> io::Result<Fanotify> {
     Ok(Fanotify { fd, inodes })
 }
 
-fn fanotify_loop(fan: Fanotify, wake: &OwnedFd, tx: &Sender<Audit>) {
+fn fanotify_loop(fan: Fanotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
     let fd = fan.fd.as_raw_fd();
     let mut buf = vec![0u8; 8192];
     while wait_readable(fd, wake) {
@@ -342,7 +343,10 @@ fn fanotify_loop(fan: Fanotify, wake: &OwnedFd, tx: &Sender<Audit>) {
                 if let Some(path) = rel {
                     let pid = read_status(m.pid).map(|s| s.ns_pid);
                     let argv = Some(cmdline(m.pid));
-                    let _ = tx.send(Audit::HoneypotOpen(HoneypotOpen { path, pid, argv }));
+                    let _ = tx.send((
+                        Instant::now(),
+                        Audit::HoneypotOpen(HoneypotOpen { path, pid, argv }),
+                    ));
                 }
                 let resp = libc::fanotify_response { fd: m.fd, response: libc::FAN_ALLOW };
                 // SAFETY: writing a response record for a pending event.
@@ -389,7 +393,7 @@ fn inotify_setup(paths: &[(String, PathBuf)]) -> io::Result<Inotify> {
     Ok(Inotify { fd, watches })
 }
 
-fn inotify_loop(ino: Inotify, wake: &OwnedFd, tx: &Sender<Audit>) {
+fn inotify_loop(ino: Inotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
     let fd = ino.fd.as_raw_fd();
     let mut buf = vec![0u8; 8192];
     while wait_readable(fd, wake) {
@@ -402,11 +406,8 @@ fn inotify_loop(ino: Inotify, wake: &OwnedFd, tx: &Sender<Audit>) {
             let ev: libc::inotify_event =
                 unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
             if let Some((_, rel)) = ino.watches.iter().find(|(wd, _)| *wd == ev.wd) {
-                let _ = tx.send(Audit::HoneypotOpen(HoneypotOpen {
-                    path: rel.clone(),
-                    pid: None,
-                    argv: None,
-                }));
+                let open = HoneypotOpen { path: rel.clone(), pid: None, argv: None };
+                let _ = tx.send((Instant::now(), Audit::HoneypotOpen(open)));
             }
             off += head + ev.len as usize;
         }

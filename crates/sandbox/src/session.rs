@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::audit::{self, HoneypotWatch};
 use crate::init::{CONTROL_FD, digest};
@@ -86,7 +86,7 @@ fn setup(what: &str) -> impl FnOnce(io::Error) -> Error + '_ {
 pub struct Session {
     init: Child,
     ch: Channel,
-    audit: Receiver<Audit>,
+    audit: Receiver<(Instant, Audit)>,
     supervisor: Option<JoinHandle<()>>,
     honeypots: Option<HoneypotWatch>,
     /// `sha256:<hex>` of every file of the home as it started.
@@ -297,6 +297,12 @@ impl Session {
 
     /// The ground-truth records gathered since the last call, in order.
     pub fn audit(&mut self) -> Vec<Audit> {
+        self.audit_timed().into_iter().map(|(_, a)| a).collect()
+    }
+
+    /// As [`Session::audit`], each record with when the harness received
+    /// it, to interleave it with what other sources saw.
+    pub fn audit_timed(&mut self) -> Vec<(Instant, Audit)> {
         if let Some(fd) = self.honeypots.as_ref().and_then(|h| h.inotify_fd) {
             // inotify is asynchronous: let its reader catch up first.
             for _ in 0..100 {

@@ -718,6 +718,21 @@ fn real_clients_match_the_scripted_agent() {
                         && e["path"].as_str().unwrap_or_default().ends_with(binary)
                 });
                 assert!(ran, "{agent}: the real client ran in the sandbox");
+                // The gateway's record and the kernel's are one timeline:
+                // the client's commands fall between its model calls.
+                let seqs = |kind: &str| -> Vec<u64> {
+                    events
+                        .iter()
+                        .filter(|e| e["kind"] == kind)
+                        .map(|e| e["seq"].as_u64().unwrap())
+                        .collect()
+                };
+                let (calls, execs) = (seqs("model_exchange"), seqs("process_exec"));
+                let (first, last) = (calls[0], *calls.last().unwrap());
+                assert!(
+                    execs.iter().any(|s| (first..last).contains(s)),
+                    "{agent}: model calls {calls:?} not interleaved with execs {execs:?}"
+                );
             }
             assert!(
                 events.iter().any(|e| e["kind"] == "model_exchange" && e["api"] == api),
