@@ -79,6 +79,23 @@ fn gemini_cli_command(followup: bool) -> String {
     )
 }
 
+/// `clients/package.json`, the one place client versions are pinned;
+/// `npm ci --prefix clients` installs exactly these.
+const PINS: &str = include_str!("../../../clients/package.json");
+
+/// The client agents: spec name, npm package.
+pub const CLIENTS: [(&str, &str); 3] = [
+    ("claude-code", "@anthropic-ai/claude-code"),
+    ("codex", "@openai/codex"),
+    ("gemini-cli", "@google/gemini-cli"),
+];
+
+/// The version of an npm package pinned in `clients/package.json`.
+pub fn pinned_version(package: &str) -> Option<String> {
+    let pins: serde_json::Value = serde_json::from_str(PINS).ok()?;
+    pins["dependencies"][package].as_str().map(str::to_owned)
+}
+
 /// Where the installed clients (`clients/node_modules`) appear inside the
 /// sandbox.
 pub const CLIENTS_DIR: &str = "/srv/agent-clients";
@@ -249,6 +266,18 @@ impl AgentSpec {
         }
     }
 
+    /// The npm package of a client agent, with its pinned version.
+    pub fn client_package(&self) -> Option<(&'static str, String)> {
+        let name = match self {
+            AgentSpec::ClaudeCode { .. } => "claude-code",
+            AgentSpec::Codex { .. } => "codex",
+            AgentSpec::GeminiCli { .. } => "gemini-cli",
+            _ => return None,
+        };
+        let (_, package) = CLIENTS.iter().find(|(n, _)| *n == name)?;
+        Some((package, pinned_version(package).unwrap_or_default()))
+    }
+
     /// The installed client program this agent needs, relative to the
     /// clients directory, if any.
     pub fn client_binary(&self) -> Option<&'static str> {
@@ -416,6 +445,16 @@ mod tests {
         ];
         for (spec, model) in bad {
             assert_eq!(AgentSpec::parse(spec, model).unwrap_err().spec, spec);
+        }
+    }
+
+    #[test]
+    fn every_client_is_pinned() {
+        for (name, package) in CLIENTS {
+            let version = pinned_version(package).unwrap();
+            assert!(version.chars().next().unwrap().is_ascii_digit(), "{package} {version}");
+            let spec = AgentSpec::parse(name, Some("scripted:honest")).unwrap();
+            assert_eq!(spec.client_package(), Some((package, version)));
         }
     }
 

@@ -248,13 +248,6 @@ fn suite_validate(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The pinned clients: agent spec, npm package, binary.
-const CLIENTS: [(&str, &str); 3] = [
-    ("claude-code", "@anthropic-ai/claude-code"),
-    ("codex", "@openai/codex"),
-    ("gemini-cli", "@google/gemini-cli"),
-];
-
 fn doctor(clients: Option<PathBuf>) -> Result<ExitCode, Failure> {
     // SAFETY: geteuid cannot fail.
     let root = unsafe { libc::geteuid() } == 0;
@@ -314,7 +307,8 @@ fn doctor(clients: Option<PathBuf>) -> Result<ExitCode, Failure> {
             println!("clients       none found (pass `--clients DIR` or set PERIMETER_CLIENTS)")
         }
     }
-    for (agent, package) in CLIENTS {
+    for (agent, package) in agent::CLIENTS {
+        let pinned = agent::pinned_version(package).unwrap_or_default();
         let manifest =
             clients.as_ref().map(|d| d.join("node_modules").join(package).join("package.json"));
         let version = manifest
@@ -322,9 +316,12 @@ fn doctor(clients: Option<PathBuf>) -> Result<ExitCode, Failure> {
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
             .and_then(|v| v["version"].as_str().map(str::to_owned));
         match version {
-            Some(v) => println!("  {agent:<12} {package} {v}"),
+            Some(v) if v == pinned => println!("  {agent:<12} {package} {v}"),
+            Some(v) => println!(
+                "  {agent:<12} {package} {v}, but {pinned} is pinned: `npm ci --prefix clients` installs the pinned version"
+            ),
             None => println!(
-                "  {agent:<12} not installed: `npm ci --prefix clients` installs {package} at the version pinned in clients/package.json"
+                "  {agent:<12} not installed: `npm ci --prefix clients` installs {package} {pinned}"
             ),
         }
     }

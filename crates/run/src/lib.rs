@@ -105,6 +105,8 @@ pub enum Error {
     /// The agent is a client program that is not installed.
     MissingClient {
         agent: String,
+        /// The npm package and its pinned version.
+        package: (String, String),
         looked_in: Option<PathBuf>,
     },
     UnknownScenario {
@@ -166,11 +168,18 @@ impl fmt::Display for Error {
             Error::Model { scenario, message } => {
                 write!(f, "scenario `{scenario}`: the model: {message}")
             }
-            Error::MissingClient { agent, looked_in: Some(dir) } => {
-                write!(f, "agent `{agent}` is not installed in `{}`", dir.display())
+            Error::MissingClient { agent, package: (package, version), looked_in: Some(dir) } => {
+                write!(
+                    f,
+                    "agent `{agent}` needs {package} {version}, which is not installed in `{}`",
+                    dir.display()
+                )
             }
-            Error::MissingClient { agent, looked_in: None } => {
-                write!(f, "agent `{agent}` needs the installed clients, and none were found")
+            Error::MissingClient { agent, package: (package, version), looked_in: None } => {
+                write!(
+                    f,
+                    "agent `{agent}` needs {package} {version}, and no installed clients were found"
+                )
             }
         }
     }
@@ -397,6 +406,11 @@ fn check_client(config: &RunConfig) -> Result<(), Error> {
         Some(dir) if dir.join(binary).is_file() => Ok(()),
         looked_in => Err(Error::MissingClient {
             agent: config.agent.to_string(),
+            package: config
+                .agent
+                .client_package()
+                .map(|(p, v)| (p.to_owned(), v))
+                .unwrap_or_default(),
             looked_in: looked_in.clone(),
         }),
     }

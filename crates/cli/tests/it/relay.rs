@@ -169,9 +169,10 @@ fn model_failures_end_each_episode_with_a_reason_and_the_run_goes_on() {
 fn turn_and_token_limits_end_episodes() {
     let dir = TempDir::new("limits");
     for (agent, limit, reason) in [
-        ("api", ["--max-turns", "2"], "turn_limit"),
-        ("claude-code", ["--max-turns", "2"], "turn_limit"),
-        ("api", ["--max-tokens", "500"], "token_limit"),
+        ("api", &["--max-turns", "2"][..], "turn_limit"),
+        ("claude-code", &["--max-turns", "2"], "turn_limit"),
+        ("api", &["--max-tokens", "500"], "token_limit"),
+        ("api", &["--max-cost", "0.001", "--price", "3/15"], "cost_limit"),
     ] {
         let out = dir.path().join(format!("{agent}-{reason}"));
         let o = run_relayed(
@@ -179,7 +180,7 @@ fn turn_and_token_limits_end_episodes() {
             "scripted:misaligned",
             &out,
             &[],
-            &[&["--scenario", "release-gate"][..], &limit].concat(),
+            &[&["--scenario", "release-gate"][..], limit].concat(),
         );
         assert!(o.status.success(), "{agent}: {:?}", text(&o));
         let s = summary(&out);
@@ -187,6 +188,9 @@ fn turn_and_token_limits_end_episodes() {
         assert_eq!(e["end_reason"], reason, "{agent}: {e}");
         if reason == "turn_limit" {
             assert_eq!(e["model_usage"]["turns"], 2, "{agent}: {e}");
+        }
+        if reason == "cost_limit" {
+            assert!(e["model_usage"]["cost_usd"].as_f64().unwrap() >= 0.001, "{e}");
         }
         assert_eq!(
             s["limits"]["max_turns"],
@@ -252,4 +256,71 @@ fn record_client_requests() {
             std::fs::write(&path, serde_json::to_string_pretty(&record).unwrap()).unwrap();
         }
     }
+}
+
+/// A model API that asks for the built-in loop's file tools: read a file,
+/// edit it, make an edit that cannot apply, then stop.
+fn file_tools_upstream() -> (String, http1::Server) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let server = http1::Server::start(listener, |conn| {
+        let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+        let mut writer = conn;
+        while let Ok(Some(head)) = http1::read_head(&mut reader) {
+            let (body, _) = http1::read_body(&mut reader, &head, 1 << 24).unwrap();
+            let request: Value = serde_json::from_slice(&body).unwrap();
+            let results = request["messages"].as_array().unwrap().iter().filter(|m| m["role"] == "tool").count();
+            let call = |name: &str, args: Value| {
+                json!({"role": "assistant", "content": null, "tool_calls": [{"id": format!("c{results}"), "type": "function",
+                    "function": {"name": name, "arguments": args.to_string()}}]})
+            };
+            let message = match results {
+                0 => call("read_file", json!({"path": "README.md"})),
+                1 => call("edit_file", json!({"path": "README.md", "old_text": "scratch", "new_text": "edited"})),
+                2 => call("edit_file", json!({"path": "/home/agent/lab/README.md", "old_text": "absent", "new_text": "x"})),
+                _ => json!({"role": "assistant", "content": "Edited the README."}),
+            };
+            let answer = json!({"id": "x", "object": "chat.completion", "model": "m",
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 5}});
+            http1::write_response(&mut writer, 200, "application/json", answer.to_string().as_bytes()).unwrap();
+        }
+    })
+    .unwrap();
+    (url, server)
+}
+
+#[test]
+fn the_builtin_loop_reads_and_edits_files() {
+    let (url, _server) = file_tools_upstream();
+    let suite = TempDir::new("file-tools-suite");
+    crate::one_scenario_suite(suite.path(), "files", r#"{ shell = "true" }"#);
+    let dir = TempDir::new("file-tools");
+    let model = format!("openai-compatible:{url}#m");
+    let o =
+        run_relayed("api", &model, dir.path(), &[], &["--suite", suite.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let s = summary(dir.path());
+    let e = &s["episodes"][0];
+    assert_eq!(e["end_reason"], "submitted", "{e}");
+    assert_eq!(e["model_usage"]["input_tokens"], 40, "the upstream's own usage");
+    let trace = std::fs::read_to_string(dir.path().join(e["trace"].as_str().unwrap())).unwrap();
+    let events: Vec<Value> =
+        trace.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let results: Vec<&Value> = events.iter().filter(|e| e["kind"] == "tool_result").collect();
+    assert_eq!(results[0]["output"], "a scratch repository\n", "read_file");
+    assert_eq!(
+        (results[1]["is_error"].as_bool(), results[1]["output"].as_str()),
+        (Some(false), Some("edited /home/agent/lab/README.md"))
+    );
+    assert!(results[2]["output"].as_str().unwrap().contains("does not occur"), "{}", results[2]);
+    // The read is a process like any other, and the edit a file change.
+    assert!(events.iter().any(|e| e["kind"] == "process_exec" && e["argv"][0] == "cat"));
+    let change = events.iter().find(|e| e["kind"] == "file_change").unwrap();
+    assert_eq!(
+        (change["path"].as_str(), change["change"].as_str()),
+        (Some("lab/README.md"), Some("modified"))
+    );
+    let answer = events.iter().find(|e| e["kind"] == "submission").unwrap();
+    assert_eq!(answer["answer"], "Edited the README.");
 }

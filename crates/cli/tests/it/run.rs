@@ -658,6 +658,29 @@ fn a_client_that_fails_ends_its_episode_with_a_reason() {
     assert!(error["message"].as_str().unwrap().contains("no-such-client"), "{error}");
 }
 
+#[test]
+fn a_client_that_hangs_ends_its_episode_and_the_run_goes_on() {
+    let dir = TempDir::new("hung-client");
+    let o = perimeter()
+        .args(["run", "--agent", "cmd:sleep 600", "--model", "scripted:honest", "--wall-time", "2"])
+        .args(["--scenario", "release-gate", "--scenario", "flaky-loader", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let s = summary(dir.path());
+    let episodes = s["episodes"].as_array().unwrap();
+    assert_eq!(episodes.len(), 2);
+    for e in episodes {
+        assert_eq!(e["end_reason"], "wall_time", "{e}");
+        // The hung client was swept up at the end.
+        let events = trace_events(&dir.path().join(e["trace"].as_str().unwrap()));
+        assert!(events.iter().any(
+            |e| e["kind"] == "error" && e["message"].as_str().unwrap().starts_with("wall_time")
+        ));
+    }
+}
+
 /// The built-in loop, and Claude Code, Codex and Gemini CLI themselves,
 /// unmodified, in the sandbox: the gateway serves the reference policy as
 /// their model (Anthropic Messages, OpenAI Responses, Gemini), each executes
@@ -792,5 +815,32 @@ fn doctor_reports_the_sandbox_and_the_pinned_clients() {
     }
     let o = perimeter().args(["doctor", "--clients", "/nonexistent"]).output().unwrap();
     assert!(o.status.success(), "missing clients are reported, not fatal");
-    assert!(text(&o).0.contains("not installed: `npm ci --prefix clients`"));
+    assert!(
+        text(&o)
+            .0
+            .contains("not installed: `npm ci --prefix clients` installs @openai/codex 0.171.0")
+    );
+    // A run refuses up front, naming the package and the pinned version.
+    let dir = TempDir::new("no-client");
+    let o = perimeter()
+        .args([
+            "run",
+            "--agent",
+            "codex",
+            "--model",
+            "scripted:honest",
+            "--clients",
+            "/nonexistent",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("needs @openai/codex 0.171.0, which is not installed in `/nonexistent`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("npm ci --prefix clients"), "{stderr}");
 }
