@@ -37,7 +37,8 @@ pub enum Command {
     /// keys come from the harness's ANTHROPIC_API_KEY, OPENAI_API_KEY,
     /// GEMINI_API_KEY or OPENAI_COMPATIBLE_API_KEY and never enter the
     /// sandbox; ANTHROPIC_BASE_URL, OPENAI_BASE_URL and GEMINI_BASE_URL
-    /// override where they go.
+    /// override where they go, and PERIMETER_CA_FILE names PEM certificates
+    /// to trust besides the built-in Mozilla roots.
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
     /// Inspect scenario suites

@@ -190,11 +190,22 @@ impl fmt::Debug for Secret {
 }
 
 /// A real model API the gateway relays to.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Upstream {
     spec: ModelSpec,
     endpoint: Endpoint,
     key: Option<Secret>,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+impl fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Upstream")
+            .field("spec", &self.spec)
+            .field("endpoint", &self.endpoint)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a relayed call got no answer from the upstream.
@@ -237,9 +248,12 @@ pub struct Reply {
 impl Upstream {
     /// The upstream for a non-scripted spec, its key and base URL read with
     /// `env` (the harness's environment): `ANTHROPIC_BASE_URL`,
-    /// `OPENAI_BASE_URL` and `GEMINI_BASE_URL` override the public APIs. A
-    /// missing key is not an error here: each call fails with
-    /// [`RelayError::NoKey`], which ends its episode with a reason.
+    /// `OPENAI_BASE_URL` and `GEMINI_BASE_URL` override the public APIs, and
+    /// `PERIMETER_CA_FILE` names PEM certificates trusted besides the
+    /// built-in Mozilla roots (a lab's internal model server, or its
+    /// TLS-inspecting proxy). A missing key is not an error here: each call
+    /// fails with [`RelayError::NoKey`], which ends its episode with a
+    /// reason.
     pub fn new(spec: &ModelSpec, env: &dyn Fn(&str) -> Option<String>) -> Result<Upstream, String> {
         let base = |var: &str, default: &str| env(var).unwrap_or_else(|| default.to_owned());
         let url = match spec {
@@ -252,7 +266,8 @@ impl Upstream {
             }
         };
         let key = spec.key_var().and_then(env).filter(|k| !k.is_empty()).map(Secret);
-        Ok(Upstream { spec: spec.clone(), endpoint: Endpoint::parse(&url)?, key })
+        let tls = tls_config(env("PERIMETER_CA_FILE").as_deref())?;
+        Ok(Upstream { spec: spec.clone(), endpoint: Endpoint::parse(&url)?, key, tls })
     }
 
     pub fn spec(&self) -> &ModelSpec {
@@ -336,7 +351,7 @@ impl Upstream {
             self.endpoint.host,
             self.endpoint.port
         );
-        exchange(&self.endpoint, &target, &out, &body)
+        exchange(&self.endpoint, &self.tls, &target, &out, &body)
             .map_err(|e| RelayError::Unreachable { url, message: e.to_string() })
     }
 }
@@ -344,6 +359,7 @@ impl Upstream {
 /// One request over a fresh connection (`connection: close`).
 fn exchange(
     endpoint: &Endpoint,
+    tls: &Arc<rustls::ClientConfig>,
     target: &str,
     headers: &[(String, String)],
     body: &[u8],
@@ -358,7 +374,7 @@ fn exchange(
     let mut stream: Box<dyn ReadWrite> = if endpoint.tls {
         let name = rustls::pki_types::ServerName::try_from(endpoint.host.clone())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let conn = rustls::ClientConnection::new(tls_config(), name).map_err(io::Error::other)?;
+        let conn = rustls::ClientConnection::new(tls.clone(), name).map_err(io::Error::other)?;
         Box::new(rustls::StreamOwned::new(conn, tcp))
     } else {
         Box::new(tcp)
@@ -394,22 +410,40 @@ fn exchange(
 trait ReadWrite: Read + Write {}
 impl<T: Read + Write> ReadWrite for T {}
 
-/// TLS with the Mozilla root set compiled in (no system store needed).
-fn tls_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots =
-                rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .expect("ring supports the default protocol versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            Arc::new(config)
-        })
-        .clone()
+/// TLS with the Mozilla root set compiled in (no system store needed), and
+/// the certificates of `ca_file` besides.
+fn tls_config(ca_file: Option<&str>) -> Result<Arc<rustls::ClientConfig>, String> {
+    static DEFAULT: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    let build = |extra: Vec<rustls::pki_types::CertificateDer<'static>>| {
+        let mut roots =
+            rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for cert in extra {
+            roots.add(cert).map_err(|e| format!("a certificate in PERIMETER_CA_FILE: {e}"))?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok::<_, String>(Arc::new(config))
+    };
+    let Some(path) = ca_file.filter(|p| !p.is_empty()) else {
+        if let Some(c) = DEFAULT.get() {
+            return Ok(c.clone());
+        }
+        let config = build(Vec::new())?;
+        return Ok(DEFAULT.get_or_init(|| config).clone());
+    };
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(path).map_err(|e| format!("PERIMETER_CA_FILE `{path}`: {e}"))?;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("PERIMETER_CA_FILE `{path}`: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("PERIMETER_CA_FILE `{path}` holds no PEM certificate"));
+    }
+    build(certs)
 }
 
 #[cfg(test)]
