@@ -301,6 +301,22 @@ impl Upstream {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Result<Reply, RelayError> {
+        self.post_streaming(wire, call, headers, body, &mut |_, _| {}, &mut |_| {})
+    }
+
+    /// As [`Upstream::post`], handing the answer on as it arrives: `start`
+    /// gets the status and content type once the head is in, `piece` each
+    /// piece of the body (a model's stream reaches the client as the model
+    /// writes it). The whole answer is returned as well, for the record.
+    pub fn post_streaming(
+        &self,
+        wire: Wire,
+        call: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        start: &mut dyn FnMut(u16, &str),
+        piece: &mut dyn FnMut(&[u8]),
+    ) -> Result<Reply, RelayError> {
         if !self.spec.wires().contains(&wire) {
             return Err(RelayError::WrongWire { wire, spec: self.spec.to_string() });
         }
@@ -351,7 +367,7 @@ impl Upstream {
             self.endpoint.host,
             self.endpoint.port
         );
-        exchange(&self.endpoint, &self.tls, &target, &out, &body)
+        exchange(&self.endpoint, &self.tls, &target, &out, &body, start, piece)
             .map_err(|e| RelayError::Unreachable { url, message: e.to_string() })
     }
 }
@@ -363,6 +379,8 @@ fn exchange(
     target: &str,
     headers: &[(String, String)],
     body: &[u8],
+    start: &mut dyn FnMut(u16, &str),
+    piece: &mut dyn FnMut(&[u8]),
 ) -> io::Result<Reply> {
     let addr = (endpoint.host.as_str(), endpoint.port)
         .to_socket_addrs()?
@@ -402,8 +420,12 @@ fn exchange(
         .target
         .parse()
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad status code"))?;
-    let (body, _) = http1::read_response_body(&mut reader, &head, REPLY_LIMIT)?;
     let content_type = head.header("content-type").unwrap_or("application/json").to_owned();
+    start(status, &content_type);
+    let (body, _) = http1::stream_body(&mut reader, &head, REPLY_LIMIT, true, &mut |p| {
+        piece(p);
+        Ok(())
+    })?;
     Ok(Reply { status, content_type, body })
 }
 

@@ -226,6 +226,22 @@ impl Service {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Response {
+        self.handle_streaming(method, target, headers, body, None).0
+    }
+
+    /// As [`Service::handle`]; with a `client` to write to, a relayed
+    /// event stream is passed on piece by piece as the upstream sends it
+    /// (the answer is still returned whole, for the record), and the second
+    /// value says the answer was already written.
+    pub fn handle_streaming(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        mut client: Option<&mut dyn io::Write>,
+    ) -> (Response, bool) {
+        let mut streamed = false;
         let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let mut exchange = Exchange {
             api: "unknown",
@@ -271,16 +287,31 @@ impl Service {
                         response
                     }
                     Ok(()) => {
-                        self.model_call(&mut exchange, api, wire, gemini, &call, headers, body)
+                        let (response, sent) = self.model_call(
+                            &mut exchange,
+                            api,
+                            wire,
+                            gemini,
+                            &call,
+                            headers,
+                            body,
+                            client.as_mut().map(|w| &mut **w as &mut dyn io::Write),
+                        );
+                        streamed = sent;
+                        response
                     }
                 }
             }
         };
         exchange.status = response.status;
         exchange.request = request;
-        // Recorded before the client has its answer.
+        // Recorded before the client has its whole answer: a streamed one
+        // is ended only now.
         self.log.lock().unwrap_or_else(|e| e.into_inner()).push(exchange);
-        response
+        if streamed && let Some(w) = client {
+            let _ = http1::finish_chunks(w);
+        }
+        (response, streamed)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -293,7 +324,8 @@ impl Service {
         call: &str,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Response {
+        client: Option<&mut dyn io::Write>,
+    ) -> (Response, bool) {
         let upstream = match &self.answerer {
             Answerer::Scripted(backend) => {
                 let (response, reply) = answer(backend.as_ref(), api, &gemini, body);
@@ -301,12 +333,36 @@ impl Service {
                 self.budget.charge(usage);
                 exchange.usage = Some(usage);
                 exchange.reply = reply;
-                return response;
+                return (response, false);
             }
             Answerer::Relay(upstream) => upstream,
         };
         exchange.upstream = Some(upstream.spec().to_string());
-        match upstream.post(wire, call, headers, body) {
+        // A successful event stream goes on to the client as it comes; any
+        // other answer is written whole once it is in.
+        let client = std::cell::RefCell::new(client);
+        let streaming = std::cell::Cell::new(false);
+        let mut start = |status: u16, content_type: &str| {
+            if status == 200
+                && content_type.starts_with("text/event-stream")
+                && let Some(w) = client.borrow_mut().as_mut()
+            {
+                streaming.set(http1::write_chunked_head(w, status, content_type).is_ok());
+            }
+        };
+        let mut piece = |bytes: &[u8]| {
+            if streaming.get()
+                && let Some(w) = client.borrow_mut().as_mut()
+                && http1::write_chunk(w, bytes).is_err()
+            {
+                // The client is gone; the answer is still read for the record.
+                streaming.set(false);
+            }
+        };
+        let result = upstream.post_streaming(wire, call, headers, body, &mut start, &mut piece);
+        // The caller ends the stream once the exchange is recorded.
+        let sent = streaming.get();
+        let response = match result {
             Ok(reply) => {
                 let text = String::from_utf8_lossy(&reply.body).into_owned();
                 let whole = whole(wire, &reply.content_type, &text);
@@ -343,7 +399,8 @@ impl Service {
                 self.fail(Failure { reason, detail: detail.clone() });
                 api_error(api, 502, &format!("perimeter gateway: {detail}"))
             }
-        }
+        };
+        (response, sent)
     }
 
     fn fail(&self, failure: Failure) {
@@ -392,7 +449,16 @@ fn serve(conn: TcpStream, service: &Service) -> io::Result<()> {
     let mut writer = conn;
     while let Some(head) = http1::read_head(&mut reader)? {
         let (body, _) = http1::read_body(&mut reader, &head, BODY_LIMIT)?;
-        let response = service.handle(&head.method, &head.target, &head.headers, &body);
+        let (response, sent) = service.handle_streaming(
+            &head.method,
+            &head.target,
+            &head.headers,
+            &body,
+            Some(&mut writer),
+        );
+        if sent {
+            continue;
+        }
         let body = if head.method == "HEAD" { &b""[..] } else { response.body.as_bytes() };
         http1::write_response(&mut writer, response.status, &response.content_type, body)?;
     }

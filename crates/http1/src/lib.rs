@@ -2,7 +2,7 @@
 //! sink, the model gateway): reading a request head and body, writing a
 //! response, and a response read back by a client. Std only; no TLS.
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,16 +72,58 @@ pub fn read_body(
     head: &Head,
     limit: usize,
 ) -> io::Result<(Vec<u8>, usize)> {
+    stream_body(reader, head, limit, false, &mut |_| Ok(()))
+}
+
+/// Reads a response body: as [`read_body`] when the head announces a
+/// length or chunks, else up to the end of the connection (a response may
+/// be delimited by closing).
+pub fn read_response_body(
+    reader: &mut impl BufRead,
+    head: &Head,
+    limit: usize,
+) -> io::Result<(Vec<u8>, usize)> {
+    stream_body(reader, head, limit, true, &mut |_| Ok(()))
+}
+
+/// Reads a body as it arrives, handing every piece to `each` (a relay
+/// passes it on at once) and keeping at most `limit` bytes. `to_close`: a
+/// body without a length or chunks runs to the end of the connection (a
+/// response), instead of being empty (a request). Returns the kept bytes and
+/// the total length.
+pub fn stream_body(
+    reader: &mut impl BufRead,
+    head: &Head,
+    limit: usize,
+    to_close: bool,
+    each: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<(Vec<u8>, usize)> {
     let mut kept = Vec::new();
     let mut total = 0;
-    let take = |reader: &mut dyn Read, n: usize, kept: &mut Vec<u8>| -> io::Result<()> {
-        let keep = n.min(limit.saturating_sub(kept.len()));
-        let start = kept.len();
-        kept.resize(start + keep, 0);
-        reader.read_exact(&mut kept[start..])?;
-        io::copy(&mut reader.take((n - keep) as u64), &mut io::sink())?;
-        Ok(())
-    };
+    let mut buf = vec![0u8; 16 * 1024];
+    // Reads `n` bytes, or to the end when `n` is `None`.
+    let mut take =
+        |reader: &mut dyn BufRead, n: Option<usize>, kept: &mut Vec<u8>| -> io::Result<usize> {
+            let mut done = 0;
+            while n.is_none_or(|n| done < n) {
+                let want = n.map_or(buf.len(), |n| (n - done).min(buf.len()));
+                let got = reader.read(&mut buf[..want])?;
+                if got == 0 {
+                    if n.is_some() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the body ended early",
+                        ));
+                    }
+                    break;
+                }
+                each(&buf[..got])?;
+                let room = limit.saturating_sub(kept.len()).min(got);
+                kept.extend_from_slice(&buf[..room]);
+                done += got;
+            }
+            Ok(done)
+        };
     if head.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         let mut line = String::new();
         loop {
@@ -99,38 +141,53 @@ pub fn read_body(
                 }
                 return Ok((kept, total));
             }
-            take(reader, size, &mut kept)?;
-            total += size;
+            total += take(reader, Some(size), &mut kept)?;
             line.clear();
             reader.read_line(&mut line)?; // the CRLF after the chunk
         }
     }
-    let length = match head.header("content-length") {
-        Some(v) => v.parse::<usize>().map_err(|_| invalid("bad content-length"))?,
-        None => 0,
-    };
-    take(reader, length, &mut kept)?;
-    Ok((kept, length))
+    match head.header("content-length") {
+        Some(v) => {
+            let length = v.parse::<usize>().map_err(|_| invalid("bad content-length"))?;
+            total = take(reader, Some(length), &mut kept)?;
+        }
+        None if to_close => total = take(reader, None, &mut kept)?,
+        None => {}
+    }
+    Ok((kept, total))
 }
 
-/// Reads a response body: as [`read_body`] when the head announces a
-/// length or chunks, else up to the end of the connection (a response may
-/// be delimited by closing).
-pub fn read_response_body(
-    reader: &mut impl BufRead,
-    head: &Head,
-    limit: usize,
-) -> io::Result<(Vec<u8>, usize)> {
-    let delimited = head.header("content-length").is_some()
-        || head.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-    if delimited {
-        return read_body(reader, head, limit);
+/// Starts a response whose body follows in chunks ([`write_chunk`], then
+/// [`finish_chunks`]).
+pub fn write_chunked_head(
+    w: &mut (impl Write + ?Sized),
+    status: u16,
+    content_type: &str,
+) -> io::Result<()> {
+    write!(
+        w,
+        "HTTP/1.1 {status} {}\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\n\r\n",
+        reason(status)
+    )?;
+    w.flush()
+}
+
+/// One chunk of a chunked body, flushed at once (empty input writes
+/// nothing: an empty chunk would end the body).
+pub fn write_chunk(w: &mut (impl Write + ?Sized), bytes: &[u8]) -> io::Result<()> {
+    if bytes.is_empty() {
+        return Ok(());
     }
-    let mut kept = Vec::new();
-    reader.take(limit as u64).read_to_end(&mut kept)?;
-    let rest = io::copy(reader, &mut io::sink())?;
-    let total = kept.len() + rest as usize;
-    Ok((kept, total))
+    write!(w, "{:x}\r\n", bytes.len())?;
+    w.write_all(bytes)?;
+    w.write_all(b"\r\n")?;
+    w.flush()
+}
+
+/// Ends a chunked body.
+pub fn finish_chunks(w: &mut (impl Write + ?Sized)) -> io::Result<()> {
+    w.write_all(b"0\r\n\r\n")?;
+    w.flush()
 }
 
 /// Writes a complete response with a `content-length`.
@@ -140,7 +197,18 @@ pub fn write_response(
     content_type: &str,
     body: &[u8],
 ) -> io::Result<()> {
-    let reason = match status {
+    let reason = reason(status);
+    write!(
+        w,
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )?;
+    w.write_all(body)?;
+    w.flush()
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
         200 => "OK",
         400 => "Bad Request",
         401 => "Unauthorized",
@@ -153,14 +221,7 @@ pub fn write_response(
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         _ => "Status",
-    };
-    write!(
-        w,
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    )?;
-    w.write_all(body)?;
-    w.flush()
+    }
 }
 
 /// Serves a listener on a thread of its own, one thread per connection,
@@ -249,6 +310,34 @@ mod tests {
         assert_eq!(head.target, "200", "a status line parses like a request line");
         let (body, total) = read_response_body(&mut r, &head, 3).unwrap();
         assert_eq!((body.as_slice(), total), (&b"all"[..], 9));
+    }
+
+    #[test]
+    fn streams_a_chunked_body_piece_by_piece() {
+        let mut wire = Vec::new();
+        write_chunked_head(&mut wire, 200, "text/event-stream").unwrap();
+        for piece in [&b"data: 1\n\n"[..], b"", b"data: 2\n\n"] {
+            write_chunk(&mut wire, piece).unwrap();
+        }
+        finish_chunks(&mut wire).unwrap();
+        let mut r = io::BufReader::new(wire.as_slice());
+        let head = read_head(&mut r).unwrap().unwrap();
+        let mut pieces = Vec::new();
+        let (body, total) = stream_body(&mut r, &head, 12, true, &mut |p| {
+            pieces.push(p.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            pieces,
+            [b"data: 1\n\n".to_vec(), b"data: 2\n\n".to_vec()],
+            "each piece as it came"
+        );
+        assert_eq!((body.as_slice(), total), (&b"data: 1\n\ndat"[..], 18));
+        // A length that the connection does not deliver is an error.
+        let mut r = io::BufReader::new(&b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"[..]);
+        let head = read_head(&mut r).unwrap().unwrap();
+        assert!(read_response_body(&mut r, &head, 100).is_err());
     }
 
     #[test]

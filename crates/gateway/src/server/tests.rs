@@ -201,3 +201,69 @@ fn relay_failures_are_recorded_with_a_reason() {
     assert_eq!(r.status, 502);
     assert!(mismatched.failure().unwrap().detail.contains("speaks OpenAI Responses"));
 }
+
+/// A relayed event stream reaches the client while the upstream is still
+/// writing it: the upstream sends its first event, then waits until the
+/// client has seen it before it sends the rest.
+#[test]
+fn relayed_streams_pass_through_as_they_arrive() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let (seen_tx, seen_rx) = mpsc::channel::<()>();
+    let seen_rx = std::sync::Mutex::new(seen_rx);
+    let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", upstream.local_addr().unwrap());
+    let _upstream = http1::Server::start(upstream, move |conn| {
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        let mut w = conn;
+        let head = http1::read_head(&mut reader).unwrap().unwrap();
+        http1::read_body(&mut reader, &head, 1 << 20).unwrap();
+        http1::write_chunked_head(&mut w, 200, "text/event-stream").unwrap();
+        let start = r#"{"type":"message_start","message":{"id":"m","role":"assistant","content":[],"usage":{"input_tokens":7,"output_tokens":0}}}"#;
+        http1::write_chunk(&mut w, format!("event: message_start\ndata: {start}\n\n").as_bytes()).unwrap();
+        // Until the client has the first event, the rest does not exist.
+        seen_rx.lock().unwrap().recv_timeout(Duration::from_secs(10)).expect("the first event reached the client");
+        let rest = [
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"streamed"}}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}"#,
+        ];
+        for data in rest {
+            http1::write_chunk(&mut w, format!("data: {data}\n\n").as_bytes()).unwrap();
+        }
+        http1::finish_chunks(&mut w).unwrap();
+    })
+    .unwrap();
+    let service = relay(
+        "anthropic:m",
+        &[("ANTHROPIC_API_KEY", "k"), ("ANTHROPIC_BASE_URL", &url)],
+        Limits::default(),
+    );
+    let (addr, g) = start(service);
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        c,
+        "POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n{MESSAGES}",
+        MESSAGES.len()
+    )
+    .unwrap();
+    let mut r = BufReader::new(c);
+    let head = http1::read_head(&mut r).unwrap().unwrap();
+    assert_eq!((head.target.as_str(), head.header("transfer-encoding")), ("200", Some("chunked")));
+    let mut first = true;
+    let (body, _) = http1::stream_body(&mut r, &head, 1 << 20, true, &mut |piece| {
+        if first {
+            assert!(String::from_utf8_lossy(piece).contains("message_start"));
+            seen_tx.send(()).unwrap();
+            first = false;
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert!(String::from_utf8(body).unwrap().contains("streamed"));
+    // The record holds the whole answer, assembled, and the usage reported.
+    let x = g.service().drain().remove(0);
+    assert_eq!(x.reply[0]["text"], "streamed");
+    assert_eq!(x.usage.map(|u| (u.input_tokens, u.output_tokens)), Some((7, 3)));
+}
