@@ -84,6 +84,16 @@ fn relayed_calls_carry_the_key_and_the_sandbox_never_sees_it() {
             &format!("openai-compatible:{}/v1#local-9", fake.url),
             vec![("OPENAI_COMPATIBLE_API_KEY", KEY)],
         ),
+        (
+            "codex",
+            "openai:gpt-test-9",
+            vec![("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &format!("{}/v1", fake.url))],
+        ),
+        (
+            "gemini-cli",
+            "gemini:gemini-test-9",
+            vec![("GEMINI_API_KEY", KEY), ("GEMINI_BASE_URL", fake.url.as_str())],
+        ),
     ] {
         fake.clear();
         let dir = TempDir::new("relay");
@@ -97,19 +107,23 @@ fn relayed_calls_carry_the_key_and_the_sandbox_never_sees_it() {
         assert_eq!(e["model_usage"]["turns"], 2, "{agent}");
         let seen = fake.seen();
         assert!(!seen.is_empty(), "{agent}: nothing reached the upstream");
+        let want = model.rsplit([':', '#']).next().unwrap();
         for s in &seen {
-            let key = s.header("x-api-key").or(s.header("authorization"));
+            let key =
+                s.header("x-api-key").or(s.header("authorization")).or(s.header("x-goog-api-key"));
             assert!(key.is_some_and(|v| v.ends_with(KEY)), "{agent}: {:?}", s.headers);
-            let want = if model.ends_with("local-9") { "local-9" } else { "claude-test-9" };
-            assert_eq!(s.body["model"], want, "{agent}");
+            // The spec's model, in the body or (Gemini) the path.
+            let named = s.body["model"] == want || s.target.contains(&format!("/models/{want}:"));
+            assert!(named, "{agent}: {} {}", s.target, s.body["model"]);
         }
         // Everything the sandbox holds went through the tool output into the
         // trace: the key is nowhere in it, the placeholder is.
         assert!(!trace.contains(KEY), "{agent}: the key reached the sandbox");
         assert!(trace.contains("PATH=/home/agent/bin"), "{agent}: the environment was dumped");
-        if agent == "claude-code" {
-            assert!(trace.contains("ANTHROPIC_API_KEY=perimeter-gateway"), "{agent}");
-            assert!(trace.contains(r#""upstream":"anthropic:claude-test-9""#));
+        if agent != "api" {
+            let var = env[0].0;
+            assert!(trace.contains(&format!("{var}=perimeter-gateway")), "{agent}: {var}");
+            assert!(trace.contains(&format!(r#""upstream":"{model}""#)), "{agent}");
         }
     }
 }
