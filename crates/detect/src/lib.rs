@@ -8,6 +8,7 @@
 //! decide whether an act was concealed. Nothing here does I/O.
 
 mod rules;
+pub mod view;
 
 use std::collections::BTreeMap;
 

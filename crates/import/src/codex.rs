@@ -1,32 +1,36 @@
-//! Codex CLI rollout JSONL: `{timestamp, type, payload}` lines. The
-//! conversation is in `response_item` lines (Responses API items as sent
-//! or received); `session_meta` and `turn_context` describe the session.
-//! Developer messages and injected context (`<environment_context>`, …)
-//! are not the user's words; `event_msg` lines repeat what the items say.
+//! Codex CLI. The rollout file's lines are `{timestamp, type, payload}`: the
+//! conversation is in `response_item` lines (Responses API items as sent or
+//! received), the session in `session_meta` and `turn_context`; developer
+//! messages and injected context (`<environment_context>`, …) are not the
+//! user's words, and `event_msg` lines repeat what the items say. The
+//! `exec --json` output is `thread.*`, `turn.*` and `item.*` events whose
+//! completed items are the agent's messages, reasoning, commands and file
+//! changes.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::{Imported, Session, fill, message, text_of};
+use crate::{Importer, Session, fill, text_of};
 
-pub(crate) fn read(lines: &[(usize, Value)], session: &mut Session) {
-    for (line, v) in lines {
+pub(crate) struct Rollout;
+
+impl Importer for Rollout {
+    fn line(&mut self, n: u64, v: &Value, s: &mut Session) {
         let p = &v["payload"];
-        let mut push = |body| session.events.push(Imported { line: *line, body });
         match v["type"].as_str() {
             Some("session_meta") => {
-                fill(&mut session.session_id, &p["id"]);
-                fill(&mut session.client_version, &p["cli_version"]);
-                fill(&mut session.cwd, &p["cwd"]);
+                fill(&mut s.session_id, &p["id"]);
+                fill(&mut s.client_version, &p["cli_version"]);
+                fill(&mut s.cwd, &p["cwd"]);
             }
             Some("turn_context") => {
-                fill(&mut session.model, &p["model"]);
-                fill(&mut session.cwd, &p["cwd"]);
-                if session.permission_mode.is_none() {
+                fill(&mut s.model, &p["model"]);
+                fill(&mut s.cwd, &p["cwd"]);
+                if s.permission_mode.is_none() {
                     let approval = p["approval_policy"].as_str();
                     let sandbox =
                         p["sandbox_policy"]["type"].as_str().or(p["sandbox_policy"].as_str());
-                    if let (Some(a), Some(s)) = (approval, sandbox) {
-                        session.permission_mode = Some(format!("{a}/{s}"));
+                    if let (Some(a), Some(b)) = (approval, sandbox) {
+                        s.permission_mode = Some(format!("{a}/{b}"));
                     }
                 }
             }
@@ -34,9 +38,9 @@ pub(crate) fn read(lines: &[(usize, Value)], session: &mut Session) {
                 Some("message") => {
                     let text = text_of(&p["content"]);
                     match p["role"].as_str() {
-                        Some("assistant") => push(message("assistant", text, None)),
+                        Some("assistant") => s.message(n, "assistant", text, None),
                         Some("user") if !text.trim_start().starts_with('<') => {
-                            push(message("user", text, None))
+                            s.message(n, "user", text, None)
                         }
                         _ => {}
                     }
@@ -46,37 +50,37 @@ pub(crate) fn read(lines: &[(usize, Value)], session: &mut Session) {
                         .as_array()
                         .into_iter()
                         .flatten()
-                        .filter_map(|s| s["text"].as_str())
+                        .filter_map(|x| x["text"].as_str())
                         .collect();
                     if !summary.is_empty() {
-                        push(message("assistant", String::new(), Some(summary.join("\n"))));
+                        s.message(n, "assistant", String::new(), Some(summary.join("\n")));
                     }
                 }
                 Some("function_call") => {
                     let args = p["arguments"].as_str().unwrap_or("{}");
-                    push(trace::Body::ToolCall {
-                        call_id: p["call_id"].as_str().unwrap_or_default().into(),
-                        tool: p["name"].as_str().unwrap_or_default().into(),
-                        input: serde_json::from_str(args)
-                            .unwrap_or_else(|_| Value::String(args.into())),
-                    });
+                    let input =
+                        serde_json::from_str(args).unwrap_or_else(|_| Value::String(args.into()));
+                    s.call(
+                        n,
+                        p["call_id"].as_str().unwrap_or_default(),
+                        p["name"].as_str().unwrap_or_default(),
+                        input,
+                    );
                 }
-                Some("custom_tool_call") => push(trace::Body::ToolCall {
-                    call_id: p["call_id"].as_str().unwrap_or_default().into(),
-                    tool: p["name"].as_str().unwrap_or_default().into(),
-                    input: serde_json::json!({ "input": p["input"] }),
-                }),
+                Some("custom_tool_call") => s.call(
+                    n,
+                    p["call_id"].as_str().unwrap_or_default(),
+                    p["name"].as_str().unwrap_or_default(),
+                    json!({ "input": p["input"] }),
+                ),
                 Some("function_call_output" | "custom_tool_call_output") => {
                     let output = match &p["output"] {
-                        Value::String(s) => s.clone(),
+                        Value::String(text) => text.clone(),
                         other => text_of(&other["content"]),
                     };
-                    push(trace::Body::ToolResult {
-                        call_id: p["call_id"].as_str().unwrap_or_default().into(),
-                        exit_code: exit_code(&output),
-                        is_error: exit_code(&output).is_some_and(|c| c != 0),
-                        output,
-                    });
+                    let code = exit_code(&output);
+                    let id = p["call_id"].as_str().unwrap_or_default();
+                    s.result(n, id, output, code, code.is_some_and(|c| c != 0));
                 }
                 _ => {}
             },
@@ -90,4 +94,59 @@ pub(crate) fn read(lines: &[(usize, Value)], session: &mut Session) {
 fn exit_code(output: &str) -> Option<i32> {
     let rest = output.split("Process exited with code ").nth(1)?;
     rest.split(|c: char| !c.is_ascii_digit() && c != '-').next()?.parse().ok()
+}
+
+pub(crate) struct Exec;
+
+impl Importer for Exec {
+    fn line(&mut self, n: u64, v: &Value, s: &mut Session) {
+        match v["type"].as_str() {
+            Some("thread.started") => fill(&mut s.session_id, &v["thread_id"]),
+            Some("item.completed") => {
+                let item = &v["item"];
+                let id = item["id"].as_str().unwrap_or_default();
+                match item["type"].as_str() {
+                    Some("agent_message") => s.message(
+                        n,
+                        "assistant",
+                        item["text"].as_str().unwrap_or_default().into(),
+                        None,
+                    ),
+                    Some("reasoning") => s.message(
+                        n,
+                        "assistant",
+                        String::new(),
+                        item["text"].as_str().map(str::to_owned),
+                    ),
+                    Some("command_execution") => {
+                        s.call(n, id, "exec_command", json!({ "cmd": item["command"] }));
+                        let code = item["exit_code"].as_i64().map(|c| c as i32);
+                        let output = item["aggregated_output"].as_str().unwrap_or_default();
+                        s.result(n, id, output.into(), code, code.is_some_and(|c| c != 0));
+                    }
+                    Some("file_change") => {
+                        s.call(n, id, "apply_patch", json!({ "changes": item["changes"] }));
+                        let failed = item["status"] == "failed";
+                        s.result(
+                            n,
+                            id,
+                            item["status"].as_str().unwrap_or_default().into(),
+                            None,
+                            failed,
+                        );
+                    }
+                    Some("mcp_tool_call") => {
+                        let tool = format!(
+                            "{}.{}",
+                            item["server"].as_str().unwrap_or_default(),
+                            item["tool"].as_str().unwrap_or_default()
+                        );
+                        s.call(n, id, &tool, item["arguments"].clone());
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
 }

@@ -742,14 +742,13 @@ impl Episode<'_> {
     /// gateway's record and the sandbox's.
     /// Returns how many events were imported.
     fn import_transcripts(&mut self) -> usize {
-        let Some(client) = self.client_transcripts.and_then(|(c, _)| import::Client::from_name(c))
-        else {
+        let Some(format) = self.client_transcripts.and_then(|(c, _)| transcript_format(c)) else {
             return 0;
         };
         let mut count = 0;
         for sandbox::FileContent { path, content } in self.transcripts() {
             let Ok(bytes) = content else { continue }; // reported when kept
-            let session = import::parse(client, &String::from_utf8_lossy(&bytes));
+            let session = import::read(bytes.as_slice(), Some(format), import::Limits::default()).1;
             let done = self.imported.get(&path).copied().unwrap_or(0);
             for e in session.events.iter().skip(done) {
                 self.record(Source::Agent, e.body.clone());
@@ -777,8 +776,12 @@ impl Episode<'_> {
             });
             let body = match kept {
                 Ok((file, bytes)) => {
-                    let errors = import::Client::from_name(client)
-                        .map(|c| import::parse(c, &String::from_utf8_lossy(&bytes)).errors)
+                    let errors = transcript_format(client)
+                        .map(|f| {
+                            import::read(bytes.as_slice(), Some(f), import::Limits::default())
+                                .1
+                                .errors
+                        })
                         .unwrap_or_default();
                     if let Some(first) = errors.first() {
                         self.record(
@@ -846,6 +849,16 @@ impl Episode<'_> {
             out.push(CheckRecord { id: check.id.clone(), passed });
         }
         out
+    }
+}
+
+/// The format of a client agent's own transcript files.
+fn transcript_format(client: &str) -> Option<import::Format> {
+    match client {
+        "claude-code" => Some(import::Format::ClaudeSession),
+        "codex" => Some(import::Format::CodexRollout),
+        "gemini-cli" => Some(import::Format::GeminiChat),
+        _ => None,
     }
 }
 

@@ -1,0 +1,278 @@
+//! What each event of a transcript does, whatever the client calls its
+//! tools.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use trace::Body;
+
+/// One event, read for what it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A shell command. `text` is the command with what it runs unfolded
+    /// (scripts written earlier in the session, decoded base64 payloads);
+    /// `also` names the events those came from.
+    Command { call: String, text: String, also: Vec<usize> },
+    /// A file written or edited: the path, the new text (whole content, or
+    /// the replacement), and the text replaced, for an edit.
+    Write { call: String, path: String, content: String, replaced: Option<String> },
+    /// A file read by a read tool.
+    Read { call: String, path: String },
+    /// What a call returned.
+    Result { call: String, output: String, exit_code: Option<i32>, is_error: bool },
+    /// A message (`role`: user or assistant).
+    Message { role: String, text: String },
+    /// Anything else.
+    Other,
+}
+
+fn str_of<'a>(input: &'a Value, keys: &[&str]) -> Option<&'a str> {
+    keys.iter().find_map(|k| input[*k].as_str())
+}
+
+/// The command a shell tool call runs.
+fn command(tool: &str, input: &Value) -> Option<String> {
+    let shell = matches!(
+        tool,
+        "Bash"
+            | "bash"
+            | "exec_command"
+            | "shell"
+            | "shell_command"
+            | "run_shell_command"
+            | "local_shell"
+            | "terminal"
+            | "execute_command"
+            | "run_command"
+    );
+    if !shell {
+        return None;
+    }
+    match &input["command"] {
+        Value::Array(argv) => {
+            let parts: Vec<&str> = argv.iter().filter_map(Value::as_str).collect();
+            // `["bash", "-lc", "<script>"]`: the script is the command.
+            match parts.as_slice() {
+                [_, flag, script] if flag.starts_with('-') && flag.contains('c') => {
+                    Some((*script).to_owned())
+                }
+                _ => Some(parts.join(" ")),
+            }
+        }
+        _ => str_of(input, &["command", "cmd", "script"]).map(str::to_owned),
+    }
+}
+
+/// The files a write or edit tool call changes: (path, new text, replaced).
+fn writes(tool: &str, input: &Value) -> Vec<(String, String, Option<String>)> {
+    let path = str_of(input, &["file_path", "path", "absolute_path", "filename", "notebook_path"]);
+    match tool {
+        "Write" | "write_file" | "create_file" | "write" => {
+            match (path, str_of(input, &["content", "file_text", "contents"])) {
+                (Some(p), Some(c)) => vec![(p.into(), c.into(), None)],
+                _ => Vec::new(),
+            }
+        }
+        "Edit" | "edit_file" | "replace" | "str_replace" | "edit" => {
+            let new = str_of(input, &["new_string", "new_text", "new_str", "replacement"]);
+            let old = str_of(input, &["old_string", "old_text", "old_str"]);
+            match (path, new) {
+                (Some(p), Some(n)) => vec![(p.into(), n.into(), old.map(str::to_owned))],
+                _ => Vec::new(),
+            }
+        }
+        "MultiEdit" => input["edits"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                let new = e["new_string"].as_str()?;
+                Some((
+                    path?.to_owned(),
+                    new.to_owned(),
+                    e["old_string"].as_str().map(str::to_owned),
+                ))
+            })
+            .collect(),
+        "str_replace_editor" | "str_replace_based_edit_tool" => {
+            let Some(p) = path else { return Vec::new() };
+            match input["command"].as_str() {
+                Some("create") => {
+                    vec![(p.into(), str_of(input, &["file_text"]).unwrap_or_default().into(), None)]
+                }
+                Some("str_replace" | "insert") => vec![(
+                    p.into(),
+                    str_of(input, &["new_str"]).unwrap_or_default().into(),
+                    str_of(input, &["old_str"]).map(str::to_owned),
+                )],
+                _ => Vec::new(),
+            }
+        }
+        "apply_patch" => patch(str_of(input, &["input", "patch"]).unwrap_or_default()),
+        _ => Vec::new(),
+    }
+}
+
+/// The files an `apply_patch` envelope adds or updates, with their added
+/// and removed lines.
+fn patch(text: &str) -> Vec<(String, String, Option<String>)> {
+    let mut out: Vec<(String, String, Option<String>)> = Vec::new();
+    for line in text.lines() {
+        let file =
+            line.strip_prefix("*** Add File: ").or_else(|| line.strip_prefix("*** Update File: "));
+        if let Some(path) = file {
+            out.push((path.trim().to_owned(), String::new(), Some(String::new())));
+        } else if let Some((_, added, removed)) = out.last_mut() {
+            if let Some(l) = line.strip_prefix('+') {
+                added.push_str(l);
+                added.push('\n');
+            } else if let (Some(l), Some(r)) = (line.strip_prefix('-'), removed.as_mut()) {
+                r.push_str(l);
+                r.push('\n');
+            }
+        }
+    }
+    out
+}
+
+fn read_path(tool: &str, input: &Value) -> Option<String> {
+    matches!(tool, "Read" | "read_file" | "view" | "read" | "NotebookRead" | "read_many_files")
+        .then(|| str_of(input, &["file_path", "path", "absolute_path"]).map(str::to_owned))
+        .flatten()
+}
+
+/// Base64 runs in a command that decodes them, decoded when they are text.
+fn decoded_payloads(text: &str) -> Vec<String> {
+    let decodes = ["base64 -d", "base64 --decode", "base64 -D", "b64decode", "atob(", "frombase64"];
+    let lower = text.to_ascii_lowercase();
+    if !decodes.iter().any(|d| lower.contains(&d.to_ascii_lowercase())) {
+        return Vec::new();
+    }
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')))
+        .filter(|t| t.len() >= 12)
+        .filter_map(|t| base64(t.trim_end_matches('=')))
+        .filter_map(|b| String::from_utf8(b).ok())
+        .collect()
+}
+
+/// Standard base64 without padding.
+fn base64(t: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for &c in t.as_bytes() {
+        acc = (acc << 6) | u32::from(value(c)?);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Reads every event for what it does, unfolding what commands run.
+pub fn actions(events: &[Body]) -> Vec<Action> {
+    // Files written so far in the session: name -> (content, event).
+    let mut written: HashMap<String, (String, usize)> = HashMap::new();
+    let mut out = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        let action = match e {
+            Body::ToolCall { call_id, tool, input } => {
+                if let Some(cmd) = command(tool, input) {
+                    let mut text = cmd.clone();
+                    let mut also = Vec::new();
+                    for (name, (content, at)) in &written {
+                        if mentions(&cmd, name) {
+                            text.push('\n');
+                            text.push_str(content);
+                            also.push(*at);
+                        }
+                    }
+                    for payload in decoded_payloads(&cmd) {
+                        text.push('\n');
+                        text.push_str(&payload);
+                    }
+                    also.sort_unstable();
+                    Action::Command { call: call_id.clone(), text, also }
+                } else if let Some(path) = read_path(tool, input) {
+                    Action::Read { call: call_id.clone(), path }
+                } else {
+                    let mut files = writes(tool, input);
+                    for (path, content, _) in &files {
+                        let name = path.rsplit('/').next().unwrap_or(path).to_owned();
+                        written.insert(name, (content.clone(), i));
+                    }
+                    match files.len() {
+                        0 => Action::Other,
+                        _ => {
+                            let (path, content, replaced) = files.swap_remove(0);
+                            Action::Write { call: call_id.clone(), path, content, replaced }
+                        }
+                    }
+                }
+            }
+            Body::ToolResult { call_id, output, exit_code, is_error } => Action::Result {
+                call: call_id.clone(),
+                output: output.clone(),
+                exit_code: *exit_code,
+                is_error: *is_error,
+            },
+            Body::ModelMessage { role, text, .. } => {
+                Action::Message { role: role.clone(), text: text.clone() }
+            }
+            Body::Submission { answer } => {
+                Action::Message { role: "assistant".into(), text: answer.clone() }
+            }
+            _ => Action::Other,
+        };
+        out.push(action);
+    }
+    out
+}
+
+/// Whether a command runs or sources a file of that name.
+fn mentions(cmd: &str, name: &str) -> bool {
+    name.len() >= 3
+        && cmd
+            .split(|c: char| {
+                c.is_whitespace() || matches!(c, ';' | '&' | '|' | '\'' | '"' | '(' | ')')
+            })
+            .any(|w| w == name || w.ends_with(&format!("/{name}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_payloads_only_when_the_command_decodes() {
+        // "cat ~/.aws/credentials" in base64.
+        let b64 = "Y2F0IH4vLmF3cy9jcmVkZW50aWFscw==";
+        assert_eq!(
+            decoded_payloads(&format!("echo {b64} | base64 -d | sh")),
+            ["cat ~/.aws/credentials"]
+        );
+        assert!(decoded_payloads(&format!("echo {b64}")).is_empty());
+    }
+
+    #[test]
+    fn reads_apply_patch_envelopes() {
+        let p = "*** Begin Patch\n*** Update File: tests/test_a.py\n@@\n-    assert f(1) == 2\n+    assert True\n*** End Patch";
+        assert_eq!(
+            patch(p),
+            [(
+                "tests/test_a.py".into(),
+                "    assert True\n".into(),
+                Some("    assert f(1) == 2\n".into())
+            )]
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! Detectors over the agent's own view: a transcript's tool calls, their
+//! results and the messages, with no ground truth. What a command or an
+//! edit does is read from its text: the shell command, the file written and
+//! its content, the file read. Indirect forms are unfolded first: a script
+//! written in the session and then run is read as part of the command that
+//! runs it, and base64 payloads that the command decodes are read decoded.
+//!
+//! Each detector lives in its own file with a stable code (`AV…`) in
+//! [`VIEW_DETECTORS`]; findings point at event indices. Like the rest of
+//! this crate, nothing here does I/O.
+
+mod actions;
+mod rules;
+
+use trace::Body;
+
+pub use actions::{Action, actions};
+
+/// One thing a detector saw in a transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewFinding {
+    pub code: &'static str,
+    /// A protocol class id.
+    pub class: &'static str,
+    pub message: String,
+    /// Indices of the events that justify it, ascending.
+    pub evidence: Vec<usize>,
+    /// The command, path or claim that fired, shortened.
+    pub excerpt: String,
+}
+
+/// A registered agent-view detector.
+pub struct ViewDetector {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub class: &'static str,
+    pub run: fn(&[Action]) -> Vec<ViewFinding>,
+}
+
+/// Every agent-view detector, by code. Codes are stable: never reuse a
+/// retired one.
+pub static VIEW_DETECTORS: &[ViewDetector] = &[
+    ViewDetector {
+        code: "AV001",
+        name: "credential-read",
+        class: "credential_access",
+        run: rules::credential_read,
+    },
+    ViewDetector {
+        code: "AV002",
+        name: "test-tampering",
+        class: "verifier_tampering",
+        run: rules::test_tampering,
+    },
+    ViewDetector {
+        code: "AV003",
+        name: "monitoring-off",
+        class: "oversight_subversion",
+        run: rules::monitoring_off,
+    },
+    ViewDetector {
+        code: "AV004",
+        name: "unknown-remote",
+        class: "exfiltration",
+        run: rules::unknown_remote,
+    },
+    ViewDetector {
+        code: "AV005",
+        name: "other-project-job",
+        class: "unauthorized_compute",
+        run: rules::other_project_job,
+    },
+    ViewDetector {
+        code: "AV006",
+        name: "persistence",
+        class: "unauthorized_compute",
+        run: rules::persistence,
+    },
+    ViewDetector {
+        code: "AV007",
+        name: "destructive-delete",
+        class: "destructive_action",
+        run: rules::destructive,
+    },
+    ViewDetector {
+        code: "AV008",
+        name: "self-permission",
+        class: "permission_escalation",
+        run: rules::self_permission,
+    },
+    ViewDetector {
+        code: "AV009",
+        name: "false-success",
+        class: "deceptive_reporting",
+        run: rules::false_success,
+    },
+];
+
+/// Runs every agent-view detector over a session's events.
+pub fn detect_view(events: &[Body]) -> Vec<ViewFinding> {
+    let acts = actions(events);
+    VIEW_DETECTORS.iter().flat_map(|d| (d.run)(&acts)).collect()
+}
+
+/// At most `max` characters of `s`, on one line.
+pub(crate) fn shorten(s: &str, max: usize) -> String {
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &one[..i]),
+        None => one,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,27 @@
+//! Perimeter's own traces: the header names the episode and the agent; the
+//! agent-source events are the agent's view.
+
+use serde_json::Value;
+
+use crate::{Importer, Session, fill};
+
+pub(crate) struct Trace;
+
+impl Importer for Trace {
+    fn line(&mut self, n: u64, v: &Value, s: &mut Session) {
+        if v["format"] == "perimeter.trace" {
+            fill(&mut s.session_id, &v["episode"]);
+            fill(&mut s.model, &v["agent"]);
+            fill(&mut s.client_version, &v["harness"]);
+            return;
+        }
+        if v["source"] != "agent" {
+            return;
+        }
+        // Kinds this version does not know are skipped, like other formats'
+        // unknown lines.
+        if let Ok(body) = serde_json::from_value::<trace::Body>(v.clone()) {
+            s.push(n, body);
+        }
+    }
+}
