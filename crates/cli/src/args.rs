@@ -41,6 +41,21 @@ pub enum Command {
     /// to trust besides the built-in Mozilla roots.
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
+    /// Run the shared detectors over real agent transcripts
+    ///
+    /// Reads Claude Code sessions and stream-json output, Codex rollouts and
+    /// `exec --json` output, Gemini CLI chats and stream-json output, and
+    /// Perimeter traces; folders are searched recursively for `.jsonl`,
+    /// `.json` and `.ndjson` files, and each file's format is recognised from
+    /// its first line. Only findings (with short excerpts) and aggregates are
+    /// reported; unreadable lines are listed in `errors` and the scan goes on.
+    ///
+    /// Examples:
+    ///   perimeter scan ~/.claude/projects ~/.codex/sessions
+    ///   perimeter scan transcripts/ --format json --out scan.json
+    ///   perimeter scan odd-name.log --format-hint codex-rollout
+    #[command(verbatim_doc_comment)]
+    Scan(ScanArgs),
     /// Inspect scenario suites
     #[command(subcommand)]
     Suite(SuiteCommand),
@@ -126,6 +141,39 @@ pub struct RunArgs {
 
 fn parse_price(s: &str) -> Result<gateway::Price, String> {
     gateway::Price::parse(s)
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Transcript files or folders
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// `table` for people, `json` for the `perimeter.scan/1` contract
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report here instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Read every file as this format instead of recognising it:
+    /// claude-code-session, claude-code-stream-json, codex-rollout,
+    /// codex-exec-json, gemini-cli-chat, gemini-cli-stream-json,
+    /// perimeter-trace
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format_hint)]
+    pub format_hint: Option<import::Format>,
+    /// Files read at the same time; default: the number of cores
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Lines longer than this are skipped (and reported) without being held
+    /// in memory
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_line_bytes: usize,
+}
+
+fn parse_format_hint(s: &str) -> Result<import::Format, String> {
+    import::Format::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = import::FORMATS.iter().map(|f| f.name()).collect();
+        format!("unknown format; one of: {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,12 +7,13 @@ use std::process::ExitCode;
 use scenario::Suite;
 
 use crate::Failure;
-use crate::args::{Cli, Command, Format, RunArgs, SuiteCommand, TraceCommand};
+use crate::args::{Cli, Command, Format, RunArgs, ScanArgs, SuiteCommand, TraceCommand};
 use crate::render;
 
 pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Scan(args) => scan(args),
         Command::Suite(SuiteCommand::List { suite, format }) => suite_list(&suite, format),
         Command::Suite(SuiteCommand::Digest { suite }) => {
             println!("{}", load_suite(&suite)?.digest);
@@ -25,6 +26,44 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Trace(TraceCommand::Verify { files }) => trace_verify(&files),
         Command::Doctor { clients } => doctor(clients.or_else(find_clients)),
     }
+}
+
+fn scan(args: ScanArgs) -> Result<ExitCode, Failure> {
+    let threads =
+        args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let config = scan::Config {
+        paths: args.paths,
+        format_hint: args.format_hint,
+        threads,
+        limits: import::Limits { max_line: args.max_line_bytes },
+    };
+    let progress = render::ScanProgress::new(std::io::stderr().is_terminal());
+    let report = scan::scan(&config, &progress);
+    progress.clear();
+    if report.totals.files == 0 && report.errors.is_empty() {
+        return Err(Failure::usage(
+            "no transcript files found (folders are searched for .jsonl, .json and .ndjson)",
+            Some("name the files themselves to scan other extensions".into()),
+        ));
+    }
+    let text = match args.format {
+        Format::Json => {
+            let mut buf = Vec::new();
+            scan::write_json(&report, &mut buf).expect("writing to memory");
+            String::from_utf8(buf).expect("JSON is UTF-8")
+        }
+        Format::Table => render::scan_report(&report),
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, text).map_err(|e| {
+            Failure::runtime(
+                format!("{}: {e}", path.display()),
+                Some("check that the folder exists and is writable".into()),
+            )
+        })?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load_suite(name: &str) -> Result<Suite, Failure> {

@@ -214,3 +214,104 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
     }
     out
 }
+
+/// Scan progress on stderr: on a terminal, files and megabytes done, at
+/// most ten times a second; otherwise nothing until the report.
+pub(crate) struct ScanProgress {
+    tty: bool,
+    state: Mutex<(std::time::Instant, u64)>,
+}
+
+impl ScanProgress {
+    pub fn new(tty: bool) -> ScanProgress {
+        ScanProgress { tty, state: Mutex::new((std::time::Instant::now(), 0)) }
+    }
+
+    pub fn clear(&self) {
+        if self.tty {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+impl scan::Progress for ScanProgress {
+    fn file_done(&self, done: usize, total: usize, bytes: u64) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.1 += bytes;
+        if self.tty && (state.0.elapsed().as_millis() >= 100 || done == total) {
+            state.0 = std::time::Instant::now();
+            let mb = state.1 as f64 / 1e6;
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2Kscanned {done}/{total} files, {mb:.1} MB");
+            let _ = err.flush();
+        }
+    }
+}
+
+/// The scan report for people: sessions with findings, then totals per
+/// class and the share of sessions run with permission checks off.
+pub(crate) fn scan_report(r: &scan::Report) -> String {
+    let mut out = String::new();
+    let mut rows = vec![[
+        "file".to_owned(),
+        "client".to_owned(),
+        "events".to_owned(),
+        "permissions".to_owned(),
+        "findings".to_owned(),
+    ]];
+    for s in r.sessions.iter().filter(|s| !s.findings.is_empty()) {
+        let findings: Vec<String> = s
+            .findings
+            .iter()
+            .map(|f| {
+                let lines: Vec<String> = f.evidence.iter().map(|e| e.line.to_string()).collect();
+                format!("{} {} (line {})", f.code, f.class, lines.join(","))
+            })
+            .collect();
+        rows.push([
+            s.file.clone(),
+            format!("{} {}", s.client, s.client_version.as_deref().unwrap_or("")).trim().to_owned(),
+            s.events.to_string(),
+            s.permission_mode.clone().unwrap_or_else(|| "-".into()),
+            findings.join("; "),
+        ]);
+    }
+    if rows.len() > 1 {
+        out.push_str(&table(&rows));
+        out.push('\n');
+    }
+    let t = &r.totals;
+    let _ = writeln!(
+        out,
+        "{} sessions in {} files ({:.1} MB, {} events); {} with findings; {} files not transcripts; {} errors",
+        t.sessions,
+        t.files,
+        t.bytes as f64 / 1e6,
+        t.events,
+        t.sessions_with_findings,
+        t.skipped_files,
+        t.errors
+    );
+    for (class, c) in &t.classes {
+        let _ = writeln!(out, "  {class}: {} sessions, {} findings", c.sessions, c.findings);
+    }
+    match t.permission_known {
+        0 => out.push_str("permission checks skipped: unknown (no session records its mode)\n"),
+        n => {
+            let _ = writeln!(
+                out,
+                "permission checks skipped in {}/{n} sessions whose mode is known ({:.0}%)",
+                t.permissions_skipped,
+                100.0 * t.permissions_skipped as f64 / n as f64
+            );
+        }
+    }
+    for e in r.errors.iter().take(10) {
+        let at = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+        let _ = writeln!(out, "error: {}{at}: {}", e.file, e.message);
+    }
+    if r.errors.len() > 10 {
+        let _ = writeln!(out, "… {} more errors (see --format json)", r.errors.len() - 10);
+    }
+    out
+}

@@ -12,7 +12,8 @@ impl Importer for Trace {
         if v["format"] == "perimeter.trace" {
             fill(&mut s.session_id, &v["episode"]);
             fill(&mut s.model, &v["agent"]);
-            fill(&mut s.client_version, &v["harness"]);
+            let harness = v["harness"].as_str().unwrap_or_default();
+            fill(&mut s.client_version, &Value::from(harness.trim_start_matches("perimeter ")));
             return;
         }
         if v["source"] != "agent" {

@@ -3,6 +3,7 @@
 mod relay;
 mod run;
 mod sandbox_battery;
+mod scan;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -103,7 +103,7 @@ pub fn detect_view(events: &[Body]) -> Vec<ViewFinding> {
 }
 
 /// At most `max` characters of `s`, on one line.
-pub(crate) fn shorten(s: &str, max: usize) -> String {
+pub fn shorten(s: &str, max: usize) -> String {
     let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
     match one.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &one[..i]),
