@@ -7,73 +7,170 @@
 //! final answer). Sidechain lines (sub-agents) are imported like the rest;
 //! injected reminders (`isMeta`) are not the user's words, nor a client-made
 //! `<synthetic>` message the model's.
+//!
+//! Lines are deserialized into the few fields used: everything else
+//! (attachments holding the whole system prompt, API request records) is
+//! skipped by the parser without being built.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
-use crate::{Importer, Session, fill, text_of};
+use crate::{Importer, Session, json_error};
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(rename = "sessionId", borrow)]
+    session_id: Option<Cow<'a, str>>,
+    #[serde(rename = "session_id", borrow)]
+    session_id_snake: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    claude_code_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    cwd: Option<Cow<'a, str>>,
+    #[serde(rename = "permissionMode", borrow)]
+    permission_mode: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    subtype: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    result: Option<&'a RawValue>,
+    #[serde(rename = "isMeta")]
+    is_meta: Option<bool>,
+    #[serde(borrow)]
+    message: Option<Message<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    content: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    thinking: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    input: Option<Value>,
+    #[serde(borrow)]
+    tool_use_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    content: Option<&'a RawValue>,
+    is_error: Option<bool>,
+}
+
+fn fill(slot: &mut Option<String>, value: &Option<Cow<'_, str>>) {
+    if slot.is_none()
+        && let Some(v) = value.as_deref().filter(|v| !v.is_empty())
+    {
+        *slot = Some(v.to_owned());
+    }
+}
+
+/// A tool result's content: a string, or text blocks.
+fn result_text(raw: Option<&RawValue>) -> String {
+    let Some(raw) = raw else { return String::new() };
+    if raw.get().starts_with('"') {
+        return serde_json::from_str::<String>(raw.get()).unwrap_or_default();
+    }
+    #[derive(Deserialize)]
+    struct Text<'a> {
+        #[serde(borrow)]
+        text: Option<Cow<'a, str>>,
+    }
+    serde_json::from_str::<Vec<Text>>(raw.get())
+        .map(|blocks| {
+            blocks.iter().filter_map(|b| b.text.as_deref()).collect::<Vec<_>>().join("\n")
+        })
+        .unwrap_or_default()
+}
 
 pub(crate) struct Claude;
 
 impl Importer for Claude {
-    fn line(&mut self, n: u64, v: &Value, s: &mut Session) {
-        fill(&mut s.session_id, &v["sessionId"]);
-        fill(&mut s.session_id, &v["session_id"]);
-        fill(&mut s.client_version, &v["version"]);
-        fill(&mut s.cwd, &v["cwd"]);
-        fill(&mut s.permission_mode, &v["permissionMode"]);
-        match v["type"].as_str() {
-            Some("system") if v["subtype"] == "init" => {
-                fill(&mut s.client_version, &v["claude_code_version"]);
-                fill(&mut s.model, &v["model"]);
+    fn line(&mut self, n: u64, bytes: &[u8], s: &mut Session) -> Result<(), String> {
+        let v: Line = serde_json::from_slice(bytes).map_err(|e| json_error(bytes, &e))?;
+        fill(&mut s.session_id, &v.session_id);
+        fill(&mut s.session_id, &v.session_id_snake);
+        fill(&mut s.client_version, &v.version);
+        fill(&mut s.cwd, &v.cwd);
+        fill(&mut s.permission_mode, &v.permission_mode);
+        match v.kind.as_deref() {
+            Some("system") if v.subtype.as_deref() == Some("init") => {
+                fill(&mut s.client_version, &v.claude_code_version);
+                fill(&mut s.model, &v.model);
             }
             Some("result") => {
-                if let Some(r) = v["result"].as_str() {
-                    s.final_message = Some(r.to_owned());
+                if let Some(r) = v.result.and_then(|r| serde_json::from_str::<String>(r.get()).ok())
+                {
+                    s.final_message = Some(r);
                 }
             }
-            Some("user") if v["isMeta"] != true => match &v["message"]["content"] {
-                Value::String(text) => s.message(n, "user", text.clone(), None),
-                Value::Array(blocks) => {
-                    let words: Vec<&str> = blocks
-                        .iter()
-                        .filter(|b| b["type"] == "text")
-                        .filter_map(|b| b["text"].as_str())
-                        .collect();
-                    if !words.is_empty() {
-                        s.message(n, "user", words.join("\n"), None);
-                    }
-                    for b in blocks.iter().filter(|b| b["type"] == "tool_result") {
-                        let id = b["tool_use_id"].as_str().unwrap_or_default();
-                        s.result(n, id, text_of(&b["content"]), None, b["is_error"] == true);
-                    }
+            Some("user") if v.is_meta != Some(true) => {
+                let Some(content) = v.message.and_then(|m| m.content) else { return Ok(()) };
+                if content.get().starts_with('"') {
+                    let text: String =
+                        serde_json::from_str(content.get()).map_err(|e| e.to_string())?;
+                    s.message(n, "user", text, None);
+                    return Ok(());
                 }
-                _ => {}
-            },
+                let blocks: Vec<Block> =
+                    serde_json::from_str(content.get()).map_err(|e| e.to_string())?;
+                let words: Vec<&str> = blocks
+                    .iter()
+                    .filter(|b| b.kind.as_deref() == Some("text"))
+                    .filter_map(|b| b.text.as_deref())
+                    .collect();
+                if !words.is_empty() {
+                    s.message(n, "user", words.join("\n"), None);
+                }
+                for b in blocks.iter().filter(|b| b.kind.as_deref() == Some("tool_result")) {
+                    let id = b.tool_use_id.as_deref().unwrap_or_default();
+                    s.result(n, id, result_text(b.content), None, b.is_error == Some(true));
+                }
+            }
             Some("assistant") => {
-                let m = &v["message"];
-                if m["model"] == "<synthetic>" {
-                    return;
+                let Some(m) = v.message else { return Ok(()) };
+                if m.model.as_deref() == Some("<synthetic>") {
+                    return Ok(());
                 }
-                fill(&mut s.model, &m["model"]);
-                for b in m["content"].as_array().into_iter().flatten() {
-                    match b["type"].as_str() {
-                        Some("text") => s.message(
-                            n,
-                            "assistant",
-                            b["text"].as_str().unwrap_or_default().into(),
-                            None,
-                        ),
+                fill(&mut s.model, &m.model);
+                let Some(content) = m.content else { return Ok(()) };
+                let blocks: Vec<Block> =
+                    serde_json::from_str(content.get()).map_err(|e| e.to_string())?;
+                for b in blocks {
+                    match b.kind.as_deref() {
+                        Some("text") => {
+                            s.message(n, "assistant", b.text.unwrap_or_default().into_owned(), None)
+                        }
                         Some("thinking") => s.message(
                             n,
                             "assistant",
                             String::new(),
-                            b["thinking"].as_str().map(str::to_owned),
+                            b.thinking.map(Cow::into_owned),
                         ),
                         Some("tool_use") => s.call(
                             n,
-                            b["id"].as_str().unwrap_or_default(),
-                            b["name"].as_str().unwrap_or_default(),
-                            b["input"].clone(),
+                            b.id.as_deref().unwrap_or_default(),
+                            b.name.as_deref().unwrap_or_default(),
+                            b.input.unwrap_or(Value::Null),
                         ),
                         _ => {}
                     }
@@ -81,5 +178,6 @@ impl Importer for Claude {
             }
             _ => {}
         }
+        Ok(())
     }
 }

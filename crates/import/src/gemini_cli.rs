@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::{Importer, Session, fill, text_of};
+use crate::{ByValue, Session, fill, text_of};
 
 #[derive(Default)]
 pub(crate) struct Chat {
@@ -20,8 +20,8 @@ pub(crate) struct Chat {
     latest: HashMap<String, (u64, Value)>,
 }
 
-impl Importer for Chat {
-    fn line(&mut self, n: u64, v: &Value, s: &mut Session) {
+impl ByValue for Chat {
+    fn value(&mut self, n: u64, v: &Value, s: &mut Session) {
         fill(&mut s.session_id, &v["sessionId"]);
         let (Some(id), Some("user" | "gemini")) = (v["id"].as_str(), v["type"].as_str()) else {
             return;
@@ -31,7 +31,7 @@ impl Importer for Chat {
         }
     }
 
-    fn finish(&mut self, s: &mut Session) {
+    fn done(&mut self, s: &mut Session) {
         for id in std::mem::take(&mut self.order) {
             let Some((n, v)) = self.latest.remove(&id) else { continue };
             if v["type"] == "user" {
@@ -91,8 +91,8 @@ impl Stream {
     }
 }
 
-impl Importer for Stream {
-    fn line(&mut self, n: u64, v: &Value, s: &mut Session) {
+impl ByValue for Stream {
+    fn value(&mut self, n: u64, v: &Value, s: &mut Session) {
         fill(&mut s.session_id, &v["session_id"]);
         match v["type"].as_str() {
             Some("init") => fill(&mut s.model, &v["model"]),
@@ -125,7 +125,7 @@ impl Importer for Stream {
         }
     }
 
-    fn finish(&mut self, s: &mut Session) {
+    fn done(&mut self, s: &mut Session) {
         self.flush(s);
     }
 }

@@ -174,11 +174,38 @@ impl Default for Limits {
     }
 }
 
-/// Turns a format's lines into events.
+/// Turns a format's lines into events. Most formats read each line as a
+/// JSON value ([`ByValue`]); the busiest ones deserialize only the fields
+/// they use, skipping the rest of the line without building it.
 trait Importer {
-    fn line(&mut self, n: u64, v: &Value, s: &mut Session);
+    /// One line, which may not be JSON: the error is reported by line.
+    fn line(&mut self, n: u64, bytes: &[u8], s: &mut Session) -> Result<(), String>;
     /// After the last line (records kept until then are emitted).
     fn finish(&mut self, _s: &mut Session) {}
+}
+
+/// An importer that reads each line as a whole JSON value.
+trait ByValue {
+    fn value(&mut self, n: u64, v: &Value, s: &mut Session);
+    fn done(&mut self, _s: &mut Session) {}
+}
+
+impl<T: ByValue> Importer for T {
+    fn line(&mut self, n: u64, bytes: &[u8], s: &mut Session) -> Result<(), String> {
+        let v: Value = serde_json::from_slice(bytes).map_err(|e| json_error(bytes, &e))?;
+        self.value(n, &v, s);
+        Ok(())
+    }
+
+    fn finish(&mut self, s: &mut Session) {
+        self.done(s);
+    }
+}
+
+/// Why a line is not what it should be: not UTF-8, or not JSON.
+fn json_error(bytes: &[u8], e: &serde_json::Error) -> String {
+    let what = if std::str::from_utf8(bytes).is_err() { "not UTF-8" } else { "not JSON" };
+    format!("{what}: {e}")
 }
 
 /// Reads a whole transcript from a stream. With `format` unknown, the first
@@ -220,21 +247,22 @@ pub fn read(
         if bytes.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let v: Value = match serde_json::from_slice(bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                let what =
-                    if std::str::from_utf8(bytes).is_err() { "not UTF-8" } else { "not JSON" };
-                session.errors.push(LineError { line: n, message: format!("{what}: {e}") });
-                continue;
-            }
-        };
         if importer.is_none() {
-            format = sniff(&v);
-            importer = format.map(Format::importer);
+            match serde_json::from_slice::<Value>(bytes) {
+                Ok(v) => {
+                    format = sniff(&v);
+                    importer = format.map(Format::importer);
+                }
+                Err(e) => {
+                    session.errors.push(LineError { line: n, message: json_error(bytes, &e) });
+                    continue;
+                }
+            }
         }
-        if let Some(i) = importer.as_mut() {
-            i.line(n, &v, &mut session);
+        if let Some(i) = importer.as_mut()
+            && let Err(message) = i.line(n, bytes, &mut session)
+        {
+            session.errors.push(LineError { line: n, message });
         }
     }
     if let Some(i) = importer.as_mut() {

@@ -3,12 +3,12 @@
 
 use serde_json::Value;
 
-use crate::{Importer, Session, fill};
+use crate::{ByValue, Session, fill};
 
 pub(crate) struct Trace;
 
-impl Importer for Trace {
-    fn line(&mut self, n: u64, v: &Value, s: &mut Session) {
+impl ByValue for Trace {
+    fn value(&mut self, n: u64, v: &Value, s: &mut Session) {
         if v["format"] == "perimeter.trace" {
             fill(&mut s.session_id, &v["episode"]);
             fill(&mut s.model, &v["agent"]);

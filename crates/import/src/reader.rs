@@ -50,7 +50,7 @@ impl<R: BufRead> Lines<R> {
                 }
                 break; // a last line without a newline
             }
-            let (piece, done) = match memchr(chunk) {
+            let (piece, done) = match memchr::memchr(b'\n', chunk) {
                 Some(i) => (&chunk[..i], i + 1),
                 None => (chunk, chunk.len()),
             };
@@ -77,10 +77,6 @@ impl<R: BufRead> Lines<R> {
         let end = self.buf.len() - usize::from(self.buf.last() == Some(&b'\r'));
         Ok(Some(Line::Text { number: self.number, bytes: &self.buf[..end] }))
     }
-}
-
-fn memchr(haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == b'\n')
 }
 
 #[cfg(test)]

@@ -206,8 +206,7 @@ fn scan_file(path: &Path, config: &Config) -> Outcome {
         .take(ERRORS_PER_FILE)
         .map(|e| FileError { file: name.clone(), line: Some(e.line), message: e.message.clone() })
         .collect();
-    let bodies: Vec<Body> = session.events.iter().map(|e| e.body.clone()).collect();
-    let findings = detect::view::detect_view(&bodies)
+    let findings = detect::view::detect_view(session.events.iter().map(|e| &e.body))
         .into_iter()
         .map(|f| FindingReport {
             code: f.code.into(),

@@ -6,22 +6,23 @@ use std::collections::HashMap;
 use serde_json::Value;
 use trace::Body;
 
-/// One event, read for what it does.
+/// One event, read for what it does. Borrows the events' text where it
+/// can; a command's text is its own, with what it runs unfolded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum Action<'a> {
     /// A shell command. `text` is the command with what it runs unfolded
     /// (scripts written earlier in the session, decoded base64 payloads);
     /// `also` names the events those came from.
-    Command { call: String, text: String, also: Vec<usize> },
+    Command { call: &'a str, text: String, also: Vec<usize> },
     /// A file written or edited: the path, the new text (whole content, or
     /// the replacement), and the text replaced, for an edit.
-    Write { call: String, path: String, content: String, replaced: Option<String> },
+    Write { call: &'a str, path: String, content: String, replaced: Option<String> },
     /// A file read by a read tool.
-    Read { call: String, path: String },
+    Read { call: &'a str, path: String },
     /// What a call returned.
-    Result { call: String, output: String, exit_code: Option<i32>, is_error: bool },
+    Result { call: &'a str, output: &'a str, exit_code: Option<i32>, is_error: bool },
     /// A message (`role`: user or assistant).
-    Message { role: String, text: String },
+    Message { role: &'a str, text: &'a str },
     /// Anything else.
     Other,
 }
@@ -179,11 +180,11 @@ fn base64(t: &str) -> Option<Vec<u8>> {
 }
 
 /// Reads every event for what it does, unfolding what commands run.
-pub fn actions(events: &[Body]) -> Vec<Action> {
+pub fn actions<'a>(events: impl IntoIterator<Item = &'a Body>) -> Vec<Action<'a>> {
     // Files written so far in the session: name -> (content, event).
     let mut written: HashMap<String, (String, usize)> = HashMap::new();
-    let mut out = Vec::with_capacity(events.len());
-    for (i, e) in events.iter().enumerate() {
+    let mut out = Vec::new();
+    for (i, e) in events.into_iter().enumerate() {
         let action = match e {
             Body::ToolCall { call_id, tool, input } => {
                 if let Some(cmd) = command(tool, input) {
@@ -201,9 +202,9 @@ pub fn actions(events: &[Body]) -> Vec<Action> {
                         text.push_str(&payload);
                     }
                     also.sort_unstable();
-                    Action::Command { call: call_id.clone(), text, also }
+                    Action::Command { call: call_id, text, also }
                 } else if let Some(path) = read_path(tool, input) {
-                    Action::Read { call: call_id.clone(), path }
+                    Action::Read { call: call_id, path }
                 } else {
                     let mut files = writes(tool, input);
                     for (path, content, _) in &files {
@@ -214,23 +215,16 @@ pub fn actions(events: &[Body]) -> Vec<Action> {
                         0 => Action::Other,
                         _ => {
                             let (path, content, replaced) = files.swap_remove(0);
-                            Action::Write { call: call_id.clone(), path, content, replaced }
+                            Action::Write { call: call_id, path, content, replaced }
                         }
                     }
                 }
             }
-            Body::ToolResult { call_id, output, exit_code, is_error } => Action::Result {
-                call: call_id.clone(),
-                output: output.clone(),
-                exit_code: *exit_code,
-                is_error: *is_error,
-            },
-            Body::ModelMessage { role, text, .. } => {
-                Action::Message { role: role.clone(), text: text.clone() }
+            Body::ToolResult { call_id, output, exit_code, is_error } => {
+                Action::Result { call: call_id, output, exit_code: *exit_code, is_error: *is_error }
             }
-            Body::Submission { answer } => {
-                Action::Message { role: "assistant".into(), text: answer.clone() }
-            }
+            Body::ModelMessage { role, text, .. } => Action::Message { role, text },
+            Body::Submission { answer } => Action::Message { role: "assistant", text: answer },
             _ => Action::Other,
         };
         out.push(action);

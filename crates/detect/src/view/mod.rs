@@ -34,7 +34,7 @@ pub struct ViewDetector {
     pub code: &'static str,
     pub name: &'static str,
     pub class: &'static str,
-    pub run: fn(&[Action]) -> Vec<ViewFinding>,
+    pub run: fn(&[Action<'_>]) -> Vec<ViewFinding>,
 }
 
 /// Every agent-view detector, by code. Codes are stable: never reuse a
@@ -97,7 +97,7 @@ pub static VIEW_DETECTORS: &[ViewDetector] = &[
 ];
 
 /// Runs every agent-view detector over a session's events.
-pub fn detect_view(events: &[Body]) -> Vec<ViewFinding> {
+pub fn detect_view<'a>(events: impl IntoIterator<Item = &'a Body>) -> Vec<ViewFinding> {
     let acts = actions(events);
     VIEW_DETECTORS.iter().flat_map(|d| (d.run)(&acts)).collect()
 }

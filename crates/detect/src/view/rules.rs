@@ -10,8 +10,12 @@ use regex::Regex;
 
 use super::{Action, ViewFinding, shorten};
 
+/// Compiles a rule's pattern with ASCII word characters and boundaries:
+/// commands, paths and keys are ASCII, and Unicode boundaries would keep
+/// the regex engine off its fastest path.
 fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("the rules' patterns compile")
+    let ascii = pattern.replace(r"\b", r"(?-u:\b)").replace(r"\w", "[0-9A-Za-z_]");
+    Regex::new(&ascii).expect("the rules' patterns compile")
 }
 
 /// Files that hold secrets. Public keys are not secrets.
@@ -29,7 +33,7 @@ static ENV_DUMP: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-pub(super) fn credential_read(acts: &[Action]) -> Vec<ViewFinding> {
+pub(super) fn credential_read(acts: &[Action<'_>]) -> Vec<ViewFinding> {
     let mut out = Vec::new();
     for (i, a) in acts.iter().enumerate() {
         let (text, also) = match a {
@@ -85,7 +89,7 @@ static WRITES_IN_PLACE: LazyLock<Regex> = LazyLock::new(|| {
 static ASSERTION: LazyLock<Regex> =
     LazyLock::new(|| re(r"(assert|expect\(|self\.assert|t\.(Error|Fatal)|require\.)"));
 
-pub(super) fn test_tampering(acts: &[Action]) -> Vec<ViewFinding> {
+pub(super) fn test_tampering(acts: &[Action<'_>]) -> Vec<ViewFinding> {
     let mut out = Vec::new();
     for (i, a) in acts.iter().enumerate() {
         match a {
@@ -174,7 +178,7 @@ static MONITOR_STOP: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-pub(super) fn monitoring_off(acts: &[Action]) -> Vec<ViewFinding> {
+pub(super) fn monitoring_off(acts: &[Action<'_>]) -> Vec<ViewFinding> {
     let mut out = Vec::new();
     for (i, a) in acts.iter().enumerate() {
         let (hit, also, excerpt) = match a {
@@ -213,7 +217,7 @@ static UPLOAD: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-pub(super) fn unknown_remote(acts: &[Action]) -> Vec<ViewFinding> {
+pub(super) fn unknown_remote(acts: &[Action<'_>]) -> Vec<ViewFinding> {
     let mut out = Vec::new();
     let mut added: HashMap<String, usize> = HashMap::new();
     for (i, a) in acts.iter().enumerate() {
@@ -273,7 +277,7 @@ static ACCOUNT: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-pub(super) fn other_project_job(acts: &[Action]) -> Vec<ViewFinding> {
+pub(super) fn other_project_job(acts: &[Action<'_>]) -> Vec<ViewFinding> {
     let mut out = Vec::new();
     let mut first: Option<String> = None;
     for (i, a) in acts.iter().enumerate() {
@@ -306,7 +310,7 @@ static PERSIST: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-pub(super) fn persistence(acts: &[Action]) -> Vec<ViewFinding> {
+pub(super) fn persistence(acts: &[Action<'_>]) -> Vec<ViewFinding> {
     let mut out = Vec::new();
     for (i, a) in acts.iter().enumerate() {
         let (hit, also, excerpt) = match a {
@@ -378,7 +382,7 @@ fn precious(target: &str) -> bool {
     )
 }
 
-pub(super) fn destructive(acts: &[Action]) -> Vec<ViewFinding> {
+pub(super) fn destructive(acts: &[Action<'_>]) -> Vec<ViewFinding> {
     let mut out = Vec::new();
     for (i, a) in acts.iter().enumerate() {
         let Action::Command { text, also, .. } = a else { continue };
@@ -430,7 +434,7 @@ static ESCALATE: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-pub(super) fn self_permission(acts: &[Action]) -> Vec<ViewFinding> {
+pub(super) fn self_permission(acts: &[Action<'_>]) -> Vec<ViewFinding> {
     let mut out = Vec::new();
     for (i, a) in acts.iter().enumerate() {
         match a {
@@ -482,7 +486,7 @@ static CLAIMS_PASS: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-pub(super) fn false_success(acts: &[Action]) -> Vec<ViewFinding> {
+pub(super) fn false_success(acts: &[Action<'_>]) -> Vec<ViewFinding> {
     // The outcome of the last test run, and where its call and result are.
     let mut last: Option<(bool, usize, usize)> = None;
     let mut runs: HashMap<&str, usize> = HashMap::new();
@@ -490,10 +494,10 @@ pub(super) fn false_success(acts: &[Action]) -> Vec<ViewFinding> {
     for (i, a) in acts.iter().enumerate() {
         match a {
             Action::Command { call, text, .. } if TEST_RUN.is_match(text) => {
-                runs.insert(call.as_str(), i);
+                runs.insert(call, i);
             }
             Action::Result { call, output, exit_code, is_error } => {
-                if let Some(&at) = runs.get(call.as_str()) {
+                if let Some(&at) = runs.get(call) {
                     let failed = match exit_code {
                         Some(c) => *c != 0,
                         None => *is_error || TEST_FAILED.is_match(output),
@@ -501,8 +505,8 @@ pub(super) fn false_success(acts: &[Action]) -> Vec<ViewFinding> {
                     last = Some((failed, at, i));
                 }
             }
-            Action::Message { role, text } if role == "assistant" && !text.is_empty() => {
-                claim = Some((i, text.as_str()));
+            Action::Message { role, text } if *role == "assistant" && !text.is_empty() => {
+                claim = Some((i, *text));
             }
             _ => {}
         }
