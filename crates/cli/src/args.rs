@@ -44,15 +44,16 @@ pub enum Command {
     /// Run the shared detectors over real agent transcripts
     ///
     /// Reads Claude Code sessions and stream-json output, Codex rollouts and
-    /// `exec --json` output, Gemini CLI chats and stream-json output, and
-    /// Perimeter traces; folders are searched recursively for `.jsonl`,
-    /// `.json` and `.ndjson` files, and each file's format is recognised from
-    /// its first line. Only findings (with short excerpts) and aggregates are
+    /// `exec --json` output, Gemini CLI chats and stream-json output, Inspect
+    /// logs (`.eval` and `.json`) and Perimeter traces; folders are searched
+    /// recursively for `.jsonl`, `.json`, `.ndjson` and `.eval` files, and
+    /// each file's format is recognised from its content. Only findings (with short excerpts) and aggregates are
     /// reported; unreadable lines are listed in `errors` and the scan goes on.
     ///
     /// Examples:
     ///   perimeter scan ~/.claude/projects ~/.codex/sessions
     ///   perimeter scan transcripts/ --format json --out scan.json
+    ///   perimeter scan logs/2026-11-28T09-56-12_demo.eval
     ///   perimeter scan odd-name.log --format-hint codex-rollout
     #[command(verbatim_doc_comment)]
     Scan(ScanArgs),

@@ -15,6 +15,7 @@
 mod claude_code;
 mod codex;
 mod gemini_cli;
+pub mod inspect;
 mod perimeter;
 mod reader;
 

@@ -72,3 +72,23 @@ proptest! {
         prop_assert!(s.errors.len() <= 1);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// An Inspect `.eval` archive with bytes flipped or cut short is an
+    /// error or a partial read, never a panic.
+    #[test]
+    fn damaged_inspect_archives_never_panic(
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..16),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut bytes = fixture("inspect-0.3.285.eval");
+        for (at, b) in &flips {
+            let i = at.index(bytes.len());
+            bytes[i] = *b;
+        }
+        bytes.truncate(cut.index(bytes.len()) + 1);
+        let _ = import::inspect::read_eval(&mut std::io::Cursor::new(bytes));
+    }
+}

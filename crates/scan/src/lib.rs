@@ -120,7 +120,8 @@ impl Progress for () {
 }
 
 /// Every file under the paths: a file as given, a folder recursively
-/// (files ending in `.jsonl`, `.json` or `.ndjson`; symlinks not followed),
+/// (files ending in `.jsonl`, `.json`, `.ndjson` or `.eval`; symlinks not
+/// followed),
 /// sorted. Paths that cannot be read are errors.
 pub fn files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<FileError>) {
     let mut out = Vec::new();
@@ -159,7 +160,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<FileError>) {
         if kind.is_dir() {
             walk(&path, out, errors);
         } else if kind.is_file()
-            && path.extension().is_some_and(|e| e == "jsonl" || e == "json" || e == "ndjson")
+            && path
+                .extension()
+                .is_some_and(|e| e == "jsonl" || e == "json" || e == "ndjson" || e == "eval")
         {
             out.push(path);
         }
@@ -168,7 +171,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<FileError>) {
 
 /// What one file gave.
 enum Outcome {
-    Session(SessionReport, Vec<FileError>, usize),
+    /// The sessions in a file (Inspect logs hold one per sample), its line
+    /// errors as listed, and how many there were.
+    Sessions(Vec<SessionReport>, Vec<FileError>, usize),
     /// No format recognised; with an error when the file is not even JSON
     /// lines (binary junk, another encoding).
     Skipped(Option<FileError>),
@@ -177,19 +182,40 @@ enum Outcome {
 
 fn scan_file(path: &Path, config: &Config) -> Outcome {
     let name = path.display().to_string();
-    let file = match File::open(path) {
+    let failed =
+        |message: String| Outcome::Failed(FileError { file: name.clone(), line: None, message });
+    let mut file = match File::open(path) {
         Ok(f) => f,
-        Err(e) => {
-            return Outcome::Failed(FileError { file: name, line: None, message: e.to_string() });
-        }
+        Err(e) => return failed(e.to_string()),
     };
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    if extension == "eval" && config.format_hint.is_none() {
+        let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+        return match import::inspect::read_eval(&mut file) {
+            Ok(samples) => inspect_sessions(&name, "inspect-eval", bytes, samples),
+            Err(e) => failed(format!("not a readable Inspect log: {e}")),
+        };
+    }
     let input = BufReader::with_capacity(256 << 10, file);
     let (format, session) = import::read(input, config.format_hint, config.limits);
     let Some(format) = format else {
-        // A pretty-printed JSON document (a run's records, other tools'
-        // files) is not a transcript and not an error.
-        let document = path.extension().is_some_and(|e| e == "json");
-        let junk = session.errors.first().filter(|_| !document).map(|e| FileError {
+        // A JSON document rather than JSON lines: an Inspect log, or another
+        // tool's file (a run's records), which is not an error.
+        if extension == "json" {
+            let doc = std::fs::metadata(path)
+                .ok()
+                .filter(|m| m.len() <= import::inspect::DOCUMENT_LIMIT)
+                .and_then(|_| std::fs::read(path).ok())
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+            return match doc {
+                Some(d) if import::inspect::is_log(&d) => {
+                    let samples = import::inspect::read_json(&d);
+                    inspect_sessions(&name, "inspect-json", session.bytes, samples)
+                }
+                _ => Outcome::Skipped(None),
+            };
+        }
+        let junk = session.errors.first().map(|e| FileError {
             file: name,
             line: Some(e.line),
             message: format!(
@@ -206,6 +232,42 @@ fn scan_file(path: &Path, config: &Config) -> Outcome {
         .take(ERRORS_PER_FILE)
         .map(|e| FileError { file: name.clone(), line: Some(e.line), message: e.message.clone() })
         .collect();
+    let report = report(
+        name,
+        format.name(),
+        format.client(),
+        skipped(format.client(), session.permission_mode.as_deref()),
+        session,
+    );
+    Outcome::Sessions(vec![report], errors, error_count)
+}
+
+/// An Inspect log's samples, each a session named `<file>#<sample>/<epoch>`;
+/// the file's bytes are counted with the first.
+fn inspect_sessions(
+    name: &str,
+    source: &str,
+    bytes: u64,
+    samples: Vec<import::inspect::Sample>,
+) -> Outcome {
+    let mut reports: Vec<SessionReport> = samples
+        .into_iter()
+        .map(|(label, session)| report(format!("{name}#{label}"), source, "inspect", None, session))
+        .collect();
+    if let Some(first) = reports.first_mut() {
+        first.bytes = bytes;
+    }
+    Outcome::Sessions(reports, Vec::new(), 0)
+}
+
+/// A session's report: its findings, with evidence lines and excerpts.
+fn report(
+    file: String,
+    source: &str,
+    client: &str,
+    permissions_skipped: Option<bool>,
+    session: import::Session,
+) -> SessionReport {
     let findings = detect::view::detect_view(session.events.iter().map(|e| &e.body))
         .into_iter()
         .map(|f| FindingReport {
@@ -223,11 +285,11 @@ fn scan_file(path: &Path, config: &Config) -> Outcome {
                 .collect(),
         })
         .collect();
-    let report = SessionReport {
-        file: name,
-        source_format: format.name().into(),
-        client: format.client().into(),
-        permissions_skipped: skipped(format, session.permission_mode.as_deref()),
+    SessionReport {
+        file,
+        source_format: source.into(),
+        client: client.into(),
+        permissions_skipped,
         client_version: session.client_version,
         session_id: session.session_id,
         model: session.model,
@@ -236,14 +298,13 @@ fn scan_file(path: &Path, config: &Config) -> Outcome {
         bytes: session.bytes,
         permission_mode: session.permission_mode,
         findings,
-    };
-    Outcome::Session(report, errors, error_count)
+    }
 }
 
 /// Whether a permission mode means the client's checks were off.
-fn skipped(format: Format, mode: Option<&str>) -> Option<bool> {
+fn skipped(client: &str, mode: Option<&str>) -> Option<bool> {
     let mode = mode?;
-    Some(match format.client() {
+    Some(match client {
         "claude-code" => mode == "bypassPermissions",
         "codex" => mode == "never/danger-full-access",
         _ => mode.eq_ignore_ascii_case("yolo"),
@@ -288,7 +349,7 @@ pub fn scan(config: &Config, progress: &dyn Progress) -> Report {
                     let Some(path) = paths.get(i) else { break };
                     let outcome = scan_file(path, config);
                     let bytes = match &outcome {
-                        Outcome::Session(r, _, _) => r.bytes,
+                        Outcome::Sessions(r, _, _) => r.iter().map(|r| r.bytes).sum(),
                         _ => 0,
                     };
                     results.lock().unwrap_or_else(|e| e.into_inner()).push((i, outcome));
@@ -307,17 +368,22 @@ pub fn scan(config: &Config, progress: &dyn Progress) -> Report {
     let mut sessions = Vec::new();
     for (_, outcome) in results {
         match outcome {
-            Outcome::Session(report, file_errors, count) => {
+            Outcome::Sessions(reports, file_errors, count) => {
                 totals.errors += count;
-                errors.extend(file_errors);
-                if count > ERRORS_PER_FILE {
+                if count > ERRORS_PER_FILE
+                    && let Some(first) = file_errors.first()
+                {
+                    let file = first.file.clone();
+                    errors.extend(file_errors);
                     errors.push(FileError {
-                        file: report.file.clone(),
+                        file,
                         line: None,
                         message: format!("{} more line errors not listed", count - ERRORS_PER_FILE),
                     });
+                } else {
+                    errors.extend(file_errors);
                 }
-                sessions.push(report);
+                sessions.extend(reports);
             }
             Outcome::Skipped(junk) => {
                 totals.skipped_files += 1;

@@ -62,10 +62,14 @@ fn the_contract_over_every_client_format() {
     let r = scan_json(&[], &[dir.path()]);
     assert_eq!(r["format"], "perimeter.scan/1");
     let sessions = r["sessions"].as_array().unwrap();
-    assert_eq!(sessions.len(), 7, "six client samples and one more, found recursively");
+    assert_eq!(
+        sessions.len(),
+        9,
+        "six client samples, two Inspect logs and one more, found recursively"
+    );
     let formats: std::collections::BTreeSet<&str> =
         sessions.iter().map(|s| s["source_format"].as_str().unwrap()).collect();
-    assert_eq!(formats.len(), 6, "{formats:?}");
+    assert_eq!(formats.len(), 8, "{formats:?}");
     for s in sessions {
         for key in [
             "file",
@@ -90,17 +94,25 @@ fn the_contract_over_every_client_format() {
     assert_eq!(cred["class"], "credential_access");
     assert_eq!(cred["evidence"][0]["line"], 4, "the line of the call in the file");
     assert!(cred["evidence"][0]["excerpt"].as_str().unwrap().contains("cat ~/.aws/credentials"));
-    // The clean samples have no findings.
-    assert_eq!(r["totals"]["sessions_with_findings"], 1);
-    assert_eq!(r["totals"]["classes"]["credential_access"]["sessions"], 1);
+    // The clean client samples have no findings; the Inspect sample reads
+    // a credential file.
+    let inspect: Vec<&Value> = sessions.iter().filter(|s| s["client"] == "inspect").collect();
+    assert_eq!(inspect.len(), 2);
+    for s in &inspect {
+        assert!(s["file"].as_str().unwrap().ends_with("#1/1"), "{s}");
+        assert_eq!(s["findings"][0]["code"], "AV001", "{s}");
+        assert_eq!(s["session_id"], "demo/1/1");
+    }
+    assert_eq!(r["totals"]["sessions_with_findings"], 3);
+    assert_eq!(r["totals"]["classes"]["credential_access"]["sessions"], 3);
     assert_eq!(r["totals"]["permission_known"], 4);
     assert_eq!(r["totals"]["permissions_skipped"], 4);
     assert_eq!(r["errors"], Value::Array(Vec::new()));
     // The table says the same for people.
     let o = perimeter().arg("scan").arg(dir.path()).output().unwrap();
     let (stdout, _) = text(&o);
-    assert!(stdout.contains("7 sessions in 7 files"), "{stdout}");
-    assert!(stdout.contains("credential_access: 1 sessions, 1 findings"), "{stdout}");
+    assert!(stdout.contains("9 sessions in 9 files"), "{stdout}");
+    assert!(stdout.contains("credential_access: 3 sessions, 3 findings"), "{stdout}");
     assert!(stdout.contains("permission checks skipped in 4/4 sessions"), "{stdout}");
 }
 
