@@ -20,6 +20,7 @@
 //! pool here): an episode is a function of its inputs.
 
 mod episode;
+pub mod rates;
 pub mod summary;
 mod validate;
 
@@ -368,6 +369,13 @@ pub fn run(
     execute(config, &header, &planned, &mut records, &todo, clock, observer)?;
     let episodes: Vec<EpisodeRecord> =
         records.into_iter().map(|r| r.expect("every episode finished")).collect();
+    let declared: std::collections::BTreeSet<String> = header
+        .scenarios
+        .iter()
+        .filter_map(|id| config.suite.get(id))
+        .flat_map(|s| s.manifest.classes.iter().cloned())
+        .collect();
+    let rates = rates::rates(&episodes, &declared, config.seed);
     let summary = Summary {
         format: summary::FORMAT.into(),
         version: summary::VERSION,
@@ -375,6 +383,7 @@ pub fn run(
         started: episodes.iter().map(|e| e.started).min().unwrap_or(started).min(started),
         finished: clock.now(),
         header,
+        rates: Some(rates),
         episodes,
     };
     let bytes = serde_json::to_vec_pretty(&summary).expect("summary serializes");

@@ -61,6 +61,9 @@ pub struct Summary {
     pub header: RunHeader,
     pub started: Timestamp,
     pub finished: Timestamp,
+    /// Every rate with its denominator and interval (`docs/summary-format.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rates: Option<crate::rates::Rates>,
     pub episodes: Vec<EpisodeRecord>,
 }
 
