@@ -57,6 +57,21 @@ pub enum Command {
     ///   perimeter scan odd-name.log --format-hint codex-rollout
     #[command(verbatim_doc_comment)]
     Scan(ScanArgs),
+    /// Write a report of a run folder, or compare two runs
+    ///
+    /// HTML is one self-contained file (no network fetches, intervals drawn
+    /// inline), with every label linked to the trace events that justify it.
+    /// `--compare` refuses runs that are not comparable (protocol, suite
+    /// digest, limits, scenarios, epochs, seed, scaffold) and lists why;
+    /// otherwise it compares the runs' labels class by class over the same
+    /// episodes (McNemar's exact test, a paired bootstrap interval).
+    ///
+    /// Examples:
+    ///   perimeter report runs/controls --out report.html
+    ///   perimeter report runs/controls --format md
+    ///   perimeter report runs/claude --compare runs/codex
+    #[command(verbatim_doc_comment)]
+    Report(ReportArgs),
     /// Inspect scenario suites
     #[command(subcommand)]
     Suite(SuiteCommand),
@@ -142,6 +157,29 @@ pub struct RunArgs {
 
 fn parse_price(s: &str) -> Result<gateway::Price, String> {
     gateway::Price::parse(s)
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run folder (where `perimeter run --out` wrote)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// `html`, `md` or `json` (`perimeter.report/1`)
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// Write here instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// A second run folder to compare this one with
+    #[arg(long, value_name = "DIR")]
+    pub compare: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Md,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -7,13 +7,16 @@ use std::process::ExitCode;
 use scenario::Suite;
 
 use crate::Failure;
-use crate::args::{Cli, Command, Format, RunArgs, ScanArgs, SuiteCommand, TraceCommand};
+use crate::args::{
+    Cli, Command, Format, ReportArgs, ReportFormat, RunArgs, ScanArgs, SuiteCommand, TraceCommand,
+};
 use crate::render;
 
 pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Scan(args) => scan(args),
+        Command::Report(args) => report(args),
         Command::Suite(SuiteCommand::List { suite, format }) => suite_list(&suite, format),
         Command::Suite(SuiteCommand::Digest { suite }) => {
             println!("{}", load_suite(&suite)?.digest);
@@ -26,6 +29,61 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Trace(TraceCommand::Verify { files }) => trace_verify(&files),
         Command::Doctor { clients } => doctor(clients.or_else(find_clients)),
     }
+}
+
+fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
+    let load = |dir: &Path| {
+        report::load(dir).map_err(|e| {
+            Failure::usage(
+                e,
+                Some(
+                    "name a run folder: the --out of `perimeter run`, with its summary.json".into(),
+                ),
+            )
+        })
+    };
+    let first = load(&args.dir)?;
+    let text = match &args.compare {
+        Some(other) => {
+            let second = load(other)?;
+            let rows = report::compare(&first.summary, &second.summary).map_err(|reasons| {
+                Failure::usage(
+                    format!("the runs are not comparable:\n  {}", reasons.join("\n  ")),
+                    Some(
+                        "compare runs of the same suite, limits, scenarios, epochs and seed".into(),
+                    ),
+                )
+            })?;
+            match args.format {
+                ReportFormat::Json => {
+                    let v = serde_json::json!({"format": "perimeter.comparison/1", "first": args.dir, "second": other, "classes": rows});
+                    serde_json::to_string_pretty(&v).expect("JSON") + "\n"
+                }
+                _ => render::comparison(
+                    &first.summary.header.agent,
+                    &second.summary.header.agent,
+                    &rows,
+                ),
+            }
+        }
+        None => match args.format {
+            ReportFormat::Html => report::html(&first),
+            ReportFormat::Md => report::markdown(&first),
+            ReportFormat::Json => {
+                serde_json::to_string_pretty(&report::report(&first)).expect("JSON") + "\n"
+            }
+        },
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, text).map_err(|e| {
+            Failure::runtime(
+                format!("{}: {e}", path.display()),
+                Some("check that the folder exists and is writable".into()),
+            )
+        })?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn scan(args: ScanArgs) -> Result<ExitCode, Failure> {

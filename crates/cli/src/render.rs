@@ -315,3 +315,39 @@ pub(crate) fn scan_report(r: &scan::Report) -> String {
     }
     out
 }
+
+/// Two runs compared class by class.
+pub(crate) fn comparison(first: &str, second: &str, rows: &[report::Comparison]) -> String {
+    let mut out = format!("first:  {first}\nsecond: {second}\n\n");
+    let mut table_rows = vec![[
+        "class".to_owned(),
+        "pairs".to_owned(),
+        "first".to_owned(),
+        "second".to_owned(),
+        "only first/only second".to_owned(),
+        "McNemar p".to_owned(),
+        "difference [95% interval]".to_owned(),
+    ]];
+    for r in rows {
+        table_rows.push([
+            r.class.clone(),
+            r.pairs.to_string(),
+            r.first.to_string(),
+            r.second.to_string(),
+            format!("{}/{}", r.only_first, r.only_second),
+            format!("{:.4}", r.mcnemar_p),
+            format!(
+                "{:+.1}% [{:+.1}, {:+.1}]",
+                100.0 * r.difference,
+                100.0 * r.ci_low,
+                100.0 * r.ci_high
+            ),
+        ]);
+    }
+    if rows.is_empty() {
+        out.push_str("no labels in either run\n");
+    } else {
+        out.push_str(&table(&table_rows));
+    }
+    out
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `perimeter` binary and of the sandbox it hosts.
 
 mod relay;
+mod report;
 mod run;
 mod sandbox_battery;
 mod scan;

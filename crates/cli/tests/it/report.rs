@@ -1,0 +1,100 @@
+//! `perimeter report`: the HTML, Markdown and JSON reports of a run, and
+//! the comparison of two runs.
+
+use std::path::Path;
+
+use crate::{TempDir, perimeter, text};
+
+fn run(agent: &str, out: &Path, extra: &[&str]) {
+    let o = perimeter()
+        .args([
+            "run",
+            "--agent",
+            agent,
+            "--scenario",
+            "release-gate",
+            "--scenario",
+            "flaky-loader",
+            "--out",
+        ])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+}
+
+fn report(args: &[&str]) -> (bool, String, String) {
+    let o = perimeter().arg("report").args(args).output().unwrap();
+    let (stdout, stderr) = text(&o);
+    (o.status.success(), stdout, stderr)
+}
+
+/// Every `href="#x"` has an element with `id="x"`.
+fn dangling_anchors(html: &str) -> Vec<String> {
+    html.split("href=\"#")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|id| !html.contains(&format!("id=\"{id}\"")))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_html_report_is_self_contained_and_links_labels_to_evidence() {
+    let dir = TempDir::new("report");
+    run("scripted:misaligned", dir.path(), &[]);
+    let d = dir.path().to_str().unwrap();
+    let (ok, html, stderr) = report(&[d]);
+    assert!(ok, "{stderr}");
+    assert!(html.starts_with("<!doctype html>"));
+    // Nothing is fetched: no external URL in any attribute.
+    for attr in ["src=", "href=\"http", "href=\"//", "@import", "url("] {
+        assert!(!html.contains(attr), "{attr}");
+    }
+    assert!(!html.contains("<script"), "no script");
+    assert!(html.contains("<svg class=\"ci\""), "intervals drawn inline");
+    assert!(html.contains("sha256:"), "the suite digest in the header");
+    assert_eq!(dangling_anchors(&html), Vec::<String>::new());
+    // Each label's section cites its evidence events from the trace.
+    assert!(html.contains("id=\"l-release-gate-0-verifier_tampering\""));
+    assert!(
+        html.contains("file_change: modified lab/eval/thresholds.json"),
+        "the tampering, from the trace"
+    );
+    let (ok, md, _) = report(&[d, "--format", "md"]);
+    assert!(ok);
+    assert!(
+        md.contains("| verifier_tampering | per_episode | 1/2 | 50.0% [9.5, 90.5] | wilson |"),
+        "{md}"
+    );
+    let (ok, json, _) = report(&[d, "--format", "json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["format"], "perimeter.report/1");
+    assert_eq!(v["matrix"]["credential_access"]["flaky-loader"], serde_json::json!([1, 1]));
+}
+
+#[test]
+fn comparisons_are_paired_or_refused_with_reasons() {
+    let (a, b, c) = (TempDir::new("cmp-a"), TempDir::new("cmp-b"), TempDir::new("cmp-c"));
+    run("scripted:misaligned", a.path(), &[]);
+    run("scripted:honest", b.path(), &[]);
+    run("scripted:honest", c.path(), &["--epochs", "2", "--wall-time", "300"]);
+    let (ok, out, stderr) =
+        report(&[a.path().to_str().unwrap(), "--compare", b.path().to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(out.contains("verifier_tampering  2      1      0       1/0"), "{out}");
+    let (ok, _, stderr) =
+        report(&[a.path().to_str().unwrap(), "--compare", c.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("the runs are not comparable"), "{stderr}");
+    assert!(
+        stderr.contains("limits:")
+            && stderr.contains("epochs: `1` in the first, `2` in the second"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = report(&["/nonexistent/run"]);
+    assert!(!ok);
+    assert!(stderr.contains("summary.json"), "{stderr}");
+}

@@ -1,0 +1,195 @@
+//! The report as one self-contained HTML file: inline CSS, intervals drawn
+//! as inline SVG, no script and no network fetch; readable on a laptop and
+//! in print. Every label links to its evidence, embedded below.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::{Run, percent, report};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// One line describing a trace event.
+pub(crate) fn describe(v: &Value) -> String {
+    let kind = v["kind"].as_str().unwrap_or("event");
+    let detail = match kind {
+        "process_exec" => v["argv"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")),
+        "file_change" => Some(format!(
+            "{} {}",
+            v["change"].as_str().unwrap_or(""),
+            v["path"].as_str().unwrap_or("")
+        )),
+        "honeypot_read" => Some(format!(
+            "{} ({})",
+            v["path"].as_str().unwrap_or(""),
+            v["honeypot"].as_str().unwrap_or("")
+        )),
+        "tool_call" => Some(v["input"].to_string()),
+        "model_message" | "submission" => {
+            v["text"].as_str().or(v["answer"].as_str()).map(str::to_owned)
+        }
+        "score" => Some(format!(
+            "{} {}",
+            v["check"].as_str().unwrap_or(""),
+            if v["passed"] == true { "passed" } else { "failed" }
+        )),
+        "egress_request" | "network_attempt" => {
+            v["target"].as_str().or(v["address"].as_str()).map(str::to_owned)
+        }
+        "process_lingering" => v["argv"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")),
+        _ => None,
+    };
+    let mut d = detail.unwrap_or_default();
+    if d.chars().count() > 160 {
+        d = d.chars().take(160).collect::<String>() + "…";
+    }
+    format!("{kind}: {d}")
+}
+
+/// A horizontal interval plot: the interval as a bar, the rate as a dot.
+fn interval_svg(rate: f64, low: f64, high: f64) -> String {
+    let x = |v: f64| 10.0 + 280.0 * v.clamp(0.0, 1.0);
+    format!(
+        r##"<svg class="ci" viewBox="0 0 300 20" width="300" height="20" role="img" aria-label="{:.1}% [{:.1}, {:.1}]"><line x1="10" y1="10" x2="290" y2="10" stroke="#ddd"/><line x1="{:.1}" y1="10" x2="{:.1}" y2="10" stroke="#3465a4" stroke-width="6" stroke-linecap="round"/><circle cx="{:.1}" cy="10" r="4" fill="#111"/></svg>"##,
+        100.0 * rate,
+        100.0 * low,
+        100.0 * high,
+        x(low),
+        x(high),
+        x(rate)
+    )
+}
+
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#111}\
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}\
+th{background:#f3f3f3}.hit{background:#fde2e1;font-weight:600}.zero{color:#888}code,pre{font:13px ui-monospace,monospace}\
+pre{white-space:pre-wrap;word-break:break-all;background:#f7f7f7;padding:.4rem}.ci{vertical-align:middle}\
+@media print{a{color:inherit;text-decoration:none}details{display:block}}";
+
+pub fn html(run: &Run) -> String {
+    let r = report(run);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Perimeter report: {}</title><style>{STYLE}</style></head><body>",
+        esc(r.agent)
+    );
+    let _ = write!(out, "<h1>Perimeter run report</h1><table>");
+    let l = r.limits;
+    let limits = format!(
+        "wall time {} s, tool call {} s, memory {} GiB, {} processes{}{}",
+        l.wall_time_ms / 1000,
+        l.step_timeout_ms / 1000,
+        l.memory_bytes >> 30,
+        l.processes,
+        l.max_turns.map(|t| format!(", {t} model turns")).unwrap_or_default(),
+        l.max_tokens.map(|t| format!(", {t} tokens")).unwrap_or_default()
+    );
+    for (k, v) in [
+        ("protocol", r.protocol.to_owned()),
+        ("suite", format!("{} {}", r.suite.name, r.suite.digest)),
+        ("agent", r.agent.to_owned()),
+        ("harness", r.harness.to_owned()),
+        ("seed, epochs", format!("{}, {}", r.seed, r.epochs)),
+        ("limits", limits),
+        ("episodes", r.episodes.to_string()),
+    ] {
+        let _ = write!(out, "<tr><th>{k}</th><td><code>{}</code></td></tr>", esc(&v));
+    }
+    out.push_str("</table>");
+    if let Some(rates) = r.rates {
+        let _ = write!(
+            out,
+            "<h2>Rates, {:.0}% intervals</h2><table><tr><th>class</th><th>denominator</th><th>k/n</th><th>rate [interval]</th><th></th><th>method</th></tr>",
+            100.0 * rates.level
+        );
+        let pooled = rates.classes.iter().filter(|x| x.scenario.is_none());
+        for x in pooled.chain(rates.usefulness.first()) {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(x.class.as_deref().unwrap_or("usefulness (main task)")),
+                x.denominator,
+                x.k,
+                x.n,
+                percent(x),
+                interval_svg(x.rate, x.ci_low, x.ci_high),
+                x.method
+            );
+        }
+        out.push_str("</table>");
+    }
+    out.push_str("<h2>Class × scenario</h2><p>Labelled episodes / episodes; a count links to its first label's evidence.</p><table>");
+    let scenarios: Vec<String> =
+        r.matrix.values().next().map(|row| row.keys().cloned().collect()).unwrap_or_default();
+    out.push_str("<tr><th>class</th>");
+    for s in &scenarios {
+        let _ = write!(out, "<th>{}</th>", esc(s));
+    }
+    out.push_str("</tr>");
+    for (class, row) in &r.matrix {
+        let _ = write!(out, "<tr><th>{}</th>", esc(class));
+        for (scenario, (k, n)) in row {
+            if *k == 0 {
+                let _ = write!(out, "<td class=\"zero\">0/{n}</td>");
+                continue;
+            }
+            let first =
+                run.summary.episodes.iter().find(|e| {
+                    e.scenario == *scenario && e.labels.iter().any(|l| l.class == *class)
+                });
+            let anchor = first
+                .map(|e| format!("#l-{}-{}-{}", esc(&e.scenario), e.epoch, esc(class)))
+                .unwrap_or_default();
+            let _ = write!(out, "<td class=\"hit\"><a href=\"{anchor}\">{k}/{n}</a></td>");
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table><h2>Labels and their evidence</h2>");
+    for (e, found) in run.summary.episodes.iter().zip(&run.evidence) {
+        for l in &e.labels {
+            let _ = write!(
+                out,
+                "<section id=\"l-{}-{}-{}\"><h3>{} e{}: {}</h3><p>{}{}, severity {:.2}, from {:?}; trace <code>{}</code></p><ul>",
+                esc(&e.scenario),
+                e.epoch,
+                esc(&l.class),
+                esc(&e.scenario),
+                e.epoch,
+                esc(&l.class),
+                if l.succeeded { "succeeded" } else { "attempted" },
+                if l.concealed { ", concealed" } else { "" },
+                l.severity,
+                l.source,
+                esc(&e.trace)
+            );
+            for seq in &l.evidence {
+                match found.get(seq) {
+                    Some(v) => {
+                        let _ = write!(
+                            out,
+                            "<li id=\"ev-{}-{}-{seq}\"><code>#{seq}</code> {}<details><summary>event</summary><pre>{}</pre></details></li>",
+                            esc(&e.scenario),
+                            e.epoch,
+                            esc(&describe(v)),
+                            esc(&serde_json::to_string_pretty(v).unwrap_or_default())
+                        );
+                    }
+                    None => {
+                        let _ = write!(out, "<li><code>#{seq}</code> (not in the trace)</li>");
+                    }
+                }
+            }
+            out.push_str("</ul></section>");
+        }
+    }
+    out.push_str("</body></html>\n");
+    out
+}

@@ -1,0 +1,202 @@
+//! Reports from a run folder: JSON (`perimeter.report/1`), Markdown, and one
+//! self-contained HTML file (no network fetches; interval plots inline as
+//! SVG; every label links to the trace events that justify it, which are
+//! embedded). And the comparison of two runs: refused, with the reasons,
+//! when they are not comparable; otherwise paired per class.
+
+mod html;
+mod markdown;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use run::rates::Rate;
+use run::{EpisodeRecord, Summary};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use html::html;
+pub use markdown::markdown;
+
+pub const FORMAT: &str = "perimeter.report/1";
+
+/// A run folder, read back.
+pub struct Run {
+    pub summary: Summary,
+    /// Per episode (same order as `summary.episodes`): each labelled
+    /// event's line in the trace, by `seq`.
+    pub evidence: Vec<BTreeMap<u64, Value>>,
+}
+
+/// Reads a run folder's `summary.json` and the trace events its labels cite.
+pub fn load(dir: &Path) -> Result<Run, String> {
+    let path = dir.join("summary.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let summary: Summary =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut evidence = Vec::new();
+    for e in &summary.episodes {
+        let wanted: std::collections::BTreeSet<u64> =
+            e.labels.iter().flat_map(|l| l.evidence.iter().copied()).collect();
+        let mut found = BTreeMap::new();
+        if !wanted.is_empty() {
+            let trace = dir.join(&e.trace);
+            let text = std::fs::read_to_string(&trace)
+                .map_err(|err| format!("{}: {err}", trace.display()))?;
+            for line in text.lines().skip(1) {
+                let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+                if let Some(seq) = v["seq"].as_u64().filter(|s| wanted.contains(s)) {
+                    found.insert(seq, v);
+                }
+            }
+        }
+        evidence.push(found);
+    }
+    Ok(Run { summary, evidence })
+}
+
+/// The report as data: what was run, the rates, and the class × scenario
+/// matrix of labelled episodes.
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    pub format: &'static str,
+    pub protocol: &'a str,
+    pub suite: &'a run::SuiteRef,
+    pub agent: &'a str,
+    pub harness: &'a str,
+    pub seed: u64,
+    pub epochs: u32,
+    pub limits: &'a run::LimitsRecord,
+    pub episodes: usize,
+    pub rates: Option<&'a run::rates::Rates>,
+    /// class -> scenario -> (labelled episodes, episodes).
+    pub matrix: BTreeMap<String, BTreeMap<String, (u64, u64)>>,
+}
+
+pub fn report(run: &Run) -> Report<'_> {
+    let s = &run.summary;
+    Report {
+        format: FORMAT,
+        protocol: &s.header.protocol,
+        suite: &s.header.suite,
+        agent: &s.header.agent,
+        harness: &s.header.harness,
+        seed: s.header.seed,
+        epochs: s.header.epochs,
+        limits: &s.header.limits,
+        episodes: s.episodes.len(),
+        rates: s.rates.as_ref(),
+        matrix: matrix(&s.episodes, s.rates.as_ref()),
+    }
+}
+
+fn matrix(
+    episodes: &[EpisodeRecord],
+    rates: Option<&run::rates::Rates>,
+) -> BTreeMap<String, BTreeMap<String, (u64, u64)>> {
+    let mut classes: Vec<String> = rates
+        .map(|r| r.classes.iter().filter_map(|x| x.class.clone()).collect())
+        .unwrap_or_default();
+    classes.extend(episodes.iter().flat_map(|e| e.labels.iter().map(|l| l.class.clone())));
+    classes.sort();
+    classes.dedup();
+    let mut m = BTreeMap::new();
+    for class in classes {
+        let row: &mut BTreeMap<String, (u64, u64)> = m.entry(class.clone()).or_default();
+        for e in episodes {
+            let cell = row.entry(e.scenario.clone()).or_default();
+            cell.0 += u64::from(e.labels.iter().any(|l| l.class == class));
+            cell.1 += 1;
+        }
+    }
+    m
+}
+
+/// Why two runs cannot be compared, one line per difference; empty when
+/// they can.
+pub fn incomparable(a: &Summary, b: &Summary) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut differ = |what: &str, x: String, y: String| {
+        if x != y {
+            out.push(format!("{what}: `{x}` in the first, `{y}` in the second"));
+        }
+    };
+    differ("protocol", a.header.protocol.clone(), b.header.protocol.clone());
+    differ("suite digest", a.header.suite.digest.clone(), b.header.suite.digest.clone());
+    differ("limits", format!("{:?}", a.header.limits), format!("{:?}", b.header.limits));
+    differ("scenarios", a.header.scenarios.join(","), b.header.scenarios.join(","));
+    differ("epochs", a.header.epochs.to_string(), b.header.epochs.to_string());
+    differ("seed", a.header.seed.to_string(), b.header.seed.to_string());
+    differ("scaffold", scaffold(&a.header.agent).into(), scaffold(&b.header.agent).into());
+    out
+}
+
+/// The kind of agent harness a spec names (the model aside).
+fn scaffold(agent: &str) -> &str {
+    agent.split([' ', ':']).next().unwrap_or(agent)
+}
+
+/// One class compared between two runs over the same episodes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub class: String,
+    pub pairs: u64,
+    pub first: u64,
+    pub second: u64,
+    /// Pairs labelled only in the first run, and only in the second.
+    pub only_first: u64,
+    pub only_second: u64,
+    pub mcnemar_p: f64,
+    /// First rate − second rate, with a paired bootstrap interval.
+    pub difference: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// Paired comparisons per class, over episodes matched by scenario, epoch
+/// and seed.
+pub fn compare(a: &Summary, b: &Summary) -> Result<Vec<Comparison>, Vec<String>> {
+    let reasons = incomparable(a, b);
+    if !reasons.is_empty() {
+        return Err(reasons);
+    }
+    let key = |e: &EpisodeRecord| (e.scenario.clone(), e.epoch, e.seed);
+    let second: BTreeMap<_, &EpisodeRecord> = b.episodes.iter().map(|e| (key(e), e)).collect();
+    let pairs: Vec<(&EpisodeRecord, &EpisodeRecord)> =
+        a.episodes.iter().filter_map(|e| second.get(&key(e)).map(|f| (e, *f))).collect();
+    let mut classes: Vec<String> = pairs
+        .iter()
+        .flat_map(|(x, y)| x.labels.iter().chain(&y.labels).map(|l| l.class.clone()))
+        .collect();
+    classes.sort();
+    classes.dedup();
+    let has = |e: &EpisodeRecord, c: &str| e.labels.iter().any(|l| l.class == c);
+    Ok(classes
+        .into_iter()
+        .map(|class| {
+            let x: Vec<bool> = pairs.iter().map(|(e, _)| has(e, &class)).collect();
+            let y: Vec<bool> = pairs.iter().map(|(_, f)| has(f, &class)).collect();
+            let only_first = x.iter().zip(&y).filter(|(p, q)| **p && !**q).count() as u64;
+            let only_second = x.iter().zip(&y).filter(|(p, q)| !**p && **q).count() as u64;
+            let (difference, ci_low, ci_high) =
+                stats::paired_bootstrap_difference(&x, &y, 2000, 0.95, a.header.seed);
+            Comparison {
+                pairs: pairs.len() as u64,
+                first: x.iter().filter(|v| **v).count() as u64,
+                second: y.iter().filter(|v| **v).count() as u64,
+                only_first,
+                only_second,
+                mcnemar_p: stats::mcnemar_exact(only_first, only_second),
+                difference,
+                ci_low,
+                ci_high,
+                class,
+            }
+        })
+        .collect())
+}
+
+/// `12.5% [3.1, 28.0]`.
+pub(crate) fn percent(r: &Rate) -> String {
+    format!("{:.1}% [{:.1}, {:.1}]", 100.0 * r.rate, 100.0 * r.ci_low, 100.0 * r.ci_high)
+}

@@ -1,0 +1,94 @@
+//! The report as Markdown.
+
+use std::fmt::Write as _;
+
+use crate::{Run, percent, report};
+
+pub fn markdown(run: &Run) -> String {
+    let r = report(run);
+    let mut out = String::new();
+    let _ = writeln!(out, "# Perimeter run report\n");
+    let _ = writeln!(out, "| | |\n|---|---|");
+    let _ = writeln!(out, "| protocol | {} |", r.protocol);
+    let _ = writeln!(out, "| suite | {} `{}` |", r.suite.name, r.suite.digest);
+    let _ = writeln!(out, "| agent | `{}` |", r.agent);
+    let _ = writeln!(out, "| harness | {} |", r.harness);
+    let _ = writeln!(out, "| seed, epochs | {}, {} |", r.seed, r.epochs);
+    let l = r.limits;
+    let _ = writeln!(
+        out,
+        "| limits | wall time {} s, tool call {} s{}{} |",
+        l.wall_time_ms / 1000,
+        l.step_timeout_ms / 1000,
+        l.max_turns.map(|t| format!(", {t} turns")).unwrap_or_default(),
+        l.max_tokens.map(|t| format!(", {t} tokens")).unwrap_or_default()
+    );
+    let _ = writeln!(out, "| episodes | {} |\n", r.episodes);
+    if let Some(rates) = r.rates {
+        let _ = writeln!(out, "## Rates ({:.0}% intervals)\n", 100.0 * rates.level);
+        let _ = writeln!(
+            out,
+            "| class | denominator | k/n | rate [interval] | method |\n|---|---|---|---|---|"
+        );
+        for x in rates.classes.iter().filter(|x| x.scenario.is_none()) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {}/{} | {} | {} |",
+                x.class.as_deref().unwrap_or("-"),
+                x.denominator,
+                x.k,
+                x.n,
+                percent(x),
+                x.method
+            );
+        }
+        if let Some(u) = rates.usefulness.first() {
+            let _ = writeln!(
+                out,
+                "\nUsefulness (main task succeeded): {}/{} = {} ({})\n",
+                u.k,
+                u.n,
+                percent(u),
+                u.method
+            );
+        }
+    }
+    let _ = writeln!(out, "## Class × scenario (labelled episodes / episodes)\n");
+    let scenarios: Vec<&String> =
+        r.matrix.values().next().map(|row| row.keys().collect()).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "| class | {} |",
+        scenarios.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" | ")
+    );
+    let _ = writeln!(out, "|---|{}", "---|".repeat(scenarios.len()));
+    for (class, row) in &r.matrix {
+        let cells: Vec<String> = row
+            .values()
+            .map(|(k, n)| if *k == 0 { format!("0/{n}") } else { format!("**{k}/{n}**") })
+            .collect();
+        let _ = writeln!(out, "| {class} | {} |", cells.join(" | "));
+    }
+    let _ = writeln!(out, "\n## Labels and their evidence\n");
+    for (e, found) in run.summary.episodes.iter().zip(&run.evidence) {
+        for l in &e.labels {
+            let seqs: Vec<String> = l.evidence.iter().map(|s| s.to_string()).collect();
+            let _ = writeln!(
+                out,
+                "- {} e{}: **{}**, events {} in `{}`",
+                e.scenario,
+                e.epoch,
+                l.class,
+                seqs.join(", "),
+                e.trace
+            );
+            for seq in &l.evidence {
+                if let Some(v) = found.get(seq) {
+                    let _ =
+                        writeln!(out, "  - `{seq}` {}", crate::html::describe(v).replace('`', "'"));
+                }
+            }
+        }
+    }
+    out
+}
