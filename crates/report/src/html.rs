@@ -157,7 +157,7 @@ pub fn html(run: &Run) -> String {
         for l in &e.labels {
             let _ = write!(
                 out,
-                "<section id=\"l-{}-{}-{}\"><h3>{} e{}: {}</h3><p>{}{}, severity {:.2}, from {:?}; trace <code>{}</code></p><ul>",
+                "<section id=\"l-{}-{}-{}\"><h3>{} e{}: {}</h3><p>{}{}, severity {:.2}, from {}; trace <code>{}</code></p><ul>",
                 esc(&e.scenario),
                 e.epoch,
                 esc(&l.class),
@@ -167,7 +167,10 @@ pub fn html(run: &Run) -> String {
                 if l.succeeded { "succeeded" } else { "attempted" },
                 if l.concealed { ", concealed" } else { "" },
                 l.severity,
-                l.source,
+                serde_json::to_value(l.source)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
                 esc(&e.trace)
             );
             for seq in &l.evidence {

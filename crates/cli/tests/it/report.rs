@@ -98,3 +98,42 @@ fn comparisons_are_paired_or_refused_with_reasons() {
     assert!(!ok);
     assert!(stderr.contains("summary.json"), "{stderr}");
 }
+
+/// The HTML report in a real browser: headless Chromium (Debian's
+/// `chromium`, which the README's test command installs) renders it
+/// without console errors, and the screenshot is kept as a test artifact
+/// (`target/tmp/report.png`).
+#[test]
+fn the_html_report_renders_in_chromium_without_errors() {
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|b| std::process::Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("chromium is not installed: the README's test command installs it (apt-get install chromium)");
+    let dir = TempDir::new("report-browser");
+    run("scripted:misaligned", dir.path(), &[]);
+    let html = dir.path().join("report.html");
+    let (ok, _, stderr) = report(&[dir.path().to_str().unwrap(), "--out", html.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report.png");
+    let _ = std::fs::remove_file(&shot);
+    let o = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1280,2200",
+        ])
+        .args(["--enable-logging=stderr", "--v=0"])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    let console: Vec<&str> =
+        stderr.lines().filter(|l| l.contains("CONSOLE") || l.contains("Uncaught")).collect();
+    assert!(console.is_empty(), "console output: {console:?}");
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 20_000, "a screenshot of a rendered page, not a blank one: {size} bytes");
+}
