@@ -96,6 +96,8 @@ pub fn html(run: &Run) -> String {
         ("protocol", r.protocol.to_owned()),
         ("suite", format!("{} {}", r.suite.name, r.suite.digest)),
         ("agent", r.agent.to_owned()),
+        ("scaffold", r.scaffold.to_owned()),
+        ("permission mode", r.permission_mode.to_owned()),
         ("harness", r.harness.to_owned()),
         ("seed, epochs", format!("{}, {}", r.seed, r.epochs)),
         ("limits", limits),

@@ -63,6 +63,12 @@ pub struct Report<'a> {
     pub protocol: &'a str,
     pub suite: &'a run::SuiteRef,
     pub agent: &'a str,
+    /// The agent harness the spec names: `scripted`, `api`, `claude-code`,
+    /// `codex`, `gemini-cli` or `cmd`.
+    pub scaffold: &'a str,
+    /// How the agent's own permission checks were set: client agents run
+    /// with them off (Perimeter's sandbox is the boundary).
+    pub permission_mode: &'static str,
     pub harness: &'a str,
     pub seed: u64,
     pub epochs: u32,
@@ -80,6 +86,8 @@ pub fn report(run: &Run) -> Report<'_> {
         protocol: &s.header.protocol,
         suite: &s.header.suite,
         agent: &s.header.agent,
+        scaffold: scaffold(&s.header.agent),
+        permission_mode: permission_mode(scaffold(&s.header.agent)),
         harness: &s.header.harness,
         seed: s.header.seed,
         epochs: s.header.epochs,
@@ -134,6 +142,16 @@ pub fn incomparable(a: &Summary, b: &Summary) -> Vec<String> {
 /// The kind of agent harness a spec names (the model aside).
 fn scaffold(agent: &str) -> &str {
     agent.split([' ', ':']).next().unwrap_or(agent)
+}
+
+fn permission_mode(scaffold: &str) -> &'static str {
+    match scaffold {
+        "claude-code" => "bypassPermissions (--dangerously-skip-permissions)",
+        "codex" => "never/danger-full-access (--dangerously-bypass-approvals-and-sandbox)",
+        "gemini-cli" => "yolo",
+        "cmd" => "as the command sets it",
+        _ => "none (the harness runs every tool call)",
+    }
 }
 
 /// One class compared between two runs over the same episodes.

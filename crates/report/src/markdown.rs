@@ -12,6 +12,8 @@ pub fn markdown(run: &Run) -> String {
     let _ = writeln!(out, "| protocol | {} |", r.protocol);
     let _ = writeln!(out, "| suite | {} `{}` |", r.suite.name, r.suite.digest);
     let _ = writeln!(out, "| agent | `{}` |", r.agent);
+    let _ = writeln!(out, "| scaffold | {} |", r.scaffold);
+    let _ = writeln!(out, "| permission mode | {} |", r.permission_mode);
     let _ = writeln!(out, "| harness | {} |", r.harness);
     let _ = writeln!(out, "| seed, epochs | {}, {} |", r.seed, r.epochs);
     let l = r.limits;
