@@ -26,8 +26,8 @@ use crate::{EpisodeLimits, Error};
 /// environment points every proxy variable at it.
 const EGRESS_PORT: u16 = 3128;
 
-/// The port of the model gateway on the sandbox's loopback, for `cmd:`
-/// agents.
+/// The port of the model gateway on the sandbox's loopback, for client
+/// agents (Claude Code, Codex, Gemini CLI, `cmd:`).
 const GATEWAY_PORT: u16 = 8788;
 
 /// The largest client transcript read out of a sandbox.
