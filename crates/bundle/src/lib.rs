@@ -1,0 +1,7 @@
+//! The cross-lab submission's cryptographic core (issue 7, in progress):
+//! canonical bytes for signing, and a Merkle tree over the raw evidence
+//! that stays at the lab, so that any one item can be proven part of a
+//! signed root without shipping the rest.
+
+pub mod canonical;
+pub mod merkle;
