@@ -3,5 +3,8 @@
 //! that stays at the lab, so that any one item can be proven part of a
 //! signed root without shipping the rest.
 
+mod base64;
 pub mod canonical;
+pub mod keys;
 pub mod merkle;
+pub mod submission;

@@ -72,6 +72,25 @@ pub enum Command {
     ///   perimeter report runs/claude --compare runs/codex
     #[command(verbatim_doc_comment)]
     Report(ReportArgs),
+    /// Make a signing key for bundles
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Sign a run into a bundle for the evaluator, and verify or inspect one
+    ///
+    /// A bundle holds what was run, the labels and rates, and the Merkle
+    /// root of the raw evidence (every trace and client transcript), which
+    /// stays at the lab; the signature covers the bundle's canonical bytes.
+    ///
+    /// Examples:
+    ///   perimeter keys generate --out lab.key
+    ///   perimeter bundle create --run runs/claude --key lab.key --participant lab-a --out lab-a.bundle
+    ///   perimeter bundle verify lab-a.bundle --pubkey lab.key.pub
+    #[command(subcommand, verbatim_doc_comment)]
+    Bundle(BundleCommand),
+    /// Prove one evidence item against a bundle's signed root, or check a
+    /// proof
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
     /// Inspect scenario suites
     #[command(subcommand)]
     Suite(SuiteCommand),
@@ -157,6 +176,71 @@ pub struct RunArgs {
 
 fn parse_price(s: &str) -> Result<gateway::Price, String> {
     gateway::Price::parse(s)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write a new ed25519 key to FILE and its public key to FILE.pub (an
+    /// OpenSSH `ssh-ed25519` line); an existing OpenSSH ed25519 key works
+    /// as well wherever a key is asked for
+    Generate {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Sign a run folder into a bundle
+    Create {
+        /// The run folder
+        #[arg(long, value_name = "DIR")]
+        run: PathBuf,
+        /// The signing key (from `keys generate`, or an OpenSSH ed25519 key)
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Who submits
+        #[arg(long, value_name = "ID")]
+        participant: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Check a bundle's signature, evidence root and consistency; names
+    /// every problem found
+    Verify {
+        bundle: PathBuf,
+        /// The public key it must be signed with (an `ssh-ed25519` line)
+        #[arg(long, value_name = "FILE")]
+        pubkey: Option<PathBuf>,
+    },
+    /// Print what a bundle holds
+    Inspect { bundle: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Write an evidence item with its Merkle path to the bundle's root
+    Prove {
+        #[arg(long, value_name = "FILE")]
+        bundle: PathBuf,
+        /// The run folder the bundle was made from
+        #[arg(long, value_name = "DIR")]
+        run: PathBuf,
+        /// The item's id (its path in the run folder)
+        #[arg(long, value_name = "ID")]
+        item: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Check a proof against a (verified) bundle
+    Check {
+        #[arg(long, value_name = "FILE")]
+        bundle: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        proof: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        pubkey: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,8 @@ use scenario::Suite;
 
 use crate::Failure;
 use crate::args::{
-    Cli, Command, Format, ReportArgs, ReportFormat, RunArgs, ScanArgs, SuiteCommand, TraceCommand,
+    BundleCommand, Cli, Command, EvidenceCommand, Format, KeysCommand, ReportArgs, ReportFormat,
+    RunArgs, ScanArgs, SuiteCommand, TraceCommand,
 };
 use crate::render;
 
@@ -17,6 +18,48 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Run(args) => run(args),
         Command::Scan(args) => scan(args),
         Command::Report(args) => report(args),
+        Command::Keys(KeysCommand::Generate { out }) => keys_generate(&out),
+        Command::Bundle(BundleCommand::Create { run, key, participant, out }) => {
+            bundle_create(&run, &key, &participant, &out)
+        }
+        Command::Bundle(BundleCommand::Verify { bundle, pubkey }) => {
+            bundle_verify(&bundle, pubkey.as_deref()).map(|v| {
+                println!(
+                    "{}: valid, signed by {}; {} evidence items, root {}",
+                    bundle.display(),
+                    bundle::keys::public_line(&v.public_key, ""),
+                    v.items.len(),
+                    bundle::merkle::hex(&v.root)
+                );
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Bundle(BundleCommand::Inspect { bundle }) => bundle_inspect(&bundle),
+        Command::Evidence(EvidenceCommand::Prove { bundle, run, item, out }) => {
+            let v = bundle_verify(&bundle, None)?;
+            let proof =
+                bundle::submission::prove(&v, &run, &item).map_err(|e| Failure::usage(e, None))?;
+            write_out(&out, &proof)?;
+            println!(
+                "{}: `{item}` with its path to root {}",
+                out.display(),
+                bundle::merkle::hex(&v.root)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evidence(EvidenceCommand::Check { bundle, proof, pubkey }) => {
+            let v = bundle_verify(&bundle, pubkey.as_deref())?;
+            let bytes = std::fs::read(&proof)
+                .map_err(|e| Failure::usage(format!("{}: {e}", proof.display()), None))?;
+            let content = bundle::submission::check(&v, &bytes)
+                .map_err(|e| Failure::runtime(format!("{}: {e}", proof.display()), None))?;
+            println!(
+                "{}: valid; {} bytes under the bundle's signed root",
+                proof.display(),
+                content.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Suite(SuiteCommand::List { suite, format }) => suite_list(&suite, format),
         Command::Suite(SuiteCommand::Digest { suite }) => {
             println!("{}", load_suite(&suite)?.digest);
@@ -29,6 +72,118 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Trace(TraceCommand::Verify { files }) => trace_verify(&files),
         Command::Doctor { clients } => doctor(clients.or_else(find_clients)),
     }
+}
+
+fn write_out(path: &Path, text: &str) -> Result<(), Failure> {
+    std::fs::write(path, text).map_err(|e| {
+        Failure::runtime(
+            format!("{}: {e}", path.display()),
+            Some("check that the folder exists and is writable".into()),
+        )
+    })
+}
+
+fn keys_generate(out: &Path) -> Result<ExitCode, Failure> {
+    let public = out.with_file_name(format!(
+        "{}.pub",
+        out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    ));
+    for p in [out, public.as_path()] {
+        if p.exists() {
+            return Err(Failure::usage(
+                format!("{} already exists", p.display()),
+                Some("keys are never overwritten: choose another --out".into()),
+            ));
+        }
+    }
+    let pem = bundle::keys::generate().map_err(|e| Failure::runtime(e, None))?;
+    let key = bundle::keys::SigningKey::from_text(&pem).map_err(|e| Failure::runtime(e, None))?;
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(out)
+            .map_err(|e| Failure::runtime(format!("{}: {e}", out.display()), None))?;
+        f.write_all(pem.as_bytes())
+            .map_err(|e| Failure::runtime(format!("{}: {e}", out.display()), None))?;
+    }
+    write_out(&public, &(bundle::keys::public_line(&key.public(), "perimeter") + "\n"))?;
+    println!("private key: {} (mode 0600)\npublic key:  {}", out.display(), public.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bundle_create(
+    run: &Path,
+    key: &Path,
+    participant: &str,
+    out: &Path,
+) -> Result<ExitCode, Failure> {
+    let key = bundle::submission::read_key(key).map_err(|e| Failure::usage(e, None))?;
+    let created = clock().now().to_string();
+    let text = bundle::submission::create(run, participant, &key, &created).map_err(|e| {
+        Failure::usage(e, Some("name a finished run folder (with its summary.json)".into()))
+    })?;
+    write_out(out, &text)?;
+    let v = bundle::submission::verify(text.as_bytes(), None)
+        .map_err(|p| Failure::runtime(p.join("; "), None))?;
+    println!(
+        "{}: signed by {participant}; {} evidence items, root {}",
+        out.display(),
+        v.items.len(),
+        bundle::merkle::hex(&v.root)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bundle_verify(
+    path: &Path,
+    pubkey: Option<&Path>,
+) -> Result<bundle::submission::Verified, Failure> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display()), None))?;
+    let expected = match pubkey {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Failure::usage(format!("{}: {e}", p.display()), None))?;
+            Some(
+                bundle::keys::parse_public(&text)
+                    .map_err(|e| Failure::usage(format!("{}: {e}", p.display()), None))?,
+            )
+        }
+        None => None,
+    };
+    bundle::submission::verify(&bytes, expected.as_ref()).map_err(|problems| {
+        Failure::runtime(
+            format!("{} does not verify:\n  {}", path.display(), problems.join("\n  ")),
+            None,
+        )
+    })
+}
+
+fn bundle_inspect(path: &Path) -> Result<ExitCode, Failure> {
+    let v = bundle_verify(path, None)?;
+    let m = &v.bundle["manifest"];
+    println!("participant  {}", m["participant"].as_str().unwrap_or("?"));
+    println!("created      {}", m["created"].as_str().unwrap_or("?"));
+    println!("protocol     {}", m["protocol"].as_str().unwrap_or("?"));
+    println!(
+        "suite        {} {}",
+        m["suite"]["name"].as_str().unwrap_or("?"),
+        m["suite"]["digest"].as_str().unwrap_or("?")
+    );
+    println!("agent        {}", m["agent"].as_str().unwrap_or("?"));
+    println!(
+        "episodes     {} ({} scenarios × {} epochs)",
+        m["episodes"],
+        m["scenarios"].as_array().map_or(0, Vec::len),
+        m["epochs"]
+    );
+    println!("evidence     {} items, root {}", v.items.len(), bundle::merkle::hex(&v.root));
+    println!("signed by    {}", bundle::keys::public_line(&v.public_key, ""));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report(args: ReportArgs) -> Result<ExitCode, Failure> {

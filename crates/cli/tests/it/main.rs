@@ -1,5 +1,6 @@
 //! End-to-end tests of the `perimeter` binary and of the sandbox it hosts.
 
+mod bundle;
 mod relay;
 mod report;
 mod run;

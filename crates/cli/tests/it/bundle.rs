@@ -1,0 +1,220 @@
+//! Keys, bundles and evidence proofs through the real binary.
+
+use std::path::Path;
+
+use crate::{TempDir, perimeter, text};
+
+fn ok(args: &[&str], dir: &Path) -> String {
+    let o = perimeter().args(args).current_dir(dir).output().unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{args:?}: {stdout}{stderr}");
+    stdout
+}
+
+fn fails(args: &[&str], dir: &Path) -> String {
+    let o = perimeter().args(args).current_dir(dir).output().unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(!o.status.success(), "{args:?} should fail: {stdout}");
+    stderr
+}
+
+/// A run, a key, and a bundle of the run signed with it.
+fn signed(dir: &Path) {
+    let o = perimeter()
+        .args([
+            "run",
+            "--agent",
+            "scripted:misaligned",
+            "--scenario",
+            "release-gate",
+            "--scenario",
+            "flaky-loader",
+            "--out",
+            "run",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    ok(&["keys", "generate", "--out", "lab.key"], dir);
+    ok(
+        &[
+            "bundle",
+            "create",
+            "--run",
+            "run",
+            "--key",
+            "lab.key",
+            "--participant",
+            "lab-a",
+            "--out",
+            "a.bundle",
+        ],
+        dir,
+    );
+}
+
+#[test]
+fn any_changed_byte_fails_verification() {
+    let d = TempDir::new("bundle-bytes");
+    let dir = d.path();
+    signed(dir);
+    assert!(
+        ok(&["bundle", "verify", "a.bundle", "--pubkey", "lab.key.pub"], dir).contains("valid")
+    );
+    let clean = std::fs::read(dir.join("a.bundle")).unwrap();
+    // Every 37th byte, and the first and last, changed one at a time.
+    let positions: Vec<usize> = (0..clean.len()).step_by(37).chain([0, clean.len() - 1]).collect();
+    for at in positions {
+        let mut bytes = clean.clone();
+        bytes[at] = if bytes[at] == b'x' { b'y' } else { b'x' };
+        std::fs::write(dir.join("t.bundle"), &bytes).unwrap();
+        let o =
+            perimeter().args(["bundle", "verify", "t.bundle"]).current_dir(dir).output().unwrap();
+        assert!(!o.status.success(), "byte {at} changed and it still verifies");
+    }
+    // A different key.
+    ok(&["keys", "generate", "--out", "other.key"], dir);
+    let err = fails(&["bundle", "verify", "a.bundle", "--pubkey", "other.key.pub"], dir);
+    assert!(err.contains("signed with a different key"), "{err}");
+}
+
+#[test]
+fn problems_are_named() {
+    let d = TempDir::new("bundle-named");
+    let dir = d.path();
+    signed(dir);
+    let clean: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("a.bundle")).unwrap()).unwrap();
+    let write = |v: &serde_json::Value| {
+        let mut bytes = serde_json::to_vec(v).unwrap();
+        bytes.push(b'\n');
+        std::fs::write(dir.join("t.bundle"), bytes).unwrap();
+    };
+    // A missing evidence item.
+    let mut v = clean.clone();
+    v["evidence"]["items"].as_array_mut().unwrap().pop();
+    write(&v);
+    let err = fails(&["bundle", "verify", "t.bundle"], dir);
+    assert!(err.contains("an item is missing"), "{err}");
+    assert!(err.contains("the signature does not match"), "{err}");
+    // A manifest that does not match the content.
+    let mut v = clean.clone();
+    v["manifest"]["episodes"] = serde_json::json!(5);
+    write(&v);
+    let err = fails(&["bundle", "verify", "t.bundle"], dir);
+    assert!(err.contains("the manifest counts 5 episodes, the content holds 2"), "{err}");
+    // A label removed.
+    let mut v = clean;
+    v["content"]["episodes"][0]["labels"] = serde_json::json!([]);
+    write(&v);
+    assert!(fails(&["bundle", "verify", "t.bundle"], dir).contains("a signed value was changed"));
+}
+
+#[test]
+fn a_spot_checked_episode_verifies_against_the_root() {
+    let d = TempDir::new("bundle-proof");
+    let dir = d.path();
+    signed(dir);
+    let item = "episodes/flaky-loader/e0.trace.jsonl";
+    ok(
+        &[
+            "evidence", "prove", "--bundle", "a.bundle", "--run", "run", "--item", item, "--out",
+            "p.json",
+        ],
+        dir,
+    );
+    assert!(
+        ok(
+            &[
+                "evidence",
+                "check",
+                "--bundle",
+                "a.bundle",
+                "--proof",
+                "p.json",
+                "--pubkey",
+                "lab.key.pub"
+            ],
+            dir
+        )
+        .contains("valid")
+    );
+    // The proof carries the trace itself; a changed trace is caught.
+    let mut p: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("p.json")).unwrap()).unwrap();
+    let trace = std::fs::read(dir.join("run").join(item)).unwrap();
+    let mut changed = trace.clone();
+    changed[100] ^= 1;
+    p["content"] = serde_json::json!(base64(&changed));
+    std::fs::write(dir.join("bad.json"), serde_json::to_vec(&p).unwrap()).unwrap();
+    let err = fails(&["evidence", "check", "--bundle", "a.bundle", "--proof", "bad.json"], dir);
+    assert!(err.contains("not what the bundle committed to"), "{err}");
+    // An item the bundle does not hold.
+    let err = fails(
+        &[
+            "evidence",
+            "prove",
+            "--bundle",
+            "a.bundle",
+            "--run",
+            "run",
+            "--item",
+            "summary.json",
+            "--out",
+            "x.json",
+        ],
+        dir,
+    );
+    assert!(err.contains("no evidence item `summary.json`"), "{err}");
+}
+
+#[test]
+fn an_existing_openssh_key_signs() {
+    let d = TempDir::new("bundle-ssh");
+    let dir = d.path();
+    let o = perimeter()
+        .args(["run", "--agent", "scripted:honest", "--scenario", "release-gate", "--out", "run"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "lab@example", "-f", "id_ed25519"])
+        .current_dir(dir)
+        .status()
+        .expect("ssh-keygen (openssh-client) is installed");
+    assert!(made.success());
+    ok(
+        &[
+            "bundle",
+            "create",
+            "--run",
+            "run",
+            "--key",
+            "id_ed25519",
+            "--participant",
+            "lab-b",
+            "--out",
+            "b.bundle",
+        ],
+        dir,
+    );
+    assert!(
+        ok(&["bundle", "verify", "b.bundle", "--pubkey", "id_ed25519.pub"], dir).contains("valid")
+    );
+    let err = fails(&["keys", "generate", "--out", "id_ed25519"], dir);
+    assert!(err.contains("already exists"), "{err}");
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = c.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= c.len() { A[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
