@@ -7,4 +7,5 @@ mod base64;
 pub mod canonical;
 pub mod keys;
 pub mod merkle;
+pub mod questionnaire;
 pub mod submission;

@@ -75,6 +75,16 @@ fn leaves(items: &[Item]) -> Vec<Hash> {
     items.iter().map(|i| merkle::leaf_hash(&merkle::leaf_data(&i.id, &i.sha256))).collect()
 }
 
+/// What goes into a bundle besides the run.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// A scan report (`perimeter.scan/1`): its totals are included, and the
+    /// scanned files' hashes join the evidence.
+    pub scan: Option<Value>,
+    /// Questionnaire answers, as [`crate::questionnaire::read`] gives them.
+    pub questionnaire: Option<Value>,
+}
+
 /// Builds and signs a bundle from a run folder's `summary.json` and
 /// evidence. `created` is an RFC 3339 time.
 pub fn create(
@@ -82,13 +92,28 @@ pub fn create(
     participant: &str,
     key: &SigningKey,
     created: &str,
+    extras: &Extras,
 ) -> Result<String, String> {
     let path = run.join("summary.json");
     let summary: Value = serde_json::from_slice(
         &std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,
     )
     .map_err(|e| format!("{}: {e}", path.display()))?;
-    let items = items(run, &summary)?;
+    let mut items = items(run, &summary)?;
+    // Scanned files stay where they are; their hashes are committed to.
+    if let Some(scan) = &extras.scan {
+        for s in scan["sessions"].as_array().into_iter().flatten() {
+            let Some(file) = s["file"].as_str() else { continue };
+            let file = file.split('#').next().unwrap_or(file);
+            let id = format!("scan:{file}");
+            if items.iter().any(|i| i.id == id) {
+                continue;
+            }
+            let bytes = std::fs::read(file).map_err(|e| format!("scanned file {file}: {e}"))?;
+            items.push(Item { id, sha256: Sha256::digest(&bytes).into() });
+        }
+        items.sort_by(|a, b| a.id.cmp(&b.id));
+    }
     let agent = summary["agent"].as_str().unwrap_or_default();
     let manifest = json!({
         "bundle_format": FORMAT,
@@ -115,7 +140,13 @@ pub fn create(
                 "end_reason": e["end_reason"], "trace": e["trace"], "trace_head": e["trace_head"]})
         })
         .collect();
-    let content = json!({"episodes": episodes, "rates": summary["rates"]});
+    let mut content = json!({"episodes": episodes, "rates": summary["rates"]});
+    if let Some(scan) = &extras.scan {
+        content["scan"] = json!({"format": scan["format"], "totals": scan["totals"]});
+    }
+    if let Some(answers) = &extras.questionnaire {
+        content["questionnaire"] = answers.clone();
+    }
     let evidence = json!({
         "algorithm": "rfc6962-sha256",
         "root": hex(&merkle::root(&leaves(&items))),
@@ -355,7 +386,8 @@ mod tests {
     fn every_single_byte_change_is_caught() {
         let dir = run_folder();
         let key = SigningKey::from_text(&keys::generate().unwrap()).unwrap();
-        let text = create(&dir, "lab-a", &key, "2026-11-28T00:00:00.000Z").unwrap();
+        let text =
+            create(&dir, "lab-a", &key, "2026-11-28T00:00:00.000Z", &Extras::default()).unwrap();
         let bytes = text.as_bytes();
         let verified = verify(bytes, Some(&key.public())).unwrap();
         assert_eq!(verified.items.len(), 2);

@@ -202,6 +202,13 @@ pub enum BundleCommand {
         /// Who submits
         #[arg(long, value_name = "ID")]
         participant: String,
+        /// A `perimeter scan --format json` report: its totals are included
+        /// and the scanned files' hashes join the evidence
+        #[arg(long, value_name = "FILE")]
+        scan: Option<PathBuf>,
+        /// Questionnaire answers (Q1–Q14, JSON; see docs/bundle-format.md)
+        #[arg(long, value_name = "FILE")]
+        questionnaire: Option<PathBuf>,
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },

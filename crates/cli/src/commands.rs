@@ -19,8 +19,15 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Scan(args) => scan(args),
         Command::Report(args) => report(args),
         Command::Keys(KeysCommand::Generate { out }) => keys_generate(&out),
-        Command::Bundle(BundleCommand::Create { run, key, participant, out }) => {
-            bundle_create(&run, &key, &participant, &out)
+        Command::Bundle(BundleCommand::Create {
+            run,
+            key,
+            participant,
+            scan,
+            questionnaire,
+            out,
+        }) => {
+            bundle_create(&run, &key, &participant, scan.as_deref(), questionnaire.as_deref(), &out)
         }
         Command::Bundle(BundleCommand::Verify { bundle, pubkey }) => {
             bundle_verify(&bundle, pubkey.as_deref()).map(|v| {
@@ -115,17 +122,47 @@ fn keys_generate(out: &Path) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn read_json(path: &Path) -> Result<serde_json::Value, Failure> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display()), None))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display()), None))
+}
+
 fn bundle_create(
     run: &Path,
     key: &Path,
     participant: &str,
+    scan: Option<&Path>,
+    questionnaire: Option<&Path>,
     out: &Path,
 ) -> Result<ExitCode, Failure> {
     let key = bundle::submission::read_key(key).map_err(|e| Failure::usage(e, None))?;
+    let mut extras = bundle::submission::Extras::default();
+    if let Some(p) = scan {
+        let report = read_json(p)?;
+        if report["format"] != "perimeter.scan/1" {
+            return Err(Failure::usage(
+                format!("{}: not a perimeter.scan/1 report", p.display()),
+                Some("make one with `perimeter scan PATH --format json --out FILE`".into()),
+            ));
+        }
+        extras.scan = Some(report);
+    }
+    if let Some(p) = questionnaire {
+        let answers = bundle::questionnaire::read(&read_json(p)?).map_err(|problems| {
+            Failure::usage(
+                format!("{}:\n  {}", p.display(), problems.join("\n  ")),
+                Some("docs/bundle-format.md describes the questionnaire file".into()),
+            )
+        })?;
+        extras.questionnaire = Some(answers);
+    }
     let created = clock().now().to_string();
-    let text = bundle::submission::create(run, participant, &key, &created).map_err(|e| {
-        Failure::usage(e, Some("name a finished run folder (with its summary.json)".into()))
-    })?;
+    let text =
+        bundle::submission::create(run, participant, &key, &created, &extras).map_err(|e| {
+            Failure::usage(e, Some("name a finished run folder (with its summary.json)".into()))
+        })?;
     write_out(out, &text)?;
     let v = bundle::submission::verify(text.as_bytes(), None)
         .map_err(|p| Failure::runtime(p.join("; "), None))?;

@@ -218,3 +218,76 @@ fn base64(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[test]
+fn scan_totals_and_questionnaire_answers_join_the_bundle_withheld_text_never() {
+    let d = TempDir::new("bundle-extras");
+    let dir = d.path();
+    signed(dir);
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../import/tests/fixtures");
+    ok(&["scan", fixtures, "--format", "json", "--out", "scan.json"], dir);
+    let answers: Vec<serde_json::Value> = (1..=14)
+        .map(|i| match i {
+            3 => serde_json::json!({"id": "Q3", "as_of": "2026-11-01", "answer": "SECRET-COVERT-EVIDENCE-7Q", "disclosure": "withheld"}),
+            5 => serde_json::json!({"id": "Q5", "as_of": "2026-10-15", "declined": true, "disclosure": "evaluator_only"}),
+            _ => serde_json::json!({"id": format!("Q{i}"), "as_of": "2026-11-20", "answer": format!("answer {i}"), "disclosure": "public"}),
+        })
+        .collect();
+    std::fs::write(dir.join("q.json"), serde_json::json!({"answers": answers}).to_string())
+        .unwrap();
+    ok(
+        &[
+            "bundle",
+            "create",
+            "--run",
+            "run",
+            "--key",
+            "lab.key",
+            "--participant",
+            "lab-a",
+            "--scan",
+            "scan.json",
+            "--questionnaire",
+            "q.json",
+            "--out",
+            "x.bundle",
+        ],
+        dir,
+    );
+    let text = std::fs::read_to_string(dir.join("x.bundle")).unwrap();
+    assert!(
+        !text.contains("SECRET-COVERT-EVIDENCE-7Q"),
+        "a withheld answer's text is not in the bundle"
+    );
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["content"]["questionnaire"][2]["disclosure"], "withheld");
+    assert_eq!(v["content"]["scan"]["totals"]["sessions"], 8);
+    let scanned = v["evidence"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["id"].as_str().unwrap().starts_with("scan:"))
+        .count();
+    assert_eq!(scanned, 8, "each scanned file's hash is committed to");
+    assert!(ok(&["bundle", "verify", "x.bundle"], dir).contains("valid"));
+    // An incomplete questionnaire is refused, naming what is missing.
+    std::fs::write(dir.join("bad.json"), r#"{"answers": [{"id": "Q1", "as_of": "2026-11-01", "answer": "x", "disclosure": "public"}]}"#).unwrap();
+    let err = fails(
+        &[
+            "bundle",
+            "create",
+            "--run",
+            "run",
+            "--key",
+            "lab.key",
+            "--participant",
+            "lab-a",
+            "--questionnaire",
+            "bad.json",
+            "--out",
+            "y.bundle",
+        ],
+        dir,
+    );
+    assert!(err.contains("Q2 is not answered"), "{err}");
+}
