@@ -8,4 +8,5 @@ pub mod canonical;
 pub mod keys;
 pub mod merkle;
 pub mod questionnaire;
+pub mod round;
 pub mod submission;

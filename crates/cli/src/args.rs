@@ -91,6 +91,15 @@ pub enum Command {
     /// proof
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Run a cross-lab round as the evaluator: declare it, ingest the
+    /// participants' bundles
+    ///
+    /// Examples:
+    ///   perimeter round init round/ --protocol perimeter-protocol/0.1 --suite-digest sha256:… \
+    ///       --participant lab-a=lab-a.key.pub --participant lab-b=lab-b.key.pub
+    ///   perimeter round ingest round/ lab-a.bundle lab-b.bundle
+    #[command(subcommand, verbatim_doc_comment)]
+    Round(RoundCommand),
     /// Inspect scenario suites
     #[command(subcommand)]
     Suite(SuiteCommand),
@@ -222,6 +231,33 @@ pub enum BundleCommand {
     },
     /// Print what a bundle holds
     Inspect { bundle: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoundCommand {
+    /// Create a round folder: the protocol and suite digest every bundle
+    /// must match, and each participant's public key
+    Init {
+        dir: PathBuf,
+        #[arg(long, value_name = "VERSION")]
+        protocol: String,
+        #[arg(long, value_name = "DIGEST")]
+        suite_digest: String,
+        /// `ID=FILE`: a participant and its `ssh-ed25519` public key file
+        /// (repeatable)
+        #[arg(long = "participant", value_name = "ID=FILE", required = true)]
+        participants: Vec<String>,
+        /// The submission window, free text (e.g. `2026-12-01..2026-12-15`)
+        #[arg(long, value_name = "WINDOW")]
+        window: Option<String>,
+    },
+    /// Verify bundles against the round and take them in; bundles that are
+    /// not comparable are kept out of pooled figures, with the reasons
+    Ingest {
+        dir: PathBuf,
+        #[arg(value_name = "BUNDLE", required = true)]
+        bundles: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,7 +9,7 @@ use scenario::Suite;
 use crate::Failure;
 use crate::args::{
     BundleCommand, Cli, Command, EvidenceCommand, Format, KeysCommand, ReportArgs, ReportFormat,
-    RunArgs, ScanArgs, SuiteCommand, TraceCommand,
+    RoundCommand, RunArgs, ScanArgs, SuiteCommand, TraceCommand,
 };
 use crate::render;
 
@@ -19,6 +19,14 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Scan(args) => scan(args),
         Command::Report(args) => report(args),
         Command::Keys(KeysCommand::Generate { out }) => keys_generate(&out),
+        Command::Round(RoundCommand::Init {
+            dir,
+            protocol,
+            suite_digest,
+            participants,
+            window,
+        }) => round_init(&dir, &protocol, &suite_digest, &participants, window.as_deref()),
+        Command::Round(RoundCommand::Ingest { dir, bundles }) => round_ingest(&dir, &bundles),
         Command::Bundle(BundleCommand::Create {
             run,
             key,
@@ -88,6 +96,89 @@ fn write_out(path: &Path, text: &str) -> Result<(), Failure> {
             Some("check that the folder exists and is writable".into()),
         )
     })
+}
+
+fn round_init(
+    dir: &Path,
+    protocol: &str,
+    suite_digest: &str,
+    participants: &[String],
+    window: Option<&str>,
+) -> Result<ExitCode, Failure> {
+    if dir.join("round.json").exists() {
+        return Err(Failure::usage(format!("{} already holds a round", dir.display()), None));
+    }
+    let mut list = Vec::new();
+    for p in participants {
+        let (id, file) = p.split_once('=').ok_or_else(|| {
+            Failure::usage(format!("`--participant {p}`: expected ID=FILE"), None)
+        })?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Failure::usage(format!("{file}: {e}"), None))?;
+        list.push((id.to_owned(), text));
+    }
+    let round = bundle::round::init(protocol, suite_digest, window, &list)
+        .map_err(|e| Failure::usage(e, None))?;
+    std::fs::create_dir_all(dir.join("bundles"))
+        .map_err(|e| Failure::runtime(format!("{}: {e}", dir.display()), None))?;
+    write_out(
+        &dir.join("round.json"),
+        &(serde_json::to_string_pretty(&round).expect("JSON") + "\n"),
+    )?;
+    println!("{}: round of {} participants, suite {suite_digest}", dir.display(), list.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn round_ingest(dir: &Path, bundles: &[PathBuf]) -> Result<ExitCode, Failure> {
+    let round = bundle::round::load(dir)
+        .map_err(|e| Failure::usage(e, Some("make one with `perimeter round init`".into())))?;
+    let status_path = dir.join("ingested.json");
+    let mut status: serde_json::Value = std::fs::read(&status_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_else(|| serde_json::json!({"participants": {}}));
+    let mut failed = false;
+    for path in bundles {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Failure::usage(format!("{}: {e}", path.display()), None))?;
+        let accepted: Vec<serde_json::Value> = status["participants"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, s)| s["comparable"] == true)
+            .filter_map(|(id, _)| {
+                std::fs::read(dir.join("bundles").join(format!("{id}.bundle"))).ok()
+            })
+            .filter_map(|b| serde_json::from_slice(&b).ok())
+            .collect();
+        match bundle::round::ingest(&round, &accepted, &bytes) {
+            Ok(i) => {
+                write_out(
+                    &dir.join("bundles").join(format!("{}.bundle", i.participant)),
+                    std::str::from_utf8(&bytes).unwrap_or_default(),
+                )?;
+                let comparable = i.incomparable.is_empty();
+                status["participants"][&i.participant] =
+                    serde_json::json!({"comparable": comparable, "reasons": i.incomparable});
+                if comparable {
+                    println!("{}: {} accepted", path.display(), i.participant);
+                } else {
+                    println!(
+                        "{}: {} ingested but not comparable, kept out of pooled figures:\n  {}",
+                        path.display(),
+                        i.participant,
+                        i.incomparable.join("\n  ")
+                    );
+                }
+            }
+            Err(problems) => {
+                failed = true;
+                eprintln!("{}: refused:\n  {}", path.display(), problems.join("\n  "));
+            }
+        }
+    }
+    write_out(&status_path, &(serde_json::to_string_pretty(&status).expect("JSON") + "\n"))?;
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn keys_generate(out: &Path) -> Result<ExitCode, Failure> {

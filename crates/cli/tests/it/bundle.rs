@@ -291,3 +291,112 @@ fn scan_totals_and_questionnaire_answers_join_the_bundle_withheld_text_never() {
     );
     assert!(err.contains("Q2 is not answered"), "{err}");
 }
+
+#[test]
+fn a_round_ingests_comparable_bundles_and_names_why_others_are_not() {
+    let d = TempDir::new("round");
+    let dir = d.path();
+    for (lab, agent, extra) in [
+        ("lab-a", "scripted:misaligned", &[][..]),
+        ("lab-b", "scripted:honest", &[][..]),
+        ("lab-c", "scripted:honest", &["--wall-time", "300"][..]),
+    ] {
+        let o = perimeter()
+            .args([
+                "run",
+                "--agent",
+                agent,
+                "--scenario",
+                "release-gate",
+                "--out",
+                &format!("{lab}-run"),
+            ])
+            .args(extra)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{:?}", text(&o));
+        ok(&["keys", "generate", "--out", &format!("{lab}.key")], dir);
+        ok(
+            &[
+                "bundle",
+                "create",
+                "--run",
+                &format!("{lab}-run"),
+                "--key",
+                &format!("{lab}.key"),
+                "--participant",
+                lab,
+                "--out",
+                &format!("{lab}.bundle"),
+            ],
+            dir,
+        );
+    }
+    let digest = ok(&["suite", "digest"], dir).trim().to_owned();
+    ok(
+        &[
+            "round",
+            "init",
+            "round",
+            "--protocol",
+            "perimeter-protocol/0.1",
+            "--suite-digest",
+            &digest,
+            "--participant",
+            "lab-a=lab-a.key.pub",
+            "--participant",
+            "lab-b=lab-b.key.pub",
+            "--participant",
+            "lab-c=lab-c.key.pub",
+        ],
+        dir,
+    );
+    let out =
+        ok(&["round", "ingest", "round", "lab-a.bundle", "lab-b.bundle", "lab-c.bundle"], dir);
+    assert!(out.contains("lab-a accepted") && out.contains("lab-b accepted"), "{out}");
+    assert!(out.contains("lab-c ingested but not comparable"), "{out}");
+    assert!(out.contains("limit wall_time_ms is 300000 where lab-a ran with 600000"), "{out}");
+    let status: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("round/ingested.json")).unwrap()).unwrap();
+    assert_eq!(status["participants"]["lab-c"]["comparable"], false);
+    // A bundle signed by a key the round does not know is refused.
+    ok(&["keys", "generate", "--out", "intruder.key"], dir);
+    ok(
+        &[
+            "bundle",
+            "create",
+            "--run",
+            "lab-b-run",
+            "--key",
+            "intruder.key",
+            "--participant",
+            "lab-b",
+            "--out",
+            "fake.bundle",
+        ],
+        dir,
+    );
+    let err = fails(&["round", "ingest", "round", "fake.bundle"], dir);
+    assert!(err.contains("signed with a different key"), "{err}");
+    // A round for another suite: comparable to nothing, with the reason.
+    ok(
+        &[
+            "round",
+            "init",
+            "other",
+            "--protocol",
+            "perimeter-protocol/0.1",
+            "--suite-digest",
+            "sha256:00",
+            "--participant",
+            "lab-a=lab-a.key.pub",
+        ],
+        dir,
+    );
+    let out = ok(&["round", "ingest", "other", "lab-a.bundle"], dir);
+    assert!(
+        out.contains("suite digest") && out.contains("where the round expects \"sha256:00\""),
+        "{out}"
+    );
+}
