@@ -9,4 +9,5 @@ pub mod keys;
 pub mod merkle;
 pub mod questionnaire;
 pub mod round;
+pub mod sealed;
 pub mod submission;

@@ -252,11 +252,19 @@ pub enum RoundCommand {
         window: Option<String>,
     },
     /// Verify bundles against the round and take them in; bundles that are
-    /// not comparable are kept out of pooled figures, with the reasons
+    /// not comparable are kept out of pooled figures, with the reasons. Each
+    /// is stored sealed under a key of its participant's own
     Ingest {
         dir: PathBuf,
         #[arg(value_name = "BUNDLE", required = true)]
         bundles: Vec<PathBuf>,
+    },
+    /// Silent exit: remove a participant as if it had never joined; its
+    /// key is destroyed, so its stored data cannot be recovered
+    Exit {
+        dir: PathBuf,
+        #[arg(value_name = "PARTICIPANT")]
+        participant: String,
     },
 }
 

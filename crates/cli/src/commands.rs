@@ -27,6 +27,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             window,
         }) => round_init(&dir, &protocol, &suite_digest, &participants, window.as_deref()),
         Command::Round(RoundCommand::Ingest { dir, bundles }) => round_ingest(&dir, &bundles),
+        Command::Round(RoundCommand::Exit { dir, participant }) => round_exit(&dir, &participant),
         Command::Bundle(BundleCommand::Create {
             run,
             key,
@@ -119,7 +120,7 @@ fn round_init(
     }
     let round = bundle::round::init(protocol, suite_digest, window, &list)
         .map_err(|e| Failure::usage(e, None))?;
-    std::fs::create_dir_all(dir.join("bundles"))
+    std::fs::create_dir_all(dir)
         .map_err(|e| Failure::runtime(format!("{}: {e}", dir.display()), None))?;
     write_out(
         &dir.join("round.json"),
@@ -146,17 +147,15 @@ fn round_ingest(dir: &Path, bundles: &[PathBuf]) -> Result<ExitCode, Failure> {
             .into_iter()
             .flatten()
             .filter(|(_, s)| s["comparable"] == true)
-            .filter_map(|(id, _)| {
-                std::fs::read(dir.join("bundles").join(format!("{id}.bundle"))).ok()
-            })
+            .filter_map(|(id, _)| bundle::sealed::open(dir, id).ok())
             .filter_map(|b| serde_json::from_slice(&b).ok())
             .collect();
         match bundle::round::ingest(&round, &accepted, &bytes) {
             Ok(i) => {
-                write_out(
-                    &dir.join("bundles").join(format!("{}.bundle", i.participant)),
-                    std::str::from_utf8(&bytes).unwrap_or_default(),
-                )?;
+                // Stored sealed under a key of the participant's own, which a
+                // silent exit destroys.
+                bundle::sealed::seal(dir, &i.participant, &bytes)
+                    .map_err(|e| Failure::runtime(e, None))?;
                 let comparable = i.incomparable.is_empty();
                 status["participants"][&i.participant] =
                     serde_json::json!({"comparable": comparable, "reasons": i.incomparable});
@@ -179,6 +178,37 @@ fn round_ingest(dir: &Path, bundles: &[PathBuf]) -> Result<ExitCode, Failure> {
     }
     write_out(&status_path, &(serde_json::to_string_pretty(&status).expect("JSON") + "\n"))?;
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Silent exit: the participant leaves the round as if it had never
+/// joined. Its registration and status are removed, and its sealed data is
+/// made unrecoverable by destroying its key.
+fn round_exit(dir: &Path, participant: &str) -> Result<ExitCode, Failure> {
+    let mut round = bundle::round::load(dir).map_err(|e| Failure::usage(e, None))?;
+    let list = round["participants"].as_array_mut().expect("a loaded round lists participants");
+    let before = list.len();
+    list.retain(|p| p["id"] != participant);
+    if list.len() == before {
+        return Err(Failure::usage(
+            format!("`{participant}` is not a participant of this round"),
+            None,
+        ));
+    }
+    bundle::sealed::destroy(dir, participant).map_err(|e| Failure::runtime(e, None))?;
+    let status_path = dir.join("ingested.json");
+    if let Ok(bytes) = std::fs::read(&status_path) {
+        let mut status: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        if let Some(m) = status["participants"].as_object_mut() {
+            m.remove(participant);
+        }
+        write_out(&status_path, &(serde_json::to_string_pretty(&status).expect("JSON") + "\n"))?;
+    }
+    write_out(
+        &dir.join("round.json"),
+        &(serde_json::to_string_pretty(&round).expect("JSON") + "\n"),
+    )?;
+    println!("done");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn keys_generate(out: &Path) -> Result<ExitCode, Failure> {

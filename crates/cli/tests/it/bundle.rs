@@ -360,6 +360,33 @@ fn a_round_ingests_comparable_bundles_and_names_why_others_are_not() {
     let status: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("round/ingested.json")).unwrap()).unwrap();
     assert_eq!(status["participants"]["lab-c"]["comparable"], false);
+    // Bundles are stored sealed: no participant's content is readable.
+    let root_of = |file: &str| -> String {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+        v["evidence"]["root"].as_str().unwrap().to_owned()
+    };
+    assert!(!files_contain(&dir.join("round"), root_of("lab-a.bundle").as_bytes()));
+    // Silent exit: nothing of lab-b remains, and the others are untouched.
+    let pubkey = std::fs::read_to_string(dir.join("lab-b.key.pub")).unwrap();
+    let lab_b_key = pubkey.split_whitespace().nth(1).unwrap().to_owned();
+    assert!(files_contain(&dir.join("round"), lab_b_key.as_bytes()), "registered before the exit");
+    assert_eq!(ok(&["round", "exit", "round", "lab-b"], dir).trim(), "done");
+    for trace in ["lab-b", lab_b_key.as_str()] {
+        assert!(!files_contain(&dir.join("round"), trace.as_bytes()), "{trace} left in the round");
+    }
+    assert!(
+        !dir.join("round/store/lab-b.sealed").exists()
+            && !dir.join("round/keys/lab-b.key").exists()
+    );
+    let status: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("round/ingested.json")).unwrap()).unwrap();
+    let left: Vec<&String> = status["participants"].as_object().unwrap().keys().collect();
+    assert_eq!(left, ["lab-a", "lab-c"]);
+    assert!(fails(&["round", "exit", "round", "lab-b"], dir).contains("not a participant"));
+    assert!(
+        fails(&["round", "ingest", "round", "lab-b.bundle"], dir).contains("not a participant")
+    );
     // A bundle signed by a key the round does not know is refused.
     ok(&["keys", "generate", "--out", "intruder.key"], dir);
     ok(
@@ -367,11 +394,11 @@ fn a_round_ingests_comparable_bundles_and_names_why_others_are_not() {
             "bundle",
             "create",
             "--run",
-            "lab-b-run",
+            "lab-a-run",
             "--key",
             "intruder.key",
             "--participant",
-            "lab-b",
+            "lab-a",
             "--out",
             "fake.bundle",
         ],
@@ -399,4 +426,20 @@ fn a_round_ingests_comparable_bundles_and_names_why_others_are_not() {
         out.contains("suite digest") && out.contains("where the round expects \"sha256:00\""),
         "{out}"
     );
+}
+
+/// Whether any file under `dir` contains `needle`.
+fn files_contain(dir: &Path, needle: &[u8]) -> bool {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p).unwrap().windows(needle.len()).any(|w| w == needle) {
+                return true;
+            }
+        }
+    }
+    false
 }
