@@ -92,12 +92,13 @@ pub enum Command {
     #[command(subcommand)]
     Evidence(EvidenceCommand),
     /// Run a cross-lab round as the evaluator: declare it, ingest the
-    /// participants' bundles
+    /// participants' bundles, let a participant leave silently
     ///
     /// Examples:
     ///   perimeter round init round/ --protocol perimeter-protocol/0.1 --suite-digest sha256:… \
     ///       --participant lab-a=lab-a.key.pub --participant lab-b=lab-b.key.pub
     ///   perimeter round ingest round/ lab-a.bundle lab-b.bundle
+    ///   perimeter round exit round/ lab-b
     #[command(subcommand, verbatim_doc_comment)]
     Round(RoundCommand),
     /// Inspect scenario suites
