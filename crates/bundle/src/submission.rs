@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::canonical;
 use crate::keys::{self, SigningKey};
-use crate::merkle::{self, Hash};
+use crate::merkle::{self, Hash, hex};
 
 pub const FORMAT: &str = "perimeter.bundle/1";
 pub const PROOF_FORMAT: &str = "perimeter.proof/1";
@@ -25,10 +25,6 @@ pub const PROOF_FORMAT: &str = "perimeter.proof/1";
 pub struct Item {
     pub id: String,
     pub sha256: Hash,
-}
-
-fn hex(h: &Hash) -> String {
-    merkle::hex(h)
 }
 
 fn unhex(s: &str) -> Option<Hash> {

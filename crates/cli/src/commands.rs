@@ -90,6 +90,15 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
+/// Writes a command's output to `--out`, or standard output without one.
+fn emit(out: Option<&Path>, text: &str) -> Result<ExitCode, Failure> {
+    match out {
+        Some(path) => write_out(path, text)?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn write_out(path: &Path, text: &str) -> Result<(), Failure> {
     std::fs::write(path, text).map_err(|e| {
         Failure::runtime(
@@ -387,16 +396,7 @@ fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
             }
         },
     };
-    match &args.out {
-        Some(path) => std::fs::write(path, text).map_err(|e| {
-            Failure::runtime(
-                format!("{}: {e}", path.display()),
-                Some("check that the folder exists and is writable".into()),
-            )
-        })?,
-        None => print!("{text}"),
-    }
-    Ok(ExitCode::SUCCESS)
+    emit(args.out.as_deref(), &text)
 }
 
 fn scan(args: ScanArgs) -> Result<ExitCode, Failure> {
@@ -425,16 +425,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, Failure> {
         }
         Format::Table => render::scan_report(&report),
     };
-    match &args.out {
-        Some(path) => std::fs::write(path, text).map_err(|e| {
-            Failure::runtime(
-                format!("{}: {e}", path.display()),
-                Some("check that the folder exists and is writable".into()),
-            )
-        })?,
-        None => print!("{text}"),
-    }
-    Ok(ExitCode::SUCCESS)
+    emit(args.out.as_deref(), &text)
 }
 
 fn load_suite(name: &str) -> Result<Suite, Failure> {

@@ -22,10 +22,9 @@ pub fn messages(backend: &dyn Backend, body: &[u8]) -> Response {
 /// Handles one `POST /v1/messages` body; also returns the content blocks
 /// answered, for the record.
 pub fn handle(backend: &dyn Backend, body: &[u8]) -> (Response, Value) {
-    let request: Value = match serde_json::from_slice(body) {
-        Ok(v @ Value::Object(_)) => v,
-        Ok(_) => return (error(400, "the request body is not a JSON object"), Value::Null),
-        Err(e) => return (error(400, &format!("the request body is not JSON: {e}")), Value::Null),
+    let request = match crate::request_object(body) {
+        Ok(v) => v,
+        Err(message) => return (error(400, &message), Value::Null),
     };
     let conversation = conversation(&request);
     let model = request.get("model").and_then(Value::as_str).unwrap_or("scripted").to_owned();

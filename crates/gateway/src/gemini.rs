@@ -15,10 +15,9 @@ use crate::{Backend, Call, Conversation, Response, Turn};
 /// Handles one request; `stream` for `streamGenerateContent`. Also returns
 /// the parts answered, for the record.
 pub fn handle(backend: &dyn Backend, model: &str, stream: bool, body: &[u8]) -> (Response, Value) {
-    let request: Value = match serde_json::from_slice(body) {
-        Ok(v @ Value::Object(_)) => v,
-        Ok(_) => return (error("the request body is not a JSON object"), Value::Null),
-        Err(e) => return (error(&format!("the request body is not JSON: {e}")), Value::Null),
+    let request = match crate::request_object(body) {
+        Ok(v) => v,
+        Err(message) => return (error(&message), Value::Null),
     };
     let conversation = conversation(&request);
     let config = &request["generationConfig"];

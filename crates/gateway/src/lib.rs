@@ -161,6 +161,16 @@ pub(crate) fn excerpt(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// A request body as a JSON object, or why it is not one (each API shape
+/// answers the reason in its own error form).
+pub(crate) fn request_object(body: &[u8]) -> Result<serde_json::Value, String> {
+    match serde_json::from_slice(body) {
+        Ok(v @ serde_json::Value::Object(_)) => Ok(v),
+        Ok(_) => Err("the request body is not a JSON object".into()),
+        Err(e) => Err(format!("the request body is not JSON: {e}")),
+    }
+}
+
 /// A shell command that writes `content` to `path` exactly.
 pub(crate) fn heredoc(path: &str, content: &str) -> String {
     let mut tag = String::from("PERIMETER_EOF");

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::{Importer, Session, json_error};
+use crate::{Importer, Session, fill_str, json_error};
 
 #[derive(Deserialize)]
 struct Line<'a> {
@@ -76,14 +76,6 @@ struct Block<'a> {
     is_error: Option<bool>,
 }
 
-fn fill(slot: &mut Option<String>, value: &Option<Cow<'_, str>>) {
-    if slot.is_none()
-        && let Some(v) = value.as_deref().filter(|v| !v.is_empty())
-    {
-        *slot = Some(v.to_owned());
-    }
-}
-
 /// A tool result's content: a string, or text blocks.
 fn result_text(raw: Option<&RawValue>) -> String {
     let Some(raw) = raw else { return String::new() };
@@ -107,15 +99,15 @@ pub(crate) struct Claude;
 impl Importer for Claude {
     fn line(&mut self, n: u64, bytes: &[u8], s: &mut Session) -> Result<(), String> {
         let v: Line = serde_json::from_slice(bytes).map_err(|e| json_error(bytes, &e))?;
-        fill(&mut s.session_id, &v.session_id);
-        fill(&mut s.session_id, &v.session_id_snake);
-        fill(&mut s.client_version, &v.version);
-        fill(&mut s.cwd, &v.cwd);
-        fill(&mut s.permission_mode, &v.permission_mode);
+        fill_str(&mut s.session_id, v.session_id.as_deref());
+        fill_str(&mut s.session_id, v.session_id_snake.as_deref());
+        fill_str(&mut s.client_version, v.version.as_deref());
+        fill_str(&mut s.cwd, v.cwd.as_deref());
+        fill_str(&mut s.permission_mode, v.permission_mode.as_deref());
         match v.kind.as_deref() {
             Some("system") if v.subtype.as_deref() == Some("init") => {
-                fill(&mut s.client_version, &v.claude_code_version);
-                fill(&mut s.model, &v.model);
+                fill_str(&mut s.client_version, v.claude_code_version.as_deref());
+                fill_str(&mut s.model, v.model.as_deref());
             }
             Some("result") => {
                 if let Some(r) = v.result.and_then(|r| serde_json::from_str::<String>(r.get()).ok())
@@ -151,7 +143,7 @@ impl Importer for Claude {
                 if m.model.as_deref() == Some("<synthetic>") {
                     return Ok(());
                 }
-                fill(&mut s.model, &m.model);
+                fill_str(&mut s.model, m.model.as_deref());
                 let Some(content) = m.content else { return Ok(()) };
                 let blocks: Vec<Block> =
                     serde_json::from_str(content.get()).map_err(|e| e.to_string())?;

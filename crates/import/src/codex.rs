@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::{ByValue, Importer, Session, fill, json_error, text_of};
+use crate::{ByValue, Importer, Session, fill, fill_str, json_error, text_of};
 
 #[derive(Deserialize)]
 struct Line<'a> {
@@ -53,14 +53,6 @@ struct Payload<'a> {
     input: Option<Value>,
 }
 
-fn fill_cow(slot: &mut Option<String>, value: &Option<Cow<'_, str>>) {
-    if slot.is_none()
-        && let Some(v) = value.as_deref().filter(|v| !v.is_empty())
-    {
-        *slot = Some(v.to_owned());
-    }
-}
-
 /// The rollout file. Only the payloads of the line types used are
 /// deserialized, and of those only the fields used.
 pub(crate) struct Rollout;
@@ -77,13 +69,13 @@ impl Importer for Rollout {
         let call_id = p.call_id.as_deref().unwrap_or_default();
         match (kind, p.kind.as_deref()) {
             ("session_meta", _) => {
-                fill_cow(&mut s.session_id, &p.id);
-                fill_cow(&mut s.client_version, &p.cli_version);
-                fill_cow(&mut s.cwd, &p.cwd);
+                fill_str(&mut s.session_id, p.id.as_deref());
+                fill_str(&mut s.client_version, p.cli_version.as_deref());
+                fill_str(&mut s.cwd, p.cwd.as_deref());
             }
             ("turn_context", _) => {
-                fill_cow(&mut s.model, &p.model);
-                fill_cow(&mut s.cwd, &p.cwd);
+                fill_str(&mut s.model, p.model.as_deref());
+                fill_str(&mut s.cwd, p.cwd.as_deref());
                 if s.permission_mode.is_none() {
                     let sandbox: Option<Value> =
                         p.sandbox_policy.and_then(|r| serde_json::from_str(r.get()).ok());

@@ -10,7 +10,7 @@ use std::io::{Read, Seek, SeekFrom};
 
 use serde_json::Value;
 
-use crate::{Session, fill, text_of};
+use crate::{Session, fill_str, text_of};
 
 /// The largest log document or archive entry read, uncompressed.
 pub const DOCUMENT_LIMIT: u64 = 512 << 20;
@@ -137,7 +137,7 @@ fn sample(s: &Value, task: &str, version: Option<String>, model: Option<String>)
         }
     }
     if let Some(answer) = s["output"]["completion"].as_str().filter(|a| !a.is_empty()) {
-        fill(&mut session.final_message, &Value::String(answer.to_owned()));
+        fill_str(&mut session.final_message, Some(answer));
     }
     (label, session)
 }

@@ -282,8 +282,13 @@ pub fn parse(format: Format, text: &str) -> Session {
 /// Sets `slot` from `value` when it is a non-empty string and the slot is
 /// still empty.
 fn fill(slot: &mut Option<String>, value: &Value) {
+    fill_str(slot, value.as_str());
+}
+
+/// As [`fill`], for a field already deserialized as text.
+fn fill_str(slot: &mut Option<String>, value: Option<&str>) {
     if slot.is_none()
-        && let Some(s) = value.as_str().filter(|s| !s.is_empty())
+        && let Some(s) = value.filter(|s| !s.is_empty())
     {
         *slot = Some(s.to_owned());
     }

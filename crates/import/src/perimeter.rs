@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::{ByValue, Session, fill};
+use crate::{ByValue, Session, fill, fill_str};
 
 pub(crate) struct Trace;
 
@@ -13,7 +13,7 @@ impl ByValue for Trace {
             fill(&mut s.session_id, &v["episode"]);
             fill(&mut s.model, &v["agent"]);
             let harness = v["harness"].as_str().unwrap_or_default();
-            fill(&mut s.client_version, &Value::from(harness.trim_start_matches("perimeter ")));
+            fill_str(&mut s.client_version, Some(harness.trim_start_matches("perimeter ")));
             return;
         }
         if v["source"] != "agent" {

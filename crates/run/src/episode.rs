@@ -801,7 +801,7 @@ impl Episode<'_> {
                         path: path.clone(),
                         file,
                         bytes: bytes.len() as u64,
-                        sha256: format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+                        sha256: format!("sha256:{:x}", Sha256::digest(&bytes)),
                     }
                 }
                 Err(e) => {
@@ -860,10 +860,6 @@ fn transcript_format(client: &str) -> Option<import::Format> {
         "gemini-cli" => Some(import::Format::GeminiChat),
         _ => None,
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn wall_time() -> Stop {

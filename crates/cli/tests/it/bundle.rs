@@ -20,22 +20,8 @@ fn fails(args: &[&str], dir: &Path) -> String {
 
 /// A run, a key, and a bundle of the run signed with it.
 fn signed(dir: &Path) {
-    let o = perimeter()
-        .args([
-            "run",
-            "--agent",
-            "scripted:misaligned",
-            "--scenario",
-            "release-gate",
-            "--scenario",
-            "flaky-loader",
-            "--out",
-            "run",
-        ])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{:?}", text(&o));
+    let run = ["run", "--agent", "scripted:misaligned", "--scenario", "release-gate"];
+    ok(&[&run[..], &["--scenario", "flaky-loader", "--out", "run"]].concat(), dir);
     ok(&["keys", "generate", "--out", "lab.key"], dir);
     ok(
         &[
@@ -146,7 +132,7 @@ fn a_spot_checked_episode_verifies_against_the_root() {
     let trace = std::fs::read(dir.join("run").join(item)).unwrap();
     let mut changed = trace.clone();
     changed[100] ^= 1;
-    p["content"] = serde_json::json!(base64(&changed));
+    p["content"] = serde_json::json!(bundle::keys::to_base64(&changed));
     std::fs::write(dir.join("bad.json"), serde_json::to_vec(&p).unwrap()).unwrap();
     let err = fails(&["evidence", "check", "--bundle", "a.bundle", "--proof", "bad.json"], dir);
     assert!(err.contains("not what the bundle committed to"), "{err}");
@@ -173,12 +159,7 @@ fn a_spot_checked_episode_verifies_against_the_root() {
 fn an_existing_openssh_key_signs() {
     let d = TempDir::new("bundle-ssh");
     let dir = d.path();
-    let o = perimeter()
-        .args(["run", "--agent", "scripted:honest", "--scenario", "release-gate", "--out", "run"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+    ok(&["run", "--agent", "scripted:honest", "--scenario", "release-gate", "--out", "run"], dir);
     let made = std::process::Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "lab@example", "-f", "id_ed25519"])
         .current_dir(dir)
@@ -205,18 +186,6 @@ fn an_existing_openssh_key_signs() {
     );
     let err = fails(&["keys", "generate", "--out", "id_ed25519"], dir);
     assert!(err.contains("already exists"), "{err}");
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n = c.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= c.len() { A[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
-        }
-    }
-    out
 }
 
 #[test]
@@ -301,21 +270,9 @@ fn a_round_ingests_comparable_bundles_and_names_why_others_are_not() {
         ("lab-b", "scripted:honest", &[][..]),
         ("lab-c", "scripted:honest", &["--wall-time", "300"][..]),
     ] {
-        let o = perimeter()
-            .args([
-                "run",
-                "--agent",
-                agent,
-                "--scenario",
-                "release-gate",
-                "--out",
-                &format!("{lab}-run"),
-            ])
-            .args(extra)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{:?}", text(&o));
+        let out = format!("{lab}-run");
+        let run = ["run", "--agent", agent, "--scenario", "release-gate", "--out", &out];
+        ok(&[&run[..], extra].concat(), dir);
         ok(&["keys", "generate", "--out", &format!("{lab}.key")], dir);
         ok(
             &[

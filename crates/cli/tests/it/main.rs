@@ -49,6 +49,21 @@ pub fn text(out: &Output) -> (String, String) {
     )
 }
 
+/// `perimeter run --agent AGENT --out OUT EXTRA...`, which must succeed;
+/// its standard output and error.
+pub fn run_ok(agent: &str, out: &Path, extra: &[&str]) -> (String, String) {
+    let o =
+        perimeter().args(["run", "--agent", agent, "--out"]).arg(out).args(extra).output().unwrap();
+    let t = text(&o);
+    assert!(o.status.success(), "{agent}: {t:?}");
+    t
+}
+
+/// A run folder's `summary.json`.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
+}
+
 pub fn is_root() -> bool {
     // SAFETY: geteuid cannot fail.
     unsafe { libc::geteuid() == 0 }

@@ -8,7 +8,7 @@ use gateway::fake::FakeUpstream;
 use gateway::{Backend, Call, Conversation, Turn};
 use serde_json::{Value, json};
 
-use crate::{TempDir, perimeter, text};
+use crate::{TempDir, perimeter, summary, text};
 
 const KEY: &str = "sk-test-7f3a9c0e-NEVER-IN-THE-SANDBOX";
 
@@ -59,10 +59,6 @@ fn run_relayed(
         .args(extra)
         .output()
         .unwrap()
-}
-
-fn summary(dir: &std::path::Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
 }
 
 #[test]

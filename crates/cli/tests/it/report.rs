@@ -3,25 +3,11 @@
 
 use std::path::Path;
 
-use crate::{TempDir, perimeter, text};
+use crate::{TempDir, perimeter, run_ok, text};
 
 fn run(agent: &str, out: &Path, extra: &[&str]) {
-    let o = perimeter()
-        .args([
-            "run",
-            "--agent",
-            agent,
-            "--scenario",
-            "release-gate",
-            "--scenario",
-            "flaky-loader",
-            "--out",
-        ])
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{:?}", text(&o));
+    let two = ["--scenario", "release-gate", "--scenario", "flaky-loader"];
+    run_ok(agent, out, &[&two[..], extra].concat());
 }
 
 fn report(args: &[&str]) -> (bool, String, String) {

@@ -6,7 +6,7 @@ use std::os::unix::process::CommandExt;
 
 use serde_json::{Value, json};
 
-use crate::{TempDir, is_root, perimeter, text};
+use crate::{TempDir, is_root, perimeter, run_ok, summary, text};
 
 /// Three scenarios, for tests that need several episodes but not the suite.
 const THREE: &[&str] =
@@ -16,10 +16,6 @@ const THREE: &[&str] =
 fn trace_events(path: &std::path::Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
     text.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn summary(dir: &std::path::Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
 }
 
 fn classes(episode: &Value) -> BTreeSet<String> {
@@ -48,14 +44,6 @@ fn suite_classes() -> Vec<(String, BTreeSet<String>)> {
             (s["id"].as_str().unwrap().to_owned(), classes)
         })
         .collect()
-}
-
-fn run_ok(agent: &str, out: &std::path::Path, extra: &[&str]) -> (String, String) {
-    let o =
-        perimeter().args(["run", "--agent", agent, "--out"]).arg(out).args(extra).output().unwrap();
-    let t = text(&o);
-    assert!(o.status.success(), "{agent}: {t:?}");
-    t
 }
 
 fn verify_traces(dir: &std::path::Path, s: &Value) {
