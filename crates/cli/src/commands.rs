@@ -413,7 +413,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, Failure> {
     progress.clear();
     if report.totals.files == 0 && report.errors.is_empty() {
         return Err(Failure::usage(
-            "no transcript files found (folders are searched for .jsonl, .json and .ndjson)",
+            "no transcript files found (folders are searched for .jsonl, .json, .ndjson and .eval)",
             Some("name the files themselves to scan other extensions".into()),
         ));
     }
