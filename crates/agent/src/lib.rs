@@ -142,6 +142,13 @@ impl AgentSpec {
             if model.is_some() {
                 return Err(err("a scripted agent takes no `--model`".into()));
             }
+            if let Some(share) = policy.strip_prefix("mixed:")
+                && mixed_share(share).is_none()
+            {
+                return Err(err(format!(
+                    "`mixed:{share}`: the share of misaligned episodes is a whole percentage, 0 to 100"
+                )));
+            }
             return Ok(AgentSpec::Scripted { policy: policy.into() });
         }
         let known = matches!(spec, "api" | "claude-code" | "codex" | "gemini-cli")
@@ -214,11 +221,42 @@ impl AgentSpec {
         }
     }
 
-    /// The scenario's policy this spec plays, if it plays one and the
-    /// scenario has it.
-    pub fn policy<'a>(&self, manifest: &'a Manifest) -> Option<&'a Policy> {
-        manifest.policies.get(self.policy_name()?)
+    /// The scenario's policy this spec plays in the episode of `seed`, if
+    /// it plays one and the scenario has it. `mixed:<percent>` plays
+    /// `misaligned` in that share of episodes, drawn from each episode's
+    /// seed, and `honest` in the others.
+    pub fn policy<'a>(&self, manifest: &'a Manifest, seed: u64) -> Option<&'a Policy> {
+        let name = self.policy_name()?;
+        let name = match name.strip_prefix("mixed:").and_then(mixed_share) {
+            Some(share) if draw_percent(seed) < share => "misaligned",
+            Some(_) => "honest",
+            None => name,
+        };
+        manifest.policies.get(name)
     }
+
+    /// The reference policies this spec may play: both for a mixture.
+    pub fn policies_played(&self) -> Vec<&str> {
+        match self.policy_name() {
+            Some(name) if name.starts_with("mixed:") => vec!["honest", "misaligned"],
+            Some(name) => vec![name],
+            None => vec![],
+        }
+    }
+}
+
+/// `mixed:<percent>`'s share of misaligned episodes.
+fn mixed_share(share: &str) -> Option<u64> {
+    share.parse().ok().filter(|p| *p <= 100)
+}
+
+/// A uniform draw in 0..100 from an episode's seed (SplitMix64's
+/// finaliser), so a mixture's choice is fixed by the plan.
+fn draw_percent(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) % 100
 }
 
 impl fmt::Display for AgentSpec {
@@ -446,6 +484,27 @@ mod tests {
         for (spec, model) in bad {
             assert_eq!(AgentSpec::parse(spec, model).unwrap_err().spec, spec);
         }
+    }
+
+    #[test]
+    fn a_mixture_plays_misaligned_in_its_share_of_episodes() {
+        assert!(AgentSpec::parse("scripted:mixed:101", None).is_err());
+        assert!(AgentSpec::parse("scripted:mixed:x", None).is_err());
+        let suite = scenario::Suite::builtin().unwrap();
+        let manifest = &suite.get("release-gate").unwrap().manifest;
+        let misaligned = &manifest.policies["misaligned"];
+        let share = |spec: &str| {
+            let agent = AgentSpec::parse(spec, None).unwrap();
+            (0..1000u64)
+                .filter(|seed| std::ptr::eq(agent.policy(manifest, *seed).unwrap(), misaligned))
+                .count()
+        };
+        assert_eq!(share("scripted:mixed:0"), 0);
+        assert_eq!(share("scripted:mixed:100"), 1000);
+        let quarter = share("scripted:mixed:25");
+        assert!((200..300).contains(&quarter), "{quarter} of 1000");
+        let agent = AgentSpec::parse("scripted:mixed:25", None).unwrap();
+        assert_eq!(agent.policies_played(), ["honest", "misaligned"]);
     }
 
     #[test]

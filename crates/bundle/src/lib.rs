@@ -1,4 +1,4 @@
-//! The cross-lab submission's cryptographic core (issue 7, in progress):
+//! The participant's side of the cross-lab round:
 //! canonical bytes for signing, and a Merkle tree over the raw evidence
 //! that stays at the lab, so that any one item can be proven part of a
 //! signed root without shipping the rest.
@@ -8,6 +8,4 @@ pub mod canonical;
 pub mod keys;
 pub mod merkle;
 pub mod questionnaire;
-pub mod round;
-pub mod sealed;
 pub mod submission;

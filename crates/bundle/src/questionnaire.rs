@@ -25,7 +25,8 @@ pub const QUESTIONS: [(&str, &str, &str); 14] = [
 
 pub const LEVELS: [&str; 3] = ["public", "evaluator_only", "withheld"];
 
-fn is_date(s: &str) -> bool {
+/// Whether `s` is a calendar date written YYYY-MM-DD.
+pub fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10
         && b[4] == b'-'

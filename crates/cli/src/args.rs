@@ -92,15 +92,47 @@ pub enum Command {
     #[command(subcommand)]
     Evidence(EvidenceCommand),
     /// Run a cross-lab round as the evaluator: declare it, ingest the
-    /// participants' bundles, let a participant leave silently
+    /// participants' bundles, record their disclosure decisions, write the
+    /// private and public reports, let a participant leave silently
+    ///
+    /// Each participant's private report lists its claims (C1, C2, …) with
+    /// their importance; it answers with a `perimeter.disclosure/1` file:
+    /// each claim attributed, non-attributed or withheld (with a note, or
+    /// without comment), and its written approval. Pooled statistics,
+    /// results the evaluator could reproduce with public access and the
+    /// redaction summary statement cannot be withheld.
     ///
     /// Examples:
     ///   perimeter round init round/ --protocol perimeter-protocol/0.1 --suite-digest sha256:… \
     ///       --participant lab-a=lab-a.key.pub --participant lab-b=lab-b.key.pub
     ///   perimeter round ingest round/ lab-a.bundle lab-b.bundle
+    ///   perimeter round report round/
+    ///   perimeter round disclose round/ lab-a.disclosure.json
     ///   perimeter round exit round/ lab-b
+    ///
+    /// `perimeter demo` plays a whole round offline.
     #[command(subcommand, verbatim_doc_comment)]
     Round(RoundCommand),
+    /// Play a whole cross-lab round offline: four simulated labs run the
+    /// suite, answer the questionnaire and sign bundles; the evaluator
+    /// ingests them, one lab leaves silently, the others decide what may
+    /// be published, and the private and public reports are written
+    ///
+    /// Each lab's folder (`labs/<id>/`) holds its run, questionnaire, key,
+    /// bundle and disclosure decisions; `round/` is the evaluator's round,
+    /// with the reports in `round/reports/`.
+    ///
+    /// Example:
+    ///   perimeter demo && xdg-open perimeter-demo/round/reports/public.html
+    #[command(verbatim_doc_comment)]
+    Demo {
+        /// Where to write it all (replaced if it holds an earlier demo)
+        #[arg(long, value_name = "DIR", default_value = "perimeter-demo")]
+        out: PathBuf,
+        /// Epochs per scenario for each lab
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        epochs: u32,
+    },
     /// Inspect scenario suites
     #[command(subcommand)]
     Suite(SuiteCommand),
@@ -119,7 +151,9 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The agent under test: `scripted:<policy>` replays every scenario's
-    /// reference policy of that name (`honest`, `misaligned`); `api` is
+    /// reference policy of that name (`honest`, `misaligned`;
+    /// `mixed:<percent>` plays `misaligned` in that share of episodes,
+    /// drawn from each episode's seed, and `honest` in the rest); `api` is
     /// Perimeter's built-in tool-use loop; `claude-code`, `codex` and
     /// `gemini-cli` run those clients unmodified, and `cmd:<command>` any
     /// client program, inside the sandbox as the agent. All but `scripted:`
@@ -251,6 +285,11 @@ pub enum RoundCommand {
         /// The submission window, free text (e.g. `2026-12-01..2026-12-15`)
         #[arg(long, value_name = "WINDOW")]
         window: Option<String>,
+        /// Seeds the pooled intervals' bootstrap and the order of
+        /// non-attributed claims (default: drawn at random and kept in
+        /// round.json)
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
     },
     /// Verify bundles against the round and take them in; bundles that are
     /// not comparable are kept out of pooled figures, with the reasons. Each
@@ -260,8 +299,24 @@ pub enum RoundCommand {
         #[arg(value_name = "BUNDLE", required = true)]
         bundles: Vec<PathBuf>,
     },
+    /// Record a participant's disclosure decisions (`perimeter.disclosure/1`),
+    /// checked against its claims and the non-redactable categories, and
+    /// stored sealed under its key
+    Disclose {
+        dir: PathBuf,
+        #[arg(value_name = "FILE")]
+        decisions: PathBuf,
+    },
+    /// Write the public report and one private report per participant, in
+    /// Markdown, HTML and JSON (`DIR/reports/` unless `--out`)
+    Report {
+        dir: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Silent exit: remove a participant as if it had never joined; its
-    /// key is destroyed, so its stored data cannot be recovered
+    /// key is destroyed, so its stored data cannot be recovered, and the
+    /// reports are deleted until `round report` writes them again
     Exit {
         dir: PathBuf,
         #[arg(value_name = "PARTICIPANT")]

@@ -25,8 +25,13 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             suite_digest,
             participants,
             window,
-        }) => round_init(&dir, &protocol, &suite_digest, &participants, window.as_deref()),
+            seed,
+        }) => round_init(&dir, &protocol, &suite_digest, &participants, window.as_deref(), seed),
         Command::Round(RoundCommand::Ingest { dir, bundles }) => round_ingest(&dir, &bundles),
+        Command::Round(RoundCommand::Disclose { dir, decisions }) => {
+            round_disclose(&dir, &decisions)
+        }
+        Command::Round(RoundCommand::Report { dir, out }) => round_report(&dir, out.as_deref()),
         Command::Round(RoundCommand::Exit { dir, participant }) => round_exit(&dir, &participant),
         Command::Bundle(BundleCommand::Create {
             run,
@@ -86,6 +91,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             suite_validate(path.as_deref().unwrap_or(&suite), seeds, concurrency, keep)
         }
         Command::Trace(TraceCommand::Verify { files }) => trace_verify(&files),
+        Command::Demo { out, epochs } => crate::demo::demo(&out, epochs),
         Command::Doctor { clients } => doctor(clients.or_else(find_clients)),
     }
 }
@@ -99,7 +105,7 @@ fn emit(out: Option<&Path>, text: &str) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_out(path: &Path, text: &str) -> Result<(), Failure> {
+pub(crate) fn write_out(path: &Path, text: &str) -> Result<(), Failure> {
     std::fs::write(path, text).map_err(|e| {
         Failure::runtime(
             format!("{}: {e}", path.display()),
@@ -108,12 +114,17 @@ fn write_out(path: &Path, text: &str) -> Result<(), Failure> {
     })
 }
 
+fn round_failure(e: String) -> Failure {
+    Failure::usage(e, Some("a round folder is made by `perimeter round init`".into()))
+}
+
 fn round_init(
     dir: &Path,
     protocol: &str,
     suite_digest: &str,
     participants: &[String],
     window: Option<&str>,
+    seed: Option<u64>,
 ) -> Result<ExitCode, Failure> {
     if dir.join("round.json").exists() {
         return Err(Failure::usage(format!("{} already holds a round", dir.display()), None));
@@ -127,48 +138,38 @@ fn round_init(
             .map_err(|e| Failure::usage(format!("{file}: {e}"), None))?;
         list.push((id.to_owned(), text));
     }
-    let round = bundle::round::init(protocol, suite_digest, window, &list)
+    let seed = match seed {
+        Some(s) => s,
+        None => round::random_seed().map_err(|e| Failure::runtime(e, None))?,
+    };
+    let spec = round::init(protocol, suite_digest, window, seed, &list)
         .map_err(|e| Failure::usage(e, None))?;
     std::fs::create_dir_all(dir)
         .map_err(|e| Failure::runtime(format!("{}: {e}", dir.display()), None))?;
     write_out(
         &dir.join("round.json"),
-        &(serde_json::to_string_pretty(&round).expect("JSON") + "\n"),
+        &(serde_json::to_string_pretty(&spec).expect("JSON") + "\n"),
     )?;
     println!("{}: round of {} participants, suite {suite_digest}", dir.display(), list.len());
     Ok(ExitCode::SUCCESS)
 }
 
 fn round_ingest(dir: &Path, bundles: &[PathBuf]) -> Result<ExitCode, Failure> {
-    let round = bundle::round::load(dir)
-        .map_err(|e| Failure::usage(e, Some("make one with `perimeter round init`".into())))?;
-    let status_path = dir.join("ingested.json");
-    let mut status: serde_json::Value = std::fs::read(&status_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_else(|| serde_json::json!({"participants": {}}));
+    round::load(dir).map_err(round_failure)?;
     let mut failed = false;
     for path in bundles {
         let bytes = std::fs::read(path)
             .map_err(|e| Failure::usage(format!("{}: {e}", path.display()), None))?;
-        let accepted: Vec<serde_json::Value> = status["participants"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(_, s)| s["comparable"] == true)
-            .filter_map(|(id, _)| bundle::sealed::open(dir, id).ok())
-            .filter_map(|b| serde_json::from_slice(&b).ok())
-            .collect();
-        match bundle::round::ingest(&round, &accepted, &bytes) {
+        match round::ingest(dir, &bytes) {
             Ok(i) => {
-                // Stored sealed under a key of the participant's own, which a
-                // silent exit destroys.
-                bundle::sealed::seal(dir, &i.participant, &bytes)
-                    .map_err(|e| Failure::runtime(e, None))?;
-                let comparable = i.incomparable.is_empty();
-                status["participants"][&i.participant] =
-                    serde_json::json!({"comparable": comparable, "reasons": i.incomparable});
-                if comparable {
+                if i.replaced {
+                    println!(
+                        "{}: replaces {}'s earlier bundle; its disclosure decisions were about that one and are void",
+                        path.display(),
+                        i.participant
+                    );
+                }
+                if i.incomparable.is_empty() {
                     println!("{}: {} accepted", path.display(), i.participant);
                 } else {
                     println!(
@@ -185,37 +186,112 @@ fn round_ingest(dir: &Path, bundles: &[PathBuf]) -> Result<ExitCode, Failure> {
             }
         }
     }
-    write_out(&status_path, &(serde_json::to_string_pretty(&status).expect("JSON") + "\n"))?;
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
+fn round_disclose(dir: &Path, file: &Path) -> Result<ExitCode, Failure> {
+    let doc = read_json(file)?;
+    println!("{}", disclose(dir, &doc, file)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Checks and stores a participant's decisions; returns a line saying
+/// what they are.
+pub(crate) fn disclose(
+    dir: &Path,
+    doc: &serde_json::Value,
+    file: &Path,
+) -> Result<String, Failure> {
+    let participant = doc["participant"].as_str().unwrap_or_default().to_owned();
+    let member = round::members(dir)
+        .map_err(round_failure)?
+        .into_iter()
+        .find(|m| m.participant == participant)
+        .ok_or_else(|| {
+            Failure::usage(
+                format!("{}: `{participant}` has no bundle in this round", file.display()),
+                Some("decisions are about a participant's claims: ingest its bundle first".into()),
+            )
+        })?;
+    let claims = round::claims::extract(&member.bundle);
+    let decisions = round::disclosure::read(doc, &participant, &claims).map_err(|p| {
+        Failure::usage(
+            format!("{}: refused:\n  {}", file.display(), p.join("\n  ")),
+            Some(
+                "the participant's private report lists its claims and what may be withheld".into(),
+            ),
+        )
+    })?;
+    let bytes = serde_json::to_vec(doc).expect("JSON");
+    round::store_disclosure(dir, &participant, &bytes).map_err(|e| Failure::runtime(e, None))?;
+    let resolved = round::disclosure::resolve(&claims, Some(&decisions));
+    let count = |a| resolved.iter().filter(|r| r.attribution == a).count();
+    use round::disclosure::Attribution;
+    Ok(format!(
+        "{participant}: {} claims: {} attributed, {} non-attributed, {} withheld ({} high-importance without comment); approved by {} on {}",
+        claims.len(),
+        count(Attribution::Attributed),
+        count(Attribution::NonAttributed),
+        count(Attribution::Withheld),
+        resolved.iter().filter(|r| r.flagged()).count(),
+        decisions.approval.by,
+        decisions.approval.date
+    ))
+}
+
+fn round_report(dir: &Path, out: Option<&Path>) -> Result<ExitCode, Failure> {
+    let (reports, out) = write_reports(dir, out)?;
+    for w in &reports.warnings {
+        eprintln!("note: {w}");
+    }
+    println!(
+        "public report: {}\nprivate reports ({}): {}",
+        out.join("public.html").display(),
+        reports.private.len(),
+        out.join("private").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a round's reports (JSON, Markdown, HTML) into `out`, by default
+/// `DIR/reports`, replacing what was there.
+pub(crate) fn write_reports(
+    dir: &Path,
+    out: Option<&Path>,
+) -> Result<(round::report::Reports, PathBuf), Failure> {
+    let spec = round::load(dir).map_err(round_failure)?;
+    let members = round::members(dir).map_err(|e| Failure::runtime(e, None))?;
+    let reports = round::report::build(&spec, &members).map_err(|e| Failure::runtime(e, None))?;
+    let out = out.map_or_else(|| dir.join("reports"), Path::to_path_buf);
+    // Nothing stale stays: a private report of someone no longer in the
+    // round must not survive a rewrite.
+    match std::fs::remove_dir_all(&out) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Failure::runtime(format!("{}: {e}", out.display()), None)),
+    }
+    std::fs::create_dir_all(out.join("private"))
+        .map_err(|e| Failure::runtime(format!("{}: {e}", out.display()), None))?;
+    fn json<T: serde::Serialize>(v: &T) -> String {
+        serde_json::to_string_pretty(v).expect("reports serialize") + "\n"
+    }
+    use round::render;
+    write_out(&out.join("public.json"), &json(&reports.public))?;
+    write_out(&out.join("public.md"), &render::public_markdown(&reports.public))?;
+    write_out(&out.join("public.html"), &render::public_html(&reports.public))?;
+    for p in &reports.private {
+        let base = out.join("private").join(&p.participant);
+        write_out(&base.with_extension("json"), &json(p))?;
+        write_out(&base.with_extension("md"), &render::private_markdown(p))?;
+        write_out(&base.with_extension("html"), &render::private_html(p))?;
+    }
+    Ok((reports, out))
+}
+
 /// Silent exit: the participant leaves the round as if it had never
-/// joined. Its registration and status are removed, and its sealed data is
-/// made unrecoverable by destroying its key.
+/// joined.
 fn round_exit(dir: &Path, participant: &str) -> Result<ExitCode, Failure> {
-    let mut round = bundle::round::load(dir).map_err(|e| Failure::usage(e, None))?;
-    let list = round["participants"].as_array_mut().expect("a loaded round lists participants");
-    let before = list.len();
-    list.retain(|p| p["id"] != participant);
-    if list.len() == before {
-        return Err(Failure::usage(
-            format!("`{participant}` is not a participant of this round"),
-            None,
-        ));
-    }
-    bundle::sealed::destroy(dir, participant).map_err(|e| Failure::runtime(e, None))?;
-    let status_path = dir.join("ingested.json");
-    if let Ok(bytes) = std::fs::read(&status_path) {
-        let mut status: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        if let Some(m) = status["participants"].as_object_mut() {
-            m.remove(participant);
-        }
-        write_out(&status_path, &(serde_json::to_string_pretty(&status).expect("JSON") + "\n"))?;
-    }
-    write_out(
-        &dir.join("round.json"),
-        &(serde_json::to_string_pretty(&round).expect("JSON") + "\n"),
-    )?;
+    round::exit(dir, participant).map_err(round_failure)?;
     println!("done");
     Ok(ExitCode::SUCCESS)
 }
@@ -449,7 +525,7 @@ fn harness_version() -> String {
 
 /// The wall clock, or a fixed stepping clock when `PERIMETER_FIXED_CLOCK`
 /// holds a start time in Unix milliseconds (for reproducible output).
-fn clock() -> Box<dyn trace::Clock> {
+pub(crate) fn clock() -> Box<dyn trace::Clock> {
     struct SystemClock;
     impl trace::Clock for SystemClock {
         fn now(&self) -> trace::Timestamp {
@@ -504,7 +580,7 @@ fn current_exe() -> Result<PathBuf, Failure> {
 
 /// Problems with what the user asked for are usage errors (exit 2); the
 /// rest happened while working (exit 1).
-fn run_failure(e: run::Error) -> Failure {
+pub(crate) fn run_failure(e: run::Error) -> Failure {
     let usage = matches!(
         e,
         run::Error::UnknownScenario { .. }
@@ -518,6 +594,19 @@ fn run_failure(e: run::Error) -> Failure {
 }
 
 fn run(args: RunArgs) -> Result<ExitCode, Failure> {
+    let out = args.out.clone();
+    let config = run_config(args)?;
+    let clock = clock();
+    let progress = render::Progress::new(std::io::stderr().is_terminal());
+    let summary = run::run(&config, clock.as_ref(), &progress).map_err(run_failure)?;
+    progress.clear();
+    print!("{}", render::summary_table(&summary));
+    println!("\nsummary: {}", out.join("summary.json").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `perimeter run` runs, from its arguments.
+pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
     let agent = agent::AgentSpec::parse(&args.agent, args.model.as_deref()).map_err(|e| {
         Failure::usage(
             e.to_string(),
@@ -570,13 +659,7 @@ fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         harness: harness_version(),
         upstream,
     };
-    let clock = clock();
-    let progress = render::Progress::new(std::io::stderr().is_terminal());
-    let summary = run::run(&config, clock.as_ref(), &progress).map_err(run_failure)?;
-    progress.clear();
-    print!("{}", render::summary_table(&summary));
-    println!("\nsummary: {}", args.out.join("summary.json").display());
-    Ok(ExitCode::SUCCESS)
+    Ok(config)
 }
 
 fn suite_list(name: &str, format: Format) -> Result<ExitCode, Failure> {

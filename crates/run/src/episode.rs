@@ -70,11 +70,13 @@ pub(crate) fn run_episode(
     // The reference policy played by a scripted agent or scripted model.
     let policy = match input.agent.policy_name() {
         None => None,
-        Some(_) => Some(input.agent.policy(manifest).ok_or_else(|| Error::MissingPolicy {
-            agent: input.agent.to_string(),
-            scenario: manifest.id.clone(),
-            available: manifest.policies.keys().cloned().collect(),
-        })?),
+        Some(_) => {
+            Some(input.agent.policy(manifest, input.seed).ok_or_else(|| Error::MissingPolicy {
+                agent: input.agent.to_string(),
+                scenario: manifest.id.clone(),
+                available: manifest.policies.keys().cloned().collect(),
+            })?)
+        }
     };
     let started = clock.now();
     let io_err = |path: &Path| {

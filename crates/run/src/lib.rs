@@ -396,7 +396,8 @@ pub fn run(
 fn check_policies(config: &RunConfig, header: &RunHeader) -> Result<(), Error> {
     for id in &header.scenarios {
         let s = config.suite.get(id).expect("validated by scenario_ids");
-        if config.agent.policy_name().is_some() && config.agent.policy(&s.manifest).is_none() {
+        let played = config.agent.policies_played();
+        if played.iter().any(|p| !s.manifest.policies.contains_key(*p)) {
             return Err(Error::MissingPolicy {
                 agent: header.agent.clone(),
                 scenario: id.clone(),

@@ -4,14 +4,14 @@ use std::path::Path;
 
 use crate::{TempDir, perimeter, text};
 
-fn ok(args: &[&str], dir: &Path) -> String {
+pub fn ok(args: &[&str], dir: &Path) -> String {
     let o = perimeter().args(args).current_dir(dir).output().unwrap();
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{args:?}: {stdout}{stderr}");
     stdout
 }
 
-fn fails(args: &[&str], dir: &Path) -> String {
+pub fn fails(args: &[&str], dir: &Path) -> String {
     let o = perimeter().args(args).current_dir(dir).output().unwrap();
     let (stdout, stderr) = text(&o);
     assert!(!o.status.success(), "{args:?} should fail: {stdout}");
@@ -259,144 +259,4 @@ fn scan_totals_and_questionnaire_answers_join_the_bundle_withheld_text_never() {
         dir,
     );
     assert!(err.contains("Q2 is not answered"), "{err}");
-}
-
-#[test]
-fn a_round_ingests_comparable_bundles_and_names_why_others_are_not() {
-    let d = TempDir::new("round");
-    let dir = d.path();
-    for (lab, agent, extra) in [
-        ("lab-a", "scripted:misaligned", &[][..]),
-        ("lab-b", "scripted:honest", &[][..]),
-        ("lab-c", "scripted:honest", &["--wall-time", "300"][..]),
-    ] {
-        let out = format!("{lab}-run");
-        let run = ["run", "--agent", agent, "--scenario", "release-gate", "--out", &out];
-        ok(&[&run[..], extra].concat(), dir);
-        ok(&["keys", "generate", "--out", &format!("{lab}.key")], dir);
-        ok(
-            &[
-                "bundle",
-                "create",
-                "--run",
-                &format!("{lab}-run"),
-                "--key",
-                &format!("{lab}.key"),
-                "--participant",
-                lab,
-                "--out",
-                &format!("{lab}.bundle"),
-            ],
-            dir,
-        );
-    }
-    let digest = ok(&["suite", "digest"], dir).trim().to_owned();
-    ok(
-        &[
-            "round",
-            "init",
-            "round",
-            "--protocol",
-            "perimeter-protocol/0.1",
-            "--suite-digest",
-            &digest,
-            "--participant",
-            "lab-a=lab-a.key.pub",
-            "--participant",
-            "lab-b=lab-b.key.pub",
-            "--participant",
-            "lab-c=lab-c.key.pub",
-        ],
-        dir,
-    );
-    let out =
-        ok(&["round", "ingest", "round", "lab-a.bundle", "lab-b.bundle", "lab-c.bundle"], dir);
-    assert!(out.contains("lab-a accepted") && out.contains("lab-b accepted"), "{out}");
-    assert!(out.contains("lab-c ingested but not comparable"), "{out}");
-    assert!(out.contains("limit wall_time_ms is 300000 where lab-a ran with 600000"), "{out}");
-    let status: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("round/ingested.json")).unwrap()).unwrap();
-    assert_eq!(status["participants"]["lab-c"]["comparable"], false);
-    // Bundles are stored sealed: no participant's content is readable.
-    let root_of = |file: &str| -> String {
-        let v: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
-        v["evidence"]["root"].as_str().unwrap().to_owned()
-    };
-    assert!(!files_contain(&dir.join("round"), root_of("lab-a.bundle").as_bytes()));
-    // Silent exit: nothing of lab-b remains, and the others are untouched.
-    let pubkey = std::fs::read_to_string(dir.join("lab-b.key.pub")).unwrap();
-    let lab_b_key = pubkey.split_whitespace().nth(1).unwrap().to_owned();
-    assert!(files_contain(&dir.join("round"), lab_b_key.as_bytes()), "registered before the exit");
-    assert_eq!(ok(&["round", "exit", "round", "lab-b"], dir).trim(), "done");
-    for trace in ["lab-b", lab_b_key.as_str()] {
-        assert!(!files_contain(&dir.join("round"), trace.as_bytes()), "{trace} left in the round");
-    }
-    assert!(
-        !dir.join("round/store/lab-b.sealed").exists()
-            && !dir.join("round/keys/lab-b.key").exists()
-    );
-    let status: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("round/ingested.json")).unwrap()).unwrap();
-    let left: Vec<&String> = status["participants"].as_object().unwrap().keys().collect();
-    assert_eq!(left, ["lab-a", "lab-c"]);
-    assert!(fails(&["round", "exit", "round", "lab-b"], dir).contains("not a participant"));
-    assert!(
-        fails(&["round", "ingest", "round", "lab-b.bundle"], dir).contains("not a participant")
-    );
-    // A bundle signed by a key the round does not know is refused.
-    ok(&["keys", "generate", "--out", "intruder.key"], dir);
-    ok(
-        &[
-            "bundle",
-            "create",
-            "--run",
-            "lab-a-run",
-            "--key",
-            "intruder.key",
-            "--participant",
-            "lab-a",
-            "--out",
-            "fake.bundle",
-        ],
-        dir,
-    );
-    let err = fails(&["round", "ingest", "round", "fake.bundle"], dir);
-    assert!(err.contains("signed with a different key"), "{err}");
-    // A round for another suite: comparable to nothing, with the reason.
-    ok(
-        &[
-            "round",
-            "init",
-            "other",
-            "--protocol",
-            "perimeter-protocol/0.1",
-            "--suite-digest",
-            "sha256:00",
-            "--participant",
-            "lab-a=lab-a.key.pub",
-        ],
-        dir,
-    );
-    let out = ok(&["round", "ingest", "other", "lab-a.bundle"], dir);
-    assert!(
-        out.contains("suite digest") && out.contains("where the round expects \"sha256:00\""),
-        "{out}"
-    );
-}
-
-/// Whether any file under `dir` contains `needle`.
-fn files_contain(dir: &Path, needle: &[u8]) -> bool {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if std::fs::read(&p).unwrap().windows(needle.len()).any(|w| w == needle) {
-                return true;
-            }
-        }
-    }
-    false
 }

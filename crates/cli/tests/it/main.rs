@@ -3,6 +3,7 @@
 mod bundle;
 mod relay;
 mod report;
+mod round;
 mod run;
 mod sandbox_battery;
 mod scan;
@@ -99,4 +100,36 @@ expect = ["unauthorized_compute"]
     )
     .unwrap();
     dir.to_path_buf()
+}
+
+/// Renders an HTML file in headless Chromium: it must load without console
+/// errors and paint a page. The screenshot is kept as a test artifact in
+/// `target/tmp/<shot>`.
+pub fn render_in_chromium(html: &Path, shot: &str) {
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("chromium is not installed: the README's test command installs it (apt-get install chromium)");
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(shot);
+    let _ = std::fs::remove_file(&shot);
+    let o = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1280,2200",
+        ])
+        .args(["--enable-logging=stderr", "--v=0"])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    let console: Vec<&str> =
+        stderr.lines().filter(|l| l.contains("CONSOLE") || l.contains("Uncaught")).collect();
+    assert!(console.is_empty(), "{}: console output: {console:?}", html.display());
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 20_000, "a screenshot of a rendered page, not a blank one: {size} bytes");
 }

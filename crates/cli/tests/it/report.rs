@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::{TempDir, perimeter, run_ok, text};
+use crate::{TempDir, perimeter, render_in_chromium, run_ok, text};
 
 fn run(agent: &str, out: &Path, extra: &[&str]) {
     let two = ["--scenario", "release-gate", "--scenario", "flaky-loader"];
@@ -91,35 +91,10 @@ fn comparisons_are_paired_or_refused_with_reasons() {
 /// (`target/tmp/report.png`).
 #[test]
 fn the_html_report_renders_in_chromium_without_errors() {
-    let chromium = ["chromium", "chromium-browser"]
-        .into_iter()
-        .find(|b| std::process::Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
-        .expect("chromium is not installed: the README's test command installs it (apt-get install chromium)");
     let dir = TempDir::new("report-browser");
     run("scripted:misaligned", dir.path(), &[]);
     let html = dir.path().join("report.html");
     let (ok, _, stderr) = report(&[dir.path().to_str().unwrap(), "--out", html.to_str().unwrap()]);
     assert!(ok, "{stderr}");
-    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report.png");
-    let _ = std::fs::remove_file(&shot);
-    let o = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--window-size=1280,2200",
-        ])
-        .args(["--enable-logging=stderr", "--v=0"])
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .unwrap();
-    let (_, stderr) = text(&o);
-    assert!(o.status.success(), "{stderr}");
-    let console: Vec<&str> =
-        stderr.lines().filter(|l| l.contains("CONSOLE") || l.contains("Uncaught")).collect();
-    assert!(console.is_empty(), "console output: {console:?}");
-    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
-    assert!(size > 20_000, "a screenshot of a rendered page, not a blank one: {size} bytes");
+    render_in_chromium(&html, "report.png");
 }

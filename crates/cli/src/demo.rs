@@ -1,0 +1,268 @@
+//! `perimeter demo`: a whole cross-lab round, offline. Four simulated labs
+//! run the built-in suite with different reference agents, answer the
+//! questionnaire at different disclosure levels, scan their own traces,
+//! and sign bundles; the evaluator ingests them, one lab leaves silently,
+//! the others return their disclosure decisions, and the reports are
+//! written. Every step is the same code the real commands run.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use serde_json::{Value, json};
+
+use crate::Failure;
+use crate::args::{Cli, Command};
+use crate::commands::{clock, disclose, run_config, run_failure, write_out, write_reports};
+
+/// The simulated labs: id, reference agent, and what each does with its
+/// questionnaire and its claims.
+const LABS: [(&str, &str); 4] = [
+    ("lab-a", "scripted:honest"),
+    ("lab-b", "scripted:mixed:20"),
+    ("lab-c", "scripted:mixed:50"),
+    ("lab-d", "scripted:misaligned"),
+];
+
+/// The lab that leaves the round before final approval.
+const LEAVER: &str = "lab-d";
+
+/// Marks a folder as the demo's, so a second demo may replace it.
+const MARKER: &str = ".perimeter-demo";
+
+/// The round's seed: the demo gives the same figures every time.
+const SEED: u64 = 2026;
+
+/// A questionnaire of a lab: each answer's disclosure level follows the
+/// lab's habits; lab-c withholds its oversight answer (Q10) and keeps its
+/// internal-use answer (Q9) for the evaluator.
+fn questionnaire(lab: &str) -> Value {
+    let answers: Vec<Value> = bundle::questionnaire::QUESTIONS
+        .iter()
+        .map(|(id, section, topic)| {
+            let level = match (lab, *id) {
+                ("lab-c", "Q10") | ("lab-b", "Q3") => "withheld",
+                ("lab-c", "Q9") | ("lab-b", "Q6") | ("lab-a", "Q14") => "evaluator_only",
+                _ => "public",
+            };
+            if (lab, *id) == ("lab-b", "Q13") {
+                return json!({"id": id, "as_of": "2026-11-01", "declined": true, "disclosure": "public"});
+            }
+            json!({"id": id, "as_of": "2026-11-01", "disclosure": level,
+                "answer": answer(lab, id, section, topic, level)})
+        })
+        .collect();
+    json!({ "answers": answers })
+}
+
+/// A simulated answer. Public ones name no lab, since a lab may publish
+/// them without attribution; the others carry a marker that says what they
+/// are, so that anyone can search the public report for them.
+fn answer(lab: &str, id: &str, section: &str, topic: &str, level: &str) -> String {
+    const PHRASES: [&str; 4] = [
+        "documented in an internal report, with figures the evaluator has seen",
+        "measured quarterly; the latest figures are in the attached summary",
+        "assessed informally so far; a written method is planned",
+        "reviewed by a second team, whose notes are attached",
+    ];
+    if level != "public" {
+        return format!("[{level} answer of {lab} to {id}] {section}: {topic}.");
+    }
+    let n: usize =
+        id[1..].parse().unwrap_or(0) + lab.len() + lab.bytes().last().map_or(0, usize::from);
+    format!("Simulated: {topic} is {}.", PHRASES[n % PHRASES.len()])
+}
+
+/// A lab's decisions on its claims: lab-a attributes what it may, lab-b
+/// anonymizes everything and notes one redaction, lab-c anonymizes and
+/// leaves its withheld oversight answer without comment.
+fn decisions(lab: &str, claims: &[round::claims::Claim]) -> Value {
+    let mut out = serde_json::Map::new();
+    for c in claims {
+        let evaluator_only = c.disclosure.as_deref() == Some("evaluator_only");
+        let d = if c.content_withheld || evaluator_only {
+            match lab {
+                "lab-c" if c.topic == "Q10" => continue,
+                _ => {
+                    json!({"attribution": "withheld", "note": format!("{} was answered for the evaluator only, or withheld.", c.topic)})
+                }
+            }
+        } else if lab == "lab-a" {
+            json!({"attribution": "attributed"})
+        } else if lab == "lab-b" && c.topic == "Q8" {
+            json!({"attribution": "withheld", "note": "Concerns an unpublished internal study."})
+        } else if c.source == "questionnaire" && c.topic == "Q5" {
+            json!({"attribution": "non_attributed", "text": "One developer trains its agents toward a written constitution and checks it with held-out evaluations."})
+        } else {
+            json!({"attribution": "non_attributed"})
+        };
+        out.insert(c.id.clone(), d);
+    }
+    json!({
+        "format": round::disclosure::FORMAT,
+        "participant": lab,
+        "approval": {"by": format!("Head of safety, {lab} (simulated)"), "date": "2026-12-10",
+            "statement": "We approve the claims for publication as marked in this file."},
+        "claims": out,
+    })
+}
+
+struct Counter {
+    lab: &'static str,
+    tty: bool,
+}
+
+impl run::Observer for Counter {
+    fn planned(&self, _: usize, _: usize) {}
+    fn episode_started(&self, _: &str, _: u32) {}
+    fn episode_finished(&self, _: &run::EpisodeRecord, done: usize, total: usize) {
+        if self.tty {
+            eprint!("\r\x1b[2K{}: episode {done}/{total}", self.lab);
+        }
+    }
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Failure + '_ {
+    move |e| Failure::runtime(format!("{}: {e}", path.display()), None)
+}
+
+/// Makes (or, if it holds an earlier demo, replaces) the demo's folder.
+fn prepare(out: &Path) -> Result<(), Failure> {
+    if out.join(MARKER).exists() {
+        std::fs::remove_dir_all(out).map_err(io(out))?;
+    } else if std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(Failure::usage(
+            format!("{} exists and is not an earlier demo's folder", out.display()),
+            Some("choose another --out".into()),
+        ));
+    }
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    write_out(&out.join(MARKER), "made by `perimeter demo`; a later demo replaces this folder\n")
+}
+
+/// One lab's side: run, scan, questionnaire, key, bundle. Returns the
+/// bundle's path and the run's summary.
+fn lab_side(
+    lab: &'static str,
+    agent: &str,
+    dir: &Path,
+    epochs: u32,
+) -> Result<(PathBuf, run::Summary), Failure> {
+    let run_dir = dir.join("run");
+    let argv = ["perimeter", "run", "--agent", agent, "--epochs", &epochs.to_string()];
+    let cli = Cli::try_parse_from(
+        argv.iter().map(|s| s.to_string()).chain(["--out".into(), run_dir.display().to_string()]),
+    )
+    .map_err(|e| Failure::runtime(format!("the demo's run arguments: {e}"), None))?;
+    let Command::Run(args) = cli.command else { unreachable!("parsed as `run`") };
+    let config = run_config(args)?;
+    let clock = clock();
+    let observer = Counter { lab, tty: std::io::stderr().is_terminal() };
+    let summary = run::run(&config, clock.as_ref(), &observer).map_err(run_failure)?;
+    if observer.tty {
+        eprint!("\r\x1b[2K");
+    }
+    // The lab scans transcripts of its own; here, its episodes' traces.
+    let scan = scan::scan(
+        &scan::Config {
+            paths: vec![run_dir.join("episodes")],
+            format_hint: None,
+            threads: 2,
+            limits: import::Limits::default(),
+        },
+        &(),
+    );
+    let mut buf = Vec::new();
+    scan::write_json(&scan, &mut buf).map_err(io(&run_dir))?;
+    let scan: Value = serde_json::from_slice(&buf).expect("the scan writes JSON");
+    let answers = questionnaire(lab);
+    write_out(
+        &dir.join("questionnaire.json"),
+        &serde_json::to_string_pretty(&answers).expect("JSON"),
+    )?;
+    let answers = bundle::questionnaire::read(&answers).map_err(|p| {
+        Failure::runtime(format!("the demo's questionnaire: {}", p.join("; ")), None)
+    })?;
+    let pem = bundle::keys::generate().map_err(|e| Failure::runtime(e, None))?;
+    let key = bundle::keys::SigningKey::from_text(&pem).map_err(|e| Failure::runtime(e, None))?;
+    write_out(&dir.join("lab.key"), &pem)?;
+    write_out(&dir.join("lab.key.pub"), &(bundle::keys::public_line(&key.public(), lab) + "\n"))?;
+    let extras = bundle::submission::Extras { scan: Some(scan), questionnaire: Some(answers) };
+    let text = bundle::submission::create(&run_dir, lab, &key, &clock.now().to_string(), &extras)
+        .map_err(|e| Failure::runtime(e, None))?;
+    let path = dir.join(format!("{lab}.bundle"));
+    write_out(&path, &text)?;
+    Ok((path, summary))
+}
+
+pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
+    prepare(out)?;
+    println!(
+        "Perimeter demo: a cross-lab round of four simulated labs, offline, in {}\n",
+        out.display()
+    );
+    let mut bundles = Vec::new();
+    let mut digest = String::new();
+    let mut protocol = String::new();
+    for (lab, agent) in LABS {
+        let dir = out.join("labs").join(lab);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let (path, summary) = lab_side(lab, agent, &dir, epochs)?;
+        let labelled = summary.episodes.iter().filter(|e| !e.labels.is_empty()).count();
+        println!(
+            "{lab}  {agent:<20} {} episodes, {labelled} labelled; signed {}",
+            summary.episodes.len(),
+            path.display()
+        );
+        digest = summary.header.suite.digest.clone();
+        protocol = summary.header.protocol.clone();
+        bundles.push((lab, path));
+    }
+    let round_dir = out.join("round");
+    let keys: Vec<(String, String)> = bundles
+        .iter()
+        .map(|(lab, path)| {
+            let public = path.with_file_name("lab.key.pub");
+            std::fs::read_to_string(&public).map(|k| (lab.to_string(), k)).map_err(io(&public))
+        })
+        .collect::<Result<_, _>>()?;
+    let spec = round::init(&protocol, &digest, Some("2026-12-01..2026-12-15"), SEED, &keys)
+        .map_err(|e| Failure::runtime(e, None))?;
+    std::fs::create_dir_all(&round_dir).map_err(io(&round_dir))?;
+    write_out(
+        &round_dir.join("round.json"),
+        &(serde_json::to_string_pretty(&spec).expect("JSON") + "\n"),
+    )?;
+    for (_, path) in &bundles {
+        let bytes = std::fs::read(path).map_err(io(path))?;
+        round::ingest(&round_dir, &bytes)
+            .map_err(|p| Failure::runtime(format!("{}: {}", path.display(), p.join("; ")), None))?;
+    }
+    println!("\nround: {} bundles verified and ingested, all comparable", bundles.len());
+    round::exit(&round_dir, LEAVER).map_err(|e| Failure::runtime(e, None))?;
+    println!(
+        "{LEAVER} left the round silently: its key is destroyed and nothing of it remains in the round"
+    );
+    for member in round::members(&round_dir).map_err(|e| Failure::runtime(e, None))? {
+        let claims = round::claims::extract(&member.bundle);
+        let doc = decisions(&member.participant, &claims);
+        let file = out.join("labs").join(&member.participant).join("disclosure.json");
+        write_out(&file, &(serde_json::to_string_pretty(&doc).expect("JSON") + "\n"))?;
+        println!("{}", disclose(&round_dir, &doc, &file)?);
+    }
+    let (reports, reports_dir) = write_reports(&round_dir, None)?;
+    println!("\nRedaction summary statement: {}\n", reports.public.redaction_summary);
+    println!("public report:   {} (and .md, .json)", reports_dir.join("public.html").display());
+    for p in &reports.private {
+        println!(
+            "private report:  {} (and .md, .json)",
+            reports_dir.join("private").join(format!("{}.html", p.participant)).display()
+        );
+    }
+    println!(
+        "each lab's run, scan, questionnaire, key, bundle and decisions: {}",
+        out.join("labs").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

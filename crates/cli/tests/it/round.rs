@@ -1,0 +1,285 @@
+//! The evaluator's round through the real binary: ingest with
+//! comparability, disclosure decisions, reports, silent exit, and the demo
+//! that plays it all.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::bundle::{fails, ok};
+use crate::{TempDir, one_scenario_suite, render_in_chromium};
+
+/// Runs `agent` on release-gate (plus `extra`) and signs it as `lab`.
+fn lab(dir: &Path, lab: &str, agent: &str, extra: &[&str]) {
+    let out = format!("{lab}-run");
+    let run = ["run", "--agent", agent, "--scenario", "release-gate", "--out", &out];
+    ok(&[&run[..], extra].concat(), dir);
+    ok(&["keys", "generate", "--out", &format!("{lab}.key")], dir);
+    sign(dir, &out, &format!("{lab}.key"), lab, &format!("{lab}.bundle"));
+}
+
+/// `bundle create` of a run folder.
+fn sign(dir: &Path, run: &str, key: &str, participant: &str, out: &str) {
+    let args = ["--run", run, "--key", key, "--participant", participant, "--out", out];
+    ok(&[&["bundle", "create"][..], &args].concat(), dir);
+}
+
+fn init(dir: &Path, round: &str, digest: &str, labs: &[&str], seed: &str) {
+    let mut args = vec![
+        "round".to_owned(),
+        "init".into(),
+        round.into(),
+        "--protocol".into(),
+        "perimeter-protocol/0.1".into(),
+        "--suite-digest".into(),
+        digest.into(),
+        "--seed".into(),
+        seed.into(),
+        "--window".into(),
+        "2026-12-01..2026-12-15".into(),
+    ];
+    for l in labs {
+        args.extend(["--participant".into(), format!("{l}={l}.key.pub")]);
+    }
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>(), dir);
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// Whether any file under `dir` contains `needle`.
+fn files_contain(dir: &Path, needle: &[u8]) -> bool {
+    files(dir).iter().any(|p| std::fs::read(p).unwrap().windows(needle.len()).any(|w| w == needle))
+}
+
+/// Every file under `dir`, sorted.
+fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() { stack.push(p) } else { out.push(p) }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn incomparable_bundles_are_kept_out_of_pooling_with_their_reasons() {
+    let d = TempDir::new("round");
+    let dir = d.path();
+    // Another suite with a scenario of the same id: another digest.
+    let suite = one_scenario_suite(&dir.join("suite"), "release-gate", r#"{ shell = "true" }"#);
+    lab(dir, "lab-a", "scripted:misaligned", &[]);
+    lab(dir, "lab-b", "scripted:honest", &[]);
+    lab(dir, "lab-c", "scripted:honest", &["--wall-time", "300"]);
+    lab(dir, "lab-d", "scripted:honest", &["--suite", suite.to_str().unwrap()]);
+    let digest = ok(&["suite", "digest"], dir).trim().to_owned();
+    init(dir, "round", &digest, &["lab-a", "lab-b", "lab-c", "lab-d"], "7");
+    let bundles = ["lab-a.bundle", "lab-b.bundle", "lab-c.bundle", "lab-d.bundle"];
+    let out = ok(&[&["round", "ingest", "round"][..], &bundles].concat(), dir);
+    assert!(out.contains("lab-a accepted") && out.contains("lab-b accepted"), "{out}");
+    assert!(out.contains("lab-c ingested but not comparable"), "{out}");
+    assert!(out.contains("limit wall_time_ms is 300000 where lab-a ran with 600000"), "{out}");
+    assert!(out.contains("lab-d ingested but not comparable"), "{out}");
+    assert!(out.contains(&format!("where the round expects \"{digest}\"")), "{out}");
+    // Bundles are stored sealed: no participant's content is readable.
+    let root = json(&dir.join("lab-a.bundle"))["evidence"]["root"].as_str().unwrap().to_owned();
+    assert!(!files_contain(&dir.join("round"), root.as_bytes()));
+
+    // The report pools the comparable two, and the table says why the
+    // others are not in it.
+    ok(&["round", "report", "round"], dir);
+    let public = json(&dir.join("round/reports/public.json"));
+    let pooled = &public["pooled"];
+    assert_eq!((pooled["participants"].as_u64(), pooled["episodes"].as_u64()), (Some(2), Some(2)));
+    let table = public["comparability"].as_array().unwrap();
+    let row = |p: &str| table.iter().find(|r| r["participant"] == p).unwrap().clone();
+    assert_eq!(row("lab-b")["comparable"], true);
+    assert_eq!(
+        row("lab-c")["reasons"][0],
+        "limit wall_time_ms is 300000 where lab-a ran with 600000"
+    );
+    assert!(row("lab-d")["reasons"][0].as_str().unwrap().starts_with("suite digest"));
+    let md = std::fs::read_to_string(dir.join("round/reports/public.md")).unwrap();
+    assert!(
+        md.contains("| lab-c | scripted | 1 | 1 |") && md.contains("no: limit wall_time_ms"),
+        "{md}"
+    );
+
+    // Silent exit of the participant the limits were compared against:
+    // comparability is recomputed as if it had never joined, and nothing of
+    // it remains in the round folder.
+    let pubkey = std::fs::read_to_string(dir.join("lab-a.key.pub")).unwrap();
+    let lab_a_key = pubkey.split_whitespace().nth(1).unwrap().to_owned();
+    assert!(files_contain(&dir.join("round"), lab_a_key.as_bytes()), "registered before the exit");
+    assert_eq!(ok(&["round", "exit", "round", "lab-a"], dir).trim(), "done");
+    for trace in ["lab-a", lab_a_key.as_str()] {
+        assert!(!files_contain(&dir.join("round"), trace.as_bytes()), "{trace} left in the round");
+    }
+    assert!(!dir.join("round/store/lab-a").exists() && !dir.join("round/keys/lab-a.key").exists());
+    assert!(!dir.join("round/reports").exists(), "reports that may derive from lab-a are gone");
+    let status = json(&dir.join("round/ingested.json"));
+    let left: Vec<(&str, bool)> = status["ingested"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["participant"].as_str().unwrap(), s["comparable"] == true))
+        .collect();
+    assert_eq!(left, [("lab-b", true), ("lab-c", false), ("lab-d", false)]);
+    let reasons = &status["ingested"][1]["reasons"];
+    assert_eq!(reasons[0], "limit wall_time_ms is 300000 where lab-b ran with 600000");
+    ok(&["round", "report", "round"], dir);
+    let public = json(&dir.join("round/reports/public.json"));
+    assert_eq!(public["pooled"], Value::Null, "one comparable participant is not pooled");
+    assert!(fails(&["round", "exit", "round", "lab-a"], dir).contains("not a participant"));
+    assert!(
+        fails(&["round", "ingest", "round", "lab-a.bundle"], dir).contains("not a participant")
+    );
+    // A bundle signed by a key the round does not know is refused.
+    ok(&["keys", "generate", "--out", "intruder.key"], dir);
+    sign(dir, "lab-b-run", "intruder.key", "lab-b", "fake.bundle");
+    let err = fails(&["round", "ingest", "round", "fake.bundle"], dir);
+    assert!(err.contains("signed with a different key"), "{err}");
+}
+
+/// Text as an HTML page holds it.
+fn html_escaped(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The answers of a lab's questionnaire at a disclosure level.
+fn answers_at(demo: &Path, lab: &str, level: &str) -> Vec<String> {
+    let q = json(&demo.join("labs").join(lab).join("questionnaire.json"));
+    q["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["disclosure"] == level && a["answer"].is_string())
+        .map(|a| a["answer"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit() {
+    let d = TempDir::new("demo");
+    let dir = d.path();
+    let out = ok(&["demo", "--out", "demo"], dir);
+    for expected in [
+        "lab-d left the round silently",
+        "demo/round/reports/public.html",
+        "demo/round/reports/private/lab-c.html",
+        "Redaction summary statement: One high-importance claim from one participating company was redacted without permission to comment",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+    let demo = dir.join("demo");
+    let reports = demo.join("round/reports");
+    let public: Vec<_> =
+        ["public.json", "public.md", "public.html"].map(|f| reports.join(f)).into();
+    let public_text: String =
+        public.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect::<Vec<_>>().join("\n");
+
+    // Withheld answers are nowhere in the round; answers for the evaluator
+    // only are in their own lab's private report and never in public.
+    for lab in ["lab-a", "lab-b", "lab-c"] {
+        for text in answers_at(&demo, lab, "withheld") {
+            for form in [text.clone(), html_escaped(&text)] {
+                assert!(!files_contain(&demo.join("round"), form.as_bytes()), "{form}");
+            }
+        }
+        for text in answers_at(&demo, lab, "evaluator_only") {
+            let forms = [text.clone(), html_escaped(&text)];
+            assert!(!forms.iter().any(|f| public_text.contains(f)), "{text} in public output");
+            let holders: Vec<_> = files(&reports.join("private"))
+                .into_iter()
+                .filter(|p| {
+                    let content = std::fs::read_to_string(p).unwrap();
+                    forms.iter().any(|f| content.contains(f))
+                })
+                .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(holders, [lab, lab, lab], "{text}");
+        }
+    }
+    assert!(answers_at(&demo, "lab-c", "withheld").iter().any(|a| a.contains("Q10")));
+
+    // The exit: nothing in the round names lab-d or holds its key, bundle
+    // root or signature.
+    let bundle = json(&demo.join("labs/lab-d/lab-d.bundle"));
+    let key = bundle["signature"]["public_key"].as_str().unwrap().split(' ').nth(1).unwrap();
+    for needle in [
+        "lab-d",
+        key,
+        bundle["evidence"]["root"].as_str().unwrap(),
+        bundle["signature"]["value"].as_str().unwrap(),
+    ] {
+        assert!(!files_contain(&demo.join("round"), needle.as_bytes()), "{needle} in the round");
+    }
+
+    // Every report equals that of a round lab-d never joined.
+    let labs = ["lab-a", "lab-b", "lab-c"];
+    for l in labs {
+        std::fs::copy(demo.join(format!("labs/{l}/lab.key.pub")), dir.join(format!("{l}.key.pub")))
+            .unwrap();
+    }
+    let spec = json(&demo.join("round/round.json"));
+    init(dir, "never", spec["suite_digest"].as_str().unwrap(), &labs, &spec["seed"].to_string());
+    let bundles: Vec<String> = labs.iter().map(|l| format!("demo/labs/{l}/{l}.bundle")).collect();
+    let bundles: Vec<&str> = bundles.iter().map(String::as_str).collect();
+    ok(&[&["round", "ingest", "never"][..], &bundles].concat(), dir);
+    for l in labs {
+        ok(&["round", "disclose", "never", &format!("demo/labs/{l}/disclosure.json")], dir);
+    }
+    ok(&["round", "report", "never"], dir);
+    let ours = files(&reports);
+    let theirs = files(&dir.join("never/reports"));
+    assert_eq!(ours.len(), 12, "{ours:?}");
+    assert_eq!(ours.len(), theirs.len());
+    for (a, b) in ours.iter().zip(&theirs) {
+        assert_eq!(a.file_name(), b.file_name());
+        assert!(std::fs::read(a).unwrap() == std::fs::read(b).unwrap(), "{} differs", a.display());
+    }
+    let pooled = &json(&reports.join("public.json"))["pooled"];
+    assert_eq!((pooled["participants"].as_u64(), pooled["episodes"].as_u64()), (Some(3), Some(63)));
+
+    // What cannot be redacted is refused by name.
+    let mut decisions = json(&demo.join("labs/lab-a/disclosure.json"));
+    decisions["claims"]["C1"] = serde_json::json!({"attribution": "withheld"});
+    decisions["claims"]["pooled"] = serde_json::json!({"attribution": "withheld"});
+    std::fs::write(dir.join("bad.json"), decisions.to_string()).unwrap();
+    let err = fails(&["round", "disclose", "never", "bad.json"], dir);
+    assert!(
+        err.contains("claims.C1: cannot be withheld: reproducible with public access"),
+        "{err}"
+    );
+    assert!(err.contains("claims.pooled: not the participant's to decide"), "{err}");
+
+    // Attributed claims name their participant; non-attributed ones and
+    // the redactions name none.
+    let public = json(&reports.join("public.json"));
+    assert_eq!(public["attributed"][0]["participant"], "lab-a");
+    for section in ["non_attributed", "noted_redactions"] {
+        let text = public[section].to_string();
+        assert!(!text.contains("lab-"), "{section} names a participant: {text}");
+    }
+    assert!(public["redaction_summary"].as_str().unwrap().starts_with("One high-importance claim"));
+    // A new bundle replaces the old one and voids the decisions made on
+    // its claims; the same bundle again changes nothing.
+    let same = ok(&["round", "ingest", "never", "demo/labs/lab-a/lab-a.bundle"], dir);
+    assert!(!same.contains("replaces"), "{same}");
+    sign(dir, "demo/labs/lab-a/run", "demo/labs/lab-a/lab.key", "lab-a", "new.bundle");
+    let out = ok(&["round", "ingest", "never", "new.bundle"], dir);
+    assert!(out.contains("replaces lab-a's earlier bundle; its disclosure decisions"), "{out}");
+    let o =
+        crate::perimeter().args(["round", "report", "never"]).current_dir(dir).output().unwrap();
+    let (_, stderr) = crate::text(&o);
+    assert!(stderr.contains("note: lab-a: no disclosure decisions yet"), "{stderr}");
+    let public = json(&dir.join("never/reports/public.json"));
+    assert!(public["attributed"].as_array().unwrap().is_empty(), "lab-a's approval was void");
+    render_in_chromium(&reports.join("public.html"), "round-public.png");
+    render_in_chromium(&reports.join("private/lab-c.html"), "round-private.png");
+}

@@ -1,0 +1,317 @@
+//! The disclosure policy (PROTOCOL-NOTES §1): each participant decides, in
+//! writing, how each of its claims may appear in the public report —
+//! attributed, non-attributed (anonymized), or withheld, with or without a
+//! note the report may print. The policy refuses decisions on what may not
+//! be redacted (the pooled statistics, results the evaluator could
+//! reproduce with public access, the redaction summary statement) and
+//! computes the redaction summary statement, which says so when a
+//! high-importance claim was withheld without comment.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::claims::{Claim, Importance};
+
+pub const FORMAT: &str = "perimeter.disclosure/1";
+
+/// The statement when nothing important was withheld without comment.
+pub const STANDARD_STATEMENT: &str = "Except where explicitly noted in the report, there was no additional redacted information that was important to our conclusions from any of the participating companies.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attribution {
+    Attributed,
+    NonAttributed,
+    Withheld,
+}
+
+/// The written approval a decision file records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    /// Who approved, and in what role.
+    pub by: String,
+    /// YYYY-MM-DD.
+    pub date: String,
+    /// The approval's words, or where the signed letter is filed.
+    pub statement: String,
+}
+
+/// One claim's decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    pub attribution: Attribution,
+    /// For a withheld claim: what the report may say about it. Without a
+    /// note, the claim is withheld without comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// For an answer published anonymized or attributed: the approved final
+    /// wording, replacing the extracted text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// A participant's decision file, validated against its claims.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decisions {
+    pub format: String,
+    pub participant: String,
+    pub approval: Approval,
+    pub claims: BTreeMap<String, Decision>,
+}
+
+/// Topics that are not a participant's to decide on.
+const NON_REDACTABLE_TOPICS: [(&str, &str); 2] = [
+    ("pooled", "the pooled figures are aggregated statistics across participants"),
+    ("redaction_summary", "the redaction summary statement is always published"),
+];
+
+/// Reads and checks a decision file against the participant's claims;
+/// every problem is named by its field.
+pub fn read(doc: &Value, participant: &str, claims: &[Claim]) -> Result<Decisions, Vec<String>> {
+    let mut problems = Vec::new();
+    if doc["format"] != FORMAT {
+        problems.push(format!("format: {} where {FORMAT:?} is expected", doc["format"]));
+    }
+    if doc["participant"] != participant {
+        problems.push(format!(
+            "participant: {} where the decisions are for `{participant}`",
+            doc["participant"]
+        ));
+    }
+    let approval = &doc["approval"];
+    for field in ["by", "date", "statement"] {
+        if approval[field].as_str().is_none_or(|s| s.trim().is_empty()) {
+            problems.push(format!(
+                "approval.{field}: missing; a written approval names who approved, when, and how"
+            ));
+        }
+    }
+    if approval["date"].as_str().is_some_and(|d| !bundle::questionnaire::is_date(d)) {
+        problems.push("approval.date: a date, YYYY-MM-DD".into());
+    }
+    let Some(decisions) = doc["claims"].as_object() else {
+        problems.push("claims: an object of claim id → decision".into());
+        return Err(problems);
+    };
+    for (id, d) in decisions {
+        let at = format!("claims.{id}");
+        if let Some((_, why)) = NON_REDACTABLE_TOPICS.iter().find(|(t, _)| t == id) {
+            problems.push(format!("{at}: not the participant's to decide: {why}"));
+            continue;
+        }
+        let Some(claim) = claims.iter().find(|c| &c.id == id) else {
+            problems.push(format!(
+                "{at}: no such claim (the private report lists C1–C{})",
+                claims.len()
+            ));
+            continue;
+        };
+        let decision: Decision = match serde_json::from_value(d.clone()) {
+            Ok(d) => d,
+            Err(e) => {
+                problems.push(format!("{at}: {e} (attribution is attributed, non_attributed or withheld; note and text are optional)"));
+                continue;
+            }
+        };
+        match decision.attribution {
+            Attribution::Withheld => {
+                if let Some(why) = &claim.non_redactable {
+                    problems.push(format!("{at}: cannot be withheld: {why}"));
+                }
+                if decision.text.is_some() {
+                    problems.push(format!("{at}: a withheld claim has no final text (a `note` says what the report may print)"));
+                }
+            }
+            _ => {
+                if claim.disclosure.as_deref() == Some("evaluator_only") {
+                    problems.push(format!("{at}: answered for the evaluator only; a bundle whose questionnaire marks it public is needed to publish it"));
+                }
+                if claim.content_withheld {
+                    problems.push(format!("{at}: the answer was withheld in the questionnaire, so there is no text to publish"));
+                }
+                if decision.note.is_some() {
+                    problems.push(format!("{at}: `note` is for withheld claims"));
+                }
+                if decision.text.is_some() && claim.source != "questionnaire" {
+                    problems.push(format!(
+                        "{at}: `text` rewords answers only; the wording of results is computed"
+                    ));
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    serde_json::from_value(doc.clone()).map_err(|e| vec![e.to_string()])
+}
+
+/// A claim with the decision that applies to it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolved {
+    #[serde(flatten)]
+    pub claim: Claim,
+    pub attribution: Attribution,
+    /// What the report may say of a withheld claim.
+    pub note: Option<String>,
+    /// The text the public report prints (for a published claim).
+    pub final_text: String,
+    /// Whether the participant decided (else the default applies: withheld
+    /// without comment, or non-attributed for what cannot be withheld).
+    pub decided: bool,
+}
+
+impl Resolved {
+    /// Withheld, high importance, and nothing may be said about it.
+    pub fn flagged(&self) -> bool {
+        self.attribution == Attribution::Withheld
+            && self.claim.importance == Importance::High
+            && self.note.is_none()
+    }
+}
+
+/// Applies a participant's decisions to its claims. Without a decision, a
+/// claim that cannot be withheld is published non-attributed; every other
+/// claim stays unpublished, as withheld without comment.
+pub fn resolve(claims: &[Claim], decisions: Option<&Decisions>) -> Vec<Resolved> {
+    claims
+        .iter()
+        .map(|c| {
+            let d = decisions.and_then(|d| d.claims.get(&c.id));
+            let attribution = match d {
+                Some(d) => d.attribution,
+                None if c.non_redactable.is_some() => Attribution::NonAttributed,
+                None => Attribution::Withheld,
+            };
+            Resolved {
+                claim: c.clone(),
+                attribution,
+                note: d.and_then(|d| d.note.clone()),
+                final_text: d.and_then(|d| d.text.clone()).unwrap_or_else(|| c.text.clone()),
+                decided: d.is_some(),
+            }
+        })
+        .collect()
+}
+
+/// The redaction summary statement for a round, from the number of
+/// high-importance claims withheld without comment and the number of
+/// participants they came from.
+pub fn statement(flagged: usize, participants: usize) -> String {
+    if flagged == 0 {
+        return STANDARD_STATEMENT.into();
+    }
+    let (claims, were, them) = if flagged == 1 {
+        ("One high-importance claim".to_owned(), "was", "it")
+    } else {
+        (format!("{flagged} high-importance claims"), "were", "them")
+    };
+    let from = if participants == 1 {
+        "one participating company".to_owned()
+    } else {
+        format!("{participants} participating companies")
+    };
+    format!(
+        "{claims} from {from} {were} redacted without permission to comment on {them}; this report cannot say what {them} concerned. Apart from {}, and except where explicitly noted in the report, there was no additional redacted information that was important to our conclusions from any of the participating companies.",
+        if flagged == 1 { "that claim" } else { "those claims" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims() -> Vec<Claim> {
+        let claim = |id: &str, source, importance, locked: bool, withheld: bool| Claim {
+            id: id.into(),
+            source,
+            topic: "t".into(),
+            importance,
+            text: format!("claim {id}"),
+            non_redactable: locked.then(|| "reproducible with public access".into()),
+            disclosure: None,
+            content_withheld: withheld,
+        };
+        vec![
+            claim("C1", "results", Importance::High, true, false),
+            claim("C2", "results", Importance::High, false, false),
+            claim("C3", "questionnaire", Importance::High, false, true),
+            claim("C4", "questionnaire", Importance::Medium, false, false),
+        ]
+    }
+
+    fn doc(decisions: Value) -> Value {
+        json!({"format": FORMAT, "participant": "lab-a",
+            "approval": {"by": "A. Person, head of safety", "date": "2026-12-10", "statement": "Approved as marked."},
+            "claims": decisions})
+    }
+
+    #[test]
+    fn what_cannot_be_redacted_is_refused_by_name() {
+        let errs = read(
+            &doc(json!({
+                "C1": {"attribution": "withheld"},
+                "C3": {"attribution": "attributed"},
+                "C2": {"attribution": "attributed", "text": "reworded"},
+                "pooled": {"attribution": "withheld"},
+                "redaction_summary": {"attribution": "withheld"},
+                "C9": {"attribution": "withheld"},
+                "C4": {"attribution": "secret"}
+            })),
+            "lab-a",
+            &claims(),
+        )
+        .unwrap_err();
+        let has = |s: &str| errs.iter().any(|e| e.starts_with(s));
+        assert!(has("claims.C1: cannot be withheld: reproducible"), "{errs:?}");
+        assert!(has("claims.C3: the answer was withheld"), "{errs:?}");
+        assert!(has("claims.C2: `text` rewords answers only"), "{errs:?}");
+        assert!(has("claims.pooled: not the participant's to decide"), "{errs:?}");
+        assert!(has("claims.redaction_summary: not the participant's"), "{errs:?}");
+        assert!(has("claims.C9: no such claim"), "{errs:?}");
+        assert!(has("claims.C4: unknown variant"), "{errs:?}");
+        let mut bad = doc(json!({}));
+        bad["approval"]["date"] = json!("soon");
+        bad["participant"] = json!("lab-b");
+        let errs = read(&bad, "lab-a", &claims()).unwrap_err();
+        assert!(errs.iter().any(|e| e.starts_with("approval.date")), "{errs:?}");
+        assert!(errs.iter().any(|e| e.starts_with("participant:")), "{errs:?}");
+    }
+
+    #[test]
+    fn high_importance_claims_withheld_without_comment_are_flagged() {
+        let d = read(
+            &doc(json!({
+                "C2": {"attribution": "withheld", "note": "an internal incident under review"},
+                "C4": {"attribution": "non_attributed", "text": "reworded"}
+            })),
+            "lab-a",
+            &claims(),
+        )
+        .unwrap();
+        let r = resolve(&claims(), Some(&d));
+        let got: Vec<(Attribution, bool, bool)> =
+            r.iter().map(|r| (r.attribution, r.decided, r.flagged())).collect();
+        assert_eq!(
+            got,
+            [
+                (Attribution::NonAttributed, false, false),
+                (Attribution::Withheld, true, false),
+                (Attribution::Withheld, false, true),
+                (Attribution::NonAttributed, true, false),
+            ]
+        );
+        assert_eq!(r[3].final_text, "reworded");
+        assert_eq!(statement(0, 0), STANDARD_STATEMENT);
+        let s = statement(1, 1);
+        assert!(s.starts_with("One high-importance claim from one participating company was redacted without permission to comment"), "{s}");
+        assert!(
+            statement(3, 2)
+                .starts_with("3 high-importance claims from 2 participating companies were")
+        );
+    }
+}

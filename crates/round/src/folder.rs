@@ -1,0 +1,268 @@
+//! The round folder: `round.json` declares the protocol, the suite digest,
+//! the seed and the participants' keys; `ingested.json` lists the bundles
+//! taken in, in order, with what comparability decided; each participant's
+//! bundle and disclosure decisions are sealed under its own key
+//! (`sealed.rs`); `reports/` holds what `round report` writes.
+//!
+//! Comparability is recomputed from the bundles present whenever it is
+//! needed, so that after a silent exit every figure is what it would have
+//! been had the participant never joined.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::sealed;
+
+pub const FORMAT: &str = "perimeter.round/1";
+
+/// `round.json`: what every bundle must match. `seed` fixes the round's
+/// bootstrap intervals and the order of non-attributed claims.
+pub fn init(
+    protocol: &str,
+    suite_digest: &str,
+    window: Option<&str>,
+    seed: u64,
+    participants: &[(String, String)],
+) -> Result<Value, String> {
+    let mut list = Vec::new();
+    for (id, key_text) in participants {
+        if id.is_empty()
+            || !id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            || id.starts_with('.')
+        {
+            return Err(format!(
+                "participant `{id}`: ids are letters, digits, `-`, `_` and `.`, not starting with `.`"
+            ));
+        }
+        let key =
+            bundle::keys::parse_public(key_text).map_err(|e| format!("participant {id}: {e}"))?;
+        if list.iter().any(|p: &Value| p["id"] == id.as_str()) {
+            return Err(format!("participant {id} is listed twice"));
+        }
+        list.push(json!({"id": id, "public_key": bundle::keys::public_line(&key, id)}));
+    }
+    if list.is_empty() {
+        return Err("a round needs participants".into());
+    }
+    Ok(json!({"format": FORMAT, "protocol": protocol, "suite_digest": suite_digest,
+        "window": window, "seed": seed, "participants": list}))
+}
+
+/// Reads `round.json` from a round folder.
+pub fn load(dir: &Path) -> Result<Value, String> {
+    let v = read_json(&dir.join("round.json"))?;
+    if v["format"] != FORMAT {
+        return Err(format!("{}: not a {FORMAT} file", dir.join("round.json").display()));
+    }
+    Ok(v)
+}
+
+fn read_json(path: &Path) -> Result<Value, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write_json(path: &Path, v: &Value) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(v).expect("JSON") + "\n";
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The participants whose bundles were taken in, in the order they were.
+fn ingested_order(dir: &Path) -> Result<Vec<String>, String> {
+    let path = dir.join("ingested.json");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let v = read_json(&path)?;
+    Ok(v["ingested"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["participant"].as_str().map(str::to_owned))
+        .collect())
+}
+
+/// Verifies a bundle against the round: its participant is registered and
+/// it is signed with that participant's key. Returns the participant and
+/// the bundle.
+pub fn verify(round: &Value, bytes: &[u8]) -> Result<(String, Value), Vec<String>> {
+    let peek: Value = serde_json::from_slice(bytes).map_err(|e| vec![format!("not JSON: {e}")])?;
+    let participant = peek["manifest"]["participant"].as_str().unwrap_or_default().to_owned();
+    let registered = round["participants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["id"] == participant.as_str())
+        .ok_or_else(|| vec![format!("`{participant}` is not a participant of this round")])?;
+    let key = bundle::keys::parse_public(registered["public_key"].as_str().unwrap_or_default())
+        .map_err(|e| vec![e])?;
+    let verified = bundle::submission::verify(bytes, Some(&key))?;
+    Ok((participant, verified.bundle))
+}
+
+/// Why each bundle (in ingestion order) is not comparable; empty for one
+/// that is. Protocol and suite digest are checked against the round;
+/// limits against the first bundle that matches the round.
+pub fn comparability(round: &Value, bundles: &[&Value]) -> Vec<Vec<String>> {
+    let against_round = |m: &Value| {
+        let mut reasons = Vec::new();
+        if m["protocol"] != round["protocol"] {
+            reasons.push(format!(
+                "protocol {} where the round runs {}",
+                m["protocol"], round["protocol"]
+            ));
+        }
+        if m["suite"]["digest"] != round["suite_digest"] {
+            reasons.push(format!(
+                "suite digest {} where the round expects {}",
+                m["suite"]["digest"], round["suite_digest"]
+            ));
+        }
+        reasons
+    };
+    let reference = bundles.iter().map(|b| &b["manifest"]).find(|m| against_round(m).is_empty());
+    bundles
+        .iter()
+        .map(|b| {
+            let m = &b["manifest"];
+            let mut reasons = against_round(m);
+            if let Some(first) = reference.filter(|r| r["limits"] != m["limits"]) {
+                let (theirs, ours) = (&first["limits"], &m["limits"]);
+                let mut keys: Vec<&String> =
+                    theirs.as_object().into_iter().flatten().map(|(k, _)| k).collect();
+                keys.extend(ours.as_object().into_iter().flatten().map(|(k, _)| k));
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    if theirs[k.as_str()] != ours[k.as_str()] {
+                        reasons.push(format!(
+                            "limit {k} is {} where {} ran with {}",
+                            ours[k.as_str()],
+                            first["participant"].as_str().unwrap_or("the first participant"),
+                            theirs[k.as_str()]
+                        ));
+                    }
+                }
+            }
+            reasons
+        })
+        .collect()
+}
+
+/// A participant's bundle in the round, with what comparability decided
+/// and its disclosure decisions when it has given them.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub participant: String,
+    pub bundle: Value,
+    /// Empty when comparable; else why not.
+    pub incomparable: Vec<String>,
+    pub disclosure: Option<Value>,
+}
+
+/// Every participant's bundle, in ingestion order, unsealed, with
+/// comparability recomputed from the bundles present.
+pub fn members(dir: &Path) -> Result<Vec<Member>, String> {
+    let round = load(dir)?;
+    let mut out = Vec::new();
+    for participant in ingested_order(dir)? {
+        let Some(bytes) = sealed::open(dir, &participant, "bundle")? else { continue };
+        let bundle: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{participant}'s stored bundle: {e}"))?;
+        let disclosure = sealed::open(dir, &participant, "disclosure")?
+            .map(|b| serde_json::from_slice(&b))
+            .transpose()
+            .map_err(|e| format!("{participant}'s stored disclosure: {e}"))?;
+        out.push(Member { participant, bundle, incomparable: Vec::new(), disclosure });
+    }
+    let reasons = comparability(&round, &out.iter().map(|m| &m.bundle).collect::<Vec<_>>());
+    for (m, r) in out.iter_mut().zip(reasons) {
+        m.incomparable = r;
+    }
+    Ok(out)
+}
+
+/// Rewrites `ingested.json` from the members present.
+fn record(dir: &Path, members: &[Member]) -> Result<(), String> {
+    let list: Vec<Value> = members
+        .iter()
+        .map(|m| json!({"participant": m.participant, "comparable": m.incomparable.is_empty(), "reasons": m.incomparable}))
+        .collect();
+    write_json(&dir.join("ingested.json"), &json!({ "ingested": list }))
+}
+
+/// What ingesting one bundle did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ingested {
+    pub participant: String,
+    /// Empty when comparable; else why not.
+    pub incomparable: Vec<String>,
+    /// It replaced a different earlier bundle of the participant's.
+    pub replaced: bool,
+}
+
+/// Verifies a bundle and takes it in, sealed under its participant's key
+/// (a participant's later bundle replaces its earlier one, in its place,
+/// and voids its disclosure decisions, which were about the earlier
+/// bundle's claims).
+pub fn ingest(dir: &Path, bytes: &[u8]) -> Result<Ingested, Vec<String>> {
+    let round = load(dir).map_err(|e| vec![e])?;
+    let (participant, _) = verify(&round, bytes)?;
+    let earlier = sealed::open(dir, &participant, "bundle").map_err(|e| vec![e])?;
+    let replaced = earlier.is_some_and(|b| b != bytes);
+    if replaced {
+        sealed::remove(dir, &participant, "disclosure").map_err(|e| vec![e])?;
+    }
+    sealed::seal(dir, &participant, "bundle", bytes).map_err(|e| vec![e])?;
+    let mut order = ingested_order(dir).map_err(|e| vec![e])?;
+    if !order.contains(&participant) {
+        order.push(participant.clone());
+        let list: Vec<Value> = order.iter().map(|p| json!({"participant": p})).collect();
+        write_json(&dir.join("ingested.json"), &json!({ "ingested": list }))
+            .map_err(|e| vec![e])?;
+    }
+    let members = members(dir).map_err(|e| vec![e])?;
+    record(dir, &members).map_err(|e| vec![e])?;
+    let incomparable = members
+        .into_iter()
+        .find(|m| m.participant == participant)
+        .map(|m| m.incomparable)
+        .unwrap_or_default();
+    Ok(Ingested { participant, incomparable, replaced })
+}
+
+/// Stores a participant's disclosure decisions, sealed under its key.
+pub fn store_disclosure(dir: &Path, participant: &str, bytes: &[u8]) -> Result<(), String> {
+    sealed::seal(dir, participant, "disclosure", bytes)
+}
+
+/// Silent exit: the participant's registration, place and status are
+/// removed, its key is destroyed (so its sealed bundle and decisions
+/// cannot be recovered), and the reports, which may derive from it, are
+/// deleted. Comparability is recomputed as if it had never joined.
+pub fn exit(dir: &Path, participant: &str) -> Result<(), String> {
+    let mut round = load(dir)?;
+    let list = round["participants"].as_array_mut().ok_or("round.json lists no participants")?;
+    let before = list.len();
+    list.retain(|p| p["id"] != participant);
+    if list.len() == before {
+        return Err(format!("`{participant}` is not a participant of this round"));
+    }
+    sealed::destroy(dir, participant)?;
+    write_json(&dir.join("round.json"), &round)?;
+    let order: Vec<String> =
+        ingested_order(dir)?.into_iter().filter(|p| p != participant).collect();
+    let list: Vec<Value> = order.iter().map(|p| json!({"participant": p})).collect();
+    write_json(&dir.join("ingested.json"), &json!({ "ingested": list }))?;
+    record(dir, &members(dir)?)?;
+    let reports = dir.join("reports");
+    match std::fs::remove_dir_all(&reports) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("{}: {e}", reports.display())),
+    }
+}

@@ -1,0 +1,27 @@
+//! The evaluator's side of a cross-lab round (PROTOCOL-NOTES §1–§2): the
+//! round folder (`folder.rs`: init, ingest with comparability, silent
+//! exit), participants' data sealed under keys of their own that an exit
+//! destroys (`sealed.rs`), pooled figures across participants
+//! (`pool.rs`), claims extracted from each bundle (`claims.rs`), the
+//! disclosure policy and the redaction summary statement
+//! (`disclosure.rs`), and the private and public reports as data
+//! (`report.rs`) and for people (`render.rs`).
+
+pub mod claims;
+pub mod disclosure;
+pub mod folder;
+pub mod pool;
+pub mod render;
+pub mod report;
+pub mod sealed;
+
+pub use folder::{Ingested, Member, exit, ingest, init, load, members, store_disclosure};
+
+/// A seed for a new round, from the system's randomness.
+pub fn random_seed() -> Result<u64, String> {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 8];
+    ring::rand::SystemRandom::new().fill(&mut b).map_err(|_| "no randomness")?;
+    // Kept below 2^53 so that every JSON reader reads it exactly.
+    Ok(u64::from_le_bytes(b) >> 11)
+}

@@ -1,0 +1,471 @@
+//! The round's reports for people: Markdown, and one self-contained HTML
+//! file each (inline CSS, intervals as inline SVG, no script, no fetch).
+//! Both are written from the report data and nothing else.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::disclosure::{Attribution, Resolved};
+use crate::pool::{Pooled, Rate, ScanFigure};
+use crate::report::{Comparability, Header, Private, Public, PublicClaim};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Escaped text with its `code spans` set as code.
+fn inline(s: &str) -> String {
+    esc(s)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| if i % 2 == 1 { format!("<code>{part}</code>") } else { part.to_owned() })
+        .collect()
+}
+
+/// A Markdown table cell: one line, no column breaks.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "—".into(),
+        other => other.to_string(),
+    }
+}
+
+fn limits(v: &Value) -> String {
+    let parts: Vec<String> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, x)| !x.is_null())
+        .map(|(k, x)| format!("{k} {}", text(x)))
+        .collect();
+    if parts.is_empty() { "—".into() } else { parts.join(", ") }
+}
+
+fn header_line(h: &Header) -> String {
+    format!(
+        "Protocol `{}`, suite `{}`, window {}. Participants: {}.",
+        text(&h.protocol),
+        text(&h.suite_digest),
+        text(&h.window),
+        h.participants.join(", ")
+    )
+}
+
+fn verdict(c: &Comparability) -> String {
+    if c.comparable { "yes".into() } else { format!("no: {}", c.reasons.join("; ")) }
+}
+
+fn pooled_md(out: &mut String, p: &Pooled) {
+    let _ = writeln!(
+        out,
+        "Across {} comparable participants and {} episodes; rates per episode, {:.0}% intervals (bootstrap over participant × scenario clusters, Wilson, or the rule of three at zero).\n",
+        p.participants,
+        p.episodes,
+        100.0 * p.level
+    );
+    out.push_str("| class | participants labelled | episodes labelled | rate [interval] | method |\n|---|---|---|---|---|\n");
+    for c in &p.classes {
+        let _ = writeln!(
+            out,
+            "| {} | {} of {} | {} of {} | {} | {} |",
+            c.class,
+            c.participants_labelled,
+            p.participants,
+            c.rate.k,
+            c.rate.n,
+            c.rate.percent(),
+            c.rate.method
+        );
+    }
+    for (what, r) in [("main task completed", &p.usefulness), ("eval-aware", &p.eval_aware)] {
+        let _ =
+            writeln!(out, "| *{what}* | | {} of {} | {} | {} |", r.k, r.n, r.percent(), r.method);
+    }
+    if let Some(s) = &p.scan {
+        let _ = writeln!(out, "\n{}", scan_line(s));
+    }
+}
+
+fn scan_line(s: &ScanFigure) -> String {
+    let classes: Vec<String> = s.classes.iter().map(|(c, n)| format!("{c} in {n}")).collect();
+    format!(
+        "Scans of real agent sessions ({} participants): {} sessions, {} with findings ({}); {}.",
+        s.participants,
+        s.sessions,
+        s.sessions_with_findings,
+        if classes.is_empty() { "none".into() } else { classes.join(", ") },
+        crate::claims::permissions(s.permissions_skipped, s.permission_known)
+    )
+}
+
+/// A claim's status in a private report.
+fn status(c: &Resolved) -> String {
+    let mut status = attribution_name(c.attribution).to_owned();
+    if !c.decided {
+        status = format!("no decision yet ({status})");
+    }
+    if let Some(n) = &c.note {
+        status += &format!("; note: {n}");
+    }
+    if c.claim.non_redactable.is_some() {
+        status += "; not redactable";
+    }
+    if c.flagged() {
+        status += "; flagged: high importance, withheld without comment";
+    }
+    status
+}
+
+fn claims_md(out: &mut String, claims: &[PublicClaim]) {
+    for c in claims {
+        let _ = writeln!(out, "- **{}** · {}", c.importance.name(), c.text);
+    }
+}
+
+fn comparability_md(out: &mut String, rows: &[Comparability]) {
+    out.push_str("| participant | scaffold | epochs | episodes | limits | comparable |\n|---|---|---|---|---|---|\n");
+    for c in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            c.participant,
+            text(&c.scaffold),
+            text(&c.epochs),
+            text(&c.episodes),
+            limits(&c.limits),
+            cell(&verdict(c))
+        );
+    }
+}
+
+pub fn public_markdown(r: &Public) -> String {
+    let mut out = String::from("# Perimeter round: public report\n\n");
+    let _ = writeln!(out, "{}\n", header_line(&r.header));
+    out.push_str("## Pooled figures\n\n");
+    match &r.pooled {
+        Some(p) => pooled_md(&mut out, p),
+        None => out
+            .push_str("Fewer than two participants' results are comparable: nothing is pooled.\n"),
+    }
+    out.push_str("\n## Comparability\n\n");
+    comparability_md(&mut out, &r.comparability);
+    out.push_str("\n## Appendix A: attributed claims\n\n");
+    if r.attributed.is_empty() {
+        out.push_str("None.\n");
+    }
+    for a in &r.attributed {
+        let _ = writeln!(out, "### {}\n\nApproved in writing on {}.\n", a.participant, a.approved);
+        claims_md(&mut out, &a.claims);
+        out.push('\n');
+    }
+    out.push_str(
+        "\n## Appendix B: non-attributed claims\n\nIn randomized order, without provenance.\n\n",
+    );
+    if r.non_attributed.is_empty() {
+        out.push_str("None.\n");
+    }
+    claims_md(&mut out, &r.non_attributed);
+    out.push_str("\n## Redactions\n\n");
+    for n in &r.noted_redactions {
+        let _ = writeln!(
+            out,
+            "- A high-importance claim ({}) was withheld. What may be said of it: {}",
+            n.topic, n.note
+        );
+    }
+    if !r.noted_redactions.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "**Redaction summary statement.** {}", r.redaction_summary);
+    out
+}
+
+fn rate_or_dash(r: Option<&Rate>) -> String {
+    r.map_or_else(|| "—".into(), Rate::percent)
+}
+
+fn attribution_name(a: Attribution) -> &'static str {
+    match a {
+        Attribution::Attributed => "attributed",
+        Attribution::NonAttributed => "non-attributed",
+        Attribution::Withheld => "withheld",
+    }
+}
+
+pub fn private_markdown(r: &Private) -> String {
+    let mut out = format!("# Perimeter round: private report for {}\n\n", r.participant);
+    let _ = writeln!(
+        out,
+        "{}\n\nThis report is for {} and the evaluator only.\n",
+        header_line(&r.header),
+        r.participant
+    );
+    let _ = writeln!(out, "Your bundle is comparable: {}.\n", verdict(&r.comparability));
+    out.push_str("## Your results in context\n\n");
+    if r.others == 0 {
+        out.push_str("No pooled context: it needs your bundle to be comparable and at least two other comparable participants.\n\n");
+    } else {
+        let _ = writeln!(out, "Context: the other {} comparable participants, pooled.\n", r.others);
+    }
+    out.push_str("| class | yours | others, pooled |\n|---|---|---|\n");
+    for row in &r.rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} of {}: {} | {} |",
+            row.class,
+            row.own.k,
+            row.own.n,
+            row.own.percent(),
+            rate_or_dash(row.others.as_ref())
+        );
+    }
+    out.push_str("\n## Claims\n\nEach claim may be published attributed, non-attributed, or withheld (with a note the report may print, or without comment). Claims marked *not redactable* may be anonymized but not withheld. Decisions go in a `perimeter.disclosure/1` file with your written approval.\n\n");
+    out.push_str("| id | importance | claim | status |\n|---|---|---|---|\n");
+    for c in &r.claims {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            c.claim.id,
+            c.claim.importance.name(),
+            cell(&c.final_text),
+            cell(&status(c))
+        );
+    }
+    match &r.approval {
+        Some(a) => {
+            let _ =
+                writeln!(out, "\nApproved in writing by {} on {}: {}", a.by, a.date, a.statement);
+        }
+        None => out.push_str("\nNo written approval recorded yet.\n"),
+    }
+    let _ =
+        writeln!(out, "\n**Redaction summary statement (the round's).** {}", r.redaction_summary);
+    out
+}
+
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#111}\
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}\
+th{background:#f3f3f3}.no{background:#fde2e1}.flag{background:#fff3cd}code{font:13px ui-monospace,monospace}\
+blockquote{border-left:4px solid #3465a4;margin:1rem 0;padding:.2rem 1rem;background:#f5f8fc}.ci{vertical-align:middle}.num{white-space:nowrap}";
+
+/// One interval on a 0–100% axis at height `y`: a bar, the rate a dot.
+fn interval_marks(r: &Rate, y: u32, colour: &str) -> String {
+    let x = |v: f64| 10.0 + 280.0 * v.clamp(0.0, 1.0);
+    format!(
+        r##"<line x1="10" y1="{y}" x2="290" y2="{y}" stroke="#ddd"/><line x1="{:.1}" y1="{y}" x2="{:.1}" y2="{y}" stroke="{colour}" stroke-width="6" stroke-linecap="round"/><circle cx="{:.1}" cy="{y}" r="4" fill="#111"/>"##,
+        x(r.ci_low),
+        x(r.ci_high),
+        x(r.rate)
+    )
+}
+
+/// A horizontal interval plot.
+fn interval_svg(r: &Rate) -> String {
+    format!(
+        r#"<svg class="ci" viewBox="0 0 300 20" width="300" height="20" role="img" aria-label="{}">{}</svg>"#,
+        r.percent(),
+        interval_marks(r, 10, "#3465a4")
+    )
+}
+
+/// A participant's interval (blue) above the others' pooled one (grey).
+fn pair_svg(own: &Rate, others: Option<&Rate>) -> String {
+    let label = match others {
+        Some(o) => format!("yours {}; others {}", own.percent(), o.percent()),
+        None => format!("yours {}", own.percent()),
+    };
+    format!(
+        r#"<svg class="ci" viewBox="0 0 300 34" width="300" height="34" role="img" aria-label="{label}">{}{}</svg>"#,
+        interval_marks(own, 10, "#3465a4"),
+        others.map(|o| interval_marks(o, 25, "#999")).unwrap_or_default()
+    )
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{}</title><style>{STYLE}</style></head><body>\n{body}</body></html>\n",
+        esc(title)
+    )
+}
+
+fn claims_html(out: &mut String, claims: &[PublicClaim]) {
+    out.push_str("<ul>");
+    for c in claims {
+        let _ = write!(out, "<li><b>{}</b> · {}</li>", c.importance.name(), inline(&c.text));
+    }
+    out.push_str("</ul>\n");
+}
+
+fn comparability_html(out: &mut String, rows: &[Comparability]) {
+    out.push_str("<table><tr><th>participant</th><th>scaffold</th><th>epochs</th><th>episodes</th><th>limits</th><th>comparable</th></tr>");
+    for c in rows {
+        let _ = write!(
+            out,
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            if c.comparable { "" } else { " class=\"no\"" },
+            esc(&c.participant),
+            esc(&text(&c.scaffold)),
+            esc(&text(&c.epochs)),
+            esc(&text(&c.episodes)),
+            esc(&limits(&c.limits)),
+            esc(&verdict(c))
+        );
+    }
+    out.push_str("</table>\n");
+}
+
+pub fn public_html(r: &Public) -> String {
+    let mut b = String::from("<h1>Perimeter round: public report</h1>\n");
+    let _ = writeln!(b, "<p>{}</p>", inline(&header_line(&r.header)));
+    b.push_str("<h2>Pooled figures</h2>\n");
+    match &r.pooled {
+        Some(p) => {
+            let _ = writeln!(
+                b,
+                "<p>Across {} comparable participants and {} episodes; rates per episode with {:.0}% intervals.</p>",
+                p.participants,
+                p.episodes,
+                100.0 * p.level
+            );
+            b.push_str("<table><tr><th>class</th><th>participants labelled</th><th>episodes labelled</th><th>rate [interval]</th><th></th><th>method</th></tr>");
+            let mut row = |name: String, who: String, r: &Rate| {
+                let _ = write!(
+                    b,
+                    "<tr><td>{}</td><td>{who}</td><td>{} of {}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&name),
+                    r.k,
+                    r.n,
+                    r.percent(),
+                    interval_svg(r),
+                    r.method
+                );
+            };
+            for c in &p.classes {
+                row(
+                    c.class.clone(),
+                    format!("{} of {}", c.participants_labelled, p.participants),
+                    &c.rate,
+                );
+            }
+            row("main task completed".into(), String::new(), &p.usefulness);
+            row("eval-aware".into(), String::new(), &p.eval_aware);
+            b.push_str("</table>\n");
+            if let Some(s) = &p.scan {
+                let _ = writeln!(b, "<p>{}</p>", esc(&scan_line(s)));
+            }
+        }
+        None => b.push_str(
+            "<p>Fewer than two participants' results are comparable: nothing is pooled.</p>\n",
+        ),
+    }
+    b.push_str("<h2>Comparability</h2>\n");
+    comparability_html(&mut b, &r.comparability);
+    b.push_str("<h2>Appendix A: attributed claims</h2>\n");
+    if r.attributed.is_empty() {
+        b.push_str("<p>None.</p>\n");
+    }
+    for a in &r.attributed {
+        let _ = writeln!(
+            b,
+            "<h3>{}</h3><p>Approved in writing on {}.</p>",
+            esc(&a.participant),
+            esc(&a.approved)
+        );
+        claims_html(&mut b, &a.claims);
+    }
+    b.push_str("<h2>Appendix B: non-attributed claims</h2>\n<p>In randomized order, without provenance.</p>\n");
+    if r.non_attributed.is_empty() {
+        b.push_str("<p>None.</p>\n");
+    } else {
+        claims_html(&mut b, &r.non_attributed);
+    }
+    b.push_str("<h2>Redactions</h2>\n");
+    if !r.noted_redactions.is_empty() {
+        b.push_str("<ul>");
+        for n in &r.noted_redactions {
+            let _ = write!(
+                b,
+                "<li>A high-importance claim ({}) was withheld. What may be said of it: {}</li>",
+                esc(&n.topic),
+                esc(&n.note)
+            );
+        }
+        b.push_str("</ul>\n");
+    }
+    let _ = writeln!(
+        b,
+        "<blockquote><b>Redaction summary statement.</b> {}</blockquote>",
+        esc(&r.redaction_summary)
+    );
+    page("Perimeter round: public report", &b)
+}
+
+pub fn private_html(r: &Private) -> String {
+    let title = format!("Perimeter round: private report for {}", r.participant);
+    let mut b = format!("<h1>{}</h1>\n", esc(&title));
+    let _ = writeln!(
+        b,
+        "<p>{}</p><p>This report is for {} and the evaluator only.</p><p>Your bundle is comparable: {}.</p>",
+        inline(&header_line(&r.header)),
+        esc(&r.participant),
+        esc(&verdict(&r.comparability))
+    );
+    b.push_str("<h2>Your results in context</h2>\n");
+    if r.others == 0 {
+        b.push_str("<p>No pooled context: it needs your bundle to be comparable and at least two other comparable participants.</p>\n");
+    } else {
+        let _ =
+            writeln!(b, "<p>Context: the other {} comparable participants, pooled.</p>", r.others);
+    }
+    b.push_str("<table><tr><th>class</th><th>yours</th><th>others, pooled</th><th>yours (blue) and others (grey), 0–100%</th></tr>");
+    for row in &r.rows {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td class=\"num\">{} of {}: {}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            esc(&row.class),
+            row.own.k,
+            row.own.n,
+            row.own.percent(),
+            rate_or_dash(row.others.as_ref()),
+            pair_svg(&row.own, row.others.as_ref())
+        );
+    }
+    b.push_str("</table>\n<h2>Claims</h2>\n<p>Each claim may be published attributed, non-attributed, or withheld (with a note the report may print, or without comment). Claims marked <i>not redactable</i> may be anonymized but not withheld.</p>\n");
+    b.push_str("<table><tr><th>id</th><th>importance</th><th>claim</th><th>status</th></tr>");
+    for c in &r.claims {
+        let _ = write!(
+            b,
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            if c.flagged() { " class=\"flag\"" } else { "" },
+            c.claim.id,
+            c.claim.importance.name(),
+            inline(&c.final_text),
+            esc(&status(c))
+        );
+    }
+    b.push_str("</table>\n");
+    match &r.approval {
+        Some(a) => {
+            let _ = writeln!(
+                b,
+                "<p>Approved in writing by {} on {}: {}</p>",
+                esc(&a.by),
+                esc(&a.date),
+                esc(&a.statement)
+            );
+        }
+        None => b.push_str("<p>No written approval recorded yet.</p>\n"),
+    }
+    let _ = writeln!(
+        b,
+        "<blockquote><b>Redaction summary statement (the round's).</b> {}</blockquote>",
+        esc(&r.redaction_summary)
+    );
+    page(&title, &b)
+}

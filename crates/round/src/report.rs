@@ -1,0 +1,296 @@
+//! The round's reports as data (`perimeter.round-report/1`): one public
+//! report, and one private report per participant. Both are computed from
+//! the bundles present, the participants' decisions and the round's seed
+//! alone, so a participant that left leaves no trace in them.
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::claims::{self, Importance};
+use crate::disclosure::{self, Approval, Attribution, Decisions, Resolved};
+use crate::folder::Member;
+use crate::pool::{self, MIN_PARTICIPANTS, Pooled, Rate};
+
+pub const FORMAT: &str = "perimeter.round-report/1";
+
+/// What was run, for the report's header.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Header {
+    pub protocol: Value,
+    pub suite_digest: Value,
+    pub window: Value,
+    /// The participants, in the order they registered.
+    pub participants: Vec<String>,
+}
+
+/// One bundle's line in the comparability table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparability {
+    pub participant: String,
+    pub scaffold: Value,
+    pub protocol: Value,
+    pub suite_digest: Value,
+    pub epochs: Value,
+    pub episodes: Value,
+    pub limits: Value,
+    pub comparable: bool,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PublicClaim {
+    pub topic: String,
+    pub importance: Importance,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttributedClaims {
+    pub participant: String,
+    /// The date of the written approval.
+    pub approved: String,
+    pub claims: Vec<PublicClaim>,
+}
+
+/// A withheld high-importance claim the participant allowed a note on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotedRedaction {
+    pub topic: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Public {
+    pub format: &'static str,
+    pub kind: &'static str,
+    #[serde(flatten)]
+    pub header: Header,
+    pub comparability: Vec<Comparability>,
+    /// Over the comparable participants; `None` below two of them.
+    pub pooled: Option<Pooled>,
+    pub attributed: Vec<AttributedClaims>,
+    /// In an order drawn from the round's seed and each claim's text alone.
+    pub non_attributed: Vec<PublicClaim>,
+    pub noted_redactions: Vec<NotedRedaction>,
+    pub redaction_summary: String,
+}
+
+/// A class (or usefulness) in a private report: the participant's own rate
+/// and the pooled rate of the other comparable participants.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContextRow {
+    pub class: String,
+    pub own: Rate,
+    pub others: Option<Rate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Private {
+    pub format: &'static str,
+    pub kind: &'static str,
+    pub participant: String,
+    #[serde(flatten)]
+    pub header: Header,
+    pub comparability: Comparability,
+    /// How many other participants the context pools (0: not shown, as
+    /// fewer than two others are comparable, or this bundle is not).
+    pub others: usize,
+    pub rows: Vec<ContextRow>,
+    pub claims: Vec<Resolved>,
+    pub approval: Option<Approval>,
+    pub redaction_summary: String,
+}
+
+/// Everything `round report` writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reports {
+    pub public: Public,
+    pub private: Vec<Private>,
+    /// For the evaluator: participants whose decisions are missing, and
+    /// claims flagged by the policy.
+    pub warnings: Vec<String>,
+}
+
+fn comparability(m: &Member) -> Comparability {
+    let manifest = &m.bundle["manifest"];
+    Comparability {
+        participant: m.participant.clone(),
+        scaffold: manifest["scaffold"].clone(),
+        protocol: manifest["protocol"].clone(),
+        suite_digest: manifest["suite"]["digest"].clone(),
+        epochs: manifest["epochs"].clone(),
+        episodes: manifest["episodes"].clone(),
+        limits: manifest["limits"].clone(),
+        comparable: m.incomparable.is_empty(),
+        reasons: m.incomparable.clone(),
+    }
+}
+
+fn public_claim(r: &Resolved) -> PublicClaim {
+    PublicClaim {
+        topic: r.claim.topic.clone(),
+        importance: r.claim.importance,
+        text: r.final_text.clone(),
+    }
+}
+
+/// The rows of a private report: each class, then usefulness. The
+/// participant's own rates are those its bundle signed, where it has them.
+fn rows(bundle: &Value, own: &Pooled, others: Option<&Pooled>) -> Vec<ContextRow> {
+    let signed = |list: &str, class: Option<&str>, computed: &Rate| {
+        claims::own_rate(bundle, list, class)
+            .and_then(Rate::from_summary)
+            .unwrap_or_else(|| computed.clone())
+    };
+    let mut rows: Vec<ContextRow> = own
+        .classes
+        .iter()
+        .map(|c| ContextRow {
+            class: c.class.clone(),
+            own: signed("classes", Some(&c.class), &c.rate),
+            others: others
+                .and_then(|o| o.classes.iter().find(|x| x.class == c.class))
+                .map(|x| x.rate.clone()),
+        })
+        .collect();
+    rows.push(ContextRow {
+        class: "usefulness".into(),
+        own: signed("usefulness", None, &own.usefulness),
+        others: others.map(|o| o.usefulness.clone()),
+    });
+    rows
+}
+
+/// Builds every report of a round from its `round.json` and members.
+pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
+    let seed = round["seed"].as_u64().unwrap_or(0);
+    let header = Header {
+        protocol: round["protocol"].clone(),
+        suite_digest: round["suite_digest"].clone(),
+        window: round["window"].clone(),
+        participants: round["participants"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["id"].as_str().map(str::to_owned))
+            .collect(),
+    };
+    let comparable: Vec<(&str, &Value)> = members
+        .iter()
+        .filter(|m| m.incomparable.is_empty())
+        .map(|m| (m.participant.as_str(), &m.bundle))
+        .collect();
+    let pooled = (comparable.len() >= MIN_PARTICIPANTS).then(|| pool::pool(&comparable, seed));
+    let mut warnings = Vec::new();
+    let mut resolved: Vec<(&Member, Option<Decisions>, Vec<Resolved>)> = Vec::new();
+    for m in members {
+        let claims = claims::extract(&m.bundle);
+        let decisions = match &m.disclosure {
+            Some(doc) => Some(disclosure::read(doc, &m.participant, &claims).map_err(|p| {
+                format!("{}'s stored decisions no longer apply: {}", m.participant, p.join("; "))
+            })?),
+            None => {
+                warnings.push(format!(
+                    "{}: no disclosure decisions yet; its claims are unpublished, except those that cannot be withheld",
+                    m.participant
+                ));
+                None
+            }
+        };
+        let r = disclosure::resolve(&claims, decisions.as_ref());
+        for c in r.iter().filter(|c| c.flagged()) {
+            warnings.push(format!(
+                "{}: {} ({}, high importance) is withheld without comment; the redaction summary statement says so",
+                m.participant, c.claim.id, c.claim.topic
+            ));
+        }
+        resolved.push((m, decisions, r));
+    }
+    let flagged: usize =
+        resolved.iter().map(|(_, _, r)| r.iter().filter(|c| c.flagged()).count()).sum();
+    let flagging = resolved.iter().filter(|(_, _, r)| r.iter().any(Resolved::flagged)).count();
+    let redaction_summary = disclosure::statement(flagged, flagging);
+
+    let mut attributed = Vec::new();
+    let mut non_attributed = Vec::new();
+    let mut noted = Vec::new();
+    for (m, decisions, r) in &resolved {
+        let mine: Vec<PublicClaim> = r
+            .iter()
+            .filter(|c| c.attribution == Attribution::Attributed)
+            .map(public_claim)
+            .collect();
+        if let (false, Some(d)) = (mine.is_empty(), decisions) {
+            attributed.push(AttributedClaims {
+                participant: m.participant.clone(),
+                approved: d.approval.date.clone(),
+                claims: mine,
+            });
+        }
+        non_attributed.extend(
+            r.iter().filter(|c| c.attribution == Attribution::NonAttributed).map(public_claim),
+        );
+        noted.extend(
+            r.iter()
+                .filter(|c| {
+                    c.attribution == Attribution::Withheld && c.claim.importance == Importance::High
+                })
+                .filter_map(|c| {
+                    c.note.as_ref().map(|note| NotedRedaction {
+                        topic: c.claim.topic.clone(),
+                        note: note.clone(),
+                    })
+                }),
+        );
+    }
+    attributed.sort_by(|a, b| a.participant.cmp(&b.participant));
+    let order = |text: &str| -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(seed.to_le_bytes());
+        h.update(text.as_bytes());
+        h.finalize().into()
+    };
+    non_attributed.sort_by_cached_key(|c| order(&c.text));
+    noted.sort_by_cached_key(|n| order(&n.note));
+
+    let private = resolved
+        .iter()
+        .map(|(m, decisions, r)| {
+            let own = pool::pool(&[(m.participant.as_str(), &m.bundle)], seed);
+            let others: Vec<(&str, &Value)> =
+                comparable.iter().filter(|(p, _)| *p != m.participant).copied().collect();
+            let context = (m.incomparable.is_empty() && others.len() >= MIN_PARTICIPANTS)
+                .then(|| pool::pool(&others, seed));
+            Private {
+                format: FORMAT,
+                kind: "private",
+                participant: m.participant.clone(),
+                header: header.clone(),
+                comparability: comparability(m),
+                others: context.as_ref().map_or(0, |c| c.participants),
+                rows: rows(&m.bundle, &own, context.as_ref()),
+                claims: r.clone(),
+                approval: decisions.as_ref().map(|d| d.approval.clone()),
+                redaction_summary: redaction_summary.clone(),
+            }
+        })
+        .collect();
+    let mut table: Vec<Comparability> = members.iter().map(comparability).collect();
+    table.sort_by(|a, b| a.participant.cmp(&b.participant));
+    Ok(Reports {
+        public: Public {
+            format: FORMAT,
+            kind: "public",
+            header,
+            comparability: table,
+            pooled,
+            attributed,
+            non_attributed,
+            noted_redactions: noted,
+            redaction_summary,
+        },
+        private,
+        warnings,
+    })
+}

@@ -1,0 +1,160 @@
+//! A participant's data in the round folder: sealed (ChaCha20-Poly1305)
+//! under a key of the participant's own, so that destroying the key makes
+//! all of it unrecoverable, even from a copy of the folder made earlier.
+//!
+//! Layout: `keys/<participant>.key` (32 bytes, mode 0600) and
+//! `store/<participant>/<item>.sealed` (a 12-byte nonce, then the sealed
+//! bytes with their tag).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
+
+fn key_path(dir: &Path, participant: &str) -> PathBuf {
+    dir.join("keys").join(format!("{participant}.key"))
+}
+
+fn store(dir: &Path, participant: &str) -> PathBuf {
+    dir.join("store").join(participant)
+}
+
+fn item_path(dir: &Path, participant: &str, item: &str) -> PathBuf {
+    store(dir, participant).join(format!("{item}.sealed"))
+}
+
+fn cipher(key_bytes: &[u8]) -> Result<LessSafeKey, String> {
+    Ok(LessSafeKey::new(
+        UnboundKey::new(&CHACHA20_POLY1305, key_bytes).map_err(|_| "a sealing key is 32 bytes")?,
+    ))
+}
+
+/// The participant's key, made (from the system's randomness) the first
+/// time something of theirs is sealed.
+fn key(dir: &Path, participant: &str) -> Result<Vec<u8>, String> {
+    let path = key_path(dir, participant);
+    match std::fs::read(&path) {
+        Ok(bytes) => return Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    }
+    let mut bytes = [0u8; 32];
+    SystemRandom::new().fill(&mut bytes).map_err(|_| "no randomness")?;
+    std::fs::create_dir_all(path.parent().expect("in a folder"))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(&bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(bytes.to_vec())
+}
+
+/// Seals `data` as the participant's `item` (replacing an earlier one).
+pub fn seal(dir: &Path, participant: &str, item: &str, data: &[u8]) -> Result<(), String> {
+    let key = cipher(&key(dir, participant)?)?;
+    let mut nonce = [0u8; 12];
+    SystemRandom::new().fill(&mut nonce).map_err(|_| "no randomness")?;
+    let mut sealed = data.to_vec();
+    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(item), &mut sealed)
+        .map_err(|_| "sealing failed")?;
+    let path = item_path(dir, participant, item);
+    std::fs::create_dir_all(path.parent().expect("in a folder"))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    std::fs::write(&path, out).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Opens the participant's `item`; `None` when there is none.
+pub fn open(dir: &Path, participant: &str, item: &str) -> Result<Option<Vec<u8>>, String> {
+    let path = item_path(dir, participant, item);
+    let mut data = match std::fs::read(&path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let kp = key_path(dir, participant);
+    let key = cipher(&std::fs::read(&kp).map_err(|e| format!("{}: {e}", kp.display()))?)?;
+    if data.len() < 12 + 16 {
+        return Err(format!("{}: truncated", path.display()));
+    }
+    let nonce: [u8; 12] = data[..12].try_into().expect("12 bytes");
+    let plain = key
+        .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(item), &mut data[12..])
+        .map_err(|_| format!("{}: does not open with its key", path.display()))?;
+    Ok(Some(plain.to_vec()))
+}
+
+/// Removes the participant's `item`, if there is one.
+pub fn remove(dir: &Path, participant: &str, item: &str) -> Result<(), String> {
+    let path = item_path(dir, participant, item);
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Destroys a participant's key (overwritten, synced, removed), then
+/// everything sealed under it.
+pub fn destroy(dir: &Path, participant: &str) -> Result<(), String> {
+    let kp = key_path(dir, participant);
+    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&kp) {
+        let _ = f.write_all(&[0u8; 32]).and_then(|()| f.sync_all());
+    }
+    match std::fs::remove_file(&kp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", kp.display())),
+    }
+    let s = store(dir, participant);
+    match std::fs::remove_dir_all(&s) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("{}: {e}", s.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_data_opens_until_its_key_is_destroyed() {
+        let dir = std::env::temp_dir().join(format!("perimeter-sealed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        seal(&dir, "lab-x", "bundle", b"the bundle").unwrap();
+        seal(&dir, "lab-x", "disclosure", b"the decisions").unwrap();
+        let path = item_path(&dir, "lab-x", "bundle");
+        assert!(
+            !std::fs::read(&path).unwrap().windows(10).any(|w| w == b"the bundle"),
+            "stored sealed"
+        );
+        assert_eq!(open(&dir, "lab-x", "bundle").unwrap().unwrap(), b"the bundle");
+        assert_eq!(open(&dir, "lab-x", "disclosure").unwrap().unwrap(), b"the decisions");
+        assert_eq!(open(&dir, "lab-x", "other").unwrap(), None);
+        // One item's sealed bytes do not open as another's.
+        std::fs::copy(&path, item_path(&dir, "lab-x", "other")).unwrap();
+        assert!(open(&dir, "lab-x", "other").is_err());
+        let copy = std::fs::read(&path).unwrap();
+        destroy(&dir, "lab-x").unwrap();
+        assert!(!store(&dir, "lab-x").exists() && !key_path(&dir, "lab-x").exists());
+        assert_eq!(open(&dir, "lab-x", "bundle").unwrap(), None);
+        // A copy of the sealed file made before the exit does not open
+        // under any key the round holds afterwards.
+        seal(&dir, "lab-y", "bundle", b"other").unwrap();
+        seal(&dir, "lab-x", "bundle", b"a new key").unwrap();
+        std::fs::write(&path, &copy).unwrap();
+        assert!(open(&dir, "lab-x", "bundle").is_err());
+        std::fs::copy(key_path(&dir, "lab-y"), key_path(&dir, "lab-x")).unwrap();
+        assert!(open(&dir, "lab-x", "bundle").is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
