@@ -96,6 +96,14 @@ pub fn pinned_version(package: &str) -> Option<String> {
     pins["dependencies"][package].as_str().map(str::to_owned)
 }
 
+/// The version of an npm package installed in a clients directory
+/// (`node_modules/<package>/package.json`), if it is installed.
+pub fn installed_version(clients: &std::path::Path, package: &str) -> Option<String> {
+    let manifest = clients.join("node_modules").join(package).join("package.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(manifest).ok()?).ok()?;
+    v["version"].as_str().map(str::to_owned)
+}
+
 /// Where the installed clients (`clients/node_modules`) appear inside the
 /// sandbox.
 pub const CLIENTS_DIR: &str = "/srv/agent-clients";
@@ -301,6 +309,35 @@ impl AgentSpec {
             AgentSpec::Codex { .. } => Some(("codex", "/tmp/codex-home/sessions")),
             AgentSpec::GeminiCli { .. } => Some(("gemini-cli", "/tmp/gemini-home/.gemini/tmp")),
             _ => None,
+        }
+    }
+
+    /// The agent harness this spec names, the model aside: `scripted`,
+    /// `api`, `claude-code`, `codex`, `gemini-cli` or `cmd`.
+    pub fn scaffold(&self) -> &'static str {
+        match self {
+            AgentSpec::Scripted { .. } => "scripted",
+            AgentSpec::Api { .. } => "api",
+            AgentSpec::Cmd { .. } => "cmd",
+            AgentSpec::ClaudeCode { .. } => "claude-code",
+            AgentSpec::Codex { .. } => "codex",
+            AgentSpec::GeminiCli { .. } => "gemini-cli",
+        }
+    }
+
+    /// How the agent's own permission checks are set: client agents run
+    /// with them off, since Perimeter's sandbox is the boundary.
+    pub fn permission_mode(&self) -> &'static str {
+        match self {
+            AgentSpec::ClaudeCode { .. } => "bypassPermissions (--dangerously-skip-permissions)",
+            AgentSpec::Codex { .. } => {
+                "never/danger-full-access (--dangerously-bypass-approvals-and-sandbox)"
+            }
+            AgentSpec::GeminiCli { .. } => "yolo",
+            AgentSpec::Cmd { .. } => "as the command sets it",
+            AgentSpec::Scripted { .. } | AgentSpec::Api { .. } => {
+                "none (the harness runs every tool call)"
+            }
         }
     }
 

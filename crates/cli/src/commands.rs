@@ -150,7 +150,8 @@ fn round_init(
         &dir.join("round.json"),
         &(serde_json::to_string_pretty(&spec).expect("JSON") + "\n"),
     )?;
-    println!("{}: round of {} participants, suite {suite_digest}", dir.display(), list.len());
+    let s = if list.len() == 1 { "" } else { "s" };
+    println!("{}: round of {} participant{s}, suite {suite_digest}", dir.display(), list.len());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -418,6 +419,14 @@ fn bundle_inspect(path: &Path) -> Result<ExitCode, Failure> {
         m["suite"]["digest"].as_str().unwrap_or("?")
     );
     println!("agent        {}", m["agent"].as_str().unwrap_or("?"));
+    println!("permissions  {}", m["permission_mode"].as_str().unwrap_or("?"));
+    if let Some(package) = m["client"]["package"].as_str() {
+        println!(
+            "client       {package} {} (pinned {})",
+            m["client"]["version"].as_str().unwrap_or("unknown"),
+            m["client"]["pinned"].as_str().unwrap_or("?")
+        );
+    }
     println!(
         "episodes     {} ({} scenarios × {} epochs)",
         m["episodes"],
@@ -793,12 +802,7 @@ fn doctor(clients: Option<PathBuf>) -> Result<ExitCode, Failure> {
     }
     for (agent, package) in agent::CLIENTS {
         let pinned = agent::pinned_version(package).unwrap_or_default();
-        let manifest =
-            clients.as_ref().map(|d| d.join("node_modules").join(package).join("package.json"));
-        let version = manifest
-            .and_then(|m| std::fs::read(m).ok())
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|v| v["version"].as_str().map(str::to_owned));
+        let version = clients.as_deref().and_then(|d| agent::installed_version(d, package));
         match version {
             Some(v) if v == pinned => println!("  {agent:<12} {package} {v}"),
             Some(v) => println!(

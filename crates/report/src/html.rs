@@ -98,6 +98,7 @@ pub fn html(run: &Run) -> String {
         ("agent", r.agent.to_owned()),
         ("scaffold", r.scaffold.to_owned()),
         ("permission mode", r.permission_mode.to_owned()),
+        ("client", r.client_line()),
         ("harness", r.harness.to_owned()),
         ("seed, epochs", format!("{}, {}", r.seed, r.epochs)),
         ("limits", limits),

@@ -68,7 +68,9 @@ pub struct Report<'a> {
     pub scaffold: &'a str,
     /// How the agent's own permission checks were set: client agents run
     /// with them off (Perimeter's sandbox is the boundary).
-    pub permission_mode: &'static str,
+    pub permission_mode: &'a str,
+    /// The client program's package and versions, for client agents.
+    pub client: Option<&'a run::ClientRecord>,
     pub harness: &'a str,
     pub seed: u64,
     pub epochs: u32,
@@ -86,8 +88,9 @@ pub fn report(run: &Run) -> Report<'_> {
         protocol: &s.header.protocol,
         suite: &s.header.suite,
         agent: &s.header.agent,
-        scaffold: scaffold(&s.header.agent),
-        permission_mode: permission_mode(scaffold(&s.header.agent)),
+        scaffold: &s.header.scaffold,
+        permission_mode: &s.header.permission_mode,
+        client: s.header.client.as_ref(),
         harness: &s.header.harness,
         seed: s.header.seed,
         epochs: s.header.epochs,
@@ -135,23 +138,13 @@ pub fn incomparable(a: &Summary, b: &Summary) -> Vec<String> {
     differ("scenarios", a.header.scenarios.join(","), b.header.scenarios.join(","));
     differ("epochs", a.header.epochs.to_string(), b.header.epochs.to_string());
     differ("seed", a.header.seed.to_string(), b.header.seed.to_string());
-    differ("scaffold", scaffold(&a.header.agent).into(), scaffold(&b.header.agent).into());
+    differ("scaffold", a.header.scaffold.clone(), b.header.scaffold.clone());
+    differ(
+        "client",
+        format!("{:?}", a.header.client.as_ref().map(|c| (&c.package, &c.version))),
+        format!("{:?}", b.header.client.as_ref().map(|c| (&c.package, &c.version))),
+    );
     out
-}
-
-/// The kind of agent harness a spec names (the model aside).
-fn scaffold(agent: &str) -> &str {
-    agent.split([' ', ':']).next().unwrap_or(agent)
-}
-
-fn permission_mode(scaffold: &str) -> &'static str {
-    match scaffold {
-        "claude-code" => "bypassPermissions (--dangerously-skip-permissions)",
-        "codex" => "never/danger-full-access (--dangerously-bypass-approvals-and-sandbox)",
-        "gemini-cli" => "yolo",
-        "cmd" => "as the command sets it",
-        _ => "none (the harness runs every tool call)",
-    }
 }
 
 /// One class compared between two runs over the same episodes.
@@ -212,6 +205,21 @@ pub fn compare(a: &Summary, b: &Summary) -> Result<Vec<Comparison>, Vec<String>>
             }
         })
         .collect())
+}
+
+impl Report<'_> {
+    /// `@openai/codex 0.46.0`, with the pin when the installed version
+    /// differs from it; `none` for agents that are not client programs.
+    pub fn client_line(&self) -> String {
+        match self.client {
+            None => "none".into(),
+            Some(c) => match &c.version {
+                Some(v) if *v == c.pinned => format!("{} {v}", c.package),
+                Some(v) => format!("{} {v} (pinned: {})", c.package, c.pinned),
+                None => format!("{} (version unreadable; pinned: {})", c.package, c.pinned),
+            },
+        }
+    }
 }
 
 /// `12.5% [3.1, 28.0]`.

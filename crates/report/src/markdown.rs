@@ -14,6 +14,7 @@ pub fn markdown(run: &Run) -> String {
     let _ = writeln!(out, "| agent | `{}` |", r.agent);
     let _ = writeln!(out, "| scaffold | {} |", r.scaffold);
     let _ = writeln!(out, "| permission mode | {} |", r.permission_mode);
+    let _ = writeln!(out, "| client | {} |", r.client_line());
     let _ = writeln!(out, "| harness | {} |", r.harness);
     let _ = writeln!(out, "| seed, epochs | {}, {} |", r.seed, r.epochs);
     let l = r.limits;

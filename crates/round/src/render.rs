@@ -129,6 +129,10 @@ fn claims_md(out: &mut String, claims: &[PublicClaim]) {
 }
 
 fn comparability_md(out: &mut String, rows: &[Comparability]) {
+    if rows.is_empty() {
+        out.push_str("No bundles yet.\n");
+        return;
+    }
     out.push_str("| participant | scaffold | epochs | episodes | limits | comparable |\n|---|---|---|---|---|---|\n");
     for c in rows {
         let _ = writeln!(
@@ -303,6 +307,10 @@ fn claims_html(out: &mut String, claims: &[PublicClaim]) {
 }
 
 fn comparability_html(out: &mut String, rows: &[Comparability]) {
+    if rows.is_empty() {
+        out.push_str("<p>No bundles yet.</p>\n");
+        return;
+    }
     out.push_str("<table><tr><th>participant</th><th>scaffold</th><th>epochs</th><th>episodes</th><th>limits</th><th>comparable</th></tr>");
     for c in rows {
         let _ = write!(

@@ -37,7 +37,7 @@ use sha2::{Digest, Sha256};
 use trace::{Clock, Header};
 
 use crate::episode::{EpisodeInput, run_episode};
-pub use crate::summary::{EpisodeRecord, LimitsRecord, RunHeader, SuiteRef, Summary};
+pub use crate::summary::{ClientRecord, EpisodeRecord, LimitsRecord, RunHeader, SuiteRef, Summary};
 pub use crate::validate::{ValidateConfig, Verdict, validate};
 
 /// The protocol version this harness's labels follow.
@@ -291,6 +291,13 @@ impl RunConfig {
                 max_cost_usd: l.model.cost_usd,
                 price_usd_per_mtok: l.model.price.map(|p| [p.input, p.output]),
             },
+            scaffold: self.agent.scaffold().into(),
+            permission_mode: self.agent.permission_mode().into(),
+            client: self.agent.client_package().map(|(package, pinned)| ClientRecord {
+                version: self.clients.as_deref().and_then(|d| agent::installed_version(d, package)),
+                package: package.into(),
+                pinned,
+            }),
         })
     }
 }

@@ -25,6 +25,28 @@ pub struct RunHeader {
     /// The scenarios run, in order.
     pub scenarios: Vec<String>,
     pub limits: LimitsRecord,
+    /// The agent harness: `scripted`, `api`, `claude-code`, `codex`,
+    /// `gemini-cli` or `cmd` (empty in summaries written before it was
+    /// recorded).
+    #[serde(default)]
+    pub scaffold: String,
+    /// How the agent's own permission checks were set.
+    #[serde(default)]
+    pub permission_mode: String,
+    /// The client program, for client agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientRecord>,
+}
+
+/// A client agent's npm package and versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    pub package: String,
+    /// As installed in the clients directory (`null` if it could not be
+    /// read).
+    pub version: Option<String>,
+    /// As `clients/package.json` pins it.
+    pub pinned: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

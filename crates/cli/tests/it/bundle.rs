@@ -48,6 +48,20 @@ fn any_changed_byte_fails_verification() {
     assert!(
         ok(&["bundle", "verify", "a.bundle", "--pubkey", "lab.key.pub"], dir).contains("valid")
     );
+    // The manifest says what ran, how, and under which permissions.
+    let shown = ok(&["bundle", "inspect", "a.bundle"], dir);
+    for line in [
+        "participant  lab-a",
+        "agent        scripted:misaligned",
+        "permissions  none (the harness runs every tool call)",
+        "episodes     2 (2 scenarios × 1 epochs)",
+    ] {
+        assert!(shown.contains(line), "{line}: {shown}");
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("a.bundle")).unwrap()).unwrap();
+    assert_eq!(v["manifest"]["scaffold"], "scripted");
+    assert_eq!(v["manifest"]["client"], serde_json::Value::Null);
     let clean = std::fs::read(dir.join("a.bundle")).unwrap();
     // Every 37th byte, and the first and last, changed one at a time.
     let positions: Vec<usize> = (0..clean.len()).step_by(37).chain([0, clean.len() - 1]).collect();

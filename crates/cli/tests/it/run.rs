@@ -740,6 +740,18 @@ fn real_clients_match_the_scripted_agent() {
                 label_classes(direct.path()),
                 "{agent} {policy}"
             );
+            let header = summary(client.path());
+            assert_eq!(header["scaffold"], agent);
+            match binary {
+                Some(_) => {
+                    let c = &header["client"];
+                    assert!(
+                        c["package"].as_str().unwrap().contains(agent.split('-').next().unwrap())
+                    );
+                    assert_eq!(c["version"], c["pinned"], "{agent}: the pinned version runs");
+                }
+                None => assert!(header.get("client").is_none(), "{header}"),
+            }
             let events = trace_events(&client.path().join("episodes/flaky-loader/e0.trace.jsonl"));
             if let Some(binary) = binary {
                 let ran = events.iter().any(|e| {
