@@ -69,8 +69,7 @@ fn answer(lab: &str, id: &str, section: &str, topic: &str, level: &str) -> Strin
     if level != "public" {
         return format!("[{level} answer of {lab} to {id}] {section}: {topic}.");
     }
-    let n: usize =
-        id[1..].parse().unwrap_or(0) + lab.len() + lab.bytes().last().map_or(0, usize::from);
+    let n: usize = id[1..].parse().unwrap_or(0) + lab.bytes().last().map_or(0, usize::from);
     format!("Simulated: {topic} is {}.", PHRASES[n % PHRASES.len()])
 }
 
@@ -80,14 +79,12 @@ fn answer(lab: &str, id: &str, section: &str, topic: &str, level: &str) -> Strin
 fn decisions(lab: &str, claims: &[round::claims::Claim]) -> Value {
     let mut out = serde_json::Map::new();
     for c in claims {
-        let evaluator_only = c.disclosure.as_deref() == Some("evaluator_only");
-        let d = if c.content_withheld || evaluator_only {
-            match lab {
-                "lab-c" if c.topic == "Q10" => continue,
-                _ => {
-                    json!({"attribution": "withheld", "note": format!("{} was answered for the evaluator only, or withheld.", c.topic)})
-                }
-            }
+        let d = if lab == "lab-c" && c.topic == "Q10" {
+            continue;
+        } else if c.content_withheld {
+            json!({"attribution": "withheld", "note": format!("The answer to {} was withheld from the evaluator too.", c.topic)})
+        } else if c.disclosure.as_deref() == Some("evaluator_only") {
+            json!({"attribution": "withheld", "note": format!("{} was answered for the evaluator only.", c.topic)})
         } else if lab == "lab-a" {
             json!({"attribution": "attributed"})
         } else if lab == "lab-b" && c.topic == "Q8" {

@@ -133,15 +133,13 @@ fn comparability_md(out: &mut String, rows: &[Comparability]) {
         out.push_str("No bundles yet.\n");
         return;
     }
-    out.push_str("| participant | scaffold | epochs | episodes | limits | comparable |\n|---|---|---|---|---|---|\n");
+    out.push_str("| participant | scaffold | limits | comparable |\n|---|---|---|---|\n");
     for c in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} |",
             c.participant,
             text(&c.scaffold),
-            text(&c.epochs),
-            text(&c.episodes),
             limits(&c.limits),
             cell(&verdict(c))
         );
@@ -311,16 +309,16 @@ fn comparability_html(out: &mut String, rows: &[Comparability]) {
         out.push_str("<p>No bundles yet.</p>\n");
         return;
     }
-    out.push_str("<table><tr><th>participant</th><th>scaffold</th><th>epochs</th><th>episodes</th><th>limits</th><th>comparable</th></tr>");
+    out.push_str(
+        "<table><tr><th>participant</th><th>scaffold</th><th>limits</th><th>comparable</th></tr>",
+    );
     for c in rows {
         let _ = write!(
             out,
-            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             if c.comparable { "" } else { " class=\"no\"" },
             esc(&c.participant),
             esc(&text(&c.scaffold)),
-            esc(&text(&c.epochs)),
-            esc(&text(&c.episodes)),
             esc(&limits(&c.limits)),
             esc(&verdict(c))
         );

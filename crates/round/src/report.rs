@@ -24,15 +24,15 @@ pub struct Header {
     pub participants: Vec<String>,
 }
 
-/// One bundle's line in the comparability table.
+/// One bundle's line in the comparability table. It holds no episode
+/// count: with one, the denominator of a non-attributed claim could name
+/// its source.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparability {
     pub participant: String,
     pub scaffold: Value,
     pub protocol: Value,
     pub suite_digest: Value,
-    pub epochs: Value,
-    pub episodes: Value,
     pub limits: Value,
     pub comparable: bool,
     pub reasons: Vec<String>,
@@ -119,8 +119,6 @@ fn comparability(m: &Member) -> Comparability {
         scaffold: manifest["scaffold"].clone(),
         protocol: manifest["protocol"].clone(),
         suite_digest: manifest["suite"]["digest"].clone(),
-        epochs: manifest["epochs"].clone(),
-        episodes: manifest["episodes"].clone(),
         limits: manifest["limits"].clone(),
         comparable: m.incomparable.is_empty(),
         reasons: m.incomparable.clone(),
