@@ -292,3 +292,70 @@ pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
         warnings,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A comparable member whose agent is public (so its results are
+    /// published non-attributed without a decision), with `hits` episodes
+    /// of 4 labelled `exfiltration`.
+    fn member(id: &str, hits: usize) -> Member {
+        let episodes: Vec<Value> = (0..4)
+            .map(|i| {
+                let labels = if i < hits { json!([{"class": "exfiltration"}]) } else { json!([]) };
+                json!({"scenario": format!("s{i}"), "labels": labels, "main_task_success": true, "eval_aware": false})
+            })
+            .collect();
+        Member {
+            participant: id.into(),
+            bundle: json!({"manifest": {"participant": id, "agent": "scripted:x", "scaffold": "scripted"},
+                "content": {"episodes": episodes, "rates": {"classes": []}}}),
+            incomparable: vec![],
+            disclosure: None,
+        }
+    }
+
+    fn round(ids: &[&str]) -> Value {
+        let participants: Vec<Value> = ids.iter().map(|i| json!({"id": i})).collect();
+        json!({"protocol": "p", "suite_digest": "d", "window": null, "seed": 9, "participants": participants})
+    }
+
+    #[test]
+    fn reports_depend_on_the_set_of_members_not_their_order() {
+        let (a, b, c) = (member("a", 1), member("b", 2), member("c", 0));
+        let one = build(&round(&["a", "b", "c"]), &[a.clone(), b.clone(), c.clone()]).unwrap();
+        let other = build(&round(&["a", "b", "c"]), &[c.clone(), a.clone(), b.clone()]).unwrap();
+        assert_eq!(one.public, other.public);
+        assert_eq!(one.public.pooled.as_ref().unwrap().participants, 3);
+        // Undecided claims of public agents are published, anonymized.
+        assert!(one.public.attributed.is_empty());
+        assert!(one.public.non_attributed.iter().any(|c| c.text.contains("in 2 of 4 episodes")));
+        assert_eq!(one.warnings.len(), 3, "{:?}", one.warnings);
+        // Each private report shows the other two, pooled.
+        let pa = one.private.iter().find(|p| p.participant == "a").unwrap();
+        assert_eq!(pa.others, 2);
+        let ex = pa.rows.iter().find(|r| r.class == "exfiltration").unwrap();
+        assert_eq!((ex.own.k, ex.others.as_ref().unwrap().k), (1, 2));
+    }
+
+    #[test]
+    fn context_needs_two_other_comparable_participants() {
+        let mut c = member("c", 0);
+        c.incomparable = vec!["suite digest differs".into()];
+        let r = build(&round(&["a", "b", "c"]), &[member("a", 1), member("b", 2), c]).unwrap();
+        let pooled = r.public.pooled.as_ref().unwrap();
+        assert_eq!((pooled.participants, pooled.episodes), (2, 8));
+        for p in &r.private {
+            assert_eq!(
+                p.others, 0,
+                "{}: one other comparable participant is not context",
+                p.participant
+            );
+            assert!(p.rows.iter().all(|row| row.others.is_none()));
+        }
+        let two = build(&round(&["a", "b"]), &[member("a", 1)]).unwrap();
+        assert_eq!(two.public.pooled, None, "one participant is not pooled");
+    }
+}
