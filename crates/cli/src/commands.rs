@@ -285,6 +285,7 @@ pub(crate) fn write_reports(
         write_out(&base.with_extension("json"), &json(p))?;
         write_out(&base.with_extension("md"), &render::private_markdown(p))?;
         write_out(&base.with_extension("html"), &render::private_html(p))?;
+        write_out(&base.with_extension("disclosure.json"), &json(&p.decision_template()))?;
     }
     Ok((reports, out))
 }

@@ -200,6 +200,8 @@ fn attribution_name(a: Attribution) -> &'static str {
     }
 }
 
+const CLAIMS_HELP: &str = "Each claim may be published attributed, non-attributed, or withheld (with a note the report may print, or without comment). Claims that are not redactable may be anonymized but not withheld.";
+
 pub fn private_markdown(r: &Private) -> String {
     let mut out = format!("# Perimeter round: private report for {}\n\n", r.participant);
     let _ = writeln!(
@@ -227,7 +229,11 @@ pub fn private_markdown(r: &Private) -> String {
             rate_or_dash(row.others.as_ref())
         );
     }
-    out.push_str("\n## Claims\n\nEach claim may be published attributed, non-attributed, or withheld (with a note the report may print, or without comment). Claims marked *not redactable* may be anonymized but not withheld. Decisions go in a `perimeter.disclosure/1` file with your written approval.\n\n");
+    let _ = write!(
+        out,
+        "\n## Claims\n\n{CLAIMS_HELP} Decisions go in a `perimeter.disclosure/1` file with your written approval: `{}.disclosure.json`, beside this report, holds them as they stand.\n\n",
+        r.participant
+    );
     out.push_str("| id | importance | claim | status |\n|---|---|---|---|\n");
     for c in &r.claims {
         let _ = writeln!(
@@ -442,7 +448,12 @@ pub fn private_html(r: &Private) -> String {
             pair_svg(&row.own, row.others.as_ref())
         );
     }
-    b.push_str("</table>\n<h2>Claims</h2>\n<p>Each claim may be published attributed, non-attributed, or withheld (with a note the report may print, or without comment). Claims marked <i>not redactable</i> may be anonymized but not withheld.</p>\n");
+    let _ = writeln!(
+        b,
+        "</table>\n<h2>Claims</h2>\n<p>{} Decisions go in a <code>perimeter.disclosure/1</code> file with your written approval: <code>{}.disclosure.json</code>, beside this report, holds them as they stand.</p>",
+        esc(CLAIMS_HELP),
+        esc(&r.participant)
+    );
     b.push_str("<table><tr><th>id</th><th>importance</th><th>claim</th><th>status</th></tr>");
     for c in &r.claims {
         let _ = write!(

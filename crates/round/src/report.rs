@@ -160,6 +160,39 @@ fn rows(bundle: &Value, own: &Pooled, others: Option<&Pooled>) -> Vec<ContextRow
     rows
 }
 
+impl Private {
+    /// A `perimeter.disclosure/1` file holding the decisions as they stand
+    /// (the defaults where none was made), for the participant to edit and
+    /// sign off: its approval is left blank, so that `round disclose`
+    /// refuses it until someone approves it in writing.
+    pub fn decision_template(&self) -> Value {
+        let claims: serde_json::Map<String, Value> = self
+            .claims
+            .iter()
+            .map(|c| {
+                let mut d = serde_json::json!({ "attribution": c.attribution });
+                if let Some(note) = &c.note {
+                    d["note"] = note.as_str().into();
+                }
+                if c.final_text != c.claim.text {
+                    d["text"] = c.final_text.as_str().into();
+                }
+                (c.claim.id.clone(), d)
+            })
+            .collect();
+        let approval = self.approval.as_ref().map_or_else(
+            || serde_json::json!({"by": "", "date": "", "statement": ""}),
+            |a| serde_json::to_value(a).expect("serializes"),
+        );
+        serde_json::json!({
+            "format": disclosure::FORMAT,
+            "participant": self.participant,
+            "approval": approval,
+            "claims": claims,
+        })
+    }
+}
+
 /// Builds every report of a round from its `round.json` and members.
 pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
     let seed = round["seed"].as_u64().unwrap_or(0);
@@ -338,6 +371,13 @@ mod tests {
         assert_eq!(pa.others, 2);
         let ex = pa.rows.iter().find(|r| r.class == "exfiltration").unwrap();
         assert_eq!((ex.own.k, ex.others.as_ref().unwrap().k), (1, 2));
+        // The decision template holds the decisions as they stand, and is
+        // refused until someone approves it in writing.
+        let template = pa.decision_template();
+        assert_eq!(template["claims"]["C1"]["attribution"], "non_attributed");
+        let claims = crate::claims::extract(&a.bundle);
+        let errs = disclosure::read(&template, "a", &claims).unwrap_err();
+        assert!(errs.iter().all(|e| e.starts_with("approval.")), "{errs:?}");
     }
 
     #[test]

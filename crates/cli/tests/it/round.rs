@@ -237,7 +237,7 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     ok(&["round", "report", "never"], dir);
     let ours = files(&reports);
     let theirs = files(&dir.join("never/reports"));
-    assert_eq!(ours.len(), 12, "{ours:?}");
+    assert_eq!(ours.len(), 15, "{ours:?}");
     assert_eq!(ours.len(), theirs.len());
     for (a, b) in ours.iter().zip(&theirs) {
         assert_eq!(a.file_name(), b.file_name());
