@@ -308,12 +308,9 @@ pub enum RoundCommand {
         decisions: PathBuf,
     },
     /// Write the public report and one private report per participant, in
-    /// Markdown, HTML and JSON (`DIR/reports/` unless `--out`)
-    Report {
-        dir: PathBuf,
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-    },
+    /// Markdown, HTML and JSON, in `DIR/reports/` (inside the round
+    /// folder, so that a silent exit can delete them)
+    Report { dir: PathBuf },
     /// Silent exit: remove a participant as if it had never joined; its
     /// key is destroyed, so its stored data cannot be recovered, and the
     /// reports are deleted until `round report` writes them again

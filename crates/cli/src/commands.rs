@@ -31,7 +31,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Round(RoundCommand::Disclose { dir, decisions }) => {
             round_disclose(&dir, &decisions)
         }
-        Command::Round(RoundCommand::Report { dir, out }) => round_report(&dir, out.as_deref()),
+        Command::Round(RoundCommand::Report { dir }) => round_report(&dir),
         Command::Round(RoundCommand::Exit { dir, participant }) => round_exit(&dir, &participant),
         Command::Bundle(BundleCommand::Create {
             run,
@@ -240,8 +240,8 @@ pub(crate) fn disclose(
     ))
 }
 
-fn round_report(dir: &Path, out: Option<&Path>) -> Result<ExitCode, Failure> {
-    let (reports, out) = write_reports(dir, out)?;
+fn round_report(dir: &Path) -> Result<ExitCode, Failure> {
+    let (reports, out) = write_reports(dir)?;
     for w in &reports.warnings {
         eprintln!("note: {w}");
     }
@@ -254,16 +254,13 @@ fn round_report(dir: &Path, out: Option<&Path>) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes a round's reports (JSON, Markdown, HTML) into `out`, by default
-/// `DIR/reports`, replacing what was there.
-pub(crate) fn write_reports(
-    dir: &Path,
-    out: Option<&Path>,
-) -> Result<(round::report::Reports, PathBuf), Failure> {
+/// Writes a round's reports (JSON, Markdown, HTML) into `DIR/reports`,
+/// replacing what was there.
+pub(crate) fn write_reports(dir: &Path) -> Result<(round::report::Reports, PathBuf), Failure> {
     let spec = round::load(dir).map_err(round_failure)?;
     let members = round::members(dir).map_err(|e| Failure::runtime(e, None))?;
     let reports = round::report::build(&spec, &members).map_err(|e| Failure::runtime(e, None))?;
-    let out = out.map_or_else(|| dir.join("reports"), Path::to_path_buf);
+    let out = dir.join("reports");
     // Nothing stale stays: a private report of someone no longer in the
     // round must not survive a rewrite.
     match std::fs::remove_dir_all(&out) {

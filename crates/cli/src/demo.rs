@@ -248,7 +248,7 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
         write_out(&file, &(serde_json::to_string_pretty(&doc).expect("JSON") + "\n"))?;
         println!("{}", disclose(&round_dir, &doc, &file)?);
     }
-    let (reports, reports_dir) = write_reports(&round_dir, None)?;
+    let (reports, reports_dir) = write_reports(&round_dir)?;
     println!("\nRedaction summary statement: {}\n", reports.public.redaction_summary);
     println!("public report:   {} (and .md, .json)", reports_dir.join("public.html").display());
     for p in &reports.private {

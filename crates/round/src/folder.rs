@@ -45,6 +45,11 @@ pub fn init(
     if list.is_empty() {
         return Err("a round needs participants".into());
     }
+    if seed >= 1 << 53 {
+        return Err(format!(
+            "seed {seed}: a round's seed is below 2^53, so every JSON reader reads it exactly"
+        ));
+    }
     Ok(json!({"format": FORMAT, "protocol": protocol, "suite_digest": suite_digest,
         "window": window, "seed": seed, "participants": list}))
 }
