@@ -113,6 +113,18 @@ pub enum Command {
     /// `perimeter demo` plays a whole round offline.
     #[command(subcommand, verbatim_doc_comment)]
     Round(RoundCommand),
+    /// Sign your disclosure decisions (a participant's written approval)
+    /// with the key your bundles are signed with
+    ///
+    /// The evaluator's private report comes with a decision file
+    /// (`<id>.disclosure.json`); fill in its approval, decide each claim,
+    /// sign it, and send it back. `round disclose` checks the signature
+    /// against your registered key, and the reports say it was signed.
+    ///
+    /// Example:
+    ///   perimeter disclosure sign lab-a.disclosure.json --key lab.key --out lab-a.signed.json
+    #[command(subcommand, verbatim_doc_comment)]
+    Disclosure(DisclosureCommand),
     /// Play a whole cross-lab round offline: four simulated labs run the
     /// suite, answer the questionnaire and sign bundles; the evaluator
     /// ingests them, one lab leaves silently, the others decide what may
@@ -318,6 +330,20 @@ pub enum RoundCommand {
         dir: PathBuf,
         #[arg(value_name = "PARTICIPANT")]
         participant: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DisclosureCommand {
+    /// Sign a `perimeter.disclosure/1` file
+    Sign {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Your signing key (`keys generate`, or an OpenSSH ed25519 key)
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
 }
 

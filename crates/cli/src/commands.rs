@@ -8,8 +8,8 @@ use scenario::Suite;
 
 use crate::Failure;
 use crate::args::{
-    BundleCommand, Cli, Command, EvidenceCommand, Format, KeysCommand, ReportArgs, ReportFormat,
-    RoundCommand, RunArgs, ScanArgs, SuiteCommand, TraceCommand,
+    BundleCommand, Cli, Command, DisclosureCommand, EvidenceCommand, Format, KeysCommand,
+    ReportArgs, ReportFormat, RoundCommand, RunArgs, ScanArgs, SuiteCommand, TraceCommand,
 };
 use crate::render;
 
@@ -92,6 +92,18 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Trace(TraceCommand::Verify { files }) => trace_verify(&files),
         Command::Demo { out, epochs } => crate::demo::demo(&out, epochs),
+        Command::Disclosure(DisclosureCommand::Sign { file, key, out }) => {
+            let doc = read_json(&file)?;
+            let key = bundle::submission::read_key(&key).map_err(|e| Failure::usage(e, None))?;
+            let signed = round::disclosure::sign(&doc, &key);
+            write_out(&out, &(serde_json::to_string_pretty(&signed).expect("JSON") + "\n"))?;
+            println!(
+                "{}: signed by {}",
+                out.display(),
+                bundle::keys::public_line(&key.public(), doc["participant"].as_str().unwrap_or(""))
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Doctor { clients } => doctor(clients.or_else(find_clients)),
     }
 }
@@ -214,6 +226,11 @@ pub(crate) fn disclose(
                 Some("decisions are about a participant's claims: ingest its bundle first".into()),
             )
         })?;
+    let spec = round::load(dir).map_err(round_failure)?;
+    let registered =
+        round::report::registered_key(&spec, &participant).map_err(|e| Failure::usage(e, None))?;
+    let signed = round::disclosure::check_signature(doc, &registered)
+        .map_err(|e| Failure::usage(format!("{}: refused: {e}", file.display()), None))?;
     let claims = round::claims::extract(&member.bundle);
     let decisions = round::disclosure::read(doc, &participant, &claims).map_err(|p| {
         Failure::usage(
@@ -229,14 +246,15 @@ pub(crate) fn disclose(
     let count = |a| resolved.iter().filter(|r| r.attribution == a).count();
     use round::disclosure::Attribution;
     Ok(format!(
-        "{participant}: {} claims: {} attributed, {} non-attributed, {} withheld ({} high-importance without comment); approved by {} on {}",
+        "{participant}: {} claims: {} attributed, {} non-attributed, {} withheld ({} high-importance without comment); approved by {} on {}, {}",
         claims.len(),
         count(Attribution::Attributed),
         count(Attribution::NonAttributed),
         count(Attribution::Withheld),
         resolved.iter().filter(|r| r.flagged()).count(),
         decisions.approval.by,
-        decisions.approval.date
+        decisions.approval.date,
+        if signed { "signed with its registered key" } else { "unsigned" }
     ))
 }
 

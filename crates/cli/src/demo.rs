@@ -243,8 +243,16 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
     );
     for member in round::members(&round_dir).map_err(|e| Failure::runtime(e, None))? {
         let claims = round::claims::extract(&member.bundle);
-        let doc = decisions(&member.participant, &claims);
-        let file = out.join("labs").join(&member.participant).join("disclosure.json");
+        let lab_dir = out.join("labs").join(&member.participant);
+        let mut doc = decisions(&member.participant, &claims);
+        // lab-a and lab-b sign their approval; lab-c's is a letter the
+        // evaluator records.
+        if member.participant != "lab-c" {
+            let key = bundle::submission::read_key(&lab_dir.join("lab.key"))
+                .map_err(|e| Failure::runtime(e, None))?;
+            doc = round::disclosure::sign(&doc, &key);
+        }
+        let file = lab_dir.join("disclosure.json");
         write_out(&file, &(serde_json::to_string_pretty(&doc).expect("JSON") + "\n"))?;
         println!("{}", disclose(&round_dir, &doc, &file)?);
     }

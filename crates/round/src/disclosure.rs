@@ -16,6 +16,58 @@ use crate::claims::{Claim, Importance};
 
 pub const FORMAT: &str = "perimeter.disclosure/1";
 
+/// Signs a decision file with the participant's key: the signature covers
+/// the canonical bytes of the file without its `signature`, as a bundle's
+/// does, so the approval is the participant's in a way the evaluator can
+/// show and cannot forge.
+pub fn sign(doc: &Value, key: &bundle::keys::SigningKey) -> Value {
+    let mut doc = doc.clone();
+    if let Some(o) = doc.as_object_mut() {
+        o.remove("signature");
+    }
+    let signature = key.sign(&bundle::canonical::to_vec(&doc));
+    let participant = doc["participant"].as_str().unwrap_or_default().to_owned();
+    doc["signature"] = serde_json::json!({
+        "algorithm": "ed25519",
+        "public_key": bundle::keys::public_line(&key.public(), &participant),
+        "value": bundle::keys::to_base64(&signature),
+    });
+    doc
+}
+
+/// Checks a decision file's signature against the participant's
+/// registered key: `Ok(true)` when signed by it, `Ok(false)` when the file
+/// is unsigned (the evaluator records the approval on its word).
+pub fn check_signature(doc: &Value, registered: &[u8; 32]) -> Result<bool, String> {
+    let sig = &doc["signature"];
+    if sig.is_null() {
+        return Ok(false);
+    }
+    let key = sig["public_key"]
+        .as_str()
+        .and_then(|k| bundle::keys::parse_public(k).ok())
+        .ok_or("signature.public_key: not an ssh-ed25519 key")?;
+    if &key != registered {
+        return Err(
+            "signature: signed with another key than the participant's registered one".into()
+        );
+    }
+    let value = sig["value"]
+        .as_str()
+        .and_then(bundle::keys::from_base64)
+        .ok_or("signature.value: not base64")?;
+    let mut signed = doc.clone();
+    if let Some(o) = signed.as_object_mut() {
+        o.remove("signature");
+    }
+    if sig["algorithm"] != "ed25519"
+        || !bundle::keys::verify(&key, &bundle::canonical::to_vec(&signed), &value)
+    {
+        return Err("signature: does not match the file: a value was changed after signing".into());
+    }
+    Ok(true)
+}
+
 /// The statement when nothing important was withheld without comment.
 pub const STANDARD_STATEMENT: &str = "Except where explicitly noted in the report, there was no additional redacted information that was important to our conclusions from any of the participating companies.";
 
@@ -280,6 +332,24 @@ mod tests {
         let errs = read(&bad, "lab-a", &claims()).unwrap_err();
         assert!(errs.iter().any(|e| e.starts_with("approval.date")), "{errs:?}");
         assert!(errs.iter().any(|e| e.starts_with("participant:")), "{errs:?}");
+    }
+
+    #[test]
+    fn a_signed_approval_is_the_participants_and_cannot_be_altered() {
+        let key = bundle::keys::SigningKey::from_text(&bundle::keys::generate().unwrap()).unwrap();
+        let other =
+            bundle::keys::SigningKey::from_text(&bundle::keys::generate().unwrap()).unwrap();
+        let d = doc(json!({"C2": {"attribution": "attributed"}}));
+        assert_eq!(check_signature(&d, &key.public()), Ok(false));
+        let signed = sign(&d, &key);
+        assert_eq!(check_signature(&signed, &key.public()), Ok(true));
+        assert!(read(&signed, "lab-a", &claims()).is_ok(), "the signature is not a decision");
+        let err = check_signature(&signed, &other.public()).unwrap_err();
+        assert!(err.contains("another key"), "{err}");
+        let mut changed = signed.clone();
+        changed["claims"]["C2"]["attribution"] = json!("non_attributed");
+        let err = check_signature(&changed, &key.public()).unwrap_err();
+        assert!(err.contains("changed after signing"), "{err}");
     }
 
     #[test]

@@ -162,7 +162,13 @@ pub fn public_markdown(r: &Public) -> String {
         out.push_str("None.\n");
     }
     for a in &r.attributed {
-        let _ = writeln!(out, "### {}\n\nApproved in writing on {}.\n", a.participant, a.approved);
+        let _ = writeln!(
+            out,
+            "### {}\n\nApproved in writing on {}{}.\n",
+            a.participant,
+            a.approved,
+            how_approved(a.signed)
+        );
         claims_md(&mut out, &a.claims);
         out.push('\n');
     }
@@ -197,6 +203,15 @@ fn attribution_name(a: Attribution) -> &'static str {
         Attribution::Attributed => "attributed",
         Attribution::NonAttributed => "non-attributed",
         Attribution::Withheld => "withheld",
+    }
+}
+
+/// How an approval reached the evaluator.
+fn how_approved(signed: bool) -> &'static str {
+    if signed {
+        ", signed with the participant's registered key"
+    } else {
+        ", as recorded by the evaluator"
     }
 }
 
@@ -247,8 +262,14 @@ pub fn private_markdown(r: &Private) -> String {
     }
     match &r.approval {
         Some(a) => {
-            let _ =
-                writeln!(out, "\nApproved in writing by {} on {}: {}", a.by, a.date, a.statement);
+            let _ = writeln!(
+                out,
+                "\nApproved in writing by {} on {}{}: {}",
+                a.by,
+                a.date,
+                how_approved(r.approval_signed),
+                a.statement
+            );
         }
         None => out.push_str("\nNo written approval recorded yet.\n"),
     }
@@ -385,9 +406,10 @@ pub fn public_html(r: &Public) -> String {
     for a in &r.attributed {
         let _ = writeln!(
             b,
-            "<h3>{}</h3><p>Approved in writing on {}.</p>",
+            "<h3>{}</h3><p>Approved in writing on {}{}.</p>",
             esc(&a.participant),
-            esc(&a.approved)
+            esc(&a.approved),
+            how_approved(a.signed)
         );
         claims_html(&mut b, &a.claims);
     }
@@ -471,9 +493,10 @@ pub fn private_html(r: &Private) -> String {
         Some(a) => {
             let _ = writeln!(
                 b,
-                "<p>Approved in writing by {} on {}: {}</p>",
+                "<p>Approved in writing by {} on {}{}: {}</p>",
                 esc(&a.by),
                 esc(&a.date),
+                how_approved(r.approval_signed),
                 esc(&a.statement)
             );
         }

@@ -50,6 +50,9 @@ pub struct AttributedClaims {
     pub participant: String,
     /// The date of the written approval.
     pub approved: String,
+    /// The approval is signed with the participant's registered key (else
+    /// the evaluator recorded it).
+    pub signed: bool,
     pub claims: Vec<PublicClaim>,
 }
 
@@ -99,6 +102,8 @@ pub struct Private {
     pub rows: Vec<ContextRow>,
     pub claims: Vec<Resolved>,
     pub approval: Option<Approval>,
+    /// The approval is signed with this participant's registered key.
+    pub approval_signed: bool,
     pub redaction_summary: String,
 }
 
@@ -193,6 +198,21 @@ impl Private {
     }
 }
 
+/// A participant's decisions, and whether its registered key signed them.
+type Signed = (Decisions, bool);
+
+/// A participant's key as `round.json` registers it.
+pub fn registered_key(round: &Value, participant: &str) -> Result<[u8; 32], String> {
+    let line = round["participants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["id"] == participant)
+        .and_then(|p| p["public_key"].as_str())
+        .ok_or_else(|| format!("`{participant}` is not a participant of this round"))?;
+    bundle::keys::parse_public(line)
+}
+
 /// Builds every report of a round from its `round.json` and members.
 pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
     let seed = round["seed"].as_u64().unwrap_or(0);
@@ -214,13 +234,21 @@ pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
         .collect();
     let pooled = (comparable.len() >= MIN_PARTICIPANTS).then(|| pool::pool(&comparable, seed));
     let mut warnings = Vec::new();
-    let mut resolved: Vec<(&Member, Option<Decisions>, Vec<Resolved>)> = Vec::new();
+    let mut resolved: Vec<(&Member, Option<Signed>, Vec<Resolved>)> = Vec::new();
     for m in members {
         let claims = claims::extract(&m.bundle);
         let decisions = match &m.disclosure {
-            Some(doc) => Some(disclosure::read(doc, &m.participant, &claims).map_err(|p| {
-                format!("{}'s stored decisions no longer apply: {}", m.participant, p.join("; "))
-            })?),
+            Some(doc) => {
+                let stale = |p: String| {
+                    format!("{}'s stored decisions no longer apply: {p}", m.participant)
+                };
+                let signed =
+                    disclosure::check_signature(doc, &registered_key(round, &m.participant)?)
+                        .map_err(stale)?;
+                let d = disclosure::read(doc, &m.participant, &claims)
+                    .map_err(|p| stale(p.join("; ")))?;
+                Some((d, signed))
+            }
             None => {
                 warnings.push(format!(
                     "{}: no disclosure decisions yet; its claims are unpublished, except those that cannot be withheld",
@@ -229,7 +257,7 @@ pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
                 None
             }
         };
-        let r = disclosure::resolve(&claims, decisions.as_ref());
+        let r = disclosure::resolve(&claims, decisions.as_ref().map(|(d, _)| d));
         for c in r.iter().filter(|c| c.flagged()) {
             warnings.push(format!(
                 "{}: {} ({}, high importance) is withheld without comment; the redaction summary statement says so",
@@ -252,10 +280,11 @@ pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
             .filter(|c| c.attribution == Attribution::Attributed)
             .map(public_claim)
             .collect();
-        if let (false, Some(d)) = (mine.is_empty(), decisions) {
+        if let (false, Some((d, signed))) = (mine.is_empty(), decisions) {
             attributed.push(AttributedClaims {
                 participant: m.participant.clone(),
                 approved: d.approval.date.clone(),
+                signed: *signed,
                 claims: mine,
             });
         }
@@ -302,7 +331,8 @@ pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
                 others: context.as_ref().map_or(0, |c| c.participants),
                 rows: rows(&m.bundle, &own, context.as_ref()),
                 claims: r.clone(),
-                approval: decisions.as_ref().map(|d| d.approval.clone()),
+                approval: decisions.as_ref().map(|(d, _)| d.approval.clone()),
+                approval_signed: decisions.as_ref().is_some_and(|(_, signed)| *signed),
                 redaction_summary: redaction_summary.clone(),
             }
         })

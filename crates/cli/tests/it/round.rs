@@ -248,6 +248,7 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
 
     // What cannot be redacted is refused by name.
     let mut decisions = json(&demo.join("labs/lab-a/disclosure.json"));
+    decisions.as_object_mut().unwrap().remove("signature");
     decisions["claims"]["C1"] = serde_json::json!({"attribution": "withheld"});
     decisions["claims"]["pooled"] = serde_json::json!({"attribution": "withheld"});
     std::fs::write(dir.join("bad.json"), decisions.to_string()).unwrap();
@@ -258,10 +259,24 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     );
     assert!(err.contains("claims.pooled: not the participant's to decide"), "{err}");
 
+    // A signed approval cannot be altered, nor signed by another key.
+    let mut altered = json(&demo.join("labs/lab-b/disclosure.json"));
+    assert!(altered["signature"].is_object(), "the demo's lab-b signs its decisions");
+    altered["approval"]["date"] = serde_json::json!("2026-12-11");
+    std::fs::write(dir.join("altered.json"), altered.to_string()).unwrap();
+    let err = fails(&["round", "disclose", "never", "altered.json"], dir);
+    assert!(err.contains("a value was changed after signing"), "{err}");
+    ok(&["keys", "generate", "--out", "intruder.key"], dir);
+    let resigned = ["demo/labs/lab-b/disclosure.json", "--key", "intruder.key", "--out", "i.json"];
+    ok(&[&["disclosure", "sign"][..], &resigned].concat(), dir);
+    let err = fails(&["round", "disclose", "never", "i.json"], dir);
+    assert!(err.contains("another key than the participant's registered one"), "{err}");
+
     // Attributed claims name their participant; non-attributed ones and
     // the redactions name none.
     let public = json(&reports.join("public.json"));
     assert_eq!(public["attributed"][0]["participant"], "lab-a");
+    assert_eq!(public["attributed"][0]["signed"], true);
     for section in ["non_attributed", "noted_redactions"] {
         let text = public[section].to_string();
         assert!(!text.contains("lab-"), "{section} names a participant: {text}");
