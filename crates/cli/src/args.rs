@@ -294,7 +294,9 @@ pub enum RoundCommand {
         /// (repeatable)
         #[arg(long = "participant", value_name = "ID=FILE", required = true)]
         participants: Vec<String>,
-        /// The submission window, free text (e.g. `2026-12-01..2026-12-15`)
+        /// The submission window, `FROM..TO` (dates, both included, UTC):
+        /// bundles created outside it are refused
+        /// (e.g. `2026-12-01..2026-12-15`)
         #[arg(long, value_name = "WINDOW")]
         window: Option<String>,
         /// Seeds the pooled intervals' bootstrap and the order of

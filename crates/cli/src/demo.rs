@@ -224,7 +224,11 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
             std::fs::read_to_string(&public).map(|k| (lab.to_string(), k)).map_err(io(&public))
         })
         .collect::<Result<_, _>>()?;
-    let spec = round::init(&protocol, &digest, Some("2026-12-01..2026-12-15"), SEED, &keys)
+    // A two-week submission window from today.
+    let now = clock().now();
+    let day = |t: trace::Timestamp| t.to_string()[..10].to_owned();
+    let window = format!("{}..{}", day(now), day(trace::Timestamp(now.0 + 14 * 86_400_000)));
+    let spec = round::init(&protocol, &digest, Some(&window), SEED, &keys)
         .map_err(|e| Failure::runtime(e, None))?;
     std::fs::create_dir_all(&round_dir).map_err(io(&round_dir))?;
     write_out(

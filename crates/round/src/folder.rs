@@ -45,6 +45,9 @@ pub fn init(
     if list.is_empty() {
         return Err("a round needs participants".into());
     }
+    if let Some(w) = window {
+        window_dates(w)?;
+    }
     if seed >= 1 << 53 {
         return Err(format!(
             "seed {seed}: a round's seed is below 2^53, so every JSON reader reads it exactly"
@@ -52,6 +55,21 @@ pub fn init(
     }
     Ok(json!({"format": FORMAT, "protocol": protocol, "suite_digest": suite_digest,
         "window": window, "seed": seed, "participants": list}))
+}
+
+/// A submission window `FROM..TO` (dates, both included).
+fn window_dates(window: &str) -> Result<(&str, &str), String> {
+    let bad = || {
+        format!(
+            "window `{window}`: expected FROM..TO, two dates YYYY-MM-DD, the first not after the second"
+        )
+    };
+    let (from, to) = window.split_once("..").ok_or_else(bad)?;
+    let date = bundle::questionnaire::is_date;
+    if !date(from) || !date(to) || from > to {
+        return Err(bad());
+    }
+    Ok((from, to))
 }
 
 /// Reads `round.json` from a round folder.
@@ -106,6 +124,16 @@ pub fn verify(round: &Value, bytes: &[u8]) -> Result<(String, Value), Vec<String
     let key = bundle::keys::parse_public(registered["public_key"].as_str().unwrap_or_default())
         .map_err(|e| vec![e])?;
     let verified = bundle::submission::verify(bytes, Some(&key))?;
+    if let Some(w) = round["window"].as_str() {
+        let (from, to) = window_dates(w).map_err(|e| vec![e])?;
+        let created = verified.bundle["manifest"]["created"].as_str().unwrap_or_default();
+        let day = created.get(..10).unwrap_or(created);
+        if day < from || day > to {
+            return Err(vec![format!(
+                "created {created}, outside the round's submission window {w} (UTC dates)"
+            )]);
+        }
+    }
     Ok((participant, verified.bundle))
 }
 

@@ -24,7 +24,7 @@ fn sign(dir: &Path, run: &str, key: &str, participant: &str, out: &str) {
     ok(&[&["bundle", "create"][..], &args].concat(), dir);
 }
 
-fn init(dir: &Path, round: &str, digest: &str, labs: &[&str], seed: &str) {
+fn init(dir: &Path, round: &str, digest: &str, labs: &[&str], seed: &str, window: Option<&str>) {
     let mut args = vec![
         "round".to_owned(),
         "init".into(),
@@ -35,11 +35,12 @@ fn init(dir: &Path, round: &str, digest: &str, labs: &[&str], seed: &str) {
         digest.into(),
         "--seed".into(),
         seed.into(),
-        "--window".into(),
-        "2026-12-01..2026-12-15".into(),
     ];
     for l in labs {
         args.extend(["--participant".into(), format!("{l}={l}.key.pub")]);
+    }
+    if let Some(w) = window {
+        args.extend(["--window".into(), w.into()]);
     }
     ok(&args.iter().map(String::as_str).collect::<Vec<_>>(), dir);
 }
@@ -78,7 +79,7 @@ fn incomparable_bundles_are_kept_out_of_pooling_with_their_reasons() {
     lab(dir, "lab-c", "scripted:honest", &["--wall-time", "300"]);
     lab(dir, "lab-d", "scripted:honest", &["--suite", suite.to_str().unwrap()]);
     let digest = ok(&["suite", "digest"], dir).trim().to_owned();
-    init(dir, "round", &digest, &["lab-a", "lab-b", "lab-c", "lab-d"], "7");
+    init(dir, "round", &digest, &["lab-a", "lab-b", "lab-c", "lab-d"], "7", None);
     let bundles = ["lab-a.bundle", "lab-b.bundle", "lab-c.bundle", "lab-d.bundle"];
     let out = ok(&[&["round", "ingest", "round"][..], &bundles].concat(), dir);
     assert!(out.contains("lab-a accepted") && out.contains("lab-b accepted"), "{out}");
@@ -144,6 +145,14 @@ fn incomparable_bundles_are_kept_out_of_pooling_with_their_reasons() {
     sign(dir, "lab-b-run", "intruder.key", "lab-b", "fake.bundle");
     let err = fails(&["round", "ingest", "round", "fake.bundle"], dir);
     assert!(err.contains("signed with a different key"), "{err}");
+    // A bundle created outside the round's window is refused.
+    init(dir, "past", &digest, &["lab-b"], "1", Some("2000-01-01..2000-01-02"));
+    let err = fails(&["round", "ingest", "past", "lab-b.bundle"], dir);
+    assert!(err.contains("outside the round's submission window 2000-01-01..2000-01-02"), "{err}");
+    let bad =
+        ["round", "init", "bad", "--protocol", "p", "--suite-digest", "d", "--window", "soon"];
+    let err = fails(&[&bad[..], &["--participant", "lab-b=lab-b.key.pub"]].concat(), dir);
+    assert!(err.contains("window `soon`: expected FROM..TO"), "{err}");
 }
 
 /// Text as an HTML page holds it.
@@ -227,7 +236,8 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
             .unwrap();
     }
     let spec = json(&demo.join("round/round.json"));
-    init(dir, "never", spec["suite_digest"].as_str().unwrap(), &labs, &spec["seed"].to_string());
+    let (digest, seed) = (spec["suite_digest"].as_str().unwrap(), spec["seed"].to_string());
+    init(dir, "never", digest, &labs, &seed, spec["window"].as_str());
     let bundles: Vec<String> = labs.iter().map(|l| format!("demo/labs/{l}/{l}.bundle")).collect();
     let bundles: Vec<&str> = bundles.iter().map(String::as_str).collect();
     ok(&[&["round", "ingest", "never"][..], &bundles].concat(), dir);
