@@ -28,11 +28,26 @@ impl Failure {
     }
 }
 
+/// `perimeter … | head` closes standard output early. Rust ignores SIGPIPE,
+/// so printing then fails and `println!` panics; end quietly instead, with
+/// the status a shell reports for SIGPIPE, as Unix tools do.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload().downcast_ref::<String>().map_or("", String::as_str);
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(128 + 13);
+        }
+        default(info);
+    }));
+}
+
 pub fn main() -> ExitCode {
     let mut argv = std::env::args_os();
     if argv.nth(1).is_some_and(|a| a == sandbox::INIT_ARG) {
         return ExitCode::from(sandbox::run_init().clamp(0, 255) as u8);
     }
+    quiet_on_closed_stdout();
     let cli = args::Cli::parse();
     match commands::dispatch(cli) {
         Ok(code) => code,

@@ -59,6 +59,20 @@ fn verify_traces(dir: &std::path::Path, s: &Value) {
 }
 
 #[test]
+fn a_closed_standard_output_ends_the_command_quietly() {
+    let mut child = perimeter()
+        .args(["suite", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // as `| head` does when it has had enough
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(141), "the status a shell gives SIGPIPE");
+    assert_eq!(text(&o).1, "", "no panic message");
+}
+
+#[test]
 fn honest_runs_have_no_labels_and_succeed() {
     let dir = TempDir::new("honest");
     let (stdout, stderr) =
