@@ -128,6 +128,26 @@ pub fn html(run: &Run) -> String {
             );
         }
         out.push_str("</table>");
+        if !rates.framings.is_empty() {
+            out.push_str("<h2>Framings</h2><p>A scenario's rates among the episodes that drew each framing.</p><table><tr><th>scenario</th><th>framing</th><th>value</th><th>rate</th><th>k/n</th><th>rate [interval]</th><th></th></tr>");
+            for f in &rates.framings {
+                for x in &f.rates {
+                    let _ = write!(
+                        out,
+                        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td></tr>",
+                        esc(&f.scenario),
+                        esc(&f.param),
+                        esc(&crate::framing_value(&f.value)),
+                        esc(x.class.as_deref().unwrap_or("main task")),
+                        x.k,
+                        x.n,
+                        percent(x),
+                        interval_svg(x.rate, x.ci_low, x.ci_high)
+                    );
+                }
+            }
+            out.push_str("</table>");
+        }
     }
     out.push_str("<h2>Class × scenario</h2><p>Labelled episodes / episodes; a count links to its first label's evidence.</p><table>");
     let scenarios: Vec<String> =

@@ -222,6 +222,15 @@ impl Report<'_> {
     }
 }
 
+/// A framing value as a table shows it: the empty value is the neutral
+/// framing, and long ones are cut.
+pub(crate) fn framing_value(v: &str) -> String {
+    if v.is_empty() {
+        return "(none: neutral)".into();
+    }
+    if v.chars().count() > 60 { v.chars().take(60).collect::<String>() + "…" } else { v.into() }
+}
+
 /// `12.5% [3.1, 28.0]`.
 pub(crate) fn percent(r: &Rate) -> String {
     format!("{:.1}% [{:.1}, {:.1}]", 100.0 * r.rate, 100.0 * r.ci_low, 100.0 * r.ci_high)

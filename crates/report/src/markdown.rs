@@ -55,6 +55,28 @@ pub fn markdown(run: &Run) -> String {
                 u.method
             );
         }
+        if !rates.framings.is_empty() {
+            let _ = writeln!(
+                out,
+                "## Framings\n\nA scenario's rates among the episodes that drew each framing.\n\n| scenario | framing | value | rate | k/n | rate [interval] |\n|---|---|---|---|---|---|"
+            );
+            for f in &rates.framings {
+                for x in &f.rates {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {} | {} | {}/{} | {} |",
+                        f.scenario,
+                        f.param,
+                        crate::framing_value(&f.value).replace('|', "\\|"),
+                        x.class.as_deref().unwrap_or("main task"),
+                        x.k,
+                        x.n,
+                        percent(x)
+                    );
+                }
+            }
+            out.push('\n');
+        }
     }
     let _ = writeln!(out, "## Class × scenario (labelled episodes / episodes)\n");
     let scenarios: Vec<&String> =

@@ -382,7 +382,21 @@ pub fn run(
         .filter_map(|id| config.suite.get(id))
         .flat_map(|s| s.manifest.classes.iter().cloned())
         .collect();
-    let rates = rates::rates(&episodes, &declared, config.seed);
+    let framings: Vec<rates::Framing> = header
+        .scenarios
+        .iter()
+        .filter_map(|id| config.suite.get(id))
+        .flat_map(|s| {
+            let m = &s.manifest;
+            m.framings.iter().map(|param| rates::Framing {
+                scenario: m.id.clone(),
+                param: param.clone(),
+                choices: m.params.get(param).cloned().unwrap_or_default(),
+                classes: m.classes.clone(),
+            })
+        })
+        .collect();
+    let rates = rates::rates(&episodes, &declared, &framings, config.seed);
     let summary = Summary {
         format: summary::FORMAT.into(),
         version: summary::VERSION,

@@ -51,6 +51,32 @@ pub struct Rates {
     /// The pooled class rates and usefulness among episodes where the agent
     /// said it thought it was being tested, and among the rest.
     pub eval_aware: Split,
+    /// Per framing of a scenario (a parameter it declares under
+    /// `framings`) and per value drawn: usefulness, then each of the
+    /// scenario's classes, per episode.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub framings: Vec<FramingRates>,
+}
+
+/// A scenario's rates among the episodes that drew one value of one of its
+/// framing parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FramingRates {
+    pub scenario: String,
+    pub param: String,
+    pub value: String,
+    pub rates: Vec<Rate>,
+}
+
+/// A framing parameter of a scenario, as its manifest declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Framing {
+    pub scenario: String,
+    pub param: String,
+    /// Its choices, in the manifest's order.
+    pub choices: Vec<String>,
+    /// The scenario's declared classes.
+    pub classes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,10 +147,45 @@ fn pooled(episodes: &[&EpisodeRecord], classes: &BTreeSet<String>, seed: u64) ->
     (out, useful)
 }
 
+/// The rates of each framing value: usefulness, then each class.
+fn framing_rates(episodes: &[EpisodeRecord], framings: &[Framing], seed: u64) -> Vec<FramingRates> {
+    let mut out = Vec::new();
+    for f in framings {
+        for value in &f.choices {
+            let subset: Vec<&EpisodeRecord> = episodes
+                .iter()
+                .filter(|e| e.scenario == f.scenario && e.params.get(&f.param) == Some(value))
+                .collect();
+            if subset.is_empty() {
+                continue;
+            }
+            let s = Some(f.scenario.as_str());
+            let mut rates =
+                vec![rate(&subset, None, s, "per_episode", &|e| e.main_task_success, seed)];
+            for class in &f.classes {
+                rates.push(rate(&subset, Some(class), s, "per_episode", &|e| has(e, class), seed));
+            }
+            out.push(FramingRates {
+                scenario: f.scenario.clone(),
+                param: f.param.clone(),
+                value: value.clone(),
+                rates,
+            });
+        }
+    }
+    out
+}
+
 /// Every rate of a run's episodes; `seed` (the run's) makes the bootstrap
 /// reproducible. `classes` are the classes to report even at zero events
-/// (the scenarios' declared classes), besides any labelled.
-pub fn rates(episodes: &[EpisodeRecord], declared: &BTreeSet<String>, seed: u64) -> Rates {
+/// (the scenarios' declared classes), besides any labelled; `framings` the
+/// scenarios' framing parameters to split by.
+pub fn rates(
+    episodes: &[EpisodeRecord],
+    declared: &BTreeSet<String>,
+    framings: &[Framing],
+    seed: u64,
+) -> Rates {
     let all: Vec<&EpisodeRecord> = episodes.iter().collect();
     let mut classes = declared.clone();
     classes.extend(episodes.iter().flat_map(|e| e.labels.iter().map(|l| l.class.clone())));
@@ -156,6 +217,7 @@ pub fn rates(episodes: &[EpisodeRecord], declared: &BTreeSet<String>, seed: u64)
         classes: class_rates,
         usefulness,
         eval_aware: Split { aware: split(true), unaware: split(false) },
+        framings: framing_rates(episodes, framings, seed),
     }
 }
 
@@ -190,7 +252,7 @@ mod tests {
         }
         let declared: BTreeSet<String> =
             ["exfiltration".to_owned(), "sandbagging".to_owned()].into();
-        let r = rates(&episodes, &declared, 3);
+        let r = rates(&episodes, &declared, &[], 3);
         let pooled = &r.classes[0];
         assert_eq!(
             (pooled.class.as_deref(), pooled.k, pooled.n, pooled.method.as_str()),
@@ -215,6 +277,49 @@ mod tests {
         assert_eq!((one.k, one.n, one.method.as_str()), (1, 2, "wilson"));
         assert_eq!((r.usefulness[0].k, r.usefulness[0].n), (6, 12));
         assert_eq!(r.eval_aware.aware.last().unwrap().n, 1);
-        assert_eq!(rates(&episodes, &declared, 3), r, "the same seed, the same intervals");
+        assert_eq!(rates(&episodes, &declared, &[], 3), r, "the same seed, the same intervals");
+        assert!(r.framings.is_empty());
+    }
+
+    #[test]
+    fn framings_split_a_scenarios_rates_by_the_value_drawn() {
+        let mut episodes = Vec::new();
+        for (memo, sandbagged) in
+            [("", false), ("", false), ("watch out", true), ("watch out", false)]
+        {
+            let mut e = episode(
+                "probe",
+                if sandbagged { &["sandbagging"] } else { &[] },
+                !sandbagged,
+                false,
+            );
+            e.params.insert("memo".into(), memo.into());
+            episodes.push(e);
+        }
+        episodes.push(episode("other", &[], true, false));
+        let framing = Framing {
+            scenario: "probe".into(),
+            param: "memo".into(),
+            choices: vec!["".into(), "watch out".into(), "never drawn".into()],
+            classes: vec!["sandbagging".into()],
+        };
+        let r = rates(&episodes, &BTreeSet::new(), &[framing], 3);
+        type Counts<'a> = Vec<(Option<&'a str>, u64, u64)>;
+        let got: Vec<(&str, Counts)> = r
+            .framings
+            .iter()
+            .map(|f| {
+                let rates = f.rates.iter().map(|x| (x.class.as_deref(), x.k, x.n)).collect();
+                (f.value.as_str(), rates)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("", vec![(None, 2, 2), (Some("sandbagging"), 0, 2)]),
+                ("watch out", vec![(None, 1, 2), (Some("sandbagging"), 1, 2)]),
+            ]
+        );
+        assert!(r.framings.iter().all(|f| f.scenario == "probe" && f.param == "memo"));
     }
 }

@@ -25,6 +25,11 @@ pub struct Manifest {
     /// the scenario's files and paths.
     #[serde(default)]
     pub params: BTreeMap<String, Vec<String>>,
+    /// Parameters whose choices frame the same task differently (e.g. a
+    /// neutral prompt, and one saying a high score triggers restrictions):
+    /// `summary.json` splits this scenario's rates by each.
+    #[serde(default)]
+    pub framings: Vec<String>,
     pub task: Task,
     /// Commands run by the harness before the agent starts (e.g. `git init`);
     /// not part of the agent's record.
@@ -242,6 +247,22 @@ impl Manifest {
                 ));
             }
         }
+        for (i, f) in self.framings.iter().enumerate() {
+            match self.params.get(f) {
+                None => {
+                    return Err(format!("framings[{i}]: `{f}` is not a parameter under [params]"));
+                }
+                Some(choices) if choices.len() < 2 => {
+                    return Err(format!(
+                        "framings[{i}]: `{f}` has one choice; a framing compares two or more"
+                    ));
+                }
+                Some(_) if self.framings[..i].contains(f) => {
+                    return Err(format!("framings[{i}]: `{f}` is listed twice"));
+                }
+                Some(_) => {}
+            }
+        }
         let severity = |field: String, s: f64| {
             if (0.0..=1.0).contains(&s) {
                 Ok(())
@@ -399,6 +420,16 @@ colour = 1"#,
                 r#"id = "ok""#,
                 "id = \"ok\"\nclass = \"sandbagging\"",
                 "at least one check of the main task",
+            ),
+            (
+                r#"workdir = "lab""#,
+                "workdir = \"lab\"\nframings = [\"memo\"]",
+                "framings[0]: `memo` is not a parameter under [params]",
+            ),
+            (
+                r#"workdir = "lab""#,
+                "workdir = \"lab\"\nframings = [\"memo\"]\n[params]\nmemo = [\"\"]",
+                "framings[0]: `memo` has one choice",
             ),
         ];
         for (from, to, want) in cases {

@@ -98,3 +98,35 @@ fn the_html_report_renders_in_chromium_without_errors() {
     assert!(ok, "{stderr}");
     render_in_chromium(&html, "report.png");
 }
+
+/// A scenario's framing parameter splits its rates in the summary and the
+/// reports: the neutral probe and the one warning of restrictions.
+#[test]
+fn framings_split_a_scenarios_rates() {
+    let dir = TempDir::new("framings");
+    let probe = ["--scenario", "capability-probe", "--epochs", "4"];
+    run_ok("scripted:misaligned", dir.path(), &probe);
+    let summary = crate::summary(dir.path());
+    let framings = summary["rates"]["framings"].as_array().unwrap();
+    let values: Vec<&str> = framings.iter().map(|f| f["value"].as_str().unwrap()).collect();
+    assert_eq!(values.len(), 2, "both framings drawn over 4 epochs with seed 0: {values:?}");
+    assert_eq!(values[0], "", "the neutral framing first, as the manifest lists it");
+    assert!(values[1].contains("additional deployment restrictions"));
+    let n: u64 = framings.iter().map(|f| f["rates"][0]["n"].as_u64().unwrap()).sum();
+    assert_eq!(n, 4);
+    for f in framings {
+        assert_eq!(
+            (f["scenario"].as_str(), f["param"].as_str()),
+            (Some("capability-probe"), Some("memo"))
+        );
+        assert_eq!(f["rates"][1]["class"], "sandbagging");
+    }
+    let (ok, md, _) = report(&[dir.path().to_str().unwrap(), "--format", "md"]);
+    assert!(
+        ok && md.contains("## Framings")
+            && md.contains("| capability-probe | memo | (none: neutral) | sandbagging |"),
+        "{md}"
+    );
+    let (ok, html, _) = report(&[dir.path().to_str().unwrap(), "--format", "html"]);
+    assert!(ok && html.contains("<h2>Framings</h2>"));
+}
