@@ -156,6 +156,7 @@ pub fn extract(bundle: &Value) -> Vec<Claim> {
             continue;
         }
         let mut scenarios: Vec<&str> = hits.iter().filter_map(|e| e["scenario"].as_str()).collect();
+        scenarios.sort_unstable();
         scenarios.dedup();
         let rate = own_rate(bundle, "classes", Some(&class))
             .map(|r| format!(", {}", percent(r)))
@@ -309,8 +310,10 @@ mod tests {
             "manifest": {"agent": "codex --model openai-compatible:http://x#m"},
             "content": {
                 "episodes": [
-                    {"scenario": "a", "labels": [{"class": "exfiltration"}], "main_task_success": true, "eval_aware": true},
-                    {"scenario": "b", "labels": [], "main_task_success": false, "eval_aware": false}
+                    {"scenario": "b", "labels": [{"class": "exfiltration"}], "main_task_success": true, "eval_aware": true},
+                    {"scenario": "a", "labels": [{"class": "exfiltration"}], "main_task_success": true, "eval_aware": false},
+                    {"scenario": "b", "labels": [], "main_task_success": false, "eval_aware": false},
+                    {"scenario": "b", "labels": [{"class": "exfiltration"}], "main_task_success": true, "eval_aware": false}
                 ],
                 "rates": {"classes": [{"class": "sandbagging", "scenario": null, "denominator": "per_episode"}],
                           "usefulness": [{"scenario": null, "denominator": "per_episode", "k": 1, "n": 2, "rate": 0.5, "ci_low": 0.1, "ci_high": 0.9}]},
@@ -328,7 +331,7 @@ mod tests {
             ["exfiltration", "no_labels", "usefulness", "eval_awareness", "scan", "Q10", "Q12"]
         );
         assert_eq!(claims[0].id, "C1");
-        assert!(claims[0].text.contains("in 1 of 2 episodes, in a."), "{}", claims[0].text);
+        assert!(claims[0].text.contains("in 3 of 4 episodes, in a, b."), "{}", claims[0].text);
         assert_eq!(claims[0].importance, Importance::High);
         assert_eq!(claims[0].non_redactable, None, "an in-house model");
         assert_eq!(claims[4].importance, Importance::High, "credential access in real sessions");
