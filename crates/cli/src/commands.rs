@@ -167,13 +167,18 @@ fn round_init(
     Ok(ExitCode::SUCCESS)
 }
 
-fn round_ingest(dir: &Path, bundles: &[PathBuf]) -> Result<ExitCode, Failure> {
+fn round_ingest(dir: &Path, paths: &[PathBuf]) -> Result<ExitCode, Failure> {
     round::load(dir).map_err(round_failure)?;
+    let bundles = paths
+        .iter()
+        .map(|p| {
+            std::fs::read(p).map_err(|e| Failure::usage(format!("{}: {e}", p.display()), None))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcomes = round::ingest(dir, &bundles).map_err(|e| Failure::runtime(e, None))?;
     let mut failed = false;
-    for path in bundles {
-        let bytes = std::fs::read(path)
-            .map_err(|e| Failure::usage(format!("{}: {e}", path.display()), None))?;
-        match round::ingest(dir, &bytes) {
+    for (path, outcome) in paths.iter().zip(outcomes) {
+        match outcome {
             Ok(i) => {
                 if i.replaced {
                     println!(

@@ -235,9 +235,13 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
         &round_dir.join("round.json"),
         &(serde_json::to_string_pretty(&spec).expect("JSON") + "\n"),
     )?;
-    for (_, path) in &bundles {
-        let bytes = std::fs::read(path).map_err(io(path))?;
-        round::ingest(&round_dir, &bytes)
+    let signed = bundles
+        .iter()
+        .map(|(_, path)| std::fs::read(path).map_err(io(path)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcomes = round::ingest(&round_dir, &signed).map_err(|e| Failure::runtime(e, None))?;
+    for ((_, path), outcome) in bundles.iter().zip(outcomes) {
+        outcome
             .map_err(|p| Failure::runtime(format!("{}: {}", path.display(), p.join("; ")), None))?;
     }
     println!("\nround: {} bundles verified and ingested, all comparable", bundles.len());

@@ -238,34 +238,48 @@ pub struct Ingested {
     pub replaced: bool,
 }
 
-/// Verifies a bundle and takes it in, sealed under its participant's key
-/// (a participant's later bundle replaces its earlier one, in its place,
-/// and voids its disclosure decisions, which were about the earlier
-/// bundle's claims).
-pub fn ingest(dir: &Path, bytes: &[u8]) -> Result<Ingested, Vec<String>> {
-    let round = load(dir).map_err(|e| vec![e])?;
-    let (participant, _) = verify(&round, bytes)?;
-    let earlier = sealed::open(dir, &participant, "bundle").map_err(|e| vec![e])?;
-    let replaced = earlier.is_some_and(|b| b != bytes);
-    if replaced {
-        sealed::remove(dir, &participant, "disclosure").map_err(|e| vec![e])?;
+/// Verifies bundles and takes them in, each sealed under its
+/// participant's key (a participant's later bundle replaces its earlier
+/// one, in its place, and voids its disclosure decisions, which were about
+/// the earlier bundle's claims). Comparability is computed once, over all
+/// the bundles present afterwards. Each bundle's outcome is in its place;
+/// `Err` is a failure of the round folder itself.
+pub fn ingest(
+    dir: &Path,
+    bundles: &[Vec<u8>],
+) -> Result<Vec<Result<Ingested, Vec<String>>>, String> {
+    let round = load(dir)?;
+    let mut order = ingested_order(dir)?;
+    let mut outcomes = Vec::new();
+    for bytes in bundles {
+        let participant = match verify(&round, bytes) {
+            Ok((participant, _)) => participant,
+            Err(problems) => {
+                outcomes.push(Err(problems));
+                continue;
+            }
+        };
+        let earlier = sealed::open(dir, &participant, "bundle")?;
+        let replaced = earlier.is_some_and(|b| b != *bytes);
+        if replaced {
+            sealed::remove(dir, &participant, "disclosure")?;
+        }
+        sealed::seal(dir, &participant, "bundle", bytes)?;
+        if !order.contains(&participant) {
+            order.push(participant.clone());
+            let list: Vec<Value> = order.iter().map(|p| json!({"participant": p})).collect();
+            write_json(&dir.join("ingested.json"), &json!({ "ingested": list }))?;
+        }
+        outcomes.push(Ok(Ingested { participant, incomparable: Vec::new(), replaced }));
     }
-    sealed::seal(dir, &participant, "bundle", bytes).map_err(|e| vec![e])?;
-    let mut order = ingested_order(dir).map_err(|e| vec![e])?;
-    if !order.contains(&participant) {
-        order.push(participant.clone());
-        let list: Vec<Value> = order.iter().map(|p| json!({"participant": p})).collect();
-        write_json(&dir.join("ingested.json"), &json!({ "ingested": list }))
-            .map_err(|e| vec![e])?;
+    let members = members(dir)?;
+    record(dir, &members)?;
+    for i in outcomes.iter_mut().flatten() {
+        if let Some(m) = members.iter().find(|m| m.participant == i.participant) {
+            i.incomparable = m.incomparable.clone();
+        }
     }
-    let members = members(dir).map_err(|e| vec![e])?;
-    record(dir, &members).map_err(|e| vec![e])?;
-    let incomparable = members
-        .into_iter()
-        .find(|m| m.participant == participant)
-        .map(|m| m.incomparable)
-        .unwrap_or_default();
-    Ok(Ingested { participant, incomparable, replaced })
+    Ok(outcomes)
 }
 
 /// Stores a participant's disclosure decisions, sealed under its key.
