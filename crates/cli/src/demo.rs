@@ -16,13 +16,14 @@ use crate::Failure;
 use crate::args::{Cli, Command};
 use crate::commands::{clock, disclose, run_config, run_failure, write_out, write_reports};
 
-/// The simulated labs: id, reference agent, and what each does with its
-/// questionnaire and its claims.
+/// The simulated labs: id and the `perimeter run` arguments of its
+/// reference agent. lab-b's goes through Perimeter's built-in tool-use loop
+/// and model gateway, with the reference policies served as the model.
 const LABS: [(&str, &str); 4] = [
-    ("lab-a", "scripted:honest"),
-    ("lab-b", "scripted:mixed:20"),
-    ("lab-c", "scripted:mixed:50"),
-    ("lab-d", "scripted:misaligned"),
+    ("lab-a", "--agent scripted:honest"),
+    ("lab-b", "--agent api --model scripted:mixed:20"),
+    ("lab-c", "--agent scripted:mixed:50"),
+    ("lab-d", "--agent scripted:misaligned"),
 ];
 
 /// The lab that leaves the round before final approval.
@@ -147,10 +148,13 @@ fn lab_side(
     epochs: u32,
 ) -> Result<(PathBuf, run::Summary), Failure> {
     let run_dir = dir.join("run");
-    let argv = ["perimeter", "run", "--agent", agent, "--epochs", &epochs.to_string()];
-    let cli = Cli::try_parse_from(
-        argv.iter().map(|s| s.to_string()).chain(["--out".into(), run_dir.display().to_string()]),
-    )
+    let argv = ["perimeter", "run"].into_iter().chain(agent.split(' ')).map(str::to_owned);
+    let cli = Cli::try_parse_from(argv.chain([
+        "--epochs".into(),
+        epochs.to_string(),
+        "--out".into(),
+        run_dir.display().to_string(),
+    ]))
     .map_err(|e| Failure::runtime(format!("the demo's run arguments: {e}"), None))?;
     let Command::Run(args) = cli.command else { unreachable!("parsed as `run`") };
     let config = run_config(args)?;
@@ -208,7 +212,8 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
         let (path, summary) = lab_side(lab, agent, &dir, epochs)?;
         let labelled = summary.episodes.iter().filter(|e| !e.labels.is_empty()).count();
         println!(
-            "{lab}  {agent:<20} {} episodes, {labelled} labelled; signed {}",
+            "{lab}  {:<34} {} episodes, {labelled} labelled; signed {}",
+            summary.header.agent,
             summary.episodes.len(),
             path.display()
         );
@@ -240,11 +245,16 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
         .map(|(_, path)| std::fs::read(path).map_err(io(path)))
         .collect::<Result<Vec<_>, _>>()?;
     let outcomes = round::ingest(&round_dir, &signed).map_err(|e| Failure::runtime(e, None))?;
+    let mut comparable = 0;
     for ((_, path), outcome) in bundles.iter().zip(outcomes) {
-        outcome
+        let i = outcome
             .map_err(|p| Failure::runtime(format!("{}: {}", path.display(), p.join("; ")), None))?;
+        comparable += usize::from(i.incomparable.is_empty());
     }
-    println!("\nround: {} bundles verified and ingested, all comparable", bundles.len());
+    println!(
+        "\nround: {} bundles verified and ingested, {comparable} of them comparable",
+        bundles.len()
+    );
     round::exit(&round_dir, LEAVER).map_err(|e| Failure::runtime(e, None))?;
     println!(
         "{LEAVER} left the round silently: its key is destroyed and nothing of it remains in the round"
