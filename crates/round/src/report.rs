@@ -314,29 +314,41 @@ pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
     non_attributed.sort_by_cached_key(|c| order(&c.text));
     noted.sort_by_cached_key(|n| order(&n.note));
 
-    let private = resolved
-        .iter()
-        .map(|(m, decisions, r)| {
-            let own = pool::pool(&[(m.participant.as_str(), &m.bundle)], seed);
-            let others: Vec<(&str, &Value)> =
-                comparable.iter().filter(|(p, _)| *p != m.participant).copied().collect();
-            let context = (m.incomparable.is_empty() && others.len() >= MIN_PARTICIPANTS)
-                .then(|| pool::pool(&others, seed));
-            Private {
-                format: FORMAT,
-                kind: "private",
-                participant: m.participant.clone(),
-                header: header.clone(),
-                comparability: comparability(m),
-                others: context.as_ref().map_or(0, |c| c.participants),
-                rows: rows(&m.bundle, &own, context.as_ref()),
-                claims: r.clone(),
-                approval: decisions.as_ref().map(|(d, _)| d.approval.clone()),
-                approval_signed: decisions.as_ref().is_some_and(|(_, signed)| *signed),
-                redaction_summary: redaction_summary.clone(),
-            }
-        })
-        .collect();
+    let one = |(m, decisions, r): &(&Member, Option<Signed>, Vec<Resolved>)| {
+        let own = pool::pool(&[(m.participant.as_str(), &m.bundle)], seed);
+        let others: Vec<(&str, &Value)> =
+            comparable.iter().filter(|(p, _)| *p != m.participant).copied().collect();
+        let context = (m.incomparable.is_empty() && others.len() >= MIN_PARTICIPANTS)
+            .then(|| pool::pool(&others, seed));
+        Private {
+            format: FORMAT,
+            kind: "private",
+            participant: m.participant.clone(),
+            header: header.clone(),
+            comparability: comparability(m),
+            others: context.as_ref().map_or(0, |c| c.participants),
+            rows: rows(&m.bundle, &own, context.as_ref()),
+            claims: r.clone(),
+            approval: decisions.as_ref().map(|(d, _)| d.approval.clone()),
+            approval_signed: decisions.as_ref().is_some_and(|(_, signed)| *signed),
+            redaction_summary: redaction_summary.clone(),
+        }
+    };
+    // Each private report bootstraps the other participants' pooled rates
+    // afresh, the costly part of a large round: spread over the cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = resolved.len().div_ceil(threads).max(1);
+    let private: Vec<Private> = std::thread::scope(|s| {
+        let one = &one;
+        let handles: Vec<_> = resolved
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("building a report does not panic"))
+            .collect()
+    });
     let mut table: Vec<Comparability> = members.iter().map(comparability).collect();
     table.sort_by(|a, b| a.participant.cmp(&b.participant));
     Ok(Reports {
