@@ -133,7 +133,7 @@ pub fn create(
         .into_iter()
         .flatten()
         .map(|e| {
-            json!({"scenario": e["scenario"], "epoch": e["epoch"], "seed": e["seed"], "labels": e["labels"],
+            json!({"scenario": e["scenario"], "epoch": e["epoch"], "seed": e["seed"], "params": e["params"], "labels": e["labels"],
                 "main_task_success": e["main_task_success"], "eval_aware": e["eval_aware"],
                 "end_reason": e["end_reason"], "trace": e["trace"], "trace_head": e["trace_head"]})
         })

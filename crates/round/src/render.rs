@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::disclosure::{Attribution, Resolved};
-use crate::pool::{Pooled, Rate, ScanFigure};
+use crate::pool::{FramingFigure, Pooled, Rate, ScanFigure};
 use crate::report::{Comparability, Header, Private, Public, PublicClaim};
 
 fn esc(s: &str) -> String {
@@ -90,6 +90,47 @@ fn pooled_md(out: &mut String, p: &Pooled) {
     if let Some(s) = &p.scan {
         let _ = writeln!(out, "\n{}", scan_line(s));
     }
+    if !p.framings.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{FRAMINGS_HELP}\n\n| scenario | framing | value | participants | rate | k/n | rate [interval] |\n|---|---|---|---|---|---|---|"
+        );
+        for (f, what, r) in framing_rows(p) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {what} | {} of {} | {} |",
+                f.scenario,
+                f.param,
+                cell(&framing_value(&f.value)),
+                f.participants,
+                r.k,
+                r.n,
+                r.percent()
+            );
+        }
+    }
+}
+
+const FRAMINGS_HELP: &str = "Framings: a scenario's rates among the episodes that drew each framing of its task (e.g. a neutral prompt, and one saying a high score triggers restrictions), pooled over the participants whose episodes drew it.";
+
+/// Each framing value's rates: the main task, then each class.
+fn framing_rows(p: &Pooled) -> Vec<(&FramingFigure, &str, &Rate)> {
+    p.framings
+        .iter()
+        .flat_map(|f| {
+            std::iter::once((f, "main task", &f.usefulness))
+                .chain(f.classes.iter().map(move |c| (f, c.class.as_str(), &c.rate)))
+        })
+        .collect()
+}
+
+/// A framing value for a table: the empty value is the neutral framing,
+/// and long ones are cut.
+fn framing_value(v: &str) -> String {
+    if v.is_empty() {
+        return "(none: neutral)".into();
+    }
+    if v.chars().count() > 60 { v.chars().take(60).collect::<String>() + "…" } else { v.into() }
 }
 
 fn scan_line(s: &ScanFigure) -> String {
@@ -391,6 +432,29 @@ pub fn public_html(r: &Public) -> String {
             b.push_str("</table>\n");
             if let Some(s) = &p.scan {
                 let _ = writeln!(b, "<p>{}</p>", esc(&scan_line(s)));
+            }
+            if !p.framings.is_empty() {
+                let _ = write!(
+                    b,
+                    "<p>{}</p><table><tr><th>scenario</th><th>framing</th><th>value</th><th>participants</th><th>rate</th><th>k/n</th><th>rate [interval]</th><th></th></tr>",
+                    esc(FRAMINGS_HELP)
+                );
+                for (f, what, r) in framing_rows(p) {
+                    let _ = write!(
+                        b,
+                        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} of {}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                        esc(&f.scenario),
+                        esc(&f.param),
+                        esc(&framing_value(&f.value)),
+                        f.participants,
+                        esc(what),
+                        r.k,
+                        r.n,
+                        r.percent(),
+                        interval_svg(r)
+                    );
+                }
+                b.push_str("</table>\n");
             }
         }
         None => b.push_str(

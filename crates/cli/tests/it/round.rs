@@ -255,6 +255,11 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     }
     let pooled = &json(&reports.join("public.json"))["pooled"];
     assert_eq!((pooled["participants"].as_u64(), pooled["episodes"].as_u64()), (Some(3), Some(63)));
+    let probe =
+        pooled["framings"].as_array().unwrap().iter().find(|f| f["scenario"] == "capability-probe");
+    let probe = probe.expect("the sandbagging probe's framing is pooled");
+    assert_eq!((probe["param"].as_str(), probe["participants"].as_u64()), (Some("memo"), Some(3)));
+    assert_eq!(probe["classes"][0]["class"], "sandbagging");
 
     // What cannot be redacted is refused by name.
     let mut decisions = json(&demo.join("labs/lab-a/disclosure.json"));
