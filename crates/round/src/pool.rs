@@ -236,10 +236,12 @@ fn declared_framings(bundles: &[&(&str, &Value)]) -> Vec<((String, String, Strin
     out
 }
 
+/// Each framing value drawn by at least [`MIN_PARTICIPANTS`] participants:
+/// one participant's figure "pooled" would be its own.
 fn framings(bundles: &[&(&str, &Value)], seed: u64) -> Vec<FramingFigure> {
     declared_framings(bundles)
         .into_iter()
-        .map(|((scenario, param, value), classes)| {
+        .filter_map(|((scenario, param, value), classes)| {
             // One cluster per participant: its episodes that drew the value.
             let drew = |e: &&Value| {
                 e["scenario"] == scenario.as_str() && e["params"][&param] == value.as_str()
@@ -249,13 +251,16 @@ fn framings(bundles: &[&(&str, &Value)], seed: u64) -> Vec<FramingFigure> {
                 .map(|(_, b)| episodes(b).iter().filter(drew).collect::<Vec<_>>())
                 .filter(|g| !g.is_empty())
                 .collect();
+            if groups.len() < MIN_PARTICIPANTS {
+                return None;
+            }
             let clusters = |hit: &dyn Fn(&Value) -> bool| -> Vec<(u64, u64)> {
                 groups
                     .iter()
                     .map(|g| (g.iter().filter(|e| hit(e)).count() as u64, g.len() as u64))
                     .collect()
             };
-            FramingFigure {
+            Some(FramingFigure {
                 participants: groups.len(),
                 usefulness: rate(&clusters(&|e| e["main_task_success"] == true), seed),
                 classes: classes
@@ -272,7 +277,7 @@ fn framings(bundles: &[&(&str, &Value)], seed: u64) -> Vec<FramingFigure> {
                 scenario,
                 param,
                 value,
-            }
+            })
         })
         .collect()
 }
@@ -324,7 +329,7 @@ mod tests {
                         "main_task_success": !sandbagged, "eval_aware": false})
                 })
                 .collect();
-            let declared: Vec<Value> = ["", "warned"]
+            let declared: Vec<Value> = ["", "solo", "warned"]
                 .iter()
                 .filter(|v| draws.iter().any(|(m, _)| m == *v))
                 .map(|v| {
@@ -336,7 +341,7 @@ mod tests {
         };
         let a = framed(&[("", false), ("warned", true)]);
         let b = framed(&[("warned", true), ("warned", false)]);
-        let c = framed(&[("", false)]);
+        let c = framed(&[("", false), ("solo", true)]);
         let p = pool(&[("a", &a), ("b", &b), ("c", &c)], 7);
         let got: Vec<(&str, usize, u64, u64, u64)> = p
             .framings
@@ -353,6 +358,10 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(got, [("", 2, 2, 0, 0), ("warned", 2, 3, 2, 2)]);
+        assert_eq!(
+            got,
+            [("", 2, 2, 0, 0), ("warned", 2, 3, 2, 2)],
+            "`solo`: one participant's own"
+        );
     }
 }
