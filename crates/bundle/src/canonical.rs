@@ -17,6 +17,19 @@ pub fn to_vec(v: &Value) -> Vec<u8> {
     out
 }
 
+/// What a signed document's signature covers: the canonical bytes of the
+/// document without its `signature` member.
+pub fn signed_bytes(doc: &Value) -> Vec<u8> {
+    match doc {
+        Value::Object(map) if map.contains_key("signature") => {
+            let mut unsigned = map.clone();
+            unsigned.remove("signature");
+            to_vec(&Value::Object(unsigned))
+        }
+        other => to_vec(other),
+    }
+}
+
 fn write(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Null => out.extend_from_slice(b"null"),

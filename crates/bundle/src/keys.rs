@@ -70,6 +70,18 @@ impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.pair.sign(message).as_ref().try_into().expect("ed25519 signatures are 64 bytes")
     }
+
+    /// Signs a JSON document (bundle, disclosure decisions) as `signer`:
+    /// its `signature` becomes `{algorithm, public_key, value}` over
+    /// [`crate::canonical::signed_bytes`], replacing any earlier one.
+    pub fn sign_document(&self, doc: &mut serde_json::Value, signer: &str) {
+        let signature = self.sign(&crate::canonical::signed_bytes(doc));
+        doc["signature"] = serde_json::json!({
+            "algorithm": "ed25519",
+            "public_key": public_line(&self.public(), signer),
+            "value": to_base64(&signature),
+        });
+    }
 }
 
 /// Reads an `openssh-key-v1` blob holding one unencrypted ed25519 key.

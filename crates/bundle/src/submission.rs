@@ -153,12 +153,7 @@ pub fn create(
     });
     let mut bundle =
         json!({"format": FORMAT, "manifest": manifest, "content": content, "evidence": evidence});
-    let signature = key.sign(&canonical::to_vec(&bundle));
-    bundle["signature"] = json!({
-        "algorithm": "ed25519",
-        "public_key": keys::public_line(&key.public(), participant),
-        "value": keys::to_base64(&signature),
-    });
+    key.sign_document(&mut bundle, participant);
     Ok(String::from_utf8(canonical::to_vec(&bundle)).expect("canonical JSON is UTF-8") + "\n")
 }
 
@@ -190,10 +185,6 @@ pub fn verify(bytes: &[u8], expected_key: Option<&[u8; 32]>) -> Result<Verified,
         keys::parse_public(k).map_err(|_| "signature.public_key is not an ed25519 key")
     });
     let value = sig["value"].as_str().and_then(keys::from_base64);
-    let mut signed = bundle.clone();
-    if let Some(o) = signed.as_object_mut() {
-        o.remove("signature");
-    }
     let key = match public_key {
         Ok(k) => k,
         Err(e) => return Err(vec![e.to_owned()]),
@@ -224,7 +215,7 @@ pub fn verify(bytes: &[u8], expected_key: Option<&[u8; 32]>) -> Result<Verified,
         Some(v) if sig["value"].as_str() != Some(keys::to_base64(&v).as_str()) => {
             problems.push("signature.value is not in canonical base64".into())
         }
-        Some(v) if keys::verify(&key, &canonical::to_vec(&signed), &v) => {}
+        Some(v) if keys::verify(&key, &canonical::signed_bytes(&bundle), &v) => {}
         Some(_) => problems
             .push("the signature does not match the content: a signed value was changed".into()),
         None => problems.push("no signature.value".into()),

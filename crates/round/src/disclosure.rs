@@ -22,16 +22,8 @@ pub const FORMAT: &str = "perimeter.disclosure/1";
 /// show and cannot forge.
 pub fn sign(doc: &Value, key: &bundle::keys::SigningKey) -> Value {
     let mut doc = doc.clone();
-    if let Some(o) = doc.as_object_mut() {
-        o.remove("signature");
-    }
-    let signature = key.sign(&bundle::canonical::to_vec(&doc));
     let participant = doc["participant"].as_str().unwrap_or_default().to_owned();
-    doc["signature"] = serde_json::json!({
-        "algorithm": "ed25519",
-        "public_key": bundle::keys::public_line(&key.public(), &participant),
-        "value": bundle::keys::to_base64(&signature),
-    });
+    key.sign_document(&mut doc, &participant);
     doc
 }
 
@@ -56,12 +48,8 @@ pub fn check_signature(doc: &Value, registered: &[u8; 32]) -> Result<bool, Strin
         .as_str()
         .and_then(bundle::keys::from_base64)
         .ok_or("signature.value: not base64")?;
-    let mut signed = doc.clone();
-    if let Some(o) = signed.as_object_mut() {
-        o.remove("signature");
-    }
     if sig["algorithm"] != "ed25519"
-        || !bundle::keys::verify(&key, &bundle::canonical::to_vec(&signed), &value)
+        || !bundle::keys::verify(&key, &bundle::canonical::signed_bytes(doc), &value)
     {
         return Err("signature: does not match the file: a value was changed after signing".into());
     }
