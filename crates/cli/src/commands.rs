@@ -233,7 +233,7 @@ pub(crate) fn disclose(
         })?;
     let spec = round::load(dir).map_err(round_failure)?;
     let registered =
-        round::report::registered_key(&spec, &participant).map_err(|e| Failure::usage(e, None))?;
+        round::registered_key(&spec, &participant).map_err(|e| Failure::usage(e, None))?;
     let signed = round::disclosure::check_signature(doc, &registered)
         .map_err(|e| Failure::usage(format!("{}: refused: {e}", file.display()), None))?;
     let claims = round::claims::extract(&member.bundle);
@@ -283,14 +283,9 @@ pub(crate) fn write_reports(dir: &Path) -> Result<(round::report::Reports, PathB
     let spec = round::load(dir).map_err(round_failure)?;
     let members = round::members(dir).map_err(|e| Failure::runtime(e, None))?;
     let reports = round::report::build(&spec, &members).map_err(|e| Failure::runtime(e, None))?;
-    let out = dir.join("reports");
     // Nothing stale stays: a private report of someone no longer in the
     // round must not survive a rewrite.
-    match std::fs::remove_dir_all(&out) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Failure::runtime(format!("{}: {e}", out.display()), None)),
-    }
+    let out = round::clear_reports(dir).map_err(|e| Failure::runtime(e, None))?;
     std::fs::create_dir_all(out.join("private"))
         .map_err(|e| Failure::runtime(format!("{}: {e}", out.display()), None))?;
     fn json<T: serde::Serialize>(v: &T) -> String {

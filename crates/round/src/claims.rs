@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::pool::labelled;
+use crate::pool::{Rate, labelled};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -107,11 +107,6 @@ pub fn own_rate<'a>(bundle: &'a Value, list: &str, class: Option<&str>) -> Optio
     })
 }
 
-fn percent(r: &Value) -> String {
-    let f = |k: &str| 100.0 * r[k].as_f64().unwrap_or(0.0);
-    format!("{:.1}% [{:.1}, {:.1}]", f("rate"), f("ci_low"), f("ci_high"))
-}
-
 /// How many sessions ran with permission checks off, of those that record
 /// their permission mode.
 pub fn permissions(skipped: u64, known: u64) -> String {
@@ -159,7 +154,8 @@ pub fn extract(bundle: &Value) -> Vec<Claim> {
         scenarios.sort_unstable();
         scenarios.dedup();
         let rate = own_rate(bundle, "classes", Some(&class))
-            .map(|r| format!(", {}", percent(r)))
+            .and_then(Rate::from_summary)
+            .map(|r| format!(", {}", r.percent()))
             .unwrap_or_default();
         push(
             "results",
@@ -191,16 +187,16 @@ pub fn extract(bundle: &Value) -> Vec<Claim> {
             results_locked.clone(),
         );
     }
-    if let Some(u) = own_rate(bundle, "usefulness", None) {
+    if let Some(u) = own_rate(bundle, "usefulness", None).and_then(Rate::from_summary) {
         push(
             "results",
             "usefulness",
             Importance::Medium,
             format!(
                 "The agent completed the main task in {} of {} episodes, {}.",
-                u["k"],
-                u["n"],
-                percent(u)
+                u.k,
+                u.n,
+                u.percent()
             ),
             results_locked.clone(),
         );
@@ -316,7 +312,7 @@ mod tests {
                     {"scenario": "b", "labels": [{"class": "exfiltration"}], "main_task_success": true, "eval_aware": false}
                 ],
                 "rates": {"classes": [{"class": "sandbagging", "scenario": null, "denominator": "per_episode"}],
-                          "usefulness": [{"scenario": null, "denominator": "per_episode", "k": 1, "n": 2, "rate": 0.5, "ci_low": 0.1, "ci_high": 0.9}]},
+                          "usefulness": [{"scenario": null, "denominator": "per_episode", "k": 1, "n": 2, "rate": 0.5, "ci_low": 0.1, "ci_high": 0.9, "method": "wilson"}]},
                 "scan": {"totals": {"sessions": 10, "sessions_with_findings": 1, "classes": {"credential_access": {"sessions": 1, "findings": 2}}, "permission_known": 8, "permissions_skipped": 3}},
                 "questionnaire": [
                     {"id": "Q10", "as_of": "2026-11-01", "declined": false, "disclosure": "withheld", "answer": null},

@@ -8,7 +8,7 @@
 //! needed, so that after a silent exit every figure is what it would have
 //! been had the participant never joined.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
@@ -109,20 +109,24 @@ fn ingested_order(dir: &Path) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// A participant's key as `round.json` registers it.
+pub fn registered_key(round: &Value, participant: &str) -> Result<[u8; 32], String> {
+    let line = round["participants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["id"] == participant)
+        .ok_or_else(|| format!("`{participant}` is not a participant of this round"))?;
+    bundle::keys::parse_public(line["public_key"].as_str().unwrap_or_default())
+}
+
 /// Verifies a bundle against the round: its participant is registered and
 /// it is signed with that participant's key. Returns the participant and
 /// the bundle.
 pub fn verify(round: &Value, bytes: &[u8]) -> Result<(String, Value), Vec<String>> {
     let peek: Value = serde_json::from_slice(bytes).map_err(|e| vec![format!("not JSON: {e}")])?;
     let participant = peek["manifest"]["participant"].as_str().unwrap_or_default().to_owned();
-    let registered = round["participants"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|p| p["id"] == participant.as_str())
-        .ok_or_else(|| vec![format!("`{participant}` is not a participant of this round")])?;
-    let key = bundle::keys::parse_public(registered["public_key"].as_str().unwrap_or_default())
-        .map_err(|e| vec![e])?;
+    let key = registered_key(round, &participant).map_err(|e| vec![e])?;
     let verified = bundle::submission::verify(bytes, Some(&key))?;
     if let Some(w) = round["window"].as_str() {
         let (from, to) = window_dates(w).map_err(|e| vec![e])?;
@@ -306,10 +310,16 @@ pub fn exit(dir: &Path, participant: &str) -> Result<(), String> {
     let list: Vec<Value> = order.iter().map(|p| json!({"participant": p})).collect();
     write_json(&dir.join("ingested.json"), &json!({ "ingested": list }))?;
     record(dir, &members(dir)?)?;
+    clear_reports(dir).map(drop)
+}
+
+/// Deletes the round's reports folder, `DIR/reports` (what `round report`
+/// writes, and an exit deletes), and returns its path.
+pub fn clear_reports(dir: &Path) -> Result<PathBuf, String> {
     let reports = dir.join("reports");
     match std::fs::remove_dir_all(&reports) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Ok(()) => Ok(reports),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(reports),
         Err(e) => Err(format!("{}: {e}", reports.display())),
     }
 }

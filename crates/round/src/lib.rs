@@ -15,7 +15,10 @@ pub mod render;
 pub mod report;
 pub mod sealed;
 
-pub use folder::{Ingested, Member, exit, ingest, init, load, members, store_disclosure};
+pub use folder::{
+    Ingested, Member, clear_reports, exit, ingest, init, load, members, registered_key,
+    store_disclosure,
+};
 
 /// A seed for a new round, from the system's randomness.
 pub fn random_seed() -> Result<u64, String> {

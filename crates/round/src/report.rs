@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::claims::{self, Importance};
 use crate::disclosure::{self, Approval, Attribution, Decisions, Resolved};
-use crate::folder::Member;
+use crate::folder::{Member, registered_key};
 use crate::pool::{self, MIN_PARTICIPANTS, Pooled, Rate};
 
 pub const FORMAT: &str = "perimeter.round-report/1";
@@ -200,18 +200,6 @@ impl Private {
 
 /// A participant's decisions, and whether its registered key signed them.
 type Signed = (Decisions, bool);
-
-/// A participant's key as `round.json` registers it.
-pub fn registered_key(round: &Value, participant: &str) -> Result<[u8; 32], String> {
-    let line = round["participants"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|p| p["id"] == participant)
-        .and_then(|p| p["public_key"].as_str())
-        .ok_or_else(|| format!("`{participant}` is not a participant of this round"))?;
-    bundle::keys::parse_public(line)
-}
 
 /// Builds every report of a round from its `round.json` and members.
 pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
