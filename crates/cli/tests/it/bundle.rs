@@ -18,26 +18,29 @@ pub fn fails(args: &[&str], dir: &Path) -> String {
     stderr
 }
 
+/// `perimeter bundle create` of a run folder, with `extra` arguments.
+pub fn create_args<'a>(
+    run: &'a str,
+    key: &'a str,
+    participant: &'a str,
+    out: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let args = ["--run", run, "--key", key, "--participant", participant, "--out", out];
+    [&["bundle", "create"][..], &args, extra].concat()
+}
+
+/// Signs a run folder into a bundle.
+pub fn sign(dir: &Path, run: &str, key: &str, participant: &str, out: &str) {
+    ok(&create_args(run, key, participant, out, &[]), dir);
+}
+
 /// A run, a key, and a bundle of the run signed with it.
 fn signed(dir: &Path) {
     let run = ["run", "--agent", "scripted:misaligned", "--scenario", "release-gate"];
     ok(&[&run[..], &["--scenario", "flaky-loader", "--out", "run"]].concat(), dir);
     ok(&["keys", "generate", "--out", "lab.key"], dir);
-    ok(
-        &[
-            "bundle",
-            "create",
-            "--run",
-            "run",
-            "--key",
-            "lab.key",
-            "--participant",
-            "lab-a",
-            "--out",
-            "a.bundle",
-        ],
-        dir,
-    );
+    sign(dir, "run", "lab.key", "lab-a", "a.bundle");
 }
 
 #[test]
@@ -180,21 +183,7 @@ fn an_existing_openssh_key_signs() {
         .status()
         .expect("ssh-keygen (openssh-client) is installed");
     assert!(made.success());
-    ok(
-        &[
-            "bundle",
-            "create",
-            "--run",
-            "run",
-            "--key",
-            "id_ed25519",
-            "--participant",
-            "lab-b",
-            "--out",
-            "b.bundle",
-        ],
-        dir,
-    );
+    sign(dir, "run", "id_ed25519", "lab-b", "b.bundle");
     assert!(
         ok(&["bundle", "verify", "b.bundle", "--pubkey", "id_ed25519.pub"], dir).contains("valid")
     );
@@ -218,25 +207,8 @@ fn scan_totals_and_questionnaire_answers_join_the_bundle_withheld_text_never() {
         .collect();
     std::fs::write(dir.join("q.json"), serde_json::json!({"answers": answers}).to_string())
         .unwrap();
-    ok(
-        &[
-            "bundle",
-            "create",
-            "--run",
-            "run",
-            "--key",
-            "lab.key",
-            "--participant",
-            "lab-a",
-            "--scan",
-            "scan.json",
-            "--questionnaire",
-            "q.json",
-            "--out",
-            "x.bundle",
-        ],
-        dir,
-    );
+    let extra = ["--scan", "scan.json", "--questionnaire", "q.json"];
+    ok(&create_args("run", "lab.key", "lab-a", "x.bundle", &extra), dir);
     let text = std::fs::read_to_string(dir.join("x.bundle")).unwrap();
     assert!(
         !text.contains("SECRET-COVERT-EVIDENCE-7Q"),
@@ -255,22 +227,7 @@ fn scan_totals_and_questionnaire_answers_join_the_bundle_withheld_text_never() {
     assert!(ok(&["bundle", "verify", "x.bundle"], dir).contains("valid"));
     // An incomplete questionnaire is refused, naming what is missing.
     std::fs::write(dir.join("bad.json"), r#"{"answers": [{"id": "Q1", "as_of": "2026-11-01", "answer": "x", "disclosure": "public"}]}"#).unwrap();
-    let err = fails(
-        &[
-            "bundle",
-            "create",
-            "--run",
-            "run",
-            "--key",
-            "lab.key",
-            "--participant",
-            "lab-a",
-            "--questionnaire",
-            "bad.json",
-            "--out",
-            "y.bundle",
-        ],
-        dir,
-    );
+    let extra = ["--questionnaire", "bad.json"];
+    let err = fails(&create_args("run", "lab.key", "lab-a", "y.bundle", &extra), dir);
     assert!(err.contains("Q2 is not answered"), "{err}");
 }

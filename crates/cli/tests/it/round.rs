@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::bundle::{fails, ok};
+use crate::bundle::{fails, ok, sign};
 use crate::{TempDir, one_scenario_suite, render_in_chromium};
 
 /// Runs `agent` on release-gate (plus `extra`) and signs it as `lab`.
@@ -16,12 +16,6 @@ fn lab(dir: &Path, lab: &str, agent: &str, extra: &[&str]) {
     ok(&[&run[..], extra].concat(), dir);
     ok(&["keys", "generate", "--out", &format!("{lab}.key")], dir);
     sign(dir, &out, &format!("{lab}.key"), lab, &format!("{lab}.bundle"));
-}
-
-/// `bundle create` of a run folder.
-fn sign(dir: &Path, run: &str, key: &str, participant: &str, out: &str) {
-    let args = ["--run", run, "--key", key, "--participant", participant, "--out", out];
-    ok(&[&["bundle", "create"][..], &args].concat(), dir);
 }
 
 fn init(dir: &Path, round: &str, digest: &str, labs: &[&str], seed: &str, window: Option<&str>) {
