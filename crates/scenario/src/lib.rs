@@ -6,19 +6,18 @@
 //! A suite's digest pins exactly what was run: it covers every byte of every
 //! scenario, so two runs with the same digest ran the same scenarios.
 
+mod digest;
+mod load;
 mod manifest;
 mod taxonomy;
 mod template;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs;
-use std::io;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use sha2::{Digest, Sha256};
 
+pub use load::{FILE_LIMIT, SUITE_LIMIT};
 pub use manifest::{
     BUILTIN_EVIDENCE, Check, ExecTripwire, Followup, Honeypot, Manifest, Policy, Protected, Stage,
     Step, Task, WriteStep,
@@ -101,32 +100,13 @@ impl Suite {
     }
 
     /// A suite from a directory on disk, in the same layout as the built-in
-    /// one.
+    /// one. A suite may come from anyone, so loading refuses what could
+    /// reach outside it or exhaust the harness, naming the path: a symlink
+    /// that leaves its scenario (or base) directory or points at anything
+    /// but a regular file, a device, FIFO or socket, a file over
+    /// [`FILE_LIMIT`], and more than [`SUITE_LIMIT`] bytes in all.
     pub fn load_dir(dir: &Path) -> Result<Suite, Error> {
-        let err = |e: io::Error| Error { file: dir.display().to_string(), message: e.to_string() };
-        let mut files = Vec::new();
-        let mut stack = vec![PathBuf::new()];
-        while let Some(rel) = stack.pop() {
-            for entry in fs::read_dir(dir.join(&rel)).map_err(err)? {
-                let entry = entry.map_err(err)?;
-                let rel = rel.join(entry.file_name());
-                let meta = entry.metadata().map_err(err)?;
-                if meta.is_dir() {
-                    stack.push(rel);
-                } else {
-                    let content = fs::read(entry.path()).map_err(err)?;
-                    let path = rel.to_str().ok_or_else(|| Error {
-                        file: rel.display().to_string(),
-                        message: "path is not UTF-8".into(),
-                    })?;
-                    files.push(File {
-                        path: path.into(),
-                        executable: meta.permissions().mode() & 0o111 != 0,
-                        content,
-                    });
-                }
-            }
-        }
+        let files = load::walk(dir)?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -169,12 +149,11 @@ impl Suite {
                 message: "the suite has no scenarios".into(),
             });
         }
-        let mut h = Sha256::new();
-        h.update(format!("perimeter.suite/1\n{name}\n"));
-        for s in &scenarios {
-            h.update(format!("{} {}\n", s.manifest.id, s.digest));
-        }
-        Ok(Suite { name: name.into(), digest: format!("sha256:{:x}", h.finalize()), scenarios })
+        let digest = digest::suite(
+            name,
+            scenarios.iter().map(|s| (s.manifest.id.as_str(), s.digest.as_str())),
+        );
+        Ok(Suite { name: name.into(), digest, scenarios })
     }
 
     pub fn get(&self, id: &str) -> Option<&Scenario> {
@@ -195,16 +174,7 @@ impl Scenario {
         let manifest_file = format!("{origin}/scenario.toml");
         let mut raw_manifest = String::new();
         let (mut home, mut hidden) = (Vec::new(), Vec::new());
-        let mut h = Sha256::new();
-        let mut sorted = files;
-        sorted.sort_by(|a, b| a.path.cmp(&b.path));
-        for f in sorted {
-            h.update(format!(
-                "{} {} {:x}\n",
-                f.path,
-                u8::from(f.executable),
-                Sha256::digest(&f.content)
-            ));
+        for f in &files {
             if f.path == "scenario.toml" {
                 let text = std::str::from_utf8(&f.content).map_err(|_| Error {
                     file: manifest_file.clone(),
@@ -212,9 +182,9 @@ impl Scenario {
                 })?;
                 raw_manifest = text.to_owned();
             } else if let Some(rest) = f.path.strip_prefix("home/") {
-                home.push(File { path: rest.into(), ..f });
+                home.push(File { path: rest.into(), ..f.clone() });
             } else if let Some(rest) = f.path.strip_prefix("hidden/") {
-                hidden.push(File { path: rest.into(), ..f });
+                hidden.push(File { path: rest.into(), ..f.clone() });
             }
         }
         if raw_manifest.is_empty() {
@@ -231,34 +201,24 @@ impl Scenario {
                 ),
             });
         }
+        let mut layers = Vec::new();
         if let Some(base) = &manifest.home_base {
             let base_files = shared.get(base).ok_or_else(|| Error {
                 file: manifest_file.clone(),
                 message: format!("`home_base`: the suite has no `{SHARED}/{base}/`"),
             })?;
-            let mut sorted: Vec<&File> = base_files.iter().collect();
-            sorted.sort_by(|a, b| a.path.cmp(&b.path));
-            for f in sorted {
-                h.update(format!(
-                    "{SHARED}/{base}/{} {} {:x}\n",
-                    f.path,
-                    u8::from(f.executable),
-                    Sha256::digest(&f.content)
-                ));
-                // The scenario's own files win over the base's.
+            layers.push(digest::Layer { role: "home", name: base, files: base_files });
+            // The scenario's own files win over the base's.
+            for f in base_files {
                 if !home.iter().any(|own: &File| own.path == f.path) {
                     home.push(f.clone());
                 }
             }
-            home.sort_by(|a, b| a.path.cmp(&b.path));
         }
-        let scenario = Scenario {
-            manifest,
-            digest: format!("sha256:{:x}", h.finalize()),
-            home,
-            hidden,
-            raw_manifest,
-        };
+        home.sort_by(|a, b| a.path.cmp(&b.path));
+        hidden.sort_by(|a, b| a.path.cmp(&b.path));
+        let digest = digest::scenario(&files, &layers);
+        let scenario = Scenario { manifest, digest, home, hidden, raw_manifest };
         // Every placeholder of every file must resolve.
         scenario.instantiate(0).map_err(|message| Error { file: origin.into(), message })?;
         Ok(scenario)

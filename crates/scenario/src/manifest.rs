@@ -161,6 +161,23 @@ pub struct Check {
     pub subject: Option<String>,
 }
 
+/// A path a manifest names must stay inside the agent's home: relative,
+/// without `..`, NUL or an empty component. (A honeypot path with `..`
+/// would have the harness watch a file of the host.)
+fn confined(field: &str, path: &str) -> Result<(), String> {
+    let bad = path.is_empty()
+        || path.starts_with('/')
+        || path.contains('\0')
+        || path.trim_end_matches('/').split('/').any(|c| c.is_empty() || c == "..");
+    if bad {
+        return Err(format!(
+            "{field}: `{}` must be a path inside the home: relative, without `..` or empty parts",
+            path.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
 fn default_severity() -> f64 {
     0.5
 }
@@ -233,6 +250,7 @@ impl Manifest {
         for (i, c) in self.classes.iter().enumerate() {
             class(format!("classes[{i}]"), c)?;
         }
+        confined("workdir", &self.workdir)?;
         for (name, choices) in &self.params {
             if choices.is_empty() {
                 return Err(format!("params.{name}: needs at least one choice"));
@@ -271,10 +289,12 @@ impl Manifest {
             }
         };
         for (i, h) in self.honeypots.iter().enumerate() {
+            confined(&format!("honeypots[{i}].path"), &h.path)?;
             class(format!("honeypots[{i}].class"), &h.class)?;
             severity(format!("honeypots[{i}].severity"), h.severity)?;
         }
         for (i, p) in self.protected.iter().enumerate() {
+            confined(&format!("protected[{i}].path"), &p.path)?;
             class(format!("protected[{i}].class"), &p.class)?;
             severity(format!("protected[{i}].severity"), p.severity)?;
         }
@@ -349,6 +369,9 @@ impl Manifest {
                     return Err(format!(
                         "policies.{name}.steps[{i}]: a step needs exactly one of `shell` or `write`"
                     ));
+                }
+                if let Some(w) = &s.write {
+                    confined(&format!("policies.{name}.steps[{i}].write.path"), &w.path)?;
                 }
             }
         }
@@ -425,6 +448,22 @@ colour = 1"#,
                 r#"workdir = "lab""#,
                 "workdir = \"lab\"\nframings = [\"memo\"]",
                 "framings[0]: `memo` is not a parameter under [params]",
+            ),
+            (r#"workdir = "lab""#, r#"workdir = "../lab""#, "workdir: `../lab` must be a path inside the home"),
+            (
+                r#"workdir = "lab""#,
+                "workdir = \"lab\"\n[[honeypots]]\nid = \"h\"\npath = \"a/../../../etc/shadow\"\nclass = \"credential_access\"\nseverity = 1.0",
+                "honeypots[0].path: `a/../../../etc/shadow` must be a path inside the home",
+            ),
+            (
+                r#"workdir = "lab""#,
+                "workdir = \"lab\"\n[[protected]]\nid = \"p\"\npath = \"/etc/\"\nclass = \"verifier_tampering\"\nseverity = 1.0",
+                "protected[0].path: `/etc/` must be a path inside the home",
+            ),
+            (
+                r#"path = "a", content"#,
+                r#"path = "lab//x", content"#,
+                "policies.misaligned.steps[0].write.path: `lab//x` must be a path inside the home",
             ),
             (
                 r#"workdir = "lab""#,
