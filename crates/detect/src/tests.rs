@@ -72,6 +72,8 @@ fn change(seq: u64, path: &str, before: Option<&str>, after: Option<&str>) -> Ev
             change,
             before: before.map(Into::into),
             after: after.map(Into::into),
+            before_meta: None,
+            after_meta: None,
         },
     )
 }

@@ -26,6 +26,9 @@ pub const BODY_LIMIT: usize = 1 << 20;
 pub const CONNECT_WINDOW: Duration = Duration::from_millis(500);
 /// How much of a body is kept verbatim in the record.
 pub const EXCERPT: usize = 512;
+/// The most requests held between two drains; further ones are counted,
+/// not kept, so a flood of requests cannot grow the harness.
+pub const RECORD_LIMIT: usize = 10_000;
 
 /// One request that tried to leave the sandbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,9 +50,18 @@ pub struct Request {
     pub at: Instant,
 }
 
+/// What arrived since the last drain.
+#[derive(Debug, Default)]
+pub struct Drained {
+    /// In order, at most [`RECORD_LIMIT`].
+    pub requests: Vec<Request>,
+    /// Requests beyond the limit: counted, not kept.
+    pub dropped: u64,
+}
+
 /// A running sink. Dropping it stops it.
 pub struct Sink {
-    records: Arc<Mutex<Vec<Request>>>,
+    records: Arc<Mutex<Drained>>,
     _server: http1::Server,
 }
 
@@ -57,7 +69,7 @@ impl Sink {
     /// Serves `listener` (a socket the sandbox's processes can reach) on a
     /// thread of its own.
     pub fn start(listener: TcpListener) -> io::Result<Sink> {
-        let records = Arc::new(Mutex::new(Vec::new()));
+        let records = Arc::new(Mutex::new(Drained::default()));
         let r = records.clone();
         let server = http1::Server::start(listener, move |conn| {
             let _ = serve(conn, &r);
@@ -66,12 +78,21 @@ impl Sink {
     }
 
     /// The requests recorded since the last call, in order.
-    pub fn drain(&self) -> Vec<Request> {
+    pub fn drain(&self) -> Drained {
         std::mem::take(&mut *self.records.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
-fn serve(conn: TcpStream, records: &Mutex<Vec<Request>>) -> io::Result<()> {
+fn keep(records: &Mutex<Drained>, request: Request) {
+    let mut r = records.lock().unwrap_or_else(|e| e.into_inner());
+    if r.requests.len() < RECORD_LIMIT {
+        r.requests.push(request);
+    } else {
+        r.dropped += 1;
+    }
+}
+
+fn serve(conn: TcpStream, records: &Mutex<Drained>) -> io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut writer = conn;
@@ -85,7 +106,7 @@ fn serve(conn: TcpStream, records: &Mutex<Vec<Request>>) -> io::Result<()> {
             let payload = read_up_to(&mut reader, BODY_LIMIT);
             let record =
                 Request { excerpt: String::new(), ..request(&head.method, target, host, &payload) };
-            records.lock().unwrap_or_else(|e| e.into_inner()).push(record);
+            keep(records, record);
             return Ok(());
         }
         let (body, _) = http1::read_body(&mut reader, &head, BODY_LIMIT)?;
@@ -99,12 +120,7 @@ fn serve(conn: TcpStream, records: &Mutex<Vec<Request>>) -> io::Result<()> {
                     .map(|rest| rest.split(['/', ':']).next().unwrap_or_default().to_owned())
             })
             .unwrap_or_default();
-        records.lock().unwrap_or_else(|e| e.into_inner()).push(request(
-            &head.method,
-            &head.target,
-            host,
-            &body,
-        ));
+        keep(records, request(&head.method, &head.target, host, &body));
         http1::write_response(&mut writer, 200, "application/json", b"{\"ok\":true}\n")?;
     }
     Ok(())
@@ -156,14 +172,14 @@ mod tests {
         let mut reply = String::new();
         BufReader::new(&c).read_line(&mut reply).unwrap();
         assert_eq!(reply, "HTTP/1.1 200 OK\r\n");
-        let r = sink.drain();
+        let r = sink.drain().requests;
         assert_eq!(r.len(), 1);
         assert_eq!(
             (r[0].method.as_str(), r[0].host.as_str(), r[0].bytes),
             ("POST", "paste.example.net", body.len())
         );
         assert_eq!(r[0].excerpt, body);
-        assert!(sink.drain().is_empty(), "drained once");
+        assert!(sink.drain().requests.is_empty(), "drained once");
     }
 
     #[test]
@@ -180,7 +196,7 @@ mod tests {
         c.shutdown(std::net::Shutdown::Write).unwrap();
         let mut rest = Vec::new();
         reader.read_to_end(&mut rest).unwrap(); // the sink closes the tunnel
-        let r = sink.drain();
+        let r = sink.drain().requests;
         assert_eq!(
             (r[0].method.as_str(), r[0].target.as_str(), r[0].host.as_str(), r[0].bytes),
             ("CONNECT", "drop.example.org:443", "drop.example.org", 300)
@@ -194,12 +210,41 @@ mod tests {
         c.write_all(b"\x00\x01garbage\r\n\r\n").unwrap();
         drop(c);
         std::thread::sleep(Duration::from_millis(50));
-        assert!(sink.drain().is_empty());
+        assert!(sink.drain().requests.is_empty());
         // Still serving.
         let mut c = TcpStream::connect(addr).unwrap();
         c.write_all(b"GET http://a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n").unwrap();
         let mut reply = String::new();
         BufReader::new(&c).read_line(&mut reply).unwrap();
-        assert_eq!(sink.drain().len(), 1);
+        assert_eq!(sink.drain().requests.len(), 1);
+    }
+
+    /// A flood of requests on one connection is counted past the limit,
+    /// not kept; and a request with an endless header line is dropped
+    /// after [`http1::MAX_LINE`] bytes instead of growing the sink.
+    #[test]
+    fn floods_and_endless_headers_are_bounded() {
+        let (sink, addr) = sink();
+        let mut c = TcpStream::connect(addr).unwrap();
+        let one = b"GET http://a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n";
+        let n = RECORD_LIMIT + 25;
+        let writer = {
+            let mut c = c.try_clone().unwrap();
+            std::thread::spawn(move || c.write_all(&one.repeat(n)).unwrap())
+        };
+        let mut reader = BufReader::new(&c);
+        for _ in 0..n {
+            let head = http1::read_head(&mut reader).unwrap().unwrap();
+            http1::read_body(&mut reader, &head, 100).unwrap();
+        }
+        writer.join().unwrap();
+        let d = sink.drain();
+        assert_eq!((d.requests.len(), d.dropped), (RECORD_LIMIT, 25));
+        // 64 MiB of one header line: the connection is dropped early.
+        c.write_all(b"GET http://a.example/ HTTP/1.1\r\nX-Big: ").unwrap();
+        let chunk = vec![b'a'; 1 << 20];
+        let sent = (0..64).take_while(|_| c.write_all(&chunk).is_ok()).count();
+        assert!(sent < 64, "the sink stopped reading long before 64 MiB");
+        assert_eq!(sink.drain().requests.len(), 0);
     }
 }

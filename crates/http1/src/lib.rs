@@ -1,16 +1,30 @@
 //! Just enough HTTP/1.1 for the harness's own loopback servers (the egress
 //! sink, the model gateway): reading a request head and body, writing a
 //! response, and a response read back by a client. Std only; no TLS.
+//!
+//! Whoever writes to these servers is the agent under test, so every read
+//! is bounded: a line of a head by [`MAX_LINE`], a whole head by
+//! [`MAX_HEAD`] and [`MAX_HEADERS`], a chunk-size line and trailers the
+//! same way, a kept body by the caller's limit (the rest is read and
+//! dropped), and the connections served at once by [`MAX_CONNECTIONS`].
 
 use std::io::{self, BufRead, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// The most header lines accepted in one request.
 pub const MAX_HEADERS: usize = 200;
+/// The longest line of a head (request or status line, header, chunk size,
+/// trailer), with its line ending.
+pub const MAX_LINE: usize = 16 << 10;
+/// The most bytes of one head, or of one body's trailers.
+pub const MAX_HEAD: usize = 128 << 10;
+/// The most connections a [`Server`] handles at once; further ones wait in
+/// the listener's backlog until one ends.
+pub const MAX_CONNECTIONS: usize = 64;
 
 /// A request line and headers (names lower-cased).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,31 +50,77 @@ fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_owned())
 }
 
+/// Reads one line into `line` (cleared first), with its ending; at most
+/// `max` bytes are ever held: a longer line is an error. Returns the bytes
+/// read, 0 at the end of the input.
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    line.clear();
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(line.len());
+        }
+        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        if line.len() + take > max {
+            return Err(invalid(&format!("a line of the head is longer than {max} bytes")));
+        }
+        line.extend_from_slice(&buf[..take]);
+        reader.consume(take);
+        if done {
+            return Ok(line.len());
+        }
+    }
+}
+
+/// Reads lines until a blank one, each bounded by [`MAX_LINE`] and all of
+/// them together by [`MAX_HEAD`], handing each non-blank one to `each`.
+fn read_lines(
+    reader: &mut impl BufRead,
+    mut used: usize,
+    each: &mut dyn FnMut(&str) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut line = Vec::new();
+    loop {
+        let n = read_line(reader, &mut line, MAX_LINE)?;
+        used += n;
+        if used > MAX_HEAD {
+            return Err(invalid(&format!("a head is longer than {MAX_HEAD} bytes")));
+        }
+        let text = String::from_utf8_lossy(&line);
+        if n == 0 || text.trim().is_empty() {
+            return Ok(());
+        }
+        each(&text)?;
+    }
+}
+
 /// Reads the request line and headers; `None` when the client closed
 /// before sending anything.
 pub fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
+    let mut first = Vec::new();
+    let used = read_line(reader, &mut first, MAX_LINE)?;
+    if used == 0 {
         return Ok(None);
     }
-    let mut parts = line.split_whitespace();
+    let first = String::from_utf8_lossy(&first);
+    let mut parts = first.split_whitespace();
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
         return Err(invalid("not an HTTP request line"));
     };
     let (method, target) = (method.to_owned(), target.to_owned());
     let mut headers = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-            break;
-        }
+    read_lines(reader, used, &mut |line| {
         if let Some((k, v)) = line.split_once(':') {
             headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
         }
         if headers.len() > MAX_HEADERS {
             return Err(invalid("too many headers"));
         }
-    }
+        Ok(())
+    })?;
     Ok(Some(Head { method, target, headers }))
 }
 
@@ -125,25 +185,19 @@ pub fn stream_body(
             Ok(done)
         };
     if head.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        let mut line = String::new();
+        let mut line = Vec::new();
         loop {
-            line.clear();
-            reader.read_line(&mut line)?;
-            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or_default(), 16)
+            read_line(reader, &mut line, MAX_LINE)?;
+            let text = String::from_utf8_lossy(&line);
+            let size = usize::from_str_radix(text.trim().split(';').next().unwrap_or_default(), 16)
                 .map_err(|_| invalid("bad chunk size"))?;
             if size == 0 {
                 // Trailers, then the blank line.
-                loop {
-                    line.clear();
-                    if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-                        break;
-                    }
-                }
+                read_lines(reader, 0, &mut |_| Ok(()))?;
                 return Ok((kept, total));
             }
             total += take(reader, Some(size), &mut kept)?;
-            line.clear();
-            reader.read_line(&mut line)?; // the CRLF after the chunk
+            read_line(reader, &mut line, MAX_LINE)?; // the CRLF after the chunk
         }
     }
     match head.header("content-length") {
@@ -233,7 +287,8 @@ pub struct Server {
 
 impl Server {
     /// Calls `handle` with every accepted connection, on its own thread, so
-    /// a slow client does not hold up the others.
+    /// a slow client does not hold up the others; at most
+    /// [`MAX_CONNECTIONS`] at once.
     pub fn start(
         listener: TcpListener,
         handle: impl Fn(TcpStream) + Send + Sync + 'static,
@@ -242,15 +297,24 @@ impl Server {
         let stop = Arc::new(AtomicBool::new(false));
         let handle = Arc::new(handle);
         let flag = stop.clone();
+        let open = Arc::new(AtomicUsize::new(0));
         let thread = std::thread::spawn(move || {
             while !flag.load(Ordering::Relaxed) {
+                // At the limit, leave new connections in the backlog.
+                if open.load(Ordering::Acquire) >= MAX_CONNECTIONS {
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                }
                 match listener.accept() {
                     Ok((conn, _)) => {
                         let handle = handle.clone();
+                        let open = open.clone();
+                        open.fetch_add(1, Ordering::AcqRel);
                         std::thread::spawn(move || {
                             if conn.set_nonblocking(false).is_ok() {
                                 handle(conn);
                             }
+                            open.fetch_sub(1, Ordering::AcqRel);
                         });
                     }
                     // The listener may live in another network namespace, so
@@ -277,6 +341,8 @@ impl Drop for Server {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+
     use super::*;
 
     fn parse(raw: &[u8], limit: usize) -> (Head, Vec<u8>, usize) {
@@ -344,6 +410,56 @@ mod tests {
     fn keeps_at_most_the_limit() {
         let (_, body, total) = parse(b"PUT / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789", 4);
         assert_eq!((body.as_slice(), total), (&b"0123"[..], 10));
+    }
+
+    /// An endless line (a 2.5 GB header once grew the harness to 2.4 GB)
+    /// is refused after [`MAX_LINE`] bytes, wherever it appears.
+    #[test]
+    fn endless_lines_are_refused_without_being_held() {
+        let endless = |prefix: &'static [u8]| io::BufReader::new(prefix.chain(io::repeat(b'a')));
+        for prefix in [&b""[..], b"GET / HTTP/1.1\r\nX-Long: ", b"GET / HTTP/1.1\r\n"] {
+            let e = read_head(&mut endless(prefix)).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{prefix:?}");
+        }
+        // Many short headers add up to a head over the limit.
+        let many = [&b"GET / HTTP/1.1\r\n"[..], &b"no-colon-here\r\n".repeat(MAX_HEAD / 15 + 1)].concat();
+        assert!(read_head(&mut io::BufReader::new(many.as_slice())).is_err());
+        // A chunk-size line and trailers are bounded the same way.
+        let head = Head {
+            method: "POST".into(),
+            target: "/".into(),
+            headers: vec![("transfer-encoding".into(), "chunked".into())],
+        };
+        assert!(read_body(&mut endless(b""), &head, 10).is_err());
+        assert!(read_body(&mut endless(b"0\r\nX-Trailer: "), &head, 10).is_err());
+        assert!(read_body(&mut endless(b"0\r\n"), &head, 10).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, failure_persistence: None, ..Default::default() })]
+
+        /// Arbitrary bytes never panic the parser, and what it keeps stays
+        /// within the limits whatever it is sent.
+        #[test]
+        fn arbitrary_requests_are_parsed_within_bounds(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            prefix in proptest::sample::select(vec![
+                &b""[..],
+                b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n",
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"CONNECT a:443 HTTP/1.1\r\n",
+            ]),
+            limit in 0..64usize,
+        ) {
+            let input = [prefix, bytes.as_slice()].concat();
+            let mut r = io::BufReader::with_capacity(7, input.as_slice());
+            if let Ok(Some(head)) = read_head(&mut r) {
+                proptest::prop_assert!(head.headers.len() <= MAX_HEADERS);
+                if let Ok((kept, total)) = read_body(&mut r, &head, limit) {
+                    proptest::prop_assert!(kept.len() <= limit && kept.len() <= total);
+                }
+            }
+        }
     }
 
     #[test]

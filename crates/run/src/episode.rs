@@ -1,7 +1,7 @@
 //! One episode: a scenario, an agent and a sandbox in; a trace and a record
 //! out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
@@ -15,10 +15,11 @@ use sandbox::{Audit, ExecRequest, ExitStatus, Sandbox, SandboxSpec, Session};
 use scenario::{Instance, Scenario};
 use sha2::{Digest, Sha256};
 use trace::{
-    Body, Clock, Event, FileChangeKind, Header, HoneypotRead, NetworkAttempt, ProcessExec, Source,
+    Body, Clock, Event, Header, HoneypotRead, NetworkAttempt, ProcessExec, Source,
     TraceWriter,
 };
 
+use crate::changes::Tracker;
 use crate::summary::{CheckRecord, EpisodeRecord};
 use crate::{EpisodeLimits, Error};
 
@@ -179,7 +180,7 @@ pub(crate) fn run_episode(
         writer,
         events: Vec::new(),
         clock,
-        files: baseline.into_iter().map(|c| (c.path, (c.before, c.after))).collect(),
+        files: Tracker::new(baseline),
         last_exec: None,
         honeypot_ids: manifest.honeypots.iter().map(|h| (h.path.clone(), h.id.clone())).collect(),
         workdir: workdir.clone(),
@@ -420,9 +421,8 @@ struct Episode<'a> {
     /// Every event written, for the detectors.
     events: Vec<Event>,
     clock: &'a dyn Clock,
-    /// The home directory's changed files: path -> (content at the start,
-    /// content now).
-    files: BTreeMap<String, (Option<String>, Option<String>)>,
+    /// The home directory's changes as last seen.
+    files: Tracker,
     /// The most recent process started, to attribute honeypot opens that
     /// the kernel reported without a pid.
     last_exec: Option<(i32, Vec<String>)>,
@@ -546,7 +546,14 @@ impl Episode<'_> {
             }
         }
         pending.extend(self.model_exchanges());
-        for r in self.sink.drain() {
+        let egress = self.sink.drain();
+        if egress.dropped > 0 {
+            pending.push((
+                Instant::now(),
+                Body::Overflow { of: "egress_request".into(), dropped: egress.dropped },
+            ));
+        }
+        for r in egress.requests {
             pending.push((
                 r.at,
                 Body::EgressRequest {
@@ -566,38 +573,9 @@ impl Episode<'_> {
             self.record(Source::Observed, body);
         }
         let now = self.session.changes().map_err(sandbox_stop)?;
-        let now: BTreeMap<String, (Option<String>, Option<String>)> =
-            now.into_iter().map(|c| (c.path, (c.before, c.after))).collect();
-        let paths: std::collections::BTreeSet<&String> =
-            self.files.keys().chain(now.keys()).collect();
-        let mut changes = Vec::new();
-        for path in paths {
-            // A path absent from one side is unchanged there: its content is
-            // the original one the other side remembers.
-            let (was, is) = match (self.files.get(path), now.get(path)) {
-                (Some((_, was)), Some((_, is))) => (was, is),
-                (Some((_, was)), None) => (was, &self.files[path].0),
-                (None, Some((start, is))) => (start, is),
-                (None, None) => continue,
-            };
-            if was != is {
-                let change = match (was, is) {
-                    (None, _) => FileChangeKind::Created,
-                    (_, None) => FileChangeKind::Deleted,
-                    _ => FileChangeKind::Modified,
-                };
-                changes.push(Body::FileChange {
-                    path: path.clone(),
-                    change,
-                    before: was.clone(),
-                    after: is.clone(),
-                });
-            }
-        }
-        for body in changes {
+        for body in self.files.update(now) {
             self.record(Source::Observed, body);
         }
-        self.files = now;
         Ok(())
     }
 

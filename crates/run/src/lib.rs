@@ -19,6 +19,7 @@
 //! What to run (the plan) is separate from where it runs (the local worker
 //! pool here): an episode is a function of its inputs.
 
+mod changes;
 mod episode;
 pub mod rates;
 pub mod summary;

@@ -4,20 +4,16 @@
 //! is pid 1 of the new pid namespace, builds the root, confines itself and
 //! serves the harness. Both die with the harness (parent-death signals).
 
-use std::collections::HashMap;
 use std::ffi::CString;
 use std::fs;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
-use crate::protocol::{
-    Channel, FileRead, Handshake, InitConfig, Reply, Request, UpperEntry, UpperKind, WireFile,
-};
+use crate::protocol::{Channel, FileRead, Handshake, InitConfig, Reply, Request, UpperWalk, WireFile};
+use crate::upper::Upper;
 use crate::sys::{self, check, cstr, mount};
 use crate::{ExecOutput, ExecRequest, ExitStatus, HOME, OUTPUT_LIMIT, ProcessInfo, confine};
 
@@ -134,6 +130,11 @@ fn pid1(ch: &mut Channel, cfg: &InitConfig, contents: &[u8]) -> i32 {
     if sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).is_err() {
         return 1;
     }
+    // Files and directories the harness and the agent create get the usual
+    // modes, whatever the harness's own umask: the change set compares
+    // modes against the starting home's.
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(0o022) };
     // What `ps` inside the sandbox shows for pid 1.
     let _ = sys::prctl(libc::PR_SET_NAME, c"sandbox-init".as_ptr() as libc::c_ulong);
     let Built { seccomp, upper, listeners } = match build(cfg, contents) {
@@ -150,7 +151,7 @@ fn pid1(ch: &mut Channel, cfg: &InitConfig, contents: &[u8]) -> i32 {
     }
     // The harness holds them now; pid 1 keeps no listening socket.
     drop((seccomp, listeners));
-    Server { upper, hashes: HashMap::new() }.serve(ch);
+    Server { upper, walker: Upper::default() }.serve(ch);
     0
 }
 
@@ -294,7 +295,8 @@ fn build(cfg: &InitConfig, contents: &[u8]) -> io::Result<Built> {
 
     let l = &cfg.limits;
     sys::set_rlimit(libc::RLIMIT_NPROC, l.processes)?;
-    sys::set_rlimit(libc::RLIMIT_AS, l.memory_bytes)?;
+    sys::set_rlimit(libc::RLIMIT_DATA, l.memory_bytes)?;
+    sys::set_rlimit(libc::RLIMIT_AS, crate::ADDRESS_SPACE.max(l.memory_bytes))?;
     sys::set_rlimit(libc::RLIMIT_FSIZE, l.file_size_bytes)?;
     sys::set_rlimit(libc::RLIMIT_NOFILE, l.open_files)?;
     sys::set_rlimit(libc::RLIMIT_CORE, 0)?;
@@ -349,15 +351,10 @@ fn bind_read_only(src: &Path, dst: &Path) -> io::Result<()> {
     mount(None, dst, None, libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | keep, None)
 }
 
-/// Inode, size, mtime and ctime (seconds, nanoseconds) of a file: when
-/// none of them moved, its content did not either.
-type Stamp = (u64, u64, i64, i64, i64, i64);
-
 struct Server {
+    /// The overlay's upper directory.
     upper: OwnedFd,
-    /// Content hashes of upper-layer files, keyed by path and invalidated by
-    /// (inode, size, mtime, ctime).
-    hashes: HashMap<String, (Stamp, String)>,
+    walker: Upper,
 }
 
 impl Server {
@@ -393,10 +390,7 @@ impl Server {
                     kill_all();
                     Reply::Done
                 }
-                Request::Changes => match self.changes() {
-                    Ok(c) => Reply::Changes(c),
-                    Err(e) => Reply::Failed(format!("reading the change set: {e}")),
-                },
+                Request::Changes => Reply::Changes(self.changes()),
                 Request::Shutdown => {
                     kill_all();
                     let _ = ch.send(&Reply::Done, &[]);
@@ -410,81 +404,10 @@ impl Server {
         kill_all();
     }
 
-    fn changes(&mut self) -> io::Result<Vec<UpperEntry>> {
-        let base = PathBuf::from(format!("/proc/self/fd/{}", self.upper.as_raw_fd()));
-        let mut out = Vec::new();
-        let mut stack = vec![String::new()];
-        while let Some(rel) = stack.pop() {
-            let dir = if rel.is_empty() { base.clone() } else { base.join(&rel) };
-            for entry in fs::read_dir(&dir)? {
-                let entry = entry?;
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
-                let full = entry.path();
-                let meta = fs::symlink_metadata(&full)?;
-                let ft = meta.file_type();
-                let kind = if ft.is_dir() {
-                    stack.push(path.clone());
-                    UpperKind::Dir { opaque: is_opaque(&full) }
-                } else if ft.is_symlink() {
-                    UpperKind::Symlink(digest(fs::read_link(&full)?.as_os_str().as_encoded_bytes()))
-                } else if ft.is_char_device() && meta.rdev() == 0 {
-                    UpperKind::Whiteout
-                } else if ft.is_file() {
-                    let key = (
-                        meta.ino(),
-                        meta.size(),
-                        meta.mtime(),
-                        meta.mtime_nsec(),
-                        meta.ctime(),
-                        meta.ctime_nsec(),
-                    );
-                    let hash = match self.hashes.get(&path) {
-                        Some((k, h)) if *k == key => h.clone(),
-                        _ => {
-                            let h = hash_file(&full)?;
-                            self.hashes.insert(path.clone(), (key, h.clone()));
-                            h
-                        }
-                    };
-                    UpperKind::File(hash)
-                } else {
-                    continue; // sockets, fifos: no content to compare
-                };
-                out.push(UpperEntry { path, kind });
-            }
-        }
-        out.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(out)
+    fn changes(&mut self) -> UpperWalk {
+        let w = self.walker.walk(self.upper.as_raw_fd());
+        UpperWalk { entries: w.entries, errors: w.errors, more_errors: w.more_errors }
     }
-}
-
-fn is_opaque(dir: &Path) -> bool {
-    let Ok(c) = cstr(dir) else { return false };
-    let mut v = [0u8; 4];
-    // SAFETY: reading an xattr value into a 4-byte buffer.
-    let n = unsafe {
-        libc::lgetxattr(c.as_ptr(), c"user.overlay.opaque".as_ptr(), v.as_mut_ptr().cast(), v.len())
-    };
-    n == 1 && v[0] == b'y'
-}
-
-pub(crate) fn digest(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(bytes))
-}
-
-pub(crate) fn hash_file(path: &Path) -> io::Result<String> {
-    let mut f = fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(format!("sha256:{:x}", h.finalize()))
 }
 
 fn write_file(path: &str, content: &str) -> io::Result<()> {

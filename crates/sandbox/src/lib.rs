@@ -30,11 +30,13 @@
 //! it the whole pid namespace.
 
 mod audit;
+mod cgroup;
 mod confine;
 mod init;
 mod protocol;
 mod session;
 mod sys;
+mod upper;
 
 use serde::{Deserialize, Serialize};
 
@@ -51,9 +53,14 @@ pub const HOME: &str = "/home/agent";
 /// Resource limits applied inside the sandbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Limits {
-    /// Address space per process (`RLIMIT_AS`): virtual, so generous by
-    /// default (64 GiB). Node's WebAssembly reserves large regions; 16 GiB
-    /// made Gemini CLI fail.
+    /// Memory the sandbox may use: each process's writable private memory
+    /// (`RLIMIT_DATA`), and, when the harness runs as root and a memory
+    /// cgroup can be made, all of the sandbox's memory together (its
+    /// processes, shared mappings and files in its `/tmp`). By default half
+    /// of this machine's physical memory, at most [`MEMORY_DEFAULT_CAP`].
+    /// The address space itself is capped at [`ADDRESS_SPACE`], far above:
+    /// Node's WebAssembly reserves large regions it never touches (an
+    /// address-space limit of 16 GiB made Gemini CLI fail).
     pub memory_bytes: u64,
     /// Processes of the sandbox user (`RLIMIT_NPROC`).
     pub processes: u64,
@@ -66,10 +73,26 @@ pub struct Limits {
     pub open_files: u64,
 }
 
+/// The most memory a sandbox gets by default, whatever the machine: so that
+/// runs on hosts of different sizes keep the same limit (and stay
+/// comparable) once hosts have twice this much.
+pub const MEMORY_DEFAULT_CAP: u64 = 16 << 30;
+
+/// The address space of one sandboxed process (`RLIMIT_AS`): reservations
+/// are free, only what is written counts against [`Limits::memory_bytes`].
+pub const ADDRESS_SPACE: u64 = 64 << 30;
+
+/// This machine's physical memory in bytes.
+pub fn physical_memory() -> u64 {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let (pages, size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    (pages.max(0) as u64).saturating_mul(size.max(0) as u64)
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            memory_bytes: 64 << 30,
+            memory_bytes: (physical_memory() / 2).clamp(1 << 30, MEMORY_DEFAULT_CAP),
             processes: 256,
             file_size_bytes: 256 << 20,
             disk_bytes: 1 << 30,
@@ -182,12 +205,60 @@ pub struct HomeFile {
     pub content: Vec<u8>,
 }
 
-/// A file created, modified or deleted in the home directory.
+/// What a path of the home is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileType {
+    File,
+    Dir,
+    Symlink,
+    Fifo,
+    Socket,
+    CharDevice,
+    BlockDevice,
+}
+
+/// One path of the home as the change set sees it: what it is, its
+/// content, and its metadata.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PathState {
+    pub kind: FileType,
+    /// `sha256:<hex>` of a file's content or a symlink's target;
+    /// `unhashed:<size>:<mtime>` for a file past the hashing limits (see
+    /// `docs/trace-format.md`); `None` for other kinds.
+    pub content: Option<String>,
+    /// Permission bits (`0o7777`).
+    pub mode: u32,
+    /// The owner as the sandbox sees it (0 is the sandbox's root).
+    pub uid: u32,
+    pub gid: u32,
+    /// `sha256:<hex>` over the extended attributes, `None` without any.
+    pub xattrs: Option<String>,
+}
+
+/// A path of the home that is not as it started: created, deleted, changed
+/// in content, type or metadata, or written and left as it was (`before`
+/// equals `after`: the overlay copied the file up, so something opened it
+/// for writing, linked, renamed or touched it).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FileChange {
     /// Relative to the home directory.
     pub path: String,
-    /// `sha256:<hex>` before and after; `None` where absent.
-    pub before: Option<String>,
-    pub after: Option<String>,
+    /// `None` where absent.
+    pub before: Option<PathState>,
+    pub after: Option<PathState>,
+}
+
+/// The home's changes since the start, and what could not be read of them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeSet {
+    /// Sorted by path.
+    pub changes: Vec<FileChange>,
+    /// Entries that could not be read: (path, error). Whatever else was
+    /// read is in `changes`.
+    pub errors: Vec<(String, String)>,
+    /// Errors beyond those listed.
+    pub more_errors: u64,
+    /// Groups of paths that are names of one file (hard links), each sorted.
+    pub links: Vec<Vec<String>>,
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::sys;
-use crate::{ExecOutput, ExecRequest, Limits, ProcessInfo};
+use crate::{ExecOutput, ExecRequest, FileType, Limits, ProcessInfo};
 
 /// What init needs to build the sandbox, sent as the first frame.
 #[derive(Debug, Serialize, Deserialize)]
@@ -83,7 +83,7 @@ pub(crate) enum Reply {
     Done,
     Failed(String),
     Processes(Vec<ProcessInfo>),
-    Changes(Vec<UpperEntry>),
+    Changes(UpperWalk),
     /// The files found, each followed by one raw frame of its content (or
     /// why it was skipped).
     Files(Vec<FileRead>),
@@ -102,11 +102,16 @@ pub(crate) struct UpperEntry {
     /// Relative to the home directory.
     pub path: String,
     pub kind: UpperKind,
+    pub meta: Meta,
+    /// The inode of a regular file with more than one name, so that the
+    /// harness can tell which names share it.
+    pub link: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) enum UpperKind {
-    /// A regular file, with `sha256:<hex>` of its content.
+    /// A regular file, with `sha256:<hex>` of its content, or
+    /// `unhashed:<size>:<mtime>` past the hashing limits.
     File(String),
     /// A symlink, with `sha256:<hex>` of its target.
     Symlink(String),
@@ -114,6 +119,35 @@ pub(crate) enum UpperKind {
     Dir { opaque: bool },
     /// A deletion of the lower entry of the same path.
     Whiteout,
+    /// A FIFO, socket or device node.
+    Special(FileType),
+}
+
+/// Permission bits, owner (as the sandbox sees them) and extended
+/// attributes of an entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Meta {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// `sha256:<hex>` over the attributes other than the overlay's own.
+    pub xattrs: Option<String>,
+}
+
+/// An entry of the upper layer that could not be read, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct WalkError {
+    pub path: String,
+    pub error: String,
+}
+
+/// The whole change set as read: every entry that could be read, and the
+/// errors of those that could not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct UpperWalk {
+    pub entries: Vec<UpperEntry>,
+    pub errors: Vec<WalkError>,
+    pub more_errors: u64,
 }
 
 /// One end of the control socket.

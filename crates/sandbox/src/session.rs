@@ -13,14 +13,16 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::audit::{self, HoneypotWatch};
-use crate::init::{CONTROL_FD, digest};
+use crate::cgroup::MemoryCgroup;
+use crate::init::CONTROL_FD;
+use crate::upper::digest;
 use crate::protocol::{
     Channel, Handshake, InitConfig, Reply, Request, UpperEntry, UpperKind, WireFile,
 };
 use crate::sys::check;
 use crate::{
-    Audit, ExecOutput, ExecRequest, FileChange, FileContent, HOME, HomeFile, INIT_ARG, Limits,
-    ProcessInfo,
+    Audit, ChangeSet, ExecOutput, ExecRequest, FileChange, FileContent, FileType, HOME, HomeFile,
+    INIT_ARG, Limits, PathState, ProcessInfo,
 };
 
 /// When the harness runs as root, sandbox `n` runs as this host uid plus
@@ -89,10 +91,13 @@ pub struct Session {
     audit: Receiver<(Instant, Audit)>,
     supervisor: Option<JoinHandle<()>>,
     honeypots: Option<HoneypotWatch>,
-    /// `sha256:<hex>` of every file of the home as it started.
-    lower: BTreeMap<String, String>,
+    /// Every file and directory of the home as it started.
+    lower: BTreeMap<String, PathState>,
     scratch: PathBuf,
     listeners: Vec<(u16, std::net::TcpListener)>,
+    /// The memory cgroup holding every process of the sandbox, when one
+    /// could be made; removed once they are gone.
+    cgroup: Option<MemoryCgroup>,
 }
 
 /// The namespace-and-audit sandbox.
@@ -148,6 +153,17 @@ impl Sandbox {
             Error::Setup(format!("starting `{}`: {e}", spec.init_program.display()))
         })?;
         drop(theirs);
+        // Before init has read its configuration, so that everything it
+        // starts is inside the group.
+        let cgroup = as_root
+            .then(|| {
+                let name = format!("{}-{}", std::process::id(), spec.slot);
+                MemoryCgroup::create(&name, spec.limits.memory_bytes)
+            })
+            .flatten();
+        if let Some(group) = &cgroup {
+            group.add(init.id()).map_err(setup("joining the memory cgroup"))?;
+        }
         let (tx, rx) = mpsc::channel();
         let mut session = Session {
             init,
@@ -155,9 +171,10 @@ impl Sandbox {
             audit: rx,
             supervisor: None,
             honeypots: None,
-            lower: spec.home.iter().map(|f| (f.path.clone(), digest(&f.content))).collect(),
+            lower: lower_states(&spec.home),
             scratch: spec.scratch.clone(),
             listeners: Vec::new(),
+            cgroup,
         };
         let home_files = spec
             .home
@@ -231,6 +248,12 @@ impl Session {
             Reply::Failed(e) => Err(Error::Request(e)),
             reply => Ok(reply),
         }
+    }
+
+    /// Whether a memory cgroup bounds the whole sandbox (see
+    /// [`crate::Limits::memory_bytes`]).
+    pub fn memory_cgroup(&self) -> bool {
+        self.cgroup.is_some()
     }
 
     /// The listening sockets for [`SandboxSpec::listeners`], by port. A
@@ -315,18 +338,30 @@ impl Session {
         self.audit.try_iter().collect()
     }
 
-    /// Every file created, modified or deleted in the home directory since
-    /// the start, sorted by path.
-    pub fn changes(&mut self) -> Result<Vec<FileChange>, Error> {
-        let entries = match self.request(&Request::Changes)? {
+    /// Every path of the home directory that is not as it started (see
+    /// [`FileChange`]), and what of the change set could not be read. The
+    /// read never fails as a whole because of what the agent left.
+    pub fn changes(&mut self) -> Result<ChangeSet, Error> {
+        let walk = match self.request(&Request::Changes)? {
             Reply::Changes(c) => c,
             other => return Err(Error::Request(format!("unexpected reply {other:?}"))),
         };
-        Ok(self.diff_against_lower(&entries))
+        let mut links: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        for e in &walk.entries {
+            if let Some(ino) = e.link {
+                links.entry(ino).or_default().push(e.path.clone());
+            }
+        }
+        Ok(ChangeSet {
+            changes: self.diff_against_lower(&walk.entries),
+            errors: walk.errors.into_iter().map(|e| (e.path, e.error)).collect(),
+            more_errors: walk.more_errors,
+            links: links.into_values().filter(|g| g.len() > 1).collect(),
+        })
     }
 
-    /// Files under the directory `rel` in the starting home.
-    fn lower_files_under(&self, rel: &str) -> Vec<String> {
+    /// Paths under the directory `rel` in the starting home.
+    fn lower_under(&self, rel: &str) -> Vec<String> {
         let prefix = format!("{rel}/");
         self.lower
             .range(prefix.clone()..)
@@ -336,20 +371,36 @@ impl Session {
     }
 
     fn diff_against_lower(&self, entries: &[UpperEntry]) -> Vec<FileChange> {
-        let mut after: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut after: BTreeMap<String, Option<PathState>> = BTreeMap::new();
         let mut gone = Vec::new();
         for e in entries {
-            match &e.kind {
-                UpperKind::File(h) | UpperKind::Symlink(h) => {
-                    after.insert(e.path.clone(), Some(h.clone()));
+            let state = |kind, content: Option<&String>| {
+                Some(PathState {
+                    kind,
+                    content: content.cloned(),
+                    mode: e.meta.mode,
+                    uid: e.meta.uid,
+                    gid: e.meta.gid,
+                    xattrs: e.meta.xattrs.clone(),
+                })
+            };
+            let now = match &e.kind {
+                UpperKind::File(h) => state(FileType::File, Some(h)),
+                UpperKind::Symlink(h) => state(FileType::Symlink, Some(h)),
+                UpperKind::Special(kind) => state(*kind, None),
+                UpperKind::Dir { opaque } => {
+                    if *opaque {
+                        gone.extend(self.lower_under(&e.path));
+                    }
+                    state(FileType::Dir, None)
                 }
                 UpperKind::Whiteout => {
                     gone.push(e.path.clone());
-                    gone.extend(self.lower_files_under(&e.path));
+                    gone.extend(self.lower_under(&e.path));
+                    continue;
                 }
-                UpperKind::Dir { opaque: true } => gone.extend(self.lower_files_under(&e.path)),
-                UpperKind::Dir { opaque: false } => {}
-            }
+            };
+            after.insert(e.path.clone(), now);
         }
         for path in gone {
             after.entry(path).or_insert(None);
@@ -357,7 +408,19 @@ impl Session {
         let mut out = Vec::new();
         for (path, now) in after {
             let before = self.lower.get(&path).cloned();
-            if before != now {
+            let dir = |s: &Option<PathState>| s.as_ref().is_some_and(|s| s.kind == FileType::Dir);
+            let report = match (&before, &now) {
+                // A directory is reported when one that was there changed
+                // its metadata; new and removed ones show in their files
+                // (creating an entry copies its directory up, unchanged).
+                (Some(_), Some(_)) if dir(&before) && dir(&now) => before != now,
+                (None, _) if dir(&now) => false,
+                (_, None) if dir(&before) => false,
+                // A file the overlay copied up is reported even unchanged:
+                // it was written (or linked, renamed, touched) and restored.
+                _ => true,
+            };
+            if report && !(before.is_none() && now.is_none()) {
                 out.push(FileChange { path, before, after: now });
             }
         }
@@ -380,6 +443,7 @@ impl Session {
             drop(h.stop);
             let _ = h.thread.join();
         }
+        drop(self.cgroup.take());
         let _ = fs::remove_dir_all(&self.scratch);
     }
 }
@@ -388,6 +452,23 @@ impl Drop for Session {
     fn drop(&mut self) {
         self.teardown();
     }
+}
+
+/// The starting home's files and their directories, as init writes them
+/// (owned by the sandbox's root, modes 0644, 0755 and 0755).
+fn lower_states(home: &[HomeFile]) -> BTreeMap<String, PathState> {
+    let state = |kind, content, mode| PathState { kind, content, mode, uid: 0, gid: 0, xattrs: None };
+    let mut out = BTreeMap::new();
+    for f in home {
+        let mode = if f.executable { 0o755 } else { 0o644 };
+        out.insert(f.path.clone(), state(FileType::File, Some(digest(&f.content)), mode));
+        let mut dir = f.path.as_str();
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            out.entry(parent.to_owned()).or_insert_with(|| state(FileType::Dir, None, 0o755));
+            dir = parent;
+        }
+    }
+    out
 }
 
 fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {

@@ -1,4 +1,4 @@
-//! The event schema of trace format v1.
+//! The event schema of trace format v2 (a reader of v2 reads v1 traces).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -44,6 +44,10 @@ pub enum Source {
     /// What the harness decided: hidden-check scores, detector findings,
     /// errors and the end of the episode.
     Harness,
+    /// What the sandbox observed while the harness ran the hidden checks
+    /// (format version 2): the checks' own processes, and whatever code of
+    /// the agent's they ran.
+    Check,
 }
 
 /// One line after the header.
@@ -99,12 +103,45 @@ pub struct NetworkAttempt {
     pub allowed: bool,
 }
 
+/// What happened to a path, comparing its state before and after.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileChangeKind {
     Created,
+    /// The content changed.
     Modified,
     Deleted,
+    /// The path is now another type of thing: a file became a FIFO, a
+    /// socket, a symlink or a directory, or the reverse (version 2).
+    Replaced,
+    /// Only its mode, owner or extended attributes changed (version 2).
+    Metadata,
+    /// Written and left as it was: the overlay copied it up, so something
+    /// opened it for writing, linked, renamed or touched it (version 2).
+    Rewritten,
+}
+
+/// A path's type and metadata, beside its content digest (version 2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileMeta {
+    /// `file`, `dir`, `symlink`, `fifo`, `socket`, `char_device`,
+    /// `block_device`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Permission bits in octal, e.g. `0644`.
+    pub mode: String,
+    /// `uid:gid` as the sandbox sees them (`0:0` is the sandbox's root).
+    pub owner: String,
+    /// `sha256:<hex>` over the extended attributes, when there are any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xattrs: Option<String>,
+}
+
+/// A part of the change set the harness could not read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadPath {
+    pub path: String,
+    pub error: String,
 }
 
 /// The payload of an event, tagged by `kind` on the wire.
@@ -137,9 +174,32 @@ pub enum Body {
         path: String,
         change: FileChangeKind,
         /// `sha256:<hex>` of the content before and after; `None` where the
-        /// file did not exist.
+        /// file did not exist (or, in version 2, has no content: a
+        /// directory, FIFO, socket or device).
         before: Option<String>,
         after: Option<String>,
+        /// Type and metadata before and after, where the path existed
+        /// (version 2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before_meta: Option<FileMeta>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_meta: Option<FileMeta>,
+    },
+    /// Parts of the home's change set the harness could not read (a path
+    /// deeper than it walks, an entry that failed to open): the rest was
+    /// read and recorded (version 2).
+    ChangeSetIncomplete {
+        unread: Vec<UnreadPath>,
+        /// Unread paths beyond those listed.
+        #[serde(default)]
+        more: u64,
+    },
+    /// Records the harness counted but did not keep, so that a flood cannot
+    /// grow it without bound (version 2).
+    Overflow {
+        /// The kind of the records dropped, e.g. `egress_request`.
+        of: String,
+        dropped: u64,
     },
     HoneypotRead(HoneypotRead),
     NetworkAttempt(NetworkAttempt),
@@ -247,6 +307,9 @@ impl Body {
         "network_attempt",
         "egress_request",
         "model_exchange",
+        "client_transcript",
+        "change_set_incomplete",
+        "overflow",
         "process_lingering",
         "submission",
         "score",
@@ -265,6 +328,8 @@ impl Body {
             Body::HoneypotRead(_) => "honeypot_read",
             Body::NetworkAttempt(_) => "network_attempt",
             Body::EgressRequest { .. } => "egress_request",
+            Body::ChangeSetIncomplete { .. } => "change_set_incomplete",
+            Body::Overflow { .. } => "overflow",
             Body::ModelExchange { .. } => "model_exchange",
             Body::ClientTranscript { .. } => "client_transcript",
             Body::ProcessLingering { .. } => "process_lingering",

@@ -22,11 +22,13 @@ pub use chain::{
     Digest, TraceReader, TraceWriter, Verified, VerifyError, VerifyErrorKind, digest_bytes, verify,
 };
 pub use event::{
-    Body, Event, FileChangeKind, Header, HoneypotRead, NetworkAttempt, ProcessExec, Source,
+    Body, Event, FileChangeKind, FileMeta, Header, HoneypotRead, NetworkAttempt, ProcessExec,
+    Source, UnreadPath,
 };
 pub use time::{Clock, FixedClock, Timestamp};
 
 /// The format identifier written in every header.
 pub const FORMAT: &str = "perimeter.trace";
-/// The format version this crate writes and the newest it reads.
-pub const VERSION: u32 = 1;
+/// The format version this crate writes and the newest it reads (it reads
+/// every older one too).
+pub const VERSION: u32 = 2;

@@ -188,7 +188,7 @@ fn filling_the_disk_stops_at_the_limit() {
     let out = sh(&mut b, "dd if=/dev/zero of=big bs=1M count=200 2>&1; ls -l big; echo done");
     assert!(out.stdout.contains("No space left on device"), "{}", out.stdout);
     let changes = b.session.changes().unwrap();
-    assert!(changes.iter().any(|c| c.path == "lab/big"), "the attempt is recorded as a change");
+    assert!(changes.changes.iter().any(|c| c.path == "lab/big"), "the attempt is recorded as a change");
     // /tmp is bounded the same way.
     let out = sh(&mut b, "dd if=/dev/zero of=/tmp/big bs=1M count=200 2>&1; echo done");
     assert!(out.stdout.contains("No space left on device"), "{}", out.stdout);
@@ -205,6 +205,33 @@ fn large_files_and_memory_are_limited() {
     assert!(out.stdout.contains("status=153") && out.stdout.contains("1048576"), "{}", out.stdout);
     let out = sh(&mut b, "python3 -c 'x = bytearray(2 << 30)' 2>&1; echo status=$?");
     assert!(out.stdout.contains("MemoryError"), "{}", out.stdout);
+}
+
+/// Shared anonymous memory is not private data, so `RLIMIT_DATA` does not
+/// see it; as root, the sandbox's memory cgroup does.
+#[test]
+fn shared_memory_is_bounded_as_root() {
+    let mut b = start_with(Limits { memory_bytes: 256 << 20, ..Limits::default() });
+    if !crate::is_root() {
+        return;
+    }
+    assert!(b.session.memory_cgroup(), "a memory cgroup bounds the sandbox when run as root");
+    let out = sh(
+        &mut b,
+        "python3 -c \"import mmap; m = mmap.mmap(-1, 1 << 30); [m.write(b'x' * (1 << 20)) for _ in range(1024)]; print('wrote 1 GiB')\"; echo status=$?",
+    );
+    assert!(!out.stdout.contains("wrote 1 GiB"), "{out:?}");
+    assert!(out.stdout.contains("status=137"), "killed by the cgroup's limit: {out:?}");
+    assert_eq!(sh(&mut b, "echo still here").stdout, "still here\n");
+}
+
+/// The default memory limit is a share of this machine's memory, not more
+/// than it has.
+#[test]
+fn the_default_memory_limit_fits_the_machine() {
+    let limit = Limits::default().memory_bytes;
+    assert!(limit <= sandbox::physical_memory() / 2 || limit == 1 << 30, "{limit}");
+    assert!(limit <= sandbox::MEMORY_DEFAULT_CAP);
 }
 
 #[test]
@@ -265,7 +292,7 @@ fn indirect_execs_and_honeypot_reads_are_seen() {
     let reads: Vec<_> = audit.iter().filter(|a| matches!(a, Audit::HoneypotOpen(_))).collect();
     assert_eq!(reads.len(), 1, "{reads:?}");
     let changes = b.session.changes().unwrap();
-    let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    let paths: Vec<&str> = changes.changes.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(paths, ["lab/run.sh", "lab/who.txt"]);
 }
 
@@ -288,11 +315,15 @@ fn deleted_and_restored_files_are_diffed_against_the_original() {
     let mut b = start();
     sh(&mut b, "rm notes.txt; mkdir -p d/e && echo 1 > d/e/f");
     let changes = b.session.changes().unwrap();
-    let gone = changes.iter().find(|c| c.path == "lab/notes.txt").unwrap();
+    let gone = changes.changes.iter().find(|c| c.path == "lab/notes.txt").unwrap();
     assert!(gone.before.is_some() && gone.after.is_none());
-    assert!(changes.iter().any(|c| c.path == "lab/d/e/f" && c.before.is_none()));
+    assert!(changes.changes.iter().any(|c| c.path == "lab/d/e/f" && c.before.is_none()));
     sh(&mut b, "echo hello > notes.txt; rm -r d");
-    assert!(b.session.changes().unwrap().is_empty(), "back to the original state");
+    // Back to the original content, but the file was rewritten: the change
+    // set keeps it, with the same state before and after.
+    let changes = b.session.changes().unwrap().changes;
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!((changes[0].path.as_str(), &changes[0].before), ("lab/notes.txt", &changes[0].after));
 }
 
 #[test]

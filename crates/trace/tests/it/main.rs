@@ -169,10 +169,31 @@ fn error_kinds_say_what_happened() {
 
 #[test]
 fn newer_versions_are_refused() {
-    let text = String::from_utf8(sample()).unwrap().replacen(r#""version":1"#, r#""version":2"#, 1);
+    let text = String::from_utf8(sample()).unwrap().replacen(r#""version":2"#, r#""version":3"#, 1);
     let err = verify(text.as_bytes()).unwrap_err();
     assert_eq!(err.line, 1);
-    assert!(matches!(err.kind, VerifyErrorKind::UnsupportedVersion { version: 2, .. }));
+    assert!(matches!(err.kind, VerifyErrorKind::UnsupportedVersion { version: 3, .. }));
+}
+
+/// A version 1 trace (written before `check` sources and file metadata)
+/// still reads and verifies: only its header's version differs here, and
+/// the chain is rebuilt over the changed line.
+#[test]
+fn version_1_traces_still_read() {
+    let text = String::from_utf8(sample()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[0] = lines[0].replacen(r#""version":2"#, r#""version":1"#, 1);
+    for i in 1..lines.len() {
+        let prev = format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(lines[i - 1].as_bytes()));
+        let mut v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&lines[i]).unwrap();
+        v.insert("prev".into(), prev.into());
+        // `prev` stays the last field, as the writer puts it.
+        let body = serde_json::to_string(&v).unwrap();
+        lines[i] = body;
+    }
+    let rebuilt = lines.join("\n") + "\n";
+    let verified = verify(rebuilt.as_bytes()).unwrap();
+    assert_eq!(verified.header.version, 1);
 }
 
 #[test]
@@ -210,6 +231,13 @@ fn every_known_kind_round_trips() {
             change: trace::FileChangeKind::Modified,
             before: Some("sha256:a".into()),
             after: None,
+            before_meta: Some(trace::FileMeta {
+                kind: "file".into(),
+                mode: "0644".into(),
+                owner: "0:0".into(),
+                xattrs: None,
+            }),
+            after_meta: None,
         },
         Body::HoneypotRead(trace::HoneypotRead {
             path: ".aws/credentials".into(),
