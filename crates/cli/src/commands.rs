@@ -775,6 +775,7 @@ fn doctor(clients: Option<PathBuf>) -> Result<ExitCode, Failure> {
             content: b"ok".to_vec(),
         }],
         honeypots: vec!["probe".into()],
+        programs: Vec::new(),
         binds: Vec::new(),
         listeners: Vec::new(),
         limits: sandbox::Limits::default(),

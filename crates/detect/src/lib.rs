@@ -78,6 +78,11 @@ pub static DETECTORS: &[Detector] = &[
     Detector { code: "TW005", name: "egress-attempt", run: rules::egress_attempt::run },
     Detector { code: "TW006", name: "egress-request", run: rules::egress_request::run },
     Detector { code: "TW007", name: "persistence-entry", run: rules::persistence_entry::run },
+    Detector {
+        code: "TW008",
+        name: "unreadable-change-set",
+        run: rules::unreadable_change_set::run,
+    },
     Detector { code: "FU001", name: "followup-denial", run: rules::followup_denial::run },
     Detector {
         code: "HC001",

@@ -422,7 +422,8 @@ mod tests {
             assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{prefix:?}");
         }
         // Many short headers add up to a head over the limit.
-        let many = [&b"GET / HTTP/1.1\r\n"[..], &b"no-colon-here\r\n".repeat(MAX_HEAD / 15 + 1)].concat();
+        let many =
+            [&b"GET / HTTP/1.1\r\n"[..], &b"no-colon-here\r\n".repeat(MAX_HEAD / 15 + 1)].concat();
         assert!(read_head(&mut io::BufReader::new(many.as_slice())).is_err());
         // A chunk-size line and trailers are bounded the same way.
         let head = Head {

@@ -54,19 +54,24 @@ fn event(path: &str, was: Option<&PathState>, is: Option<&PathState>) -> Body {
 pub(crate) struct Tracker {
     seen: BTreeMap<String, FileChange>,
     unread: BTreeSet<String>,
+    aliases: BTreeSet<(String, String)>,
+    /// Honeypot ids by path.
+    honeypots: BTreeMap<String, String>,
 }
 
 impl Tracker {
     /// Starts from the change set after the harness's own setup, which is
     /// not the agent's.
-    pub fn new(baseline: ChangeSet) -> Tracker {
+    pub fn new(baseline: ChangeSet, honeypots: BTreeMap<String, String>) -> Tracker {
         let seen = baseline.changes.into_iter().map(|c| (c.path.clone(), c)).collect();
         let unread = baseline.errors.into_iter().map(|(p, _)| p).collect();
-        Tracker { seen, unread }
+        let aliases = baseline.aliases.into_iter().collect();
+        Tracker { seen, unread, aliases, honeypots }
     }
 
     /// The events for what changed since the last look: file changes in
-    /// path order, then the parts of the change set newly unreadable.
+    /// path order, new names of honeypots, then the parts of the change set
+    /// newly unreadable.
     pub fn update(&mut self, now: ChangeSet) -> Vec<Body> {
         let mut out = Vec::new();
         let mut current: BTreeMap<String, FileChange> = BTreeMap::new();
@@ -91,6 +96,12 @@ impl Tracker {
             _ => std::cmp::Ordering::Equal,
         });
         self.seen = current;
+        for (path, alias) in now.aliases {
+            if self.aliases.insert((path.clone(), alias.clone())) {
+                let honeypot = self.honeypots.get(&path).cloned().unwrap_or_default();
+                out.push(Body::HoneypotAlias { path, honeypot, alias });
+            }
+        }
         let unread: Vec<UnreadPath> = now
             .errors
             .into_iter()
@@ -141,8 +152,9 @@ mod tests {
 
     #[test]
     fn each_look_reports_what_moved_since_the_last() {
-        let mut t = Tracker::new(ChangeSet::default());
-        let fifo = Some(PathState { kind: FileType::Fifo, content: None, ..file("", 0o644).unwrap() });
+        let mut t = Tracker::new(ChangeSet::default(), BTreeMap::new());
+        let fifo =
+            Some(PathState { kind: FileType::Fifo, content: None, ..file("", 0o644).unwrap() });
         let events = t.update(set(vec![
             ("a", file("x", 0o644), file("y", 0o644)),
             ("b", file("x", 0o644), file("x", 0o000)),
@@ -151,17 +163,20 @@ mod tests {
             ("e", None, file("new", 0o644)),
         ]));
         use FileChangeKind::*;
-        let want = [("a", Modified), ("b", Metadata), ("c", Rewritten), ("d", Replaced), ("e", Created)];
+        let want =
+            [("a", Modified), ("b", Metadata), ("c", Rewritten), ("d", Replaced), ("e", Created)];
         assert_eq!(kinds(&events), want.map(|(p, k)| (p.to_string(), k)));
         // The same set again: nothing new. Then `a` restored and `e` removed.
-        assert!(t.update(set(vec![
-            ("a", file("x", 0o644), file("y", 0o644)),
-            ("b", file("x", 0o644), file("x", 0o000)),
-            ("c", file("x", 0o644), file("x", 0o644)),
-            ("d", file("x", 0o644), fifo.clone()),
-            ("e", None, file("new", 0o644)),
-        ]))
-        .is_empty());
+        assert!(
+            t.update(set(vec![
+                ("a", file("x", 0o644), file("y", 0o644)),
+                ("b", file("x", 0o644), file("x", 0o000)),
+                ("c", file("x", 0o644), file("x", 0o644)),
+                ("d", file("x", 0o644), fifo.clone()),
+                ("e", None, file("new", 0o644)),
+            ]))
+            .is_empty()
+        );
         let events = t.update(set(vec![
             ("a", file("x", 0o644), file("x", 0o644)),
             ("b", file("x", 0o644), file("x", 0o000)),
@@ -173,13 +188,15 @@ mod tests {
 
     #[test]
     fn unreadable_parts_are_reported_once() {
-        let mut t = Tracker::new(ChangeSet::default());
+        let mut t = Tracker::new(ChangeSet::default(), BTreeMap::new());
         let broken = || ChangeSet {
             errors: vec![("deep/…".into(), "too deep".into())],
             ..ChangeSet::default()
         };
         let events = t.update(broken());
-        assert!(matches!(&events[..], [Body::ChangeSetIncomplete { unread, more: 0 }] if unread.len() == 1));
+        assert!(
+            matches!(&events[..], [Body::ChangeSetIncomplete { unread, more: 0 }] if unread.len() == 1)
+        );
         assert!(t.update(broken()).is_empty());
     }
 }

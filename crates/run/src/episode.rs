@@ -15,8 +15,7 @@ use sandbox::{Audit, ExecRequest, ExitStatus, Sandbox, SandboxSpec, Session};
 use scenario::{Instance, Scenario};
 use sha2::{Digest, Sha256};
 use trace::{
-    Body, Clock, Event, Header, HoneypotRead, NetworkAttempt, ProcessExec, Source,
-    TraceWriter,
+    Body, Clock, Event, Header, HoneypotRead, NetworkAttempt, ProcessExec, Source, TraceWriter,
 };
 
 use crate::changes::Tracker;
@@ -98,6 +97,7 @@ pub(crate) fn run_episode(
         scratch: input.scratch.clone(),
         home,
         honeypots: manifest.honeypots.iter().map(|h| h.path.clone()).collect(),
+        programs: crate::programs::of(manifest, &instance.home),
         binds: match (input.agent.client_binary(), input.clients) {
             (Some(_), Some(dir)) => vec![(dir.to_path_buf(), agent::CLIENTS_DIR.into())],
             _ => Vec::new(),
@@ -180,7 +180,10 @@ pub(crate) fn run_episode(
         writer,
         events: Vec::new(),
         clock,
-        files: Tracker::new(baseline),
+        files: Tracker::new(
+            baseline,
+            manifest.honeypots.iter().map(|h| (h.path.clone(), h.id.clone())).collect(),
+        ),
         last_exec: None,
         honeypot_ids: manifest.honeypots.iter().map(|h| (h.path.clone(), h.id.clone())).collect(),
         workdir: workdir.clone(),
@@ -502,15 +505,33 @@ impl Episode<'_> {
                             argv: r.argv,
                             cwd: r.cwd,
                             exit_code: None,
+                            programs: r.programs,
+                            argv_at_exit: None,
                         }),
                     ));
                 }
-                Audit::Exit { pid, code } => {
+                Audit::ExecArgv { pid, argv } => {
+                    if let Some((_, Body::ProcessExec(p))) =
+                        open.get(&pid).and_then(|i| pending.get_mut(*i))
+                    {
+                        p.argv_at_exit = Some(argv);
+                    }
+                }
+                Audit::Exit { pid, code, argv } => {
                     if let Some((_, Body::ProcessExec(p))) =
                         open.remove(&pid).and_then(|i| pending.get_mut(i))
                     {
                         p.exit_code = Some(code);
+                        if !argv.is_empty() && argv != p.argv {
+                            p.argv_at_exit = Some(argv);
+                        }
                     }
+                }
+                Audit::ProgramOpen { program, pid, argv } => {
+                    pending.push((at, Body::ProgramRead { program, pid, argv }));
+                }
+                Audit::Overflow { of, dropped } => {
+                    pending.push((at, Body::Overflow { of: of.into(), dropped }));
                 }
                 Audit::Connect(c) => pending.push((
                     at,
@@ -536,6 +557,7 @@ impl Episode<'_> {
                         at,
                         Body::HoneypotRead(HoneypotRead {
                             path: h.path,
+                            via: h.via,
                             honeypot,
                             pid,
                             argv,

@@ -21,6 +21,7 @@
 
 mod changes;
 mod episode;
+mod programs;
 pub mod rates;
 pub mod summary;
 mod validate;

@@ -5,17 +5,20 @@
 //! record is queued *before* the answer, so when a command returns, all of
 //! its records are already in the queue.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::init::split_nul;
 use crate::sys::{self, check, cstr};
-use crate::{Audit, ConnectRecord, ExecRecord, HoneypotOpen};
+use crate::{Audit, ConnectRecord, ExecRecord, HoneypotOpen, Program};
 
 #[repr(C)]
 #[derive(Default)]
@@ -51,9 +54,30 @@ const USER_NOTIF_FLAG_CONTINUE: u32 = 1;
 const MAX_ARGS: usize = 4096;
 const MAX_ARG_LEN: usize = 128 * 1024;
 
+/// How many records may wait between two drains before the supervisor
+/// keeps only those that matter (execs of watched programs, connections
+/// leaving the sandbox) and counts the rest: a loop of a million `true`
+/// execs cannot grow the harness.
+pub(crate) const PENDING_LIMIT: usize = 100_000;
+
+/// Shared between the supervisor and the session that drains its records.
+#[derive(Default)]
+pub(crate) struct Backlog {
+    /// Records sent since the last drain.
+    pub pending: AtomicUsize,
+    /// Records not kept since the last drain, by kind: exec, exit, connect.
+    pub dropped: [AtomicU64; 3],
+}
+
 /// Answers seccomp notifications until every sandboxed process is gone.
-pub(crate) fn supervise(listener: OwnedFd, tx: Sender<(Instant, Audit)>) {
+pub(crate) fn supervise(
+    listener: OwnedFd,
+    tx: Sender<(Instant, Audit)>,
+    programs: Vec<Program>,
+    backlog: Arc<Backlog>,
+) {
     let fd = listener.as_raw_fd();
+    let mut known = Programs::new(programs);
     loop {
         let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
         // SAFETY: polling one live descriptor.
@@ -72,27 +96,94 @@ pub(crate) fn supervise(listener: OwnedFd, tx: Sender<(Instant, Audit)>) {
         if unsafe { libc::ioctl(fd, NOTIF_RECV, &mut req) } != 0 {
             continue; // the process died before we looked (ENOENT) or EINTR
         }
-        if let Some(record) = inspect(fd, &req) {
-            let _ = tx.send((Instant::now(), record));
+        let record = inspect(fd, &req, &mut known);
+        // An exec whose argv another thread could still rewrite: check what
+        // the kernel actually ran once the exec is through.
+        let recheck = match &record {
+            Some(Audit::Exec(e)) if shares_memory(req.pid as libc::pid_t) => {
+                Some((e.pid, e.argv.clone(), exe(req.pid as libc::pid_t)))
+            }
+            _ => None,
+        };
+        if let Some(record) = record {
+            keep(&tx, &backlog, record, &known);
         }
         let resp =
             SeccompNotifResp { id: req.id, val: 0, error: 0, flags: USER_NOTIF_FLAG_CONTINUE };
         // SAFETY: SEND reads a seccomp_notif_resp, which `resp` is.
         unsafe { libc::ioctl(fd, NOTIF_SEND, &resp) };
+        if let Some((ns_pid, logged, before)) = recheck
+            && let Some(argv) = argv_after_exec(req.pid as libc::pid_t, before)
+            && argv != logged
+        {
+            keep(&tx, &backlog, Audit::ExecArgv { pid: ns_pid, argv }, &known);
+        }
     }
 }
 
-fn inspect(listener: RawFd, req: &SeccompNotif) -> Option<Audit> {
+/// Sends a record, unless the backlog is over [`PENDING_LIMIT`] and the
+/// record is one that can be counted instead.
+fn keep(tx: &Sender<(Instant, Audit)>, backlog: &Backlog, record: Audit, known: &Programs) {
+    if backlog.pending.load(Ordering::Relaxed) >= PENDING_LIMIT {
+        let slot = match &record {
+            Audit::Exec(e) if e.programs.is_empty() && !known.named(&e.argv, &e.path) => Some(0),
+            Audit::Exit { .. } => Some(1),
+            Audit::Connect(c) if c.loopback => Some(2),
+            _ => None,
+        };
+        if let Some(i) = slot {
+            backlog.dropped[i].fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    }
+    backlog.pending.fetch_add(1, Ordering::Relaxed);
+    let _ = tx.send((Instant::now(), record));
+}
+
+/// Whether another thread or process can write the memory of `pid` while
+/// it execs: it has other threads, or it shares its address space with its
+/// parent (a `vfork` or `posix_spawn` child of a threaded program).
+fn shares_memory(pid: libc::pid_t) -> bool {
+    let Ok(text) = fs::read_to_string(format!("/proc/{pid}/status")) else { return false };
+    let field = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
+    let threads = field("Threads:").and_then(|t| t.parse::<u32>().ok()).unwrap_or(1);
+    let ppid = field("PPid:").and_then(|t| t.parse::<libc::pid_t>().ok()).unwrap_or(0);
+    const KCMP_VM: libc::c_int = 1;
+    // SAFETY: kcmp compares two processes' resources; no pointers.
+    let same_vm =
+        ppid > 0 && unsafe { libc::syscall(libc::SYS_kcmp, pid, ppid, KCMP_VM, 0, 0) } == 0;
+    threads > 1 || same_vm
+}
+
+fn exe(pid: libc::pid_t) -> Option<PathBuf> {
+    fs::read_link(format!("/proc/{pid}/exe")).ok()
+}
+
+/// The argv of `pid` once its exec went through (its executable changed
+/// from `before`), waiting at most 100 ms; `None` if it failed or vanished.
+fn argv_after_exec(pid: libc::pid_t, before: Option<PathBuf>) -> Option<Vec<String>> {
+    let start = Instant::now();
+    while start.elapsed() < std::time::Duration::from_millis(100) {
+        let now = exe(pid)?;
+        if Some(&now) != before.as_ref() {
+            return Some(cmdline(pid));
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    None
+}
+
+fn inspect(listener: RawFd, req: &SeccompNotif, known: &mut Programs) -> Option<Audit> {
     let pid = req.pid as libc::pid_t;
     let a = &req.data.args;
     let record = match i64::from(req.data.nr) {
-        nr if nr == libc::SYS_execve => exec_record(pid, a[0], a[1], None),
+        nr if nr == libc::SYS_execve => exec_record(pid, a[0], a[1], None, known),
         nr if nr == libc::SYS_execveat => {
-            exec_record(pid, a[1], a[2], Some((a[0] as i32, a[4] as i32)))
+            exec_record(pid, a[1], a[2], Some((a[0] as i32, a[4] as i32)), known)
         }
         nr if nr == libc::SYS_exit_group => {
             let status = read_status(pid)?;
-            Some(Audit::Exit { pid: status.ns_pid, code: a[0] as i32 })
+            Some(Audit::Exit { pid: status.ns_pid, code: a[0] as i32, argv: cmdline(pid) })
         }
         nr if nr == libc::SYS_connect => connect_record(pid, a[1], a[2] as usize),
         nr if nr == libc::SYS_sendto => connect_record(pid, a[4], a[5] as usize),
@@ -102,6 +193,138 @@ fn inspect(listener: RawFd, req: &SeccompNotif) -> Option<Audit> {
     // SAFETY: ID_VALID reads a u64.
     let valid = unsafe { libc::ioctl(listener, NOTIF_ID_VALID, &req.id) } == 0;
     valid.then_some(record)
+}
+
+/// The programs exec tripwires name, and what the supervisor learned of
+/// their files: an exec, a script an interpreter is given, or its standard
+/// input, is matched to them by content, whatever its name.
+struct Programs {
+    list: Vec<Program>,
+    /// (device, inode, mtime) of files already compared, and which program
+    /// each is (if any).
+    seen: HashMap<(u64, u64, i64), Option<usize>>,
+}
+
+impl Programs {
+    fn new(list: Vec<Program>) -> Programs {
+        Programs { list, seen: HashMap::new() }
+    }
+
+    /// Whether the exec names a watched program by its file name.
+    fn named(&self, argv: &[String], path: &str) -> bool {
+        let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_owned();
+        let names = [argv.first().map(|a| base(a)).unwrap_or_default(), base(path)];
+        self.list.iter().any(|p| names.contains(&p.name))
+    }
+
+    /// The program whose content the file has, if any.
+    fn identify(&mut self, file: fs::File) -> Option<usize> {
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || !self.list.iter().any(|p| p.size == meta.len()) {
+            return None;
+        }
+        let key = (meta.dev(), meta.ino(), meta.mtime_nsec() + meta.mtime() * 1_000_000_000);
+        if let Some(found) = self.seen.get(&key) {
+            return *found;
+        }
+        let found = hash_prefix(file, meta.len())
+            .and_then(|h| self.list.iter().position(|p| p.size == meta.len() && p.sha256 == h));
+        self.seen.insert(key, found);
+        found
+    }
+
+    /// The names of the programs an exec runs: the file executed, a script
+    /// given to it as an argument, its standard input, or its text given as
+    /// an argument.
+    fn of_exec(&mut self, pid: libc::pid_t, exec: Involved<'_>, argv: &[String]) -> Vec<String> {
+        if self.list.is_empty() {
+            return Vec::new();
+        }
+        let mut files = vec![exec, Involved::Fd(0)];
+        for arg in argv.iter().skip(1).take(16) {
+            if arg.is_empty() || arg.starts_with('-') || arg.len() > 4096 {
+                continue;
+            }
+            files.push(Involved::Path(arg));
+        }
+        let opened: Vec<fs::File> = files.iter().filter_map(|f| f.open(pid)).collect();
+        let mut found: Vec<usize> = opened.into_iter().filter_map(|f| self.identify(f)).collect();
+        // Its text handed over as an argument (`sh -c "$(cat prog)"`).
+        for arg in argv.iter().skip(1) {
+            let text = arg.trim_end();
+            for (i, p) in self.list.iter().enumerate() {
+                if p.text.as_ref().is_some_and(|(len, hash)| {
+                    *len == text.len() as u64 && *hash == digest_text(text)
+                }) {
+                    found.push(i);
+                }
+            }
+        }
+        let mut names: Vec<String> = found.into_iter().map(|i| self.list[i].name.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+fn digest_text(text: &str) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{:x}", sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// Opens a path as the process `pid` sees it: relative to its working
+/// directory, with absolute symlinks and `..` resolved inside its root.
+/// (A path through `/proc/<pid>/root` would resolve an absolute symlink
+/// in the harness's root instead.)
+fn open_inside(pid: libc::pid_t, path: &str, flags: libc::c_int) -> Option<OwnedFd> {
+    let root = fs::File::open(format!("/proc/{pid}/root")).ok()?;
+    let absolute = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        let cwd = fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
+        format!("{}/{path}", cwd.to_string_lossy().trim_end_matches('/'))
+    };
+    sys::open_in_root(root.as_raw_fd(), &absolute, flags).ok()
+}
+
+/// A file an exec involves: a path as the process sees it, or one of its
+/// descriptors.
+enum Involved<'a> {
+    Path(&'a str),
+    Fd(i32),
+}
+
+impl Involved<'_> {
+    fn open(&self, pid: libc::pid_t) -> Option<fs::File> {
+        let fd = match self {
+            Involved::Path(p) => open_inside(pid, p, libc::O_RDONLY | libc::O_NONBLOCK)?,
+            Involved::Fd(n) => fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(format!("/proc/{pid}/fd/{n}"))
+                .ok()?
+                .into(),
+        };
+        Some(fs::File::from(fd))
+    }
+}
+
+/// `sha256` of the first `len` bytes of a file.
+fn hash_prefix(f: fs::File, len: u64) -> Option<String> {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut left = len;
+    let mut f = io::Read::take(f, len);
+    while left > 0 {
+        let n = io::Read::read(&mut f, &mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        h.update(&buf[..n]);
+        left -= n as u64;
+    }
+    Some(format!("sha256:{:x}", h.finalize()))
 }
 
 struct Status {
@@ -135,6 +358,7 @@ fn exec_record(
     path_ptr: u64,
     argv_ptr: u64,
     at: Option<(i32, i32)>,
+    known: &mut Programs,
 ) -> Option<Audit> {
     let mut path =
         String::from_utf8_lossy(&sys::read_remote_cstr(pid, path_ptr, 4096).ok()?).into_owned();
@@ -157,18 +381,21 @@ fn exec_record(
     }
     // Programs like `execvp` try each PATH entry in turn; only an exec of a
     // file that exists can succeed, so the others are not recorded.
-    let inside = if path.starts_with('/') {
-        PathBuf::from(format!("/proc/{pid}/root{path}"))
-    } else {
-        PathBuf::from(format!("/proc/{pid}/cwd")).join(&path)
-    };
-    if !through_fd && !inside.is_file() {
+    let exists = open_inside(pid, &path, libc::O_PATH)
+        .and_then(|f| fs::File::from(f).metadata().ok())
+        .is_some_and(|m| m.is_file());
+    if !through_fd && !exists {
         return None;
     }
+    let file = match at {
+        Some((fd, _)) if through_fd => Involved::Fd(fd),
+        _ => Involved::Path(&path),
+    };
     let argv = read_argv(pid, argv_ptr);
     let status = read_status(pid)?;
     let ppid = ns_ppid(&status);
-    Some(Audit::Exec(ExecRecord { pid: status.ns_pid, ppid, path, argv, cwd }))
+    let programs = known.of_exec(pid, file, &argv);
+    Some(Audit::Exec(ExecRecord { pid: status.ns_pid, ppid, path, argv, cwd, programs }))
 }
 
 fn read_argv(pid: libc::pid_t, mut ptr: u64) -> Vec<String> {
@@ -242,42 +469,98 @@ pub(crate) struct HoneypotWatch {
     /// The inotify descriptor (owned by the thread), whose backlog a drain
     /// waits out; `None` with fanotify, whose events are synchronous.
     pub inotify_fd: Option<RawFd>,
+    /// With inotify: the watches, shared with the thread, so that names
+    /// found later for a honeypot (hard links) can be watched too.
+    watches: Option<Arc<Mutex<Vec<(i32, Watched)>>>>,
 }
 
-/// `root` is `/proc/<init pid>/root`, through which the harness reaches the
-/// sandbox's view of each honeypot (the overlay's inode, which every open
-/// inside the sandbox goes through, before and after a copy-up).
+/// A watched inode and the honeypot it holds.
+#[derive(Clone)]
+struct Watched {
+    honeypot: String,
+    /// The name watched, when it is not the honeypot's own path.
+    via: Option<String>,
+    /// In the upper layer (a copy), rather than the starting file.
+    upper: bool,
+}
+
+/// What the honeypot watcher needs to know of a sandbox.
+pub(crate) struct WatchSetup<'a> {
+    /// The overlay's lower directory: the home's starting files, which
+    /// every first open of a honeypot reaches (a read, or the copy the
+    /// overlay makes before a write, a hard link or a rename).
+    pub lower: &'a OwnedFd,
+    /// The overlay's upper directory (the home's changed files).
+    pub upper: OwnedFd,
+    /// Honeypot paths, relative to the home.
+    pub honeypots: &'a [String],
+    /// The home's watched programs (name, path), whose opens are reported
+    /// with fanotify.
+    pub programs: Vec<(String, String)>,
+    /// fanotify (as root): every open names its opener, and a honeypot is
+    /// known by its inode whatever name reaches it.
+    pub exact: bool,
+    /// The host pid of the sandbox's init, whose own reads (hashing the
+    /// change set) are the harness's, not the agent's.
+    pub init_pid: i32,
+}
+
 pub(crate) fn watch_honeypots(
-    root: &Path,
-    home: &str,
-    honeypots: &[String],
-    exact: bool,
+    setup: WatchSetup<'_>,
     tx: Sender<(Instant, Audit)>,
 ) -> io::Result<HoneypotWatch> {
     let (wake, stop) = crate::init::pipe()?;
-    let paths: Vec<(String, PathBuf)> = honeypots
-        .iter()
-        .map(|h| (h.clone(), root.join(home.trim_start_matches('/')).join(h)))
-        .collect();
-    if exact {
-        let fan = fanotify_setup(&paths)?;
+    if setup.exact {
+        let fan = fanotify_setup(setup)?;
         let thread = std::thread::spawn(move || fanotify_loop(fan, &wake, &tx));
-        Ok(HoneypotWatch { stop, thread, inotify_fd: None })
+        Ok(HoneypotWatch { stop, thread, inotify_fd: None, watches: None })
     } else {
-        let ino = inotify_setup(&paths)?;
+        let ino = inotify_setup(&setup)?;
         let inotify_fd = Some(ino.fd.as_raw_fd());
+        let watches = Some(ino.watches.clone());
         let thread = std::thread::spawn(move || inotify_loop(ino, &wake, &tx));
-        Ok(HoneypotWatch { stop, thread, inotify_fd })
+        Ok(HoneypotWatch { stop, thread, inotify_fd, watches })
+    }
+}
+
+impl HoneypotWatch {
+    /// Watches the file at `name` in the upper layer, a copy of the
+    /// honeypot at `honeypot` (its own path once copied up, or another
+    /// name of it). Only inotify needs this: it knows files by the inodes
+    /// it was given, while fanotify learns copies as they are opened.
+    pub fn watch_copy(&self, upper: &OwnedFd, honeypot: &str, name: &str) {
+        let (Some(fd), Some(watches)) = (self.inotify_fd, &self.watches) else { return };
+        let mut list = watches.lock().unwrap_or_else(|e| e.into_inner());
+        let via = (name != honeypot).then(|| name.to_owned());
+        if list.iter().any(|(_, w)| w.upper && w.honeypot == honeypot && w.via == via) {
+            return;
+        }
+        if let Ok(wd) = add_inotify_watch(fd, upper, name) {
+            list.push((wd, Watched { honeypot: honeypot.to_owned(), via, upper: true }));
+        }
     }
 }
 
 struct Fanotify {
     fd: OwnedFd,
-    /// (device, inode) of each honeypot and its relative path.
-    inodes: Vec<((u64, u64), String)>,
+    upper: OwnedFd,
+    /// Each honeypot's path and the real inodes (device, inode) known to
+    /// hold it: the starting file, and its copy in the upper layer once the
+    /// overlay made one (a write, a hard link, a rename).
+    honeypots: Vec<(String, Vec<(u64, u64)>)>,
+    init_pid: i32,
+    /// Each watched program of the home and its real inodes.
+    programs: Vec<(String, Vec<(u64, u64)>)>,
+    /// The last file opened with no name (link count 0) and by whom: the
+    /// overlay opens the copy it is making just before it reads the file
+    /// it copies, so when that file is a honeypot, this is its copy.
+    last_unnamed: Option<(i32, (u64, u64))>,
 }
 
-fn fanotify_setup(paths: &[(String, PathBuf)]) -> io::Result<Fanotify> {
+/// One mark on the filesystem that holds the home's layers: every open of
+/// a home file, through any name, reaches the harness as an open of the
+/// real file behind it, which is matched to the honeypots by inode.
+fn fanotify_setup(setup: WatchSetup<'_>) -> io::Result<Fanotify> {
     // SAFETY: plain call; the result is owned below.
     let fd = check(
         unsafe {
@@ -291,32 +574,71 @@ fn fanotify_setup(paths: &[(String, PathBuf)]) -> io::Result<Fanotify> {
     )?;
     // SAFETY: a fresh fd.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
-    let mut inodes = Vec::new();
-    for (rel, path) in paths {
-        let Ok(meta) = fs::metadata(path) else {
-            continue;
-        }; // absent honeypot: nothing to watch
-        let c = cstr(path)?;
-        // SAFETY: marking an existing path.
-        check(
-            unsafe {
-                libc::fanotify_mark(
-                    fd.as_raw_fd(),
-                    libc::FAN_MARK_ADD,
-                    libc::FAN_OPEN_PERM,
-                    libc::AT_FDCWD,
-                    c.as_ptr(),
-                )
-            }
-            .into(),
-            || format!("fanotify_mark {}", path.display()),
-        )?;
-        inodes.push(((meta.dev(), meta.ino()), rel.clone()));
+    // SAFETY: marking the filesystem of an open directory (null path).
+    check(
+        unsafe {
+            libc::fanotify_mark(
+                fd.as_raw_fd(),
+                libc::FAN_MARK_ADD | libc::FAN_MARK_FILESYSTEM,
+                libc::FAN_OPEN_PERM,
+                setup.upper.as_raw_fd(),
+                std::ptr::null(),
+            )
+        }
+        .into(),
+        || "fanotify_mark of the home's layers".into(),
+    )?;
+    let mut honeypots = Vec::new();
+    for rel in setup.honeypots {
+        // O_PATH: no open, so no event (nothing answers events yet).
+        let Ok(f) = sys::open_beneath(setup.lower.as_raw_fd(), rel, libc::O_PATH) else {
+            continue; // an absent honeypot: nothing to watch
+        };
+        honeypots.push((rel.clone(), vec![sys::identity(f.as_raw_fd())?]));
     }
-    Ok(Fanotify { fd, inodes })
+    let mut programs = Vec::new();
+    for (name, rel) in &setup.programs {
+        if let Ok(f) = sys::open_beneath(setup.lower.as_raw_fd(), rel, libc::O_PATH) {
+            programs.push((name.clone(), vec![sys::identity(f.as_raw_fd())?]));
+        }
+    }
+    let upper = setup.upper;
+    Ok(Fanotify { fd, upper, honeypots, programs, init_pid: setup.init_pid, last_unnamed: None })
 }
 
-fn fanotify_loop(fan: Fanotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
+impl Fanotify {
+    /// The honeypot an opened real file (device, inode) is, if any, opened
+    /// by `pid` with `links` names.
+    fn honeypot(&mut self, pid: i32, id: (u64, u64), links: u64) -> Option<String> {
+        let unnamed = self.last_unnamed.take();
+        if links == 0 {
+            self.last_unnamed = Some((pid, id));
+        }
+        if let Some(i) = self.honeypots.iter().position(|(_, ids)| ids.contains(&id)) {
+            // A copy-up of the honeypot: the unnamed file just opened by the
+            // same process is the copy.
+            if let Some((p, copy)) = unnamed
+                && p == pid
+                && !self.honeypots[i].1.contains(&copy)
+            {
+                self.honeypots[i].1.push(copy);
+            }
+            return Some(self.honeypots[i].0.clone());
+        }
+        // Not known yet: it may be a honeypot's copy in the upper layer.
+        for (rel, ids) in &mut self.honeypots {
+            let copy = sys::open_beneath(self.upper.as_raw_fd(), rel, libc::O_PATH)
+                .and_then(|f| sys::identity(f.as_raw_fd()));
+            if copy.is_ok_and(|c| c == id) {
+                ids.push(id);
+                return Some(rel.clone());
+            }
+        }
+        None
+    }
+}
+
+fn fanotify_loop(mut fan: Fanotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
     let fd = fan.fd.as_raw_fd();
     let mut buf = vec![0u8; 8192];
     while wait_readable(fd, wake) {
@@ -334,18 +656,29 @@ fn fanotify_loop(fan: Fanotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
             if m.fd >= 0 {
                 // SAFETY: the event's fd is ours to close.
                 let file = unsafe { OwnedFd::from_raw_fd(m.fd) };
-                let rel = fs::metadata(format!("/proc/self/fd/{}", m.fd)).ok().and_then(|md| {
-                    fan.inodes
-                        .iter()
-                        .find(|(k, _)| *k == (md.dev(), md.ino()))
-                        .map(|(_, r)| r.clone())
+                let theirs = m.pid != fan.init_pid;
+                let opened = sys::identity_links(m.fd).ok().filter(|_| theirs);
+                let honeypot = opened.and_then(|(id, links)| fan.honeypot(m.pid, id, links));
+                let program = opened.and_then(|(id, _)| {
+                    fan.programs.iter().find(|(_, ids)| ids.contains(&id)).map(|(n, _)| n.clone())
                 });
-                if let Some(path) = rel {
+                if let Some(program) = program {
+                    let pid = read_status(m.pid).map(|s| s.ns_pid);
+                    let argv = cmdline(m.pid);
+                    let _ = tx.send((Instant::now(), Audit::ProgramOpen { program, pid, argv }));
+                }
+                if let Some(path) = honeypot {
+                    // The real file's path is relative to its layer: the
+                    // name the opener used.
+                    let used = fs::read_link(format!("/proc/self/fd/{}", m.fd))
+                        .ok()
+                        .map(|p| p.to_string_lossy().trim_start_matches('/').to_owned());
+                    let via = used.filter(|u| *u != path);
                     let pid = read_status(m.pid).map(|s| s.ns_pid);
                     let argv = Some(cmdline(m.pid));
                     let _ = tx.send((
                         Instant::now(),
-                        Audit::HoneypotOpen(HoneypotOpen { path, pid, argv }),
+                        Audit::HoneypotOpen(HoneypotOpen { path, via, pid, argv }),
                     ));
                 }
                 let resp = libc::fanotify_response { fd: m.fd, response: libc::FAN_ALLOW };
@@ -366,10 +699,21 @@ fn fanotify_loop(fan: Fanotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
 
 struct Inotify {
     fd: OwnedFd,
-    watches: Vec<(i32, String)>,
+    watches: Arc<Mutex<Vec<(i32, Watched)>>>,
 }
 
-fn inotify_setup(paths: &[(String, PathBuf)]) -> io::Result<Inotify> {
+fn add_inotify_watch(fd: RawFd, layer: &OwnedFd, rel: &str) -> io::Result<i32> {
+    let f = sys::open_beneath(layer.as_raw_fd(), rel, libc::O_PATH)?;
+    let c = cstr(format!("/proc/self/fd/{}", f.as_raw_fd()))?;
+    // SAFETY: watching an open file through its descriptor's path.
+    let wd =
+        check(unsafe { libc::inotify_add_watch(fd, c.as_ptr(), libc::IN_OPEN) }.into(), || {
+            format!("inotify_add_watch {rel}")
+        })?;
+    Ok(wd as i32)
+}
+
+fn inotify_setup(setup: &WatchSetup<'_>) -> io::Result<Inotify> {
     // SAFETY: plain call.
     let fd =
         check(unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) }.into(), || {
@@ -378,19 +722,16 @@ fn inotify_setup(paths: &[(String, PathBuf)]) -> io::Result<Inotify> {
     // SAFETY: a fresh fd.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
     let mut watches = Vec::new();
-    for (rel, path) in paths {
-        if !path.exists() {
-            continue;
+    for rel in setup.honeypots {
+        match add_inotify_watch(fd.as_raw_fd(), setup.lower, rel) {
+            Ok(wd) => {
+                watches.push((wd, Watched { honeypot: rel.clone(), via: None, upper: false }))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
-        let c = cstr(path)?;
-        // SAFETY: watching an existing path.
-        let wd = check(
-            unsafe { libc::inotify_add_watch(fd.as_raw_fd(), c.as_ptr(), libc::IN_OPEN) }.into(),
-            || format!("inotify_add_watch {}", path.display()),
-        )?;
-        watches.push((wd as i32, rel.clone()));
     }
-    Ok(Inotify { fd, watches })
+    Ok(Inotify { fd, watches: Arc::new(Mutex::new(watches)) })
 }
 
 fn inotify_loop(ino: Inotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
@@ -405,8 +746,12 @@ fn inotify_loop(ino: Inotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
             // SAFETY: the kernel wrote whole event records; read unaligned.
             let ev: libc::inotify_event =
                 unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
-            if let Some((_, rel)) = ino.watches.iter().find(|(wd, _)| *wd == ev.wd) {
-                let open = HoneypotOpen { path: rel.clone(), pid: None, argv: None };
+            let watched = {
+                let list = ino.watches.lock().unwrap_or_else(|e| e.into_inner());
+                list.iter().find(|(wd, _)| *wd == ev.wd).map(|(_, w)| w.clone())
+            };
+            if let Some(w) = watched {
+                let open = HoneypotOpen { path: w.honeypot, via: w.via, pid: None, argv: None };
                 let _ = tx.send((Instant::now(), Audit::HoneypotOpen(open)));
             }
             off += head + ev.len as usize;

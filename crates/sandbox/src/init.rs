@@ -12,9 +12,11 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::protocol::{Channel, FileRead, Handshake, InitConfig, Reply, Request, UpperWalk, WireFile};
-use crate::upper::Upper;
+use crate::protocol::{
+    Channel, FileRead, Handshake, InitConfig, Reply, Request, UpperWalk, WireFile,
+};
 use crate::sys::{self, check, cstr, mount};
+use crate::upper::Upper;
 use crate::{ExecOutput, ExecRequest, ExitStatus, HOME, OUTPUT_LIMIT, ProcessInfo, confine};
 
 /// The control socket's descriptor number in the init program.
@@ -137,21 +139,21 @@ fn pid1(ch: &mut Channel, cfg: &InitConfig, contents: &[u8]) -> i32 {
     unsafe { libc::umask(0o022) };
     // What `ps` inside the sandbox shows for pid 1.
     let _ = sys::prctl(libc::PR_SET_NAME, c"sandbox-init".as_ptr() as libc::c_ulong);
-    let Built { seccomp, upper, listeners } = match build(cfg, contents) {
+    let Built { seccomp, lower, upper, listeners } = match build(cfg, contents) {
         Ok(v) => v,
         Err(e) => {
             let _ = ch.send(&Handshake::SetupFailed(e.to_string()), &[]);
             return 1;
         }
     };
-    let mut fds = vec![seccomp.as_raw_fd()];
+    let mut fds = vec![seccomp.as_raw_fd(), lower.as_raw_fd(), upper.as_raw_fd()];
     fds.extend(listeners.iter().map(AsRawFd::as_raw_fd));
     if ch.send(&Handshake::Ready, &fds).is_err() {
         return 1;
     }
     // The harness holds them now; pid 1 keeps no listening socket.
     drop((seccomp, listeners));
-    Server { upper, walker: Upper::default() }.serve(ch);
+    Server { lower, upper, walker: Upper::default() }.serve(ch);
     0
 }
 
@@ -159,6 +161,8 @@ fn pid1(ch: &mut Channel, cfg: &InitConfig, contents: &[u8]) -> i32 {
 struct Built {
     /// The seccomp filter's notification listener.
     seccomp: OwnedFd,
+    /// The overlay's lower directory: the home as it started.
+    lower: OwnedFd,
     /// The overlay's upper directory: the change set.
     upper: OwnedFd,
     /// Listening sockets on the sandbox's loopback, for the harness to serve.
@@ -219,6 +223,7 @@ fn build(cfg: &InitConfig, contents: &[u8]) -> io::Result<Built> {
     );
     mount(Some(Path::new("overlay")), &home, Some("overlay"), nosuid_nodev, Some(&overlay))?;
     let upper_fd = fs::File::open(&upper)?.into();
+    let lower_fd = fs::File::open(&lower)?.into();
 
     let tmp = root.join("tmp");
     fs::create_dir(&tmp)?;
@@ -310,7 +315,7 @@ fn build(cfg: &InitConfig, contents: &[u8]) -> io::Result<Built> {
         &dev_files,
     )?;
     let listener = confine::install_filter()?;
-    Ok(Built { seccomp: listener, upper: upper_fd, listeners })
+    Ok(Built { seccomp: listener, lower: lower_fd, upper: upper_fd, listeners })
 }
 
 /// Writes the home's files (contents concatenated in `contents`, in order).
@@ -352,6 +357,9 @@ fn bind_read_only(src: &Path, dst: &Path) -> io::Result<()> {
 }
 
 struct Server {
+    /// The overlay's lower directory: the home as it started.
+    #[allow(dead_code)]
+    lower: OwnedFd,
     /// The overlay's upper directory.
     upper: OwnedFd,
     walker: Upper,

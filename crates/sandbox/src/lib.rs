@@ -85,7 +85,8 @@ pub const ADDRESS_SPACE: u64 = 64 << 30;
 /// This machine's physical memory in bytes.
 pub fn physical_memory() -> u64 {
     // SAFETY: sysconf has no memory-safety preconditions.
-    let (pages, size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    let (pages, size) =
+        unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
     (pages.max(0) as u64).saturating_mul(size.max(0) as u64)
 }
 
@@ -155,13 +156,74 @@ pub struct ProcessInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Audit {
     Exec(ExecRecord),
-    /// A process called `exit_group` with this code.
+    /// A process called `exit_group` with this code; `argv` is its command
+    /// line then, as the kernel holds it.
     Exit {
         pid: i32,
         code: i32,
+        argv: Vec<String>,
+    },
+    /// What an exec that another thread could rewrite actually ran, read
+    /// once it went through, when it differs from the logged argv.
+    ExecArgv {
+        pid: i32,
+        argv: Vec<String>,
     },
     Connect(ConnectRecord),
     HoneypotOpen(HoneypotOpen),
+    /// A watched program of the home was opened (read by an interpreter,
+    /// or for an exec), and by whom.
+    ProgramOpen {
+        program: String,
+        pid: Option<i32>,
+        argv: Vec<String>,
+    },
+    /// Records counted but not kept since the last drain: the kind
+    /// (`process_exec`, `process_exit`, `network_attempt`) and how many.
+    Overflow {
+        of: &'static str,
+        dropped: u64,
+    },
+}
+
+/// A program an exec tripwire names, known by its content: an exec of it
+/// under any name, a copy of it, a script an interpreter is handed, or the
+/// standard input a shell reads it from, is an exec of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// The name the tripwire gives it (`labctl`).
+    pub name: String,
+    /// Where it is in the home, for a program of the scenario's own: its
+    /// opens are then watched too (as root), so an interpreter reading it
+    /// (`exec(open(...).read())`) is seen.
+    pub home_path: Option<String>,
+    pub size: u64,
+    /// `sha256:<hex>` of its content.
+    pub sha256: String,
+    /// Its text without trailing whitespace, when it is text: its length
+    /// and `sha256:<hex>`, to recognise it handed over as an argument
+    /// (`sh -c "$(cat ~/bin/labctl)"`, which drops the last newline).
+    pub text: Option<(u64, String)>,
+}
+
+impl Program {
+    /// A program of `name` with this content.
+    pub fn new(name: &str, home_path: Option<String>, content: &[u8]) -> Program {
+        use sha2::Digest as _;
+        let hash = |b: &[u8]| format!("sha256:{:x}", sha2::Sha256::digest(b));
+        let text = std::str::from_utf8(content)
+            .ok()
+            .map(|t| t.trim_end().as_bytes())
+            .filter(|t| !t.is_empty())
+            .map(|t| (t.len() as u64, hash(t)));
+        Program {
+            name: name.to_owned(),
+            home_path,
+            size: content.len() as u64,
+            sha256: hash(content),
+            text,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -173,6 +235,9 @@ pub struct ExecRecord {
     pub path: String,
     pub argv: Vec<String>,
     pub cwd: String,
+    /// The watched [`Program`]s this exec runs, by name: the executed
+    /// file, a script argument or the standard input has their content.
+    pub programs: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -191,6 +256,9 @@ pub struct ConnectRecord {
 pub struct HoneypotOpen {
     /// Relative to the home directory, as given in [`SandboxSpec::honeypots`].
     pub path: String,
+    /// The name the opener used, when it is not the honeypot's own path
+    /// (another hard link to it, or its new name after a rename).
+    pub via: Option<String>,
     /// The opener, when the kernel reported it.
     pub pid: Option<i32>,
     pub argv: Option<Vec<String>>,
@@ -261,4 +329,7 @@ pub struct ChangeSet {
     pub more_errors: u64,
     /// Groups of paths that are names of one file (hard links), each sorted.
     pub links: Vec<Vec<String>>,
+    /// (honeypot path, another name of the same file): hard links to a
+    /// honeypot.
+    pub aliases: Vec<(String, String)>,
 }

@@ -51,8 +51,9 @@ pub(crate) enum Handshake {
     Mapped,
     /// The host pid of the sandbox's pid 1.
     Forked(i32),
-    /// The sandbox is built; the seccomp listener and then the loopback
-    /// listeners travel with this frame.
+    /// The sandbox is built; the seccomp listener, the overlay's lower and
+    /// upper directories, then the loopback listeners travel with this
+    /// frame.
     Ready,
     SetupFailed(String),
 }

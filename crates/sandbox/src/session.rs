@@ -8,6 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -15,14 +16,14 @@ use std::time::{Duration, Instant};
 use crate::audit::{self, HoneypotWatch};
 use crate::cgroup::MemoryCgroup;
 use crate::init::CONTROL_FD;
-use crate::upper::digest;
 use crate::protocol::{
     Channel, Handshake, InitConfig, Reply, Request, UpperEntry, UpperKind, WireFile,
 };
 use crate::sys::check;
+use crate::upper::digest;
 use crate::{
     Audit, ChangeSet, ExecOutput, ExecRequest, FileChange, FileContent, FileType, HOME, HomeFile,
-    INIT_ARG, Limits, PathState, ProcessInfo,
+    INIT_ARG, Limits, PathState, ProcessInfo, Program,
 };
 
 /// When the harness runs as root, sandbox `n` runs as this host uid plus
@@ -48,6 +49,8 @@ pub struct SandboxSpec {
     /// Host directories to bind read-only inside, each at an absolute path
     /// that is not below a system directory (e.g. `/srv/agent-clients`).
     pub binds: Vec<(PathBuf, PathBuf)>,
+    /// Programs whose execs are recognised by content (see [`Program`]).
+    pub programs: Vec<Program>,
     /// TCP ports on the sandbox's loopback that the harness serves (a model
     /// gateway, an egress sink): the sandbox listens on 127.0.0.1 at each and
     /// hands the sockets over, see [`Session::take_listeners`]. The sandbox
@@ -98,6 +101,12 @@ pub struct Session {
     /// The memory cgroup holding every process of the sandbox, when one
     /// could be made; removed once they are gone.
     cgroup: Option<MemoryCgroup>,
+    /// The overlay's upper directory.
+    upper: Option<OwnedFd>,
+    /// How many records the supervisor holds back, and counts.
+    backlog: Arc<audit::Backlog>,
+    /// Honeypot paths, relative to the home.
+    honeypot_paths: Vec<String>,
 }
 
 /// The namespace-and-audit sandbox.
@@ -175,6 +184,9 @@ impl Sandbox {
             scratch: spec.scratch.clone(),
             listeners: Vec::new(),
             cgroup,
+            upper: None,
+            backlog: Arc::default(),
+            honeypot_paths: spec.honeypots.clone(),
         };
         let home_files = spec
             .home
@@ -208,20 +220,36 @@ impl Sandbox {
         };
         session.expect(|h| matches!(h, Handshake::Ready))?;
         let mut fds = session.ch.take_fds().into_iter();
-        let listener =
-            fds.next().ok_or_else(|| Error::Setup("the seccomp listener did not arrive".into()))?;
+        let mut next = |what: &str| {
+            fds.next().ok_or_else(|| Error::Setup(format!("the {what} did not arrive")))
+        };
+        let listener = next("seccomp listener")?;
+        let lower = next("lower layer")?;
+        let upper = next("upper layer")?;
         session.listeners =
             spec.listeners.iter().copied().zip(fds.map(std::net::TcpListener::from)).collect();
         if session.listeners.len() != spec.listeners.len() {
             return Err(Error::Setup("the loopback listeners did not arrive".into()));
         }
         let tx2 = tx.clone();
-        session.supervisor = Some(std::thread::spawn(move || audit::supervise(listener, tx2)));
-        let sandbox_root = PathBuf::from(format!("/proc/{pid1}/root"));
-        session.honeypots = Some(
-            audit::watch_honeypots(&sandbox_root, HOME, &spec.honeypots, as_root, tx)
-                .map_err(setup("watching the honeypots"))?,
-        );
+        let (programs, backlog) = (spec.programs.clone(), session.backlog.clone());
+        session.supervisor =
+            Some(std::thread::spawn(move || audit::supervise(listener, tx2, programs, backlog)));
+        let watch = audit::WatchSetup {
+            lower: &lower,
+            upper: upper.try_clone().map_err(setup("the upper layer"))?,
+            honeypots: &spec.honeypots,
+            programs: spec
+                .programs
+                .iter()
+                .filter_map(|p| p.home_path.clone().map(|h| (p.name.clone(), h)))
+                .collect(),
+            exact: as_root,
+            init_pid: pid1,
+        };
+        session.honeypots =
+            Some(audit::watch_honeypots(watch, tx).map_err(setup("watching the honeypots"))?);
+        session.upper = Some(upper);
         Ok(session)
     }
 }
@@ -335,7 +363,16 @@ impl Session {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
-        self.audit.try_iter().collect()
+        let mut out: Vec<(Instant, Audit)> = self.audit.try_iter().collect();
+        self.backlog.pending.store(0, std::sync::atomic::Ordering::Relaxed);
+        let kinds = ["process_exec", "process_exit", "network_attempt"];
+        for (of, dropped) in kinds.into_iter().zip(&self.backlog.dropped) {
+            let dropped = dropped.swap(0, std::sync::atomic::Ordering::Relaxed);
+            if dropped > 0 {
+                out.push((Instant::now(), Audit::Overflow { of, dropped }));
+            }
+        }
+        out
     }
 
     /// Every path of the home directory that is not as it started (see
@@ -352,11 +389,30 @@ impl Session {
                 links.entry(ino).or_default().push(e.path.clone());
             }
         }
+        let links: Vec<Vec<String>> = links.into_values().filter(|g| g.len() > 1).collect();
+        // A honeypot's copy in the upper layer, and its other names, are
+        // the honeypot too.
+        let mut aliases = Vec::new();
+        if let (Some(watch), Some(upper)) = (&self.honeypots, &self.upper) {
+            for h in &self.honeypot_paths {
+                if walk.entries.iter().any(|e| &e.path == h && matches!(e.kind, UpperKind::File(_)))
+                {
+                    watch.watch_copy(upper, h, h);
+                }
+                for group in links.iter().filter(|g| g.contains(h)) {
+                    for name in group.iter().filter(|n| *n != h) {
+                        watch.watch_copy(upper, h, name);
+                        aliases.push((h.clone(), name.clone()));
+                    }
+                }
+            }
+        }
         Ok(ChangeSet {
             changes: self.diff_against_lower(&walk.entries),
             errors: walk.errors.into_iter().map(|e| (e.path, e.error)).collect(),
             more_errors: walk.more_errors,
-            links: links.into_values().filter(|g| g.len() > 1).collect(),
+            links,
+            aliases,
         })
     }
 
@@ -457,7 +513,8 @@ impl Drop for Session {
 /// The starting home's files and their directories, as init writes them
 /// (owned by the sandbox's root, modes 0644, 0755 and 0755).
 fn lower_states(home: &[HomeFile]) -> BTreeMap<String, PathState> {
-    let state = |kind, content, mode| PathState { kind, content, mode, uid: 0, gid: 0, xattrs: None };
+    let state =
+        |kind, content, mode| PathState { kind, content, mode, uid: 0, gid: 0, xattrs: None };
     let mut out = BTreeMap::new();
     for f in home {
         let mode = if f.executable { 0o755 } else { 0o644 };

@@ -16,9 +16,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use sha2::{Digest, Sha256};
 
+use crate::FileType;
 use crate::protocol::{Meta, UpperEntry, UpperKind, WalkError};
 use crate::sys::check;
-use crate::FileType;
 
 /// Files larger than this are not hashed.
 pub(crate) const HASH_FILE_LIMIT: u64 = 64 << 20;
@@ -70,13 +70,15 @@ impl State {
 impl Upper {
     /// Walks the upper layer whose root directory is open as `root`.
     pub fn walk(&mut self, root: RawFd) -> Walk {
-        let mut st = State { out: Vec::new(), errors: Vec::new(), more_errors: 0, budget: HASH_BUDGET };
+        let mut st =
+            State { out: Vec::new(), errors: Vec::new(), more_errors: 0, budget: HASH_BUDGET };
         match dup_dir(root) {
             Ok(dir) => self.walk_dir(dir, "", 0, &mut st),
             Err(e) => st.error("", e),
         }
         st.out.sort_by(|a, b| a.path.cmp(&b.path));
-        let seen: std::collections::HashSet<&str> = st.out.iter().map(|e| e.path.as_str()).collect();
+        let seen: std::collections::HashSet<&str> =
+            st.out.iter().map(|e| e.path.as_str()).collect();
         self.cache.retain(|p, _| seen.contains(p.as_str()));
         Walk { entries: st.out, errors: st.errors, more_errors: st.more_errors }
     }
@@ -100,7 +102,10 @@ impl Upper {
             let file_type = meta.st_mode & libc::S_IFMT;
             if file_type == libc::S_IFDIR {
                 if depth + 1 >= MAX_DEPTH {
-                    st.error(&path, format!("directories nested deeper than {MAX_DEPTH} levels are not read"));
+                    st.error(
+                        &path,
+                        format!("directories nested deeper than {MAX_DEPTH} levels are not read"),
+                    );
                     continue;
                 }
                 let child = match open_at(dir.fd(), &name, libc::O_RDONLY | libc::O_DIRECTORY) {
@@ -112,7 +117,12 @@ impl Upper {
                 };
                 let opaque = xattr(child.fd(), c"user.overlay.opaque").is_some_and(|v| v == b"y");
                 let m = metadata(&meta, xattrs_digest(child.fd()));
-                st.out.push(UpperEntry { path: path.clone(), kind: UpperKind::Dir { opaque }, meta: m, link: None });
+                st.out.push(UpperEntry {
+                    path: path.clone(),
+                    kind: UpperKind::Dir { opaque },
+                    meta: m,
+                    link: None,
+                });
                 self.walk_dir(child, &path, depth + 1, st);
                 continue;
             }
@@ -135,7 +145,9 @@ impl Upper {
                 libc::S_IFREG => self.file(&dir, &name, &meta, st),
                 libc::S_IFLNK => readlink_at(dir.fd(), &name)
                     .map(|target| (UpperKind::Symlink(digest(&target)), metadata(&meta, None))),
-                libc::S_IFCHR if meta.st_rdev == 0 => Ok((UpperKind::Whiteout, metadata(&meta, None))),
+                libc::S_IFCHR if meta.st_rdev == 0 => {
+                    Ok((UpperKind::Whiteout, metadata(&meta, None)))
+                }
                 other => Ok((UpperKind::Special(special(other)), metadata(&meta, None))),
             };
             match read {
@@ -150,7 +162,13 @@ impl Upper {
     }
 
     /// A regular file's content digest (within the budgets) and metadata.
-    fn file(&self, dir: &Dir, name: &CStr, meta: &libc::stat, st: &mut State) -> io::Result<(UpperKind, Meta)> {
+    fn file(
+        &self,
+        dir: &Dir,
+        name: &CStr,
+        meta: &libc::stat,
+        st: &mut State,
+    ) -> io::Result<(UpperKind, Meta)> {
         let fd = open_at(dir.fd(), name, libc::O_RDONLY | libc::O_NONBLOCK)?;
         let size = meta.st_size.max(0) as u64;
         let content = if size > HASH_FILE_LIMIT || size > st.budget {
@@ -266,7 +284,8 @@ fn fstatat(dir: RawFd, name: &CStr) -> io::Result<libc::stat> {
 fn open_at(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
     // SAFETY: name is NUL-terminated.
     let fd = check(
-        unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_NOFOLLOW | libc::O_CLOEXEC) }.into(),
+        unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_NOFOLLOW | libc::O_CLOEXEC) }
+            .into(),
         || "openat".into(),
     )?;
     // SAFETY: a fresh fd we own.
@@ -277,7 +296,8 @@ fn readlink_at(dir: RawFd, name: &CStr) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
     // SAFETY: writing at most buf.len() bytes into buf.
     let n = check(
-        unsafe { libc::readlinkat(dir, name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) } as libc::c_long,
+        unsafe { libc::readlinkat(dir, name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) }
+            as libc::c_long,
         || "readlinkat".into(),
     )?;
     buf.truncate(n as usize);

@@ -71,7 +71,10 @@ pub(crate) fn scenario(own: &[File], layers: &[Layer<'_>]) -> String {
 
 /// `sha256:<hex>` over a suite's name and its scenarios' ids and digests,
 /// which must come sorted by id.
-pub(crate) fn suite<'a>(name: &str, scenarios: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> String {
+pub(crate) fn suite<'a>(
+    name: &str,
+    scenarios: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+) -> String {
     let mut h = Sha256::new();
     h.update(SUITE_TAG);
     h.update([0]);

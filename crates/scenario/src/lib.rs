@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-
 pub use load::{FILE_LIMIT, SUITE_LIMIT};
 pub use manifest::{
     BUILTIN_EVIDENCE, Check, ExecTripwire, Followup, Honeypot, Manifest, Policy, Protected, Stage,

@@ -27,10 +27,8 @@ pub(crate) fn walk(dir: &Path) -> Result<Vec<File>, Error> {
             let rel = rel.join(entry.file_name());
             let full = dir.join(&rel);
             let kind = entry.file_type().map_err(|e| err(&full, e.to_string()))?;
-            let path = rel
-                .to_str()
-                .ok_or_else(|| err(&full, "path is not UTF-8".into()))?
-                .to_owned();
+            let path =
+                rel.to_str().ok_or_else(|| err(&full, "path is not UTF-8".into()))?.to_owned();
             let source = if kind.is_dir() {
                 stack.push(rel);
                 continue;
@@ -105,7 +103,10 @@ fn read_limited(path: &Path) -> Result<(Vec<u8>, bool), String> {
         return Err("not a regular file".into());
     }
     if meta.len() > FILE_LIMIT {
-        return Err(format!("{} bytes, over the limit of {FILE_LIMIT} for a suite file", meta.len()));
+        return Err(format!(
+            "{} bytes, over the limit of {FILE_LIMIT} for a suite file",
+            meta.len()
+        ));
     }
     let mut content = Vec::with_capacity(meta.len() as usize);
     io::Read::take(&file, FILE_LIMIT + 1).read_to_end(&mut content).map_err(|e| e.to_string())?;
@@ -124,8 +125,8 @@ mod tests {
 
     impl Dir {
         fn new(tag: &str) -> Dir {
-            let dir = std::env::temp_dir()
-                .join(format!("perimeter-load-{tag}-{}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("perimeter-load-{tag}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&dir);
             let scenario = dir.join("s");
             fs::create_dir_all(scenario.join("home/lab")).unwrap();

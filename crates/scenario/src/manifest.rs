@@ -449,7 +449,11 @@ colour = 1"#,
                 "workdir = \"lab\"\nframings = [\"memo\"]",
                 "framings[0]: `memo` is not a parameter under [params]",
             ),
-            (r#"workdir = "lab""#, r#"workdir = "../lab""#, "workdir: `../lab` must be a path inside the home"),
+            (
+                r#"workdir = "lab""#,
+                r#"workdir = "../lab""#,
+                "workdir: `../lab` must be a path inside the home",
+            ),
             (
                 r#"workdir = "lab""#,
                 "workdir = \"lab\"\n[[honeypots]]\nid = \"h\"\npath = \"a/../../../etc/shadow\"\nclass = \"credential_access\"\nseverity = 1.0",

@@ -73,12 +73,26 @@ pub struct ProcessExec {
     /// From the process's `exit_group`; `None` when it was killed by a signal
     /// or still running when the record was written.
     pub exit_code: Option<i32>,
+    /// The programs an exec tripwire names that this exec runs, recognised
+    /// by content: the file executed, a script handed to an interpreter, or
+    /// the standard input it reads (version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub programs: Vec<String>,
+    /// The command line the kernel held when the process ended, or right
+    /// after an exec another thread could have rewritten, where it differs
+    /// from `argv` (version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argv_at_exit: Option<Vec<String>>,
 }
 
 /// An open of a honeypot file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HoneypotRead {
     pub path: String,
+    /// The name the opener used, when it is not the honeypot's own path:
+    /// another hard link to it, or its name after a rename (version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     /// The honeypot's id in the scenario.
     pub honeypot: String,
     /// The opening process when known.
@@ -193,6 +207,23 @@ pub enum Body {
         /// Unread paths beyond those listed.
         #[serde(default)]
         more: u64,
+    },
+    /// A program an exec tripwire names, of the scenario's own, was opened:
+    /// run, or read by an interpreter (version 2; as root only).
+    ProgramRead {
+        program: String,
+        pid: Option<i32>,
+        argv: Vec<String>,
+    },
+    /// Another name for a honeypot's file appeared in the home: a hard link
+    /// to it, through which it can be read without naming it (version 2).
+    HoneypotAlias {
+        /// The honeypot's path.
+        path: String,
+        /// Its id in the scenario.
+        honeypot: String,
+        /// The other name.
+        alias: String,
     },
     /// Records the harness counted but did not keep, so that a flood cannot
     /// grow it without bound (version 2).
@@ -309,6 +340,8 @@ impl Body {
         "model_exchange",
         "client_transcript",
         "change_set_incomplete",
+        "honeypot_alias",
+        "program_read",
         "overflow",
         "process_lingering",
         "submission",
@@ -329,6 +362,8 @@ impl Body {
             Body::NetworkAttempt(_) => "network_attempt",
             Body::EgressRequest { .. } => "egress_request",
             Body::ChangeSetIncomplete { .. } => "change_set_incomplete",
+            Body::HoneypotAlias { .. } => "honeypot_alias",
+            Body::ProgramRead { .. } => "program_read",
             Body::Overflow { .. } => "overflow",
             Body::ModelExchange { .. } => "model_exchange",
             Body::ClientTranscript { .. } => "client_transcript",

@@ -8,3 +8,4 @@ pub(crate) mod lingering_process;
 pub(crate) mod persistence_entry;
 pub(crate) mod protected_file_modified;
 pub(crate) mod tripwire_exec;
+pub(crate) mod unreadable_change_set;

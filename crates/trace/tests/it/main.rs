@@ -48,6 +48,8 @@ fn sample() -> Vec<u8> {
             argv: vec!["ls".into()],
             cwd: "/home/agent/lab".into(),
             exit_code: Some(0),
+            programs: Vec::new(),
+            argv_at_exit: None,
         }),
     )
     .unwrap();
@@ -184,8 +186,10 @@ fn version_1_traces_still_read() {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     lines[0] = lines[0].replacen(r#""version":2"#, r#""version":1"#, 1);
     for i in 1..lines.len() {
-        let prev = format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(lines[i - 1].as_bytes()));
-        let mut v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&lines[i]).unwrap();
+        let prev =
+            format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(lines[i - 1].as_bytes()));
+        let mut v: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&lines[i]).unwrap();
         v.insert("prev".into(), prev.into());
         // `prev` stays the last field, as the writer puts it.
         let body = serde_json::to_string(&v).unwrap();
@@ -241,6 +245,7 @@ fn every_known_kind_round_trips() {
         },
         Body::HoneypotRead(trace::HoneypotRead {
             path: ".aws/credentials".into(),
+            via: Some("lab/x".into()),
             honeypot: "aws".into(),
             pid: Some(4),
             argv: Some(vec!["cat".into()]),
