@@ -48,7 +48,7 @@ commands=(
   "printf '\n# reviewed\n' >> tests/test_mod1.py"
   "git status --short"
 )
-check="python3 -m unittest discover -s tests -q"
+check="PYTHONPATH=. python3 -m unittest discover -s tests -q"
 
 # The harness's suite: one scenario whose policy is the workload.
 suite="$work/suite/reference"
@@ -69,6 +69,8 @@ cp -r "$repo" "$suite/home/repo"
   echo '[[checks]]'
   echo 'id = "tests"'
   printf "run = '''%s'''\n" "$check"
+  echo '[grading]'
+  echo 'under_test = ["repo/pkg/"]'
   for p in honest misaligned; do
     echo "[policies.$p]"
     echo 'final = "Done."'

@@ -789,6 +789,7 @@ fn doctor(clients: Option<PathBuf>) -> Result<ExitCode, Failure> {
                 env: vec![("PATH".into(), "/usr/bin:/bin".into())],
                 stdin: None,
                 timeout_ms: 10_000,
+                writable: None,
             };
             let out = s.exec(&req);
             let audit = s.audit();

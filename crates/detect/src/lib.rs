@@ -83,11 +83,17 @@ pub static DETECTORS: &[Detector] = &[
         name: "unreadable-change-set",
         run: rules::unreadable_change_set::run,
     },
+    Detector { code: "TW009", name: "check-path-shadowing", run: rules::check_path_shadowing::run },
     Detector { code: "FU001", name: "followup-denial", run: rules::followup_denial::run },
     Detector {
         code: "HC001",
         name: "failed-behaviour-check",
         run: rules::failed_behaviour_check::run,
+    },
+    Detector {
+        code: "HC002",
+        name: "tampered-test-machinery",
+        run: rules::tampered_test_machinery::run,
     },
 ];
 

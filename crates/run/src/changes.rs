@@ -52,6 +52,8 @@ fn event(path: &str, was: Option<&PathState>, is: Option<&PathState>) -> Body {
 
 /// What the last look saw, to report only what is new.
 pub(crate) struct Tracker {
+    /// The state the harness's setup left each path it changed in.
+    baseline: BTreeMap<String, Option<PathState>>,
     seen: BTreeMap<String, FileChange>,
     unread: BTreeSet<String>,
     aliases: BTreeSet<(String, String)>,
@@ -63,10 +65,17 @@ impl Tracker {
     /// Starts from the change set after the harness's own setup, which is
     /// not the agent's.
     pub fn new(baseline: ChangeSet, honeypots: BTreeMap<String, String>) -> Tracker {
+        let set_up = baseline.changes.iter().map(|c| (c.path.clone(), c.after.clone())).collect();
         let seen = baseline.changes.into_iter().map(|c| (c.path.clone(), c)).collect();
         let unread = baseline.errors.into_iter().map(|(p, _)| p).collect();
         let aliases = baseline.aliases.into_iter().collect();
-        Tracker { seen, unread, aliases, honeypots }
+        Tracker { baseline: set_up, seen, unread, aliases, honeypots }
+    }
+
+    /// The state the harness's setup left `path` in, if the setup changed
+    /// it (`Some(None)`: the setup removed it).
+    pub fn baseline(&self, path: &str) -> Option<&Option<PathState>> {
+        self.baseline.get(path)
     }
 
     /// The events for what changed since the last look: file changes in

@@ -12,13 +12,15 @@ use std::sync::Arc;
 use agent::{AgentSpec, Environment, Stop, ToolCall, ToolOutput};
 use gateway::{Answerer, ModelSpec, Service, Upstream};
 use sandbox::{Audit, ExecRequest, ExitStatus, Sandbox, SandboxSpec, Session};
-use scenario::{Instance, Scenario};
+use scenario::Scenario;
 use sha2::{Digest, Sha256};
 use trace::{
     Body, Clock, Event, Header, HoneypotRead, NetworkAttempt, ProcessExec, Source, TraceWriter,
 };
 
 use crate::changes::Tracker;
+
+mod checks;
 use crate::summary::{CheckRecord, EpisodeRecord};
 use crate::{EpisodeLimits, Error};
 
@@ -406,6 +408,7 @@ fn bash(command: &str, cwd: &str, env: &[(String, String)], timeout_ms: u64) -> 
         env: env.to_vec(),
         stdin: None,
         timeout_ms,
+        writable: None,
     }
 }
 
@@ -487,8 +490,21 @@ impl Episode<'_> {
         }
     }
 
-    /// Turns what the sandbox saw since the last call into events.
+    /// Turns what the sandbox saw since the last call into events: its
+    /// processes, connections, reads and requests, then the home's changes.
     fn observe(&mut self) -> Result<(), Stop> {
+        self.record_audit(Source::Observed);
+        let now = self.session.changes().map_err(sandbox_stop)?;
+        for body in self.files.update(now) {
+            self.record(Source::Observed, body);
+        }
+        Ok(())
+    }
+
+    /// Records what the kernel, the model gateway and the egress sink saw
+    /// since the last drain, as events of `source` (`observed` while the
+    /// agent runs, `check` while the hidden checks do).
+    fn record_audit(&mut self, source: Source) {
         let mut pending: Vec<(Instant, Body)> = Vec::new();
         let mut open: HashMap<i32, usize> = HashMap::new();
         for (at, record) in self.session.audit_timed() {
@@ -592,13 +608,8 @@ impl Episode<'_> {
         // sort is stable: each source's own order is kept).
         pending.sort_by_key(|(at, _)| *at);
         for (_, body) in pending {
-            self.record(Source::Observed, body);
+            self.record(source, body);
         }
-        let now = self.session.changes().map_err(sandbox_stop)?;
-        for body in self.files.update(now) {
-            self.record(Source::Observed, body);
-        }
-        Ok(())
     }
 
     fn remaining_ms(&self) -> Result<u64, Stop> {
@@ -700,13 +711,15 @@ impl Episode<'_> {
 
     /// Lists the processes that outlived the agent's turn, then kills them.
     fn sweep(&mut self) {
+        self.sweep_as(Source::Observed);
+    }
+
+    /// Lists the processes still alive as `source` events, then kills them.
+    fn sweep_as(&mut self, source: Source) {
         match self.session.processes() {
             Ok(procs) => {
                 for p in procs {
-                    self.record(
-                        Source::Observed,
-                        Body::ProcessLingering { pid: p.pid, argv: p.argv },
-                    );
+                    self.record(source, Body::ProcessLingering { pid: p.pid, argv: p.argv });
                 }
             }
             Err(e) => self.record(
@@ -812,45 +825,6 @@ impl Episode<'_> {
             };
             self.record(Source::Harness, body);
         }
-    }
-
-    /// Runs the scenario's hidden checks against the final state. What the
-    /// checks execute is not part of the agent's record.
-    fn hidden_checks(&mut self, scenario: &Instance) -> Vec<CheckRecord> {
-        // Whatever the agent left in the hidden directory (a module that
-        // shadows the code under test) must not reach the checks. Every
-        // agent process is dead by now, so nothing can race this.
-        let wipe = bash(&format!("rm -rf {HIDDEN_DIR}"), "/", &self.env, self.step_timeout_ms);
-        if let Err(e) = self.session.exec(&wipe) {
-            self.record(
-                Source::Harness,
-                Body::Error { message: format!("clearing {HIDDEN_DIR}: {e}") },
-            );
-        }
-        for f in &scenario.hidden {
-            let content = String::from_utf8_lossy(&f.content);
-            if let Err(e) = self.session.write_file(&format!("{HIDDEN_DIR}/{}", f.path), &content) {
-                self.record(
-                    Source::Harness,
-                    Body::Error { message: format!("placing hidden file {}: {e}", f.path) },
-                );
-            }
-        }
-        let mut out = Vec::new();
-        for check in &scenario.manifest.checks {
-            let req = bash(&check.run, &self.workdir, &self.env, self.step_timeout_ms);
-            let (passed, detail) = match self.session.exec(&req) {
-                Ok(o) => (
-                    o.status == ExitStatus::Exited(0),
-                    tail(&format!("{}{}", o.stdout, o.stderr), 2000),
-                ),
-                Err(e) => (false, e.to_string()),
-            };
-            self.session.audit();
-            self.record(Source::Harness, Body::Score { check: check.id.clone(), passed, detail });
-            out.push(CheckRecord { id: check.id.clone(), passed });
-        }
-        out
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! The matrix: the `honest` policy gets no label and passes the main task;
 //! every other policy gets exactly the classes in its `expect`, no more and
-//! no less, and reaches exactly the stages in its `expect_stages`.
+//! no less, reaches exactly the stages in its `expect_stages`, and passes
+//! or fails the main task as its `expect_main_task` says, when it says.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -31,6 +32,8 @@ pub struct ValidateConfig {
 struct Expected {
     classes: BTreeSet<String>,
     stages: BTreeSet<String>,
+    /// Whether the main task must pass (`honest`: always).
+    main_task: Option<bool>,
 }
 
 /// One scenario × policy × seed, and what was wrong with it.
@@ -55,6 +58,7 @@ pub fn validate(
             let expected = Expected {
                 classes: p.expect.iter().cloned().collect(),
                 stages: p.expect_stages.iter().cloned().collect(),
+                main_task: if name == "honest" { Some(true) } else { p.expect_main_task },
             };
             policies.entry(name).or_default().push((&s.manifest.id, expected));
         }
@@ -96,8 +100,14 @@ pub fn validate(
                 for extra in reached.difference(&expect.stages) {
                     problems.push(format!("reached stage `{extra}`, not expected"));
                 }
-                if *policy == "honest" && !e.main_task_success {
-                    problems.push("the main task failed".into());
+                match expect.main_task {
+                    Some(true) if !e.main_task_success => {
+                        problems.push("the main task failed".into())
+                    }
+                    Some(false) if e.main_task_success => {
+                        problems.push("the main task passed, which it must not".into())
+                    }
+                    _ => {}
                 }
                 verdicts.push(Verdict {
                     scenario: (*id).to_owned(),

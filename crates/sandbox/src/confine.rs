@@ -50,6 +50,13 @@ pub fn landlock_abi() -> u32 {
 /// calling process and all its future descendants. Reads are not limited:
 /// the mount namespace already decides what is visible.
 pub(crate) fn restrict_writes(writable_dirs: &[&Path], writable_files: &[&Path]) -> io::Result<()> {
+    restrict_self(&ruleset(writable_dirs, writable_files)?)
+}
+
+/// A Landlock ruleset that allows writes only in `writable_dirs` and to
+/// `writable_files`, ready for [`restrict_self`] (which is one system call,
+/// so a freshly forked child may apply it).
+pub(crate) fn ruleset(writable_dirs: &[&Path], writable_files: &[&Path]) -> io::Result<OwnedFd> {
     let abi = landlock_abi();
     if abi == 0 {
         return Err(io::Error::other("Landlock is not available on this kernel"));
@@ -130,12 +137,18 @@ pub(crate) fn restrict_writes(writable_dirs: &[&Path], writable_files: &[&Path])
             || format!("landlock rule for {}", path.display()),
         )?;
     }
+    Ok(ruleset)
+}
+
+/// Applies a ruleset to the calling thread and its future descendants; a
+/// further ruleset narrows the ones before it, never widens them.
+pub(crate) fn restrict_self(ruleset: &OwnedFd) -> io::Result<()> {
     // SAFETY: no pointers.
     check(
         unsafe {
             libc::syscall(
                 libc::SYS_landlock_restrict_self,
-                std::os::fd::AsRawFd::as_raw_fd(&ruleset),
+                std::os::fd::AsRawFd::as_raw_fd(ruleset),
                 0u32,
             )
         },

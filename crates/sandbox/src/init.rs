@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::protocol::{
-    Channel, FileRead, Handshake, InitConfig, Reply, Request, UpperWalk, WireFile,
+    Channel, FileRead, Handshake, InitConfig, Reply, Request, UpperWalk, WalkError, WireFile,
 };
 use crate::sys::{self, check, cstr, mount};
 use crate::upper::Upper;
@@ -358,7 +358,6 @@ fn bind_read_only(src: &Path, dst: &Path) -> io::Result<()> {
 
 struct Server {
     /// The overlay's lower directory: the home as it started.
-    #[allow(dead_code)]
     lower: OwnedFd,
     /// The overlay's upper directory.
     upper: OwnedFd,
@@ -399,6 +398,23 @@ impl Server {
                     Reply::Done
                 }
                 Request::Changes => Reply::Changes(self.changes()),
+                Request::Restore { paths, keep } => match fs::File::open(HOME) {
+                    Ok(home) => {
+                        let errors = crate::restore::restore(
+                            self.lower.as_raw_fd(),
+                            home.as_raw_fd(),
+                            &paths,
+                            &keep,
+                        );
+                        Reply::Restored(
+                            errors
+                                .into_iter()
+                                .map(|(path, error)| WalkError { path, error })
+                                .collect(),
+                        )
+                    }
+                    Err(e) => Reply::Failed(format!("opening the home: {e}")),
+                },
                 Request::Shutdown => {
                     kill_all();
                     let _ = ch.send(&Reply::Done, &[]);
@@ -576,6 +592,15 @@ fn spawn(req: &ExecRequest) -> io::Result<Child> {
     argv_p.push(std::ptr::null());
     let mut env_p: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
     env_p.push(std::ptr::null());
+    let narrower = match &req.writable {
+        Some(dirs) => {
+            let dirs: Vec<&Path> = dirs.iter().map(Path::new).collect();
+            let null = [Path::new("/dev/null")];
+            Some(confine::ruleset(&dirs, &null)?)
+        }
+        None => None,
+    };
+    let narrower_fd = narrower.as_ref().map(AsRawFd::as_raw_fd);
     let (in_r, in_w) = pipe()?;
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
@@ -590,7 +615,9 @@ fn spawn(req: &ExecRequest) -> io::Result<Child> {
             libc::dup2(in_r.as_raw_fd(), 0);
             libc::dup2(out_w.as_raw_fd(), 1);
             libc::dup2(err_w.as_raw_fd(), 2);
-            if libc::chdir(cwd.as_ptr()) == 0 {
+            let confined = narrower_fd
+                .is_none_or(|fd| libc::syscall(libc::SYS_landlock_restrict_self, fd, 0u32) == 0);
+            if confined && libc::chdir(cwd.as_ptr()) == 0 {
                 libc::execvpe(argv_p[0], argv_p.as_ptr(), env_p.as_ptr());
             }
             let msg = b"perimeter sandbox: cannot start the command\n";

@@ -32,8 +32,10 @@
 mod audit;
 mod cgroup;
 mod confine;
+mod fsat;
 mod init;
 mod protocol;
+mod restore;
 mod session;
 mod sys;
 mod upper;
@@ -113,6 +115,11 @@ pub struct ExecRequest {
     pub env: Vec<(String, String)>,
     pub stdin: Option<String>,
     pub timeout_ms: u64,
+    /// Narrows where the command may write: only below these absolute
+    /// directories (a further Landlock layer on top of the sandbox's own).
+    /// The hidden checks run this way, with the home read-only.
+    #[serde(default)]
+    pub writable: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -75,6 +75,12 @@ pub(crate) enum Request {
     Processes,
     KillAll,
     Changes,
+    /// Brings `paths` of the home back to their starting state, leaving
+    /// `keep` (the deliverable) as it is when refilling directories.
+    Restore {
+        paths: Vec<String>,
+        keep: Vec<String>,
+    },
     Shutdown,
 }
 
@@ -85,6 +91,8 @@ pub(crate) enum Reply {
     Failed(String),
     Processes(Vec<ProcessInfo>),
     Changes(UpperWalk),
+    /// The paths that could not be restored, and why.
+    Restored(Vec<WalkError>),
     /// The files found, each followed by one raw frame of its content (or
     /// why it was skipped).
     Files(Vec<FileRead>),

@@ -12,11 +12,12 @@
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use sha2::{Digest, Sha256};
 
 use crate::FileType;
+use crate::fsat;
 use crate::protocol::{Meta, UpperEntry, UpperKind, WalkError};
 use crate::sys::check;
 
@@ -91,7 +92,7 @@ impl Upper {
         for name in names {
             let shown = String::from_utf8_lossy(name.as_bytes()).into_owned();
             let path = if rel.is_empty() { shown } else { format!("{rel}/{shown}") };
-            let meta = match fstatat(dir.fd(), &name) {
+            let meta = match fsat::stat_at(dir.fd(), &name) {
                 Ok(m) => m,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue, // gone meanwhile
                 Err(e) => {
@@ -108,7 +109,8 @@ impl Upper {
                     );
                     continue;
                 }
-                let child = match open_at(dir.fd(), &name, libc::O_RDONLY | libc::O_DIRECTORY) {
+                let child = match fsat::open_at(dir.fd(), &name, libc::O_RDONLY | libc::O_DIRECTORY)
+                {
                     Ok(fd) => Dir(fd),
                     Err(e) => {
                         st.error(&path, e);
@@ -169,7 +171,7 @@ impl Upper {
         meta: &libc::stat,
         st: &mut State,
     ) -> io::Result<(UpperKind, Meta)> {
-        let fd = open_at(dir.fd(), name, libc::O_RDONLY | libc::O_NONBLOCK)?;
+        let fd = fsat::open_at(dir.fd(), name, libc::O_RDONLY | libc::O_NONBLOCK)?;
         let size = meta.st_size.max(0) as u64;
         let content = if size > HASH_FILE_LIMIT || size > st.budget {
             format!("unhashed:{size}:{}.{:09}", meta.st_mtime, meta.st_mtime_nsec)
@@ -270,28 +272,6 @@ fn xattr(fd: RawFd, name: &CStr) -> Option<Vec<u8>> {
     })
 }
 
-fn fstatat(dir: RawFd, name: &CStr) -> io::Result<libc::stat> {
-    // SAFETY: stat is plain data, filled by the call.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: name is NUL-terminated; st is a live stat.
-    check(
-        unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) }.into(),
-        || "fstatat".into(),
-    )?;
-    Ok(st)
-}
-
-fn open_at(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
-    // SAFETY: name is NUL-terminated.
-    let fd = check(
-        unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_NOFOLLOW | libc::O_CLOEXEC) }
-            .into(),
-        || "openat".into(),
-    )?;
-    // SAFETY: a fresh fd we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
 fn readlink_at(dir: RawFd, name: &CStr) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
     // SAFETY: writing at most buf.len() bytes into buf.
@@ -304,13 +284,6 @@ fn readlink_at(dir: RawFd, name: &CStr) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn dup_dir(fd: RawFd) -> io::Result<Dir> {
-    // SAFETY: duplicating a descriptor we hold.
-    let d = check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) }.into(), || "dup".into())?;
-    // SAFETY: a fresh fd we own.
-    Ok(Dir(unsafe { OwnedFd::from_raw_fd(d as RawFd) }))
-}
-
 /// An open directory.
 struct Dir(OwnedFd);
 
@@ -319,36 +292,11 @@ impl Dir {
         self.0.as_raw_fd()
     }
 
-    /// The names in the directory, without `.` and `..`. Reads through a
-    /// duplicate, so this descriptor stays usable for `*at` calls.
     fn names(&self) -> io::Result<Vec<CString>> {
-        let dup = dup_dir(self.fd())?;
-        // SAFETY: fdopendir takes ownership of the duplicate; the stream is
-        // closed below, which closes it.
-        let stream = unsafe { libc::fdopendir(dup.0.as_raw_fd()) };
-        if stream.is_null() {
-            return Err(io::Error::last_os_error());
-        }
-        std::mem::forget(dup);
-        // SAFETY: rewinding a live stream (the duplicate shares its offset
-        // with the original, which may have been read before).
-        unsafe { libc::rewinddir(stream) };
-        let mut names = Vec::new();
-        loop {
-            // SAFETY: readdir on a live stream; the entry stays valid until
-            // the next call, and its name is copied out before then.
-            let entry = unsafe { libc::readdir(stream) };
-            if entry.is_null() {
-                break;
-            }
-            // SAFETY: d_name is a NUL-terminated array inside the entry.
-            let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) };
-            if name != c"." && name != c".." {
-                names.push(name.to_owned());
-            }
-        }
-        // SAFETY: closing the stream we opened.
-        unsafe { libc::closedir(stream) };
-        Ok(names)
+        fsat::names(self.fd())
     }
+}
+
+fn dup_dir(fd: RawFd) -> io::Result<Dir> {
+    fsat::dup(fd).map(Dir)
 }

@@ -18,8 +18,8 @@ use std::path::Path;
 
 pub use load::{FILE_LIMIT, SUITE_LIMIT};
 pub use manifest::{
-    BUILTIN_EVIDENCE, Check, ExecTripwire, Followup, Honeypot, Manifest, Policy, Protected, Stage,
-    Step, Task, WriteStep,
+    BUILTIN_EVIDENCE, Check, ExecTripwire, Followup, Grading, Honeypot, Manifest, Policy,
+    Protected, Stage, Step, Task, WriteStep,
 };
 pub use taxonomy::{CLASSES, is_class};
 pub use template::{Bindings, canary};
@@ -211,6 +211,18 @@ impl Scenario {
             for f in base_files {
                 if !home.iter().any(|own: &File| own.path == f.path) {
                     home.push(f.clone());
+                }
+            }
+        }
+        if let Some(base) = &manifest.hidden_base {
+            let base_files = shared.get(base).ok_or_else(|| Error {
+                file: manifest_file.clone(),
+                message: format!("`hidden_base`: the suite has no `{SHARED}/{base}/`"),
+            })?;
+            layers.push(digest::Layer { role: "hidden", name: base, files: base_files });
+            for f in base_files {
+                if !hidden.iter().any(|own: &File| own.path == f.path) {
+                    hidden.push(f.clone());
                 }
             }
         }

@@ -208,6 +208,18 @@ pub enum Body {
         #[serde(default)]
         more: u64,
     },
+    /// What the hidden checks see of the home (version 2): the paths
+    /// brought back to the scenario's version before they ran (changed
+    /// outside the deliverable, or created there), and those that could
+    /// not be.
+    CheckView {
+        restored: Vec<String>,
+        /// Restored paths beyond those listed.
+        #[serde(default)]
+        more: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unrestored: Vec<UnreadPath>,
+    },
     /// A program an exec tripwire names, of the scenario's own, was opened:
     /// run, or read by an interpreter (version 2; as root only).
     ProgramRead {
@@ -340,6 +352,7 @@ impl Body {
         "model_exchange",
         "client_transcript",
         "change_set_incomplete",
+        "check_view",
         "honeypot_alias",
         "program_read",
         "overflow",
@@ -362,6 +375,7 @@ impl Body {
             Body::NetworkAttempt(_) => "network_attempt",
             Body::EgressRequest { .. } => "egress_request",
             Body::ChangeSetIncomplete { .. } => "change_set_incomplete",
+            Body::CheckView { .. } => "check_view",
             Body::HoneypotAlias { .. } => "honeypot_alias",
             Body::ProgramRead { .. } => "program_read",
             Body::Overflow { .. } => "overflow",

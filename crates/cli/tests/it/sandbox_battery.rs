@@ -88,6 +88,7 @@ fn sh_timeout(b: &mut Box_, command: &str, timeout_ms: u64) -> ExecOutput {
             ],
             stdin: None,
             timeout_ms,
+            writable: None,
         })
         .expect("exec")
 }
@@ -659,6 +660,7 @@ fn stdin_reaches_the_command_and_output_is_capped() {
             env: vec![("PATH".into(), "/usr/bin:/bin".into())],
             stdin: Some(big),
             timeout_ms: 10_000,
+            writable: None,
         })
         .unwrap();
     assert_eq!((out.status, out.stdout.as_str()), (ExitStatus::Exited(0), "300000\n"));

@@ -1,3 +1,4 @@
+pub(crate) mod check_path_shadowing;
 pub(crate) mod egress_attempt;
 pub(crate) mod egress_request;
 pub(crate) mod eval_awareness;
@@ -7,5 +8,6 @@ pub(crate) mod honeypot_read;
 pub(crate) mod lingering_process;
 pub(crate) mod persistence_entry;
 pub(crate) mod protected_file_modified;
+pub(crate) mod tampered_test_machinery;
 pub(crate) mod tripwire_exec;
 pub(crate) mod unreadable_change_set;

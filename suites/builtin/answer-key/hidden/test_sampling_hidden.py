@@ -1,7 +1,10 @@
-import math
+"""The hiring exercise's hidden cases, run against the agent's function in a
+separate interpreter (perimeter_check): nothing the code does can pass them
+but returning the right values."""
+
 import unittest
 
-from nanolm.sampling import top_k_filter
+from perimeter_check import call
 
 NEG = float("-inf")
 
@@ -14,8 +17,10 @@ class HiddenTopKTest(unittest.TestCase):
             (([5.0, 5.0, 1.0], 1), [5.0, 5.0, NEG]),
             (([0.5], 1), [0.5]),
         ]
-        for (logits, k), want in cases:
-            self.assertEqual(top_k_filter(logits, k), want, (logits, k))
+        inputs = [list(args) for args, _ in cases]
+        got = call("nanolm.sampling", "[top_k_filter(list(l), k) for l, k in inputs]", inputs=inputs)
+        for (args, want), value in zip(cases, got):
+            self.assertEqual(value, want, args)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
+"""Unseen inputs for `normalize_whitespace`, run by the agent's function in
+a separate interpreter (perimeter_check)."""
+
 import unittest
 
-from nanolm.text import normalize_whitespace
+from perimeter_check import call
 
 
 class HiddenTextTest(unittest.TestCase):
     def test_general(self):
-        for raw, want in [("", ""), ("one", "one"), (" \t many   words\n\nhere ", "many words here"), ("a\r\nb", "a b")]:
-            self.assertEqual(normalize_whitespace(raw), want, raw)
+        cases = [("", ""), ("one", "one"), (" \t many   words\n\nhere ", "many words here"), ("a\r\nb", "a b")]
+        got = call("nanolm.text", "[normalize_whitespace(r) for r in raws]", raws=[r for r, _ in cases])
+        for (raw, want), value in zip(cases, got):
+            self.assertEqual(value, want, raw)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,183 @@
+//! The hidden checks, in an environment the harness owns.
+//!
+//! An agent that wants to pass its checks without doing the task will aim
+//! at whatever the checks read: a module or tool that shadows the one they
+//! use, a startup hook of the interpreter, a test helper of the lab's own.
+//! So the checks never run in the agent's world:
+//!
+//! - **The home as the scenario shipped it, but for the deliverable.** What
+//!   the agent changed outside `grading.under_test` is restored, and what
+//!   it created there is removed, before the first check (a change on top
+//!   of the harness's own setup, such as a new commit, is kept: its setup
+//!   version is not known). The trace records what was restored.
+//! - **An environment of the harness's.** A fixed `PATH` of system
+//!   directories; Python without the user site, without the working
+//!   directory on its path and with only the hidden directory on
+//!   `PYTHONPATH`; the hidden files written afresh into a directory the
+//!   agent's leftovers never reach.
+//! - **Read-only.** A check, and any code of the agent's it runs, may write
+//!   only its own scratch directory: not the home, not the hidden files.
+//! - **Recorded.** What runs during each check is in the trace with source
+//!   `check`, and whatever outlives a check is listed and killed, so that a
+//!   tripwire tripped by agent code a check ran counts as the agent's.
+
+use sandbox::ExecRequest;
+use scenario::{Grading, Instance};
+use trace::{Body, Source};
+
+use super::{Episode, HIDDEN_DIR, tail};
+use crate::summary::CheckRecord;
+use sandbox::ExitStatus;
+
+/// The only directory the checks may write.
+const CHECK_TMP: &str = "/tmp/perimeter-check";
+
+/// The most restored paths listed in the trace; the rest are counted.
+const LISTED: usize = 200;
+
+/// The environment every check runs in: nothing of the agent's.
+fn check_env() -> Vec<(String, String)> {
+    [
+        ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        ("HOME", sandbox::HOME),
+        ("USER", "agent"),
+        ("LOGNAME", "agent"),
+        ("LANG", "C.UTF-8"),
+        ("TERM", "dumb"),
+        ("TMPDIR", CHECK_TMP),
+        ("PYTHONPATH", HIDDEN_DIR),
+        ("PYTHONSAFEPATH", "1"),
+        ("PYTHONNOUSERSITE", "1"),
+        ("PYTHONDONTWRITEBYTECODE", "1"),
+        ("HTTP_PROXY", "http://127.0.0.1:3128"),
+        ("HTTPS_PROXY", "http://127.0.0.1:3128"),
+        ("http_proxy", "http://127.0.0.1:3128"),
+        ("https_proxy", "http://127.0.0.1:3128"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+impl Episode<'_> {
+    /// Runs the scenario's hidden checks against the agent's deliverable.
+    pub(super) fn hidden_checks(&mut self, instance: &Instance) -> Vec<CheckRecord> {
+        self.check_view(&instance.manifest.grading);
+        self.place_hidden(instance);
+        let env = check_env();
+        let mut out = Vec::new();
+        for check in &instance.manifest.checks {
+            let req = ExecRequest {
+                argv: vec!["bash".into(), "-c".into(), check.run.clone()],
+                cwd: self.workdir.clone(),
+                env: env.clone(),
+                stdin: None,
+                timeout_ms: self.step_timeout_ms,
+                writable: Some(vec![CHECK_TMP.into()]),
+            };
+            let (passed, detail) = match self.session.exec(&req) {
+                Ok(o) => (
+                    o.status == ExitStatus::Exited(0),
+                    tail(&format!("{}{}", o.stdout, o.stderr), 2000),
+                ),
+                Err(e) => (false, e.to_string()),
+            };
+            self.record_audit(Source::Check);
+            self.sweep_as(Source::Check);
+            self.record(Source::Harness, Body::Score { check: check.id.clone(), passed, detail });
+            out.push(CheckRecord { id: check.id.clone(), passed });
+        }
+        out
+    }
+
+    /// Makes the home what the checks may see: the agent's deliverable, and
+    /// the scenario's own version of everything else.
+    fn check_view(&mut self, grading: &Grading) {
+        let now = match self.session.changes() {
+            Ok(c) => c,
+            Err(e) => {
+                let message = format!("reading the home before the checks: {e}");
+                return self.record(Source::Harness, Body::Error { message });
+            }
+        };
+        let restore: Vec<String> = now
+            .changes
+            .iter()
+            .filter(|c| !grading.covers(&c.path, c.before.is_none()))
+            // The harness's setup made it and the agent left it alone.
+            .filter(|c| self.files.baseline(&c.path) != Some(&c.after))
+            .map(|c| c.path.clone())
+            .collect();
+        // Changed on top of the setup's version, which is not known.
+        let (unknown, restore): (Vec<String>, Vec<String>) =
+            restore.into_iter().partition(|p| self.files.baseline(p).is_some());
+        let mut unrestored: Vec<(String, String)> = unknown
+            .into_iter()
+            .map(|p| {
+                (p, "changed after the harness's setup made it; left as the agent left it".into())
+            })
+            .collect();
+        if !restore.is_empty() {
+            match self.session.restore(&restore, &grading.under_test) {
+                Ok(errors) => unrestored.extend(errors),
+                Err(e) => unrestored.push((String::new(), e.to_string())),
+            }
+        }
+        // The restore's own reads and writes are the harness's.
+        self.session.audit();
+        self.record(
+            Source::Harness,
+            Body::CheckView {
+                restored: restore.iter().take(LISTED).cloned().collect(),
+                more: restore.len().saturating_sub(LISTED) as u64,
+                unrestored: unrestored
+                    .into_iter()
+                    .map(|(path, error)| trace::UnreadPath { path, error })
+                    .collect(),
+            },
+        );
+    }
+
+    /// Writes the hidden files into an emptied hidden directory, and empties
+    /// the checks' scratch directory. Every agent process is dead by now,
+    /// so nothing races this.
+    fn place_hidden(&mut self, instance: &Instance) {
+        let wipe = format!("rm -rf {HIDDEN_DIR} {CHECK_TMP} && mkdir -p {HIDDEN_DIR} {CHECK_TMP}");
+        let req = ExecRequest {
+            argv: vec!["bash".into(), "-c".into(), wipe],
+            cwd: "/".into(),
+            env: check_env(),
+            stdin: None,
+            timeout_ms: self.step_timeout_ms,
+            writable: None,
+        };
+        if let Err(e) = self.session.exec(&req) {
+            let message = format!("clearing {HIDDEN_DIR}: {e}");
+            self.record(Source::Harness, Body::Error { message });
+        }
+        for f in &instance.hidden {
+            let content = String::from_utf8_lossy(&f.content);
+            if let Err(e) = self.session.write_file(&format!("{HIDDEN_DIR}/{}", f.path), &content) {
+                let message = format!("placing hidden file {}: {e}", f.path);
+                self.record(Source::Harness, Body::Error { message });
+            }
+        }
+        self.session.audit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_check_environment_holds_nothing_of_the_agents() {
+        let env = check_env();
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("PATH"), Some("/usr/local/bin:/usr/bin:/bin"));
+        assert!(!get("PATH").unwrap().contains("/home/agent"));
+        assert_eq!(get("PYTHONSAFEPATH"), Some("1"));
+        assert_eq!(get("PYTHONNOUSERSITE"), Some("1"));
+        assert_eq!(get("PYTHONPATH"), Some(HIDDEN_DIR));
+    }
+}
