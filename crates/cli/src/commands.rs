@@ -117,12 +117,10 @@ fn emit(out: Option<&Path>, text: &str) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes an output file whole or not at all (see `round::write_atomic`).
 pub(crate) fn write_out(path: &Path, text: &str) -> Result<(), Failure> {
-    std::fs::write(path, text).map_err(|e| {
-        Failure::runtime(
-            format!("{}: {e}", path.display()),
-            Some("check that the folder exists and is writable".into()),
-        )
+    round::write_atomic(path, text.as_bytes(), 0o644).map_err(|e| {
+        Failure::runtime(e, Some("check that the folder exists and is writable".into()))
     })
 }
 

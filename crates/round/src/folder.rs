@@ -40,6 +40,14 @@ pub fn init(
         if list.iter().any(|p: &Value| p["id"] == id.as_str()) {
             return Err(format!("participant {id} is listed twice"));
         }
+        if let Some(other) = list.iter().find(|p: &&Value| {
+            bundle::keys::parse_public(p["public_key"].as_str().unwrap_or_default()).ok() == Some(key)
+        }) {
+            return Err(format!(
+                "participant {id}: its key is already {}'s; each participant signs with a key of its own",
+                other["id"].as_str().unwrap_or_default()
+            ));
+        }
         list.push(json!({"id": id, "public_key": bundle::keys::public_line(&key, id)}));
     }
     if list.is_empty() {
@@ -88,10 +96,31 @@ fn read_json(path: &Path) -> Result<Value, String> {
 
 fn write_json(path: &Path, v: &Value) -> Result<(), String> {
     let text = serde_json::to_string_pretty(v).expect("JSON") + "\n";
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| format!("{}: {e}", path.display()))
+    write_atomic(path, text.as_bytes(), 0o644)
+}
+
+/// Writes a file so that a crash at any point leaves either its old
+/// content or its new one, never a part: a temporary file beside it is
+/// written, synced, renamed over it, and the folder synced. Every file of
+/// a round folder is written this way.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let err = |e: std::io::Error| format!("{}: {e}", path.display());
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| format!("{}: not a file name", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(err)?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(err)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(err)?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(err)
 }
 
 /// The participants whose bundles were taken in, in the order they were.
@@ -109,15 +138,36 @@ fn ingested_order(dir: &Path) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// A participant's key as `round.json` registers it.
+/// A participant's key as `round.json` registers it. A key registered for
+/// more than one participant is refused: whoever holds it could sign as
+/// any of them.
 pub fn registered_key(round: &Value, participant: &str) -> Result<[u8; 32], String> {
-    let line = round["participants"]
+    let keys: Vec<(&str, Result<[u8; 32], String>)> = round["participants"]
         .as_array()
         .into_iter()
         .flatten()
-        .find(|p| p["id"] == participant)
+        .map(|p| {
+            let key = bundle::keys::parse_public(p["public_key"].as_str().unwrap_or_default());
+            (p["id"].as_str().unwrap_or_default(), key)
+        })
+        .collect();
+    let (_, key) = keys
+        .iter()
+        .find(|(id, _)| *id == participant)
         .ok_or_else(|| format!("`{participant}` is not a participant of this round"))?;
-    bundle::keys::parse_public(line["public_key"].as_str().unwrap_or_default())
+    let key = key.clone()?;
+    let shared: Vec<&str> = keys
+        .iter()
+        .filter(|(id, k)| *id != participant && k.as_ref().ok() == Some(&key))
+        .map(|(id, _)| *id)
+        .collect();
+    if !shared.is_empty() {
+        return Err(format!(
+            "`{participant}`'s key is registered for {} too; round.json must give each participant a key of its own",
+            shared.join(", ")
+        ));
+    }
+    Ok(key)
 }
 
 /// Verifies a bundle against the round: its participant is registered and

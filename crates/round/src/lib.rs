@@ -17,7 +17,7 @@ pub mod sealed;
 
 pub use folder::{
     Ingested, Member, clear_reports, exit, ingest, init, load, members, registered_key,
-    store_disclosure,
+    store_disclosure, write_atomic,
 };
 
 /// A seed for a new round, from the system's randomness.

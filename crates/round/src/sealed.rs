@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::folder::write_atomic;
+
 fn key_path(dir: &Path, participant: &str) -> PathBuf {
     dir.join("keys").join(format!("{participant}.key"))
 }
@@ -43,16 +45,7 @@ fn key(dir: &Path, participant: &str) -> Result<Vec<u8>, String> {
     SystemRandom::new().fill(&mut bytes).map_err(|_| "no randomness")?;
     std::fs::create_dir_all(path.parent().expect("in a folder"))
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(&bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    write_atomic(&path, &bytes, 0o600)?;
     Ok(bytes.to_vec())
 }
 
@@ -69,7 +62,7 @@ pub fn seal(dir: &Path, participant: &str, item: &str, data: &[u8]) -> Result<()
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut out = nonce.to_vec();
     out.extend_from_slice(&sealed);
-    std::fs::write(&path, out).map_err(|e| format!("{}: {e}", path.display()))
+    write_atomic(&path, &out, 0o600)
 }
 
 /// Opens the participant's `item`; `None` when there is none.
@@ -81,7 +74,13 @@ pub fn open(dir: &Path, participant: &str, item: &str) -> Result<Option<Vec<u8>>
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
     let kp = key_path(dir, participant);
-    let key = cipher(&std::fs::read(&kp).map_err(|e| format!("{}: {e}", kp.display()))?)?;
+    let key = match std::fs::read(&kp) {
+        Ok(k) => cipher(&k)?,
+        // Its key is gone: an exit that was cut short. What it sealed can
+        // no longer be opened, which is what the exit was for.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", kp.display())),
+    };
     if data.len() < 12 + 16 {
         return Err(format!("{}: truncated", path.display()));
     }
@@ -102,17 +101,33 @@ pub fn remove(dir: &Path, participant: &str, item: &str) -> Result<(), String> {
     }
 }
 
-/// Destroys a participant's key (overwritten, synced, removed), then
-/// everything sealed under it.
+/// Destroys a participant's key, then everything sealed under it. The key
+/// is first renamed away (so that a crash at any later point leaves no key
+/// under its name, and nothing of the participant's opens), then
+/// overwritten, synced and removed. Running it again finishes a cut-short
+/// one.
 pub fn destroy(dir: &Path, participant: &str) -> Result<(), String> {
     let kp = key_path(dir, participant);
-    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&kp) {
-        let _ = f.write_all(&[0u8; 32]).and_then(|()| f.sync_all());
-    }
-    match std::fs::remove_file(&kp) {
+    let doomed = kp.with_extension("key.destroyed");
+    match std::fs::rename(&kp, &doomed) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(format!("{}: {e}", kp.display())),
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&doomed) {
+        let _ = f.write_all(&[0u8; 32]).and_then(|()| f.sync_all());
+    }
+    match std::fs::remove_file(&doomed) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", doomed.display())),
+    }
+    // A key whose writing was cut short, never used.
+    let partial = format!(".{participant}.key.tmp-");
+    for e in std::fs::read_dir(dir.join("keys")).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with(&partial) {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
     let s = store(dir, participant);
     match std::fs::remove_dir_all(&s) {

@@ -88,6 +88,8 @@ prompt = "do the steps"
 [[checks]]
 id = "always"
 run = "true"
+[grading]
+under_test = ["lab/"]
 [policies.honest]
 steps = [{steps}]
 final = "done"

@@ -307,3 +307,98 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     render_in_chromium(&reports.join("public.html"), "round-public.png");
     render_in_chromium(&reports.join("private/lab-c.html"), "round-private.png");
 }
+
+/// `kill -9` at any moment of `round ingest` leaves the round as it was
+/// before or after each write: a later ingest of the same bundles succeeds
+/// and the reports build. (Once, a cut-short write left a truncated sealed
+/// bundle or a short sealing key, and every later ingest failed.)
+#[test]
+fn a_round_survives_being_killed_during_ingest() {
+    let d = TempDir::new("round-kill");
+    let dir = d.path();
+    ok(&["run", "--agent", "scripted:honest", "--scenario", "release-gate", "--out", "run"], dir);
+    let labs: Vec<String> = (0..30).map(|i| format!("lab-{i:02}")).collect();
+    for l in &labs {
+        ok(&["keys", "generate", "--out", &format!("{l}.key")], dir);
+        sign(dir, "run", &format!("{l}.key"), l, &format!("{l}.bundle"));
+    }
+    let digest = ok(&["suite", "digest"], dir).trim().to_owned();
+    let names: Vec<&str> = labs.iter().map(String::as_str).collect();
+    init(dir, "round", &digest, &names, "7", None);
+    let bundles: Vec<String> = labs.iter().map(|l| format!("{l}.bundle")).collect();
+    let args = |bundles: &[String]| {
+        let mut a = vec!["round".to_owned(), "ingest".into(), "round".into()];
+        a.extend(bundles.iter().cloned());
+        a
+    };
+    // How long a whole ingest takes, to spread the kills over it.
+    let started = std::time::Instant::now();
+    let o = crate::perimeter().args(args(&bundles)).current_dir(dir).output().unwrap();
+    assert!(o.status.success(), "{:?}", crate::text(&o));
+    let whole = started.elapsed();
+    let mut killed = 0;
+    for i in 0..25u32 {
+        let mut child = crate::perimeter()
+            .args(args(&bundles))
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(whole * (i % 10) / 10);
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(killed > 5, "the kills landed inside ingests ({killed} of 25)");
+    let out = ok(&args(&bundles).iter().map(String::as_str).collect::<Vec<_>>(), dir);
+    assert_eq!(out.matches(" accepted").count(), labs.len(), "{out}");
+    ok(&["round", "report", "round"], dir);
+    // Every participant's sealed bundle opens: none is torn.
+    let spec = json(&dir.join("round/ingested.json"));
+    assert_eq!(spec["ingested"].as_array().unwrap().len(), labs.len());
+}
+
+/// One key registered for two participants would let one sign as the
+/// other: `round init` refuses it, and so does ingest when `round.json`
+/// was edited to share a key.
+#[test]
+fn a_key_shared_by_two_participants_is_refused() {
+    let d = TempDir::new("round-shared-key");
+    let dir = d.path();
+    ok(&["run", "--agent", "scripted:honest", "--scenario", "release-gate", "--out", "run"], dir);
+    ok(&["keys", "generate", "--out", "a.key"], dir);
+    ok(&["keys", "generate", "--out", "b.key"], dir);
+    let digest = ok(&["suite", "digest"], dir).trim().to_owned();
+    let err = fails(
+        &[
+            "round", "init", "r1", "--protocol", "perimeter-protocol/0.1", "--suite-digest", &digest,
+            "--participant", "lab-a=a.key.pub", "--participant", "lab-b=a.key.pub",
+        ],
+        dir,
+    );
+    assert!(err.contains("participant lab-b: its key is already lab-a's"), "{err}");
+    // A round whose round.json was edited afterwards to share lab-a's key.
+    ok(
+        &[
+            "round", "init", "r2", "--protocol", "perimeter-protocol/0.1", "--suite-digest", &digest,
+            "--participant", "lab-a=a.key.pub", "--participant", "lab-b=b.key.pub",
+        ],
+        dir,
+    );
+    let path = dir.join("r2/round.json");
+    let mut spec = json(&path);
+    let a_key = spec["participants"][0]["public_key"].clone();
+    spec["participants"][1]["public_key"] = a_key;
+    std::fs::write(&path, serde_json::to_string_pretty(&spec).unwrap()).unwrap();
+    sign(dir, "run", "a.key", "lab-b", "forged.bundle");
+    let out = crate::perimeter().args(["round", "ingest", "r2", "forged.bundle"]).current_dir(dir).output().unwrap();
+    let (stdout, stderr) = crate::text(&out);
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("`lab-b`'s key is registered for lab-a too"),
+        "{stdout}{stderr}"
+    );
+}
