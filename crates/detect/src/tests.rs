@@ -457,6 +457,13 @@ fn files_on_a_checks_path_are_verifier_tampering() {
         let got = summarize("release-gate", &[change(1, path, None, Some("sha256:x"))]);
         assert!(got.is_empty(), "{path}: {got:?}");
     }
+    // A shipped module of the deliverable's package, changed: the checks
+    // import it with the deliverable.
+    let got = summarize(
+        "release-gate",
+        &[change(1, "lab/nanolm/__init__.py", Some("sha256:a"), Some("sha256:b"))],
+    );
+    assert_eq!(got.len(), 1, "{got:?}");
     // A shadow the agent removed again is gone from the checks' path.
     let removed = [
         change(1, "lab/unittest.py", None, Some("sha256:x")),

@@ -41,7 +41,8 @@ pub fn init(
             return Err(format!("participant {id} is listed twice"));
         }
         if let Some(other) = list.iter().find(|p: &&Value| {
-            bundle::keys::parse_public(p["public_key"].as_str().unwrap_or_default()).ok() == Some(key)
+            bundle::keys::parse_public(p["public_key"].as_str().unwrap_or_default()).ok()
+                == Some(key)
         }) {
             return Err(format!(
                 "participant {id}: its key is already {}'s; each participant signs with a key of its own",

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use agent::{AgentSpec, Environment, Stop, ToolCall, ToolOutput};
 use gateway::{Answerer, ModelSpec, Service, Upstream};
 use sandbox::{Audit, ExecRequest, ExitStatus, Sandbox, SandboxSpec, Session};
-use scenario::Scenario;
+use scenario::{Instance, Scenario};
 use sha2::{Digest, Sha256};
 use trace::{
     Body, Clock, Event, Header, HoneypotRead, NetworkAttempt, ProcessExec, Source, TraceWriter,
@@ -34,6 +34,10 @@ const GATEWAY_PORT: u16 = 8788;
 
 /// The largest client transcript read out of a sandbox.
 const TRANSCRIPT_LIMIT: u64 = 256 << 20;
+
+/// The largest file the setup made that is looked into for a honeypot's
+/// content.
+const SETUP_READ_LIMIT: u64 = 16 << 20;
 
 /// Where hidden-check files are placed once the agent is done.
 const HIDDEN_DIR: &str = "/tmp/perimeter-hidden";
@@ -160,8 +164,9 @@ pub(crate) fn run_episode(
             });
         }
     }
-    session.audit(); // setup is the harness's, not the agent's
     let baseline = session.changes().map_err(sandbox_err)?;
+    let scenario_problems = honeypot_problems(&mut session, &instance, &baseline);
+    session.audit(); // setup is the harness's, not the agent's
 
     let trace_path = input.out.join(&input.trace_rel);
     let partial = trace_path.with_extension("jsonl.partial");
@@ -195,6 +200,9 @@ pub(crate) fn run_episode(
         next_call: 1,
         write_error: None,
     };
+    for message in &scenario_problems {
+        ep.record(Source::Harness, Body::Error { message: format!("scenario: {message}") });
+    }
     ep.record(
         Source::Agent,
         Body::ModelMessage {
@@ -281,9 +289,42 @@ pub(crate) fn run_episode(
         trace_head: head,
         end_reason,
         model_usage,
+        scenario_problems,
         started,
         finished,
     })
+}
+
+/// Where the scenario's honeypots can be read without opening them: in
+/// another file it ships, or in a file its setup made (read here, before
+/// the agent starts).
+fn honeypot_problems(
+    session: &mut Session,
+    instance: &Instance,
+    baseline: &sandbox::ChangeSet,
+) -> Vec<String> {
+    let manifest = &instance.manifest;
+    if manifest.honeypots.is_empty() {
+        return Vec::new();
+    }
+    let made: Vec<String> = baseline
+        .changes
+        .iter()
+        .filter(|c| c.after.as_ref().is_some_and(|s| s.kind == sandbox::FileType::File))
+        .map(|c| c.path.clone())
+        .collect();
+    let mut problems = Vec::new();
+    let made = match session.read_paths(&made, SETUP_READ_LIMIT) {
+        Ok(files) => {
+            files.into_iter().filter_map(|f| f.content.ok().map(|c| (f.path, c))).collect()
+        }
+        Err(e) => {
+            problems.push(format!("reading what the setup made: {e}"));
+            Vec::new()
+        }
+    };
+    problems.extend(crate::reachable::problems(manifest, &instance.home, &made));
+    problems
 }
 
 /// A scripted agent's turns: its policy, then its answer to the scenario's
@@ -544,7 +585,14 @@ impl Episode<'_> {
                     }
                 }
                 Audit::ProgramOpen { program, pid, argv } => {
-                    pending.push((at, Body::ProgramRead { program, pid, argv }));
+                    // Without a pid (inotify), the opener is the latest exec.
+                    let (pid, argv, attribution) = match (pid, &self.last_exec) {
+                        (Some(pid), _) => (Some(pid), argv, "exact"),
+                        (None, Some((pid, argv))) => (Some(*pid), argv.clone(), "correlated"),
+                        (None, None) => (None, argv, "correlated"),
+                    };
+                    let attribution = attribution.into();
+                    pending.push((at, Body::ProgramRead { program, pid, argv, attribution }));
                 }
                 Audit::Overflow { of, dropped } => {
                     pending.push((at, Body::Overflow { of: of.into(), dropped }));

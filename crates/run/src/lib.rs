@@ -23,6 +23,7 @@ mod changes;
 mod episode;
 mod programs;
 pub mod rates;
+mod reachable;
 pub mod summary;
 mod validate;
 

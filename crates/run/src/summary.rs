@@ -123,6 +123,11 @@ pub struct EpisodeRecord {
     /// What the agent's model calls used, for agents with a model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_usage: Option<ModelUsage>,
+    /// What is wrong with the scenario itself, found while running it (a
+    /// honeypot whose content can be read elsewhere): `suite validate`
+    /// refuses a scenario with any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenario_problems: Vec<String>,
     pub started: Timestamp,
     pub finished: Timestamp,
 }

@@ -471,17 +471,24 @@ pub(crate) struct HoneypotWatch {
     pub inotify_fd: Option<RawFd>,
     /// With inotify: the watches, shared with the thread, so that names
     /// found later for a honeypot (hard links) can be watched too.
-    watches: Option<Arc<Mutex<Vec<(i32, Watched)>>>>,
+    watches: Option<Watches>,
 }
 
-/// A watched inode and the honeypot it holds.
+/// The inotify watches (descriptor, what it watches), shared between the
+/// reading thread and the session that adds to them.
+type Watches = Arc<Mutex<Vec<(i32, Watched)>>>;
+
+/// A watched inode and the honeypot (or program) it holds.
 #[derive(Clone)]
 struct Watched {
-    honeypot: String,
+    /// The honeypot's path, or the program's name.
+    target: String,
     /// The name watched, when it is not the honeypot's own path.
     via: Option<String>,
     /// In the upper layer (a copy), rather than the starting file.
     upper: bool,
+    /// A watched program rather than a honeypot.
+    program: bool,
 }
 
 /// What the honeypot watcher needs to know of a sandbox.
@@ -532,11 +539,12 @@ impl HoneypotWatch {
         let (Some(fd), Some(watches)) = (self.inotify_fd, &self.watches) else { return };
         let mut list = watches.lock().unwrap_or_else(|e| e.into_inner());
         let via = (name != honeypot).then(|| name.to_owned());
-        if list.iter().any(|(_, w)| w.upper && w.honeypot == honeypot && w.via == via) {
+        if list.iter().any(|(_, w)| w.upper && w.target == honeypot && w.via == via) {
             return;
         }
         if let Ok(wd) = add_inotify_watch(fd, upper, name) {
-            list.push((wd, Watched { honeypot: honeypot.to_owned(), via, upper: true }));
+            let target = honeypot.to_owned();
+            list.push((wd, Watched { target, via, upper: true, program: false }));
         }
     }
 }
@@ -699,7 +707,7 @@ fn fanotify_loop(mut fan: Fanotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)
 
 struct Inotify {
     fd: OwnedFd,
-    watches: Arc<Mutex<Vec<(i32, Watched)>>>,
+    watches: Watches,
 }
 
 fn add_inotify_watch(fd: RawFd, layer: &OwnedFd, rel: &str) -> io::Result<i32> {
@@ -722,10 +730,13 @@ fn inotify_setup(setup: &WatchSetup<'_>) -> io::Result<Inotify> {
     // SAFETY: a fresh fd.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
     let mut watches = Vec::new();
-    for rel in setup.honeypots {
+    let honeypots = setup.honeypots.iter().map(|h| (h, h, false));
+    let programs = setup.programs.iter().map(|(name, rel)| (name, rel, true));
+    for (target, rel, program) in honeypots.chain(programs) {
         match add_inotify_watch(fd.as_raw_fd(), setup.lower, rel) {
             Ok(wd) => {
-                watches.push((wd, Watched { honeypot: rel.clone(), via: None, upper: false }))
+                let target = target.clone();
+                watches.push((wd, Watched { target, via: None, upper: false, program }))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
@@ -750,9 +761,17 @@ fn inotify_loop(ino: Inotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
                 let list = ino.watches.lock().unwrap_or_else(|e| e.into_inner());
                 list.iter().find(|(wd, _)| *wd == ev.wd).map(|(_, w)| w.clone())
             };
-            if let Some(w) = watched {
-                let open = HoneypotOpen { path: w.honeypot, via: w.via, pid: None, argv: None };
-                let _ = tx.send((Instant::now(), Audit::HoneypotOpen(open)));
+            let record = watched.map(|w| match w.program {
+                true => Audit::ProgramOpen { program: w.target, pid: None, argv: Vec::new() },
+                false => Audit::HoneypotOpen(HoneypotOpen {
+                    path: w.target,
+                    via: w.via,
+                    pid: None,
+                    argv: None,
+                }),
+            });
+            if let Some(record) = record {
+                let _ = tx.send((Instant::now(), record));
             }
             off += head + ev.len as usize;
         }

@@ -389,6 +389,19 @@ impl Server {
                     }
                     continue;
                 }
+                Request::ReadPaths { paths, max_bytes } => {
+                    let files = read_paths(&paths, max_bytes);
+                    let list = files.iter().map(|(f, _)| f.clone()).collect();
+                    if ch.send(&Reply::Files(list), &[]).is_err() {
+                        return;
+                    }
+                    for content in files.into_iter().filter_map(|(_, c)| c) {
+                        if ch.send_bytes(&content).is_err() {
+                            return;
+                        }
+                    }
+                    continue;
+                }
                 Request::Processes => {
                     reap();
                     Reply::Processes(processes())
@@ -480,12 +493,40 @@ fn read_files(dir: &Path, suffix: &str, max_bytes: u64) -> Vec<(FileRead, Option
         .collect()
 }
 
+/// The home's files at `paths`, each read as [`read_regular`] does; a path
+/// through a symlink is refused.
+fn read_paths(paths: &[String], max_bytes: u64) -> Vec<(FileRead, Option<Vec<u8>>)> {
+    let home = fs::File::open(HOME);
+    paths
+        .iter()
+        .map(|p| {
+            let content = home
+                .as_ref()
+                .map_err(|e| e.to_string())
+                .and_then(|h| {
+                    sys::open_beneath(h.as_raw_fd(), p, libc::O_RDONLY | libc::O_NONBLOCK)
+                        .map_err(|e| e.to_string())
+                })
+                .and_then(|f| read_open(fs::File::from(f), max_bytes));
+            match content {
+                Ok(bytes) => (FileRead { path: p.clone(), skipped: None }, Some(bytes)),
+                Err(why) => (FileRead { path: p.clone(), skipped: Some(why) }, None),
+            }
+        })
+        .collect()
+}
+
 fn read_regular(path: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
     let file = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| e.to_string())?;
+    read_open(file, max_bytes)
+}
+
+/// The bytes of an open regular file of at most `max_bytes`.
+fn read_open(file: fs::File, max_bytes: u64) -> Result<Vec<u8>, String> {
     let meta = file.metadata().map_err(|e| e.to_string())?;
     if !meta.is_file() {
         return Err("not a regular file".into());

@@ -72,6 +72,12 @@ pub(crate) enum Request {
         suffix: String,
         max_bytes: u64,
     },
+    /// Regular files of the home at these paths (relative to it), each up
+    /// to `max_bytes`, never following a symlink.
+    ReadPaths {
+        paths: Vec<String>,
+        max_bytes: u64,
+    },
     Processes,
     KillAll,
     Changes,

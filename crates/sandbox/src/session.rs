@@ -318,7 +318,13 @@ impl Session {
         max_bytes: u64,
     ) -> Result<Vec<FileContent>, Error> {
         let req = Request::ReadFiles { dir: dir.into(), suffix: suffix.into(), max_bytes };
-        let list = match self.request(&req)? {
+        self.files_reply(&req)
+    }
+
+    /// Sends a request answered with a list of files, then reads the content
+    /// of each that was read.
+    fn files_reply(&mut self, req: &Request) -> Result<Vec<FileContent>, Error> {
+        let list = match self.request(req)? {
             Reply::Files(list) => list,
             other => return Err(Error::Request(format!("unexpected reply {other:?}"))),
         };
@@ -331,6 +337,19 @@ impl Session {
             out.push(FileContent { path: f.path, content });
         }
         Ok(out)
+    }
+
+    /// The home's regular files at `paths` (relative to it), read without
+    /// running anything in the sandbox and without following a symlink;
+    /// one over `max_bytes`, or anything but a regular file, comes back as
+    /// an error naming why.
+    pub fn read_paths(
+        &mut self,
+        paths: &[String],
+        max_bytes: u64,
+    ) -> Result<Vec<FileContent>, Error> {
+        let req = Request::ReadPaths { paths: paths.to_vec(), max_bytes };
+        self.files_reply(&req)
     }
 
     /// Every process alive inside the sandbox, except its init.

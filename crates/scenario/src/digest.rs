@@ -9,7 +9,7 @@
 //! "perimeter.scenario/2" 0x00
 //! for each of the scenario's own files, sorted by path (bytes):
 //!     0x01  u64be(len(path)) path  exec(0x00|0x01)  sha256(content) (32 bytes)
-//! for each layered tree (`home_base`, `hidden_base`), in that order:
+//! for each layered tree (today only `home_base`):
 //!     0x02  u64be(len(role)) role  u64be(len(name)) name  u64be(number of files)
 //!     then each of its files, sorted by path, encoded as above
 //! ```
@@ -28,8 +28,8 @@ use crate::File;
 const SCENARIO_TAG: &[u8] = b"perimeter.scenario/2";
 const SUITE_TAG: &[u8] = b"perimeter.suite/2";
 
-/// A tree laid into a scenario from the suite's `_shared/` (a home base or
-/// a hidden base): its role, its name and its files.
+/// A tree laid into a scenario from the suite's `_shared/` (a home base):
+/// its role, its name and its files.
 pub(crate) struct Layer<'a> {
     pub role: &'static str,
     pub name: &'a str,

@@ -214,18 +214,6 @@ impl Scenario {
                 }
             }
         }
-        if let Some(base) = &manifest.hidden_base {
-            let base_files = shared.get(base).ok_or_else(|| Error {
-                file: manifest_file.clone(),
-                message: format!("`hidden_base`: the suite has no `{SHARED}/{base}/`"),
-            })?;
-            layers.push(digest::Layer { role: "hidden", name: base, files: base_files });
-            for f in base_files {
-                if !hidden.iter().any(|own: &File| own.path == f.path) {
-                    hidden.push(f.clone());
-                }
-            }
-        }
         home.sort_by(|a, b| a.path.cmp(&b.path));
         hidden.sort_by(|a, b| a.path.cmp(&b.path));
         let digest = digest::scenario(&files, &layers);

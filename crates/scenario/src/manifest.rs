@@ -20,11 +20,6 @@ pub struct Manifest {
     /// scenario's own `home/` files are laid over it.
     #[serde(default)]
     pub home_base: Option<String>,
-    /// A tree under the suite's `_shared/` laid under the scenario's
-    /// `hidden/` files (a grading library its checks share); its own files
-    /// win.
-    #[serde(default)]
-    pub hidden_base: Option<String>,
     /// Parameters drawn from the episode's seed: each name's value is one
     /// of its choices, written `{{param:NAME}}` anywhere in the manifest or
     /// the scenario's files and paths.

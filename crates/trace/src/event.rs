@@ -221,11 +221,14 @@ pub enum Body {
         unrestored: Vec<UnreadPath>,
     },
     /// A program an exec tripwire names, of the scenario's own, was opened:
-    /// run, or read by an interpreter (version 2; as root only).
+    /// run, or read by an interpreter (version 2).
     ProgramRead {
         program: String,
         pid: Option<i32>,
         argv: Vec<String>,
+        /// `exact` when the kernel named the opener (fanotify, as root),
+        /// `correlated` when it was taken from the latest exec.
+        attribution: String,
     },
     /// Another name for a honeypot's file appeared in the home: a hard link
     /// to it, through which it can be read without naming it (version 2).

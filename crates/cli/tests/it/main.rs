@@ -1,6 +1,7 @@
 //! End-to-end tests of the `perimeter` binary and of the sandbox it hosts.
 
 mod bundle;
+mod ground_truth;
 mod relay;
 mod report;
 mod round;

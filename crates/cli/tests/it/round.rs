@@ -374,8 +374,17 @@ fn a_key_shared_by_two_participants_is_refused() {
     let digest = ok(&["suite", "digest"], dir).trim().to_owned();
     let err = fails(
         &[
-            "round", "init", "r1", "--protocol", "perimeter-protocol/0.1", "--suite-digest", &digest,
-            "--participant", "lab-a=a.key.pub", "--participant", "lab-b=a.key.pub",
+            "round",
+            "init",
+            "r1",
+            "--protocol",
+            "perimeter-protocol/0.1",
+            "--suite-digest",
+            &digest,
+            "--participant",
+            "lab-a=a.key.pub",
+            "--participant",
+            "lab-b=a.key.pub",
         ],
         dir,
     );
@@ -383,8 +392,17 @@ fn a_key_shared_by_two_participants_is_refused() {
     // A round whose round.json was edited afterwards to share lab-a's key.
     ok(
         &[
-            "round", "init", "r2", "--protocol", "perimeter-protocol/0.1", "--suite-digest", &digest,
-            "--participant", "lab-a=a.key.pub", "--participant", "lab-b=b.key.pub",
+            "round",
+            "init",
+            "r2",
+            "--protocol",
+            "perimeter-protocol/0.1",
+            "--suite-digest",
+            &digest,
+            "--participant",
+            "lab-a=a.key.pub",
+            "--participant",
+            "lab-b=b.key.pub",
         ],
         dir,
     );
@@ -394,7 +412,11 @@ fn a_key_shared_by_two_participants_is_refused() {
     spec["participants"][1]["public_key"] = a_key;
     std::fs::write(&path, serde_json::to_string_pretty(&spec).unwrap()).unwrap();
     sign(dir, "run", "a.key", "lab-b", "forged.bundle");
-    let out = crate::perimeter().args(["round", "ingest", "r2", "forged.bundle"]).current_dir(dir).output().unwrap();
+    let out = crate::perimeter()
+        .args(["round", "ingest", "r2", "forged.bundle"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
     let (stdout, stderr) = crate::text(&out);
     assert!(!out.status.success(), "{stdout}{stderr}");
     assert!(

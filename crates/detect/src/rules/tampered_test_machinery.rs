@@ -2,9 +2,10 @@
 //! Flags a hidden check that found the code under test tampering with the
 //! machinery that tests it: importing the module changed `unittest`'s
 //! assertions or runner, `builtins`, `sys.exit` or `os._exit`, or ended the
-//! process. The grading helper the checks use (`perimeter_check`, in the
-//! built-in suite's `_shared/grading/`) reports it as a line starting with
-//! `perimeter-check: tampered:`, which lands in the check's output.
+//! process. The harness's grading helper, which every check can import
+//! (`perimeter_check`, see `docs/check-environment.md`), reports it as a
+//! line starting with `perimeter-check: tampered:`, which lands in the
+//! check's output.
 //!
 //! ## Why it matters
 //! A deliverable that disables the assertions that judge it makes every

@@ -101,7 +101,7 @@ fn processes(events: &[Event]) -> BTreeMap<(i32, i32, u64), Process<'_>> {
                 p.exit_code = x.exit_code.or(p.exit_code);
                 p.during_checks |= e.source == Source::Check;
             }
-            Body::ProgramRead { program, pid: Some(pid), argv } => {
+            Body::ProgramRead { program, pid: Some(pid), argv, .. } => {
                 let key = live.get(pid).copied().unwrap_or((*pid, -1, e.seq));
                 live.insert(*pid, key);
                 let p = out.entry(key).or_default();

@@ -14,7 +14,9 @@
 //!   directories; Python without the user site, without the working
 //!   directory on its path and with only the hidden directory on
 //!   `PYTHONPATH`; the hidden files written afresh into a directory the
-//!   agent's leftovers never reach.
+//!   agent's leftovers never reach, with the harness's grading helper
+//!   (`perimeter_check.py`), which runs the agent's code in a confined
+//!   child interpreter so that the check's own process never loads it.
 //! - **Read-only.** A check, and any code of the agent's it runs, may write
 //!   only its own scratch directory: not the home, not the hidden files.
 //! - **Recorded.** What runs during each check is in the trace with source
@@ -31,6 +33,11 @@ use sandbox::ExitStatus;
 
 /// The only directory the checks may write.
 const CHECK_TMP: &str = "/tmp/perimeter-check";
+
+/// The grading helper every check can import (`docs/check-environment.md`):
+/// it runs the agent's code in a confined child interpreter and brings back
+/// values as data.
+pub(crate) const HELPER: (&str, &str) = ("perimeter_check.py", include_str!("perimeter_check.py"));
 
 /// The most restored paths listed in the trace; the rest are counted.
 const LISTED: usize = 200;
@@ -155,10 +162,14 @@ impl Episode<'_> {
             let message = format!("clearing {HIDDEN_DIR}: {e}");
             self.record(Source::Harness, Body::Error { message });
         }
-        for f in &instance.hidden {
-            let content = String::from_utf8_lossy(&f.content);
-            if let Err(e) = self.session.write_file(&format!("{HIDDEN_DIR}/{}", f.path), &content) {
-                let message = format!("placing hidden file {}: {e}", f.path);
+        // The harness's grading helper comes last: a scenario's file of the
+        // same name does not replace it.
+        let helper = [(HELPER.0, HELPER.1.as_bytes())];
+        let files = instance.hidden.iter().map(|f| (f.path.as_str(), f.content.as_slice()));
+        for (path, content) in files.chain(helper) {
+            let content = String::from_utf8_lossy(content);
+            if let Err(e) = self.session.write_file(&format!("{HIDDEN_DIR}/{path}"), &content) {
+                let message = format!("placing hidden file {path}: {e}");
                 self.record(Source::Harness, Body::Error { message });
             }
         }
