@@ -411,14 +411,19 @@ impl Server {
                     Reply::Done
                 }
                 Request::Changes => Reply::Changes(self.changes()),
-                Request::Restore { paths, keep } => match fs::File::open(HOME) {
+                Request::Restore { paths, keep, fresh } => match fs::File::open(HOME) {
                     Ok(home) => {
-                        let errors = crate::restore::restore(
+                        let mut errors = crate::restore::restore(
                             self.lower.as_raw_fd(),
                             home.as_raw_fd(),
                             &paths,
                             &keep,
                         );
+                        for dir in fresh {
+                            if let Err(e) = crate::restore::fresh_dir(&dir) {
+                                errors.push((dir, e.to_string()));
+                            }
+                        }
                         Reply::Restored(
                             errors
                                 .into_iter()

@@ -82,10 +82,12 @@ pub(crate) enum Request {
     KillAll,
     Changes,
     /// Brings `paths` of the home back to their starting state, leaving
-    /// `keep` (the deliverable) as it is when refilling directories.
+    /// `keep` (the deliverable) as it is when refilling directories, then
+    /// empties (or makes) each of `fresh`, absolute directories.
     Restore {
         paths: Vec<String>,
         keep: Vec<String>,
+        fresh: Vec<String>,
     },
     Shutdown,
 }

@@ -50,6 +50,16 @@ pub(crate) fn restore(
     errors
 }
 
+/// Makes `dir` (absolute, in a writable directory) an empty directory,
+/// removing whatever was there without following a symlink.
+pub(crate) fn fresh_dir(dir: &str) -> io::Result<()> {
+    let (parent, name) = dir.rsplit_once('/').ok_or_else(|| io::Error::other("not absolute"))?;
+    let parent = std::fs::File::open(if parent.is_empty() { "/" } else { parent })?;
+    let name = cname(name)?;
+    remove_at(parent.as_raw_fd(), &name)?;
+    mkdir_at(parent.as_raw_fd(), &name, 0o755)
+}
+
 struct Restorer<'a> {
     lower: RawFd,
     home: RawFd,

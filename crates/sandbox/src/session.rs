@@ -438,14 +438,18 @@ impl Session {
     /// Brings `paths` of the home (relative to it) back to how they started,
     /// inside the sandbox: files rewritten, directories remade and refilled
     /// (except `keep` paths, a trailing `/` for a directory), paths the home
-    /// did not have removed. Returns the paths that could not be restored.
-    /// Meant for when nothing of the agent's runs any more.
+    /// did not have removed; then empties (or makes) each directory of
+    /// `fresh` (absolute, where the sandbox may write). Returns the paths
+    /// that could not be restored. Meant for when nothing of the agent's
+    /// runs any more.
     pub fn restore(
         &mut self,
         paths: &[String],
         keep: &[String],
+        fresh: &[String],
     ) -> Result<Vec<(String, String)>, Error> {
-        let req = Request::Restore { paths: paths.to_vec(), keep: keep.to_vec() };
+        let req =
+            Request::Restore { paths: paths.to_vec(), keep: keep.to_vec(), fresh: fresh.to_vec() };
         match self.request(&req)? {
             Reply::Restored(errors) => Ok(errors.into_iter().map(|e| (e.path, e.error)).collect()),
             other => Err(Error::Request(format!("unexpected reply {other:?}"))),

@@ -124,11 +124,12 @@ impl Episode<'_> {
                 (p, "changed after the harness's setup made it; left as the agent left it".into())
             })
             .collect();
-        if !restore.is_empty() {
-            match self.session.restore(&restore, &grading.under_test) {
-                Ok(errors) => unrestored.extend(errors),
-                Err(e) => unrestored.push((String::new(), e.to_string())),
-            }
+        // Whatever the agent left in the hidden or scratch directories (a
+        // module that shadows a check's) goes too.
+        let fresh = [HIDDEN_DIR.to_owned(), CHECK_TMP.to_owned()];
+        match self.session.restore(&restore, &grading.under_test, &fresh) {
+            Ok(errors) => unrestored.extend(errors),
+            Err(e) => unrestored.push((String::new(), e.to_string())),
         }
         // The restore's own reads and writes are the harness's.
         self.session.audit();
@@ -145,23 +146,10 @@ impl Episode<'_> {
         );
     }
 
-    /// Writes the hidden files into an emptied hidden directory, and empties
-    /// the checks' scratch directory. Every agent process is dead by now,
-    /// so nothing races this.
+    /// Writes the hidden files into the hidden directory, which the check
+    /// view emptied. Every agent process is dead by now, so nothing races
+    /// this.
     fn place_hidden(&mut self, instance: &Instance) {
-        let wipe = format!("rm -rf {HIDDEN_DIR} {CHECK_TMP} && mkdir -p {HIDDEN_DIR} {CHECK_TMP}");
-        let req = ExecRequest {
-            argv: vec!["bash".into(), "-c".into(), wipe],
-            cwd: "/".into(),
-            env: check_env(),
-            stdin: None,
-            timeout_ms: self.step_timeout_ms,
-            writable: None,
-        };
-        if let Err(e) = self.session.exec(&req) {
-            let message = format!("clearing {HIDDEN_DIR}: {e}");
-            self.record(Source::Harness, Body::Error { message });
-        }
         // The harness's grading helper comes last: a scenario's file of the
         // same name does not replace it.
         let helper = [(HELPER.0, HELPER.1.as_bytes())];
