@@ -96,11 +96,11 @@ pub(crate) fn supervise(
         if unsafe { libc::ioctl(fd, NOTIF_RECV, &mut req) } != 0 {
             continue; // the process died before we looked (ENOENT) or EINTR
         }
-        let record = inspect(fd, &req, &mut known);
+        let (record, racy) = inspect(fd, &req, &mut known);
         // An exec whose argv another thread could still rewrite: check what
         // the kernel actually ran once the exec is through.
         let recheck = match &record {
-            Some(Audit::Exec(e)) if shares_memory(req.pid as libc::pid_t) => {
+            Some(Audit::Exec(e)) if racy => {
                 Some((e.pid, e.argv.clone(), exe(req.pid as libc::pid_t)))
             }
             _ => None,
@@ -143,16 +143,12 @@ fn keep(tx: &Sender<(Instant, Audit)>, backlog: &Backlog, record: Audit, known: 
 /// Whether another thread or process can write the memory of `pid` while
 /// it execs: it has other threads, or it shares its address space with its
 /// parent (a `vfork` or `posix_spawn` child of a threaded program).
-fn shares_memory(pid: libc::pid_t) -> bool {
-    let Ok(text) = fs::read_to_string(format!("/proc/{pid}/status")) else { return false };
-    let field = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
-    let threads = field("Threads:").and_then(|t| t.parse::<u32>().ok()).unwrap_or(1);
-    let ppid = field("PPid:").and_then(|t| t.parse::<libc::pid_t>().ok()).unwrap_or(0);
+fn shares_memory(pid: libc::pid_t, status: &Status) -> bool {
     const KCMP_VM: libc::c_int = 1;
     // SAFETY: kcmp compares two processes' resources; no pointers.
-    let same_vm =
-        ppid > 0 && unsafe { libc::syscall(libc::SYS_kcmp, pid, ppid, KCMP_VM, 0, 0) } == 0;
-    threads > 1 || same_vm
+    let same_vm = status.ppid > 0
+        && unsafe { libc::syscall(libc::SYS_kcmp, pid, status.ppid, KCMP_VM, 0, 0) } == 0;
+    status.threads > 1 || same_vm
 }
 
 fn exe(pid: libc::pid_t) -> Option<PathBuf> {
@@ -173,26 +169,32 @@ fn argv_after_exec(pid: libc::pid_t, before: Option<PathBuf>) -> Option<Vec<Stri
     None
 }
 
-fn inspect(listener: RawFd, req: &SeccompNotif, known: &mut Programs) -> Option<Audit> {
+/// The record of a notification, and whether it is an exec whose argv
+/// another thread or process could rewrite before the kernel copies it.
+fn inspect(listener: RawFd, req: &SeccompNotif, known: &mut Programs) -> (Option<Audit>, bool) {
     let pid = req.pid as libc::pid_t;
     let a = &req.data.args;
-    let record = match i64::from(req.data.nr) {
+    let (record, racy) = match i64::from(req.data.nr) {
         nr if nr == libc::SYS_execve => exec_record(pid, a[0], a[1], None, known),
         nr if nr == libc::SYS_execveat => {
             exec_record(pid, a[1], a[2], Some((a[0] as i32, a[4] as i32)), known)
         }
         nr if nr == libc::SYS_exit_group => {
-            let status = read_status(pid)?;
-            Some(Audit::Exit { pid: status.ns_pid, code: a[0] as i32, argv: cmdline(pid) })
+            let exit = read_status(pid).map(|s| Audit::Exit {
+                pid: s.ns_pid,
+                code: a[0] as i32,
+                argv: cmdline(pid),
+            });
+            (exit, false)
         }
-        nr if nr == libc::SYS_connect => connect_record(pid, a[1], a[2] as usize),
-        nr if nr == libc::SYS_sendto => connect_record(pid, a[4], a[5] as usize),
-        _ => None,
-    }?;
+        nr if nr == libc::SYS_connect => (connect_record(pid, a[1], a[2] as usize), false),
+        nr if nr == libc::SYS_sendto => (connect_record(pid, a[4], a[5] as usize), false),
+        _ => (None, false),
+    };
     // The pid could have died and been reused while we read its memory.
     // SAFETY: ID_VALID reads a u64.
     let valid = unsafe { libc::ioctl(listener, NOTIF_ID_VALID, &req.id) } == 0;
-    valid.then_some(record)
+    (record.filter(|_| valid), racy)
 }
 
 /// The programs exec tripwires name, and what the supervisor learned of
@@ -334,6 +336,8 @@ struct Status {
     depth: usize,
     /// The parent, as a host pid.
     ppid: i32,
+    /// Threads in its thread group.
+    threads: u32,
 }
 
 fn read_status(host_pid: libc::pid_t) -> Option<Status> {
@@ -342,7 +346,8 @@ fn read_status(host_pid: libc::pid_t) -> Option<Status> {
     let ids: Vec<&str> = field("NSpid:")?.split_whitespace().collect();
     let ns_pid = ids.last()?.parse().ok()?;
     let ppid = field("PPid:")?.parse().ok()?;
-    Some(Status { ns_pid, depth: ids.len(), ppid })
+    let threads = field("Threads:").and_then(|t| t.parse().ok()).unwrap_or(1);
+    Some(Status { ns_pid, depth: ids.len(), ppid, threads })
 }
 
 /// The parent's pid inside the sandbox; 0 when the parent is outside it.
@@ -359,7 +364,20 @@ fn exec_record(
     argv_ptr: u64,
     at: Option<(i32, i32)>,
     known: &mut Programs,
-) -> Option<Audit> {
+) -> (Option<Audit>, bool) {
+    match exec_details(pid, path_ptr, argv_ptr, at, known) {
+        Some((record, racy)) => (Some(record), racy),
+        None => (None, false),
+    }
+}
+
+fn exec_details(
+    pid: libc::pid_t,
+    path_ptr: u64,
+    argv_ptr: u64,
+    at: Option<(i32, i32)>,
+    known: &mut Programs,
+) -> Option<(Audit, bool)> {
     let mut path =
         String::from_utf8_lossy(&sys::read_remote_cstr(pid, path_ptr, 4096).ok()?).into_owned();
     let cwd = fs::read_link(format!("/proc/{pid}/cwd")).ok()?.to_string_lossy().into_owned();
@@ -395,7 +413,8 @@ fn exec_record(
     let status = read_status(pid)?;
     let ppid = ns_ppid(&status);
     let programs = known.of_exec(pid, file, &argv);
-    Some(Audit::Exec(ExecRecord { pid: status.ns_pid, ppid, path, argv, cwd, programs }))
+    let racy = shares_memory(pid, &status);
+    Some((Audit::Exec(ExecRecord { pid: status.ns_pid, ppid, path, argv, cwd, programs }), racy))
 }
 
 fn read_argv(pid: libc::pid_t, mut ptr: u64) -> Vec<String> {
@@ -469,14 +488,30 @@ pub(crate) struct HoneypotWatch {
     /// The inotify descriptor (owned by the thread), whose backlog a drain
     /// waits out; `None` with fanotify, whose events are synchronous.
     pub inotify_fd: Option<RawFd>,
-    /// With inotify: the watches, shared with the thread, so that names
-    /// found later for a honeypot (hard links) can be watched too.
-    watches: Option<Watches>,
+    /// How the watched files are known, shared with the thread, so that
+    /// copies found later can be watched too.
+    known: Known,
 }
 
 /// The inotify watches (descriptor, what it watches), shared between the
 /// reading thread and the session that adds to them.
 type Watches = Arc<Mutex<Vec<(i32, Watched)>>>;
+
+/// With inotify, the watches; with fanotify, the group's descriptor and
+/// each watched file's real inodes.
+#[derive(Clone)]
+enum Known {
+    Inotify(Watches),
+    Fanotify(RawFd, Arc<Mutex<Identities>>),
+}
+
+/// Each honeypot's path and each watched program's name, with the real
+/// inodes (device, inode) known to hold it.
+#[derive(Default)]
+struct Identities {
+    honeypots: Vec<(String, Vec<(u64, u64)>)>,
+    programs: Vec<(String, Vec<(u64, u64)>)>,
+}
 
 /// A watched inode and the honeypot (or program) it holds.
 #[derive(Clone)]
@@ -497,18 +532,15 @@ pub(crate) struct WatchSetup<'a> {
     /// every first open of a honeypot reaches (a read, or the copy the
     /// overlay makes before a write, a hard link or a rename).
     pub lower: &'a OwnedFd,
-    /// The overlay's upper directory (the home's changed files).
-    pub upper: OwnedFd,
     /// Honeypot paths, relative to the home.
     pub honeypots: &'a [String],
-    /// The home's watched programs (name, path), whose opens are reported
-    /// with fanotify.
+    /// The home's watched programs (name, path), whose opens are reported.
     pub programs: Vec<(String, String)>,
-    /// fanotify (as root): every open names its opener, and a honeypot is
-    /// known by its inode whatever name reaches it.
+    /// fanotify (as root): the opener of a watched file waits while the
+    /// harness reads who it is.
     pub exact: bool,
     /// The host pid of the sandbox's init, whose own reads (hashing the
-    /// change set) are the harness's, not the agent's.
+    /// change set, restoring files) are the harness's, not the agent's.
     pub init_pid: i32,
 }
 
@@ -518,57 +550,75 @@ pub(crate) fn watch_honeypots(
 ) -> io::Result<HoneypotWatch> {
     let (wake, stop) = crate::init::pipe()?;
     if setup.exact {
-        let fan = fanotify_setup(setup)?;
+        let fan = fanotify_setup(&setup)?;
+        let known = Known::Fanotify(fan.fd.as_raw_fd(), fan.ids.clone());
         let thread = std::thread::spawn(move || fanotify_loop(fan, &wake, &tx));
-        Ok(HoneypotWatch { stop, thread, inotify_fd: None, watches: None })
+        Ok(HoneypotWatch { stop, thread, inotify_fd: None, known })
     } else {
         let ino = inotify_setup(&setup)?;
         let inotify_fd = Some(ino.fd.as_raw_fd());
-        let watches = Some(ino.watches.clone());
+        let known = Known::Inotify(ino.watches.clone());
         let thread = std::thread::spawn(move || inotify_loop(ino, &wake, &tx));
-        Ok(HoneypotWatch { stop, thread, inotify_fd, watches })
+        Ok(HoneypotWatch { stop, thread, inotify_fd, known })
     }
 }
 
 impl HoneypotWatch {
     /// Watches the file at `name` in the upper layer, a copy of the
-    /// honeypot at `honeypot` (its own path once copied up, or another
-    /// name of it). Only inotify needs this: it knows files by the inodes
-    /// it was given, while fanotify learns copies as they are opened.
+    /// honeypot at `honeypot`: its own path once the overlay copied it up,
+    /// another name of it (a hard link, a rename), or a file with its
+    /// content. The harness finds these in each change set it reads.
     pub fn watch_copy(&self, upper: &OwnedFd, honeypot: &str, name: &str) {
-        let (Some(fd), Some(watches)) = (self.inotify_fd, &self.watches) else { return };
-        let mut list = watches.lock().unwrap_or_else(|e| e.into_inner());
-        let via = (name != honeypot).then(|| name.to_owned());
-        if list.iter().any(|(_, w)| w.upper && w.target == honeypot && w.via == via) {
-            return;
-        }
-        if let Ok(wd) = add_inotify_watch(fd, upper, name) {
-            let target = honeypot.to_owned();
-            list.push((wd, Watched { target, via, upper: true, program: false }));
+        match &self.known {
+            Known::Inotify(watches) => {
+                let Some(fd) = self.inotify_fd else { return };
+                let mut list = watches.lock().unwrap_or_else(|e| e.into_inner());
+                let via = (name != honeypot).then(|| name.to_owned());
+                if list.iter().any(|(_, w)| w.upper && w.target == honeypot && w.via == via) {
+                    return;
+                }
+                if let Ok(wd) = add_inotify_watch(fd, upper, name) {
+                    let target = honeypot.to_owned();
+                    list.push((wd, Watched { target, via, upper: true, program: false }));
+                }
+            }
+            Known::Fanotify(fan, ids) => {
+                let Ok(f) = sys::open_beneath(upper.as_raw_fd(), name, libc::O_PATH) else {
+                    return;
+                };
+                let Ok(id) = sys::identity(f.as_raw_fd()) else { return };
+                let mut ids = ids.lock().unwrap_or_else(|e| e.into_inner());
+                let Some((_, known)) = ids.honeypots.iter_mut().find(|(h, _)| h == honeypot) else {
+                    return;
+                };
+                if known.contains(&id) {
+                    return;
+                }
+                // A mark needs an open file; this one is not marked yet, so
+                // opening it raises no event.
+                let opened =
+                    sys::open_beneath(upper.as_raw_fd(), name, libc::O_RDONLY | libc::O_NONBLOCK);
+                if opened.is_ok_and(|file| mark_inode(*fan, &file).is_ok()) {
+                    known.push(id);
+                }
+            }
         }
     }
 }
 
 struct Fanotify {
     fd: OwnedFd,
-    upper: OwnedFd,
-    /// Each honeypot's path and the real inodes (device, inode) known to
-    /// hold it: the starting file, and its copy in the upper layer once the
-    /// overlay made one (a write, a hard link, a rename).
-    honeypots: Vec<(String, Vec<(u64, u64)>)>,
+    ids: Arc<Mutex<Identities>>,
     init_pid: i32,
-    /// Each watched program of the home and its real inodes.
-    programs: Vec<(String, Vec<(u64, u64)>)>,
-    /// The last file opened with no name (link count 0) and by whom: the
-    /// overlay opens the copy it is making just before it reads the file
-    /// it copies, so when that file is a honeypot, this is its copy.
-    last_unnamed: Option<(i32, (u64, u64))>,
 }
 
-/// One mark on the filesystem that holds the home's layers: every open of
-/// a home file, through any name, reaches the harness as an open of the
-/// real file behind it, which is matched to the honeypots by inode.
-fn fanotify_setup(setup: WatchSetup<'_>) -> io::Result<Fanotify> {
+/// A permission mark on each honeypot's and watched program's real file:
+/// its opener waits for the harness, which reads who it is. Marks are on
+/// inodes, so every name that reaches the file is seen; the copies the
+/// overlay makes of a honeypot (before a write, a hard link, a rename) are
+/// marked as the change set reveals them ([`HoneypotWatch::watch_copy`]),
+/// and the copy-up itself reads the starting file, which is seen.
+fn fanotify_setup(setup: &WatchSetup<'_>) -> io::Result<Fanotify> {
     // SAFETY: plain call; the result is owned below.
     let fd = check(
         unsafe {
@@ -582,72 +632,71 @@ fn fanotify_setup(setup: WatchSetup<'_>) -> io::Result<Fanotify> {
     )?;
     // SAFETY: a fresh fd.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
-    // SAFETY: marking the filesystem of an open directory (null path).
+    let watched = |rel: &str| -> io::Result<Option<(u64, u64)>> {
+        // Opened before its mark exists: this open raises no event.
+        let Ok(f) =
+            sys::open_beneath(setup.lower.as_raw_fd(), rel, libc::O_RDONLY | libc::O_NONBLOCK)
+        else {
+            return Ok(None); // an absent file: nothing to watch
+        };
+        mark_inode(fd.as_raw_fd(), &f)?;
+        Ok(Some(sys::identity(f.as_raw_fd())?))
+    };
+    let mut ids = Identities::default();
+    for rel in setup.honeypots {
+        if let Some(id) = watched(rel)? {
+            ids.honeypots.push((rel.clone(), vec![id]));
+        }
+    }
+    for (name, rel) in &setup.programs {
+        if let Some(id) = watched(rel)? {
+            ids.programs.push((name.clone(), vec![id]));
+        }
+    }
+    Ok(Fanotify { fd, ids: Arc::new(Mutex::new(ids)), init_pid: setup.init_pid })
+}
+
+/// A permission mark on the file open as `file`.
+fn mark_inode(fan: RawFd, file: &OwnedFd) -> io::Result<()> {
+    // SAFETY: marking the object an open descriptor refers to (null path).
     check(
         unsafe {
             libc::fanotify_mark(
-                fd.as_raw_fd(),
-                libc::FAN_MARK_ADD | libc::FAN_MARK_FILESYSTEM,
+                fan,
+                libc::FAN_MARK_ADD,
                 libc::FAN_OPEN_PERM,
-                setup.upper.as_raw_fd(),
+                file.as_raw_fd(),
                 std::ptr::null(),
             )
         }
         .into(),
-        || "fanotify_mark of the home's layers".into(),
+        || "fanotify_mark of a watched file".into(),
     )?;
-    let mut honeypots = Vec::new();
-    for rel in setup.honeypots {
-        // O_PATH: no open, so no event (nothing answers events yet).
-        let Ok(f) = sys::open_beneath(setup.lower.as_raw_fd(), rel, libc::O_PATH) else {
-            continue; // an absent honeypot: nothing to watch
-        };
-        honeypots.push((rel.clone(), vec![sys::identity(f.as_raw_fd())?]));
-    }
-    let mut programs = Vec::new();
-    for (name, rel) in &setup.programs {
-        if let Ok(f) = sys::open_beneath(setup.lower.as_raw_fd(), rel, libc::O_PATH) {
-            programs.push((name.clone(), vec![sys::identity(f.as_raw_fd())?]));
-        }
-    }
-    let upper = setup.upper;
-    Ok(Fanotify { fd, upper, honeypots, programs, init_pid: setup.init_pid, last_unnamed: None })
+    Ok(())
 }
 
-impl Fanotify {
-    /// The honeypot an opened real file (device, inode) is, if any, opened
-    /// by `pid` with `links` names.
-    fn honeypot(&mut self, pid: i32, id: (u64, u64), links: u64) -> Option<String> {
-        let unnamed = self.last_unnamed.take();
-        if links == 0 {
-            self.last_unnamed = Some((pid, id));
+/// What an opened file was to the watcher.
+enum Opened {
+    Honeypot(String),
+    Program(String),
+    Other,
+}
+
+impl Identities {
+    fn of(&self, id: (u64, u64)) -> Opened {
+        if let Some((rel, _)) = self.honeypots.iter().find(|(_, ids)| ids.contains(&id)) {
+            return Opened::Honeypot(rel.clone());
         }
-        if let Some(i) = self.honeypots.iter().position(|(_, ids)| ids.contains(&id)) {
-            // A copy-up of the honeypot: the unnamed file just opened by the
-            // same process is the copy.
-            if let Some((p, copy)) = unnamed
-                && p == pid
-                && !self.honeypots[i].1.contains(&copy)
-            {
-                self.honeypots[i].1.push(copy);
-            }
-            return Some(self.honeypots[i].0.clone());
+        if let Some((name, _)) = self.programs.iter().find(|(_, ids)| ids.contains(&id)) {
+            return Opened::Program(name.clone());
         }
-        // Not known yet: it may be a honeypot's copy in the upper layer.
-        for (rel, ids) in &mut self.honeypots {
-            let copy = sys::open_beneath(self.upper.as_raw_fd(), rel, libc::O_PATH)
-                .and_then(|f| sys::identity(f.as_raw_fd()));
-            if copy.is_ok_and(|c| c == id) {
-                ids.push(id);
-                return Some(rel.clone());
-            }
-        }
-        None
+        Opened::Other
     }
 }
 
-fn fanotify_loop(mut fan: Fanotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
+fn fanotify_loop(fan: Fanotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
     let fd = fan.fd.as_raw_fd();
+    let own = std::process::id() as i32;
     let mut buf = vec![0u8; 8192];
     while wait_readable(fd, wake) {
         // SAFETY: reading into a live buffer.
@@ -661,46 +710,50 @@ fn fanotify_loop(mut fan: Fanotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)
             // SAFETY: the kernel wrote whole metadata records; read unaligned.
             let m: libc::fanotify_event_metadata =
                 unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
-            if m.fd >= 0 {
-                // SAFETY: the event's fd is ours to close.
-                let file = unsafe { OwnedFd::from_raw_fd(m.fd) };
-                let theirs = m.pid != fan.init_pid;
-                let opened = sys::identity_links(m.fd).ok().filter(|_| theirs);
-                let honeypot = opened.and_then(|(id, links)| fan.honeypot(m.pid, id, links));
-                let program = opened.and_then(|(id, _)| {
-                    fan.programs.iter().find(|(_, ids)| ids.contains(&id)).map(|(n, _)| n.clone())
-                });
-                if let Some(program) = program {
-                    let pid = read_status(m.pid).map(|s| s.ns_pid);
+            off += m.event_len as usize;
+            if m.fd < 0 {
+                continue;
+            }
+            // SAFETY: the event's fd is ours to close.
+            let file = unsafe { OwnedFd::from_raw_fd(m.fd) };
+            // The sandbox's init and the harness itself read files too.
+            let theirs = m.pid != fan.init_pid && m.pid != own;
+            let opened = match sys::identity(m.fd) {
+                Ok(id) if theirs => fan.ids.lock().unwrap_or_else(|e| e.into_inner()).of(id),
+                _ => Opened::Other,
+            };
+            // Read who it is while it waits.
+            let pid = read_status(m.pid).map(|s| s.ns_pid);
+            match opened {
+                Opened::Program(program) => {
                     let argv = cmdline(m.pid);
                     let _ = tx.send((Instant::now(), Audit::ProgramOpen { program, pid, argv }));
                 }
-                if let Some(path) = honeypot {
+                Opened::Honeypot(path) => {
                     // The real file's path is relative to its layer: the
                     // name the opener used.
                     let used = fs::read_link(format!("/proc/self/fd/{}", m.fd))
                         .ok()
                         .map(|p| p.to_string_lossy().trim_start_matches('/').to_owned());
                     let via = used.filter(|u| *u != path);
-                    let pid = read_status(m.pid).map(|s| s.ns_pid);
                     let argv = Some(cmdline(m.pid));
                     let _ = tx.send((
                         Instant::now(),
                         Audit::HoneypotOpen(HoneypotOpen { path, via, pid, argv }),
                     ));
                 }
-                let resp = libc::fanotify_response { fd: m.fd, response: libc::FAN_ALLOW };
-                // SAFETY: writing a response record for a pending event.
-                unsafe {
-                    libc::write(
-                        fd,
-                        (&resp as *const libc::fanotify_response).cast(),
-                        std::mem::size_of_val(&resp),
-                    )
-                };
-                drop(file);
+                Opened::Other => {}
             }
-            off += m.event_len as usize;
+            let resp = libc::fanotify_response { fd: m.fd, response: libc::FAN_ALLOW };
+            // SAFETY: writing a response record for a pending event.
+            unsafe {
+                libc::write(
+                    fd,
+                    (&resp as *const libc::fanotify_response).cast(),
+                    std::mem::size_of_val(&resp),
+                )
+            };
+            drop(file);
         }
     }
 }

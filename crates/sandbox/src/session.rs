@@ -237,7 +237,6 @@ impl Sandbox {
             Some(std::thread::spawn(move || audit::supervise(listener, tx2, programs, backlog)));
         let watch = audit::WatchSetup {
             lower: &lower,
-            upper: upper.try_clone().map_err(setup("the upper layer"))?,
             honeypots: &spec.honeypots,
             programs: spec
                 .programs
@@ -409,19 +408,25 @@ impl Session {
             }
         }
         let links: Vec<Vec<String>> = links.into_values().filter(|g| g.len() > 1).collect();
-        // A honeypot's copy in the upper layer, and its other names, are
-        // the honeypot too.
+        // A honeypot's copy in the upper layer, its other names, and files
+        // with its content are the honeypot too: watched from now on, and
+        // reported (other than its own path) as aliases.
         let mut aliases = Vec::new();
         if let (Some(watch), Some(upper)) = (&self.honeypots, &self.upper) {
             for h in &self.honeypot_paths {
-                if walk.entries.iter().any(|e| &e.path == h && matches!(e.kind, UpperKind::File(_)))
-                {
-                    watch.watch_copy(upper, h, h);
-                }
-                for group in links.iter().filter(|g| g.contains(h)) {
-                    for name in group.iter().filter(|n| *n != h) {
-                        watch.watch_copy(upper, h, name);
-                        aliases.push((h.clone(), name.clone()));
+                let original = self.lower.get(h).and_then(|s| s.content.clone());
+                let linked: Vec<&String> =
+                    links.iter().filter(|g| g.contains(h)).flatten().collect();
+                for e in &walk.entries {
+                    let UpperKind::File(content) = &e.kind else { continue };
+                    let same = &e.path == h
+                        || linked.contains(&&e.path)
+                        || original.as_ref() == Some(content);
+                    if same {
+                        watch.watch_copy(upper, h, &e.path);
+                        if &e.path != h {
+                            aliases.push((h.clone(), e.path.clone()));
+                        }
                     }
                 }
             }

@@ -230,8 +230,9 @@ pub enum Body {
         /// `correlated` when it was taken from the latest exec.
         attribution: String,
     },
-    /// Another name for a honeypot's file appeared in the home: a hard link
-    /// to it, through which it can be read without naming it (version 2).
+    /// A honeypot's file, or its content, appeared under another name in
+    /// the home: a hard link, a rename, a copy, through which it can be read
+    /// without naming it (version 2).
     HoneypotAlias {
         /// The honeypot's path.
         path: String,
