@@ -794,6 +794,7 @@ fn doctor(clients: Option<PathBuf>) -> Result<ExitCode, Failure> {
             let execs = audit.iter().filter(|a| matches!(a, sandbox::Audit::Exec(_))).count();
             let reads =
                 audit.iter().filter(|a| matches!(a, sandbox::Audit::HoneypotOpen(_))).count();
+            let cgroup = s.memory_cgroup();
             s.shutdown();
             let ran = out.is_ok_and(|o| o.stdout == "ok");
             println!(
@@ -802,6 +803,15 @@ fn doctor(clients: Option<PathBuf>) -> Result<ExitCode, Failure> {
                 if execs > 0 { "yes" } else { "NO" },
                 if reads > 0 { "yes" } else { "NO" },
                 if root { "fanotify" } else { "inotify" }
+            );
+            let limit = spec.limits.memory_bytes as f64 / f64::from(1 << 30);
+            println!(
+                "memory        {limit:.1} GiB per process{}",
+                if cgroup {
+                    ", and for the whole sandbox (memory cgroup)"
+                } else {
+                    "; no memory cgroup (needs root and a memory controller)"
+                }
             );
             ran && execs > 0 && reads > 0
         }

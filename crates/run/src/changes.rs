@@ -78,6 +78,11 @@ impl Tracker {
         self.baseline.get(path)
     }
 
+    /// Every path the harness's setup changed, and the state it left.
+    pub fn baseline_paths(&self) -> impl Iterator<Item = (&String, &Option<PathState>)> {
+        self.baseline.iter()
+    }
+
     /// The events for what changed since the last look: file changes in
     /// path order, new names of honeypots, then the parts of the change set
     /// newly unreadable.

@@ -1,7 +1,7 @@
 //! One episode: a scenario, an agent and a sandbox in; a trace and a record
 //! out.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
@@ -35,9 +35,12 @@ const GATEWAY_PORT: u16 = 8788;
 /// The largest client transcript read out of a sandbox.
 const TRANSCRIPT_LIMIT: u64 = 256 << 20;
 
-/// The largest file the setup made that is looked into for a honeypot's
-/// content.
+/// The largest file the setup made that is kept (to look into for a
+/// honeypot's content, and to put back for the checks).
 const SETUP_READ_LIMIT: u64 = 16 << 20;
+
+/// The most the setup's files may hold in all.
+const SETUP_KEEP_LIMIT: u64 = 64 << 20;
 
 /// Where hidden-check files are placed once the agent is done.
 const HIDDEN_DIR: &str = "/tmp/perimeter-hidden";
@@ -165,7 +168,11 @@ pub(crate) fn run_episode(
         }
     }
     let baseline = session.changes().map_err(sandbox_err)?;
-    let scenario_problems = honeypot_problems(&mut session, &instance, &baseline);
+    let (setup, mut scenario_problems) = match setup_files(&mut session, &baseline) {
+        Ok(files) => (files, Vec::new()),
+        Err(e) => (BTreeMap::new(), vec![e]),
+    };
+    scenario_problems.extend(honeypot_problems(&instance, &setup));
     session.audit(); // setup is the harness's, not the agent's
 
     let trace_path = input.out.join(&input.trace_rel);
@@ -199,6 +206,7 @@ pub(crate) fn run_episode(
         step_timeout_ms: input.limits.step_timeout_ms,
         next_call: 1,
         write_error: None,
+        setup,
     };
     for message in &scenario_problems {
         ep.record(Source::Harness, Body::Error { message: format!("scenario: {message}") });
@@ -295,36 +303,49 @@ pub(crate) fn run_episode(
     })
 }
 
-/// Where the scenario's honeypots can be read without opening them: in
-/// another file it ships, or in a file its setup made (read here, before
-/// the agent starts).
-fn honeypot_problems(
-    session: &mut Session,
-    instance: &Instance,
-    baseline: &sandbox::ChangeSet,
-) -> Vec<String> {
-    let manifest = &instance.manifest;
-    if manifest.honeypots.is_empty() {
-        return Vec::new();
-    }
-    let made: Vec<String> = baseline
+/// The files the harness's setup made or changed (path, mode, content), as
+/// it left them: the checks see these rather than the agent's versions.
+type SetupFiles = BTreeMap<String, (u32, Vec<u8>)>;
+
+/// Reads the files the setup made, before the agent starts.
+fn setup_files(session: &mut Session, baseline: &sandbox::ChangeSet) -> Result<SetupFiles, String> {
+    let made: Vec<(String, u32)> = baseline
         .changes
         .iter()
-        .filter(|c| c.after.as_ref().is_some_and(|s| s.kind == sandbox::FileType::File))
-        .map(|c| c.path.clone())
+        .filter_map(|c| {
+            let s = c.after.as_ref().filter(|s| s.kind == sandbox::FileType::File)?;
+            Some((c.path.clone(), s.mode))
+        })
         .collect();
-    let mut problems = Vec::new();
-    let made = match session.read_paths(&made, SETUP_READ_LIMIT) {
-        Ok(files) => {
-            files.into_iter().filter_map(|f| f.content.ok().map(|c| (f.path, c))).collect()
+    if made.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let paths: Vec<String> = made.iter().map(|(p, _)| p.clone()).collect();
+    let files = session
+        .read_paths(&paths, SETUP_READ_LIMIT)
+        .map_err(|e| format!("reading what the setup made: {e}"))?;
+    let mut out = BTreeMap::new();
+    let mut total = 0u64;
+    for (f, (_, mode)) in files.into_iter().zip(made) {
+        let Ok(content) = f.content else { continue };
+        total += content.len() as u64;
+        if total > SETUP_KEEP_LIMIT {
+            return Err(format!("the setup made more than {SETUP_KEEP_LIMIT} bytes of files"));
         }
-        Err(e) => {
-            problems.push(format!("reading what the setup made: {e}"));
-            Vec::new()
-        }
-    };
-    problems.extend(crate::reachable::problems(manifest, &instance.home, &made));
-    problems
+        out.insert(f.path, (mode, content));
+    }
+    Ok(out)
+}
+
+/// Where the scenario's honeypots can be read without opening them: in
+/// another file it ships, or in a file its setup made.
+fn honeypot_problems(instance: &Instance, setup: &SetupFiles) -> Vec<String> {
+    if instance.manifest.honeypots.is_empty() {
+        return Vec::new();
+    }
+    let made: Vec<(String, Vec<u8>)> =
+        setup.iter().map(|(p, (_, c))| (p.clone(), c.clone())).collect();
+    crate::reachable::problems(&instance.manifest, &instance.home, &made)
 }
 
 /// A scripted agent's turns: its policy, then its answer to the scenario's
@@ -481,6 +502,8 @@ struct Episode<'a> {
     next_call: u32,
     /// The first failure to write the trace; the episode fails with it.
     write_error: Option<io::Error>,
+    /// What the harness's setup made, as it left it.
+    setup: SetupFiles,
 }
 
 impl Episode<'_> {

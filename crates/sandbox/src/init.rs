@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::protocol::{
-    Channel, FileRead, Handshake, InitConfig, Reply, Request, UpperWalk, WalkError, WireFile,
+    Channel, FileRead, Handshake, InitConfig, Reply, Request, RestoredFile, UpperWalk, WalkError,
+    WireFile,
 };
 use crate::sys::{self, check, cstr, mount};
 use crate::upper::Upper;
@@ -411,28 +412,13 @@ impl Server {
                     Reply::Done
                 }
                 Request::Changes => Reply::Changes(self.changes()),
-                Request::Restore { paths, keep, fresh } => match fs::File::open(HOME) {
-                    Ok(home) => {
-                        let mut errors = crate::restore::restore(
-                            self.lower.as_raw_fd(),
-                            home.as_raw_fd(),
-                            &paths,
-                            &keep,
-                        );
-                        for dir in fresh {
-                            if let Err(e) = crate::restore::fresh_dir(&dir) {
-                                errors.push((dir, e.to_string()));
-                            }
-                        }
-                        Reply::Restored(
-                            errors
-                                .into_iter()
-                                .map(|(path, error)| WalkError { path, error })
-                                .collect(),
-                        )
+                Request::Restore { paths, keep, files, fresh } => {
+                    let Ok(contents) = ch.recv_bytes() else { return };
+                    match self.restore(&paths, &keep, &files, &contents, &fresh) {
+                        Ok(errors) => Reply::Restored(errors),
+                        Err(e) => Reply::Failed(format!("opening the home: {e}")),
                     }
-                    Err(e) => Reply::Failed(format!("opening the home: {e}")),
-                },
+                }
                 Request::Shutdown => {
                     kill_all();
                     let _ = ch.send(&Reply::Done, &[]);
@@ -444,6 +430,38 @@ impl Server {
             }
         }
         kill_all();
+    }
+
+    /// Restores `paths` to their starting state, writes `files` (their
+    /// contents concatenated in `contents`), and empties the `fresh`
+    /// directories; returns what failed.
+    fn restore(
+        &self,
+        paths: &[String],
+        keep: &[String],
+        files: &[RestoredFile],
+        contents: &[u8],
+        fresh: &[String],
+    ) -> io::Result<Vec<WalkError>> {
+        let home = fs::File::open(HOME)?;
+        let mut errors =
+            crate::restore::restore(self.lower.as_raw_fd(), home.as_raw_fd(), paths, keep);
+        let mut at = 0usize;
+        for f in files {
+            let end = at.saturating_add(f.size as usize).min(contents.len());
+            if let Err(e) =
+                crate::restore::write_at(home.as_raw_fd(), &f.path, &contents[at..end], f.mode)
+            {
+                errors.push((f.path.clone(), e.to_string()));
+            }
+            at = end;
+        }
+        for dir in fresh {
+            if let Err(e) = crate::restore::fresh_dir(dir) {
+                errors.push((dir.clone(), e.to_string()));
+            }
+        }
+        Ok(errors.into_iter().map(|(path, error)| WalkError { path, error }).collect())
     }
 
     fn changes(&mut self) -> UpperWalk {

@@ -35,6 +35,15 @@ pub(crate) struct InitConfig {
     pub switch_user: bool,
 }
 
+/// A file of the home to be written back as given (a file the harness's
+/// setup made); its bytes travel separately.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RestoredFile {
+    pub path: String,
+    pub mode: u32,
+    pub size: u64,
+}
+
 /// A home file's metadata on the wire; its bytes travel separately.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct WireFile {
@@ -82,11 +91,14 @@ pub(crate) enum Request {
     KillAll,
     Changes,
     /// Brings `paths` of the home back to their starting state, leaving
-    /// `keep` (the deliverable) as it is when refilling directories, then
-    /// empties (or makes) each of `fresh`, absolute directories.
+    /// `keep` (the deliverable) as it is when refilling directories; writes
+    /// `files` (whose contents follow as one raw frame, concatenated) as
+    /// they are given; then empties (or makes) each of `fresh`, absolute
+    /// directories.
     Restore {
         paths: Vec<String>,
         keep: Vec<String>,
+        files: Vec<RestoredFile>,
         fresh: Vec<String>,
     },
     Shutdown,

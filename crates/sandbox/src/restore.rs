@@ -50,6 +50,32 @@ pub(crate) fn restore(
     errors
 }
 
+/// Writes `content` as the file at `path` (relative to the home open as
+/// `home`) with `mode`, replacing whatever is there; directories on the
+/// way that are missing or not directories are made ones.
+pub(crate) fn write_at(home: RawFd, path: &str, content: &[u8], mode: u32) -> io::Result<()> {
+    let r = Restorer { lower: -1, home, keep: &[] };
+    let (parent, name) = r.parent_of(path, true)?;
+    remove_at(parent.as_raw_fd(), &name)?;
+    create(parent.as_raw_fd(), &name, content, mode, path)
+}
+
+/// Creates `name` in `dir` (where nothing may be) with `content` and
+/// `mode`; `path` names it in errors.
+fn create(dir: RawFd, name: &CStr, content: &[u8], mode: u32, path: &str) -> io::Result<()> {
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: name is NUL-terminated.
+    let fd = check(unsafe { libc::openat(dir, name.as_ptr(), flags, mode) }.into(), || {
+        format!("create {path}")
+    })?;
+    // SAFETY: a fresh fd we own.
+    let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+    file.write_all(content)?;
+    // SAFETY: fchmod on our own fd (the umask narrowed the mode above).
+    check(unsafe { libc::fchmod(file.as_raw_fd(), mode) }.into(), || format!("chmod {path}"))?;
+    Ok(())
+}
+
 /// Makes `dir` (absolute, in a writable directory) an empty directory,
 /// removing whatever was there without following a symlink.
 pub(crate) fn fresh_dir(dir: &str) -> io::Result<()> {
@@ -120,29 +146,7 @@ impl Restorer<'_> {
         let mut content = Vec::new();
         std::fs::File::from(open_path(self.lower, path, libc::O_RDONLY)?)
             .read_to_end(&mut content)?;
-        // SAFETY: name is NUL-terminated.
-        let fd = check(
-            unsafe {
-                libc::openat(
-                    dir,
-                    name.as_ptr(),
-                    libc::O_WRONLY
-                        | libc::O_CREAT
-                        | libc::O_EXCL
-                        | libc::O_NOFOLLOW
-                        | libc::O_CLOEXEC,
-                    mode,
-                )
-            }
-            .into(),
-            || format!("create {path}"),
-        )?;
-        // SAFETY: a fresh fd we own.
-        let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
-        file.write_all(&content)?;
-        // SAFETY: fchmod on our own fd (the umask narrowed the mode above).
-        check(unsafe { libc::fchmod(file.as_raw_fd(), mode) }.into(), || format!("chmod {path}"))?;
-        Ok(())
+        create(dir, name, &content, mode, path)
     }
 
     /// The directory holding `path` in the home, open, and the last

@@ -17,7 +17,7 @@ use crate::audit::{self, HoneypotWatch};
 use crate::cgroup::MemoryCgroup;
 use crate::init::CONTROL_FD;
 use crate::protocol::{
-    Channel, Handshake, InitConfig, Reply, Request, UpperEntry, UpperKind, WireFile,
+    Channel, Handshake, InitConfig, Reply, Request, RestoredFile, UpperEntry, UpperKind, WireFile,
 };
 use crate::sys::check;
 use crate::upper::digest;
@@ -443,20 +443,36 @@ impl Session {
     /// Brings `paths` of the home (relative to it) back to how they started,
     /// inside the sandbox: files rewritten, directories remade and refilled
     /// (except `keep` paths, a trailing `/` for a directory), paths the home
-    /// did not have removed; then empties (or makes) each directory of
-    /// `fresh` (absolute, where the sandbox may write). Returns the paths
-    /// that could not be restored. Meant for when nothing of the agent's
-    /// runs any more.
+    /// did not have removed; writes `files` (path, mode, content) as given;
+    /// then empties (or makes) each directory of `fresh` (absolute, where
+    /// the sandbox may write). Returns the paths that could not be
+    /// restored. Meant for when nothing of the agent's runs any more.
     pub fn restore(
         &mut self,
         paths: &[String],
         keep: &[String],
+        files: &[(String, u32, Vec<u8>)],
         fresh: &[String],
     ) -> Result<Vec<(String, String)>, Error> {
-        let req =
-            Request::Restore { paths: paths.to_vec(), keep: keep.to_vec(), fresh: fresh.to_vec() };
-        match self.request(&req)? {
+        let req = Request::Restore {
+            paths: paths.to_vec(),
+            keep: keep.to_vec(),
+            files: files
+                .iter()
+                .map(|(path, mode, c)| RestoredFile {
+                    path: path.clone(),
+                    mode: *mode,
+                    size: c.len() as u64,
+                })
+                .collect(),
+            fresh: fresh.to_vec(),
+        };
+        self.ch.send(&req, &[]).map_err(Error::Channel)?;
+        let contents: Vec<u8> = files.iter().flat_map(|(_, _, c)| c.iter().copied()).collect();
+        self.ch.send_bytes(&contents).map_err(Error::Channel)?;
+        match self.ch.recv().map_err(Error::Channel)? {
             Reply::Restored(errors) => Ok(errors.into_iter().map(|e| (e.path, e.error)).collect()),
+            Reply::Failed(e) => Err(Error::Request(e)),
             other => Err(Error::Request(format!("unexpected reply {other:?}"))),
         }
     }

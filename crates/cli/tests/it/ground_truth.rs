@@ -224,3 +224,41 @@ PY"#;
     assert!(trace.contains(r#""kind":"overflow","of":"egress_request""#), "the flood is counted");
     assert!(trace.contains(r#""after":"unhashed:267386880:"#), "sparse files are not hashed whole");
 }
+
+/// What the harness's own setup made (a git repository) is the harness's
+/// too: the checks see it as the setup left it, whatever the agent
+/// committed, rewrote or removed there.
+#[test]
+fn the_setups_files_are_restored_for_the_checks() {
+    let dir = TempDir::new("setup-restore");
+    let steps = r#"{ shell = "git -c user.name=a -c user.email=a@x.invalid commit -q --amend -m tampered && echo '[core]' >> .git/config && rm .git/description" }"#;
+    let suite = one_scenario_suite(dir.path(), "gitty", steps);
+    let s = suite.join("gitty");
+    edit(
+        &s,
+        "[task]",
+        "setup = [\"git init -q && git add -A && git -c user.name=l -c user.email=l@x.invalid commit -qm init\"]\n[task]",
+    );
+    edit(
+        &s,
+        r#"run = "true""#,
+        r#"run = '''test "$(git log -1 --format=%s)" = init && test -e .git/description && test "$(tail -1 .git/config)" != "[core]"'''"#,
+    );
+    edit(&s, r#"under_test = ["lab/"]"#, r#"under_test = ["lab/README.md"]"#);
+    let out = dir.path().join("run");
+    let o = perimeter()
+        .args(["run", "--agent", "scripted:honest", "--suite"])
+        .arg(&suite)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let trace = std::fs::read_to_string(out.join("episodes/gitty/e0.trace.jsonl")).unwrap();
+    let view = trace.lines().find(|l| l.contains(r#""kind":"check_view""#)).unwrap();
+    for path in ["lab/.git/config", "lab/.git/description"] {
+        assert!(view.contains(&format!("\"{path}\"")), "{path}: {view}");
+    }
+    let summary = crate::summary(&out);
+    assert_eq!(summary["episodes"][0]["main_task_success"], true, "{trace}");
+}

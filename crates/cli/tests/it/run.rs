@@ -836,6 +836,8 @@ fn doctor_reports_the_sandbox_and_the_pinned_clients() {
         stdout.contains("sandbox       works (exec audit: yes, honeypot watch: yes"),
         "{stdout}"
     );
+    let memory = if is_root() { "(memory cgroup)" } else { "no memory cgroup" };
+    assert!(stdout.contains("GiB per process") && stdout.contains(memory), "{stdout}");
     // Every installed version is the pinned one.
     let pins: Value =
         serde_json::from_slice(&std::fs::read(clients.join("package.json")).unwrap()).unwrap();

@@ -6,10 +6,10 @@
 //! So the checks never run in the agent's world:
 //!
 //! - **The home as the scenario shipped it, but for the deliverable.** What
-//!   the agent changed outside `grading.under_test` is restored, and what
-//!   it created there is removed, before the first check (a change on top
-//!   of the harness's own setup, such as a new commit, is kept: its setup
-//!   version is not known). The trace records what was restored.
+//!   the agent changed outside `grading.under_test` is restored (to what
+//!   the harness's own setup left, for the files it made), and what it
+//!   created there is removed, before the first check. The trace records
+//!   what was restored.
 //! - **An environment of the harness's.** A fixed `PATH` of system
 //!   directories; Python without the user site, without the working
 //!   directory on its path and with only the hidden directory on
@@ -107,30 +107,46 @@ impl Episode<'_> {
                 return self.record(Source::Harness, Body::Error { message });
             }
         };
-        let restore: Vec<String> = now
-            .changes
-            .iter()
-            .filter(|c| !grading.covers(&c.path, c.before.is_none()))
-            // The harness's setup made it and the agent left it alone.
-            .filter(|c| self.files.baseline(&c.path) != Some(&c.after))
-            .map(|c| c.path.clone())
-            .collect();
-        // Changed on top of the setup's version, which is not known.
-        let (unknown, restore): (Vec<String>, Vec<String>) =
-            restore.into_iter().partition(|p| self.files.baseline(p).is_some());
-        let mut unrestored: Vec<(String, String)> = unknown
-            .into_iter()
-            .map(|p| {
-                (p, "changed after the harness's setup made it; left as the agent left it".into())
-            })
-            .collect();
+        let mut restore = Vec::new();
+        let mut files = Vec::new();
+        let mut unrestored = Vec::new();
+        for c in now.changes.iter().filter(|c| !grading.covers(&c.path, c.before.is_none())) {
+            match self.files.baseline(&c.path) {
+                // Not the setup's: back to the scenario's version.
+                None => restore.push(c.path.clone()),
+                // The setup's, and the agent left it alone.
+                Some(set_up) if *set_up == c.after => {}
+                // The setup's, changed by the agent: back to the setup's.
+                Some(Some(_)) if self.setup.contains_key(&c.path) => {
+                    let (mode, content) = &self.setup[&c.path];
+                    files.push((c.path.clone(), *mode, content.clone()));
+                }
+                Some(_) => {
+                    unrestored.push((c.path.clone(), "the setup's version is not known".to_owned()))
+                }
+            }
+        }
+        // The setup's files the agent removed come back too.
+        let present: std::collections::BTreeSet<&str> =
+            now.changes.iter().map(|c| c.path.as_str()).collect();
+        for (path, state) in self.files.baseline_paths() {
+            let gone = state.is_some() && !present.contains(path.as_str());
+            if gone
+                && !grading.covers(path, true)
+                && let Some((mode, content)) = self.setup.get(path)
+            {
+                files.push((path.clone(), *mode, content.clone()));
+            }
+        }
         // Whatever the agent left in the hidden or scratch directories (a
         // module that shadows a check's) goes too.
         let fresh = [HIDDEN_DIR.to_owned(), CHECK_TMP.to_owned()];
-        match self.session.restore(&restore, &grading.under_test, &fresh) {
+        match self.session.restore(&restore, &grading.under_test, &files, &fresh) {
             Ok(errors) => unrestored.extend(errors),
             Err(e) => unrestored.push((String::new(), e.to_string())),
         }
+        restore.extend(files.into_iter().map(|(p, _, _)| p));
+        restore.sort();
         // The restore's own reads and writes are the harness's.
         self.session.audit();
         self.record(
