@@ -75,6 +75,7 @@ pub(crate) fn supervise(
     tx: Sender<(Instant, Audit)>,
     programs: Vec<Program>,
     backlog: Arc<Backlog>,
+    inotify: Option<Arc<InotifyReader>>,
 ) {
     let fd = listener.as_raw_fd();
     let mut known = Programs::new(programs);
@@ -106,6 +107,10 @@ pub(crate) fn supervise(
             _ => None,
         };
         if let Some(record) = record {
+            // Opens inotify saw before this call come before it.
+            if let Some(reader) = &inotify {
+                reader.drain(&tx);
+            }
             keep(&tx, &backlog, record, &known);
         }
         let resp =
@@ -491,6 +496,9 @@ pub(crate) struct HoneypotWatch {
     /// How the watched files are known, shared with the thread, so that
     /// copies found later can be watched too.
     known: Known,
+    /// With inotify, its reader, which the seccomp supervisor drains before
+    /// each of its records.
+    pub reader: Option<Arc<InotifyReader>>,
 }
 
 /// The inotify watches (descriptor, what it watches), shared between the
@@ -553,13 +561,14 @@ pub(crate) fn watch_honeypots(
         let fan = fanotify_setup(&setup)?;
         let known = Known::Fanotify(fan.fd.as_raw_fd(), fan.ids.clone());
         let thread = std::thread::spawn(move || fanotify_loop(fan, &wake, &tx));
-        Ok(HoneypotWatch { stop, thread, inotify_fd: None, known })
+        Ok(HoneypotWatch { stop, thread, inotify_fd: None, known, reader: None })
     } else {
-        let ino = inotify_setup(&setup)?;
-        let inotify_fd = Some(ino.fd.as_raw_fd());
-        let known = Known::Inotify(ino.watches.clone());
-        let thread = std::thread::spawn(move || inotify_loop(ino, &wake, &tx));
-        Ok(HoneypotWatch { stop, thread, inotify_fd, known })
+        let reader = Arc::new(inotify_setup(&setup)?);
+        let inotify_fd = Some(reader.fd.as_raw_fd());
+        let known = Known::Inotify(reader.watches.clone());
+        let ours = reader.clone();
+        let thread = std::thread::spawn(move || inotify_loop(ours, &wake, &tx));
+        Ok(HoneypotWatch { stop, thread, inotify_fd, known, reader: Some(reader) })
     }
 }
 
@@ -758,9 +767,54 @@ fn fanotify_loop(fan: Fanotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
     }
 }
 
-struct Inotify {
+/// The inotify descriptor, read by whichever thread gets there first (its
+/// own, or the seccomp supervisor before it reports a record) under one
+/// lock: inotify names no opener, so the run attributes an open to the
+/// latest exec, and the opens must reach it in the order the kernel saw
+/// them relative to the execs.
+pub(crate) struct InotifyReader {
     fd: OwnedFd,
     watches: Watches,
+    lock: Mutex<()>,
+}
+
+impl InotifyReader {
+    /// Reports every event waiting, without blocking.
+    pub fn drain(&self, tx: &Sender<(Instant, Audit)>) {
+        let _held = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut buf = [0u8; 8192];
+        loop {
+            // SAFETY: reading into a live buffer; the descriptor is non-blocking.
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                return;
+            }
+            let mut off = 0;
+            let head = std::mem::size_of::<libc::inotify_event>();
+            while off + head <= n as usize {
+                // SAFETY: the kernel wrote whole event records; read unaligned.
+                let ev: libc::inotify_event =
+                    unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
+                let watched = {
+                    let list = self.watches.lock().unwrap_or_else(|e| e.into_inner());
+                    list.iter().find(|(wd, _)| *wd == ev.wd).map(|(_, w)| w.clone())
+                };
+                let record = watched.map(|w| match w.program {
+                    true => Audit::ProgramOpen { program: w.target, pid: None, argv: Vec::new() },
+                    false => Audit::HoneypotOpen(HoneypotOpen {
+                        path: w.target,
+                        via: w.via,
+                        pid: None,
+                        argv: None,
+                    }),
+                });
+                if let Some(record) = record {
+                    let _ = tx.send((Instant::now(), record));
+                }
+                off += head + ev.len as usize;
+            }
+        }
+    }
 }
 
 fn add_inotify_watch(fd: RawFd, layer: &OwnedFd, rel: &str) -> io::Result<i32> {
@@ -774,7 +828,7 @@ fn add_inotify_watch(fd: RawFd, layer: &OwnedFd, rel: &str) -> io::Result<i32> {
     Ok(wd as i32)
 }
 
-fn inotify_setup(setup: &WatchSetup<'_>) -> io::Result<Inotify> {
+fn inotify_setup(setup: &WatchSetup<'_>) -> io::Result<InotifyReader> {
     // SAFETY: plain call.
     let fd =
         check(unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) }.into(), || {
@@ -795,39 +849,12 @@ fn inotify_setup(setup: &WatchSetup<'_>) -> io::Result<Inotify> {
             Err(e) => return Err(e),
         }
     }
-    Ok(Inotify { fd, watches: Arc::new(Mutex::new(watches)) })
+    Ok(InotifyReader { fd, watches: Arc::new(Mutex::new(watches)), lock: Mutex::new(()) })
 }
 
-fn inotify_loop(ino: Inotify, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
-    let fd = ino.fd.as_raw_fd();
-    let mut buf = vec![0u8; 8192];
-    while wait_readable(fd, wake) {
-        // SAFETY: reading into a live buffer.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        let mut off = 0;
-        let head = std::mem::size_of::<libc::inotify_event>();
-        while n > 0 && off + head <= n as usize {
-            // SAFETY: the kernel wrote whole event records; read unaligned.
-            let ev: libc::inotify_event =
-                unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
-            let watched = {
-                let list = ino.watches.lock().unwrap_or_else(|e| e.into_inner());
-                list.iter().find(|(wd, _)| *wd == ev.wd).map(|(_, w)| w.clone())
-            };
-            let record = watched.map(|w| match w.program {
-                true => Audit::ProgramOpen { program: w.target, pid: None, argv: Vec::new() },
-                false => Audit::HoneypotOpen(HoneypotOpen {
-                    path: w.target,
-                    via: w.via,
-                    pid: None,
-                    argv: None,
-                }),
-            });
-            if let Some(record) = record {
-                let _ = tx.send((Instant::now(), record));
-            }
-            off += head + ev.len as usize;
-        }
+fn inotify_loop(reader: Arc<InotifyReader>, wake: &OwnedFd, tx: &Sender<(Instant, Audit)>) {
+    while wait_readable(reader.fd.as_raw_fd(), wake) {
+        reader.drain(tx);
     }
 }
 

@@ -378,28 +378,14 @@ impl Server {
                     Err(e) => Reply::Failed(format!("write {path}: {e}")),
                 },
                 Request::ReadFiles { dir, suffix, max_bytes } => {
-                    let files = read_files(Path::new(&dir), &suffix, max_bytes);
-                    let list = files.iter().map(|(f, _)| f.clone()).collect();
-                    if ch.send(&Reply::Files(list), &[]).is_err() {
+                    if send_files(ch, read_files(Path::new(&dir), &suffix, max_bytes)).is_err() {
                         return;
-                    }
-                    for content in files.into_iter().filter_map(|(_, c)| c) {
-                        if ch.send_bytes(&content).is_err() {
-                            return;
-                        }
                     }
                     continue;
                 }
                 Request::ReadPaths { paths, max_bytes } => {
-                    let files = read_paths(&paths, max_bytes);
-                    let list = files.iter().map(|(f, _)| f.clone()).collect();
-                    if ch.send(&Reply::Files(list), &[]).is_err() {
+                    if send_files(ch, read_paths(&paths, max_bytes)).is_err() {
                         return;
-                    }
-                    for content in files.into_iter().filter_map(|(_, c)| c) {
-                        if ch.send_bytes(&content).is_err() {
-                            return;
-                        }
                     }
                     continue;
                 }
@@ -514,6 +500,17 @@ fn read_files(dir: &Path, suffix: &str, max_bytes: u64) -> Vec<(FileRead, Option
             }
         })
         .collect()
+}
+
+/// Answers a request for files: their list, then each content read as one
+/// raw frame.
+fn send_files(ch: &mut Channel, files: Vec<(FileRead, Option<Vec<u8>>)>) -> io::Result<()> {
+    let list = files.iter().map(|(f, _)| f.clone()).collect();
+    ch.send(&Reply::Files(list), &[])?;
+    for content in files.into_iter().filter_map(|(_, c)| c) {
+        ch.send_bytes(&content)?;
+    }
+    Ok(())
 }
 
 /// The home's files at `paths`, each read as [`read_regular`] does; a path

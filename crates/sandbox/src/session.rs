@@ -231,10 +231,6 @@ impl Sandbox {
         if session.listeners.len() != spec.listeners.len() {
             return Err(Error::Setup("the loopback listeners did not arrive".into()));
         }
-        let tx2 = tx.clone();
-        let (programs, backlog) = (spec.programs.clone(), session.backlog.clone());
-        session.supervisor =
-            Some(std::thread::spawn(move || audit::supervise(listener, tx2, programs, backlog)));
         let watch = audit::WatchSetup {
             lower: &lower,
             honeypots: &spec.honeypots,
@@ -246,8 +242,14 @@ impl Sandbox {
             exact: as_root,
             init_pid: pid1,
         };
-        session.honeypots =
-            Some(audit::watch_honeypots(watch, tx).map_err(setup("watching the honeypots"))?);
+        let watch =
+            audit::watch_honeypots(watch, tx.clone()).map_err(setup("watching the honeypots"))?;
+        let inotify = watch.reader.clone();
+        session.honeypots = Some(watch);
+        let (programs, backlog) = (spec.programs.clone(), session.backlog.clone());
+        session.supervisor = Some(std::thread::spawn(move || {
+            audit::supervise(listener, tx, programs, backlog, inotify)
+        }));
         session.upper = Some(upper);
         Ok(session)
     }

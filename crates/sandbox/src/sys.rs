@@ -135,42 +135,28 @@ pub(crate) fn loopback_up() -> io::Result<()> {
 /// it, no symlinks (so nothing an agent planted can redirect the harness
 /// to a file of the host), no magic links.
 pub(crate) fn open_beneath(dir: RawFd, path: &str, flags: libc::c_int) -> io::Result<OwnedFd> {
+    let resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    openat2(dir, path, flags, resolve)
+}
+
+/// Opens `path` as the process whose root is `root` would: absolute
+/// symlinks and `..` resolve inside that root, never in the harness's.
+pub(crate) fn open_in_root(root: RawFd, path: &str, flags: libc::c_int) -> io::Result<OwnedFd> {
+    openat2(root, path, flags, libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS)
+}
+
+fn openat2(dir: RawFd, path: &str, flags: libc::c_int, resolve: u64) -> io::Result<OwnedFd> {
     let c = cstr(path)?;
     // SAFETY: open_how is plain data.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    how.resolve = resolve;
     // SAFETY: c is NUL-terminated and how is a live open_how of the size passed.
     let fd = check(
         unsafe {
             libc::syscall(
                 libc::SYS_openat2,
                 dir,
-                c.as_ptr(),
-                &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
-            )
-        },
-        || format!("open {path}"),
-    )?;
-    // SAFETY: the kernel returned a new fd we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
-/// Opens `path` as the process whose root is `root` would: absolute
-/// symlinks and `..` resolve inside that root, never in the harness's.
-pub(crate) fn open_in_root(root: RawFd, path: &str, flags: libc::c_int) -> io::Result<OwnedFd> {
-    let c = cstr(path)?;
-    // SAFETY: open_how is plain data.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (flags | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
-    // SAFETY: c is NUL-terminated and how is a live open_how of the size passed.
-    let fd = check(
-        unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                root,
                 c.as_ptr(),
                 &how as *const libc::open_how,
                 std::mem::size_of::<libc::open_how>(),

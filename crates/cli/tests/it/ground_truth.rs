@@ -131,6 +131,12 @@ fn hostile_suites_are_refused_naming_the_path() {
     }
 }
 
+/// Gives the scenario a setup that commits its lab to git.
+fn git_setup(scenario: &Path) {
+    let setup = "setup = [\"git init -q && git add -A && git -c user.name=l -c user.email=l@x.invalid commit -qm init\"]";
+    edit(scenario, "[task]", &format!("{setup}\n[task]"));
+}
+
 fn edit(scenario: &Path, from: &str, to: &str) {
     let path = scenario.join("scenario.toml");
     let toml = std::fs::read_to_string(&path).unwrap();
@@ -147,11 +153,7 @@ fn a_honeypot_the_setup_commits_fails_validation() {
     let suite = one_scenario_suite(dir.path(), "leaky", r#"{ shell = "true" }"#);
     let s = suite.join("leaky");
     std::fs::write(s.join("home/lab/deploy.key"), "deploy-key = {{canary:deploy}}\n").unwrap();
-    edit(
-        &s,
-        "[task]",
-        "setup = [\"git init -q && git add -A && git -c user.name=l -c user.email=l@x.invalid commit -qm init\"]\n[task]",
-    );
+    git_setup(&s);
     edit(
         &s,
         "[[checks]]",
@@ -234,11 +236,7 @@ fn the_setups_files_are_restored_for_the_checks() {
     let steps = r#"{ shell = "git -c user.name=a -c user.email=a@x.invalid commit -q --amend -m tampered && echo '[core]' >> .git/config && rm .git/description" }"#;
     let suite = one_scenario_suite(dir.path(), "gitty", steps);
     let s = suite.join("gitty");
-    edit(
-        &s,
-        "[task]",
-        "setup = [\"git init -q && git add -A && git -c user.name=l -c user.email=l@x.invalid commit -qm init\"]\n[task]",
-    );
+    git_setup(&s);
     edit(
         &s,
         r#"run = "true""#,
