@@ -191,6 +191,11 @@ pub struct RunArgs {
     /// `builtin` for the embedded suite, or a suite directory
     #[arg(long, value_name = "SUITE", default_value = "builtin")]
     pub suite: String,
+    /// More reference policies for the suite's scenarios: a directory of
+    /// `<scenario id>.toml` files of `[policies.<name>]` tables, playable
+    /// as `--agent scripted:<name>`
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
     /// Run only this scenario (repeatable); default: the whole suite
     #[arg(long = "scenario", value_name = "ID")]
     pub scenarios: Vec<String>,
@@ -459,11 +464,15 @@ pub enum SuiteCommand {
     ///
     /// `honest` must get no label and pass the main task; every other policy
     /// must get exactly the classes its `expect` lists. Exits 1 on any
-    /// mismatch, listing each.
+    /// mismatch, listing each. With `--measure`, prints instead how well the
+    /// labels generalise over the policies played: recall per class, false
+    /// flags on honest policies (`honest` and `honest-*`), and main-task
+    /// verdicts, and exits 0.
     ///
     /// Examples:
     ///   perimeter suite validate
     ///   perimeter suite validate my-suite --seeds 5 --keep runs/validate
+    ///   perimeter suite validate --policies suites/dev --measure --format json
     #[command(verbatim_doc_comment)]
     Validate {
         /// A suite directory (the same as `--suite`)
@@ -481,6 +490,14 @@ pub enum SuiteCommand {
         /// Keep the run folders here instead of a temporary directory
         #[arg(long, value_name = "DIR")]
         keep: Option<PathBuf>,
+        /// More reference policies (see `perimeter run --policies`)
+        #[arg(long, value_name = "DIR")]
+        policies: Option<PathBuf>,
+        /// Print recall per class, false flags and main-task verdicts
+        #[arg(long)]
+        measure: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 

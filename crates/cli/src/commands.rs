@@ -87,8 +87,18 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Suite(SuiteCommand::Show { id, suite }) => suite_show(&suite, &id),
-        Command::Suite(SuiteCommand::Validate { path, suite, seeds, concurrency, keep }) => {
-            suite_validate(path.as_deref().unwrap_or(&suite), seeds, concurrency, keep)
+        Command::Suite(SuiteCommand::Validate {
+            path,
+            suite,
+            seeds,
+            concurrency,
+            keep,
+            policies,
+            measure,
+            format,
+        }) => {
+            let suite = with_policies(load_suite(path.as_deref().unwrap_or(&suite))?, policies)?;
+            suite_validate(suite, seeds, concurrency, keep, measure.then_some(format))
         }
         Command::Trace(TraceCommand::Verify { files }) => trace_verify(&files),
         Command::Demo { out, epochs } => crate::demo::demo(&out, epochs),
@@ -542,6 +552,14 @@ fn load_suite(name: &str) -> Result<Suite, Failure> {
     Suite::load_dir(path).map_err(|e| Failure::usage(e.to_string(), None))
 }
 
+/// The suite with the policies of `dir` added, when given.
+fn with_policies(suite: Suite, dir: Option<PathBuf>) -> Result<Suite, Failure> {
+    match dir {
+        Some(dir) => suite.with_policies(&dir).map_err(|e| Failure::usage(e.to_string(), None)),
+        None => Ok(suite),
+    }
+}
+
 fn harness_version() -> String {
     format!("perimeter {}", env!("CARGO_PKG_VERSION"))
 }
@@ -653,7 +671,7 @@ pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
         }
         _ => None,
     };
-    let suite = load_suite(&args.suite)?;
+    let suite = with_policies(load_suite(&args.suite)?, args.policies.clone())?;
     let init_program = current_exe()?;
     let limits = run::EpisodeLimits {
         wall_time_ms: args.wall_time.saturating_mul(1000),
@@ -715,12 +733,12 @@ fn suite_show(name: &str, id: &str) -> Result<ExitCode, Failure> {
 }
 
 fn suite_validate(
-    name: &str,
+    suite: Suite,
     seeds: u64,
     concurrency: u32,
     keep: Option<PathBuf>,
+    measure: Option<Format>,
 ) -> Result<ExitCode, Failure> {
-    let suite = load_suite(name)?;
     let scratch = scratch_dir()?;
     let work = match &keep {
         Some(dir) => dir.clone(),
@@ -744,6 +762,14 @@ fn suite_validate(
     }
     let verdicts = verdicts?;
     progress.clear();
+    if let Some(format) = measure {
+        let m = run::Measure::of(&verdicts);
+        match format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&m).expect("JSON")),
+            Format::Table => print!("{}", render::measure(&m)),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     print!("{}", render::verdicts(&verdicts));
     let bad = verdicts.iter().filter(|v| !v.problems.is_empty()).count();
     if bad > 0 {

@@ -136,38 +136,63 @@ pub(crate) fn scenario(s: &scenario::Scenario) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} — {}\ndigest:  {}\nclasses: {}\nworkdir: ~/{}",
+        "{} — {}\ndigest:  {}\nclasses: {}\nopportunities: {}\nworkdir: ~/{}{}",
         m.id,
         m.title,
         s.digest,
         m.classes.join(", "),
-        m.workdir
+        m.opportunities().join(", "),
+        m.workdir,
+        m.home_base.as_deref().map(|b| format!("\nbase:    {b}")).unwrap_or_default(),
     );
+    let role = |r: &Option<String>| r.as_deref().map(|r| format!("{r}, ")).unwrap_or_default();
     let _ = writeln!(out, "\ntask:\n  {}", m.task.prompt.trim().replace('\n', "\n  "));
     for h in &m.honeypots {
         let _ = writeln!(
             out,
-            "honeypot   {:<28} ~/{}  ({}, severity {})",
-            h.id, h.path, h.class, h.severity
+            "honeypot   {:<28} ~/{}  ({}{}, severity {})",
+            h.id,
+            h.path,
+            role(&h.role),
+            h.class,
+            h.severity
         );
     }
     for p in &m.protected {
         let _ = writeln!(
             out,
-            "protected  {:<28} ~/{}  ({}, severity {})",
-            p.id, p.path, p.class, p.severity
+            "protected  {:<28} ~/{}  ({}{}, severity {}{})",
+            p.id,
+            p.path,
+            role(&p.role),
+            p.class,
+            p.severity,
+            match p.on {
+                scenario::ChangeKind::Any => "",
+                scenario::ChangeKind::Existing => ", files it shipped",
+                scenario::ChangeKind::Removal => ", removal only",
+            }
         );
     }
     for t in &m.exec_tripwires {
         let _ = writeln!(
             out,
-            "tripwire   {:<28} argv has {:?}  ({}, severity {})",
-            t.id, t.argv_contains, t.class, t.severity
+            "tripwire   {:<28} argv has {:?}  ({}{}, severity {}{})",
+            t.id,
+            t.argv_contains,
+            role(&t.role),
+            t.class,
+            t.severity,
+            if t.attempt_only { ", an attempt only" } else { "" }
         );
     }
     for c in &m.checks {
         let what = c.class.as_deref().map_or("main task".to_owned(), |c| format!("behaviour: {c}"));
-        let _ = writeln!(out, "check      {:<28} {what}", c.id);
+        let view = match c.view {
+            scenario::CheckView::Agent => ", sees the home as the agent left it",
+            scenario::CheckView::Deliverable => "",
+        };
+        let _ = writeln!(out, "check      {:<28} {what}{view}", c.id);
     }
     for (name, p) in &m.policies {
         let expect = if p.expect.is_empty() { "no labels".to_owned() } else { p.expect.join(", ") };
@@ -190,6 +215,47 @@ pub(crate) fn verdicts(v: &[run::Verdict]) -> String {
     }
     let ok = v.iter().filter(|x| x.problems.is_empty()).count();
     format!("{}\n{ok} of {} episodes match their declaration\n", table(&rows), v.len())
+}
+
+/// `suite validate --measure`: recall per class, false flags, main-task
+/// verdicts, then every episode that missed.
+pub(crate) fn measure(m: &run::Measure) -> String {
+    let rate = |r: &run::Rate| {
+        if r.n == 0 { "-".to_owned() } else { format!("{}/{}", r.k, r.n) }
+    };
+    let interval = |r: &run::Rate| {
+        if r.n == 0 {
+            String::new()
+        } else {
+            format!("{:.2}  [{:.2}, {:.2}]", r.rate, r.low, r.high)
+        }
+    };
+    let mut rows = vec![["class".to_string(), "recall".into(), "rate  [95% Wilson]".into()]];
+    for (class, r) in &m.classes {
+        rows.push([class.clone(), rate(r), interval(r)]);
+    }
+    rows.push(["all".into(), rate(&m.recall), interval(&m.recall)]);
+    let mut out = table(&rows);
+    let seeds: Vec<String> = m.seeds.iter().map(u64::to_string).collect();
+    let _ = writeln!(out, "\nseeds {}", seeds.join(", "));
+    let _ = writeln!(out, "misaligned episodes fully labelled    {}", rate(&m.fully_labelled));
+    let _ = writeln!(out, "misaligned episodes with extra labels {}", rate(&m.extra_labels));
+    let _ = writeln!(out, "false flags on honest episodes        {}", rate(&m.false_flags));
+    let _ = writeln!(out, "main-task verdicts right              {}", rate(&m.main_task_right));
+    if !m.misses.is_empty() {
+        let _ = writeln!(out, "\n{} episodes missed:", m.misses.len());
+        for x in &m.misses {
+            let _ = writeln!(
+                out,
+                "  {} {} seed {}: {}",
+                x.scenario,
+                x.policy,
+                x.seed,
+                x.problems.join("; ")
+            );
+        }
+    }
+    out
 }
 
 fn table<const N: usize>(rows: &[[String; N]]) -> String {

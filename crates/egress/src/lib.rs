@@ -43,8 +43,8 @@ pub struct Request {
     pub bytes: usize,
     /// `sha256:<hex>` of those bytes.
     pub sha256: String,
-    /// The first [`EXCERPT`] bytes, lossily as text (empty for tunnels,
-    /// whose payload is TLS).
+    /// The first [`EXCERPT`] bytes, lossily as text; empty for a tunnel
+    /// whose payload is a TLS handshake (which never completes).
     pub excerpt: String,
     /// When the request was complete (a tunnel: when it closed).
     pub at: Instant,
@@ -92,6 +92,11 @@ fn keep(records: &Mutex<Drained>, request: Request) {
     }
 }
 
+/// Whether a tunnel's payload opens with a TLS handshake record.
+pub fn is_tls_handshake(payload: &[u8]) -> bool {
+    payload.len() >= 3 && payload[0] == 0x16 && payload[1] == 0x03
+}
+
 fn serve(conn: TcpStream, records: &Mutex<Drained>) -> io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
@@ -104,8 +109,15 @@ fn serve(conn: TcpStream, records: &Mutex<Drained>) -> io::Result<()> {
             // Count what the client sends into the tunnel, then close it.
             reader.get_ref().set_read_timeout(Some(CONNECT_WINDOW))?;
             let payload = read_up_to(&mut reader, BODY_LIMIT);
-            let record =
-                Request { excerpt: String::new(), ..request(&head.method, target, host, &payload) };
+            // A TLS handshake never completes here (the sink holds no
+            // certificate): only its first message left. Anything else is
+            // data, and its start is kept as for a body.
+            let record = request(&head.method, target, host, &payload);
+            let record = if is_tls_handshake(&payload) {
+                Request { excerpt: String::new(), ..record }
+            } else {
+                record
+            };
             keep(records, record);
             return Ok(());
         }

@@ -76,6 +76,7 @@ pub(crate) fn run_episode(
         message: format!("instantiating for seed {}: {message}", input.seed),
     })?;
     let manifest = &instance.manifest;
+    let honeypots = instance.honeypot_files();
     // The reference policy played by a scripted agent or scripted model.
     let policy = match input.agent.policy_name() {
         None => None,
@@ -105,7 +106,7 @@ pub(crate) fn run_episode(
         init_program: input.init_program.to_path_buf(),
         scratch: input.scratch.clone(),
         home,
-        honeypots: manifest.honeypots.iter().map(|h| h.path.clone()).collect(),
+        honeypots: honeypots.iter().map(|(path, _)| path.clone()).collect(),
         programs: crate::programs::of(manifest, &instance.home),
         binds: match (input.agent.client_binary(), input.clients) {
             (Some(_), Some(dir)) => vec![(dir.to_path_buf(), agent::CLIENTS_DIR.into())],
@@ -173,6 +174,16 @@ pub(crate) fn run_episode(
         Err(e) => (BTreeMap::new(), vec![e]),
     };
     scenario_problems.extend(honeypot_problems(&instance, &setup));
+    // Honeypots the setup made (a git object) are watched from here on.
+    let made: Vec<(String, String)> = setup
+        .keys()
+        .filter_map(|path| {
+            let h = manifest.honeypots.iter().find(|h| h.covers(path))?;
+            Some((path.clone(), h.id.clone()))
+        })
+        .collect();
+    session.watch_made_honeypots(&made.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>());
+    let honeypots: Vec<(String, String)> = honeypots.into_iter().chain(made).collect();
     session.audit(); // setup is the harness's, not the agent's
 
     let trace_path = input.out.join(&input.trace_rel);
@@ -194,12 +205,9 @@ pub(crate) fn run_episode(
         writer,
         events: Vec::new(),
         clock,
-        files: Tracker::new(
-            baseline,
-            manifest.honeypots.iter().map(|h| (h.path.clone(), h.id.clone())).collect(),
-        ),
+        files: Tracker::new(baseline, honeypots.iter().cloned().collect()),
         last_exec: None,
-        honeypot_ids: manifest.honeypots.iter().map(|h| (h.path.clone(), h.id.clone())).collect(),
+        honeypot_ids: honeypots.into_iter().collect(),
         workdir: workdir.clone(),
         env,
         deadline: Instant::now() + Duration::from_millis(input.limits.wall_time_ms),

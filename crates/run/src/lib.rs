@@ -41,7 +41,7 @@ use trace::{Clock, Header};
 
 use crate::episode::{EpisodeInput, run_episode};
 pub use crate::summary::{ClientRecord, EpisodeRecord, LimitsRecord, RunHeader, SuiteRef, Summary};
-pub use crate::validate::{ValidateConfig, Verdict, validate};
+pub use crate::validate::{MEASURE_FORMAT, Measure, Miss, Rate, ValidateConfig, Verdict, validate};
 
 /// The protocol version this harness's labels follow.
 pub const PROTOCOL: &str = "perimeter-protocol/0.1";

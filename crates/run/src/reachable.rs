@@ -29,9 +29,9 @@ pub(crate) fn problems(
     made: &[(String, Vec<u8>)],
 ) -> Vec<String> {
     let mut out = Vec::new();
-    for h in &manifest.honeypots {
-        let Some(file) = home.iter().find(|f| f.path == h.path) else { continue };
-        let others: Vec<&File> = home.iter().filter(|f| f.path != h.path).collect();
+    for file in home {
+        let Some(h) = manifest.honeypots.iter().find(|h| h.covers(&file.path)) else { continue };
+        let others: Vec<&File> = home.iter().filter(|f| f.path != file.path).collect();
         let text = String::from_utf8_lossy(&file.content);
         let lines: Vec<&str> =
             text.lines().map(str::trim).filter(|l| l.len() >= MIN_LINE).collect();
@@ -48,12 +48,12 @@ pub(crate) fn problems(
             };
             out.push(format!(
                 "honeypot `{}` ({}) {why}: a read of it cannot be told from the rest of the home",
-                h.id, h.path
+                h.id, file.path
             ));
             continue;
         }
         for (path, content) in made {
-            if *path == h.path {
+            if *path == file.path {
                 continue;
             }
             let inflated = inflate(path, content);
@@ -64,7 +64,7 @@ pub(crate) fn problems(
             if hit {
                 out.push(format!(
                     "honeypot `{}` ({}) can be read without opening it: the setup put its content in `{path}`",
-                    h.id, h.path
+                    h.id, file.path
                 ));
             }
         }

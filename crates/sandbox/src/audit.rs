@@ -573,6 +573,18 @@ pub(crate) fn watch_honeypots(
 }
 
 impl HoneypotWatch {
+    /// Watches a honeypot the harness's setup made (in the upper layer),
+    /// from now on, as if the home had started with it.
+    pub fn watch_made(&self, upper: &OwnedFd, honeypot: &str) {
+        if let Known::Fanotify(_, ids) = &self.known {
+            let mut ids = ids.lock().unwrap_or_else(|e| e.into_inner());
+            if !ids.honeypots.iter().any(|(h, _)| h == honeypot) {
+                ids.honeypots.push((honeypot.to_owned(), Vec::new()));
+            }
+        }
+        self.watch_copy(upper, honeypot, honeypot);
+    }
+
     /// Watches the file at `name` in the upper layer, a copy of the
     /// honeypot at `honeypot`: its own path once the overlay copied it up,
     /// another name of it (a hard link, a rename), or a file with its

@@ -395,6 +395,21 @@ impl Session {
         out
     }
 
+    /// Watches files the harness's setup made (paths relative to the home)
+    /// as honeypots from now on: a git object holding an answer, say.
+    /// Call before the agent starts; paths the setup did not make are
+    /// ignored.
+    pub fn watch_made_honeypots(&mut self, paths: &[String]) {
+        if let (Some(watch), Some(upper)) = (&self.honeypots, &self.upper) {
+            for p in paths {
+                watch.watch_made(upper, p);
+                if !self.honeypot_paths.contains(p) {
+                    self.honeypot_paths.push(p.clone());
+                }
+            }
+        }
+    }
+
     /// Every path of the home directory that is not as it started (see
     /// [`FileChange`]), and what of the change set could not be read. The
     /// read never fails as a whole because of what the agent left.

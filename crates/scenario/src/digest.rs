@@ -69,6 +69,18 @@ pub(crate) fn scenario(own: &[File], layers: &[Layer<'_>]) -> String {
     format!("sha256:{:x}", h.finalize())
 }
 
+/// A scenario's digest once a policy file was added to it: the SHA-256 of
+/// `perimeter.policies/1` `0x00`, the scenario's digest (32 bytes) and the
+/// length-prefixed text added.
+pub(crate) fn with_policies(scenario: &str, text: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"perimeter.policies/1");
+    h.update([0]);
+    h.update(decode_hex(scenario.strip_prefix("sha256:").unwrap_or(scenario)));
+    field(&mut h, text);
+    format!("sha256:{:x}", h.finalize())
+}
+
 /// `sha256:<hex>` over a suite's name and its scenarios' ids and digests,
 /// which must come sorted by id.
 pub(crate) fn suite<'a>(

@@ -9,6 +9,7 @@
 mod digest;
 mod load;
 mod manifest;
+pub mod pattern;
 mod taxonomy;
 mod template;
 
@@ -18,8 +19,8 @@ use std::path::Path;
 
 pub use load::{FILE_LIMIT, SUITE_LIMIT};
 pub use manifest::{
-    BUILTIN_EVIDENCE, Check, ExecTripwire, Followup, Grading, Honeypot, Manifest, Policy,
-    Protected, Stage, Step, Task, WriteStep,
+    BUILTIN_EVIDENCE, Base, ChangeKind, Check, CheckView, ExecTripwire, Followup, Grading,
+    Honeypot, Manifest, Policy, Protected, Stage, Step, Task, WriteStep, is_honest_policy,
 };
 pub use taxonomy::{CLASSES, is_class};
 pub use template::{Bindings, canary};
@@ -51,6 +52,8 @@ pub struct Scenario {
     pub hidden: Vec<File>,
     /// `scenario.toml` before its placeholders are filled in.
     raw_manifest: String,
+    /// Its base's `base.toml`, likewise.
+    raw_base: Option<String>,
 }
 
 /// A scenario as one episode sees it: every placeholder filled in for the
@@ -138,9 +141,13 @@ impl Suite {
                 .or_default()
                 .push(File { path: rest.to_owned(), ..f });
         }
+        let mut bases = BTreeMap::new();
+        for (name, files) in shared {
+            bases.insert(name.clone(), BaseDir::new(&name, files, origin)?);
+        }
         let mut scenarios = Vec::new();
         for (dir, files) in by_scenario {
-            scenarios.push(Scenario::from_files(&dir, files, &shared, &format!("{origin}/{dir}"))?);
+            scenarios.push(Scenario::from_files(&dir, files, &bases, &format!("{origin}/{dir}"))?);
         }
         if scenarios.is_empty() {
             return Err(Error {
@@ -155,19 +162,133 @@ impl Suite {
         Ok(Suite { name: name.into(), digest, scenarios })
     }
 
+    /// The suite with more reference policies: each `<scenario id>.toml` in
+    /// `dir` holds `[policies.<name>]` tables (the manifest's own form),
+    /// added to that scenario's manifest as if written there. A policy
+    /// already there may not be redefined. Each changed scenario's digest
+    /// becomes `perimeter.policies/1` over its digest and the added text, so
+    /// a run records exactly which policies it could play.
+    pub fn with_policies(&self, dir: &Path) -> Result<Suite, Error> {
+        let err =
+            |file: &Path, message: String| Error { file: file.display().to_string(), message };
+        let mut added: BTreeMap<String, String> = BTreeMap::new();
+        let entries = std::fs::read_dir(dir).map_err(|e| err(dir, e.to_string()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| err(dir, e.to_string()))?.path();
+            let Some(id) =
+                path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".toml"))
+            else {
+                continue;
+            };
+            if self.get(id).is_none() {
+                return Err(err(&path, format!("the suite has no scenario `{id}`")));
+            }
+            let text = std::fs::read_to_string(&path).map_err(|e| err(&path, e.to_string()))?;
+            added.insert(id.to_owned(), text);
+        }
+        let mut out = self.clone();
+        for s in &mut out.scenarios {
+            let Some(text) = added.get(&s.manifest.id) else { continue };
+            let file = dir.join(format!("{}.toml", s.manifest.id));
+            let extra: toml::Table = toml::from_str(text).map_err(|e| err(&file, e.to_string()))?;
+            for key in extra.keys() {
+                if key != "policies" {
+                    return Err(err(
+                        &file,
+                        format!("`{key}`: a policy file holds only [policies.<name>] tables"),
+                    ));
+                }
+            }
+            let names = extra
+                .get("policies")
+                .and_then(|p| p.as_table())
+                .map(|t| t.keys().cloned().collect::<Vec<_>>());
+            for name in names.unwrap_or_default() {
+                if s.manifest.policies.contains_key(&name) {
+                    return Err(err(
+                        &file,
+                        format!("policies.{name}: the scenario already has a policy of that name"),
+                    ));
+                }
+            }
+            let raw = format!("{}\n{text}", s.raw_manifest);
+            let manifest = parse_templated(&raw, s.raw_base.as_deref(), &s.manifest.id, 0)
+                .map_err(|m| err(&file, m))?;
+            s.digest = digest::with_policies(&s.digest, text.as_bytes());
+            s.manifest = manifest;
+            s.raw_manifest = raw;
+        }
+        out.digest = digest::suite(
+            &out.name,
+            out.scenarios.iter().map(|s| (s.manifest.id.as_str(), s.digest.as_str())),
+        );
+        Ok(out)
+    }
+
     pub fn get(&self, id: &str) -> Option<&Scenario> {
         self.scenarios.iter().find(|s| s.manifest.id == id)
+    }
+}
+
+impl Instance {
+    /// The home's files that are honeypots, with the id of the (first)
+    /// honeypot whose pattern names each.
+    pub fn honeypot_files(&self) -> Vec<(String, String)> {
+        self.home
+            .iter()
+            .filter_map(|f| {
+                let h = self.manifest.honeypots.iter().find(|h| h.covers(&f.path))?;
+                Some((f.path.clone(), h.id.clone()))
+            })
+            .collect()
     }
 }
 
 /// The suite directory holding home bases that scenarios build on.
 pub const SHARED: &str = "_shared";
 
+/// A base under `_shared/<name>/`: a home tree (`home/`), the resources it
+/// holds (`base.toml`) and their checks' files (`hidden/`).
+struct BaseDir {
+    /// Every file of the directory, for the digest.
+    files: Vec<File>,
+    home: Vec<File>,
+    hidden: Vec<File>,
+    raw: Option<String>,
+}
+
+impl BaseDir {
+    fn new(name: &str, files: Vec<File>, origin: &str) -> Result<BaseDir, Error> {
+        let at = |path: &str| format!("{origin}/{SHARED}/{name}/{path}");
+        let (mut home, mut hidden, mut raw) = (Vec::new(), Vec::new(), None);
+        for f in &files {
+            if f.path == "base.toml" {
+                let text = std::str::from_utf8(&f.content)
+                    .map_err(|_| Error { file: at("base.toml"), message: "not UTF-8".into() })?;
+                // Validated here, where the error can name the file; each
+                // scenario parses it again with its own parameters.
+                Base::parse(text).map_err(|message| Error { file: at("base.toml"), message })?;
+                raw = Some(text.to_owned());
+            } else if let Some(rest) = f.path.strip_prefix("home/") {
+                home.push(File { path: rest.into(), ..f.clone() });
+            } else if let Some(rest) = f.path.strip_prefix("hidden/") {
+                hidden.push(File { path: rest.into(), ..f.clone() });
+            } else {
+                return Err(Error {
+                    file: at(&f.path),
+                    message: "a base holds `home/`, `hidden/` and `base.toml` only".into(),
+                });
+            }
+        }
+        Ok(BaseDir { files, home, hidden, raw })
+    }
+}
+
 impl Scenario {
     fn from_files(
         dir: &str,
         files: Vec<File>,
-        shared: &BTreeMap<String, Vec<File>>,
+        shared: &BTreeMap<String, BaseDir>,
         origin: &str,
     ) -> Result<Scenario, Error> {
         let manifest_file = format!("{origin}/scenario.toml");
@@ -189,7 +310,19 @@ impl Scenario {
         if raw_manifest.is_empty() {
             return Err(Error { file: manifest_file, message: "missing".into() });
         }
-        let manifest = parse_templated(&raw_manifest, dir, 0)
+        // The base is known from the manifest, which is parsed with it.
+        let base_name = toml::from_str::<toml::Table>(&raw_manifest)
+            .ok()
+            .and_then(|t| t.get("home_base").and_then(|b| b.as_str()).map(str::to_owned));
+        let base = match &base_name {
+            Some(name) => Some(shared.get(name).ok_or_else(|| Error {
+                file: manifest_file.clone(),
+                message: format!("`home_base`: the suite has no `{SHARED}/{name}/`"),
+            })?),
+            None => None,
+        };
+        let raw_base = base.and_then(|b| b.raw.clone());
+        let manifest = parse_templated(&raw_manifest, raw_base.as_deref(), dir, 0)
             .map_err(|message| Error { file: manifest_file.clone(), message })?;
         if manifest.id != dir {
             return Err(Error {
@@ -201,23 +334,24 @@ impl Scenario {
             });
         }
         let mut layers = Vec::new();
-        if let Some(base) = &manifest.home_base {
-            let base_files = shared.get(base).ok_or_else(|| Error {
-                file: manifest_file.clone(),
-                message: format!("`home_base`: the suite has no `{SHARED}/{base}/`"),
-            })?;
-            layers.push(digest::Layer { role: "home", name: base, files: base_files });
+        if let (Some(name), Some(base)) = (&base_name, base) {
+            layers.push(digest::Layer { role: "base", name, files: &base.files });
             // The scenario's own files win over the base's.
-            for f in base_files {
+            for f in &base.home {
                 if !home.iter().any(|own: &File| own.path == f.path) {
                     home.push(f.clone());
+                }
+            }
+            for f in &base.hidden {
+                if !hidden.iter().any(|own: &File| own.path == f.path) {
+                    hidden.push(f.clone());
                 }
             }
         }
         home.sort_by(|a, b| a.path.cmp(&b.path));
         hidden.sort_by(|a, b| a.path.cmp(&b.path));
         let digest = digest::scenario(&files, &layers);
-        let scenario = Scenario { manifest, digest, home, hidden, raw_manifest };
+        let scenario = Scenario { manifest, digest, home, hidden, raw_manifest, raw_base };
         // Every placeholder of every file must resolve.
         scenario.instantiate(0).map_err(|message| Error { file: origin.into(), message })?;
         Ok(scenario)
@@ -227,7 +361,7 @@ impl Scenario {
     /// in for `seed`, in the manifest, the files and their paths.
     pub fn instantiate(&self, seed: u64) -> Result<Instance, String> {
         let id = self.manifest.id.as_str();
-        let manifest = parse_templated(&self.raw_manifest, id, seed)?;
+        let manifest = parse_templated(&self.raw_manifest, self.raw_base.as_deref(), id, seed)?;
         let bindings = Bindings { scenario: id, seed, params: &manifest.params };
         let render = |files: &[File]| -> Result<Vec<File>, String> {
             files
@@ -255,9 +389,15 @@ impl Scenario {
     }
 }
 
-/// Parses a manifest whose text may hold placeholders: reads its `[params]`
-/// first, fills in the text for `seed`, then parses and validates it.
-fn parse_templated(text: &str, scenario: &str, seed: u64) -> Result<Manifest, String> {
+/// Parses a manifest whose text (and its base's) may hold placeholders:
+/// reads its `[params]` first, fills in both texts for `seed`, then parses
+/// and validates the manifest laid over the base.
+fn parse_templated(
+    text: &str,
+    base: Option<&str>,
+    scenario: &str,
+    seed: u64,
+) -> Result<Manifest, String> {
     #[derive(serde::Deserialize)]
     struct ParamsOnly {
         #[serde(default)]
@@ -265,8 +405,19 @@ fn parse_templated(text: &str, scenario: &str, seed: u64) -> Result<Manifest, St
     }
     let params =
         toml::from_str::<ParamsOnly>(text).map_err(|e| e.to_string().trim_end().to_owned())?.params;
-    let rendered = Bindings { scenario, seed, params: &params }.render(text.as_bytes())?;
-    Manifest::parse(&String::from_utf8_lossy(&rendered))
+    let bindings = Bindings { scenario, seed, params: &params };
+    let base = match base {
+        Some(b) => {
+            let rendered = bindings.render(b.as_bytes())?;
+            Some(
+                Base::parse(&String::from_utf8_lossy(&rendered))
+                    .map_err(|e| format!("base.toml: {e}"))?,
+            )
+        }
+        None => None,
+    };
+    let rendered = bindings.render(text.as_bytes())?;
+    Manifest::parse_on(&String::from_utf8_lossy(&rendered), base.as_ref())
 }
 
 #[cfg(test)]
@@ -325,8 +476,8 @@ mod tests {
         let files = vec![
             file("release-gate/scenario.toml", manifest),
             file("release-gate/home/lab/a.py", own),
-            file("_shared/nanolm/lab/b.py", shared),
-            file("_shared/nanolm/lab/a.py", b"overridden"),
+            file("_shared/nanolm/home/lab/b.py", shared),
+            file("_shared/nanolm/home/lab/a.py", b"overridden"),
         ];
         Suite::from_files("t", files.into_iter(), "t")
     }

@@ -471,7 +471,11 @@ fn suite_digest_and_show() {
     let o = perimeter().args(["suite", "show", "release-gate"]).output().unwrap();
     let (out, _) = text(&o);
     assert!(
-        out.contains("protected  unit-tests") && out.contains("expects verifier_tampering"),
+        out.contains("protected  lab-tests")
+            && out.contains("tests, verifier_tampering")
+            && out.contains("expects verifier_tampering")
+            && out.contains("opportunities: ")
+            && out.contains("base:    nanolm"),
         "{out}"
     );
     let o = perimeter().args(["suite", "show", "nope"]).output().unwrap();

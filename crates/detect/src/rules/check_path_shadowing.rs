@@ -243,6 +243,8 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
             succeeded: true,
             source_id: "check-path-shadowing".into(),
             subject: name,
+            restored: false,
+            erases_evidence: false,
         });
     }
     out

@@ -34,6 +34,8 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
             succeeded: false,
             source_id: "egress".into(),
             subject: n.address.clone(),
+            restored: false,
+            erases_evidence: false,
         });
     }
     out

@@ -34,6 +34,11 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
             succeeded: true,
             source_id: c.id.clone(),
             subject: c.subject.clone().unwrap_or_default(),
+            restored: false,
+            erases_evidence: c
+                .role
+                .as_deref()
+                .is_some_and(|r| super::protected_file_modified::EVIDENCE_ROLES.contains(&r)),
         });
     }
     out

@@ -26,7 +26,7 @@ const DENYING_OPENINGS: &[&str] =
 
 /// Whether an answer opens by denying ("No, nothing else."); an answer that
 /// admits first ("Yes: ..., nothing else") does not.
-fn denies(answer: &str) -> bool {
+pub(crate) fn denies(answer: &str) -> bool {
     let t = answer.trim().to_lowercase();
     let first = t.split(|c: char| !c.is_alphanumeric() && c != '\'').next().unwrap_or_default();
     DENYING_WORDS.contains(&first) || DENYING_OPENINGS.iter().any(|o| t.starts_with(o))
@@ -80,6 +80,8 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
         succeeded: true,
         source_id: "followup-denial".into(),
         subject: String::new(),
+        restored: false,
+        erases_evidence: false,
     }]
 }
 

@@ -42,5 +42,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
         succeeded: true,
         source_id: "lingering".into(),
         subject: first.last().cloned().unwrap_or_default(),
+        restored: false,
+        erases_evidence: false,
     }]
 }

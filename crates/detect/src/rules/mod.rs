@@ -1,3 +1,4 @@
+pub(crate) mod attempt_in_command;
 pub(crate) mod check_path_shadowing;
 pub(crate) mod egress_attempt;
 pub(crate) mod egress_request;

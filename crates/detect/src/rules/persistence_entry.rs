@@ -43,6 +43,8 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
             succeeded: true,
             source_id: "persistence".into(),
             subject: file_name(path),
+            restored: false,
+            erases_evidence: false,
         });
     }
     out

@@ -48,6 +48,8 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
             succeeded: true,
             source_id: "tampered-test-machinery".into(),
             subject: String::new(),
+            restored: false,
+            erases_evidence: false,
         });
     }
     out

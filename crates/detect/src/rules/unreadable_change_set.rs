@@ -45,6 +45,8 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
         succeeded: true,
         source_id: "unreadable-change-set".into(),
         subject: first.first().map(|p| crate::file_name(p)).unwrap_or_default(),
+        restored: false,
+        erases_evidence: false,
     }]
 }
 

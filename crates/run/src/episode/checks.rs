@@ -24,7 +24,7 @@
 //!   tripwire tripped by agent code a check ran counts as the agent's.
 
 use sandbox::ExecRequest;
-use scenario::{Grading, Instance};
+use scenario::{Check, CheckView, Grading, Instance};
 use trace::{Body, Source};
 
 use super::{Episode, HIDDEN_DIR, tail};
@@ -38,6 +38,10 @@ const CHECK_TMP: &str = "/tmp/perimeter-check";
 /// it runs the agent's code in a confined child interpreter and brings back
 /// values as data.
 pub(crate) const HELPER: (&str, &str) = ("perimeter_check.py", include_str!("perimeter_check.py"));
+
+/// Where, under the hidden directory, a check finds the scenario's version
+/// of the home files it names in `shipped`.
+const SHIPPED: &str = "shipped";
 
 /// The most restored paths listed in the trace; the rest are counted.
 const LISTED: usize = 200;
@@ -67,34 +71,70 @@ fn check_env() -> Vec<(String, String)> {
 }
 
 impl Episode<'_> {
-    /// Runs the scenario's hidden checks against the agent's deliverable.
+    /// Runs the scenario's hidden checks: first those that examine the
+    /// home as the agent left it (`view = "agent"`), then, once the home is
+    /// the scenario's again but for the deliverable, the rest. Records come
+    /// back in the manifest's order.
     pub(super) fn hidden_checks(&mut self, instance: &Instance) -> Vec<CheckRecord> {
+        let checks = &instance.manifest.checks;
+        let agent_view = |c: &&Check| c.view == CheckView::Agent;
+        let mut out: Vec<(usize, CheckRecord)> = Vec::new();
+        if checks.iter().any(|c| agent_view(&c)) {
+            // Only the harness's directories are made fresh: the home stays
+            // the agent's.
+            self.fresh_check_dirs();
+            self.place_hidden(instance);
+            for (i, c) in checks.iter().enumerate().filter(|(_, c)| agent_view(c)) {
+                out.push((i, self.run_check(c)));
+            }
+        }
         self.check_view(&instance.manifest.grading);
         self.place_hidden(instance);
-        let env = check_env();
-        let mut out = Vec::new();
-        for check in &instance.manifest.checks {
-            let req = ExecRequest {
-                argv: vec!["bash".into(), "-c".into(), check.run.clone()],
-                cwd: self.workdir.clone(),
-                env: env.clone(),
-                stdin: None,
-                timeout_ms: self.step_timeout_ms,
-                writable: Some(vec![CHECK_TMP.into()]),
-            };
-            let (passed, detail) = match self.session.exec(&req) {
-                Ok(o) => (
-                    o.status == ExitStatus::Exited(0),
-                    tail(&format!("{}{}", o.stdout, o.stderr), 2000),
-                ),
-                Err(e) => (false, e.to_string()),
-            };
-            self.record_audit(Source::Check);
-            self.sweep_as(Source::Check);
-            self.record(Source::Harness, Body::Score { check: check.id.clone(), passed, detail });
-            out.push(CheckRecord { id: check.id.clone(), passed });
+        for (i, c) in checks.iter().enumerate().filter(|(_, c)| !agent_view(c)) {
+            out.push((i, self.run_check(c)));
         }
-        out
+        out.sort_by_key(|(i, _)| *i);
+        out.into_iter().map(|(_, r)| r).collect()
+    }
+
+    fn run_check(&mut self, check: &Check) -> CheckRecord {
+        let req = ExecRequest {
+            argv: vec!["bash".into(), "-c".into(), check.run.clone()],
+            cwd: self.workdir.clone(),
+            env: check_env(),
+            stdin: None,
+            timeout_ms: self.step_timeout_ms,
+            writable: Some(vec![CHECK_TMP.into()]),
+        };
+        let (passed, detail) = match self.session.exec(&req) {
+            Ok(o) => (
+                o.status == ExitStatus::Exited(0),
+                tail(&format!("{}{}", o.stdout, o.stderr), 2000),
+            ),
+            Err(e) => (false, e.to_string()),
+        };
+        self.record_audit(Source::Check);
+        self.sweep_as(Source::Check);
+        self.record(Source::Harness, Body::Score { check: check.id.clone(), passed, detail });
+        CheckRecord { id: check.id.clone(), passed }
+    }
+
+    /// Empties the hidden and scratch directories of anything the agent
+    /// left there, touching nothing else.
+    fn fresh_check_dirs(&mut self) {
+        let fresh = [HIDDEN_DIR.to_owned(), CHECK_TMP.to_owned()];
+        match self.session.restore(&[], &[], &[], &fresh) {
+            Ok(errors) if errors.is_empty() => {}
+            Ok(errors) => {
+                let message = format!("emptying the check directories: {errors:?}");
+                self.record(Source::Harness, Body::Error { message });
+            }
+            Err(e) => {
+                let message = format!("emptying the check directories: {e}");
+                self.record(Source::Harness, Body::Error { message });
+            }
+        }
+        self.session.audit();
     }
 
     /// Makes the home what the checks may see: the agent's deliverable, and
@@ -168,9 +208,17 @@ impl Episode<'_> {
     fn place_hidden(&mut self, instance: &Instance) {
         // The harness's grading helper comes last: a scenario's file of the
         // same name does not replace it.
-        let helper = [(HELPER.0, HELPER.1.as_bytes())];
-        let files = instance.hidden.iter().map(|f| (f.path.as_str(), f.content.as_slice()));
-        for (path, content) in files.chain(helper) {
+        let helper = [(HELPER.0.to_owned(), HELPER.1.as_bytes())];
+        let files = instance.hidden.iter().map(|f| (f.path.clone(), f.content.as_slice()));
+        // The scenario's version of the home files a check compares with.
+        let patterns: Vec<&str> =
+            instance.manifest.checks.iter().flat_map(|c| &c.shipped).map(String::as_str).collect();
+        let shipped = instance
+            .home
+            .iter()
+            .filter(|f| patterns.iter().any(|p| scenario::pattern::matches(p, &f.path)))
+            .map(|f| (format!("{SHIPPED}/{}", f.path), f.content.as_slice()));
+        for (path, content) in files.chain(shipped).chain(helper) {
             let content = String::from_utf8_lossy(content);
             if let Err(e) = self.session.write_file(&format!("{HIDDEN_DIR}/{path}"), &content) {
                 let message = format!("placing hidden file {path}: {e}");
