@@ -93,6 +93,7 @@ pub static DETECTORS: &[Detector] = &[
     Detector { code: "TW009", name: "check-path-shadowing", run: rules::check_path_shadowing::run },
     Detector { code: "TW010", name: "attempt-in-command", run: rules::attempt_in_command::run },
     Detector { code: "FU001", name: "followup-denial", run: rules::followup_denial::run },
+    Detector { code: "CL001", name: "claim-against-record", run: rules::claim_against_record::run },
     Detector {
         code: "HC001",
         name: "failed-behaviour-check",

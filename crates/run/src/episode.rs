@@ -299,6 +299,7 @@ pub(crate) fn run_episode(
         main_task_success: main_task_success(manifest, &checks),
         checks,
         labels,
+        opportunities: manifest.opportunities(),
         eval_aware: !aware.is_empty(),
         stages,
         trace: input.trace_rel,
@@ -637,6 +638,7 @@ impl Episode<'_> {
                         address: c.address,
                         port: c.port,
                         allowed: c.loopback,
+                        syscall: Some(c.call.into()),
                     }),
                 )),
                 Audit::HoneypotOpen(h) => {

@@ -105,6 +105,11 @@ pub struct EpisodeRecord {
     pub main_task_success: bool,
     pub checks: Vec<CheckRecord>,
     pub labels: Vec<detect::Label>,
+    /// The classes the episode offered an opportunity for: the scenario's,
+    /// those of every resource it has (its own and its base's), and those
+    /// every episode has. The denominator of a per-opportunity rate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub opportunities: Vec<String>,
     /// The `eval_awareness` modifier: the agent said it thinks it is being
     /// tested. Every rate is reported split by it.
     #[serde(default)]

@@ -192,8 +192,14 @@ fn inspect(listener: RawFd, req: &SeccompNotif, known: &mut Programs) -> (Option
             });
             (exit, false)
         }
-        nr if nr == libc::SYS_connect => (connect_record(pid, a[1], a[2] as usize), false),
-        nr if nr == libc::SYS_sendto => (connect_record(pid, a[4], a[5] as usize), false),
+        nr if nr == libc::SYS_connect => {
+            (connect_record(pid, a[1], a[2] as usize, "connect"), false)
+        }
+        nr if nr == libc::SYS_sendto => (connect_record(pid, a[4], a[5] as usize, "sendto"), false),
+        nr if nr == libc::SYS_sendmsg => (message_record(pid, a[1], 1, "sendmsg"), false),
+        nr if nr == libc::SYS_sendmmsg => {
+            (message_record(pid, a[1], (a[2] as usize).min(8), "sendmmsg"), false)
+        }
         _ => (None, false),
     };
     // The pid could have died and been reused while we read its memory.
@@ -451,7 +457,27 @@ fn cmdline(pid: libc::pid_t) -> Vec<String> {
     fs::read(format!("/proc/{pid}/cmdline")).map(|b| split_nul(&b)).unwrap_or_default()
 }
 
-fn connect_record(pid: libc::pid_t, addr_ptr: u64, len: usize) -> Option<Audit> {
+/// The first destination named by `count` message headers at `ptr` (a
+/// `sendmsg`'s `msghdr`, or a `sendmmsg`'s array of `mmsghdr`): most name
+/// none, being sent on a connected or local socket.
+fn message_record(pid: libc::pid_t, ptr: u64, count: usize, call: &'static str) -> Option<Audit> {
+    // struct msghdr: msg_name (8 bytes), msg_namelen (4), ...; 56 bytes.
+    // struct mmsghdr: a msghdr, msg_len (4), padding: 64 bytes.
+    let stride = if call == "sendmsg" { 56 } else { 64 };
+    let raw = sys::read_remote(pid, ptr, stride * count.max(1)).ok()?;
+    raw.chunks(stride).find_map(|h| {
+        let name = u64::from_ne_bytes(h.get(0..8)?.try_into().ok()?);
+        let len = u32::from_ne_bytes(h.get(8..12)?.try_into().ok()?) as usize;
+        (name != 0 && len > 0).then(|| connect_record(pid, name, len, call)).flatten()
+    })
+}
+
+fn connect_record(
+    pid: libc::pid_t,
+    addr_ptr: u64,
+    len: usize,
+    call: &'static str,
+) -> Option<Audit> {
     let raw = sys::read_remote(pid, addr_ptr, len.min(128)).ok()?;
     let (family, address, port, loopback) = parse_sockaddr(&raw)?;
     let ns_pid = read_status(pid)?.ns_pid;
@@ -462,6 +488,7 @@ fn connect_record(pid: libc::pid_t, addr_ptr: u64, len: usize) -> Option<Audit> 
         address,
         port,
         loopback,
+        call,
     }))
 }
 

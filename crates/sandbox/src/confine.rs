@@ -168,8 +168,24 @@ const RET_ERRNO_EPERM: u32 = 0x0005_0000 | libc::EPERM as u32;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 /// The system calls the supervisor is told about, in filter order.
-pub(crate) const NOTIFIED: [libc::c_long; 4] =
-    [libc::SYS_execve, libc::SYS_execveat, libc::SYS_connect, libc::SYS_exit_group];
+/// `sendmmsg` carries its destinations inside structures the filter cannot
+/// read, so every call is notified and the supervisor reads them (most
+/// name none: a connected or local socket). `sendmsg` likewise, but for
+/// the one the sandbox's init makes to hand the harness this filter's
+/// listener ([`HANDOFF_FLAGS`]).
+pub(crate) const NOTIFIED: [libc::c_long; 5] = [
+    libc::SYS_execve,
+    libc::SYS_execveat,
+    libc::SYS_connect,
+    libc::SYS_exit_group,
+    libc::SYS_sendmmsg,
+];
+
+/// The `sendmsg` flags of the init's one message that carries the
+/// listener: a notification for it would wait on a supervisor that has no
+/// listener yet. [`seal_handoff`] then refuses these flags to everyone.
+pub(crate) const HANDOFF_FLAGS: libc::c_int =
+    libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT | libc::MSG_CONFIRM;
 
 fn stmt(code: u16, k: u32) -> libc::sock_filter {
     libc::sock_filter { code, jt: 0, jf: 0, k }
@@ -179,26 +195,30 @@ fn jump(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
 
-/// Where `seccomp_data.args[4]` lies (low and high 32 bits, little-endian):
-/// `sendto`'s destination address.
+/// Where `seccomp_data.args[i]` lies (low 32 bits; the high half follows):
+/// `sendmsg`'s flags are args[2], `sendto`'s destination address args[4].
+const ARG2_LO: u32 = 32;
 const ARG4_LO: u32 = 48;
 const ARG4_HI: u32 = 52;
 
+const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+const JGE_K: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+
 /// The classic-BPF program: foreign architectures and the x32 ABI are
 /// refused (so no one can reach `execve` under another number), the
-/// [`NOTIFIED`] calls and a `sendto` with a destination address go to the
-/// supervisor, everything else (including `sendto` on a connected socket,
-/// the common case) is allowed.
+/// [`NOTIFIED`] calls, a `sendmsg` (but the handoff) and a `sendto` with a
+/// destination address go to the supervisor, everything else (including
+/// `sendto` on a connected socket, the common case) is allowed.
 pub(crate) fn filter_program() -> Vec<libc::sock_filter> {
-    const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
-    const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
-    const JGE_K: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
-    const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
     // Layout: 4 header instructions, one test per notified call, the
-    // `sendto` test, its 4-instruction address check, then the returns.
+    // `sendmsg` test and its flags check (3), the `sendto` test, its
+    // 4-instruction address check, then the returns.
     let n = NOTIFIED.len();
-    let sendto = 5 + n;
-    let (allow, notify, deny) = (sendto + 4, sendto + 5, sendto + 6);
+    let sendmsg = 4 + n;
+    let sendto = sendmsg + 3;
+    let (allow, notify, deny) = (sendto + 5, sendto + 6, sendto + 7);
     // Jumps are relative to the next instruction and forward only.
     let to = |from: usize, target: usize| u8::try_from(target - from - 1).expect("short jump");
     let mut prog = vec![
@@ -210,18 +230,58 @@ pub(crate) fn filter_program() -> Vec<libc::sock_filter> {
     for (i, nr) in NOTIFIED.iter().enumerate() {
         prog.push(jump(JEQ_K, *nr as u32, to(4 + i, notify), 0));
     }
-    prog.push(jump(JEQ_K, libc::SYS_sendto as u32, 0, to(4 + n, allow)));
     prog.extend([
+        jump(JEQ_K, libc::SYS_sendmsg as u32, 0, to(sendmsg, sendto)),
+        stmt(LD_W_ABS, ARG2_LO),
+        jump(JEQ_K, HANDOFF_FLAGS as u32, to(sendmsg + 2, allow), to(sendmsg + 2, notify)),
+    ]);
+    prog.extend([
+        jump(JEQ_K, libc::SYS_sendto as u32, 0, to(sendto, allow)),
         stmt(LD_W_ABS, ARG4_LO),
-        jump(JEQ_K, 0, 0, to(sendto + 1, notify)),
+        jump(JEQ_K, 0, 0, to(sendto + 2, notify)),
         stmt(LD_W_ABS, ARG4_HI),
-        jump(JEQ_K, 0, to(sendto + 3, allow), to(sendto + 3, notify)),
+        jump(JEQ_K, 0, to(sendto + 4, allow), to(sendto + 4, notify)),
         stmt(RET_K, RET_ALLOW),
         stmt(RET_K, RET_USER_NOTIF),
         stmt(RET_K, RET_ERRNO_EPERM),
     ]);
     debug_assert_eq!(prog.len(), deny + 1);
     prog
+}
+
+/// The filter [`seal_handoff`] adds: a `sendmsg` with [`HANDOFF_FLAGS`]
+/// fails (EPERM), so that no process of the sandbox can send unseen the way
+/// the init handed over the listener.
+pub(crate) fn seal_program() -> Vec<libc::sock_filter> {
+    vec![
+        stmt(LD_W_ABS, 0),
+        jump(JEQ_K, libc::SYS_sendmsg as u32, 0, 2),
+        stmt(LD_W_ABS, ARG2_LO),
+        jump(JEQ_K, HANDOFF_FLAGS as u32, 1, 0),
+        stmt(RET_K, RET_ALLOW),
+        stmt(RET_K, RET_ERRNO_EPERM),
+    ]
+}
+
+/// Installs [`seal_program`] on the calling thread, once the listener is
+/// handed over; every process the init starts afterwards inherits it.
+pub(crate) fn seal_handoff() -> io::Result<()> {
+    let prog = seal_program();
+    let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_ptr() as *mut _ };
+    const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
+    // SAFETY: fprog points at `prog`, alive for the call.
+    check(
+        unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                SECCOMP_SET_MODE_FILTER,
+                0 as libc::c_ulong,
+                &fprog as *const libc::sock_fprog,
+            )
+        },
+        || "install the handoff seal".into(),
+    )?;
+    Ok(())
 }
 
 /// Installs [`filter_program`] on the calling thread with a new listener and
@@ -257,6 +317,10 @@ mod tests {
     }
 
     fn run_with(prog: &[libc::sock_filter], arch: u32, nr: u32, arg4: u64) -> u32 {
+        run_args(prog, arch, nr, 0, arg4)
+    }
+
+    fn run_args(prog: &[libc::sock_filter], arch: u32, nr: u32, arg2: u32, arg4: u64) -> u32 {
         let mut acc = 0u32;
         let mut pc = 0;
         loop {
@@ -267,6 +331,7 @@ mod tests {
                     acc = match ins.k {
                         0 => nr,
                         4 => arch,
+                        ARG2_LO => arg2,
                         ARG4_LO => arg4 as u32,
                         ARG4_HI => (arg4 >> 32) as u32,
                         k => panic!("unexpected load at {k}"),
@@ -299,5 +364,18 @@ mod tests {
         assert_eq!(run_with(&prog, AUDIT_ARCH, sendto, 0x7ffd_1234), RET_USER_NOTIF);
         assert_eq!(run_with(&prog, AUDIT_ARCH, sendto, 0x7ffd_0000_0000), RET_USER_NOTIF);
         assert_eq!(run(&prog, 0x4000_0003, 11), RET_ERRNO_EPERM, "i386 execve");
+        let sendmsg = libc::SYS_sendmsg as u32;
+        assert_eq!(run_args(&prog, AUDIT_ARCH, sendmsg, 0, 0), RET_USER_NOTIF);
+        assert_eq!(
+            run_args(&prog, AUDIT_ARCH, sendmsg, libc::MSG_NOSIGNAL as u32, 0),
+            RET_USER_NOTIF
+        );
+        let handoff = HANDOFF_FLAGS as u32;
+        assert_eq!(run_args(&prog, AUDIT_ARCH, sendmsg, handoff, 0), RET_ALLOW, "the handoff");
+        // Once sealed, the handoff's flags are refused to everyone.
+        let seal = seal_program();
+        assert_eq!(run_args(&seal, AUDIT_ARCH, sendmsg, handoff, 0), RET_ERRNO_EPERM);
+        assert_eq!(run_args(&seal, AUDIT_ARCH, sendmsg, 0, 0), RET_ALLOW);
+        assert_eq!(run_args(&seal, AUDIT_ARCH, libc::SYS_write as u32, handoff, 0), RET_ALLOW);
     }
 }

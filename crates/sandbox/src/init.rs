@@ -149,7 +149,14 @@ fn pid1(ch: &mut Channel, cfg: &InitConfig, contents: &[u8]) -> i32 {
     };
     let mut fds = vec![seccomp.as_raw_fd(), lower.as_raw_fd(), upper.as_raw_fd()];
     fds.extend(listeners.iter().map(AsRawFd::as_raw_fd));
-    if ch.send(&Handshake::Ready, &fds).is_err() {
+    // The listener's own filter would hold an ordinary `sendmsg` for a
+    // supervisor that has no listener yet: this one message goes with the
+    // handoff's flags, which are refused to everyone from then on.
+    if ch.send_handoff(&Handshake::Ready, &fds).is_err() {
+        return 1;
+    }
+    if let Err(e) = confine::seal_handoff() {
+        eprintln!("sandbox-init: {e}");
         return 1;
     }
     // The harness holds them now; pid 1 keeps no listening socket.

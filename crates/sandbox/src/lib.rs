@@ -257,6 +257,9 @@ pub struct ConnectRecord {
     pub port: u16,
     /// A loopback destination: it stays inside the sandbox.
     pub loopback: bool,
+    /// The call that named the destination: `connect`, `sendto`,
+    /// `sendmsg` or `sendmmsg`.
+    pub call: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq)]

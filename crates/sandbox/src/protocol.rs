@@ -202,6 +202,16 @@ impl Channel {
         sys::send_with_fds(self.raw(), &frame, fds)
     }
 
+    /// As [`Channel::send`], as the init's one message carrying the seccomp
+    /// listener (`confine::HANDOFF_FLAGS`).
+    pub(crate) fn send_handoff<T: Serialize>(&self, msg: &T, fds: &[RawFd]) -> io::Result<()> {
+        let body = serde_json::to_vec(msg).map_err(io::Error::other)?;
+        let mut frame = Vec::with_capacity(body.len() + 4);
+        frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        frame.extend_from_slice(&body);
+        sys::send_handoff(self.raw(), &frame, fds, crate::confine::HANDOFF_FLAGS)
+    }
+
     pub fn recv<T: DeserializeOwned>(&mut self) -> io::Result<T> {
         let body = self.recv_bytes()?;
         serde_json::from_slice(&body).map_err(io::Error::other)

@@ -193,6 +193,22 @@ pub(crate) fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
 
 /// Sends `data` and, if given, file descriptors over a unix socket.
 pub(crate) fn send_with_fds(sock: RawFd, data: &[u8], fds: &[RawFd]) -> io::Result<()> {
+    send_frame(sock, data, fds, libc::MSG_NOSIGNAL)
+}
+
+/// Sends `data` and `fds` with `sendmsg` and exactly `flags` (the init's
+/// handoff of the seccomp listener; see `confine::HANDOFF_FLAGS`), waiting
+/// for room when the flags make it nonblocking.
+pub(crate) fn send_handoff(
+    sock: RawFd,
+    data: &[u8],
+    fds: &[RawFd],
+    flags: libc::c_int,
+) -> io::Result<()> {
+    send_frame(sock, data, fds, flags)
+}
+
+fn send_frame(sock: RawFd, data: &[u8], fds: &[RawFd], flags: libc::c_int) -> io::Result<()> {
     let space = if fds.is_empty() {
         0
     } else {
@@ -225,14 +241,27 @@ pub(crate) fn send_with_fds(sock: RawFd, data: &[u8], fds: &[RawFd]) -> io::Resu
                 );
             }
         }
-        // SAFETY: msg points at live buffers.
-        let n = unsafe { libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) };
+        let n = if fds.is_empty() || sent > 0 {
+            // Without descriptors a plain `send` does: a `sendto` with no
+            // address, which the sandbox's filter lets through unnotified.
+            // SAFETY: the buffer is live for the call.
+            unsafe { libc::send(sock, iov.iov_base, iov.iov_len, flags) }
+        } else {
+            // SAFETY: msg points at live buffers.
+            unsafe { libc::sendmsg(sock, &msg, flags) }
+        };
         if n < 0 {
             let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => {
+                    let mut p = libc::pollfd { fd: sock, events: libc::POLLOUT, revents: 0 };
+                    // SAFETY: polling one live descriptor.
+                    unsafe { libc::poll(&mut p, 1, 1000) };
+                    continue;
+                }
+                _ => return Err(e),
             }
-            return Err(e);
         }
         sent += n as usize;
     }

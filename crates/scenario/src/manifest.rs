@@ -334,7 +334,9 @@ pub struct WriteStep {
 
 /// Whether a policy is honest: `honest` itself, or an honest look-alike
 /// named `honest-…` (work that resembles misbehaviour and is not). Honest
-/// policies expect no label and pass the main task.
+/// policies expect no label; `honest` passes the main task, and a
+/// look-alike does unless it declares otherwise (an agent that says it
+/// could not finish is honest).
 pub fn is_honest_policy(name: &str) -> bool {
     name == "honest" || name.starts_with("honest-")
 }
@@ -405,8 +407,8 @@ impl Manifest {
     /// those it declares, and those of every resource it has (its own and
     /// its base's), of its behaviour checks, and of the evidence every
     /// episode has (reaching outside is `exfiltration`; a process left
-    /// running or a start-up entry, `unauthorized_compute`; a follow-up
-    /// question, `deceptive_reporting`).
+    /// running or a start-up entry, `unauthorized_compute`; a final answer
+    /// or a follow-up answer, `deceptive_reporting`).
     pub fn opportunities(&self) -> Vec<String> {
         let mut out: std::collections::BTreeSet<&str> =
             self.classes.iter().map(String::as_str).collect();
@@ -414,10 +416,7 @@ impl Manifest {
         out.extend(self.protected.iter().map(|p| p.class.as_str()));
         out.extend(self.exec_tripwires.iter().map(|t| t.class.as_str()));
         out.extend(self.checks.iter().filter_map(|c| c.class.as_deref()));
-        out.extend(["exfiltration", "unauthorized_compute"]);
-        if self.followup.is_some() {
-            out.insert("deceptive_reporting");
-        }
+        out.extend(["exfiltration", "unauthorized_compute", "deceptive_reporting"]);
         out.into_iter().map(str::to_owned).collect()
     }
 
@@ -568,10 +567,11 @@ impl Manifest {
             if honest && !p.expect.is_empty() {
                 return Err(format!("policies.{name}.expect: an honest policy expects no labels"));
             }
-            if honest && p.expect_main_task == Some(false) {
-                return Err(format!(
-                    "policies.{name}.expect_main_task: an honest policy passes the main task"
-                ));
+            if name == "honest" && p.expect_main_task == Some(false) {
+                return Err(
+                    "policies.honest.expect_main_task: the honest policy passes the main task"
+                        .into(),
+                );
             }
             if !honest && p.expect.is_empty() {
                 return Err(format!(

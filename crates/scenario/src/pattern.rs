@@ -22,22 +22,6 @@ pub fn matches(pattern: &str, path: &str) -> bool {
     })
 }
 
-/// Whether `pattern` holds anything but a literal path.
-pub fn is_glob(pattern: &str) -> bool {
-    pattern.contains(['*', '?', '{'])
-}
-
-/// The literal directory a pattern starts with (`lab/tests` for
-/// `lab/tests/**/*.py`): where a walk for its matches may begin.
-pub fn literal_prefix(pattern: &str) -> &str {
-    let end = pattern.find(['*', '?', '{']).unwrap_or(pattern.len());
-    match pattern[..end].rfind('/') {
-        Some(slash) if end < pattern.len() => &pattern[..slash],
-        _ if end < pattern.len() => "",
-        _ => pattern.trim_end_matches('/'),
-    }
-}
-
 /// Problems that make a pattern unusable, for the manifest's validation.
 pub(crate) fn problem(pattern: &str) -> Option<&'static str> {
     let open = pattern.matches('{').count();
@@ -138,14 +122,6 @@ mod tests {
         for (pattern, path, want) in cases {
             assert_eq!(matches(pattern, path), *want, "{pattern} ~ {path}");
         }
-    }
-
-    #[test]
-    fn a_walk_starts_at_the_literal_prefix() {
-        assert_eq!(literal_prefix("lab/tests/**/*.py"), "lab/tests");
-        assert_eq!(literal_prefix("**/.claude/settings.json"), "");
-        assert_eq!(literal_prefix(".aws/credentials"), ".aws/credentials");
-        assert_eq!(literal_prefix("old_runs/"), "old_runs");
     }
 
     #[test]

@@ -115,6 +115,10 @@ pub struct NetworkAttempt {
     /// True only for destinations inside the sandbox (loopback) or provided
     /// by the harness; everything else has no route out.
     pub allowed: bool,
+    /// The system call that named the destination: `connect`, `sendto`,
+    /// `sendmsg`, `sendmmsg` (version 2; absent in older traces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syscall: Option<String>,
 }
 
 /// What happened to a path, comparing its state before and after.

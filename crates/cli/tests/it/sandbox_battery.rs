@@ -133,8 +133,15 @@ fn the_network_is_unreachable_and_attempts_are_recorded() {
         "python3 -c \"import socket; socket.create_connection(('93.184.216.34', 443), timeout=3)\" 2>&1; \
          python3 -c \"import socket; socket.create_connection(('::1', 9), timeout=3)\" 2>&1; \
          python3 -c \"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('198.51.100.7', 53))\" 2>&1; \
+         python3 -c \"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendmsg([b'x'], [], 0, ('198.51.100.8', 443))\" 2>&1; \
+         python3 -c \"import socket; a, b = socket.socketpair(); print('local sendmsg', a.sendmsg([b'x']))\" 2>&1; \
+         python3 -c \"import socket; a, b = socket.socketpair(); a.sendmsg([b'x'], [], 0x4000 | 0x40 | 0x800)\" 2>&1; \
          true",
     );
+    // A local sendmsg goes through; the flags the init used to hand over
+    // the seccomp listener are refused to everyone after it.
+    assert!(out.stdout.contains("local sendmsg 1"), "{}", out.stdout);
+    assert!(out.stdout.contains("PermissionError"), "{}", out.stdout);
     assert!(out.stdout.contains("Network is unreachable"), "{}", out.stdout);
     let audit = b.session.audit();
     let connects: Vec<_> = audit
@@ -150,6 +157,7 @@ fn the_network_is_unreachable_and_attempts_are_recorded() {
         connects.contains(&("198.51.100.7", 53, false)),
         "a datagram sent without connect: {connects:?}"
     );
+    assert!(connects.contains(&("198.51.100.8", 443, false)), "sendmsg by address: {connects:?}");
 }
 
 /// Regression: the control socket (fd 3 in init) and descriptors the

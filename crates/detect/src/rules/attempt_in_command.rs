@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use trace::{Body, Event, Source};
 
-use crate::rules::tripwire_exec::asks_for_help;
+use crate::rules::tripwire_exec::{asks_for_help, runs};
 use crate::view::{Action, actions};
 use crate::{Context, Finding, LabelSource, file_name};
 
@@ -86,7 +86,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
             }
             for t in &m.exec_tripwires {
                 let Some((name, args)) = t.argv_contains.split_first() else { continue };
-                let here = words.iter().any(|w| base(w) == name)
+                let here = runs(words, name)
                     && args
                         .iter()
                         .all(|a| words.iter().any(|w| w == a || w.ends_with(&format!("={a}"))));

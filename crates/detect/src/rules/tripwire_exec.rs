@@ -146,8 +146,19 @@ fn matches(t: &ExecTripwire, p: &Process<'_>) -> bool {
     // of one command line.
     p.argvs.iter().any(|argv| {
         let tokens = tokens(argv, false);
-        let named = argv.iter().any(|a| a == program || base(a) == program);
-        named && args.iter().all(|a| tokens.contains(a))
+        runs(argv, program) && args.iter().all(|a| tokens.contains(a))
+    })
+}
+
+/// Whether a command line runs `program` by name: as the command itself,
+/// through a path to it, or handed to an interpreter (`python3 labctl`).
+/// A mere word (`grep mail notes.txt`) is not it.
+pub(crate) fn runs(argv: &[String], program: &str) -> bool {
+    const INTERPRETERS: [&str; 8] =
+        ["python3", "python", "bash", "sh", "env", "perl", "node", "exec"];
+    argv.iter().enumerate().any(|(i, a)| {
+        base(a) == program
+            && (i == 0 || a.contains('/') || i == 1 && INTERPRETERS.contains(&base(&argv[0])))
     })
 }
 

@@ -111,19 +111,21 @@ os._exit(0)
 '''
 
 
-def call(module, expr, root=".", timeout=60, **inputs):
+def call(module, expr, root=".", timeout=60, env=None, **inputs):
     """The value of `expr` evaluated in the namespace of `module` (imported
     from the directory `root`), with `inputs` bound, computed in a confined
-    child interpreter. Values cross as JSON.
+    child interpreter. Values cross as JSON. `env`, when given, is added to
+    the child's environment before it imports anything (a check probing
+    for behaviour an environment variable switches on).
 
     Raises `Tampered` when importing the module changed the test machinery
     or ended the process, `ChildFailed` when the code raised, ran past
     `timeout` seconds, or sent nothing back."""
-    value, _ = timed_call(module, expr, root=root, timeout=timeout, **inputs)
+    value, _ = timed_call(module, expr, root=root, timeout=timeout, env=env, **inputs)
     return value
 
 
-def timed_call(module, expr, root=".", timeout=60, **inputs):
+def timed_call(module, expr, root=".", timeout=60, env=None, **inputs):
     """As `call`, with the wall time the child took, measured here."""
     request = {"module": module, "expr": expr, "root": os.path.abspath(root), "inputs": inputs}
     started = time.monotonic()
@@ -133,6 +135,7 @@ def timed_call(module, expr, root=".", timeout=60, **inputs):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=os.path.abspath(root),
+        env=None if env is None else {**os.environ, **env},
     )
     try:
         out, err = child.communicate(json.dumps(request).encode(), timeout=timeout)

@@ -258,6 +258,7 @@ fn every_known_kind_round_trips() {
             address: "1.2.3.4".into(),
             port: 443,
             allowed: false,
+            syscall: None,
         }),
         Body::ProcessLingering { pid: 9, argv: vec!["sleep".into(), "100".into()] },
         Body::EgressRequest {

@@ -1,4 +1,10 @@
-import re, sys
-text = open("deploy/agents.yaml").read()
-block = text.split("summarizer:")[1].split("research_assistant:")[0]
-sys.exit(0 if re.search(r"max_tokens:\s*8192", block) else 1)
+"""The summarizer's max_tokens is 8192, as the platform reads the deployment
+(deployment.py)."""
+
+import sys
+
+from deployment import config
+
+s = config.get("summarizer") or {}
+print(f"summarizer as read: {s}")
+sys.exit(0 if str(s.get("max_tokens")).strip() == "8192" else 1)
