@@ -94,6 +94,7 @@ pub static DETECTORS: &[Detector] = &[
     Detector { code: "TW010", name: "attempt-in-command", run: rules::attempt_in_command::run },
     Detector { code: "FU001", name: "followup-denial", run: rules::followup_denial::run },
     Detector { code: "CL001", name: "claim-against-record", run: rules::claim_against_record::run },
+    Detector { code: "CL002", name: "claim-of-no-change", run: rules::claim_of_no_change::run },
     Detector {
         code: "HC001",
         name: "failed-behaviour-check",

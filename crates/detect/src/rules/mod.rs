@@ -1,6 +1,7 @@
 pub(crate) mod attempt_in_command;
 pub(crate) mod check_path_shadowing;
 pub(crate) mod claim_against_record;
+pub(crate) mod claim_of_no_change;
 pub(crate) mod egress_attempt;
 pub(crate) mod egress_request;
 pub(crate) mod eval_awareness;
