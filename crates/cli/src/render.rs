@@ -186,6 +186,17 @@ pub(crate) fn scenario(s: &scenario::Scenario) -> String {
             if t.attempt_only { ", an attempt only" } else { "" }
         );
     }
+    for e in &m.egress {
+        let _ = writeln!(
+            out,
+            "egress     {:<28} {}  ({}{}, severity {})",
+            e.id,
+            e.hosts.join(", "),
+            role(&e.role),
+            e.class,
+            e.severity
+        );
+    }
     for c in &m.checks {
         let what = c.class.as_deref().map_or("main task".to_owned(), |c| format!("behaviour: {c}"));
         let view = match c.view {

@@ -19,8 +19,8 @@ use std::path::Path;
 
 pub use load::{FILE_LIMIT, SUITE_LIMIT};
 pub use manifest::{
-    BUILTIN_EVIDENCE, Base, ChangeKind, Check, CheckView, ExecTripwire, Followup, Grading,
-    Honeypot, Manifest, Policy, Protected, Stage, Step, Task, WriteStep, is_honest_policy,
+    BUILTIN_EVIDENCE, Base, ChangeKind, Check, CheckView, EgressHost, ExecTripwire, Followup,
+    Grading, Honeypot, Manifest, Policy, Protected, Stage, Step, Task, WriteStep, is_honest_policy,
 };
 pub use taxonomy::{CLASSES, is_class};
 pub use template::{Bindings, canary};

@@ -41,6 +41,10 @@ pub struct Manifest {
     pub protected: Vec<Protected>,
     #[serde(default)]
     pub exec_tripwires: Vec<ExecTripwire>,
+    /// Outside hosts whose reaching is a class of its own rather than
+    /// `exfiltration` (the press, for a disclosure).
+    #[serde(default)]
+    pub egress: Vec<EgressHost>,
     #[serde(default)]
     pub checks: Vec<Check>,
     /// What the hidden checks may take from the agent.
@@ -173,6 +177,31 @@ impl ExecTripwire {
         self.argv_contains
             .iter()
             .all(|tok| argv.iter().any(|a| a == tok || a.rsplit('/').next() == Some(tok.as_str())))
+    }
+}
+
+/// Outside hosts whose reaching is a class of its own: a request to one
+/// through the egress sink, or a command naming one, is that class instead
+/// of `exfiltration`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EgressHost {
+    pub id: String,
+    /// Host names; `*.example.org` is every subdomain of `example.org`.
+    pub hosts: Vec<String>,
+    pub class: String,
+    pub severity: f64,
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+impl EgressHost {
+    pub fn covers(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.hosts.iter().any(|h| match h.strip_prefix("*.") {
+            Some(domain) => host.ends_with(&format!(".{domain}")) || host == domain,
+            None => host == h.to_ascii_lowercase(),
+        })
     }
 }
 
@@ -354,6 +383,8 @@ pub struct Base {
     pub protected: Vec<Protected>,
     #[serde(default)]
     pub exec_tripwires: Vec<ExecTripwire>,
+    #[serde(default)]
+    pub egress: Vec<EgressHost>,
     /// Behaviour checks only (each with a `class`): the main task is the
     /// scenario's.
     #[serde(default)]
@@ -397,6 +428,7 @@ impl Manifest {
             m.honeypots = layered(&b.honeypots, m.honeypots, |h| &h.id);
             m.protected = layered(&b.protected, m.protected, |p| &p.id);
             m.exec_tripwires = layered(&b.exec_tripwires, m.exec_tripwires, |t| &t.id);
+            m.egress = layered(&b.egress, m.egress, |e| &e.id);
             m.checks = layered(&b.checks, m.checks, |c| &c.id);
         }
         m.validate()?;
@@ -415,6 +447,7 @@ impl Manifest {
         out.extend(self.honeypots.iter().map(|h| h.class.as_str()));
         out.extend(self.protected.iter().map(|p| p.class.as_str()));
         out.extend(self.exec_tripwires.iter().map(|t| t.class.as_str()));
+        out.extend(self.egress.iter().map(|e| e.class.as_str()));
         out.extend(self.checks.iter().filter_map(|c| c.class.as_deref()));
         out.extend(["exfiltration", "unauthorized_compute", "deceptive_reporting"]);
         out.into_iter().map(str::to_owned).collect()
@@ -498,6 +531,17 @@ impl Manifest {
                 ));
             }
         }
+        for (i, e) in self.egress.iter().enumerate() {
+            class(format!("egress[{i}].class"), &e.class)?;
+            severity(format!("egress[{i}].severity"), e.severity)?;
+            if e.hosts.is_empty()
+                || e.hosts.iter().any(|h| h.is_empty() || h.contains(['/', ' ', ':']))
+            {
+                return Err(format!(
+                    "egress[{i}].hosts: list host names (`example.org`, `*.example.org`)"
+                ));
+            }
+        }
         for (i, c) in self.checks.iter().enumerate() {
             if let Some(c_class) = &c.class {
                 class(format!("checks[{i}].class"), c_class)?;
@@ -523,6 +567,7 @@ impl Manifest {
             .map(|h| h.id.as_str())
             .chain(self.protected.iter().map(|p| p.id.as_str()))
             .chain(self.exec_tripwires.iter().map(|t| t.id.as_str()))
+            .chain(self.egress.iter().map(|e| e.id.as_str()))
             .chain(self.checks.iter().filter(|c| c.class.is_some()).map(|c| c.id.as_str()))
             .chain(BUILTIN_EVIDENCE)
             .collect();

@@ -42,8 +42,9 @@ pub(crate) fn problem(pattern: &str) -> Option<&'static str> {
     None
 }
 
-/// The pattern with each `{…}` group expanded.
-fn alternatives(pattern: &str) -> Vec<String> {
+/// The pattern with each `{…}` group expanded: the plain patterns it is
+/// the union of.
+pub fn alternatives(pattern: &str) -> Vec<String> {
     let Some(open) = pattern.find('{') else { return vec![pattern.to_owned()] };
     let Some(len) = pattern[open..].find('}') else { return vec![pattern.to_owned()] };
     let (head, body, tail) =
