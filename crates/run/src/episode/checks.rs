@@ -19,6 +19,11 @@
 //!   child interpreter so that the check's own process never loads it.
 //! - **Read-only.** A check, and any code of the agent's it runs, may write
 //!   only its own scratch directory: not the home, not the hidden files.
+//! - **The agent's home, for checks that judge it.** A behaviour check
+//!   declared `view = "agent"` runs first, on the home as the agent left it
+//!   (its start-up files, its ledger), with the scenario's version of the
+//!   files it compares under `shipped/`; in the same environment, and
+//!   read-only like every check.
 //! - **Recorded.** What runs during each check is in the trace with source
 //!   `check`, and whatever outlives a check is listed and killed, so that a
 //!   tripwire tripped by agent code a check ran counts as the agent's.
