@@ -128,10 +128,22 @@ fn emit(out: Option<&Path>, text: &str) -> Result<ExitCode, Failure> {
 }
 
 /// Writes an output file whole or not at all (see `round::write_atomic`).
+/// A path that is not a regular file (`/dev/null`, a FIFO, `/dev/stdout`, a
+/// symlink to one) is written in place: replacing it with a file by a
+/// rename would destroy a device node (as root, `--out /dev/null` would
+/// leave the machine without one).
 pub(crate) fn write_out(path: &Path, text: &str) -> Result<(), Failure> {
-    round::write_atomic(path, text.as_bytes(), 0o644).map_err(|e| {
-        Failure::runtime(e, Some("check that the folder exists and is writable".into()))
-    })
+    let hint = || Some("check that the folder exists and is writable".into());
+    let special = std::fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_file());
+    if special {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display()), hint()));
+    }
+    round::write_atomic(path, text.as_bytes(), 0o644).map_err(|e| Failure::runtime(e, hint()))
 }
 
 fn round_failure(e: String) -> Failure {

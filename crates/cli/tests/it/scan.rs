@@ -200,3 +200,37 @@ fn bad_input_is_reported_by_file_and_line_and_the_scan_goes_on() {
     assert_eq!(s["events"], 4);
     assert_eq!(r["totals"]["skipped_files"], 2, "junk and empty");
 }
+
+/// `--out` to something that is not a regular file writes through it: a
+/// rename over `/dev/null` (as root) would have replaced the machine's
+/// device node with a file. A symlink stays a symlink; a regular file is
+/// still written whole or not at all.
+#[test]
+fn out_writes_through_special_files() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = TempDir::new("scan-out");
+    let fixture = Path::new(FIXTURES).join("claude-code-2.1.332.jsonl");
+    let out = |target: &Path| {
+        let o = perimeter()
+            .args(["scan", "--format", "json", "--out"])
+            .arg(target)
+            .arg(&fixture)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{:?}", text(&o));
+    };
+    let null = Path::new("/dev/null");
+    out(null);
+    assert!(std::fs::metadata(null).unwrap().file_type().is_char_device(), "/dev/null survives");
+    let real = dir.path().join("real.json");
+    let link = dir.path().join("link.json");
+    std::fs::write(&real, "old").unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    out(&link);
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&real).unwrap()).unwrap();
+    assert_eq!(written["format"], "perimeter.scan/1");
+    let plain = dir.path().join("plain.json");
+    out(&plain);
+    assert!(std::fs::metadata(&plain).unwrap().is_file());
+}
