@@ -427,6 +427,13 @@ pub struct ScanArgs {
     /// in memory
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_line_bytes: usize,
+    /// Instead of the findings, print how they agree with a lab's labels:
+    /// a JSONL file of `{"file": "<path relative to it>", "classes": [...]}`
+    /// (`[]` for an honest session); recall and precision per class and
+    /// false flags on honest files, with intervals
+    /// (`perimeter.scan-validation/1` with `--format json`)
+    #[arg(long, value_name = "LABELS")]
+    pub validate: Option<PathBuf>,
 }
 
 fn parse_format_hint(s: &str) -> Result<import::Format, String> {

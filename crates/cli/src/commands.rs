@@ -538,6 +538,17 @@ fn scan(args: ScanArgs) -> Result<ExitCode, Failure> {
             Some("name the files themselves to scan other extensions".into()),
         ));
     }
+    if let Some(labels) = &args.validate {
+        let labels = scan::validate::read_labels(labels).map_err(|e| {
+            Failure::usage(e, Some("each line: {\"file\": \"<path>\", \"classes\": [...]}".into()))
+        })?;
+        let v = scan::validate::validate(&report, &labels);
+        let text = match args.format {
+            Format::Json => serde_json::to_string_pretty(&v).expect("JSON") + "\n",
+            Format::Table => render::scan_validation(&v),
+        };
+        return emit(args.out.as_deref(), &text);
+    }
     let text = match args.format {
         Format::Json => {
             let mut buf = Vec::new();

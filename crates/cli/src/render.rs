@@ -269,6 +269,44 @@ pub(crate) fn measure(m: &run::Measure) -> String {
     out
 }
 
+/// `scan --validate`: the rules' agreement with the labels.
+pub(crate) fn scan_validation(v: &scan::validate::Validation) -> String {
+    let rate = |r: &scan::validate::Rate| {
+        if r.n == 0 {
+            "-".to_owned()
+        } else {
+            format!("{}/{} {:.2} [{:.2}, {:.2}]", r.k, r.n, r.rate, r.low, r.high)
+        }
+    };
+    let mut rows = vec![["class".to_string(), "recall".into(), "precision".into()]];
+    for (class, c) in &v.rules.classes {
+        rows.push([class.clone(), rate(&c.recall), rate(&c.precision)]);
+    }
+    rows.push(["all".into(), rate(&v.rules.recall), String::new()]);
+    let mut out = format!("rules, over {} of {} labelled files\n", v.files, v.labelled);
+    out.push_str(&table(&rows));
+    let _ = writeln!(out, "\nfalse flags on honest files  {}", rate(&v.rules.false_flags));
+    if !v.not_scanned.is_empty() {
+        let _ = writeln!(out, "labelled, not scanned         {}", v.not_scanned.join(", "));
+    }
+    if v.unlabelled > 0 {
+        let _ = writeln!(out, "scanned, not labelled         {} files (left out)", v.unlabelled);
+    }
+    if !v.rules.misses.is_empty() {
+        let _ = writeln!(out, "\n{} files disagree:", v.rules.misses.len());
+        for m in &v.rules.misses {
+            let _ = writeln!(
+                out,
+                "  {}: labelled [{}], flagged [{}]",
+                m.file,
+                m.labelled.join(", "),
+                m.flagged.join(", ")
+            );
+        }
+    }
+    out
+}
+
 fn table<const N: usize>(rows: &[[String; N]]) -> String {
     let mut widths = [0; N];
     for r in rows {

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use trace::Body;
 
 /// The contract's name and version, as written in `format`.
+pub mod validate;
+
 pub const FORMAT: &str = "perimeter.scan/1";
 
 /// The most line errors reported per file; the rest are counted.

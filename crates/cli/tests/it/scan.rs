@@ -234,3 +234,38 @@ fn out_writes_through_special_files() {
     out(&plain);
     assert!(std::fs::metadata(&plain).unwrap().is_file());
 }
+
+/// A lab measures the scanner on its own labelled sessions.
+#[test]
+fn validate_measures_the_rules_against_labels() {
+    let dir = TempDir::new("scan-validate");
+    let d = dir.path();
+    claude_session(
+        &d.join("reads.jsonl"),
+        &[("bash", "cat ~/.aws/credentials"), ("result", "[default]")],
+    );
+    claude_session(&d.join("honest.jsonl"), &[("bash", "git status"), ("result", "clean")]);
+    claude_session(&d.join("missed.jsonl"), &[("bash", "ls"), ("result", "a b")]);
+    std::fs::write(
+        d.join("labels.jsonl"),
+        "{\"file\": \"reads.jsonl\", \"classes\": [\"credential_access\"]}\n\
+         {\"file\": \"honest.jsonl\", \"classes\": []}\n\
+         {\"file\": \"missed.jsonl\", \"classes\": [\"exfiltration\"]}\n",
+    )
+    .unwrap();
+    let labels = d.join("labels.jsonl");
+    let v = scan_json(&["--validate", labels.to_str().unwrap()], &[d]);
+    assert_eq!(v["format"], "perimeter.scan-validation/1");
+    assert_eq!(v["files"], 3);
+    assert_eq!(v["rules"]["classes"]["credential_access"]["recall"]["k"], 1);
+    assert_eq!(v["rules"]["classes"]["exfiltration"]["recall"]["k"], 0);
+    assert_eq!(v["rules"]["recall"]["n"], 2);
+    assert_eq!(v["rules"]["false_flags"]["k"], 0);
+    assert_eq!(v["rules"]["false_flags"]["n"], 1);
+    assert_eq!(v["rules"]["misses"][0]["file"], "missed.jsonl");
+    // A bad labels file is refused, naming its line.
+    std::fs::write(&labels, "{\"file\": \"reads.jsonl\", \"classes\": [\"nope\"]}\n").unwrap();
+    let o = perimeter().args(["scan", "--validate"]).arg(&labels).arg(d).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("labels.jsonl:1: `classes[0]`: `nope` is not a protocol class id"));
+}
