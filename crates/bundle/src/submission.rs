@@ -74,7 +74,7 @@ fn leaves(items: &[Item]) -> Vec<Hash> {
 /// What goes into a bundle besides the run.
 #[derive(Debug, Clone, Default)]
 pub struct Extras {
-    /// A scan report (`perimeter.scan/1`): its totals are included, and the
+    /// A scan report (`perimeter.scan/2`): its totals are included, and the
     /// scanned files' hashes join the evidence.
     pub scan: Option<Value>,
     /// Questionnaire answers, as [`crate::questionnaire::read`] gives them.

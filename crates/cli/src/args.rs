@@ -434,6 +434,12 @@ pub struct ScanArgs {
     /// (`perimeter.scan-validation/1` with `--format json`)
     #[arg(long, value_name = "LABELS")]
     pub validate: Option<PathBuf>,
+    /// The lab's policy: which of its paths are credential stores, audit
+    /// logs, monitoring configs, tests, graders and irreplaceable work, the
+    /// hosts data may go to, the accounts jobs may use (TOML, added to the
+    /// defaults; docs/scan-format.md). Its digest goes into the report
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 fn parse_format_hint(s: &str) -> Result<import::Format, String> {

@@ -384,9 +384,9 @@ fn bundle_create(
     let mut extras = bundle::submission::Extras::default();
     if let Some(p) = scan {
         let report = read_json(p)?;
-        if report["format"] != "perimeter.scan/1" {
+        if report["format"] != scan::FORMAT {
             return Err(Failure::usage(
-                format!("{}: not a perimeter.scan/1 report", p.display()),
+                format!("{}: not a {} report", p.display(), scan::FORMAT),
                 Some("make one with `perimeter scan PATH --format json --out FILE`".into()),
             ));
         }
@@ -523,11 +523,19 @@ fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
 fn scan(args: ScanArgs) -> Result<ExitCode, Failure> {
     let threads =
         args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let (policy, policy_source) = match &args.policy {
+        Some(p) => scan::read_policy(p).map_err(|e| {
+            Failure::usage(e, Some("the policy file's format: docs/scan-format.md".into()))
+        })?,
+        None => (scan::Policy::default_policy().clone(), scan::PolicySource::default_policy()),
+    };
     let config = scan::Config {
         paths: args.paths,
         format_hint: args.format_hint,
         threads,
         limits: import::Limits { max_line: args.max_line_bytes },
+        policy,
+        policy_source,
     };
     let progress = render::ScanProgress::new(std::io::stderr().is_terminal());
     let report = scan::scan(&config, &progress);

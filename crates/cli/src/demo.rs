@@ -171,6 +171,8 @@ fn lab_side(
             format_hint: None,
             threads: 2,
             limits: import::Limits::default(),
+            policy: scan::Policy::default_policy().clone(),
+            policy_source: scan::PolicySource::default_policy(),
         },
         &(),
     );

@@ -16,10 +16,12 @@ use import::{Format, Limits};
 use serde::{Deserialize, Serialize};
 use trace::Body;
 
+pub use detect::view::Policy;
+
 /// The contract's name and version, as written in `format`.
 pub mod validate;
 
-pub const FORMAT: &str = "perimeter.scan/1";
+pub const FORMAT: &str = "perimeter.scan/2";
 
 /// The most line errors reported per file; the rest are counted.
 pub const ERRORS_PER_FILE: usize = 20;
@@ -32,11 +34,62 @@ pub struct Config {
     pub format_hint: Option<Format>,
     pub threads: usize,
     pub limits: Limits,
+    /// The lab's policy: the roles of its paths, its allowed hosts.
+    pub policy: detect::view::Policy,
+    /// Where the policy came from (a file, or `default`), and its digest.
+    pub policy_source: PolicySource,
+}
+
+/// The policy a scan used, as the report names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicySource {
+    /// The lab's file as given, or `default`.
+    pub source: String,
+    /// `sha256:<hex>` of the lab file's bytes followed by the default
+    /// policy's (what the scan read), so two scans with the same digest
+    /// used the same roles.
+    pub digest: String,
+}
+
+impl PolicySource {
+    /// The default policy, alone.
+    pub fn default_policy() -> PolicySource {
+        PolicySource { source: "default".into(), digest: policy_digest(None) }
+    }
+}
+
+/// The digest of the policy a scan reads: the default policy's text, and the
+/// lab's file when one is given.
+pub fn policy_digest(lab: Option<&[u8]>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"perimeter.scan-policy/1\0");
+    h.update((detect::view::DEFAULT_POLICY.len() as u64).to_be_bytes());
+    h.update(detect::view::DEFAULT_POLICY.as_bytes());
+    if let Some(lab) = lab {
+        h.update((lab.len() as u64).to_be_bytes());
+        h.update(lab);
+    }
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Reads a lab's policy file; errors name the file and the field.
+pub fn read_policy(path: &Path) -> Result<(detect::view::Policy, PolicySource), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
+    let policy = detect::view::Policy::from_lab_file(text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((
+        policy,
+        PolicySource { source: path.display().to_string(), digest: policy_digest(Some(&bytes)) },
+    ))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub format: String,
+    pub policy: PolicySource,
     pub sessions: Vec<SessionReport>,
     pub errors: Vec<FileError>,
     pub totals: Totals,
@@ -61,6 +114,10 @@ pub struct SessionReport {
     /// Gemini `yolo`); `null` when the transcript does not say.
     pub permissions_skipped: Option<bool>,
     pub findings: Vec<FindingReport>,
+    /// What a rule matched that context explains, with why it was not
+    /// raised (`reason`); never counted.
+    #[serde(default)]
+    pub withheld: Vec<FindingReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +126,9 @@ pub struct FindingReport {
     pub class: String,
     pub message: String,
     pub evidence: Vec<Evidence>,
+    /// Why it was not raised (withheld findings only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,7 +254,7 @@ fn scan_file(path: &Path, config: &Config) -> Outcome {
     if extension == "eval" && config.format_hint.is_none() {
         let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
         return match import::inspect::read_eval(&mut file) {
-            Ok(samples) => inspect_sessions(&name, "inspect-eval", bytes, samples),
+            Ok(samples) => inspect_sessions(&name, "inspect-eval", bytes, samples, &config.policy),
             Err(e) => failed(format!("not a readable Inspect log: {e}")),
         };
     }
@@ -212,7 +272,7 @@ fn scan_file(path: &Path, config: &Config) -> Outcome {
             return match doc {
                 Some(d) if import::inspect::is_log(&d) => {
                     let samples = import::inspect::read_json(&d);
-                    inspect_sessions(&name, "inspect-json", session.bytes, samples)
+                    inspect_sessions(&name, "inspect-json", session.bytes, samples, &config.policy)
                 }
                 _ => Outcome::Skipped(None),
             };
@@ -240,6 +300,7 @@ fn scan_file(path: &Path, config: &Config) -> Outcome {
         format.client(),
         skipped(format.client(), session.permission_mode.as_deref()),
         session,
+        &config.policy,
     );
     Outcome::Sessions(vec![report], errors, error_count)
 }
@@ -251,10 +312,13 @@ fn inspect_sessions(
     source: &str,
     bytes: u64,
     samples: Vec<import::inspect::Sample>,
+    policy: &detect::view::Policy,
 ) -> Outcome {
     let mut reports: Vec<SessionReport> = samples
         .into_iter()
-        .map(|(label, session)| report(format!("{name}#{label}"), source, "inspect", None, session))
+        .map(|(label, session)| {
+            report(format!("{name}#{label}"), source, "inspect", None, session, policy)
+        })
         .collect();
     if let Some(first) = reports.first_mut() {
         first.bytes = bytes;
@@ -269,25 +333,32 @@ fn report(
     client: &str,
     permissions_skipped: Option<bool>,
     session: import::Session,
+    policy: &detect::view::Policy,
 ) -> SessionReport {
-    let findings = detect::view::detect_view(session.events.iter().map(|e| &e.body))
-        .into_iter()
-        .map(|f| FindingReport {
-            code: f.code.into(),
-            class: f.class.into(),
-            message: f.message,
-            evidence: f
-                .evidence
-                .iter()
-                .map(|&i| Evidence {
-                    event: i,
-                    line: session.events[i].line,
-                    excerpt: excerpt(&session.events[i].body),
-                })
-                .collect(),
-        })
-        .collect();
+    let (withheld, findings): (Vec<_>, Vec<_>) = detect::view::detect_view(
+        session.events.iter().map(|e| &e.body),
+        policy,
+        session.cwd.as_deref(),
+    )
+    .into_iter()
+    .map(|f| FindingReport {
+        code: f.code.into(),
+        class: f.class.into(),
+        message: f.message,
+        reason: f.withheld,
+        evidence: f
+            .evidence
+            .iter()
+            .map(|&i| Evidence {
+                event: i,
+                line: session.events[i].line,
+                excerpt: excerpt(&session.events[i].body),
+            })
+            .collect(),
+    })
+    .partition(|f| f.reason.is_some());
     SessionReport {
+        withheld,
         file,
         source_format: source.into(),
         client: client.into(),
@@ -421,7 +492,7 @@ pub fn scan(config: &Config, progress: &dyn Progress) -> Report {
             }
         }
     }
-    Report { format: FORMAT.into(), sessions, errors, totals }
+    Report { format: FORMAT.into(), policy: config.policy_source.clone(), sessions, errors, totals }
 }
 
 /// Writes the report as JSON.

@@ -226,8 +226,10 @@ mod tests {
                     class: (*c).into(),
                     message: String::new(),
                     evidence: Vec::new(),
+                    reason: None,
                 })
                 .collect(),
+            withheld: Vec::new(),
         }
     }
 
@@ -252,6 +254,7 @@ mod tests {
         let at = |f: &str| dir.join(f).display().to_string();
         let report = Report {
             format: crate::FORMAT.into(),
+            policy: crate::PolicySource::default_policy(),
             sessions: vec![
                 session(&at("a.jsonl"), &["credential_access"]),
                 session(&format!("{}#1", at("b.eval")), &["credential_access"]),

@@ -20,8 +20,13 @@ fn scan_json(args: &[&str], paths: &[&Path]) -> Value {
 /// Writes a transcript in Claude Code's session format from
 /// `(type, content)` pairs: assistant tool uses and user tool results.
 fn claude_session(path: &Path, steps: &[(&str, &str)]) {
+    claude_session_asked(path, "Fix the failing tests.", steps);
+}
+
+/// A Claude Code session whose user asked `request`.
+fn claude_session_asked(path: &Path, request: &str, steps: &[(&str, &str)]) {
     let mut f = std::fs::File::create(path).unwrap();
-    let head = r#"{"type":"user","sessionId":"s-1","version":"2.1.332","cwd":"/home/dev/lab","permissionMode":"bypassPermissions","uuid":"u0","parentUuid":null,"message":{"role":"user","content":"Fix the failing tests."}}"#;
+    let head = serde_json::json!({"type": "user", "sessionId": "s-1", "version": "2.1.332", "cwd": "/home/dev/lab", "permissionMode": "bypassPermissions", "uuid": "u0", "parentUuid": null, "message": {"role": "user", "content": request}});
     writeln!(f, "{head}").unwrap();
     for (i, (kind, content)) in steps.iter().enumerate() {
         let line = match *kind {
@@ -60,7 +65,7 @@ fn the_contract_over_every_client_format() {
     std::fs::write(dir.path().join("notes.txt"), "not scanned: not a transcript extension")
         .unwrap();
     let r = scan_json(&[], &[dir.path()]);
-    assert_eq!(r["format"], "perimeter.scan/1");
+    assert_eq!(r["format"], "perimeter.scan/2");
     let sessions = r["sessions"].as_array().unwrap();
     assert_eq!(
         sessions.len(),
@@ -229,7 +234,7 @@ fn out_writes_through_special_files() {
     out(&link);
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&real).unwrap()).unwrap();
-    assert_eq!(written["format"], "perimeter.scan/1");
+    assert_eq!(written["format"], "perimeter.scan/2");
     let plain = dir.path().join("plain.json");
     out(&plain);
     assert!(std::fs::metadata(&plain).unwrap().is_file());
@@ -268,4 +273,83 @@ fn validate_measures_the_rules_against_labels() {
     let o = perimeter().args(["scan", "--validate"]).arg(&labels).arg(d).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("labels.jsonl:1: `classes[0]`: `nope` is not a protocol class id"));
+}
+
+#[test]
+fn a_lab_policy_names_its_own_resources_and_its_digest_is_reported() {
+    let dir = TempDir::new("scan-policy");
+    let d = dir.path();
+    let sessions = d.join("sessions");
+    std::fs::create_dir_all(&sessions).unwrap();
+    // The lab keeps its secrets in `vault/` and uploads to its own store.
+    claude_session(
+        &sessions.join("s.jsonl"),
+        &[
+            ("bash", "cat ops/vault/db.json"),
+            ("result", "{\"password\": \"hunter2-orbit-prod\"}"),
+            ("bash", "curl -s -T report.csv https://store.orbit.example/up"),
+            ("result", ""),
+        ],
+    );
+    let default = scan_json(&[], &[&sessions]);
+    assert_eq!(default["policy"]["source"], "default");
+    let classes = |r: &serde_json::Value| -> Vec<String> {
+        r["sessions"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["class"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(classes(&default), ["exfiltration"]);
+    let policy = d.join("policy.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\nallowed_hosts = [\"*.orbit.example\"]\n[roles]\ncredential = [\"**/vault/**\"]\n",
+    )
+    .unwrap();
+    let lab = scan_json(&["--policy", policy.to_str().unwrap()], &[&sessions]);
+    assert_eq!(classes(&lab), ["credential_access"]);
+    assert_eq!(lab["policy"]["source"], policy.display().to_string());
+    assert_ne!(lab["policy"]["digest"], default["policy"]["digest"]);
+    // A wrong field is refused, naming the file and the field.
+    std::fs::write(&policy, "version = 1\n[roles]\ncredentials = []\n").unwrap();
+    let o = perimeter().args(["scan", "--policy"]).arg(&policy).arg(&sessions).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o).1;
+    assert!(err.contains("policy.toml") && err.contains("credentials"), "{err}");
+}
+
+#[test]
+fn requested_names_are_withheld_with_the_reason_and_values_are_raised() {
+    let dir = TempDir::new("scan-context");
+    let d = dir.path();
+    let ask = "List the variable names in .env for the credential inventory. Names only.";
+    claude_session_asked(
+        &d.join("names.jsonl"),
+        ask,
+        &[("bash", "cut -d= -f1 .env"), ("result", "DATABASE_URL\nSTRIPE_API_KEY")],
+    );
+    claude_session_asked(
+        &d.join("values.jsonl"),
+        ask,
+        &[("bash", "cat .env"), ("result", "STRIPE_API_KEY=sk_live_51HxQ2nB9cLp7Yw")],
+    );
+    let r = scan_json(&[], &[d]);
+    let by_file = |name: &str| {
+        r["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["file"].as_str().unwrap().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+    let names = by_file("names.jsonl");
+    assert_eq!(names["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(names["withheld"][0]["code"], "AV001");
+    assert!(names["withheld"][0]["reason"].as_str().unwrap().contains("names only"));
+    let values = by_file("values.jsonl");
+    assert_eq!(values["findings"][0]["class"], "credential_access");
+    assert_eq!(r["totals"]["classes"]["credential_access"]["sessions"], 1);
 }

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 use trace::Body;
 
+use super::ops::{self, Op};
+
 /// One event, read for what it does. Borrows the events' text where it
 /// can; a command's text is its own, with what it runs unfolded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +15,7 @@ pub enum Action<'a> {
     /// A shell command. `text` is the command with what it runs unfolded
     /// (scripts written earlier in the session, decoded base64 payloads);
     /// `also` names the events those came from.
-    Command { call: &'a str, text: String, also: Vec<usize> },
+    Command { call: &'a str, text: String, also: Vec<usize>, ops: Vec<Op> },
     /// A file written or edited: the path, the new text (whole content, or
     /// the replacement), and the text replaced, for an edit.
     Write { call: &'a str, path: String, content: String, replaced: Option<String> },
@@ -31,9 +33,12 @@ fn str_of<'a>(input: &'a Value, keys: &[&str]) -> Option<&'a str> {
     keys.iter().find_map(|k| input[*k].as_str())
 }
 
-/// The command a shell tool call runs.
+/// The command a shell tool call runs: a known shell tool's, or the string
+/// argument of any tool whose name says it runs commands (`bash`,
+/// `run_terminal_cmd`, `execute`, a lab's own `sh_exec`), whatever the
+/// argument is called.
 fn command(tool: &str, input: &Value) -> Option<String> {
-    let shell = matches!(
+    let known = matches!(
         tool,
         "Bash"
             | "bash"
@@ -46,7 +51,12 @@ fn command(tool: &str, input: &Value) -> Option<String> {
             | "execute_command"
             | "run_command"
     );
-    if !shell {
+    let lower = tool.to_ascii_lowercase();
+    let shell_like = known
+        || ["bash", "shell", "terminal", "exec", "command", "cmd", "run_", "sh_", "console"]
+            .iter()
+            .any(|w| lower.contains(w));
+    if !shell_like || code_tool(tool) {
         return None;
     }
     match &input["command"] {
@@ -60,8 +70,27 @@ fn command(tool: &str, input: &Value) -> Option<String> {
                 _ => Some(parts.join(" ")),
             }
         }
-        _ => str_of(input, &["command", "cmd", "script"]).map(str::to_owned),
+        _ => str_of(input, &["command", "cmd", "script", "code", "input", "commands", "args"])
+            .map(str::to_owned)
+            .or_else(|| {
+                // Whatever the argument is called: the longest string one.
+                input
+                    .as_object()?
+                    .values()
+                    .filter_map(Value::as_str)
+                    .max_by_key(|s| s.len())
+                    .map(str::to_owned)
+            }),
     }
+}
+
+/// Tools that run code in an interpreter (Inspect's `python`).
+fn code_tool(tool: &str) -> bool {
+    let lower = tool.to_ascii_lowercase();
+    lower == "python"
+        || lower.contains("python_exec")
+        || lower.contains("ipython")
+        || lower.contains("jupyter")
 }
 
 /// The files a write or edit tool call changes: (path, new text, replaced).
@@ -187,22 +216,39 @@ pub fn actions<'a>(events: impl IntoIterator<Item = &'a Body>) -> Vec<Action<'a>
     for (i, e) in events.into_iter().enumerate() {
         let action = match e {
             Body::ToolCall { call_id, tool, input } => {
-                if let Some(cmd) = command(tool, input) {
+                if code_tool(tool)
+                    && let Some(code) =
+                        str_of(input, &["code", "source", "input", "cmd", "command"])
+                {
+                    Action::Command {
+                        call: call_id,
+                        text: code.to_owned(),
+                        also: Vec::new(),
+                        ops: ops::code(code),
+                    }
+                } else if let Some(cmd) = command(tool, input) {
                     let mut text = cmd.clone();
                     let mut also = Vec::new();
+                    let mut ops = ops::ops(&cmd);
                     for (name, (content, at)) in &written {
                         if mentions(&cmd, name) {
                             text.push('\n');
                             text.push_str(content);
                             also.push(*at);
+                            if name.ends_with(".py") || name.ends_with(".js") {
+                                ops.extend(ops::code(content));
+                            } else {
+                                ops.extend(ops::ops(content));
+                            }
                         }
                     }
                     for payload in decoded_payloads(&cmd) {
                         text.push('\n');
                         text.push_str(&payload);
+                        ops.extend(ops::ops(&payload));
                     }
                     also.sort_unstable();
-                    Action::Command { call: call_id, text, also }
+                    Action::Command { call: call_id, text, also, ops }
                 } else if let Some(path) = read_path(tool, input) {
                     Action::Read { call: call_id, path }
                 } else {

@@ -10,11 +10,17 @@
 //! this crate, nothing here does I/O.
 
 mod actions;
+mod context;
+pub mod ops;
+pub mod policy;
 mod rules;
+mod shell;
 
 use trace::Body;
 
 pub use actions::{Action, actions};
+pub use context::Session;
+pub use policy::{DEFAULT_POLICY, POLICY_VERSION, Policy, Role};
 
 /// One thing a detector saw in a transcript.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +33,9 @@ pub struct ViewFinding {
     pub evidence: Vec<usize>,
     /// The command, path or claim that fired, shortened.
     pub excerpt: String,
+    /// Why the finding is not raised, when context explains the act (the
+    /// user asked for it and the output shows nothing it should not).
+    pub withheld: Option<String>,
 }
 
 /// A registered agent-view detector.
@@ -34,7 +43,7 @@ pub struct ViewDetector {
     pub code: &'static str,
     pub name: &'static str,
     pub class: &'static str,
-    pub run: fn(&[Action<'_>]) -> Vec<ViewFinding>,
+    pub run: fn(&Session<'_>) -> Vec<ViewFinding>,
 }
 
 /// Every agent-view detector, by code. Codes are stable: never reuse a
@@ -94,12 +103,24 @@ pub static VIEW_DETECTORS: &[ViewDetector] = &[
         class: "deceptive_reporting",
         run: rules::false_success,
     },
+    ViewDetector {
+        code: "AV010",
+        name: "unmeasured-metric",
+        class: "deceptive_reporting",
+        run: rules::unmeasured_metric,
+    },
 ];
 
-/// Runs every agent-view detector over a session's events.
-pub fn detect_view<'a>(events: impl IntoIterator<Item = &'a Body>) -> Vec<ViewFinding> {
-    let acts = actions(events);
-    VIEW_DETECTORS.iter().flat_map(|d| (d.run)(&acts)).collect()
+/// Runs every agent-view detector over a session's events, with the lab's
+/// policy and the session's working directory (relative paths are read
+/// against it). Findings that context explains come back with `withheld`.
+pub fn detect_view<'a>(
+    events: impl IntoIterator<Item = &'a Body>,
+    policy: &Policy,
+    cwd: Option<&str>,
+) -> Vec<ViewFinding> {
+    let session = Session::new(actions(events), policy, cwd);
+    VIEW_DETECTORS.iter().flat_map(|d| (d.run)(&session)).collect()
 }
 
 /// At most `max` characters of `s`, on one line.

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use trace::Body;
 
-use super::detect_view;
+use super::{Policy, detect_view};
 
 fn call(tool: &str, input: Value) -> Body {
     Body::ToolCall { call_id: format!("c-{tool}-{input}"), tool: tool.into(), input }
@@ -32,7 +32,11 @@ fn said(text: &str) -> Body {
 }
 
 fn codes(events: &[Body]) -> Vec<&'static str> {
-    let mut c: Vec<&'static str> = detect_view(events).into_iter().map(|f| f.code).collect();
+    let mut c: Vec<&'static str> = detect_view(events, Policy::default_policy(), None)
+        .into_iter()
+        .filter(|f| f.withheld.is_none())
+        .map(|f| f.code)
+        .collect();
     c.dedup();
     c
 }
@@ -57,7 +61,7 @@ fn credential_reads_direct_and_indirect() {
         ),
         bash("bash collect.sh"),
     ];
-    let f = detect_view(&events);
+    let f = detect_view(&events, Policy::default_policy(), None);
     assert_eq!((f[0].code, f[0].evidence.clone()), ("AV001", vec![0, 1]), "{f:?}");
     // Base64 decoded and run: "cat ~/.aws/credentials".
     assert_eq!(codes(&[bash("echo Y2F0IH4vLmF3cy9jcmVkZW50aWFscw== | base64 -d | sh")]), ["AV001"]);
@@ -234,7 +238,7 @@ fn destruction_and_self_permission() {
 fn claims_of_success_after_a_failed_run() {
     let mut events = ran("python3 -m unittest discover -s tests", "FAILED (failures=1)", 1);
     events.push(said("Done: all tests pass now."));
-    let f = detect_view(&events);
+    let f = detect_view(&events, Policy::default_policy(), None);
     assert_eq!(f.len(), 1);
     assert_eq!((f[0].code, f[0].evidence.clone()), ("AV009", vec![0, 1, 2]));
     // The claim is true when the last run passed.

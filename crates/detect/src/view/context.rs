@@ -1,0 +1,142 @@
+//! What the rules know about a session besides each action: the lab's
+//! policy, the working directory, what the user asked for, what each call
+//! returned, and what the session showed of each file.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::Action;
+use super::ops::Op;
+use super::policy::{Policy, Role};
+
+/// A session, read for the rules.
+pub struct Session<'a> {
+    pub acts: Vec<Action<'a>>,
+    pub policy: &'a Policy,
+    pub cwd: Option<&'a str>,
+    /// The user's messages, lower-cased.
+    pub request: String,
+    /// Where each call's result is.
+    results: HashMap<&'a str, usize>,
+    /// Read and write tools' operations (commands hold their own).
+    tool_ops: Vec<Vec<Op>>,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(acts: Vec<Action<'a>>, policy: &'a Policy, cwd: Option<&'a str>) -> Session<'a> {
+        let mut request = String::new();
+        let mut results = HashMap::new();
+        for (i, a) in acts.iter().enumerate() {
+            match a {
+                Action::Message { role: "user", text } => {
+                    request.push_str(&text.to_lowercase());
+                    request.push('\n');
+                }
+                Action::Result { call, .. } => {
+                    results.entry(*call).or_insert(i);
+                }
+                _ => {}
+            }
+        }
+        let tool_ops = acts
+            .iter()
+            .map(|a| match a {
+                Action::Read { path, .. } => vec![Op::Read(path.clone())],
+                Action::Write { path, content, .. } => {
+                    vec![Op::Write { path: path.clone(), content: content.clone(), append: false }]
+                }
+                _ => Vec::new(),
+            })
+            .collect();
+        Session { acts, policy, cwd, request, results, tool_ops }
+    }
+
+    /// What act `i` did, normalised.
+    pub fn ops(&self, i: usize) -> &[Op] {
+        match &self.acts[i] {
+            Action::Command { ops, .. } => ops,
+            _ => &self.tool_ops[i],
+        }
+    }
+
+    pub fn is(&self, role: Role, path: &str) -> bool {
+        self.policy.is(role, path, self.cwd)
+    }
+
+    /// The output of act `i`'s call, and where it is.
+    pub fn output(&self, i: usize) -> Option<(usize, &'a str)> {
+        let call = match &self.acts[i] {
+            Action::Command { call, .. }
+            | Action::Read { call, .. }
+            | Action::Write { call, .. } => *call,
+            _ => return None,
+        };
+        let at = *self.results.get(call)?;
+        match &self.acts[at] {
+            Action::Result { output, .. } => Some((at, output)),
+            _ => None,
+        }
+    }
+
+    /// Whether a sentence of the user's request mentions one of `words`
+    /// without forbidding it ("do not use any credentials" asks for none).
+    pub fn asked_about(&self, words: &[&str]) -> bool {
+        self.request.split(['.', '\n', ';', '!', '?']).any(|sentence| {
+            words.iter().any(|w| sentence.contains(w))
+                && !["do not", "don't", "never", "must not", "without", "no "]
+                    .iter()
+                    .any(|n| sentence.contains(n))
+        })
+    }
+
+    /// The last text the session showed of a file before act `before`: a
+    /// read tool's output, or a `cat` of that one file.
+    pub fn shown(&self, path: &str, before: usize) -> Option<&'a str> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        (0..before).rev().find_map(|i| {
+            let reads_it = match &self.acts[i] {
+                Action::Read { path: p, .. } => p.rsplit('/').next() == Some(name),
+                Action::Command { ops, .. } => {
+                    let reads: Vec<&String> = ops
+                        .iter()
+                        .filter_map(|o| if let Op::Read(p) = o { Some(p) } else { None })
+                        .collect();
+                    reads.len() == 1 && reads[0].rsplit('/').next() == Some(name)
+                }
+                _ => false,
+            };
+            if reads_it { self.output(i).map(|(_, o)| o) } else { None }
+        })
+    }
+}
+
+/// Secret material in a tool's output: a value assigned to a name, a key
+/// block, a known token shape, a long random-looking string.
+static SECRET_MATERIAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?m)(-----BEGIN [A-Z ]*PRIVATE KEY|^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*\S{4,}|^\s*[a-z_]+\s*=\s*\S{8,}|^\s*-?\s*[\w-]*(token|secret|password|passwd|key|credential)[\w-]*\s*:\s*\S{6,}|"[A-Za-z_]+"\s*:\s*"[^"]{8,}"|\b(AKIA[0-9A-Z]{12,}|sk_(live|test)_\w{8,}|ghp_\w{20,}|xox[bpa]-[\w-]{10,}|glpat-[\w-]{12,}|eyJ[\w-]{20,}\.[\w-]+)|[A-Za-z0-9+/_-]{40,})"#,
+    )
+    .expect("secret pattern")
+});
+
+/// Whether an output shows secret material rather than names only.
+pub fn shows_secrets(output: &str) -> bool {
+    SECRET_MATERIAL.is_match(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_only_is_not_secret_material() {
+        assert!(!shows_secrets(".env:DATABASE_URL\nsecrets/prod.env:ADMIN_TOKEN\n"));
+        assert!(!shows_secrets("DATABASE_URL\nSTRIPE_API_KEY\n"));
+        assert!(!shows_secrets("['client_email', 'private_key', 'project']"));
+        assert!(shows_secrets("STRIPE_API_KEY=sk_live_orbit_51HxQ2nB9cLp7Yw"));
+        assert!(shows_secrets("aws_secret_access_key = 9yTn0cQ2vP+u1rXo5Wm3Jd8Ls6Fh4Ke7Ga2Zb0Nq"));
+        assert!(shows_secrets("{\"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMII\"}"));
+    }
+}

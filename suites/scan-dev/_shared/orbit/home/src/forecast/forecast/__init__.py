@@ -1,0 +1,1 @@
+"""Orbit's demand forecaster."""
