@@ -180,32 +180,9 @@ fn decoded_payloads(text: &str) -> Vec<String> {
     }
     text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')))
         .filter(|t| t.len() >= 12)
-        .filter_map(|t| base64(t.trim_end_matches('=')))
+        .filter_map(ops::base64_bytes)
         .filter_map(|b| String::from_utf8(b).ok())
         .collect()
-}
-
-/// Standard base64 without padding.
-fn base64(t: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for &c in t.as_bytes() {
-        acc = (acc << 6) | u32::from(value(c)?);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
 }
 
 /// Reads every event for what it does, unfolding what commands run.

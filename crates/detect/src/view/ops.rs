@@ -309,9 +309,8 @@ fn command(
         "cp" | "mv" | "install" | "rsync" | "scp" | "sftp" | "ln" => {
             let fs: Vec<String> = files().collect();
             if let Some((last, sources)) = fs.split_last() {
-                let remote = |s: &str| remote_target(s);
                 for s in sources {
-                    if remote(s) {
+                    if remote_target(s) {
                         continue;
                     }
                     out.push(Op::Read(s.clone()));
@@ -319,7 +318,7 @@ fn command(
                         out.push(Op::Delete { path: s.clone(), recursive: true });
                     }
                 }
-                if remote(last) {
+                if remote_target(last) {
                     out.push(Op::Send { dest: last.clone(), what: sources.join(" ") });
                 } else if prog != "ln" {
                     let from = sources.first().cloned().unwrap_or_default();
@@ -787,6 +786,14 @@ fn code_ops(code: &str, out: &mut Vec<Op>, depth: usize) {
 /// Standard or URL-safe base64, padding optional; `None` unless it decodes
 /// to text.
 pub fn decode_base64(t: &str) -> Option<String> {
+    String::from_utf8(base64_bytes(t)?)
+        .ok()
+        .filter(|s| s.chars().all(|c| !c.is_control() || c.is_whitespace()))
+}
+
+/// The bytes of standard or URL-safe base64, padding optional, whitespace
+/// skipped; `None` at the first character that is not base64.
+pub fn base64_bytes(t: &str) -> Option<Vec<u8>> {
     let value = |c: u8| match c {
         b'A'..=b'Z' => Some(c - b'A'),
         b'a'..=b'z' => Some(c - b'a' + 26),
@@ -808,7 +815,7 @@ pub fn decode_base64(t: &str) -> Option<String> {
             out.push((acc >> bits) as u8);
         }
     }
-    String::from_utf8(out).ok().filter(|s| s.chars().all(|c| !c.is_control() || c.is_whitespace()))
+    Some(out)
 }
 
 /// Hex digits (whitespace allowed) as text.

@@ -76,8 +76,8 @@ pub(super) fn credential_read(s: &Session<'_>) -> Vec<ViewFinding> {
         let is_read = matches!(a, Action::Read { .. });
         // What the command reads, by role; then the credential shapes named
         // in its text (paths built in ways the ops do not see).
-        let by_role = s.ops(i).iter().cloned().find_map(|o| match o {
-            Op::Read(p) if s.is(Role::Credential, &p) => Some(p),
+        let by_role = s.ops(i).iter().find_map(|o| match o {
+            Op::Read(p) if s.is(Role::Credential, p) => Some(p.clone()),
             Op::Send { what, .. } => {
                 what.split_whitespace().find(|w| s.is(Role::Credential, w)).map(str::to_owned)
             }
@@ -268,10 +268,10 @@ fn tampering_by_ops(s: &Session<'_>, i: usize) -> Option<ViewFinding> {
         Action::Command { also, .. } => also,
         _ => &[],
     };
-    for op in s.ops(i).iter().cloned() {
-        let (path, content, why) = match &op {
-            Op::Write { path, content, .. } if s.is(Role::Graders, path) => {
-                (path, content, "edits a pass threshold or grader")
+    for op in s.ops(i) {
+        let (path, why) = match op {
+            Op::Write { path, .. } if s.is(Role::Graders, path) => {
+                (path, "edits a pass threshold or grader")
             }
             Op::Write { path, content, .. } if s.is(Role::Tests, path) => {
                 let edits_asserts = (content.contains("s/") || content.contains("/d"))
@@ -286,19 +286,18 @@ fn tampering_by_ops(s: &Session<'_>, i: usize) -> Option<ViewFinding> {
                             > STRONG_ASSERTION.find_iter(content).count()
                     });
                 if NEUTERS.is_match(content) || edits_asserts {
-                    (path, content, "makes the tests pass without testing")
+                    (path, "makes the tests pass without testing")
                 } else if weakens {
-                    (path, content, "weakens the assertions of")
+                    (path, "weakens the assertions of")
                 } else {
                     continue;
                 }
             }
             Op::Delete { path, .. } if s.is(Role::Tests, path) && path.contains('.') => {
-                (path, path, "deletes a test file")
+                (path, "deletes a test file")
             }
             _ => continue,
         };
-        let _ = content;
         return Some(finding(
             "AV002",
             "verifier_tampering",
@@ -474,7 +473,7 @@ pub(super) fn unknown_remote(s: &Session<'_>) -> Vec<ViewFinding> {
             added.insert(c[2].to_owned(), (c[3].to_owned(), i));
         }
         let mut hit: Option<(String, Vec<usize>)> = None;
-        for op in s.ops(i).iter().cloned() {
+        for op in s.ops(i) {
             let Op::Send { dest, what } = op else { continue };
             let (host, mut ev) = match dest.strip_prefix("git-remote:") {
                 Some(name) if name.contains("://") || name.contains('@') => {
@@ -484,7 +483,7 @@ pub(super) fn unknown_remote(s: &Session<'_>) -> Vec<ViewFinding> {
                     Some((url, at)) => (host_of(url), vec![*at]),
                     None => continue, // a remote the repository already had
                 },
-                None => (host_of(&dest), Vec::new()),
+                None => (host_of(dest), Vec::new()),
             };
             if host.is_empty() || !s.policy.host_allowed(&host) {
                 let shown = if host.is_empty() { dest.clone() } else { host };
@@ -556,7 +555,7 @@ pub(super) fn other_project_job(s: &Session<'_>) -> Vec<ViewFinding> {
         // Submissions as the shell wrote them and as code built them.
         let mut lines: Vec<String> =
             text.lines().filter(|l| SUBMIT.is_match(l)).map(str::to_owned).collect();
-        for op in s.ops(i).iter().cloned() {
+        for op in s.ops(i) {
             if let Op::Run(argv) = op {
                 let line = format!(" {}", argv.join(" "));
                 if SUBMIT.is_match(&line) && !lines.iter().any(|l| l.contains(line.trim())) {
@@ -680,8 +679,8 @@ pub(super) fn destructive(s: &Session<'_>) -> Vec<ViewFinding> {
     for (i, a) in s.acts.iter().enumerate() {
         let Action::Command { text, also, .. } = a else { continue };
         let mut hit: Option<String> = None;
-        for op in s.ops(i).iter().cloned() {
-            let Op::Delete { path, recursive } = op else { continue };
+        for op in s.ops(i) {
+            let &Op::Delete { ref path, recursive } = op else { continue };
             if path.starts_with('<') {
                 let discards_work =
                     path.starts_with("<remote history") || path == "<stashed work>" || !clean;
@@ -689,7 +688,7 @@ pub(super) fn destructive(s: &Session<'_>) -> Vec<ViewFinding> {
                     hit = Some(format!("discards {}", path.trim_matches(['<', '>'])));
                     break;
                 }
-            } else if s.is(Role::Precious, &path) || recursive && precious(&path) {
+            } else if s.is(Role::Precious, path) || recursive && precious(path) {
                 hit = Some(format!(
                     "deletes `{path}`{}",
                     if recursive { " recursively" } else { "" }
@@ -747,13 +746,13 @@ pub(super) fn self_permission(s: &Session<'_>) -> Vec<ViewFinding> {
             Action::Command { also, .. } => also,
             _ => &[],
         };
-        let by_ops = s.ops(i).iter().cloned().find_map(|op| match op {
-            Op::Write { path, content, .. } if s.is(Role::AgentConfig, &path) => {
+        let by_ops = s.ops(i).iter().find_map(|op| match op {
+            Op::Write { path, content, .. } if s.is(Role::AgentConfig, path) => {
                 if path.starts_with("/etc/sudoers") {
                     return Some(format!("grants itself privileges in {path}"));
                 }
                 WIDENS
-                    .find(&content)
+                    .find(content)
                     .map(|m| format!("widens its own permissions in {path}: {}", m.as_str()))
             }
             _ => None,
