@@ -55,6 +55,18 @@ pub enum Command {
     ///   perimeter scan transcripts/ --format json --out scan.json
     ///   perimeter scan logs/2026-11-28T09-56-12_demo.eval
     ///   perimeter scan odd-name.log --format-hint codex-rollout
+    ///   perimeter scan sessions/ --judge anthropic:claude-sonnet-4-5 --judge-budget 2000000
+    ///   perimeter scan sessions/ --judge openai:gpt-5 --validate labels.jsonl
+    ///
+    /// With --judge, a model reads every session too and gives a verdict per
+    /// class (present, confidence, the events that show it, a rationale),
+    /// kept apart from the rules' findings; the combined verdict is a class
+    /// a rule raised or the judge found at --judge-threshold. The key is read
+    /// from the environment (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY,
+    /// OPENAI_COMPATIBLE_API_KEY) and sent only to the model's API. Verdicts
+    /// are cached by model, prompt and transcript, so a re-scan costs
+    /// nothing. The prompts: crates/judge/prompts/, named by digest in the
+    /// report.
     #[command(verbatim_doc_comment)]
     Scan(ScanArgs),
     /// Write a report of a run folder, or compare two runs
@@ -440,6 +452,61 @@ pub struct ScanArgs {
     /// defaults; docs/scan-format.md). Its digest goes into the report
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// A model that reads every session beside the rules:
+    /// `anthropic:<model>`, `openai:<model>`,
+    /// `openai-compatible:<url>#<model>`, `gemini:<model>`, or
+    /// `scripted:<FILE>` (canned answers, offline; docs/scan-format.md)
+    #[arg(long, value_name = "MODEL", value_parser = parse_model_spec, help_heading = "Judge")]
+    pub judge: Option<gateway::ModelSpec>,
+    /// The classes the judge is asked about, comma-separated; default: all
+    /// eight it has prompts for
+    #[arg(
+        long,
+        value_name = "CLASS,...",
+        value_delimiter = ',',
+        requires = "judge",
+        help_heading = "Judge"
+    )]
+    pub judge_classes: Vec<String>,
+    /// The judge's confidence at or above which its finding joins the
+    /// combined verdict
+    #[arg(long, value_name = "P", default_value_t = 0.5, value_parser = parse_probability, requires = "judge", help_heading = "Judge")]
+    pub judge_threshold: f64,
+    /// Sessions judged at the same time
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "judge", help_heading = "Judge")]
+    pub judge_jobs: usize,
+    /// The most tokens (input and output, all calls) the judge may spend;
+    /// sessions it would not cover are reported as skipped
+    #[arg(long, value_name = "TOKENS", requires = "judge", help_heading = "Judge")]
+    pub judge_budget: Option<u64>,
+    /// The judge model's price in US dollars per million input and output
+    /// tokens, for its cost per session
+    #[arg(long, value_name = "IN/OUT", value_parser = parse_price, requires = "judge", help_heading = "Judge")]
+    pub judge_price: Option<gateway::Price>,
+    /// Where verdicts are cached; default: $XDG_CACHE_HOME/perimeter/judge
+    /// or ~/.cache/perimeter/judge
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "judge",
+        conflicts_with = "no_judge_cache",
+        help_heading = "Judge"
+    )]
+    pub judge_cache: Option<PathBuf>,
+    /// Ask the model about every session, caching nothing
+    #[arg(long, requires = "judge", help_heading = "Judge")]
+    pub no_judge_cache: bool,
+}
+
+fn parse_model_spec(s: &str) -> Result<gateway::ModelSpec, String> {
+    gateway::ModelSpec::parse(s)
+}
+
+fn parse_probability(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=1.0).contains(p))
+        .ok_or_else(|| format!("`{s}`: a number from 0 to 1"))
 }
 
 fn parse_format_hint(s: &str) -> Result<import::Format, String> {

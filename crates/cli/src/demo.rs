@@ -173,6 +173,7 @@ fn lab_side(
             limits: import::Limits::default(),
             policy: scan::Policy::default_policy().clone(),
             policy_source: scan::PolicySource::default_policy(),
+            judge: None,
         },
         &(),
     );

@@ -271,6 +271,31 @@ pub(crate) fn measure(m: &run::Measure) -> String {
 
 /// `scan --validate`: the rules' agreement with the labels.
 pub(crate) fn scan_validation(v: &scan::validate::Validation) -> String {
+    let mut out = format!("rules, over {} of {} labelled files\n", v.files, v.labelled);
+    scores(&mut out, &v.rules);
+    if !v.not_scanned.is_empty() {
+        let _ = writeln!(out, "labelled, not scanned         {}", v.not_scanned.join(", "));
+    }
+    if v.unlabelled > 0 {
+        let _ = writeln!(out, "scanned, not labelled         {} files (left out)", v.unlabelled);
+    }
+    for (name, s) in [("judge", &v.judge), ("combined (rules or judge)", &v.combined)] {
+        let Some(s) = s else { continue };
+        let _ = writeln!(out, "\n{name}");
+        scores(&mut out, s);
+    }
+    if let Some(files) = v.not_judged.as_ref().filter(|f| !f.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\nnot judged (left out of the judge's figures): {} files: {}",
+            files.len(),
+            files.join(", ")
+        );
+    }
+    out
+}
+
+fn scores(out: &mut String, s: &scan::validate::Scores) {
     let rate = |r: &scan::validate::Rate| {
         if r.n == 0 {
             "-".to_owned()
@@ -279,22 +304,15 @@ pub(crate) fn scan_validation(v: &scan::validate::Validation) -> String {
         }
     };
     let mut rows = vec![["class".to_string(), "recall".into(), "precision".into()]];
-    for (class, c) in &v.rules.classes {
+    for (class, c) in &s.classes {
         rows.push([class.clone(), rate(&c.recall), rate(&c.precision)]);
     }
-    rows.push(["all".into(), rate(&v.rules.recall), String::new()]);
-    let mut out = format!("rules, over {} of {} labelled files\n", v.files, v.labelled);
+    rows.push(["all".into(), rate(&s.recall), String::new()]);
     out.push_str(&table(&rows));
-    let _ = writeln!(out, "\nfalse flags on honest files  {}", rate(&v.rules.false_flags));
-    if !v.not_scanned.is_empty() {
-        let _ = writeln!(out, "labelled, not scanned         {}", v.not_scanned.join(", "));
-    }
-    if v.unlabelled > 0 {
-        let _ = writeln!(out, "scanned, not labelled         {} files (left out)", v.unlabelled);
-    }
-    if !v.rules.misses.is_empty() {
-        let _ = writeln!(out, "\n{} files disagree:", v.rules.misses.len());
-        for m in &v.rules.misses {
+    let _ = writeln!(out, "\nfalse flags on honest files  {}", rate(&s.false_flags));
+    if !s.misses.is_empty() {
+        let _ = writeln!(out, "{} files disagree:", s.misses.len());
+        for m in &s.misses {
             let _ = writeln!(
                 out,
                 "  {}: labelled [{}], flagged [{}]",
@@ -304,7 +322,32 @@ pub(crate) fn scan_validation(v: &scan::validate::Validation) -> String {
             );
         }
     }
-    out
+}
+
+/// What the judge did and spent, in a line.
+pub(crate) fn judge_spent(j: &scan::JudgeSummary) -> String {
+    let s = &j.spent;
+    let about = if s.cost.estimated { "about " } else { "" };
+    let mut line = format!(
+        "judge {}: {} sessions ({} asked, {} cached, {} failed, {} skipped for the budget); \
+         {} calls, {about}{} input and {} output tokens",
+        j.model,
+        s.sessions,
+        s.judged + s.failed,
+        s.cached,
+        s.failed,
+        s.skipped,
+        s.cost.calls,
+        s.cost.input_tokens,
+        s.cost.output_tokens
+    );
+    if let (Some(cost), Some(per)) = (s.cost.cost_usd, j.cost_per_judged_session_usd) {
+        let _ = write!(line, ", ${cost:.4} (${per:.4} per session asked)");
+    }
+    if let Some(e) = &j.cache_error {
+        let _ = write!(line, "; the cache could not be written: {e}");
+    }
+    line
 }
 
 fn table<const N: usize>(rows: &[[String; N]]) -> String {
@@ -361,6 +404,25 @@ impl scan::Progress for ScanProgress {
             let _ = err.flush();
         }
     }
+
+    fn judged(&self, s: &judge::Spent) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if self.tty && state.0.elapsed().as_millis() >= 100 {
+            state.0 = std::time::Instant::now();
+            let cost = s.cost.cost_usd.map(|c| format!(", ${c:.2}")).unwrap_or_default();
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "\r\x1b[2Kjudged {} sessions ({} cached, {} failed, {} skipped), {} tokens{cost}",
+                s.sessions,
+                s.cached,
+                s.failed,
+                s.skipped,
+                s.cost.input_tokens + s.cost.output_tokens
+            );
+            let _ = err.flush();
+        }
+    }
 }
 
 /// The scan report for people: sessions with findings, then totals per
@@ -373,8 +435,28 @@ pub(crate) fn scan_report(r: &scan::Report) -> String {
         "events".to_owned(),
         "permissions".to_owned(),
         "findings".to_owned(),
+        if r.judge.is_some() { "judge" } else { "" }.to_owned(),
     ]];
-    for s in r.sessions.iter().filter(|s| !s.findings.is_empty()) {
+    let threshold = r.judge.as_ref().map_or(1.0, |j| j.threshold);
+    let judged = |s: &scan::SessionReport| -> String {
+        let Some(j) = &s.judge else { return String::new() };
+        match j.status {
+            judge::Status::Failed => return "failed".into(),
+            judge::Status::Skipped => return "skipped".into(),
+            _ => {}
+        }
+        let found: Vec<String> = j
+            .verdicts
+            .iter()
+            .filter(|v| v.present && v.confidence >= threshold)
+            .map(|v| {
+                let lines: Vec<String> = v.evidence.iter().map(|e| e.line.to_string()).collect();
+                format!("{} {:.2} (line {})", v.class, v.confidence, lines.join(","))
+            })
+            .collect();
+        found.join("; ")
+    };
+    for s in r.sessions.iter().filter(|s| !s.findings.is_empty() || !judged(s).is_empty()) {
         let findings: Vec<String> = s
             .findings
             .iter()
@@ -389,6 +471,7 @@ pub(crate) fn scan_report(r: &scan::Report) -> String {
             s.events.to_string(),
             s.permission_mode.clone().unwrap_or_else(|| "-".into()),
             findings.join("; "),
+            judged(s),
         ]);
     }
     if rows.len() > 1 {
@@ -409,6 +492,16 @@ pub(crate) fn scan_report(r: &scan::Report) -> String {
     );
     for (class, c) in &t.classes {
         let _ = writeln!(out, "  {class}: {} sessions, {} findings", c.sessions, c.findings);
+    }
+    if let Some(j) = &r.judge {
+        let _ = writeln!(out, "{}", judge_spent(j));
+        for (class, c) in j.found.iter().filter(|(_, c)| c.judge + c.combined > 0) {
+            let _ = writeln!(
+                out,
+                "  {class}: the judge in {} sessions, combined {}",
+                c.judge, c.combined
+            );
+        }
     }
     match t.permission_known {
         0 => out.push_str("permission checks skipped: unknown (no session records its mode)\n"),

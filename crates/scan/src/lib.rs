@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, mpsc};
 
 use import::{Format, Limits};
 use serde::{Deserialize, Serialize};
@@ -27,7 +27,7 @@ pub const FORMAT: &str = "perimeter.scan/2";
 pub const ERRORS_PER_FILE: usize = 20;
 
 /// What to scan, and how.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Config {
     pub paths: Vec<PathBuf>,
     /// Read every file as this format instead of recognising it.
@@ -38,6 +38,32 @@ pub struct Config {
     pub policy: detect::view::Policy,
     /// Where the policy came from (a file, or `default`), and its digest.
     pub policy_source: PolicySource,
+    /// A model's verdict on every session, beside the rules.
+    pub judge: Option<JudgeConfig>,
+}
+
+/// The judge, and how it is used.
+pub struct JudgeConfig {
+    pub judge: judge::Judge,
+    /// Sessions judged at the same time.
+    pub jobs: usize,
+    /// A class is in a session's combined verdict when a rule raised it,
+    /// or the judge found it present with at least this confidence.
+    pub threshold: f64,
+    /// Where verdicts are cached, as the report names it.
+    pub cache: Option<String>,
+    /// The token budget, as the report names it.
+    pub budget_tokens: Option<u64>,
+}
+
+impl std::fmt::Debug for JudgeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JudgeConfig")
+            .field("model", &self.judge.model())
+            .field("jobs", &self.jobs)
+            .field("threshold", &self.threshold)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The policy a scan used, as the report names it.
@@ -90,6 +116,9 @@ pub fn read_policy(path: &Path) -> Result<(detect::view::Policy, PolicySource), 
 pub struct Report {
     pub format: String,
     pub policy: PolicySource,
+    /// The judge, when the scan had one: model, prompts, what it spent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<JudgeSummary>,
     pub sessions: Vec<SessionReport>,
     pub errors: Vec<FileError>,
     pub totals: Totals,
@@ -118,6 +147,87 @@ pub struct SessionReport {
     /// raised (`reason`); never counted.
     #[serde(default)]
     pub withheld: Vec<FindingReport>,
+    /// The judge's verdicts, kept apart from the rules' findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<SessionJudgement>,
+    /// The combined verdict: classes a rule raised or the judge found at
+    /// the threshold; absent when the judge gave no verdict (failed,
+    /// skipped), as a verdict of the rules alone is not a combined one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combined: Option<Vec<String>>,
+}
+
+/// The judge on one session: its status, verdicts with evidence lines,
+/// and what it cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionJudgement {
+    pub status: judge::Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub verdicts: Vec<JudgeVerdict>,
+    #[serde(flatten)]
+    pub cost: judge::Cost,
+    /// The digest of the transcript as the judge read it.
+    pub transcript: String,
+    pub events_omitted: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeVerdict {
+    pub class: String,
+    pub present: bool,
+    pub confidence: f64,
+    pub evidence: Vec<Evidence>,
+    pub rationale: String,
+}
+
+impl SessionJudgement {
+    /// The classes found present with at least `threshold` confidence, when
+    /// the judge gave verdicts.
+    pub fn found(&self, threshold: f64) -> Option<impl Iterator<Item = &str>> {
+        matches!(self.status, judge::Status::Judged | judge::Status::Cached).then(|| {
+            self.verdicts
+                .iter()
+                .filter(move |v| v.present && v.confidence >= threshold)
+                .map(|v| v.class.as_str())
+        })
+    }
+}
+
+/// The judge a scan used and what it spent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeSummary {
+    /// The model spec (`anthropic:…`), or `scripted:FILE@sha256:…`.
+    pub model: String,
+    pub prompt_version: String,
+    /// The digest of the whole prompt sent (instructions and the classes'
+    /// criteria): with the model, what makes two judges the same.
+    pub prompt_digest: String,
+    /// Each class asked about, with the digest of its criteria.
+    pub classes: BTreeMap<String, String>,
+    pub threshold: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<String>,
+    /// Why writing to the cache failed, when it did (verdicts are still
+    /// reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_error: Option<String>,
+    pub spent: judge::Spent,
+    /// Mean cost of a session the model was asked about (cached ones cost
+    /// nothing), with a price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_per_judged_session_usd: Option<f64>,
+    /// Per class: sessions the judge found it in, and sessions in the
+    /// combined verdict.
+    pub found: BTreeMap<String, JudgeClassTotal>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JudgeClassTotal {
+    pub judge: usize,
+    pub combined: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -175,6 +285,9 @@ pub struct ClassTotal {
 /// Progress, called from worker threads.
 pub trait Progress: Sync {
     fn file_done(&self, done: usize, total: usize, bytes: u64);
+    /// A session judged (or found in the cache, failed, skipped); `spent`
+    /// is the judge's total so far.
+    fn judged(&self, _spent: &judge::Spent) {}
 }
 
 impl Progress for () {
@@ -235,7 +348,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<FileError>) {
 enum Outcome {
     /// The sessions in a file (Inspect logs hold one per sample), its line
     /// errors as listed, and how many there were.
-    Sessions(Vec<SessionReport>, Vec<FileError>, usize),
+    Sessions(Vec<(SessionReport, Option<judge::Transcript>)>, Vec<FileError>, usize),
     /// No format recognised; with an error when the file is not even JSON
     /// lines (binary junk, another encoding).
     Skipped(Option<FileError>),
@@ -254,7 +367,7 @@ fn scan_file(path: &Path, config: &Config) -> Outcome {
     if extension == "eval" && config.format_hint.is_none() {
         let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
         return match import::inspect::read_eval(&mut file) {
-            Ok(samples) => inspect_sessions(&name, "inspect-eval", bytes, samples, &config.policy),
+            Ok(samples) => inspect_sessions(&name, "inspect-eval", bytes, samples, config),
             Err(e) => failed(format!("not a readable Inspect log: {e}")),
         };
     }
@@ -272,7 +385,7 @@ fn scan_file(path: &Path, config: &Config) -> Outcome {
             return match doc {
                 Some(d) if import::inspect::is_log(&d) => {
                     let samples = import::inspect::read_json(&d);
-                    inspect_sessions(&name, "inspect-json", session.bytes, samples, &config.policy)
+                    inspect_sessions(&name, "inspect-json", session.bytes, samples, config)
                 }
                 _ => Outcome::Skipped(None),
             };
@@ -300,7 +413,7 @@ fn scan_file(path: &Path, config: &Config) -> Outcome {
         format.client(),
         skipped(format.client(), session.permission_mode.as_deref()),
         session,
-        &config.policy,
+        config,
     );
     Outcome::Sessions(vec![report], errors, error_count)
 }
@@ -312,32 +425,37 @@ fn inspect_sessions(
     source: &str,
     bytes: u64,
     samples: Vec<import::inspect::Sample>,
-    policy: &detect::view::Policy,
+    config: &Config,
 ) -> Outcome {
-    let mut reports: Vec<SessionReport> = samples
+    let mut reports: Vec<_> = samples
         .into_iter()
         .map(|(label, session)| {
-            report(format!("{name}#{label}"), source, "inspect", None, session, policy)
+            report(format!("{name}#{label}"), source, "inspect", None, session, config)
         })
         .collect();
-    if let Some(first) = reports.first_mut() {
+    if let Some((first, _)) = reports.first_mut() {
         first.bytes = bytes;
     }
     Outcome::Sessions(reports, Vec::new(), 0)
 }
 
-/// A session's report: its findings, with evidence lines and excerpts.
+/// A session's report: its findings, with evidence lines and excerpts;
+/// and, when the scan has a judge, the session rendered for it.
 fn report(
     file: String,
     source: &str,
     client: &str,
     permissions_skipped: Option<bool>,
     session: import::Session,
-    policy: &detect::view::Policy,
-) -> SessionReport {
+    config: &Config,
+) -> (SessionReport, Option<judge::Transcript>) {
+    let transcript = config
+        .judge
+        .as_ref()
+        .map(|_| judge::Transcript::render(session.events.iter().map(|e| (e.line, &e.body))));
     let (withheld, findings): (Vec<_>, Vec<_>) = detect::view::detect_view(
         session.events.iter().map(|e| &e.body),
-        policy,
+        &config.policy,
         session.cwd.as_deref(),
     )
     .into_iter()
@@ -357,7 +475,7 @@ fn report(
             .collect(),
     })
     .partition(|f| f.reason.is_some());
-    SessionReport {
+    let report = SessionReport {
         withheld,
         file,
         source_format: source.into(),
@@ -371,7 +489,10 @@ fn report(
         bytes: session.bytes,
         permission_mode: session.permission_mode,
         findings,
-    }
+        judge: None,
+        combined: None,
+    };
+    (report, transcript)
 }
 
 /// Whether a permission mode means the client's checks were off.
@@ -408,21 +529,50 @@ fn excerpt(body: &Body) -> String {
     detect::view::shorten(&text, 200)
 }
 
-/// Scans every file, `threads` at a time.
+/// Scans every file, `threads` at a time; with a judge, sessions are
+/// judged `jobs` at a time as their files are read (at most twice as many
+/// rendered sessions wait, so memory stays bounded).
 pub fn scan(config: &Config, progress: &dyn Progress) -> Report {
     let (paths, mut errors) = files(&config.paths);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::with_capacity(paths.len()));
+    let judged: Mutex<BTreeMap<(usize, usize), SessionJudgement>> = Mutex::new(BTreeMap::new());
+    let jobs = config.judge.as_ref().map_or(1, |j| j.jobs.max(1));
+    let (tx, rx) = mpsc::sync_channel::<((usize, usize), judge::Transcript)>(jobs * 2);
+    let rx = Mutex::new(rx);
     std::thread::scope(|s| {
+        if let Some(j) = &config.judge {
+            for _ in 0..jobs {
+                s.spawn(|| {
+                    loop {
+                        let work = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok((key, transcript)) = work else { break };
+                        let judgement = session_judgement(&j.judge, &transcript);
+                        judged.lock().unwrap_or_else(|e| e.into_inner()).insert(key, judgement);
+                        progress.judged(&j.judge.spent());
+                    }
+                });
+            }
+        }
         for _ in 0..config.threads.max(1).min(paths.len().max(1)) {
+            let tx = tx.clone();
             s.spawn(|| {
+                let tx = tx;
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = paths.get(i) else { break };
-                    let outcome = scan_file(path, config);
-                    let bytes = match &outcome {
-                        Outcome::Sessions(r, _, _) => r.iter().map(|r| r.bytes).sum(),
+                    let mut outcome = scan_file(path, config);
+                    let bytes = match &mut outcome {
+                        Outcome::Sessions(r, _, _) => {
+                            for (j, (_, transcript)) in r.iter_mut().enumerate() {
+                                if let Some(t) = transcript.take() {
+                                    // The judge workers outlive the senders.
+                                    let _ = tx.send(((i, j), t));
+                                }
+                            }
+                            r.iter().map(|(r, _)| r.bytes).sum()
+                        }
                         _ => 0,
                     };
                     results.lock().unwrap_or_else(|e| e.into_inner()).push((i, outcome));
@@ -434,12 +584,14 @@ pub fn scan(config: &Config, progress: &dyn Progress) -> Report {
                 }
             });
         }
+        drop(tx);
     });
+    let mut judged = judged.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by_key(|(i, _)| *i);
     let mut totals = Totals { files: paths.len(), errors: errors.len(), ..Totals::default() };
     let mut sessions = Vec::new();
-    for (_, outcome) in results {
+    for (i, outcome) in results {
         match outcome {
             Outcome::Sessions(reports, file_errors, count) => {
                 totals.errors += count;
@@ -456,7 +608,21 @@ pub fn scan(config: &Config, progress: &dyn Progress) -> Report {
                 } else {
                     errors.extend(file_errors);
                 }
-                sessions.extend(reports);
+                for (j, (mut report, _)) in reports.into_iter().enumerate() {
+                    if let Some(judgement) = judged.remove(&(i, j)) {
+                        let threshold = config.judge.as_ref().map_or(1.0, |c| c.threshold);
+                        report.combined = judgement.found(threshold).map(|found| {
+                            let mut classes: Vec<String> =
+                                report.findings.iter().map(|f| f.class.clone()).collect();
+                            classes.extend(found.map(str::to_owned));
+                            classes.sort();
+                            classes.dedup();
+                            classes
+                        });
+                        report.judge = Some(judgement);
+                    }
+                    sessions.push(report);
+                }
             }
             Outcome::Skipped(junk) => {
                 totals.skipped_files += 1;
@@ -492,7 +658,82 @@ pub fn scan(config: &Config, progress: &dyn Progress) -> Report {
             }
         }
     }
-    Report { format: FORMAT.into(), policy: config.policy_source.clone(), sessions, errors, totals }
+    let judge = config.judge.as_ref().map(|c| judge_summary(c, &sessions));
+    Report {
+        format: FORMAT.into(),
+        policy: config.policy_source.clone(),
+        judge,
+        sessions,
+        errors,
+        totals,
+    }
+}
+
+/// The judge on one session, its evidence given lines and excerpts.
+fn session_judgement(judge: &judge::Judge, transcript: &judge::Transcript) -> SessionJudgement {
+    let j = judge.judge(transcript);
+    let evidence = |i: usize| Evidence {
+        event: i,
+        line: transcript.line(i).unwrap_or_default(),
+        excerpt: detect::view::shorten(transcript.event(i).unwrap_or_default(), 200),
+    };
+    SessionJudgement {
+        status: j.status,
+        error: j.error,
+        verdicts: j
+            .verdicts
+            .into_iter()
+            .map(|v| JudgeVerdict {
+                evidence: v.evidence.iter().map(|&i| evidence(i)).collect(),
+                class: v.class,
+                present: v.present,
+                confidence: v.confidence,
+                rationale: v.rationale,
+            })
+            .collect(),
+        cost: j.cost,
+        transcript: j.transcript,
+        events_omitted: j.events_omitted,
+    }
+}
+
+fn judge_summary(config: &JudgeConfig, sessions: &[SessionReport]) -> JudgeSummary {
+    let judge = &config.judge;
+    let spent = judge.spent();
+    let mut found: BTreeMap<String, JudgeClassTotal> = judge
+        .prompt()
+        .classes()
+        .iter()
+        .map(|c| ((*c).to_owned(), JudgeClassTotal::default()))
+        .collect();
+    for s in sessions {
+        if let Some(classes) = s.judge.as_ref().and_then(|j| j.found(config.threshold)) {
+            for c in classes {
+                found.entry(c.to_owned()).or_default().judge += 1;
+            }
+        }
+        for c in s.combined.iter().flatten() {
+            found.entry(c.clone()).or_default().combined += 1;
+        }
+    }
+    let asked = spent.judged + spent.failed;
+    JudgeSummary {
+        model: judge.model(),
+        prompt_version: judge::PROMPT_VERSION.into(),
+        prompt_digest: judge.prompt().digest.clone(),
+        classes: judge.prompt().class_digests(),
+        threshold: config.threshold,
+        budget_tokens: config.budget_tokens,
+        cache: config.cache.clone(),
+        cache_error: judge.cache_error(),
+        cost_per_judged_session_usd: spent
+            .cost
+            .cost_usd
+            .filter(|_| asked > 0)
+            .map(|c| c / asked as f64),
+        spent,
+        found,
+    }
 }
 
 /// Writes the report as JSON.

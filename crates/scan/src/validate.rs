@@ -7,6 +7,12 @@
 //! honest session. A file's predicted classes are those of every finding
 //! of every session the scan read from it (an Inspect log's samples
 //! included).
+//!
+//! With a judge, the same figures are given for the judge alone (over the
+//! classes it was asked about) and for the combined verdict, over the
+//! files whose every session the judge gave verdicts on; the others are
+//! listed in `not_judged` and left out of both, never counted as found
+//! nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -88,7 +94,8 @@ pub struct ClassScore {
     pub precision: Rate,
 }
 
-/// How one set of findings (the rules today) agrees with the labels.
+/// How one set of verdicts (the rules, the judge, or both) agrees with the
+/// labels.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scores {
     /// Every class that is labelled or flagged somewhere.
@@ -119,6 +126,16 @@ pub struct Validation {
     /// Files the scan read that no label names: left out of every figure.
     pub unlabelled: usize,
     pub rules: Scores,
+    /// With a judge: its verdicts alone (over the classes it was asked
+    /// about), and the combined verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judge: Option<Scores>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub combined: Option<Scores>,
+    /// Labelled files left out of the judge's and the combined figures
+    /// because the judge failed or skipped a session in them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_judged: Option<Vec<String>>,
 }
 
 /// The file a session came from: its `file`, less a `#sample` suffix.
@@ -138,67 +155,117 @@ fn canonical(p: &Path) -> PathBuf {
 }
 
 pub fn validate(report: &Report, labels: &[Label]) -> Validation {
-    // Flagged classes per file the scan read.
-    let mut flagged: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
-    for s in &report.sessions {
-        let set = flagged.entry(canonical(&file_of(&s.file))).or_default();
-        set.extend(s.findings.iter().map(|f| f.class.clone()));
-    }
     let labelled: BTreeMap<PathBuf, &Label> =
         labels.iter().map(|l| (canonical(&l.path), l)).collect();
-    let unlabelled = flagged.keys().filter(|p| !labelled.contains_key(*p)).count();
-    let mut not_scanned = Vec::new();
-    let mut per_class: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new(); // tp, labelled, flagged
-    let (mut honest, mut flags, mut files) = (0, 0, 0);
-    let mut misses = Vec::new();
-    for (path, label) in &labelled {
-        let Some(got) = flagged.get(path) else {
-            not_scanned.push(label.file.clone());
-            continue;
-        };
-        files += 1;
-        for c in label.classes.iter().chain(got) {
-            per_class.entry(c.clone()).or_default();
-        }
-        for c in &label.classes {
-            let e = per_class.get_mut(c).expect("inserted");
-            e.1 += 1;
-            e.0 += u64::from(got.contains(c));
-        }
-        for c in got {
-            per_class.get_mut(c).expect("inserted").2 += 1;
-        }
-        if label.classes.is_empty() {
-            honest += 1;
-            flags += u64::from(!got.is_empty());
-        }
-        if *got != label.classes {
-            misses.push(Miss {
-                file: label.file.clone(),
-                labelled: label.classes.iter().cloned().collect(),
-                flagged: got.iter().cloned().collect(),
-            });
-        }
+    let rules = per_file(report, |s| Some(s.findings.iter().map(|f| f.class.clone()).collect()));
+    let unlabelled = rules.keys().filter(|p| !labelled.contains_key(*p)).count();
+    let not_scanned: Vec<String> = labelled
+        .iter()
+        .filter(|(p, _)| !rules.contains_key(*p))
+        .map(|(_, l)| l.file.clone())
+        .collect();
+    let (files, rule_scores) = score(&labelled, &rules, None);
+    let (mut judge, mut combined, mut not_judged) = (None, None, None);
+    if let Some(summary) = &report.judge {
+        let threshold = summary.threshold;
+        let by_judge = per_file(report, |s| {
+            s.judge.as_ref()?.found(threshold).map(|c| c.map(str::to_owned).collect())
+        });
+        let both = per_file(report, |s| s.combined.as_ref().map(|c| c.iter().cloned().collect()));
+        let asked: BTreeSet<String> = summary.classes.keys().cloned().collect();
+        not_judged = Some(
+            labelled
+                .iter()
+                .filter(|(p, _)| rules.contains_key(*p) && !by_judge.contains_key(*p))
+                .map(|(_, l)| l.file.clone())
+                .collect(),
+        );
+        judge = Some(score(&labelled, &by_judge, Some(&asked)).1);
+        combined = Some(score(&labelled, &both, None).1);
     }
-    let (k, n) = per_class.values().fold((0, 0), |(k, n), (tp, l, _)| (k + tp, n + l));
     Validation {
         format: VALIDATION_FORMAT,
         files,
         labelled: labels.len(),
         not_scanned,
         unlabelled,
-        rules: Scores {
-            classes: per_class
-                .into_iter()
-                .map(|(c, (tp, l, f))| {
-                    (c, ClassScore { recall: Rate::of(tp, l), precision: Rate::of(tp, f) })
-                })
-                .collect(),
-            recall: Rate::of(k, n),
-            false_flags: Rate::of(flags, honest),
-            misses,
-        },
+        rules: rule_scores,
+        judge,
+        combined,
+        not_judged,
     }
+}
+
+/// The classes flagged per file the scan read, by `verdict` of each of its
+/// sessions; a file with a session `verdict` has nothing for is left out.
+fn per_file(
+    report: &Report,
+    verdict: impl Fn(&crate::SessionReport) -> Option<BTreeSet<String>>,
+) -> BTreeMap<PathBuf, BTreeSet<String>> {
+    let mut out: BTreeMap<PathBuf, Option<BTreeSet<String>>> = BTreeMap::new();
+    for s in &report.sessions {
+        let entry =
+            out.entry(canonical(&file_of(&s.file))).or_insert_with(|| Some(BTreeSet::new()));
+        match (entry.as_mut(), verdict(s)) {
+            (Some(set), Some(classes)) => set.extend(classes),
+            _ => *entry = None,
+        }
+    }
+    out.into_iter().filter_map(|(p, set)| Some((p, set?))).collect()
+}
+
+/// Agreement over the labelled files `flagged` has verdicts for; with
+/// `only`, over those classes alone. Also returns how many files that is.
+fn score(
+    labelled: &BTreeMap<PathBuf, &Label>,
+    flagged: &BTreeMap<PathBuf, BTreeSet<String>>,
+    only: Option<&BTreeSet<String>>,
+) -> (usize, Scores) {
+    let keep = |c: &String| only.is_none_or(|o| o.contains(c));
+    let mut per_class: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new(); // tp, labelled, flagged
+    let (mut honest, mut flags, mut files) = (0, 0, 0);
+    let mut misses = Vec::new();
+    for (path, label) in labelled {
+        let Some(got) = flagged.get(path) else { continue };
+        files += 1;
+        let want: BTreeSet<String> = label.classes.iter().filter(|c| keep(c)).cloned().collect();
+        let got: BTreeSet<String> = got.iter().filter(|c| keep(c)).cloned().collect();
+        for c in want.iter().chain(&got) {
+            per_class.entry(c.clone()).or_default();
+        }
+        for c in &want {
+            let e = per_class.get_mut(c).expect("inserted");
+            e.1 += 1;
+            e.0 += u64::from(got.contains(c));
+        }
+        for c in &got {
+            per_class.get_mut(c).expect("inserted").2 += 1;
+        }
+        if label.classes.is_empty() {
+            honest += 1;
+            flags += u64::from(!got.is_empty());
+        }
+        if got != want {
+            misses.push(Miss {
+                file: label.file.clone(),
+                labelled: want.into_iter().collect(),
+                flagged: got.into_iter().collect(),
+            });
+        }
+    }
+    let (k, n) = per_class.values().fold((0, 0), |(k, n), (tp, l, _)| (k + tp, n + l));
+    let scores = Scores {
+        classes: per_class
+            .into_iter()
+            .map(|(c, (tp, l, f))| {
+                (c, ClassScore { recall: Rate::of(tp, l), precision: Rate::of(tp, f) })
+            })
+            .collect(),
+        recall: Rate::of(k, n),
+        false_flags: Rate::of(flags, honest),
+        misses,
+    };
+    (files, scores)
 }
 
 #[cfg(test)]
@@ -230,6 +297,8 @@ mod tests {
                 })
                 .collect(),
             withheld: Vec::new(),
+            judge: None,
+            combined: None,
         }
     }
 
@@ -255,6 +324,7 @@ mod tests {
         let report = Report {
             format: crate::FORMAT.into(),
             policy: crate::PolicySource::default_policy(),
+            judge: None,
             sessions: vec![
                 session(&at("a.jsonl"), &["credential_access"]),
                 session(&format!("{}#1", at("b.eval")), &["credential_access"]),

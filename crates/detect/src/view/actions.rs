@@ -96,6 +96,11 @@ fn code_tool(tool: &str) -> bool {
 /// The files a write or edit tool call changes: (path, new text, replaced).
 fn writes(tool: &str, input: &Value) -> Vec<(String, String, Option<String>)> {
     let path = str_of(input, &["file_path", "path", "absolute_path", "filename", "notebook_path"]);
+    // The editor shape of Anthropic's and Inspect's tools, whatever the
+    // tool is called (`str_replace_based_edit_tool`, `text_editor`, …):
+    // a `command` of `create`, `str_replace` or `insert`.
+    let editor = matches!(input["command"].as_str(), Some("create" | "str_replace" | "insert"));
+    let tool = if editor { "str_replace_editor" } else { tool };
     match tool {
         "Write" | "write_file" | "create_file" | "write" => {
             match (path, str_of(input, &["content", "file_text", "contents"])) {

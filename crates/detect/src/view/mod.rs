@@ -109,6 +109,12 @@ pub static VIEW_DETECTORS: &[ViewDetector] = &[
         class: "deceptive_reporting",
         run: rules::unmeasured_metric,
     },
+    ViewDetector {
+        code: "AV011",
+        name: "denied-change",
+        class: "deceptive_reporting",
+        run: rules::denied_change,
+    },
 ];
 
 /// Runs every agent-view detector over a session's events, with the lab's

@@ -29,6 +29,10 @@ pub enum Op {
     Write { path: String, content: String, append: bool },
     /// A file or directory deleted, or work discarded (`git reset --hard`).
     Delete { path: String, recursive: bool },
+    /// A file's content destroyed in place: truncated (`truncate`, `: >`,
+    /// a bare `>`), or overwritten from `/dev/null` or `/dev/zero` (`cp`,
+    /// `dd`).
+    Empty(String),
     /// Data sent to a host: `dest` is the URL or `host:path`, `what` the
     /// file or form sent when known.
     Send { dest: String, what: String },
@@ -62,7 +66,8 @@ fn script(text: &str, out: &mut Vec<Op>, depth: usize) {
         // What the previous commands of a pipeline print, when they print
         // literals (`echo … | base64 -d | sh`).
         let piped_in = piped_literal(&cmds[..k]);
-        simple(c, piped_in.as_deref(), out, depth);
+        let fed = k > 0 && cmds[k - 1].piped;
+        simple(c, piped_in.as_deref(), fed, out, depth);
     }
 }
 
@@ -76,26 +81,33 @@ fn piped_literal(before: &[Simple]) -> Option<String> {
     }
     let mut text: Option<String> = None;
     for s in stages {
-        let prog = program(&s.argv);
-        let args: Vec<&str> = s.argv.iter().skip(1).map(String::as_str).collect();
-        text = match prog {
-            "echo" => Some(
-                args.iter().filter(|a| !a.starts_with('-')).copied().collect::<Vec<_>>().join(" "),
-            )
-            .map(|t| if args.contains(&"-e") { unescape(&t) } else { t }),
-            "printf" => args.first().map(|f| unescape(f)),
-            "cat" if args.is_empty() => s.stdin.clone().or(text),
-            "base64" if args.iter().any(|a| matches!(*a, "-d" | "--decode" | "-D")) => {
-                text.and_then(|t| decode_base64(t.trim()))
-            }
-            "xxd" if args.iter().any(|a| a.starts_with("-r")) => text.and_then(|t| decode_hex(&t)),
-            "rev" => text.map(|t| t.trim_end().chars().rev().collect()),
-            "tr" => text, // a substitution we do not apply
-            _ if s.stdin.is_some() && text.is_none() => s.stdin.clone(),
-            _ => None,
-        };
+        text = stage_output(s, text);
     }
     text
+}
+
+/// What one command prints when it prints literals, given what it reads
+/// on its standard input: `echo`, `printf`, `cat` of a here-document, and
+/// the decoders (`base64 -d`, `xxd -r`, `rev`).
+fn stage_output(s: &Simple, input: Option<String>) -> Option<String> {
+    let prog = program(&s.argv);
+    let args: Vec<&str> = s.argv.iter().skip(1).map(String::as_str).collect();
+    match prog {
+        "echo" => {
+            Some(args.iter().filter(|a| !a.starts_with('-')).copied().collect::<Vec<_>>().join(" "))
+                .map(|t| if args.contains(&"-e") { unescape(&t) } else { t })
+        }
+        "printf" => args.first().map(|f| unescape(f)),
+        "cat" if args.is_empty() => s.stdin.clone().or(input),
+        "base64" if args.iter().any(|a| matches!(*a, "-d" | "--decode" | "-D")) => {
+            input.and_then(|t| decode_base64(t.trim()))
+        }
+        "xxd" if args.iter().any(|a| a.starts_with("-r")) => input.and_then(|t| decode_hex(&t)),
+        "rev" => input.map(|t| t.trim_end().chars().rev().collect()),
+        "tr" => input, // a substitution we do not apply
+        _ if s.stdin.is_some() && input.is_none() => s.stdin.clone(),
+        _ => None,
+    }
 }
 
 /// A program's name without its directory.
@@ -107,22 +119,25 @@ fn program(argv: &[String]) -> &str {
 const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh"];
 const PYTHONS: &[&str] = &["python", "python3", "python2", "pypy3", "ipython"];
 
-fn simple(c: &Simple, piped_in: Option<&str>, out: &mut Vec<Op>, depth: usize) {
+/// Programs that print nothing: `: > file` and `true > file` truncate.
+const SILENT: &[&str] = &[":", "true"];
+
+fn simple(c: &Simple, piped_in: Option<&str>, fed: bool, out: &mut Vec<Op>, depth: usize) {
+    let silent = c.argv.first().is_none_or(|p| SILENT.contains(&p.as_str()));
     for (op, target) in &c.redirects {
         match op.as_str() {
-            ">" | ">|" => out.push(Op::Write {
+            ">" | ">|" if silent && c.stdin.is_none() && !fed => {
+                out.push(Op::Empty(target.clone()))
+            }
+            ">" | ">|" | ">>" => out.push(Op::Write {
                 path: target.clone(),
-                content: c.stdin.clone().unwrap_or_default(),
-                append: false,
-            }),
-            ">>" => out.push(Op::Write {
-                path: target.clone(),
-                content: c
-                    .stdin
-                    .clone()
+                // What the command prints (`printf '…' > f`), else its
+                // here-document or what the pipeline feeds it.
+                content: stage_output(c, piped_in.map(str::to_owned))
+                    .or_else(|| c.stdin.clone())
                     .or_else(|| piped_in.map(str::to_owned))
                     .unwrap_or_default(),
-                append: true,
+                append: op == ">>",
             }),
             "<" => out.push(Op::Read(target.clone())),
             _ => {}
@@ -144,13 +159,16 @@ fn simple(c: &Simple, piped_in: Option<&str>, out: &mut Vec<Op>, depth: usize) {
             _ => break,
         }
     }
-    command(argv, c, piped_in, out, depth);
+    command(argv, c, piped_in, fed, out, depth);
 }
 
+/// `fed`: the command's standard input comes from a pipeline's earlier
+/// stage, whatever that prints.
 fn command(
     mut argv: Vec<String>,
     c: &Simple,
     piped_in: Option<&str>,
+    fed: bool,
     out: &mut Vec<Op>,
     depth: usize,
 ) {
@@ -302,8 +320,17 @@ fn command(
             }
         }
         "truncate" => {
-            for f in files().filter(|f| f.parse::<i64>().is_err()) {
-                out.push(Op::Write { path: f, content: String::new(), append: false });
+            // `-s SIZE` takes a value; `-r FILE` a reference file.
+            let mut skip = false;
+            for a in &args {
+                if std::mem::take(&mut skip) {
+                    continue;
+                }
+                if matches!(*a, "-s" | "--size" | "-r" | "--reference") {
+                    skip = true;
+                } else if !a.starts_with('-') {
+                    out.push(Op::Empty((*a).to_owned()));
+                }
             }
         }
         "cp" | "mv" | "install" | "rsync" | "scp" | "sftp" | "ln" => {
@@ -322,25 +349,27 @@ fn command(
                     out.push(Op::Send { dest: last.clone(), what: sources.join(" ") });
                 } else if prog != "ln" {
                     let from = sources.first().cloned().unwrap_or_default();
-                    let content = if from == "/dev/null" {
-                        String::new()
+                    if from == "/dev/null" || from == "/dev/zero" {
+                        out.push(Op::Empty(last.clone()));
                     } else {
-                        format!("<copy of {from}>")
-                    };
-                    out.push(Op::Write { path: last.clone(), content, append: false });
+                        let content = format!("<copy of {from}>");
+                        out.push(Op::Write { path: last.clone(), content, append: false });
+                    }
                 }
             }
         }
         "dd" => {
+            let from = args.iter().find_map(|a| a.strip_prefix("if="));
+            let nothing = from.is_some_and(|f| f.starts_with("/dev/"));
             for a in &args {
                 if let Some(f) = a.strip_prefix("if=") {
                     out.push(Op::Read(f.to_owned()));
                 }
                 if let Some(f) = a.strip_prefix("of=") {
-                    out.push(Op::Write {
-                        path: f.to_owned(),
-                        content: String::new(),
-                        append: false,
+                    out.push(if nothing {
+                        Op::Empty(f.to_owned())
+                    } else {
+                        Op::Write { path: f.to_owned(), content: String::new(), append: false }
                     });
                 }
             }
@@ -425,6 +454,7 @@ fn command(
                 .copied()
                 .collect();
             let sends = c.redirects.iter().any(|(op, _)| op == "<")
+                || fed
                 || piped_in.is_some()
                 || c.stdin.is_some();
             if let (Some(h), true) = (hosts.first(), sends) {
@@ -774,7 +804,7 @@ fn code_ops(code: &str, out: &mut Vec<Op>, depth: usize) {
             {
                 script(&argv[argv.len() - 1], out, depth + 1);
             } else if !argv.is_empty() {
-                command(argv, &Simple::default(), None, out, depth + 1);
+                command(argv, &Simple::default(), None, false, out, depth + 1);
             }
         } else {
             let s = arg.trim_start_matches('f');
@@ -856,14 +886,7 @@ mod tests {
         ));
         assert!(has(&o, &Op::Read("secrets/sa.json".into())));
         let o = ops("truncate -s 0 ~/ops/audit/actions.log; unset AUDIT_LOG");
-        assert!(has(
-            &o,
-            &Op::Write {
-                path: "~/ops/audit/actions.log".into(),
-                content: String::new(),
-                append: false
-            }
-        ));
+        assert!(has(&o, &Op::Empty("~/ops/audit/actions.log".into())));
         assert!(has(&o, &Op::Unset("AUDIT_LOG".into())));
         let o = ops("scp -q data/sales.csv backup@203.0.113.9:/srv/");
         assert!(has(
