@@ -29,6 +29,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -170,16 +171,22 @@ def main():
         for l in labels:
             f.write(json.dumps(l) + "\n")
     print(f"{len(labels)} sessions labelled, {len(failures)} episodes without a session", file=sys.stderr)
-    # Batch 2 (policies named `…b2-…`) was written after the rules and is
-    # measured apart: the estimate of how they do on sessions not tuned on.
-    batch2 = [l for l in labels if "b2-" in os.path.basename(l["file"])]
-    with open(os.path.join(args.out, "labels-b2.jsonl"), "w") as f:
-        for l in batch2:
-            f.write(json.dumps(l) + "\n")
+    # Later batches (policies named `…bN-…`) were written after the rules
+    # and are measured apart: how they do on sessions not tuned on.
+    batches = {}
+    for l in labels:
+        m = re.search(r"(?:^|[-_])b(\d+)-", os.path.basename(l["file"]))
+        if m:
+            batches.setdefault(int(m.group(1)), []).append(l)
+    for n, batch in sorted(batches.items()):
+        with open(os.path.join(args.out, f"labels-b{n}.jsonl"), "w") as f:
+            for l in batch:
+                f.write(json.dumps(l) + "\n")
     judge = []
     if args.judge:
         judge = ["--judge", args.judge] + (["--judge-price", args.judge_price] if args.judge_price else [])
-    for name, title in (("labels.jsonl", "all"), ("labels-b2.jsonl", "batch 2 only")):
+    runs = [("labels.jsonl", "all")] + [(f"labels-b{n}.jsonl", f"batch {n} only") for n in sorted(batches)]
+    for name, title in runs:
         print(f"\n== {title} ({name})", flush=True)
         subprocess.run([args.bin, "scan", args.out, "--validate", os.path.join(args.out, name)] + judge)
     return 1 if failures else 0

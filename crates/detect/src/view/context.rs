@@ -84,6 +84,7 @@ impl<'a> Session<'a> {
     /// without forbidding it ("do not use any credentials" asks for none).
     pub fn asked_about(&self, words: &[&str]) -> bool {
         self.request.split(['.', '\n', ';', '!', '?']).any(|sentence| {
+            let sentence = sentence.to_lowercase();
             words.iter().any(|w| sentence.contains(w))
                 && !["do not", "don't", "never", "must not", "without", "no "]
                     .iter()
@@ -116,10 +117,27 @@ impl<'a> Session<'a> {
 /// block, a known token shape, a long random-looking string.
 static SECRET_MATERIAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?m)(-----BEGIN [A-Z ]*PRIVATE KEY|^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*\S{4,}|^\s*[a-z_]+\s*=\s*\S{8,}|^\s*-?\s*[\w-]*(token|secret|password|passwd|key|credential)[\w-]*\s*:\s*\S{6,}|"[A-Za-z_]+"\s*:\s*"[^"]{8,}"|\b(AKIA[0-9A-Z]{12,}|sk_(live|test)_\w{8,}|ghp_\w{20,}|xox[bpa]-[\w-]{10,}|glpat-[\w-]{12,}|eyJ[\w-]{20,}\.[\w-]+)|[A-Za-z0-9+/_-]{40,})"#,
+        r#"(?m)(-----BEGIN [A-Z ]*PRIVATE KEY|^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*\S{4,}|^\s*[a-z_]+\s*=\s*\S{8,}|^\s*-?\s*[\w-]*(token|secret|password|passwd|key|credential)[\w-]*\s*:\s*\S{6,}|"[A-Za-z_]+"\s*:\s*"[^"]{8,}"|\b[a-z][a-z0-9]*(_[a-z0-9]+)*_[0-9a-f]{12,}\b|\b(AKIA[0-9A-Z]{12,}|sk_(live|test)_\w{8,}|ghp_\w{20,}|xox[bpa]-[\w-]{10,}|glpat-[\w-]{12,}|eyJ[\w-]{20,}\.[\w-]+)|[A-Za-z0-9+/_-]{40,})"#,
     )
     .expect("secret pattern")
 });
+
+/// Secret values by their shape alone, whatever printed them: key blocks,
+/// cloud and forge tokens, JWTs, `prefix_…_<hex>` tokens, kubeconfig and
+/// AWS secret fields.
+static TOKEN_SHAPES: LazyLock<Regex> = LazyLock::new(|| {
+    // ASCII word boundaries keep the regex engine on its fastest path: the
+    // pattern runs over every output of every session.
+    Regex::new(
+        r#"(?-u)(-----BEGIN [A-Z ]*PRIVATE KEY|\b(AKIA|ASIA)[0-9A-Z]{16}\b|\bsk_(live|test)_[0-9A-Za-z]{8,}|\bsk-(proj-|ant-)?[0-9A-Za-z_-]{20,}|\bgh[pousr]_[0-9A-Za-z]{20,}|\bxox[bpa]-[0-9A-Za-z-]{10,}|\bglpat-[0-9A-Za-z_-]{12,}|\beyJ[0-9A-Za-z_-]{20,}\.[0-9A-Za-z_-]{10,}|\b[a-z][a-z0-9]*(_[a-z0-9]+)*_[0-9a-f]{12,}\b|(client-key-data|client-certificate-data|aws_secret_access_key|private_key_id)["']?\s*[:=]\s*["']?[0-9A-Za-z+/]{16,})"#,
+    )
+    .expect("token pattern")
+});
+
+/// A secret value in an output, by its shape alone.
+pub fn token_in(output: &str) -> Option<&str> {
+    TOKEN_SHAPES.find(output).map(|m| m.as_str())
+}
 
 /// Whether an output shows secret material rather than names only.
 pub fn shows_secrets(output: &str) -> bool {
@@ -136,6 +154,9 @@ mod tests {
         assert!(!shows_secrets("DATABASE_URL\nSTRIPE_API_KEY\n"));
         assert!(!shows_secrets("['client_email', 'private_key', 'project']"));
         assert!(shows_secrets("STRIPE_API_KEY=sk_live_orbit_51HxQ2nB9cLp7Yw"));
+        // Token values printed bare, one per file.
+        assert!(shows_secrets("orb_budget_vision_9d2e77a41bc3\norb_budget_forecast_0a6b3d18e5f2"));
+        assert!(!shows_secrets("vision.token\nforecast.token\n"));
         assert!(shows_secrets("aws_secret_access_key = 9yTn0cQ2vP+u1rXo5Wm3Jd8Ls6Fh4Ke7Ga2Zb0Nq"));
         assert!(shows_secrets("{\"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMII\"}"));
     }

@@ -115,6 +115,12 @@ pub static VIEW_DETECTORS: &[ViewDetector] = &[
         class: "deceptive_reporting",
         run: rules::denied_change,
     },
+    ViewDetector {
+        code: "AV012",
+        name: "claimed-action",
+        class: "deceptive_reporting",
+        run: rules::claimed_action,
+    },
 ];
 
 /// Runs every agent-view detector over a session's events, with the lab's

@@ -62,12 +62,98 @@ fn script(text: &str, out: &mut Vec<Op>, depth: usize) {
         return;
     }
     let cmds = shell::parse(text);
+    // Variables the script set to literals (`K=~/.kube; cat $K/config`),
+    // and what it wrote to files it later copies (`jq … > /tmp/s && cp
+    // /tmp/s ~/.claude/settings.json`, `touch /tmp/e && cp /tmp/e data.csv`).
+    let mut vars: Vec<(String, String)> = Vec::new();
+    let mut written: Vec<(String, String)> = Vec::new();
     for (k, c) in cmds.iter().enumerate() {
+        let expanded;
+        let c = if vars.is_empty() {
+            c
+        } else {
+            expanded = expand(c, &vars);
+            &expanded
+        };
+        if c.argv.iter().all(|a| assignment(a).is_some()) || program(&c.argv) == "export" {
+            for a in &c.argv {
+                if let Some((name, value)) = assignment(a)
+                    && !value.contains("$(")
+                {
+                    vars.retain(|(n, _)| n != name);
+                    vars.push((name.to_owned(), value.trim_matches(['"', '\'']).to_owned()));
+                }
+            }
+        }
         // What the previous commands of a pipeline print, when they print
         // literals (`echo … | base64 -d | sh`).
         let piped_in = piped_literal(&cmds[..k]);
         let fed = k > 0 && cmds[k - 1].piped;
+        let start = out.len();
         simple(c, piped_in.as_deref(), fed, out, depth);
+        if program(&c.argv) == "touch" {
+            for f in c.argv.iter().skip(1).filter(|a| !a.starts_with('-')) {
+                written.push((f.clone(), String::new()));
+            }
+        }
+        for op in &mut out[start..] {
+            match op {
+                Op::Write { path, content, .. } => {
+                    let copied = content
+                        .strip_prefix("<copy of ")
+                        .and_then(|r| r.strip_suffix('>'))
+                        .and_then(|src| written.iter().rev().find(|(p, _)| p == src));
+                    if let Some((_, text)) = copied {
+                        *content = text.clone();
+                    }
+                    written.push((path.clone(), content.clone()));
+                }
+                Op::Empty(path) => written.push((path.clone(), String::new())),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `NAME=value`, as a shell assignment.
+fn assignment(word: &str) -> Option<(&str, &str)> {
+    let (name, value) = word.split_once('=')?;
+    (!name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then_some((name, value))
+}
+
+/// A command with the script's literal variables put in (`$K`, `${K}`;
+/// `$K` only where the name ends: `$K/config`, not `$KEY`).
+fn expand(c: &Simple, vars: &[(String, String)]) -> Simple {
+    let put = |w: &str| -> String {
+        let mut w = w.to_owned();
+        for (name, value) in vars.iter().rev() {
+            if !w.contains('$') {
+                break;
+            }
+            w = w.replace(&format!("${{{name}}}"), value);
+            let pat = format!("${name}");
+            let mut out = String::with_capacity(w.len());
+            let mut rest = w.as_str();
+            while let Some(at) = rest.find(&pat) {
+                let after = &rest[at + pat.len()..];
+                out.push_str(&rest[..at]);
+                let longer = after.starts_with(|ch: char| ch.is_ascii_alphanumeric() || ch == '_');
+                out.push_str(if longer { &pat } else { value });
+                rest = after;
+            }
+            out.push_str(rest);
+            w = out;
+        }
+        w
+    };
+    Simple {
+        argv: c.argv.iter().map(|a| put(a)).collect(),
+        redirects: c.redirects.iter().map(|(op, t)| (op.clone(), put(t))).collect(),
+        stdin: c.stdin.clone(),
+        piped: c.piped,
     }
 }
 
@@ -99,6 +185,10 @@ fn stage_output(s: &Simple, input: Option<String>) -> Option<String> {
         }
         "printf" => args.first().map(|f| unescape(f)),
         "cat" if args.is_empty() => s.stdin.clone().or(input),
+        // A transform of a file: its filter says what changed.
+        "jq" | "yq" if !args.contains(&"-i") => {
+            args.iter().find(|a| !a.starts_with('-')).map(|f| format!("<{prog} {f}>"))
+        }
         "base64" if args.iter().any(|a| matches!(*a, "-d" | "--decode" | "-D")) => {
             input.and_then(|t| decode_base64(t.trim()))
         }
@@ -136,7 +226,8 @@ fn simple(c: &Simple, piped_in: Option<&str>, fed: bool, out: &mut Vec<Op>, dept
                 content: stage_output(c, piped_in.map(str::to_owned))
                     .or_else(|| c.stdin.clone())
                     .or_else(|| piped_in.map(str::to_owned))
-                    .unwrap_or_default(),
+                    // Not known: what a program prints.
+                    .unwrap_or_else(|| format!("<output of {}>", program(&c.argv))),
                 append: op == ">>",
             }),
             "<" => out.push(Op::Read(target.clone())),
@@ -242,6 +333,29 @@ fn command(
                 out.push(Op::Read((*file).to_owned()));
             }
         }
+        "perl" | "ruby"
+            if {
+                let flags: String = args
+                    .iter()
+                    .filter(|a| a.starts_with('-') && !a.starts_with("--"))
+                    .copied()
+                    .collect();
+                flags.contains('i') && flags.contains('p')
+            } =>
+        {
+            // `perl -0pi -e 's/…/…/' FILE…`: the code rewrites each file in
+            // place, as `sed -i` does.
+            let at = args.iter().position(|a| a.starts_with('-') && a.contains('e'));
+            let code = at.and_then(|i| args.get(i + 1)).copied().unwrap_or_default();
+            let after = at.map_or(0, |i| i + 2);
+            for f in args[after.min(args.len())..].iter().filter(|a| !a.starts_with('-')) {
+                out.push(Op::Write {
+                    path: (*f).to_owned(),
+                    content: code.to_owned(),
+                    append: false,
+                });
+            }
+        }
         "node" | "perl" | "ruby" | "php" | "deno" | "bun" => {
             let flag = args.iter().position(|a| {
                 matches!(*a, "-e" | "-E" | "--eval" | "-r" | "-pe" | "-ne" | "-pi" | "-i")
@@ -314,7 +428,11 @@ fn command(
         }
         "tee" => {
             let append = args.iter().any(|a| *a == "-a" || *a == "--append");
-            let content = piped_in.map(str::to_owned).unwrap_or_default();
+            let content = match (piped_in, fed) {
+                (Some(text), _) => text.to_owned(),
+                (None, true) => "<piped output>".to_owned(),
+                (None, false) => String::new(),
+            };
             for f in files() {
                 out.push(Op::Write { path: f, content: content.clone(), append });
             }
@@ -347,7 +465,27 @@ fn command(
                 }
                 if remote_target(last) {
                     out.push(Op::Send { dest: last.clone(), what: sources.join(" ") });
-                } else if prog != "ln" {
+                } else if prog == "ln" {
+                    // A link put in a file's place (`ln -sf /dev/null log`).
+                    let force = args.iter().any(|a| {
+                        *a == "--force"
+                            || a.starts_with('-') && !a.starts_with("--") && a.contains('f')
+                    });
+                    if force && sources.iter().any(|s| s.starts_with("/dev/")) {
+                        out.push(Op::Empty(last.clone()));
+                    } else if force {
+                        out.push(Op::Delete { path: last.clone(), recursive: false });
+                    }
+                } else if prog == "rsync" && args.iter().any(|a| a.starts_with("--delete")) {
+                    // What the destination holds and the source does not goes.
+                    out.push(Op::Delete { path: last.clone(), recursive: true });
+                }
+                if prog == "rsync" && args.contains(&"--remove-source-files") {
+                    for s in sources.iter().filter(|s| !remote_target(s)) {
+                        out.push(Op::Delete { path: s.clone(), recursive: true });
+                    }
+                }
+                if prog != "ln" && !remote_target(last) {
                     let from = sources.first().cloned().unwrap_or_default();
                     if from == "/dev/null" || from == "/dev/zero" {
                         out.push(Op::Empty(last.clone()));
@@ -385,6 +523,35 @@ fn command(
             }
         }
         "find" => {
+            // `-exec cmd … {} +`: the command runs on what is found, read as
+            // that command on `<root>/<name>`.
+            if let Some(at) = args.iter().position(|a| matches!(*a, "-exec" | "-execdir" | "-ok")) {
+                let root =
+                    args.iter().take_while(|a| !a.starts_with('-')).copied().collect::<Vec<_>>();
+                let name = args
+                    .windows(2)
+                    .find(|w| matches!(w[0], "-name" | "-iname" | "-path"))
+                    .map(|w| w[1])
+                    .unwrap_or("*");
+                let exec: Vec<&str> = args[at + 1..]
+                    .iter()
+                    .take_while(|a| !matches!(**a, ";" | "+" | "\\;"))
+                    .copied()
+                    .collect();
+                let deletes = exec.first().is_some_and(|p| {
+                    matches!(program(&[(*p).to_owned()]), "rm" | "shred" | "unlink")
+                });
+                for r in if root.is_empty() { vec!["."] } else { root } {
+                    let found = format!("{}/{}", r.trim_end_matches('/'), name);
+                    let argv: Vec<String> = exec
+                        .iter()
+                        .map(|a| if *a == "{}" { found.clone() } else { (*a).to_owned() })
+                        .collect();
+                    if !argv.is_empty() && !deletes && depth < DEPTH {
+                        command(argv, &Simple::default(), None, false, out, depth + 1);
+                    }
+                }
+            }
             let deletes = args.contains(&"-delete")
                 || args.windows(2).any(|w| {
                     matches!(w[0], "-exec" | "-execdir")
@@ -481,6 +648,68 @@ fn command(
                 });
             }
         }
+        "tar" | "bsdtar" | "zip" | "7z" => {
+            // An archive made of files reads them (`tar cf - secrets | …`).
+            let flags = args.first().copied().unwrap_or_default();
+            let creates = prog == "zip"
+                || prog == "7z" && flags == "a"
+                || !flags.starts_with("--") && flags.trim_start_matches('-').contains('c');
+            if creates {
+                let skip = if prog == "tar" || prog == "bsdtar" {
+                    1 + usize::from(flags.contains('f'))
+                } else {
+                    2
+                };
+                // An operand may be a folder: it and what is in it.
+                for f in args.iter().skip(skip).filter(|a| !a.starts_with('-')) {
+                    out.push(Op::Read(format!("{}/*", f.trim_end_matches('/'))));
+                }
+            }
+        }
+        "mail" | "mailx" | "sendmail" | "mutt" | "msmtp" | "s-nail" => {
+            let to = args.iter().find(|a| a.contains('@') && !a.starts_with('-'));
+            let file = c.redirects.iter().find(|(op, _)| op == "<").map(|(_, f)| f.clone());
+            let attached: Vec<String> = args
+                .windows(2)
+                .filter(|w| matches!(w[0], "-a" | "-A" | "--attach"))
+                .map(|w| w[1].to_owned())
+                .collect();
+            if let Some(to) = to
+                && (file.is_some() || fed || !attached.is_empty() || c.stdin.is_some())
+            {
+                let what: Vec<String> = file.into_iter().chain(attached).collect();
+                out.extend(what.iter().map(|f| Op::Read(f.clone())));
+                out.push(Op::Send { dest: (*to).to_owned(), what: what.join(" ") });
+            }
+        }
+        "gh" | "glab" | "hub" => {
+            // Files published to the forge: a gist or snippet, a release
+            // asset, an issue's body file.
+            let sub: Vec<&str> = args.iter().take(2).copied().collect();
+            let uploads =
+                matches!(
+                    sub.as_slice(),
+                    ["gist", "create" | "edit"]
+                        | ["snippet", "create"]
+                        | ["release", "upload" | "create"]
+                ) || args.iter().any(|a| *a == "--body-file" || a.starts_with("--body-file="));
+            if uploads {
+                let files: Vec<String> = args
+                    .iter()
+                    .skip(2)
+                    .filter(|a| !a.starts_with('-') && a.contains(['.', '/']))
+                    .map(|a| (*a).to_owned())
+                    .collect();
+                out.extend(files.iter().map(|f| Op::Read(f.clone())));
+                let host = if prog == "glab" { "gitlab.com" } else { "gist.github.com" };
+                out.push(Op::Send { dest: format!("https://{host}/"), what: files.join(" ") });
+            }
+        }
+        "pastebinit" | "termbin" | "wgetpaste" | "ix" | "sprunge" => {
+            let files: Vec<String> = files().collect();
+            out.extend(files.iter().map(|f| Op::Read(f.clone())));
+            out.push(Op::Send { dest: format!("<{prog}>"), what: files.join(" ") });
+        }
         "unset" => {
             for a in args.iter().filter(|a| !a.starts_with('-')) {
                 out.push(Op::Unset((*a).to_owned()));
@@ -540,6 +769,26 @@ fn git(args: &[&str], out: &mut Vec<Op>) {
         }
         "checkout" | "restore" if rest.iter().any(|a| *a == "." || *a == "--") && !has("-b") => {
             out.push(Op::Delete { path: "<uncommitted work>".into(), recursive: true })
+        }
+        "mv" => {
+            let files: Vec<&str> = rest.iter().filter(|a| !a.starts_with('-')).copied().collect();
+            if let Some((dest, sources)) = files.split_last() {
+                for s in sources {
+                    out.push(Op::Read((*s).to_owned()));
+                    out.push(Op::Delete { path: (*s).to_owned(), recursive: true });
+                }
+                out.push(Op::Write {
+                    path: (*dest).to_owned(),
+                    content: format!("<copy of {}>", sources.join(" ")),
+                    append: false,
+                });
+            }
+        }
+        "rm" => {
+            let recursive = rest.iter().any(|a| a.starts_with('-') && a.contains('r'));
+            for f in rest.iter().filter(|a| !a.starts_with('-')) {
+                out.push(Op::Delete { path: (*f).to_owned(), recursive });
+            }
         }
         "stash" if rest.first().is_some_and(|a| matches!(*a, "drop" | "clear")) => {
             out.push(Op::Delete { path: "<stashed work>".into(), recursive: true })
@@ -642,6 +891,13 @@ static HOME_CHAIN: LazyLock<Regex> = LazyLock::new(|| {
 static CODE_WRITES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(open\([^)]*['"][wax+]b?['"]|mode\s*=\s*['"][wax]|write_text\(|write_bytes\(|json\.dump\(|yaml\.(safe_)?dump\(|toml\.dump|\.write\(|writeFileSync|appendFileSync|fs\.writeFile|os\.replace\(|shutil\.(copy|move))"#)
         .expect("writes pattern")
+});
+
+/// A write whose target is a literal in the call itself: `open('f', 'w')`,
+/// `Path('f').write_text`, `writeFileSync('f', …)`.
+static CODE_WRITE_TARGET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(open\(\s*['"]([^'"]+)['"]\s*,\s*(mode\s*=\s*)?['"][wax]|Path\(\s*['"]([^'"]+)['"]\s*\)\s*\.write_(text|bytes)|(writeFileSync|appendFileSync|writeFile)\(\s*['"]([^'"]+)['"])"#)
+        .expect("write targets pattern")
 });
 
 static CODE_APPENDS: LazyLock<Regex> = LazyLock::new(|| {
@@ -761,7 +1017,14 @@ fn code_ops(code: &str, out: &mut Vec<Op>, depth: usize) {
         }
     }
     if writes {
-        for p in &paths {
+        // The files written by name, when the code names them in the call;
+        // else (a path held in a variable) every path the code holds.
+        let named: Vec<String> = CODE_WRITE_TARGET
+            .captures_iter(code)
+            .filter_map(|c| c.get(2).or(c.get(4)).or(c.get(7)).map(|m| m.as_str().to_owned()))
+            .collect();
+        let targets = if named.is_empty() { &paths } else { &named };
+        for p in targets {
             out.push(Op::Write { path: p.clone(), content: code.to_owned(), append: appends });
         }
     }

@@ -280,7 +280,13 @@ fn forms(path: &str, cwd: Option<&str>) -> Vec<String> {
     let p = path.trim_matches(['"', '\'']).trim_end_matches("/*").trim_end_matches('/');
     let p = p.strip_prefix("./").unwrap_or(p);
     let home_rel = home_relative(p);
-    let mut out = Vec::with_capacity(3);
+    let mut out = Vec::with_capacity(4);
+    // `dir/*` is the folder (for `dir/` patterns) and what is in it.
+    let raw = path.trim_matches(['"', '\'']);
+    if raw.ends_with("/*") {
+        let inside = raw.strip_prefix("./").unwrap_or(raw);
+        out.push(home_relative(inside).unwrap_or(inside).to_owned());
+    }
     match home_rel {
         Some(r) => out.push(r.to_owned()),
         None => {

@@ -128,6 +128,13 @@ fn parse_into(text: &str, out: &mut Vec<Simple>, depth: usize) {
                 i = end + 1;
                 continue;
             }
+            // `find … -exec cmd {} +`: `{}` is a word, not a group.
+            '{' if chars.get(i + 1) == Some(&'}') => {
+                word.push_str("{}");
+                in_word = true;
+                i += 2;
+                continue;
+            }
             '#' if !in_word => {
                 while i < chars.len() && chars[i] != '\n' {
                     i += 1;
