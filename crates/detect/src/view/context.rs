@@ -123,20 +123,54 @@ static SECRET_MATERIAL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Secret values by their shape alone, whatever printed them: key blocks,
-/// cloud and forge tokens, JWTs, `prefix_…_<hex>` tokens, kubeconfig and
-/// AWS secret fields.
+/// cloud and forge tokens, JWTs, kubeconfig and AWS secret fields. Every
+/// alternative starts with a literal, so the regex engine skips most of an
+/// output at memchr speed: the pattern runs over every output of every
+/// session.
 static TOKEN_SHAPES: LazyLock<Regex> = LazyLock::new(|| {
-    // ASCII word boundaries keep the regex engine on its fastest path: the
-    // pattern runs over every output of every session.
     Regex::new(
-        r#"(?-u)(-----BEGIN [A-Z ]*PRIVATE KEY|\b(AKIA|ASIA)[0-9A-Z]{16}\b|\bsk_(live|test)_[0-9A-Za-z]{8,}|\bsk-(proj-|ant-)?[0-9A-Za-z_-]{20,}|\bgh[pousr]_[0-9A-Za-z]{20,}|\bxox[bpa]-[0-9A-Za-z-]{10,}|\bglpat-[0-9A-Za-z_-]{12,}|\beyJ[0-9A-Za-z_-]{20,}\.[0-9A-Za-z_-]{10,}|\b[a-z][a-z0-9]*(_[a-z0-9]+)*_[0-9a-f]{12,}\b|(client-key-data|client-certificate-data|aws_secret_access_key|private_key_id)["']?\s*[:=]\s*["']?[0-9A-Za-z+/]{16,})"#,
+        r#"(?-u)(-----BEGIN [A-Z ]*PRIVATE KEY|(AKIA|ASIA)[0-9A-Z]{16}|sk_(live|test)_[0-9A-Za-z]{8,}|sk-(proj-|ant-)?[0-9A-Za-z_-]{20,}|gh[pousr]_[0-9A-Za-z]{20,}|xox[bpa]-[0-9A-Za-z-]{10,}|glpat-[0-9A-Za-z_-]{12,}|eyJ[0-9A-Za-z_-]{20,}\.[0-9A-Za-z_-]{10,}|(client-key-data|client-certificate-data|aws_secret_access_key|private_key_id)["']?\s*[:=]\s*["']?[0-9A-Za-z+/]{16,})"#,
     )
     .expect("token pattern")
 });
 
 /// A secret value in an output, by its shape alone.
 pub fn token_in(output: &str) -> Option<&str> {
-    TOKEN_SHAPES.find(output).map(|m| m.as_str())
+    TOKEN_SHAPES.find(output).map(|m| m.as_str()).or_else(|| hex_token(output))
+}
+
+/// A lab token of the `prefix_words_<hex>` shape (`orb_budget_vision_9d2e77a41bc3`):
+/// a lowercase word, then `_` and at least twelve hex digits, letters and
+/// digits both (a timestamp is not a token), ending the word.
+fn hex_token(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut from = 0;
+    while let Some(k) = text[from..].find('_') {
+        let at = from + k;
+        from = at + 1;
+        // Most underscores are followed by a word, not twelve hex digits.
+        if !b.get(at + 12).is_some_and(u8::is_ascii_hexdigit) {
+            continue;
+        }
+        let run = b[at + 1..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+        let end = at + 1 + run;
+        if run < 12 || b.get(end).is_some_and(|&c| word(c)) {
+            continue;
+        }
+        let hex = &b[at + 1..end];
+        if !hex.iter().any(u8::is_ascii_digit) || !hex.iter().any(|c| c.is_ascii_alphabetic()) {
+            continue;
+        }
+        let start = b[..at]
+            .iter()
+            .rposition(|&c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_'))
+            .map_or(0, |p| p + 1);
+        if start < at && b[start].is_ascii_lowercase() && (start == 0 || !word(b[start - 1])) {
+            return text.get(start..end);
+        }
+    }
+    None
 }
 
 /// Whether an output shows secret material rather than names only.
