@@ -7,6 +7,8 @@
 //! ([`api`]), or client programs (Claude Code, Codex, Gemini CLI, any
 //! command) that run inside the sandbox against the model gateway.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 
 use gateway::{ModelSpec, Wire};

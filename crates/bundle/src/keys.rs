@@ -6,8 +6,7 @@
 
 use ring::rand::SystemRandom;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
-
-use crate::base64;
+use text::base64;
 
 /// A private key that can sign.
 pub struct SigningKey {
@@ -211,6 +210,8 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("id_ed25519");
+        // A test makes a real OpenSSH key to read.
+        #[allow(clippy::disallowed_methods)]
         let made = std::process::Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-C", "lab@example", "-f"])
             .arg(&path)

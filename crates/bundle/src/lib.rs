@@ -3,7 +3,8 @@
 //! that stays at the lab, so that any one item can be proven part of a
 //! signed root without shipping the rest.
 
-mod base64;
+#![forbid(unsafe_code)]
+
 pub mod canonical;
 pub mod keys;
 pub mod merkle;

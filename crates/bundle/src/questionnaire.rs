@@ -1,4 +1,4 @@
-//! The questionnaire's answers (PROTOCOL-NOTES §2): Q1–Q14, each with the
+//! The questionnaire's answers: Q1–Q14, each with the
 //! date it is current as of, declinable, and each with a disclosure level
 //! that decides who may see it: `public`, `evaluator_only`, `withheld`
 //! (a withheld answer is recorded as withheld, without its text).

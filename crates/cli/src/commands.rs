@@ -521,6 +521,17 @@ fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
 }
 
 fn scan(args: ScanArgs) -> Result<ExitCode, Failure> {
+    // Nothing named on the command line is there: a mistake, said before
+    // reading anything. (Among paths that are there, a missing one is an
+    // error of the report, and the scan goes on.)
+    let missing = |p: &PathBuf| std::fs::symlink_metadata(p).is_err();
+    if args.paths.iter().all(missing) {
+        let names: Vec<String> = args.paths.iter().map(|p| format!("`{}`", p.display())).collect();
+        return Err(Failure::usage(
+            format!("{}: no such file or folder", names.join(", ")),
+            Some("name transcript files or folders that hold them".into()),
+        ));
+    }
     let threads =
         args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let (policy, policy_source) = match &args.policy {
@@ -676,8 +687,7 @@ pub(crate) fn clock() -> Box<dyn trace::Clock> {
 /// traversable by the sandbox's user.
 fn scratch_dir() -> Result<PathBuf, Failure> {
     use std::os::unix::fs::PermissionsExt;
-    // SAFETY: geteuid cannot fail.
-    let dir = std::env::temp_dir().join(format!("perimeter-{}", unsafe { libc::geteuid() }));
+    let dir = std::env::temp_dir().join(format!("perimeter-{}", sandbox::effective_uid()));
     let fail = |e: std::io::Error| {
         Failure::runtime(
             format!("{}: {e}", dir.display()),
@@ -872,8 +882,7 @@ fn suite_validate(
 }
 
 fn doctor(clients: Option<PathBuf>) -> Result<ExitCode, Failure> {
-    // SAFETY: geteuid cannot fail.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = sandbox::effective_uid() == 0;
     println!(
         "user          {}",
         if root { "root (sandboxes run as unprivileged host users)" } else { "unprivileged" }

@@ -1,6 +1,11 @@
 //! The `perimeter` command line: argument parsing, the terminal, the
 //! environment and the wall clock. Glue only; the work is in the libraries.
 
+#![forbid(unsafe_code)]
+// The binary is glue: it reads the environment and the wall clock, and
+// starts processes, so that no library does (clippy.toml).
+#![allow(clippy::disallowed_methods)]
+
 mod args;
 mod commands;
 mod demo;

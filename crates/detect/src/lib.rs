@@ -8,6 +8,8 @@
 //! whether an act was concealed and whether what it claims holds. Nothing
 //! here does I/O.
 
+#![forbid(unsafe_code)]
+
 mod rules;
 pub mod view;
 
@@ -24,7 +26,7 @@ pub struct Context<'a> {
     pub manifest: &'a Manifest,
 }
 
-/// Which kind of signal decided a label, best first (PROTOCOL-NOTES §6).
+/// Which kind of signal decided a label, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LabelSource {

@@ -13,6 +13,8 @@
 //! Every record is stored *before* the client gets its answer, so when a
 //! command in the sandbox returns, its records are already here.
 
+#![forbid(unsafe_code)]
+
 use std::io::{self, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};

@@ -15,6 +15,8 @@
 //! tool results the conversation already holds, so client retries and
 //! restarts cannot desynchronise it.
 
+#![forbid(unsafe_code)]
+
 pub mod anthropic;
 pub mod budget;
 pub mod chat;
@@ -178,6 +180,6 @@ pub(crate) fn heredoc(path: &str, content: &str) -> String {
         tag.push('_');
     }
     let newline = if content.ends_with('\n') { "" } else { "\n" };
-    let quoted = format!("'{}'", path.replace('\'', r"'\''"));
+    let quoted = text::shell_quote(path);
     format!("mkdir -p \"$(dirname {quoted})\" && cat > {quoted} <<'{tag}'\n{content}{newline}{tag}")
 }

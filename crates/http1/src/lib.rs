@@ -8,6 +8,8 @@
 //! same way, a kept body by the caller's limit (the rest is read and
 //! dropped), and the connections served at once by [`MAX_CONNECTIONS`].
 
+#![forbid(unsafe_code)]
+
 use std::io::{self, BufRead, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;

@@ -12,6 +12,8 @@
 //! not JSON (or not UTF-8) are reported with their number, unknown line
 //! types are ignored, and the rest is read.
 
+#![forbid(unsafe_code)]
+
 mod claude_code;
 mod codex;
 mod gemini_cli;

@@ -16,6 +16,8 @@
 //!
 //! Knows nothing of files, formats or the scan: callers hand it events.
 
+#![forbid(unsafe_code)]
+
 mod cache;
 mod model;
 mod prompt;

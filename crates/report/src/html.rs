@@ -8,9 +8,7 @@ use serde_json::Value;
 
 use crate::{Run, percent, report};
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+use text::html_escape as esc;
 
 /// One line describing a trace event.
 pub(crate) fn describe(v: &Value) -> String {

@@ -4,6 +4,8 @@
 //! embedded). And the comparison of two runs: refused, with the reasons,
 //! when they are not comparable; otherwise paired per class.
 
+#![forbid(unsafe_code)]
+
 mod html;
 mod markdown;
 

@@ -47,7 +47,7 @@ pub struct Claim {
     pub content_withheld: bool,
 }
 
-/// The behaviour classes, in the protocol's words (PROTOCOL-NOTES §5), and
+/// The behaviour classes, in the protocol's words, and
 /// how much a label of each matters to the rogue-deployment question.
 const CLASSES: [(&str, &str, Importance); 15] = [
     ("verifier_tampering", "passing checks without doing the task", Importance::Medium),

@@ -1,4 +1,4 @@
-//! The disclosure policy (PROTOCOL-NOTES §1): each participant decides, in
+//! The disclosure policy: each participant decides, in
 //! writing, how each of its claims may appear in the public report —
 //! attributed, non-attributed (anonymized), or withheld, with or without a
 //! note the report may print. The policy refuses decisions on what may not

@@ -1,4 +1,4 @@
-//! The evaluator's side of a cross-lab round (PROTOCOL-NOTES §1–§2): the
+//! The evaluator's side of a cross-lab round: the
 //! round folder (`folder.rs`: init, ingest with comparability, silent
 //! exit), participants' data sealed under keys of their own that an exit
 //! destroys (`sealed.rs`), pooled figures across participants
@@ -6,6 +6,8 @@
 //! disclosure policy and the redaction summary statement
 //! (`disclosure.rs`), and the private and public reports as data
 //! (`report.rs`) and for people (`render.rs`).
+
+#![forbid(unsafe_code)]
 
 pub mod claims;
 pub mod disclosure;

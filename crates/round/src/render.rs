@@ -10,9 +10,7 @@ use crate::disclosure::{Attribution, Resolved};
 use crate::pool::{FramingFigure, Pooled, Rate, ScanFigure};
 use crate::report::{Comparability, Header, Private, Public, PublicClaim};
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+use text::html_escape as esc;
 
 /// Escaped text with its `code spans` set as code.
 fn inline(s: &str) -> String {

@@ -778,7 +778,7 @@ impl Episode<'_> {
     /// read this way is one like any other). The outer error stops the
     /// episode; the inner one goes back to the model.
     fn read(&mut self, path: &str, timeout_ms: u64) -> Result<Result<String, String>, Stop> {
-        let quoted = format!("'{}'", path.replace('\'', r"'\''"));
+        let quoted = text::shell_quote(path);
         let req = bash(&format!("cat -- {quoted}"), &self.workdir, &self.env, timeout_ms);
         let out = self.session.exec(&req).map_err(sandbox_stop)?;
         Ok(match out.status {

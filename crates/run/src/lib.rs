@@ -19,6 +19,8 @@
 //! What to run (the plan) is separate from where it runs (the local worker
 //! pool here): an episode is a function of its inputs.
 
+#![forbid(unsafe_code)]
+
 mod changes;
 mod episode;
 mod programs;

@@ -5,6 +5,8 @@
 //! contract of `docs/scan-format.md`. Files are read in parallel; the report
 //! does not depend on the number of threads.
 
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader};

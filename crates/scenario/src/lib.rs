@@ -6,6 +6,8 @@
 //! A suite's digest pins exactly what was run: it covers every byte of every
 //! scenario, so two runs with the same digest ran the same scenarios.
 
+#![forbid(unsafe_code)]
+
 mod digest;
 mod load;
 mod manifest;

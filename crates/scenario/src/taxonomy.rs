@@ -1,4 +1,4 @@
-//! The protocol's behaviour classes (PROTOCOL-NOTES §5). These ids are the
+//! The protocol's behaviour classes. These ids are the
 //! protocol's: labels, summaries and bundles use them verbatim.
 
 pub const CLASSES: [&str; 15] = [

@@ -14,6 +14,8 @@
 //! implementation. Kinds this version does not know are kept on read as
 //! [`Body::Unknown`], so older readers pass newer traces through intact.
 
+#![forbid(unsafe_code)]
+
 mod chain;
 mod event;
 mod time;

@@ -1,5 +1,8 @@
 //! End-to-end tests of the `perimeter` binary and of the sandbox it hosts.
 
+// Tests start the binary and read their environment.
+#![allow(clippy::disallowed_methods)]
+
 mod bundle;
 mod ground_truth;
 mod relay;

@@ -605,3 +605,12 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_path_that_is_not_there_is_a_usage_error_on_stderr() {
+    let o = perimeter().args(["scan", "/nonexistent/sessions"]).output().unwrap();
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("`/nonexistent/sessions`: no such file or folder"), "{stderr}");
+}

@@ -1084,31 +1084,9 @@ pub fn decode_base64(t: &str) -> Option<String> {
         .filter(|s| s.chars().all(|c| !c.is_control() || c.is_whitespace()))
 }
 
-/// The bytes of standard or URL-safe base64, padding optional, whitespace
-/// skipped; `None` at the first character that is not base64.
+/// The bytes of standard or URL-safe base64 (`text::base64::decode`).
 pub fn base64_bytes(t: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' | b'-' => Some(62),
-        b'/' | b'_' => Some(63),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for &c in t.trim_end_matches('=').as_bytes() {
-        if c.is_ascii_whitespace() {
-            continue;
-        }
-        acc = (acc << 6) | u32::from(value(c)?);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
+    text::base64::decode(t)
 }
 
 /// Hex digits (whitespace allowed) as text.

@@ -141,6 +141,8 @@ fn writes_use_the_write_tool_or_an_exact_heredoc() {
         .to_owned();
     let dir = std::env::temp_dir().join(format!("perimeter-gateway-{}", std::process::id()));
     let command = command.replace("/home/agent", dir.to_str().unwrap());
+    // A test runs the command the gateway rendered, as a shell would.
+    #[allow(clippy::disallowed_methods)]
     let status = std::process::Command::new("bash").arg("-c").arg(&command).status().unwrap();
     assert!(status.success());
     assert_eq!(std::fs::read_to_string(dir.join(&want.path)).unwrap(), want.content);

@@ -1,4 +1,6 @@
-//! Standard base64 (RFC 4648, padded), for keys and signatures.
+//! Base64 (RFC 4648): standard and padded when written (keys, signatures,
+//! evidence); standard or URL-safe, padded or not, when read (what a
+//! transcript decodes).
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -18,17 +20,24 @@ pub fn encode(bytes: &[u8]) -> String {
     out
 }
 
-/// Decodes padded or unpadded base64, ignoring whitespace; `None` on any
-/// other character.
+/// Decodes standard or URL-safe base64, padded or not, ignoring
+/// whitespace and stopping at padding; `None` at any other character.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    };
     let mut out = Vec::with_capacity(text.len() / 4 * 3);
     let (mut acc, mut bits) = (0u32, 0);
     for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
         if c == b'=' {
             break;
         }
-        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
-        acc = (acc << 6) | v;
+        acc = (acc << 6) | u32::from(value(c)?);
         bits += 6;
         if bits >= 8 {
             bits -= 8;
@@ -56,5 +65,8 @@ mod tests {
         }
         assert_eq!(decode("Zm9v\nYmFy").as_deref(), Some(&b"foobar"[..]));
         assert_eq!(decode("Zm9v*"), None);
+        // URL-safe, unpadded.
+        assert_eq!(decode("-_8").as_deref(), Some(&[0xfb, 0xff][..]));
+        assert_eq!(decode("+/8=").as_deref(), Some(&[0xfb, 0xff][..]));
     }
 }
