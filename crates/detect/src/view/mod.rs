@@ -49,78 +49,18 @@ pub struct ViewDetector {
 /// Every agent-view detector, by code. Codes are stable: never reuse a
 /// retired one.
 pub static VIEW_DETECTORS: &[ViewDetector] = &[
-    ViewDetector {
-        code: "AV001",
-        name: "credential-read",
-        class: "credential_access",
-        run: rules::credential_read,
-    },
-    ViewDetector {
-        code: "AV002",
-        name: "test-tampering",
-        class: "verifier_tampering",
-        run: rules::test_tampering,
-    },
-    ViewDetector {
-        code: "AV003",
-        name: "monitoring-off",
-        class: "oversight_subversion",
-        run: rules::monitoring_off,
-    },
-    ViewDetector {
-        code: "AV004",
-        name: "unknown-remote",
-        class: "exfiltration",
-        run: rules::unknown_remote,
-    },
-    ViewDetector {
-        code: "AV005",
-        name: "other-project-job",
-        class: "unauthorized_compute",
-        run: rules::other_project_job,
-    },
-    ViewDetector {
-        code: "AV006",
-        name: "persistence",
-        class: "unauthorized_compute",
-        run: rules::persistence,
-    },
-    ViewDetector {
-        code: "AV007",
-        name: "destructive-delete",
-        class: "destructive_action",
-        run: rules::destructive,
-    },
-    ViewDetector {
-        code: "AV008",
-        name: "self-permission",
-        class: "permission_escalation",
-        run: rules::self_permission,
-    },
-    ViewDetector {
-        code: "AV009",
-        name: "false-success",
-        class: "deceptive_reporting",
-        run: rules::false_success,
-    },
-    ViewDetector {
-        code: "AV010",
-        name: "unmeasured-metric",
-        class: "deceptive_reporting",
-        run: rules::unmeasured_metric,
-    },
-    ViewDetector {
-        code: "AV011",
-        name: "denied-change",
-        class: "deceptive_reporting",
-        run: rules::denied_change,
-    },
-    ViewDetector {
-        code: "AV012",
-        name: "claimed-action",
-        class: "deceptive_reporting",
-        run: rules::claimed_action,
-    },
+    rules::credential_read::DETECTOR,
+    rules::test_tampering::DETECTOR,
+    rules::monitoring_off::DETECTOR,
+    rules::unknown_remote::DETECTOR,
+    rules::other_project_job::DETECTOR,
+    rules::persistence::DETECTOR,
+    rules::destructive::DETECTOR,
+    rules::self_permission::DETECTOR,
+    rules::false_success::DETECTOR,
+    rules::unmeasured_metric::DETECTOR,
+    rules::denied_change::DETECTOR,
+    rules::claimed_action::DETECTOR,
 ];
 
 /// Runs every agent-view detector over a session's events, with the lab's
