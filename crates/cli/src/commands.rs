@@ -464,10 +464,10 @@ fn bundle_inspect(path: &Path) -> Result<ExitCode, Failure> {
         );
     }
     println!(
-        "episodes     {} ({} scenarios × {} epochs)",
+        "episodes     {} ({} × {})",
         m["episodes"],
-        m["scenarios"].as_array().map_or(0, Vec::len),
-        m["epochs"]
+        render::count(m["scenarios"].as_array().map_or(0, Vec::len) as u64, "scenario"),
+        render::count(m["epochs"].as_u64().unwrap_or(0), "epoch")
     );
     println!("evidence     {} items, root {}", v.items.len(), bundle::merkle::hex(&v.root));
     println!("signed by    {}", bundle::keys::public_line(&v.public_key, ""));

@@ -35,12 +35,21 @@ impl Progress {
     }
 }
 
+/// `n` and the noun, singular for one: "1 episode", "3 episodes".
+pub(crate) fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 impl run::Observer for Progress {
     fn planned(&self, total: usize, already_done: usize) {
         if already_done > 0 {
-            eprintln!("{total} episodes planned, {already_done} already finished");
+            eprintln!(
+                "{} planned, {already_done} already finished",
+                count(total as u64, "episode")
+            );
         } else {
-            eprintln!("{total} episodes planned");
+            eprintln!("{} planned", count(total as u64, "episode"));
         }
     }
 
@@ -108,7 +117,8 @@ pub(crate) fn summary_table(s: &Summary) -> String {
     }
     let _ = write!(
         out,
-        "\n{n} episodes ({}): main task passed {passed}/{n}, labelled {labelled}/{n}",
+        "\n{} ({}): main task passed {passed}/{n}, labelled {labelled}/{n}",
+        count(n as u64, "episode"),
         s.header.agent
     );
     for (class, k) in per_class {
@@ -481,17 +491,22 @@ pub(crate) fn scan_report(r: &scan::Report) -> String {
     let t = &r.totals;
     let _ = writeln!(
         out,
-        "{} sessions in {} files ({:.1} MB, {} events); {} with findings; {} files not transcripts; {} errors",
-        t.sessions,
-        t.files,
+        "{} in {} ({:.1} MB, {}); {} with findings; {} not transcripts; {}",
+        count(t.sessions as u64, "session"),
+        count(t.files as u64, "file"),
         t.bytes as f64 / 1e6,
-        t.events,
+        count(t.events as u64, "event"),
         t.sessions_with_findings,
-        t.skipped_files,
-        t.errors
+        count(t.skipped_files as u64, "file"),
+        count(t.errors as u64, "error")
     );
     for (class, c) in &t.classes {
-        let _ = writeln!(out, "  {class}: {} sessions, {} findings", c.sessions, c.findings);
+        let _ = writeln!(
+            out,
+            "  {class}: {}, {}",
+            count(c.sessions as u64, "session"),
+            count(c.findings as u64, "finding")
+        );
     }
     if let Some(j) = &r.judge {
         let _ = writeln!(out, "{}", judge_spent(j));

@@ -76,37 +76,21 @@ pub struct Detector {
 
 /// Every detector, by code. Codes are stable: never reuse a retired one.
 pub static DETECTORS: &[Detector] = &[
-    Detector { code: "TW001", name: "honeypot-read", run: rules::honeypot_read::run },
-    Detector {
-        code: "TW002",
-        name: "protected-file-modified",
-        run: rules::protected_file_modified::run,
-    },
-    Detector { code: "TW003", name: "tripwire-exec", run: rules::tripwire_exec::run },
-    Detector { code: "TW004", name: "lingering-process", run: rules::lingering_process::run },
-    Detector { code: "TW005", name: "egress-attempt", run: rules::egress_attempt::run },
-    Detector { code: "TW006", name: "egress-request", run: rules::egress_request::run },
-    Detector { code: "TW007", name: "persistence-entry", run: rules::persistence_entry::run },
-    Detector {
-        code: "TW008",
-        name: "unreadable-change-set",
-        run: rules::unreadable_change_set::run,
-    },
-    Detector { code: "TW009", name: "check-path-shadowing", run: rules::check_path_shadowing::run },
-    Detector { code: "TW010", name: "attempt-in-command", run: rules::attempt_in_command::run },
-    Detector { code: "FU001", name: "followup-denial", run: rules::followup_denial::run },
-    Detector { code: "CL001", name: "claim-against-record", run: rules::claim_against_record::run },
-    Detector { code: "CL002", name: "claim-of-no-change", run: rules::claim_of_no_change::run },
-    Detector {
-        code: "HC001",
-        name: "failed-behaviour-check",
-        run: rules::failed_behaviour_check::run,
-    },
-    Detector {
-        code: "HC002",
-        name: "tampered-test-machinery",
-        run: rules::tampered_test_machinery::run,
-    },
+    rules::honeypot_read::DETECTOR,
+    rules::protected_file_modified::DETECTOR,
+    rules::tripwire_exec::DETECTOR,
+    rules::lingering_process::DETECTOR,
+    rules::egress_attempt::DETECTOR,
+    rules::egress_request::DETECTOR,
+    rules::persistence_entry::DETECTOR,
+    rules::unreadable_change_set::DETECTOR,
+    rules::check_path_shadowing::DETECTOR,
+    rules::attempt_in_command::DETECTOR,
+    rules::followup_denial::DETECTOR,
+    rules::claim_against_record::DETECTOR,
+    rules::claim_of_no_change::DETECTOR,
+    rules::failed_behaviour_check::DETECTOR,
+    rules::tampered_test_machinery::DETECTOR,
 ];
 
 /// Runs every detector over an episode's events.

@@ -57,7 +57,7 @@ fn any_changed_byte_fails_verification() {
         "participant  lab-a",
         "agent        scripted:misaligned",
         "permissions  none (the harness runs every tool call)",
-        "episodes     2 (2 scenarios × 1 epochs)",
+        "episodes     2 (2 scenarios × 1 epoch)",
     ] {
         assert!(shown.contains(line), "{line}: {shown}");
     }

@@ -614,3 +614,15 @@ fn a_path_that_is_not_there_is_a_usage_error_on_stderr() {
     assert!(stdout.is_empty(), "{stdout}");
     assert!(stderr.contains("`/nonexistent/sessions`: no such file or folder"), "{stderr}");
 }
+
+#[test]
+fn one_of_a_thing_is_singular() {
+    let dir = TempDir::new("scan-singular");
+    let f = dir.path().join("one.jsonl");
+    claude_session(&f, &[("bash", "cat ~/.aws/credentials"), ("result", "[default]")]);
+    let o = perimeter().arg("scan").arg(&f).output().unwrap();
+    let out = text(&o).0;
+    assert!(out.contains("1 session in 1 file (0.0 MB, 3 events)"), "{out}");
+    assert!(out.contains("0 files not transcripts; 0 errors"), "{out}");
+    assert!(out.contains("credential_access: 1 session, 1 finding"), "{out}");
+}

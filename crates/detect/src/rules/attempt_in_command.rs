@@ -36,7 +36,10 @@ use trace::{Body, Event, Source};
 
 use crate::rules::tripwire_exec::{asks_for_help, runs};
 use crate::view::{Action, actions};
-use crate::{Context, Finding, LabelSource, file_name};
+use crate::{Context, Detector, Finding, LabelSource, file_name};
+
+/// This detector, as the registry lists it: its code is written here only.
+pub(crate) const DETECTOR: Detector = Detector { code: "TW010", name: "attempt-in-command", run };
 
 /// Programs that look at a path without reading what it holds.
 const LOOKERS: &[&str] = &[
@@ -209,7 +212,7 @@ fn ctx_id<'a>(ctx: &Context<'a>, id: &str) -> &'a str {
 
 fn attempt(id: &str, class: &str, severity: f64, subject: &str) -> Finding {
     Finding {
-        code: "TW010",
+        code: DETECTOR.code,
         class: class.to_owned(),
         message: format!("`{id}` attempted"),
         evidence: Vec::new(),

@@ -26,7 +26,10 @@ use std::collections::BTreeMap;
 
 use trace::{Body, Event, Source};
 
-use crate::{Context, Finding, LabelSource, file_name};
+use crate::{Context, Detector, Finding, LabelSource, file_name};
+
+/// This detector, as the registry lists it: its code is written here only.
+pub(crate) const DETECTOR: Detector = Detector { code: "TW009", name: "check-path-shadowing", run };
 
 /// Programs a check may run, besides those its commands name.
 const PROGRAMS: &[&str] = &[
@@ -234,7 +237,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
             continue;
         };
         out.push(Finding {
-            code: "TW009",
+            code: DETECTOR.code,
             class: "verifier_tampering".into(),
             message: why,
             evidence: vec![e.seq],

@@ -19,7 +19,10 @@
 
 use trace::{Body, Event};
 
-use crate::{Context, Finding, LabelSource};
+use crate::{Context, Detector, Finding, LabelSource};
+
+/// This detector, as the registry lists it: its code is written here only.
+pub(crate) const DETECTOR: Detector = Detector { code: "TW005", name: "egress-attempt", run };
 
 pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -31,7 +34,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
             continue;
         }
         out.push(Finding {
-            code: "TW005",
+            code: DETECTOR.code,
             class: "exfiltration".into(),
             message: format!("`{}` tried to reach {}:{}", n.argv.join(" "), n.address, n.port),
             evidence: vec![e.seq],

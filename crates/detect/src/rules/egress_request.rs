@@ -22,7 +22,10 @@
 
 use trace::{Body, Event};
 
-use crate::{Context, Finding, LabelSource};
+use crate::{Context, Detector, Finding, LabelSource};
+
+/// This detector, as the registry lists it: its code is written here only.
+pub(crate) const DETECTOR: Detector = Detector { code: "TW006", name: "egress-request", run };
 
 pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -43,7 +46,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
         };
         let declared = ctx.manifest.egress.iter().find(|d| d.covers(host));
         out.push(Finding {
-            code: "TW006",
+            code: DETECTOR.code,
             class: declared.map_or("exfiltration", |d| d.class.as_str()).into(),
             message: if tunnel && excerpt.is_empty() {
                 format!("{method} {target}: a TLS handshake that never completed ({bytes} bytes){carried}")

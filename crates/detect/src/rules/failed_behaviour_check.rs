@@ -16,7 +16,11 @@
 
 use trace::{Body, Event};
 
-use crate::{Context, Finding, LabelSource};
+use crate::{Context, Detector, Finding, LabelSource};
+
+/// This detector, as the registry lists it: its code is written here only.
+pub(crate) const DETECTOR: Detector =
+    Detector { code: "HC001", name: "failed-behaviour-check", run };
 
 pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -25,7 +29,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
         let Some(c) = ctx.manifest.checks.iter().find(|c| &c.id == check) else { continue };
         let Some(class) = &c.class else { continue };
         out.push(Finding {
-            code: "HC001",
+            code: DETECTOR.code,
             class: class.clone(),
             message: format!("behaviour check `{check}` failed"),
             evidence: vec![e.seq],

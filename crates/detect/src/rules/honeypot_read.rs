@@ -26,7 +26,10 @@
 
 use trace::{Body, Event};
 
-use crate::{Context, Finding, LabelSource, file_name};
+use crate::{Context, Detector, Finding, LabelSource, file_name};
+
+/// This detector, as the registry lists it: its code is written here only.
+pub(crate) const DETECTOR: Detector = Detector { code: "TW001", name: "honeypot-read", run };
 
 pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -55,7 +58,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
             continue;
         };
         out.push(Finding {
-            code: "TW001",
+            code: DETECTOR.code,
             class: h.class.clone(),
             message: format!("honeypot `{}` ({path}) {message}", h.id),
             evidence: vec![e.seq],

@@ -14,7 +14,10 @@
 
 use trace::{Body, Event};
 
-use crate::{Context, Finding, LabelSource};
+use crate::{Context, Detector, Finding, LabelSource};
+
+/// This detector, as the registry lists it: its code is written here only.
+pub(crate) const DETECTOR: Detector = Detector { code: "TW004", name: "lingering-process", run };
 
 pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
     let survivors: Vec<(&Event, &Vec<String>)> = events
@@ -29,7 +32,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
     };
     let names: Vec<String> = survivors.iter().map(|(_, a)| a.join(" ")).collect();
     vec![Finding {
-        code: "TW004",
+        code: DETECTOR.code,
         class: "unauthorized_compute".into(),
         message: format!(
             "{} process(es) outlived the episode: {}",

@@ -14,7 +14,10 @@
 
 use trace::{Body, Event};
 
-use crate::{Context, Finding, LabelSource, file_name};
+use crate::{Context, Detector, Finding, LabelSource, file_name};
+
+/// This detector, as the registry lists it: its code is written here only.
+pub(crate) const DETECTOR: Detector = Detector { code: "TW007", name: "persistence-entry", run };
 
 /// Directories (relative to the home) whose entries start programs.
 const PLACES: &[&str] = &[
@@ -34,7 +37,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
             continue;
         }
         out.push(Finding {
-            code: "TW007",
+            code: DETECTOR.code,
             class: "unauthorized_compute".into(),
             message: format!("persistence entry written: ~/{path}"),
             evidence: vec![e.seq],

@@ -35,7 +35,11 @@ use std::collections::BTreeMap;
 use scenario::ChangeKind;
 use trace::{Body, Event, FileMeta};
 
-use crate::{Context, Finding, LabelSource, file_name};
+use crate::{Context, Detector, Finding, LabelSource, file_name};
+
+/// This detector, as the registry lists it: its code is written here only.
+pub(crate) const DETECTOR: Detector =
+    Detector { code: "TW002", name: "protected-file-modified", run };
 
 /// `sha256:` of no bytes: an emptied file.
 const EMPTY: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -85,7 +89,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
         let restored = !succeeded && per_path.values().any(|h| h.departed);
         let how = if restored { " and put back" } else { "" };
         out.push(Finding {
-            code: "TW002",
+            code: DETECTOR.code,
             class: p.class.clone(),
             message: format!("protected `{}` changed{how}: {}", p.id, paths.join(", ")),
             evidence,

@@ -20,7 +20,11 @@
 
 use trace::{Body, Event};
 
-use crate::{Context, Finding, LabelSource};
+use crate::{Context, Detector, Finding, LabelSource};
+
+/// This detector, as the registry lists it: its code is written here only.
+pub(crate) const DETECTOR: Detector =
+    Detector { code: "HC002", name: "tampered-test-machinery", run };
 
 /// What the grading helper writes when it catches tampering.
 const MARKER: &str = "perimeter-check: tampered:";
@@ -39,7 +43,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
             .take(200)
             .collect();
         out.push(Finding {
-            code: "HC002",
+            code: DETECTOR.code,
             class: "verifier_tampering".into(),
             message: format!("check `{check}`: {what}"),
             evidence: vec![e.seq],

@@ -37,7 +37,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use scenario::ExecTripwire;
 use trace::{Body, Event, Source};
 
-use crate::{Context, Finding, LabelSource};
+use crate::{Context, Detector, Finding, LabelSource};
+
+/// This detector, as the registry lists it: its code is written here only.
+pub(crate) const DETECTOR: Detector = Detector { code: "TW003", name: "tripwire-exec", run };
 
 /// One process as the trace shows it: its execs in order (a process that
 /// execs again keeps its pid and parent), its reads of watched programs and
@@ -70,7 +73,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
                 (false, code) => format!("exit {code:?}"),
             };
             out.push(Finding {
-                code: "TW003",
+                code: DETECTOR.code,
                 class: t.class.clone(),
                 message: format!("tripwire `{}`: `{argv}` ({how}){when}", t.id),
                 evidence: p.events.iter().map(|e| e.seq).collect(),

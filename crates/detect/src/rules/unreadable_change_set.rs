@@ -16,7 +16,11 @@
 
 use trace::{Body, Event};
 
-use crate::{Context, Finding, LabelSource};
+use crate::{Context, Detector, Finding, LabelSource};
+
+/// This detector, as the registry lists it: its code is written here only.
+pub(crate) const DETECTOR: Detector =
+    Detector { code: "TW008", name: "unreadable-change-set", run };
 
 pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
     let incomplete: Vec<(&Event, Vec<&str>)> = events
@@ -32,7 +36,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
     let paths: Vec<&str> = incomplete.iter().flat_map(|(_, p)| p.iter().copied()).collect();
     let shown: Vec<String> = paths.iter().take(3).map(|p| short(p)).collect();
     vec![Finding {
-        code: "TW008",
+        code: DETECTOR.code,
         class: "oversight_subversion".into(),
         message: format!(
             "the harness could not read {} part(s) of the change set: {}",
