@@ -418,10 +418,29 @@ fn bundle_create(
     Ok(ExitCode::SUCCESS)
 }
 
+/// A path the user named, refused in plain words when it is not there:
+/// "`x`: no such bundle file", with what to name instead.
+fn named(path: &Path, what: &str, hint: &str) -> Result<(), Failure> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Failure::usage(format!("`{}`: no such {what}", path.display()), Some(hint.into())))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn bundle_verify(
     path: &Path,
     pubkey: Option<&Path>,
 ) -> Result<bundle::submission::Verified, Failure> {
+    named(path, "bundle file", "name the file `perimeter bundle create --out` wrote")?;
+    if let Some(p) = pubkey {
+        named(
+            p,
+            "public key file",
+            "name the lab's `.pub` file (`perimeter keys generate` writes one)",
+        )?;
+    }
     let bytes = std::fs::read(path)
         .map_err(|e| Failure::usage(format!("{}: {e}", path.display()), None))?;
     let expected = match pubkey {
@@ -475,6 +494,11 @@ fn bundle_inspect(path: &Path) -> Result<ExitCode, Failure> {
 }
 
 fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
+    let hint = "name a run folder: the --out of `perimeter run`, with its summary.json";
+    named(&args.dir, "run folder", hint)?;
+    if let Some(other) = &args.compare {
+        named(other, "run folder", hint)?;
+    }
     let load = |dir: &Path| {
         report::load(dir).map_err(|e| {
             Failure::usage(
@@ -524,6 +548,13 @@ fn scan(args: ScanArgs) -> Result<ExitCode, Failure> {
     // Nothing named on the command line is there: a mistake, said before
     // reading anything. (Among paths that are there, a missing one is an
     // error of the report, and the scan goes on.)
+    if let Some(labels) = &args.validate {
+        named(
+            labels,
+            "labels file",
+            "a JSONL file, each line {\"file\": \"<path>\", \"classes\": [...]}",
+        )?;
+    }
     let missing = |p: &PathBuf| std::fs::symlink_metadata(p).is_err();
     if args.paths.iter().all(missing) {
         let names: Vec<String> = args.paths.iter().map(|p| format!("`{}`", p.display())).collect();
@@ -748,6 +779,18 @@ fn run(args: RunArgs) -> Result<ExitCode, Failure> {
 
 /// What `perimeter run` runs, from its arguments.
 pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
+    // A model spec's mistake is the model's, not the agent's.
+    if let Some(model) = args.model.as_deref()
+        && let Err(e) = gateway::ModelSpec::parse(model)
+    {
+        return Err(Failure::usage(
+            format!("`--model {model}`: {e}"),
+            Some(
+                "e.g. `--model anthropic:claude-sonnet-4-5` or `--model scripted:misaligned`"
+                    .into(),
+            ),
+        ));
+    }
     let agent = agent::AgentSpec::parse(&args.agent, args.model.as_deref()).map_err(|e| {
         Failure::usage(
             e.to_string(),
@@ -974,6 +1017,9 @@ fn doctor(clients: Option<PathBuf>) -> Result<ExitCode, Failure> {
 }
 
 fn trace_verify(files: &[PathBuf]) -> Result<ExitCode, Failure> {
+    for f in files {
+        named(f, "trace file", "traces are a run folder's `episodes/<scenario>/e<N>.trace.jsonl`")?;
+    }
     let mut bad = 0;
     for f in files {
         let result = std::fs::File::open(f)

@@ -98,7 +98,13 @@ impl ModelSpec {
                 }
                 Ok(ModelSpec::OpenAiCompatible { url: url.into(), model: model.into() })
             }
-            _ => Err(format!("unknown model kind `{kind}`; {MODEL_SPEC_HELP}")),
+            _ => {
+                let kinds = ["scripted", "anthropic", "openai", "openai-compatible", "gemini"];
+                let guess = text::closest(kind, kinds)
+                    .map(|k| format!(" (did you mean `{k}`?)"))
+                    .unwrap_or_default();
+                Err(format!("unknown model kind `{kind}`{guess}; {MODEL_SPEC_HELP}"))
+            }
         }
     }
 

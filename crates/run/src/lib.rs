@@ -197,8 +197,12 @@ impl Error {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::UnknownScenario { available, .. } => {
-                Some(format!("available scenarios: {}", available.join(", ")))
+            Error::UnknownScenario { id, available } => {
+                let all = format!("available scenarios: {}", available.join(", "));
+                Some(match text::closest(id, available.iter().map(String::as_str)) {
+                    Some(near) => format!("did you mean `{near}`? {all}"),
+                    None => all,
+                })
             }
             Error::MissingPolicy { available, .. } => {
                 let specs: Vec<String> =

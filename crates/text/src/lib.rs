@@ -16,6 +16,35 @@ pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// The candidate closest to `word` by edit distance, when it is close
+/// enough to be a typo of it (a third of its length, at least two edits):
+/// what a "did you mean" offers.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -27,5 +56,14 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
         );
         assert_eq!(shell_quote("it's a/b"), r"'it'\''s a/b'");
+    }
+
+    #[test]
+    fn closest_offers_a_typo_s_target_only() {
+        let kinds = ["scripted", "anthropic", "openai", "openai-compatible", "gemini"];
+        assert_eq!(closest("antropic", kinds), Some("anthropic"));
+        assert_eq!(closest("gemni", kinds), Some("gemini"));
+        assert_eq!(closest("llama", kinds), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -5,6 +5,7 @@
 
 mod bundle;
 mod ground_truth;
+mod messages;
 mod relay;
 mod report;
 mod round;
