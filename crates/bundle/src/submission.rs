@@ -83,6 +83,21 @@ pub struct Extras {
 
 /// Builds and signs a bundle from a run folder's `summary.json` and
 /// evidence. `created` is an RFC 3339 time.
+/// Whether `id` can name a participant: letters, digits, `-`, `_` and
+/// `.`, not starting with `.` (it becomes a file name in a round folder).
+pub fn check_participant(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !id.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "participant `{id}`: ids are letters, digits, `-`, `_` and `.`, not starting with `.`"
+        ))
+    }
+}
+
 pub fn create(
     run: &Path,
     participant: &str,
@@ -90,6 +105,7 @@ pub fn create(
     created: &str,
     extras: &Extras,
 ) -> Result<String, String> {
+    check_participant(participant)?;
     let path = run.join("summary.json");
     let summary: Value = serde_json::from_slice(
         &std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,

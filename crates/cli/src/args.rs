@@ -103,9 +103,11 @@ pub enum Command {
     /// proof
     #[command(subcommand)]
     Evidence(EvidenceCommand),
-    /// Run a cross-lab round as the evaluator: declare it, ingest the
-    /// participants' bundles, record their disclosure decisions, write the
-    /// private and public reports, let a participant leave silently
+    /// Run a cross-lab round as the evaluator
+    ///
+    /// Declare the round, ingest the participants' bundles, record their
+    /// disclosure decisions, write the private and public reports, and let
+    /// a participant leave silently.
     ///
     /// Each participant's private report lists its claims (C1, C2, …) with
     /// their importance; it answers with a `perimeter.disclosure/1` file:
@@ -125,8 +127,10 @@ pub enum Command {
     /// `perimeter demo` plays a whole round offline.
     #[command(subcommand, verbatim_doc_comment)]
     Round(RoundCommand),
-    /// Sign your disclosure decisions (a participant's written approval)
-    /// with the key your bundles are signed with
+    /// Sign your disclosure decisions, as a participant
+    ///
+    /// The signature is your written approval, made with the key your
+    /// bundles are signed with.
     ///
     /// The evaluator's private report comes with a decision file
     /// (`<id>.disclosure.json`); fill in its approval, decide each claim,
@@ -137,10 +141,12 @@ pub enum Command {
     ///   perimeter disclosure sign lab-a.disclosure.json --key lab.key --out lab-a.signed.json
     #[command(subcommand, verbatim_doc_comment)]
     Disclosure(DisclosureCommand),
-    /// Play a whole cross-lab round offline: four simulated labs run the
-    /// suite, answer the questionnaire and sign bundles; the evaluator
-    /// ingests them, one lab leaves silently, the others decide what may
-    /// be published, and the private and public reports are written
+    /// Play a whole cross-lab round offline, with four simulated labs
+    ///
+    /// The labs run the suite, answer the questionnaire and sign bundles;
+    /// the evaluator ingests them, one lab leaves silently, the others
+    /// decide what may be published, and the private and public reports are
+    /// written.
     ///
     /// Each lab's folder (`labs/<id>/`) holds its run, questionnaire, key,
     /// bundle and disclosure decisions; `round/` is the evaluator's round,
@@ -163,8 +169,10 @@ pub enum Command {
     /// Work with episode traces
     #[command(subcommand)]
     Trace(TraceCommand),
-    /// Check this machine: the sandbox (by starting one), and which agent
-    /// clients are installed, with their versions and how to install them
+    /// Check this machine: the sandbox, and the agent clients installed
+    ///
+    /// Starts a sandbox to show it works here, and lists which agent
+    /// clients are installed, with their versions and how to install them.
     Doctor {
         /// Where the agent clients are installed (as for `run`)
         #[arg(long, value_name = "DIR")]
@@ -257,6 +265,8 @@ pub enum KeysCommand {
     /// OpenSSH `ssh-ed25519` line); an existing OpenSSH ed25519 key works
     /// as well wherever a key is asked for
     Generate {
+        /// Where to write the private key (never over an existing file);
+        /// the public key goes to FILE.pub
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
@@ -282,19 +292,24 @@ pub enum BundleCommand {
         /// Questionnaire answers (Q1–Q14, JSON; see docs/bundle-format.md)
         #[arg(long, value_name = "FILE")]
         questionnaire: Option<PathBuf>,
+        /// Where to write the signed bundle (never over an existing file)
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
     /// Check a bundle's signature, evidence root and consistency; names
     /// every problem found
     Verify {
+        /// The bundle file (`bundle create --out`)
         bundle: PathBuf,
         /// The public key it must be signed with (an `ssh-ed25519` line)
         #[arg(long, value_name = "FILE")]
         pubkey: Option<PathBuf>,
     },
     /// Print what a bundle holds
-    Inspect { bundle: PathBuf },
+    Inspect {
+        /// The bundle file (`bundle create --out`)
+        bundle: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -302,9 +317,13 @@ pub enum RoundCommand {
     /// Create a round folder: the protocol and suite digest every bundle
     /// must match, and each participant's public key
     Init {
+        /// The round folder to create (it must not exist)
         dir: PathBuf,
+        /// The protocol version every bundle must carry (e.g. `perimeter-protocol/0.1`)
         #[arg(long, value_name = "VERSION")]
         protocol: String,
+        /// The suite digest every bundle must match (`sha256:<64 hex>`;
+        /// `perimeter suite digest` prints it)
         #[arg(long, value_name = "DIGEST")]
         suite_digest: String,
         /// `ID=FILE`: a participant and its `ssh-ed25519` public key file
@@ -326,7 +345,9 @@ pub enum RoundCommand {
     /// not comparable are kept out of pooled figures, with the reasons. Each
     /// is stored sealed under a key of its participant's own
     Ingest {
+        /// The round folder (`round init`)
         dir: PathBuf,
+        /// Bundle files (`bundle create --out`)
         #[arg(value_name = "BUNDLE", required = true)]
         bundles: Vec<PathBuf>,
     },
@@ -334,19 +355,26 @@ pub enum RoundCommand {
     /// checked against its claims and the non-redactable categories, and
     /// stored sealed under its key
     Disclose {
+        /// The round folder (`round init`)
         dir: PathBuf,
+        /// The participant's signed decisions (`disclosure sign --out`)
         #[arg(value_name = "FILE")]
         decisions: PathBuf,
     },
     /// Write the public report and one private report per participant, in
     /// Markdown, HTML and JSON, in `DIR/reports/` (inside the round
     /// folder, so that a silent exit can delete them)
-    Report { dir: PathBuf },
+    Report {
+        /// The round folder (`round init`)
+        dir: PathBuf,
+    },
     /// Silent exit: remove a participant as if it had never joined; its
     /// key is destroyed, so its stored data cannot be recovered, and the
     /// reports are deleted until `round report` writes them again
     Exit {
+        /// The round folder (`round init`)
         dir: PathBuf,
+        /// The participant's id, as `round init --participant` named it
         #[arg(value_name = "PARTICIPANT")]
         participant: String,
     },
@@ -356,11 +384,13 @@ pub enum RoundCommand {
 pub enum DisclosureCommand {
     /// Sign a `perimeter.disclosure/1` file
     Sign {
+        /// Your decisions (`perimeter.disclosure/1`, docs/round-format.md)
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// Your signing key (`keys generate`, or an OpenSSH ed25519 key)
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
+        /// Where to write the signed decisions, for `round disclose`
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
@@ -370,6 +400,7 @@ pub enum DisclosureCommand {
 pub enum EvidenceCommand {
     /// Write an evidence item with its Merkle path to the bundle's root
     Prove {
+        /// The bundle file (`bundle create --out`)
         #[arg(long, value_name = "FILE")]
         bundle: PathBuf,
         /// The run folder the bundle was made from
@@ -378,15 +409,19 @@ pub enum EvidenceCommand {
         /// The item's id (its path in the run folder)
         #[arg(long, value_name = "ID")]
         item: String,
+        /// Where to write the proof, for `evidence check`
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
     /// Check a proof against a (verified) bundle
     Check {
+        /// The bundle file the proof is against
         #[arg(long, value_name = "FILE")]
         bundle: PathBuf,
+        /// The proof (`evidence prove --out`)
         #[arg(long, value_name = "FILE")]
         proof: PathBuf,
+        /// The public key the bundle must be signed with (an `ssh-ed25519` line)
         #[arg(long, value_name = "FILE")]
         pubkey: Option<PathBuf>,
     },

@@ -380,6 +380,16 @@ fn bundle_create(
     questionnaire: Option<&Path>,
     out: &Path,
 ) -> Result<ExitCode, Failure> {
+    // Checked first: no round could ingest a bundle with a bad id.
+    bundle::submission::check_participant(participant).map_err(|e| {
+        Failure::usage(e, Some("e.g. `--participant lab-a`, as the round names you".into()))
+    })?;
+    named(run, "run folder", "name the --out of `perimeter run`")?;
+    named(
+        key,
+        "key file",
+        "`perimeter keys generate --out FILE` makes one, or name an OpenSSH ed25519 key",
+    )?;
     let key = bundle::submission::read_key(key).map_err(|e| Failure::usage(e, None))?;
     let mut extras = bundle::submission::Extras::default();
     if let Some(p) = scan {

@@ -25,16 +25,15 @@ pub fn init(
     seed: u64,
     participants: &[(String, String)],
 ) -> Result<Value, String> {
+    let hex = suite_digest.strip_prefix("sha256:").unwrap_or_default();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(format!(
+            "the suite digest `{suite_digest}` is not `sha256:` and 64 hex digits; `perimeter suite digest` prints the suite's"
+        ));
+    }
     let mut list = Vec::new();
     for (id, key_text) in participants {
-        if id.is_empty()
-            || !id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-            || id.starts_with('.')
-        {
-            return Err(format!(
-                "participant `{id}`: ids are letters, digits, `-`, `_` and `.`, not starting with `.`"
-            ));
-        }
+        bundle::submission::check_participant(id)?;
         let key =
             bundle::keys::parse_public(key_text).map_err(|e| format!("participant {id}: {e}"))?;
         if list.iter().any(|p: &Value| p["id"] == id.as_str()) {

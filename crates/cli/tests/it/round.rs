@@ -143,8 +143,17 @@ fn incomparable_bundles_are_kept_out_of_pooling_with_their_reasons() {
     init(dir, "past", &digest, &["lab-b"], "1", Some("2000-01-01..2000-01-02"));
     let err = fails(&["round", "ingest", "past", "lab-b.bundle"], dir);
     assert!(err.contains("outside the round's submission window 2000-01-01..2000-01-02"), "{err}");
-    let bad =
-        ["round", "init", "bad", "--protocol", "p", "--suite-digest", "d", "--window", "soon"];
+    let bad = [
+        "round",
+        "init",
+        "bad",
+        "--protocol",
+        "p",
+        "--suite-digest",
+        digest.as_str(),
+        "--window",
+        "soon",
+    ];
     let err = fails(&[&bad[..], &["--participant", "lab-b=lab-b.key.pub"]].concat(), dir);
     assert!(err.contains("window `soon`: expected FROM..TO"), "{err}");
 }
