@@ -240,7 +240,16 @@ pub(crate) fn disclose(
     doc: &serde_json::Value,
     file: &Path,
 ) -> Result<String, Failure> {
-    let participant = doc["participant"].as_str().unwrap_or_default().to_owned();
+    let Some(participant) = doc["participant"].as_str().filter(|p| !p.is_empty()) else {
+        return Err(Failure::usage(
+            format!("{}: no `participant`: not a disclosure decisions file", file.display()),
+            Some(
+                "name the `<id>.disclosure.json` that came with your private report, filled in and signed (`perimeter disclosure sign`)"
+                    .into(),
+            ),
+        ));
+    };
+    let participant = participant.to_owned();
     let member = round::members(dir)
         .map_err(round_failure)?
         .into_iter()
@@ -328,7 +337,20 @@ pub(crate) fn write_reports(dir: &Path) -> Result<(round::report::Reports, PathB
 /// Silent exit: the participant leaves the round as if it had never
 /// joined.
 fn round_exit(dir: &Path, participant: &str) -> Result<ExitCode, Failure> {
-    round::exit(dir, participant).map_err(round_failure)?;
+    round::exit(dir, participant).map_err(|e| {
+        // Name who is in the round, rather than how to make one.
+        let ids: Vec<String> = round::load(dir)
+            .ok()
+            .and_then(|r| r["participants"].as_array().cloned())
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["id"].as_str().map(str::to_owned))
+            .collect();
+        match ids.is_empty() {
+            true => round_failure(e),
+            false => Failure::usage(e, Some(format!("its participants: {}", ids.join(", ")))),
+        }
+    })?;
     println!("done");
     Ok(ExitCode::SUCCESS)
 }
@@ -366,6 +388,7 @@ fn keys_generate(out: &Path) -> Result<ExitCode, Failure> {
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value, Failure> {
+    named(path, "file", "check the path")?;
     let bytes = std::fs::read(path)
         .map_err(|e| Failure::usage(format!("{}: {e}", path.display()), None))?;
     serde_json::from_slice(&bytes)
@@ -777,6 +800,12 @@ pub(crate) fn run_failure(e: run::Error) -> Failure {
 
 fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     let out = args.out.clone();
+    if out.is_file() {
+        return Err(Failure::usage(
+            format!("`{}` is a file; --out names a folder for the run", out.display()),
+            Some("name a new folder, or a run folder to finish with --resume".into()),
+        ));
+    }
     let config = run_config(args)?;
     let clock = clock();
     let progress = render::Progress::new(std::io::stderr().is_terminal());

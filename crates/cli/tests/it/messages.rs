@@ -232,6 +232,20 @@ fn common_mistakes_get_clear_answers() {
             ],
         ),
         (
+            "run-out-is-a-file",
+            vec![
+                "run".into(),
+                "--agent".into(),
+                "scripted:misaligned".into(),
+                "--out".into(),
+                p("existing.txt"),
+            ],
+        ),
+        (
+            "round-disclose-missing-file",
+            vec!["round".into(), "disclose".into(), d.display().to_string(), p("decisions.json")],
+        ),
+        (
             "keys-generate-existing",
             vec!["keys".into(), "generate".into(), "--out".into(), p("existing.txt")],
         ),

@@ -189,6 +189,14 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
         assert!(out.contains(expected), "{expected}: {out}");
     }
     let demo = dir.join("demo");
+    // Mistakes against a real round: who is in it, and what a decisions
+    // file is.
+    let err = fails(&["round", "exit", "demo/round", "lab-z"], dir);
+    assert!(err.contains("`lab-z` is not a participant of this round"), "{err}");
+    assert!(err.contains("hint: its participants: lab-a, lab-b, lab-c"), "{err}");
+    std::fs::write(dir.join("empty.json"), "{}").unwrap();
+    let err = fails(&["round", "disclose", "demo/round", "empty.json"], dir);
+    assert!(err.contains("empty.json: no `participant`: not a disclosure decisions file"), "{err}");
     let reports = demo.join("round/reports");
     let public: Vec<_> =
         ["public.json", "public.md", "public.html"].map(|f| reports.join(f)).into();
