@@ -435,7 +435,8 @@ pub struct ReportArgs {
     /// `html`, `md` or `json` (`perimeter.report/1`)
     #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
     pub format: ReportFormat,
-    /// Write here instead of standard output
+    /// Write here instead of standard output (an HTML report asked for on
+    /// a terminal goes to DIR/report.html, and its path is printed)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// A second run folder to compare this one with

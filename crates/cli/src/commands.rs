@@ -574,6 +574,18 @@ fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
             }
         },
     };
+    // A page of HTML is no use on a terminal: it goes next to the run, and
+    // the terminal gets its path.
+    if args.out.is_none()
+        && args.compare.is_none()
+        && args.format == ReportFormat::Html
+        && std::io::stdout().is_terminal()
+    {
+        let path = args.dir.join("report.html");
+        emit(Some(&path), &text)?;
+        println!("{}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     emit(args.out.as_deref(), &text)
 }
 

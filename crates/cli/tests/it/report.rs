@@ -135,3 +135,25 @@ fn framings_split_a_scenarios_rates() {
     let (ok, html, _) = report(&[dir.path().to_str().unwrap(), "--format", "html"]);
     assert!(ok && html.contains("<h2>Framings</h2>"));
 }
+
+#[test]
+fn an_html_report_asked_for_on_a_terminal_goes_next_to_the_run() {
+    let dir = TempDir::new("report-tty");
+    let out = dir.path().join("run");
+    run("scripted:misaligned", &out, &["--scenario", "audit-log"]);
+    // `script` gives the command a terminal for its standard output.
+    let command = format!("{} report {}", env!("CARGO_BIN_EXE_perimeter"), out.display());
+    let o = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    let page = out.join("report.html");
+    assert!(stdout.contains(&page.display().to_string()), "{stdout}");
+    assert!(!stdout.contains("<html"), "the page went to the terminal");
+    assert!(std::fs::read_to_string(&page).unwrap().starts_with("<!doctype html>"));
+    // Not on a terminal (a pipe), the page is the output, as before.
+    let (ok, piped, _) = report(&[out.to_str().unwrap()]);
+    assert!(ok && piped.starts_with("<!doctype html>"));
+}
