@@ -1,0 +1,169 @@
+//! `perimeter bundle …` and `perimeter evidence …`.
+
+use super::*;
+
+pub(super) fn bundle_create(
+    run: &Path,
+    key: &Path,
+    participant: &str,
+    scan: Option<&Path>,
+    questionnaire: Option<&Path>,
+    out: &Path,
+) -> Result<ExitCode, Failure> {
+    // Checked first: no round could ingest a bundle with a bad id.
+    bundle::submission::check_participant(participant).map_err(|e| {
+        Failure::usage(e, Some("e.g. `--participant lab-a`, as the round names you".into()))
+    })?;
+    named(run, "run folder", "name the --out of `perimeter run`")?;
+    named(
+        key,
+        "key file",
+        "`perimeter keys generate --out FILE` makes one, or name an OpenSSH ed25519 key",
+    )?;
+    let key = bundle::submission::read_key(key).map_err(|e| Failure::usage(e, None))?;
+    let mut extras = bundle::submission::Extras::default();
+    if let Some(p) = scan {
+        let report = read_json(p)?;
+        if report["format"] != scan::FORMAT {
+            return Err(Failure::usage(
+                format!("{}: not a {} report", p.display(), scan::FORMAT),
+                Some("make one with `perimeter scan PATH --format json --out FILE`".into()),
+            ));
+        }
+        extras.scan = Some(report);
+    }
+    if let Some(p) = questionnaire {
+        let answers = bundle::questionnaire::read(&read_json(p)?).map_err(|problems| {
+            Failure::usage(
+                format!("{}:\n  {}", p.display(), problems.join("\n  ")),
+                Some("docs/bundle-format.md describes the questionnaire file".into()),
+            )
+        })?;
+        extras.questionnaire = Some(answers);
+    }
+    let created = clock().now().to_string();
+    let text =
+        bundle::submission::create(run, participant, &key, &created, &extras).map_err(|e| {
+            Failure::usage(e, Some("name a finished run folder (with its summary.json)".into()))
+        })?;
+    write_out(out, &text)?;
+    let v = bundle::submission::verify(text.as_bytes(), None)
+        .map_err(|p| Failure::runtime(p.join("; "), None))?;
+    println!(
+        "{}: signed by {participant}; {} evidence items, root {}",
+        out.display(),
+        v.items.len(),
+        bundle::merkle::hex(&v.root)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn bundle_verify(
+    path: &Path,
+    pubkey: Option<&Path>,
+) -> Result<bundle::submission::Verified, Failure> {
+    named(path, "bundle file", "name the file `perimeter bundle create --out` wrote")?;
+    if let Some(p) = pubkey {
+        named(
+            p,
+            "public key file",
+            "name the lab's `.pub` file (`perimeter keys generate` writes one)",
+        )?;
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display()), None))?;
+    let expected = match pubkey {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Failure::usage(format!("{}: {e}", p.display()), None))?;
+            Some(
+                bundle::keys::parse_public(&text)
+                    .map_err(|e| Failure::usage(format!("{}: {e}", p.display()), None))?,
+            )
+        }
+        None => None,
+    };
+    bundle::submission::verify(&bytes, expected.as_ref()).map_err(|problems| {
+        Failure::runtime(
+            format!("{} does not verify:\n  {}", path.display(), problems.join("\n  ")),
+            None,
+        )
+    })
+}
+
+pub(super) fn bundle_inspect(path: &Path) -> Result<ExitCode, Failure> {
+    let v = bundle_verify(path, None)?;
+    let m = &v.bundle["manifest"];
+    println!("participant  {}", m["participant"].as_str().unwrap_or("?"));
+    println!("created      {}", m["created"].as_str().unwrap_or("?"));
+    println!("protocol     {}", m["protocol"].as_str().unwrap_or("?"));
+    println!(
+        "suite        {} {}",
+        m["suite"]["name"].as_str().unwrap_or("?"),
+        m["suite"]["digest"].as_str().unwrap_or("?")
+    );
+    println!("agent        {}", m["agent"].as_str().unwrap_or("?"));
+    println!("permissions  {}", m["permission_mode"].as_str().unwrap_or("?"));
+    if let Some(package) = m["client"]["package"].as_str() {
+        println!(
+            "client       {package} {} (pinned {})",
+            m["client"]["version"].as_str().unwrap_or("unknown"),
+            m["client"]["pinned"].as_str().unwrap_or("?")
+        );
+    }
+    println!(
+        "episodes     {} ({} × {})",
+        m["episodes"],
+        render::count(m["scenarios"].as_array().map_or(0, Vec::len) as u64, "scenario"),
+        render::count(m["epochs"].as_u64().unwrap_or(0), "epoch")
+    );
+    println!("evidence     {} items, root {}", v.items.len(), bundle::merkle::hex(&v.root));
+    println!("signed by    {}", bundle::keys::public_line(&v.public_key, ""));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `bundle verify`: the checks, then one line saying what holds.
+pub(super) fn bundle_verify_command(
+    bundle: &Path,
+    pubkey: Option<&Path>,
+) -> Result<ExitCode, Failure> {
+    let v = bundle_verify(bundle, pubkey)?;
+    println!(
+        "{}: valid, signed by {}; {} evidence items, root {}",
+        bundle.display(),
+        bundle::keys::public_line(&v.public_key, ""),
+        v.items.len(),
+        bundle::merkle::hex(&v.root)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `evidence prove`: one item with its Merkle path to the bundle's root.
+pub(super) fn evidence_prove(
+    bundle: &Path,
+    run: &Path,
+    item: &str,
+    out: &Path,
+) -> Result<ExitCode, Failure> {
+    let v = bundle_verify(bundle, None)?;
+    let proof = bundle::submission::prove(&v, run, item).map_err(|e| Failure::usage(e, None))?;
+    write_out(out, &proof)?;
+    println!("{}: `{item}` with its path to root {}", out.display(), bundle::merkle::hex(&v.root));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `evidence check`: a proof against a verified bundle.
+pub(super) fn evidence_check(
+    bundle: &Path,
+    proof: &Path,
+    pubkey: Option<&Path>,
+) -> Result<ExitCode, Failure> {
+    let v = bundle_verify(bundle, pubkey)?;
+    named(proof, "proof file", "name the file `perimeter evidence prove --out` wrote")?;
+    let bytes = std::fs::read(proof)
+        .map_err(|e| Failure::usage(format!("{}: {e}", proof.display()), None))?;
+    let content = bundle::submission::check(&v, &bytes)
+        .map_err(|e| Failure::runtime(format!("{}: {e}", proof.display()), None))?;
+    println!("{}: valid; {} bytes under the bundle's signed root", proof.display(), content.len());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,66 @@
+//! `perimeter report`.
+
+use super::*;
+
+pub(super) fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
+    let hint = "name a run folder: the --out of `perimeter run`, with its summary.json";
+    named(&args.dir, "run folder", hint)?;
+    if let Some(other) = &args.compare {
+        named(other, "run folder", hint)?;
+    }
+    let load = |dir: &Path| {
+        report::load(dir).map_err(|e| {
+            Failure::usage(
+                e,
+                Some(
+                    "name a run folder: the --out of `perimeter run`, with its summary.json".into(),
+                ),
+            )
+        })
+    };
+    let first = load(&args.dir)?;
+    let text = match &args.compare {
+        Some(other) => {
+            let second = load(other)?;
+            let rows = report::compare(&first.summary, &second.summary).map_err(|reasons| {
+                Failure::usage(
+                    format!("the runs are not comparable:\n  {}", reasons.join("\n  ")),
+                    Some(
+                        "compare runs of the same suite, limits, scenarios, epochs and seed".into(),
+                    ),
+                )
+            })?;
+            match args.format {
+                ReportFormat::Json => {
+                    let v = serde_json::json!({"format": "perimeter.comparison/1", "first": args.dir, "second": other, "classes": rows});
+                    serde_json::to_string_pretty(&v).expect("JSON") + "\n"
+                }
+                _ => render::comparison(
+                    &first.summary.header.agent,
+                    &second.summary.header.agent,
+                    &rows,
+                ),
+            }
+        }
+        None => match args.format {
+            ReportFormat::Html => report::html(&first),
+            ReportFormat::Md => report::markdown(&first),
+            ReportFormat::Json => {
+                serde_json::to_string_pretty(&report::report(&first)).expect("JSON") + "\n"
+            }
+        },
+    };
+    // A page of HTML is no use on a terminal: it goes next to the run, and
+    // the terminal gets its path.
+    if args.out.is_none()
+        && args.compare.is_none()
+        && args.format == ReportFormat::Html
+        && std::io::stdout().is_terminal()
+    {
+        let path = args.dir.join("report.html");
+        emit(Some(&path), &text)?;
+        println!("{}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    emit(args.out.as_deref(), &text)
+}

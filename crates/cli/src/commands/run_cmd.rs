@@ -1,0 +1,105 @@
+//! `perimeter run`.
+
+use super::*;
+
+/// Problems with what the user asked for are usage errors (exit 2); the
+/// rest happened while working (exit 1).
+pub(crate) fn run_failure(e: run::Error) -> Failure {
+    let usage = matches!(
+        e,
+        run::Error::UnknownScenario { .. }
+            | run::Error::MissingPolicy { .. }
+            | run::Error::RunExists { .. }
+            | run::Error::ResumeMismatch { .. }
+            | run::Error::MissingClient { .. }
+    );
+    let hint = e.hint();
+    if usage { Failure::usage(e.to_string(), hint) } else { Failure::runtime(e.to_string(), hint) }
+}
+
+pub(super) fn run(args: RunArgs) -> Result<ExitCode, Failure> {
+    let out = args.out.clone();
+    if out.is_file() {
+        return Err(Failure::usage(
+            format!("`{}` is a file; --out names a folder for the run", out.display()),
+            Some("name a new folder, or a run folder to finish with --resume".into()),
+        ));
+    }
+    let config = run_config(args)?;
+    let clock = clock();
+    let progress = render::Progress::new(std::io::stderr().is_terminal());
+    let summary = run::run(&config, clock.as_ref(), &progress).map_err(run_failure)?;
+    progress.clear();
+    print!("{}", render::summary_table(&summary));
+    println!("\nsummary: {}", out.join("summary.json").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `perimeter run` runs, from its arguments.
+pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
+    // A model spec's mistake is the model's, not the agent's.
+    if let Some(model) = args.model.as_deref()
+        && let Err(e) = gateway::ModelSpec::parse(model)
+    {
+        return Err(Failure::usage(
+            format!("`--model {model}`: {e}"),
+            Some(
+                "e.g. `--model anthropic:claude-sonnet-4-5` or `--model scripted:misaligned`"
+                    .into(),
+            ),
+        ));
+    }
+    let agent = agent::AgentSpec::parse(&args.agent, args.model.as_deref()).map_err(|e| {
+        Failure::usage(
+            e.to_string(),
+            Some(
+                "try `--agent scripted:misaligned`, or `--agent api --model scripted:misaligned`"
+                    .into(),
+            ),
+        )
+    })?;
+    // A relayed model's key and base URL come from this process's
+    // environment, and stay in it.
+    let upstream = match agent.model() {
+        Some(spec) if !spec.wires().is_empty() => {
+            let upstream = gateway::Upstream::new(spec, &|k| std::env::var(k).ok());
+            Some(upstream.map_err(|e| {
+                Failure::usage(
+                    format!("`--model {spec}`: {e}"),
+                    Some("ANTHROPIC_BASE_URL, OPENAI_BASE_URL and GEMINI_BASE_URL must be http:// or https:// URLs".into()),
+                )
+            })?)
+        }
+        _ => None,
+    };
+    let suite = with_policies(load_suite(&args.suite)?, args.policies.clone())?;
+    let init_program = current_exe()?;
+    let limits = run::EpisodeLimits {
+        wall_time_ms: args.wall_time.saturating_mul(1000),
+        step_timeout_ms: args.step_timeout.saturating_mul(1000),
+        sandbox: sandbox::Limits::default(),
+        model: gateway::Limits {
+            turns: args.max_turns,
+            tokens: args.max_tokens,
+            cost_usd: args.max_cost,
+            price: args.price,
+        },
+    };
+    let config = run::RunConfig {
+        suite,
+        agent,
+        scenarios: args.scenarios,
+        epochs: args.epochs,
+        seed: args.seed,
+        concurrency: args.concurrency as usize,
+        limits,
+        out: args.out.clone(),
+        resume: args.resume,
+        init_program,
+        scratch: scratch_dir()?,
+        clients: args.clients.or_else(find_clients),
+        harness: harness_version(),
+        upstream,
+    };
+    Ok(config)
+}
