@@ -304,6 +304,9 @@ pub enum BundleCommand {
         /// The public key it must be signed with (an `ssh-ed25519` line)
         #[arg(long, value_name = "FILE")]
         pubkey: Option<PathBuf>,
+        /// `table` for people, `json` for `perimeter.bundle-verification/1`
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Print what a bundle holds
     Inspect {
@@ -559,6 +562,7 @@ pub enum SuiteCommand {
         /// `builtin` or a suite directory
         #[arg(long, default_value = "builtin")]
         suite: String,
+        /// `table` for people, `json` for `perimeter.suite-list/1`
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -624,6 +628,9 @@ pub enum TraceCommand {
         /// Trace files (`*.trace.jsonl`)
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// `table` for people, `json` for `perimeter.trace-verification/1`
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 

@@ -122,19 +122,36 @@ pub(super) fn bundle_inspect(path: &Path) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `bundle verify`: the checks, then one line saying what holds.
+/// `bundle verify`: the checks, then what holds, as a line or as
+/// `perimeter.bundle-verification/1`. A bundle that fails is an error
+/// either way (exit 1, each problem named).
 pub(super) fn bundle_verify_command(
     bundle: &Path,
     pubkey: Option<&Path>,
+    format: Format,
 ) -> Result<ExitCode, Failure> {
     let v = bundle_verify(bundle, pubkey)?;
-    println!(
-        "{}: valid, signed by {}; {} evidence items, root {}",
-        bundle.display(),
-        bundle::keys::public_line(&v.public_key, ""),
-        v.items.len(),
-        bundle::merkle::hex(&v.root)
-    );
+    let signer = bundle::keys::public_line(&v.public_key, "");
+    let root = bundle::merkle::hex(&v.root);
+    match format {
+        Format::Json => {
+            let out = serde_json::json!({
+                "format": "perimeter.bundle-verification/1",
+                "bundle": bundle,
+                "valid": true,
+                "signed_by": signer,
+                "key_checked": pubkey.is_some(),
+                "evidence_items": v.items.len(),
+                "root": root,
+            });
+            println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        }
+        Format::Table => println!(
+            "{}: valid, signed by {signer}; {} evidence items, root {root}",
+            bundle.display(),
+            v.items.len(),
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

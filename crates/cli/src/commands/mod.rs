@@ -68,8 +68,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         }) => {
             bundle_create(&run, &key, &participant, scan.as_deref(), questionnaire.as_deref(), &out)
         }
-        Command::Bundle(BundleCommand::Verify { bundle, pubkey }) => {
-            bundle_verify_command(&bundle, pubkey.as_deref())
+        Command::Bundle(BundleCommand::Verify { bundle, pubkey, format }) => {
+            bundle_verify_command(&bundle, pubkey.as_deref(), format)
         }
         Command::Bundle(BundleCommand::Inspect { bundle }) => bundle_inspect(&bundle),
         Command::Evidence(EvidenceCommand::Prove { bundle, run, item, out }) => {
@@ -94,7 +94,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             let suite = with_policies(load_suite(path.as_deref().unwrap_or(&suite))?, policies)?;
             suite_validate(suite, seeds, concurrency, keep, measure.then_some(format))
         }
-        Command::Trace(TraceCommand::Verify { files }) => trace_verify(&files),
+        Command::Trace(TraceCommand::Verify { files, format }) => trace_verify(&files, format),
         Command::Demo { out, epochs } => crate::demo::demo(&out, epochs),
         Command::Disclosure(DisclosureCommand::Sign { file, key, out }) => {
             disclosure_sign(&file, &key, &out)

@@ -11,7 +11,13 @@ pub(super) fn suite_list(name: &str, format: Format) -> Result<ExitCode, Failure
                 .iter()
                 .map(|s| serde_json::json!({ "id": s.manifest.id, "classes": s.manifest.classes, "title": s.manifest.title }))
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&list).expect("JSON"));
+            let out = serde_json::json!({
+                "format": "perimeter.suite-list/1",
+                "suite": name,
+                "digest": suite.digest,
+                "scenarios": list,
+            });
+            println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
         }
         Format::Table => print!("{}", render::suite_table(&suite)),
     }

@@ -2,26 +2,36 @@
 
 use super::*;
 
-pub(super) fn trace_verify(files: &[PathBuf]) -> Result<ExitCode, Failure> {
+pub(super) fn trace_verify(files: &[PathBuf], format: Format) -> Result<ExitCode, Failure> {
     for f in files {
         named(f, "trace file", "traces are a run folder's `episodes/<scenario>/e<N>.trace.jsonl`")?;
     }
     let mut bad = 0;
+    let mut rows = Vec::new();
     for f in files {
         let result = std::fs::File::open(f)
             .map_err(|e| e.to_string())
             .and_then(|file| trace::verify(BufReader::new(file)).map_err(|e| e.to_string()));
-        match result {
-            Ok(v) => println!("{}: ok ({} events, head {})", f.display(), v.events, v.head),
-            Err(e) => {
-                bad += 1;
-                println!("{}: {e}", f.display());
+        match &result {
+            Ok(v) if format == Format::Table => {
+                println!("{}: ok ({} events, head {})", f.display(), v.events, v.head)
             }
+            Err(e) if format == Format::Table => println!("{}: {e}", f.display()),
+            _ => {}
         }
+        bad += usize::from(result.is_err());
+        rows.push(match result {
+            Ok(v) => serde_json::json!({"file": f, "ok": true, "events": v.events, "head": v.head.to_string()}),
+            Err(e) => serde_json::json!({"file": f, "ok": false, "error": e}),
+        });
+    }
+    if format == Format::Json {
+        let out = serde_json::json!({"format": "perimeter.trace-verification/1", "traces": rows});
+        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
     }
     if bad > 0 {
         return Err(Failure::runtime(
-            format!("{bad} of {} trace(s) failed verification", files.len()),
+            format!("{bad} of {} failed verification", render::count(files.len() as u64, "trace")),
             None,
         ));
     }

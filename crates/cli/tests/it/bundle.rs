@@ -51,6 +51,12 @@ fn any_changed_byte_fails_verification() {
     assert!(
         ok(&["bundle", "verify", "a.bundle", "--pubkey", "lab.key.pub"], dir).contains("valid")
     );
+    let json = ok(&["bundle", "verify", "a.bundle", "--format", "json"], dir);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["format"], "perimeter.bundle-verification/1");
+    assert_eq!((v["valid"].as_bool(), v["key_checked"].as_bool()), (Some(true), Some(false)));
+    assert!(v["signed_by"].as_str().unwrap().starts_with("ssh-ed25519 "));
+    assert_eq!(v["root"].as_str().unwrap().len(), 64);
     // The manifest says what ran, how, and under which permissions.
     let shown = ok(&["bundle", "inspect", "a.bundle"], dir);
     for line in [

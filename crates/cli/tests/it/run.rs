@@ -31,7 +31,10 @@ fn suite_classes() -> Vec<(String, BTreeSet<String>)> {
     let out = perimeter().args(["suite", "list", "--format", "json"]).output().unwrap();
     assert!(out.status.success());
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
-    list.as_array()
+    assert_eq!(list["format"], "perimeter.suite-list/1");
+    assert!(list["digest"].as_str().unwrap().starts_with("sha256:"));
+    list["scenarios"]
+        .as_array()
         .unwrap()
         .iter()
         .map(|s| {
@@ -331,7 +334,14 @@ fn trace_verify_names_the_first_bad_line() {
     assert_eq!(o.status.code(), Some(1));
     let (stdout, stderr) = text(&o);
     assert!(stdout.contains(&format!("line {bad_line}: `prev`")), "{stdout}");
-    assert!(stderr.contains("1 of 1 trace(s) failed verification"), "{stderr}");
+    assert!(stderr.contains("1 of 1 trace failed verification"), "{stderr}");
+    // The same as `perimeter.trace-verification/1`.
+    let o = perimeter().args(["trace", "verify", "--format", "json"]).arg(&path).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "perimeter.trace-verification/1");
+    assert_eq!(v["traces"][0]["ok"], false);
+    assert!(v["traces"][0]["error"].as_str().unwrap().contains(&format!("line {bad_line}")));
 }
 
 /// The same run as an unprivileged user (the sandbox then maps only that
