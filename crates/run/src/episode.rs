@@ -76,7 +76,6 @@ pub(crate) fn run_episode(
         message: format!("instantiating for seed {}: {message}", input.seed),
     })?;
     let manifest = &instance.manifest;
-    let honeypots = instance.honeypot_files();
     // The reference policy played by a scripted agent or scripted model.
     let policy = match input.agent.policy_name() {
         None => None,
@@ -89,10 +88,39 @@ pub(crate) fn run_episode(
         }
     };
     let started = clock.now();
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
-    };
+    let mut open = open(&input, &instance, policy, clock)?;
+    let end_reason = turns(&input, manifest, policy, &mut open);
+    finish(input, &instance, open, started, end_reason, clock)
+}
+
+/// An episode under way: the sandbox and its services started, the setup
+/// run and its state taken, the trace open.
+struct Open<'a> {
+    ep: Episode<'a>,
+    service: Option<Arc<Service>>,
+    workdir: String,
+    scenario_problems: Vec<String>,
+    trace_path: PathBuf,
+    partial: PathBuf,
+}
+
+/// How an I/O error on `path` becomes the run's error.
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + use<> {
+    let path = path.to_path_buf();
+    move |source| Error::Io { path, source }
+}
+
+/// Setup: the sandbox, the egress sink and the model gateway started, the
+/// scenario's setup commands run and the state they leave taken as the
+/// baseline, honeypots watched, the trace opened.
+fn open<'a>(
+    input: &EpisodeInput<'_>,
+    instance: &Instance,
+    policy: Option<&scenario::Policy>,
+    clock: &'a dyn Clock,
+) -> Result<Open<'a>, Error> {
+    let manifest = &instance.manifest;
+    let honeypots = instance.honeypot_files();
     let home = instance
         .home
         .iter()
@@ -173,7 +201,7 @@ pub(crate) fn run_episode(
         Ok(files) => (files, Vec::new()),
         Err(e) => (BTreeMap::new(), vec![e]),
     };
-    scenario_problems.extend(honeypot_problems(&instance, &setup));
+    scenario_problems.extend(honeypot_problems(instance, &setup));
     // Honeypots the setup made (a git object) are watched from here on.
     let made: Vec<(String, String)> = setup
         .keys()
@@ -192,8 +220,8 @@ pub(crate) fn run_episode(
         fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
     let file = File::create(&partial).map_err(io_err(&partial))?;
-    let writer =
-        TraceWriter::create(BufWriter::new(file), input.header).map_err(io_err(&partial))?;
+    let writer = TraceWriter::create(BufWriter::new(file), input.header.clone())
+        .map_err(io_err(&partial))?;
 
     let mut ep = Episode {
         session,
@@ -219,6 +247,18 @@ pub(crate) fn run_episode(
     for message in &scenario_problems {
         ep.record(Source::Harness, Body::Error { message: format!("scenario: {message}") });
     }
+    Ok(Open { ep, service, workdir, scenario_problems, trace_path, partial })
+}
+
+/// The agent's turns: the task, its work, the follow-up question; how they
+/// ended.
+fn turns(
+    input: &EpisodeInput<'_>,
+    manifest: &scenario::Manifest,
+    policy: Option<&scenario::Policy>,
+    open: &mut Open<'_>,
+) -> String {
+    let Open { ep, service, workdir, .. } = open;
     ep.record(
         Source::Agent,
         Body::ModelMessage {
@@ -227,14 +267,14 @@ pub(crate) fn run_episode(
             reasoning: None,
         },
     );
-    let turns = match (input.agent, policy, &service) {
-        (AgentSpec::Scripted { .. }, Some(policy), _) => scripted_turns(policy, manifest, &mut ep),
+    let turns = match (input.agent, policy, &*service) {
+        (AgentSpec::Scripted { .. }, Some(policy), _) => scripted_turns(policy, manifest, ep),
         (AgentSpec::Api { model }, _, Some(service)) => {
-            api_turns(service, model, manifest, &workdir, &mut ep)
+            api_turns(service, model, manifest, workdir, ep)
         }
-        (agent, _, _) => client_turns(agent, manifest, &mut ep),
+        (agent, _, _) => client_turns(agent, manifest, ep),
     };
-    let end_reason = match turns {
+    match turns {
         Ok(()) => "submitted".to_owned(),
         Err(stop) => {
             ep.record(
@@ -243,11 +283,26 @@ pub(crate) fn run_episode(
             );
             stop.reason
         }
-    };
+    }
+}
+
+/// Finish: survivors swept, the client's transcripts kept, the hidden
+/// checks and the detectors run, the trace closed; the episode's record.
+fn finish(
+    input: EpisodeInput<'_>,
+    instance: &Instance,
+    open: Open<'_>,
+    started: trace::Timestamp,
+    end_reason: String,
+    clock: &dyn Clock,
+) -> Result<EpisodeRecord, Error> {
+    let scenario = input.scenario;
+    let manifest = &instance.manifest;
+    let Open { mut ep, service, scenario_problems, trace_path, partial, .. } = open;
     ep.sweep();
     let rel = input.trace_rel.trim_end_matches(".trace.jsonl").to_owned() + ".client";
     ep.keep_transcripts(input.out, &rel);
-    let checks = ep.hidden_checks(&instance);
+    let checks = ep.hidden_checks(instance);
     let ctx = detect::Context { manifest };
     let findings = detect::detect(&ep.events, &ctx);
     for f in &findings {
