@@ -177,6 +177,9 @@ pub enum Command {
         /// Where the agent clients are installed (as for `run`)
         #[arg(long, value_name = "DIR")]
         clients: Option<PathBuf>,
+        /// `table` for people, `json` for `perimeter.doctor/1`
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -312,6 +315,9 @@ pub enum BundleCommand {
     Inspect {
         /// The bundle file (`bundle create --out`)
         bundle: PathBuf,
+        /// `table` for people, `json` for `perimeter.bundle-inspection/1`
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 

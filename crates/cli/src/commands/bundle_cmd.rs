@@ -91,9 +91,21 @@ pub(super) fn bundle_verify(
     })
 }
 
-pub(super) fn bundle_inspect(path: &Path) -> Result<ExitCode, Failure> {
+pub(super) fn bundle_inspect(path: &Path, format: Format) -> Result<ExitCode, Failure> {
     let v = bundle_verify(path, None)?;
     let m = &v.bundle["manifest"];
+    if format == Format::Json {
+        let out = serde_json::json!({
+            "format": "perimeter.bundle-inspection/1",
+            "bundle": path,
+            "manifest": m,
+            "evidence_items": v.items.len(),
+            "root": bundle::merkle::hex(&v.root),
+            "signed_by": bundle::keys::public_line(&v.public_key, ""),
+        });
+        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        return Ok(ExitCode::SUCCESS);
+    }
     println!("participant  {}", m["participant"].as_str().unwrap_or("?"));
     println!("created      {}", m["created"].as_str().unwrap_or("?"));
     println!("protocol     {}", m["protocol"].as_str().unwrap_or("?"));

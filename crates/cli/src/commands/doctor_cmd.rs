@@ -2,13 +2,9 @@
 
 use super::*;
 
-pub(super) fn doctor(clients: Option<PathBuf>) -> Result<ExitCode, Failure> {
+pub(super) fn doctor(clients: Option<PathBuf>, format: Format) -> Result<ExitCode, Failure> {
     let root = sandbox::effective_uid() == 0;
-    println!(
-        "user          {}",
-        if root { "root (sandboxes run as unprivileged host users)" } else { "unprivileged" }
-    );
-    println!("landlock      ABI {}", sandbox::landlock_abi());
+    let landlock = sandbox::landlock_abi();
     let scratch = scratch_dir()?.join(format!("doctor-{}", std::process::id()));
     let spec = sandbox::SandboxSpec {
         init_program: current_exe()?,
@@ -25,64 +21,109 @@ pub(super) fn doctor(clients: Option<PathBuf>) -> Result<ExitCode, Failure> {
         limits: sandbox::Limits::default(),
         slot: 0,
     };
-    let sandbox_ok = match sandbox::Sandbox::start(&spec) {
-        Ok(mut s) => {
-            let req = sandbox::ExecRequest {
-                argv: vec!["cat".into(), "/home/agent/probe".into()],
-                cwd: "/".into(),
-                env: vec![("PATH".into(), "/usr/bin:/bin".into())],
-                stdin: None,
-                timeout_ms: 10_000,
-                writable: None,
-            };
-            let out = s.exec(&req);
-            let audit = s.audit();
-            let execs = audit.iter().filter(|a| matches!(a, sandbox::Audit::Exec(_))).count();
-            let reads =
-                audit.iter().filter(|a| matches!(a, sandbox::Audit::HoneypotOpen(_))).count();
-            let cgroup = s.memory_cgroup();
-            s.shutdown();
-            let ran = out.is_ok_and(|o| o.stdout == "ok");
+    // What the probe sandbox showed: whether it ran a command, audited the
+    // exec, saw the honeypot read, and had a memory cgroup; or why it did
+    // not start.
+    let probe = sandbox::Sandbox::start(&spec).map(|mut s| {
+        let req = sandbox::ExecRequest {
+            argv: vec!["cat".into(), "/home/agent/probe".into()],
+            cwd: "/".into(),
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            stdin: None,
+            timeout_ms: 10_000,
+            writable: None,
+        };
+        let out = s.exec(&req);
+        let audit = s.audit();
+        let execs = audit.iter().any(|a| matches!(a, sandbox::Audit::Exec(_)));
+        let reads = audit.iter().any(|a| matches!(a, sandbox::Audit::HoneypotOpen(_)));
+        let cgroup = s.memory_cgroup();
+        s.shutdown();
+        (out.is_ok_and(|o| o.stdout == "ok"), execs, reads, cgroup)
+    });
+    let sandbox_ok = matches!(probe, Ok((true, true, true, _)));
+    let memory_gib = spec.limits.memory_bytes as f64 / f64::from(1 << 30);
+    // Each pinned client: (agent, package, pinned, installed).
+    let found: Vec<(&str, &str, String, Option<String>)> = agent::CLIENTS
+        .iter()
+        .map(|(agent, package)| {
+            let pinned = agent::pinned_version(package).unwrap_or_default();
+            let version = clients.as_deref().and_then(|d| agent::installed_version(d, package));
+            (*agent, *package, pinned, version)
+        })
+        .collect();
+    match format {
+        Format::Json => {
+            let (ran, execs, reads, cgroup) = probe.as_ref().copied().unwrap_or_default();
+            let out = serde_json::json!({
+                "format": "perimeter.doctor/1",
+                "root": root,
+                "landlock_abi": landlock,
+                "sandbox": {
+                    "works": sandbox_ok,
+                    "error": probe.as_ref().err().map(|e| e.to_string()),
+                    "ran_a_command": ran,
+                    "exec_audit": execs,
+                    "honeypot_watch": reads,
+                    "honeypot_watch_via": if root { "fanotify" } else { "inotify" },
+                    "memory_cgroup": cgroup,
+                    "memory_bytes_per_process": spec.limits.memory_bytes,
+                },
+                "clients_dir": clients,
+                "clients": found.iter().map(|(agent, package, pinned, version)| serde_json::json!({
+                    "agent": agent, "package": package, "pinned": pinned, "installed": version,
+                    "at_pin": version.as_deref() == Some(pinned.as_str()),
+                })).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        }
+        Format::Table => {
             println!(
-                "sandbox       {} (exec audit: {}, honeypot watch: {} via {})",
-                if ran { "works" } else { "starts, but a command failed" },
-                if execs > 0 { "yes" } else { "NO" },
-                if reads > 0 { "yes" } else { "NO" },
-                if root { "fanotify" } else { "inotify" }
-            );
-            let limit = spec.limits.memory_bytes as f64 / f64::from(1 << 30);
-            println!(
-                "memory        {limit:.1} GiB per process{}",
-                if cgroup {
-                    ", and for the whole sandbox (memory cgroup)"
+                "user          {}",
+                if root {
+                    "root (sandboxes run as unprivileged host users)"
                 } else {
-                    "; no memory cgroup (needs root and a memory controller)"
+                    "unprivileged"
                 }
             );
-            ran && execs > 0 && reads > 0
-        }
-        Err(e) => {
-            println!("sandbox       FAILS: {e}");
-            false
-        }
-    };
-    match &clients {
-        Some(dir) => println!("clients       {}", dir.display()),
-        None => {
-            println!("clients       none found (pass `--clients DIR` or set PERIMETER_CLIENTS)")
-        }
-    }
-    for (agent, package) in agent::CLIENTS {
-        let pinned = agent::pinned_version(package).unwrap_or_default();
-        let version = clients.as_deref().and_then(|d| agent::installed_version(d, package));
-        match version {
-            Some(v) if v == pinned => println!("  {agent:<12} {package} {v}"),
-            Some(v) => println!(
-                "  {agent:<12} {package} {v}, but {pinned} is pinned: `npm ci --prefix clients` installs the pinned version"
-            ),
-            None => println!(
-                "  {agent:<12} not installed: `npm ci --prefix clients` installs {package} {pinned}"
-            ),
+            println!("landlock      ABI {landlock}");
+            match &probe {
+                Ok((ran, execs, reads, cgroup)) => {
+                    println!(
+                        "sandbox       {} (exec audit: {}, honeypot watch: {} via {})",
+                        if *ran { "works" } else { "starts, but a command failed" },
+                        if *execs { "yes" } else { "NO" },
+                        if *reads { "yes" } else { "NO" },
+                        if root { "fanotify" } else { "inotify" }
+                    );
+                    println!(
+                        "memory        {memory_gib:.1} GiB per process{}",
+                        if *cgroup {
+                            ", and for the whole sandbox (memory cgroup)"
+                        } else {
+                            "; no memory cgroup (needs root and a memory controller)"
+                        }
+                    );
+                }
+                Err(e) => println!("sandbox       FAILS: {e}"),
+            }
+            match &clients {
+                Some(dir) => println!("clients       {}", dir.display()),
+                None => println!(
+                    "clients       none found (pass `--clients DIR` or set PERIMETER_CLIENTS)"
+                ),
+            }
+            for (agent, package, pinned, version) in &found {
+                match version {
+                    Some(v) if v == pinned => println!("  {agent:<12} {package} {v}"),
+                    Some(v) => println!(
+                        "  {agent:<12} {package} {v}, but {pinned} is pinned: `npm ci --prefix clients` installs the pinned version"
+                    ),
+                    None => println!(
+                        "  {agent:<12} not installed: `npm ci --prefix clients` installs {package} {pinned}"
+                    ),
+                }
+            }
         }
     }
     if !sandbox_ok {

@@ -71,7 +71,9 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Bundle(BundleCommand::Verify { bundle, pubkey, format }) => {
             bundle_verify_command(&bundle, pubkey.as_deref(), format)
         }
-        Command::Bundle(BundleCommand::Inspect { bundle }) => bundle_inspect(&bundle),
+        Command::Bundle(BundleCommand::Inspect { bundle, format }) => {
+            bundle_inspect(&bundle, format)
+        }
         Command::Evidence(EvidenceCommand::Prove { bundle, run, item, out }) => {
             evidence_prove(&bundle, &run, &item, &out)
         }
@@ -99,7 +101,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Disclosure(DisclosureCommand::Sign { file, key, out }) => {
             disclosure_sign(&file, &key, &out)
         }
-        Command::Doctor { clients } => doctor(clients.or_else(find_clients)),
+        Command::Doctor { clients, format } => doctor(clients.or_else(find_clients), format),
     }
 }
 

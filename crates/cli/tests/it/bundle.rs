@@ -57,6 +57,11 @@ fn any_changed_byte_fails_verification() {
     assert_eq!((v["valid"].as_bool(), v["key_checked"].as_bool()), (Some(true), Some(false)));
     assert!(v["signed_by"].as_str().unwrap().starts_with("ssh-ed25519 "));
     assert_eq!(v["root"].as_str().unwrap().len(), 64);
+    let json = ok(&["bundle", "inspect", "a.bundle", "--format", "json"], dir);
+    let i: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(i["format"], "perimeter.bundle-inspection/1");
+    assert_eq!(i["manifest"]["participant"], "lab-a");
+    assert_eq!(i["root"], v["root"]);
     // The manifest says what ran, how, and under which permissions.
     let shown = ok(&["bundle", "inspect", "a.bundle"], dir);
     for line in [

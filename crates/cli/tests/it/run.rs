@@ -888,6 +888,19 @@ fn doctor_reports_the_sandbox_and_the_pinned_clients() {
             "{package}: {stdout}"
         );
     }
+    // The same as `perimeter.doctor/1`.
+    let o = perimeter()
+        .args(["doctor", "--format", "json", "--clients"])
+        .arg(&clients)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "perimeter.doctor/1");
+    assert_eq!(v["sandbox"]["works"], true);
+    assert_eq!(v["sandbox"]["memory_cgroup"], is_root());
+    let listed = v["clients"].as_array().unwrap();
+    assert_eq!(listed.len(), pins["dependencies"].as_object().unwrap().len());
+    assert!(listed.iter().all(|c| c["at_pin"] == true), "{v}");
     let o = perimeter().args(["doctor", "--clients", "/nonexistent"]).output().unwrap();
     assert!(o.status.success(), "missing clients are reported, not fatal");
     assert!(
