@@ -359,6 +359,9 @@ pub enum RoundCommand {
         /// Bundle files (`bundle create --out`)
         #[arg(value_name = "BUNDLE", required = true)]
         bundles: Vec<PathBuf>,
+        /// `table` for people, `json` for `perimeter.round-ingest/1`
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Record a participant's disclosure decisions (`perimeter.disclosure/1`),
     /// checked against its claims and the non-redactable categories, and

@@ -52,7 +52,9 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             window,
             seed,
         }) => round_init(&dir, &protocol, &suite_digest, &participants, window.as_deref(), seed),
-        Command::Round(RoundCommand::Ingest { dir, bundles }) => round_ingest(&dir, &bundles),
+        Command::Round(RoundCommand::Ingest { dir, bundles, format }) => {
+            round_ingest(&dir, &bundles, format)
+        }
         Command::Round(RoundCommand::Disclose { dir, decisions }) => {
             round_disclose(&dir, &decisions)
         }

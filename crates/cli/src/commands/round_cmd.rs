@@ -43,8 +43,15 @@ pub(super) fn round_init(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn round_ingest(dir: &Path, paths: &[PathBuf]) -> Result<ExitCode, Failure> {
+pub(super) fn round_ingest(
+    dir: &Path,
+    paths: &[PathBuf],
+    format: Format,
+) -> Result<ExitCode, Failure> {
     round::load(dir).map_err(round_failure)?;
+    for p in paths {
+        named(p, "bundle file", "name the files `perimeter bundle create --out` wrote")?;
+    }
     let bundles = paths
         .iter()
         .map(|p| {
@@ -53,32 +60,49 @@ pub(super) fn round_ingest(dir: &Path, paths: &[PathBuf]) -> Result<ExitCode, Fa
         .collect::<Result<Vec<_>, _>>()?;
     let outcomes = round::ingest(dir, &bundles).map_err(|e| Failure::runtime(e, None))?;
     let mut failed = false;
+    let mut rows = Vec::new();
     for (path, outcome) in paths.iter().zip(outcomes) {
-        match outcome {
+        let row = match outcome {
             Ok(i) => {
-                if i.replaced {
-                    println!(
-                        "{}: replaces {}'s earlier bundle; its disclosure decisions were about that one and are void",
-                        path.display(),
-                        i.participant
-                    );
-                }
-                if i.incomparable.is_empty() {
-                    println!("{}: {} accepted", path.display(), i.participant);
-                } else {
-                    println!(
-                        "{}: {} ingested but not comparable, kept out of pooled figures:\n  {}",
-                        path.display(),
-                        i.participant,
-                        i.incomparable.join("\n  ")
-                    );
-                }
+                let status = if i.incomparable.is_empty() { "accepted" } else { "incomparable" };
+                serde_json::json!({"file": path, "participant": i.participant, "status": status,
+                    "replaced": i.replaced, "reasons": i.incomparable})
             }
             Err(problems) => {
                 failed = true;
-                eprintln!("{}: refused:\n  {}", path.display(), problems.join("\n  "));
+                serde_json::json!({"file": path, "participant": null, "status": "refused",
+                    "replaced": false, "reasons": problems})
+            }
+        };
+        if format == Format::Table {
+            let reasons: Vec<&str> = row["reasons"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.as_str())
+                .collect();
+            let who = row["participant"].as_str().unwrap_or_default();
+            if row["replaced"] == true {
+                println!(
+                    "{}: replaces {who}'s earlier bundle; its disclosure decisions were about that one and are void",
+                    path.display()
+                );
+            }
+            match row["status"].as_str() {
+                Some("accepted") => println!("{}: {who} accepted", path.display()),
+                Some("incomparable") => println!(
+                    "{}: {who} ingested but not comparable, kept out of pooled figures:\n  {}",
+                    path.display(),
+                    reasons.join("\n  ")
+                ),
+                _ => eprintln!("{}: refused:\n  {}", path.display(), reasons.join("\n  ")),
             }
         }
+        rows.push(row);
+    }
+    if format == Format::Json {
+        let out = serde_json::json!({"format": "perimeter.round-ingest/1", "round": dir, "bundles": rows});
+        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
     }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::bundle::{fails, ok, sign};
-use crate::{TempDir, one_scenario_suite, render_in_chromium};
+use crate::{TempDir, one_scenario_suite, perimeter, render_in_chromium};
 
 /// Runs `agent` on release-gate (plus `extra`) and signs it as `lab`.
 fn lab(dir: &Path, lab: &str, agent: &str, extra: &[&str]) {
@@ -139,6 +139,19 @@ fn incomparable_bundles_are_kept_out_of_pooling_with_their_reasons() {
     sign(dir, "lab-b-run", "intruder.key", "lab-b", "fake.bundle");
     let err = fails(&["round", "ingest", "round", "fake.bundle"], dir);
     assert!(err.contains("signed with a different key"), "{err}");
+    // The same as `perimeter.round-ingest/1`: still exit 1, each outcome listed.
+    let o = perimeter()
+        .args(["round", "ingest", "round", "fake.bundle", "--format", "json"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "perimeter.round-ingest/1");
+    assert_eq!(v["bundles"][0]["status"], "refused");
+    assert!(
+        v["bundles"][0]["reasons"][0].as_str().unwrap().contains("signed with a different key")
+    );
     // A bundle created outside the round's window is refused.
     init(dir, "past", &digest, &["lab-b"], "1", Some("2000-01-01..2000-01-02"));
     let err = fails(&["round", "ingest", "past", "lab-b.bundle"], dir);
