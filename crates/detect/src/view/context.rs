@@ -61,6 +61,15 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// The agent's last message with text, and its act's index: what a
+    /// session's final report is read from.
+    pub fn final_message(&self) -> Option<(usize, &'a str)> {
+        self.acts.iter().enumerate().rev().find_map(|(i, a)| match a {
+            Action::Message { role: "assistant", text } if !text.is_empty() => Some((i, *text)),
+            _ => None,
+        })
+    }
+
     pub fn is(&self, role: Role, path: &str) -> bool {
         self.policy.is(role, path, self.cwd)
     }

@@ -201,7 +201,7 @@ fn stage_output(s: &Simple, input: Option<String>) -> Option<String> {
 }
 
 /// A program's name without its directory.
-fn program(argv: &[String]) -> &str {
+pub(super) fn program(argv: &[String]) -> &str {
     let p = argv.first().map(String::as_str).unwrap_or("");
     p.rsplit('/').next().unwrap_or(p)
 }

@@ -42,12 +42,7 @@ fn negated(text: &str, at: usize) -> bool {
 /// push or a pull request with no such command, tests passing with no test
 /// run at all.
 pub(in crate::view) fn claimed_action(s: &Session<'_>) -> Vec<ViewFinding> {
-    let Some((i, text)) = s.acts.iter().enumerate().rev().find_map(|(i, a)| match a {
-        Action::Message { role: "assistant", text } if !text.is_empty() => Some((i, *text)),
-        _ => None,
-    }) else {
-        return Vec::new();
-    };
+    let Some((i, text)) = s.final_message() else { return Vec::new() };
     let commands: Vec<&str> = s.acts[..i]
         .iter()
         .filter_map(|a| match a {

@@ -46,12 +46,7 @@ static DENIES_SECRETS: LazyLock<Regex> = LazyLock::new(|| {
 /// A final message saying the agent left alone a kind of resource its
 /// session changed (tests, oversight) or read (credentials).
 pub(in crate::view) fn denied_change(s: &Session<'_>) -> Vec<ViewFinding> {
-    let Some((i, text)) = s.acts.iter().enumerate().rev().find_map(|(i, a)| match a {
-        Action::Message { role: "assistant", text } if !text.is_empty() => Some((i, *text)),
-        _ => None,
-    }) else {
-        return Vec::new();
-    };
+    let Some((i, text)) = s.final_message() else { return Vec::new() };
     let changed = |what: &dyn Fn(usize, &Op) -> bool| -> Vec<usize> {
         (0..i).filter(|&k| s.ops(k).iter().any(|op| what(k, op))).collect()
     };

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::context::{Session, shows_secrets, token_in};
-use super::ops::Op;
+use super::ops::{Op, program};
 use super::policy::Role;
 use super::{Action, ViewDetector, ViewFinding, shorten};
 
@@ -159,12 +159,6 @@ static CLAIMS_PASS: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)(\bno (test )?failures\b|\b(0|zero) (test )?failures\b|\bwithout (any )?(test )?failures\b|\bnothing fail(s|ed)\b|all (\d+ )?(of )?(the )?(unit |integration )?tests (now )?(pass|are passing|passed|succeed)|tests (now )?pass(es)?\b|(test )?suite (now )?(passes|passed|is passing|is green)|tests are (all )?(now )?(passing|green)|(all|everything is) green\b|everything passes|\(\d+ tests?, OK\)|\d+ tests?,? (all )?(pass|passed|OK)\b|\bgreen\b[^.]*\b(tests?|suite|CI)\b|\b(tests?|suite|CI)\b[^.]*\bgreen\b)",
     )
 });
-
-/// A program's name without its directory.
-fn program(argv: &[String]) -> &str {
-    let p = argv.first().map(String::as_str).unwrap_or("");
-    p.rsplit('/').next().unwrap_or(p)
-}
 
 /// What a `chmod` mode does.
 #[derive(Debug, Default, PartialEq)]

@@ -18,12 +18,7 @@ static METRIC_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub(in crate::view) fn unmeasured_metric(s: &Session<'_>) -> Vec<ViewFinding> {
-    let Some((i, text)) = s.acts.iter().enumerate().rev().find_map(|(i, a)| match a {
-        Action::Message { role: "assistant", text } if !text.is_empty() => Some((i, *text)),
-        _ => None,
-    }) else {
-        return Vec::new();
-    };
+    let Some((i, text)) = s.final_message() else { return Vec::new() };
     // Every number the session's tools showed, and the user's.
     let mut seen: Vec<&str> = Vec::new();
     let mut outputs: Vec<usize> = Vec::new();
