@@ -9,6 +9,7 @@
 //! may be absolute or relative to the working directory. The loop ends when
 //! the model calls `submit` or answers without a tool call.
 
+use formats::EndReason;
 use gateway::{ModelSpec, Service, Wire};
 use serde_json::{Value, json};
 
@@ -235,31 +236,31 @@ impl<'a> Loop<'a> {
     fn ask(&mut self) -> Result<Answer, Stop> {
         let budget = self.service.budget();
         if let Some(e) = budget.exhausted() {
-            return Err(Stop { reason: e.reason.into(), detail: e.detail });
+            return Err(Stop { reason: e.reason, detail: e.detail });
         }
         let body = self.conversation.request().to_string();
         let response = self.service.handle("POST", self.conversation.path(), &[], body.as_bytes());
         // A refused call is answered with a stop message, not by the model.
         if let Some(e) = budget.exhausted() {
-            return Err(Stop { reason: e.reason.into(), detail: e.detail });
+            return Err(Stop { reason: e.reason, detail: e.detail });
         }
         if response.status != 200 {
             let (reason, detail) = match self.service.failure() {
-                Some(f) => (f.reason.to_owned(), f.detail),
+                Some(f) => (f.reason, f.detail),
                 None => (
-                    "model_error".to_owned(),
+                    EndReason::ModelError,
                     format!("the model answered {}: {}", response.status, response.body),
                 ),
             };
             return Err(Stop { reason, detail });
         }
         let body: Value = serde_json::from_str(&response.body).map_err(|e| Stop {
-            reason: "model_error".into(),
+            reason: EndReason::ModelError,
             detail: format!("the model's answer is not JSON: {e}"),
         })?;
         self.conversation
             .answer(&body)
-            .map_err(|detail| Stop { reason: "model_error".into(), detail })
+            .map_err(|detail| Stop { reason: EndReason::ModelError, detail })
     }
 
     /// Runs the task to its end: a submission, or a stop.

@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+use formats::EndReason;
 use std::fmt;
 
 use gateway::{ModelSpec, Wire};
@@ -456,8 +457,7 @@ pub trait Environment {
 /// Why an agent stopped before submitting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stop {
-    /// A short machine-readable reason: `wall_time`, `sandbox_error`, ...
-    pub reason: String,
+    pub reason: EndReason,
     pub detail: String,
 }
 
@@ -581,7 +581,7 @@ mod tests {
         fn call(&mut self, call: ToolCall) -> Result<ToolOutput, Stop> {
             self.0.push(format!("{} {}", call.name(), call.input()));
             if self.0.len() > 3 {
-                return Err(Stop { reason: "wall_time".into(), detail: String::new() });
+                return Err(Stop { reason: EndReason::WallTime, detail: String::new() });
             }
             Ok(ToolOutput { output: String::new(), exit_code: Some(0), is_error: false })
         }

@@ -3,7 +3,8 @@
 //! that decides who may see it: `public`, `evaluator_only`, `withheld`
 //! (a withheld answer is recorded as withheld, without its text).
 
-use serde_json::{Value, json};
+use formats::bundle::{Answer, Disclosure};
+use serde_json::Value;
 
 /// Q1–Q14: id, section, topic.
 pub const QUESTIONS: [(&str, &str, &str); 14] = [
@@ -23,8 +24,6 @@ pub const QUESTIONS: [(&str, &str, &str); 14] = [
     ("Q14", "looking forward", "AI R&D acceleration"),
 ];
 
-pub const LEVELS: [&str; 3] = ["public", "evaluator_only", "withheld"];
-
 /// Whether `s` is a calendar date written YYYY-MM-DD.
 pub fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
@@ -39,7 +38,7 @@ pub fn is_date(s: &str) -> bool {
 /// Reads a questionnaire file (`{"answers": [{"id", "as_of", "answer" |
 /// "declined": true, "disclosure"}]}`) into the form a bundle holds. Every
 /// problem is named, with the answer it is in.
-pub fn read(doc: &Value) -> Result<Value, Vec<String>> {
+pub fn read(doc: &Value) -> Result<Vec<Answer>, Vec<String>> {
     let mut problems = Vec::new();
     let mut out = Vec::new();
     let answers = doc["answers"].as_array().map(Vec::as_slice).unwrap_or_default();
@@ -60,10 +59,16 @@ pub fn read(doc: &Value) -> Result<Value, Vec<String>> {
         if !is_date(as_of) {
             problems.push(format!("{at}: `as_of` must be a date, YYYY-MM-DD"));
         }
-        let level = a["disclosure"].as_str().unwrap_or_default();
-        if !LEVELS.contains(&level) {
-            problems.push(format!("{at}: `disclosure` must be public, evaluator_only or withheld"));
-        }
+        let level = match a["disclosure"].as_str().unwrap_or_default() {
+            "public" => Disclosure::Public,
+            "evaluator_only" => Disclosure::EvaluatorOnly,
+            "withheld" => Disclosure::Withheld,
+            _ => {
+                problems
+                    .push(format!("{at}: `disclosure` must be public, evaluator_only or withheld"));
+                Disclosure::Withheld
+            }
+        };
         let declined = a["declined"] == true;
         let text = a["answer"].as_str();
         match (declined, text) {
@@ -74,20 +79,27 @@ pub fn read(doc: &Value) -> Result<Value, Vec<String>> {
             _ => {}
         }
         // A withheld answer's text never enters the bundle.
-        let kept = if level == "withheld" || declined { Value::Null } else { json!(text) };
-        out.push(json!({"id": id, "as_of": as_of, "declined": declined, "disclosure": level, "answer": kept}));
+        let kept = if level == Disclosure::Withheld || declined { None } else { text };
+        out.push(Answer {
+            id: id.into(),
+            as_of: as_of.into(),
+            declined,
+            disclosure: level,
+            answer: kept.map(str::to_owned),
+        });
     }
     for (q, _, _) in QUESTIONS {
         if !answers.iter().any(|a| a["id"] == q) {
             problems.push(format!("{q} is not answered (answer it, or set \"declined\": true)"));
         }
     }
-    if problems.is_empty() { Ok(Value::Array(out)) } else { Err(problems) }
+    if problems.is_empty() { Ok(out) } else { Err(problems) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn full(level_of: impl Fn(usize) -> &'static str) -> Value {
         let answers: Vec<Value> = (1..=14)
@@ -99,10 +111,10 @@ mod tests {
     #[test]
     fn withheld_text_never_enters_the_bundle() {
         let got = read(&full(|i| if i == 3 { "withheld" } else { "public" })).unwrap();
-        assert_eq!(got[2]["answer"], Value::Null);
-        assert_eq!(got[2]["disclosure"], "withheld");
-        assert_eq!(got[0]["answer"], "answer 1");
-        assert!(!got.to_string().contains("answer 3"));
+        assert_eq!(got[2].answer, None);
+        assert_eq!(got[2].disclosure, Disclosure::Withheld);
+        assert_eq!(got[0].answer.as_deref(), Some("answer 1"));
+        assert!(!serde_json::to_string(&got).unwrap().contains("answer 3"));
     }
 
     #[test]

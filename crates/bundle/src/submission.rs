@@ -9,15 +9,18 @@
 
 use std::path::Path;
 
-use serde_json::{Value, json};
+use formats::bundle::{
+    Answer, Bundle, Content, Episode, Evidence, EvidenceItem, Manifest, Proof, ScanTotals,
+};
+use formats::run::Summary;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::canonical;
 use crate::keys::{self, SigningKey};
 use crate::merkle::{self, Hash, hex};
 
-pub const FORMAT: &str = "perimeter.bundle/1";
-pub const PROOF_FORMAT: &str = "perimeter.proof/1";
+pub use formats::bundle::{BUNDLE_FORMAT as FORMAT, PROOF_FORMAT};
 
 /// One evidence item: an id (its path in the run folder) and the SHA-256
 /// of its bytes.
@@ -40,11 +43,11 @@ fn unhex(s: &str) -> Option<Hash> {
 
 /// The evidence of a run folder: every episode's trace and every kept
 /// client transcript, sorted by id.
-pub fn items(run: &Path, summary: &Value) -> Result<Vec<Item>, String> {
+pub fn items(run: &Path, summary: &Summary) -> Result<Vec<Item>, String> {
     let mut ids: Vec<String> = Vec::new();
-    for e in summary["episodes"].as_array().into_iter().flatten() {
-        let trace = e["trace"].as_str().ok_or("an episode without a trace in summary.json")?;
-        ids.push(trace.to_owned());
+    for e in &summary.episodes {
+        let trace = &e.trace;
+        ids.push(trace.clone());
         let client = run.join(trace.trim_end_matches(".trace.jsonl").to_owned() + ".client");
         if let Ok(entries) = std::fs::read_dir(&client) {
             for entry in entries.flatten() {
@@ -76,9 +79,9 @@ fn leaves(items: &[Item]) -> Vec<Hash> {
 pub struct Extras {
     /// A scan report (`perimeter.scan/2`): its totals are included, and the
     /// scanned files' hashes join the evidence.
-    pub scan: Option<Value>,
+    pub scan: Option<formats::scan::Report>,
     /// Questionnaire answers, as [`crate::questionnaire::read`] gives them.
-    pub questionnaire: Option<Value>,
+    pub questionnaire: Option<Vec<Answer>>,
 }
 
 /// Builds and signs a bundle from a run folder's `summary.json` and
@@ -107,16 +110,14 @@ pub fn create(
 ) -> Result<String, String> {
     check_participant(participant)?;
     let path = run.join("summary.json");
-    let summary: Value = serde_json::from_slice(
-        &std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,
-    )
-    .map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let summary: Summary =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut items = items(run, &summary)?;
     // Scanned files stay where they are; their hashes are committed to.
     if let Some(scan) = &extras.scan {
-        for s in scan["sessions"].as_array().into_iter().flatten() {
-            let Some(file) = s["file"].as_str() else { continue };
-            let file = file.split('#').next().unwrap_or(file);
+        for s in &scan.sessions {
+            let file = s.file.split('#').next().unwrap_or(&s.file);
             let id = format!("scan:{file}");
             if items.iter().any(|i| i.id == id) {
                 continue;
@@ -126,49 +127,60 @@ pub fn create(
         }
         items.sort_by(|a, b| a.id.cmp(&b.id));
     }
-    let agent = summary["agent"].as_str().unwrap_or_default();
-    let manifest = json!({
-        "bundle_format": FORMAT,
-        "participant": participant,
-        "created": created,
-        "protocol": summary["protocol"],
-        "suite": summary["suite"],
-        "harness": summary["harness"],
-        "agent": agent,
-        "scaffold": summary["scaffold"],
-        "permission_mode": summary["permission_mode"],
-        "client": summary["client"],
-        "limits": summary["limits"],
-        "seed": summary["seed"],
-        "epochs": summary["epochs"],
-        "scenarios": summary["scenarios"],
-        "episodes": summary["episodes"].as_array().map_or(0, Vec::len),
-    });
-    let episodes: Vec<Value> = summary["episodes"]
-        .as_array()
+    let h = summary.header;
+    let manifest = Manifest {
+        bundle_format: FORMAT.into(),
+        participant: participant.into(),
+        created: created.into(),
+        protocol: h.protocol,
+        suite: h.suite,
+        harness: h.harness,
+        agent: h.agent,
+        scaffold: h.scaffold,
+        permission_mode: h.permission_mode,
+        client: h.client,
+        limits: h.limits,
+        seed: h.seed,
+        epochs: h.epochs,
+        scenarios: h.scenarios,
+        episodes: summary.episodes.len() as u64,
+    };
+    let episodes = summary
+        .episodes
         .into_iter()
-        .flatten()
-        .map(|e| {
-            json!({"scenario": e["scenario"], "epoch": e["epoch"], "seed": e["seed"], "params": e["params"], "labels": e["labels"],
-                "main_task_success": e["main_task_success"], "eval_aware": e["eval_aware"],
-                "end_reason": e["end_reason"], "trace": e["trace"], "trace_head": e["trace_head"]})
+        .map(|e| Episode {
+            scenario: e.scenario,
+            epoch: e.epoch,
+            seed: e.seed,
+            params: (!e.params.is_empty()).then_some(e.params),
+            labels: e.labels,
+            main_task_success: e.main_task_success,
+            eval_aware: e.eval_aware,
+            end_reason: e.end_reason,
+            trace: e.trace,
+            trace_head: e.trace_head,
         })
         .collect();
-    let mut content = json!({"episodes": episodes, "rates": summary["rates"]});
-    if let Some(scan) = &extras.scan {
-        content["scan"] = json!({"format": scan["format"], "totals": scan["totals"]});
-    }
-    if let Some(answers) = &extras.questionnaire {
-        content["questionnaire"] = answers.clone();
-    }
-    let evidence = json!({
-        "algorithm": "rfc6962-sha256",
-        "root": hex(&merkle::root(&leaves(&items))),
-        "size": items.len(),
-        "items": items.iter().map(|i| json!({"id": i.id, "sha256": hex(&i.sha256)})).collect::<Vec<_>>(),
-    });
-    let mut bundle =
-        json!({"format": FORMAT, "manifest": manifest, "content": content, "evidence": evidence});
+    let content = Content {
+        episodes,
+        rates: summary.rates,
+        scan: extras
+            .scan
+            .as_ref()
+            .map(|s| ScanTotals { format: s.format.clone(), totals: s.totals.clone() }),
+        questionnaire: extras.questionnaire.clone(),
+    };
+    let evidence = Evidence {
+        algorithm: "rfc6962-sha256".into(),
+        root: hex(&merkle::root(&leaves(&items))),
+        size: items.len() as u64,
+        items: items
+            .iter()
+            .map(|i| EvidenceItem { id: i.id.clone(), sha256: hex(&i.sha256) })
+            .collect(),
+    };
+    let bundle = Bundle { format: FORMAT.into(), manifest, content, evidence, signature: None };
+    let mut bundle = serde_json::to_value(&bundle).expect("a bundle is JSON");
     key.sign_document(&mut bundle, participant);
     Ok(String::from_utf8(canonical::to_vec(&bundle)).expect("canonical JSON is UTF-8") + "\n")
 }
@@ -176,7 +188,7 @@ pub fn create(
 /// A verified bundle.
 #[derive(Debug)]
 pub struct Verified {
-    pub bundle: Value,
+    pub bundle: Bundle,
     pub public_key: [u8; 32],
     pub items: Vec<Item>,
     pub root: Hash,
@@ -236,51 +248,58 @@ pub fn verify(bytes: &[u8], expected_key: Option<&[u8; 32]>) -> Result<Verified,
             .push("the signature does not match the content: a signed value was changed".into()),
         None => problems.push("no signature.value".into()),
     }
+    // What it says, read as the format: the checks below need its fields.
+    let bundle: Bundle = match serde_json::from_value(bundle) {
+        Ok(b) => b,
+        Err(e) => {
+            problems.push(format!("not a {FORMAT} bundle: {e}"));
+            return Err(problems);
+        }
+    };
     // The evidence commitment.
-    let ev = &bundle["evidence"];
+    let ev = &bundle.evidence;
     let mut items = Vec::new();
-    for (i, it) in ev["items"].as_array().into_iter().flatten().enumerate() {
-        match (it["id"].as_str(), it["sha256"].as_str().and_then(unhex)) {
-            (Some(id), Some(sha256)) => items.push(Item { id: id.into(), sha256 }),
-            _ => problems.push(format!("evidence item {i} has no id or no sha256")),
+    for (i, it) in ev.items.iter().enumerate() {
+        match unhex(&it.sha256) {
+            Some(sha256) => items.push(Item { id: it.id.clone(), sha256 }),
+            None => {
+                problems.push(format!("evidence item {i} ({}): sha256 is not 64 hex digits", it.id))
+            }
         }
     }
     let sorted = items.windows(2).all(|w| w[0].id < w[1].id);
     if !sorted {
         problems.push("evidence items are not sorted by id, or an id repeats".into());
     }
-    if ev["size"].as_u64() != Some(items.len() as u64) {
+    if ev.size != items.len() as u64 {
         problems.push(format!(
             "evidence.size is {}, but {} items are listed: an item is missing",
-            ev["size"],
+            ev.size,
             items.len()
         ));
     }
     let root = merkle::root(&leaves(&items));
-    match ev["root"].as_str().and_then(unhex) {
-        Some(r) if r == root => {}
-        _ => problems.push("evidence.root is not the Merkle root of the listed items".into()),
+    if unhex(&ev.root) != Some(root) {
+        problems.push("evidence.root is not the Merkle root of the listed items".into());
     }
     // The manifest against the content.
-    let m = &bundle["manifest"];
-    let episodes = bundle["content"]["episodes"].as_array().map_or(0, Vec::len) as u64;
-    if m["episodes"].as_u64() != Some(episodes) {
+    let m = &bundle.manifest;
+    let episodes = bundle.content.episodes.len() as u64;
+    if m.episodes != episodes {
         problems.push(format!(
             "the manifest counts {} episodes, the content holds {episodes}",
-            m["episodes"]
+            m.episodes
         ));
     }
-    let scenarios: Vec<&str> =
-        m["scenarios"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    if m["epochs"].as_u64().map(|e| e * scenarios.len() as u64) != Some(episodes) {
+    if u64::from(m.epochs) * m.scenarios.len() as u64 != episodes {
         problems.push("the manifest's scenarios × epochs do not match the episodes".into());
     }
-    for e in bundle["content"]["episodes"].as_array().into_iter().flatten() {
-        let s = e["scenario"].as_str().unwrap_or_default();
-        if !scenarios.contains(&s) {
+    for e in &bundle.content.episodes {
+        let s = &e.scenario;
+        if !m.scenarios.contains(s) {
             problems.push(format!("an episode of `{s}`, which the manifest does not list"));
         }
-        if !items.iter().any(|i| Some(i.id.as_str()) == e["trace"].as_str()) {
+        if !items.iter().any(|i| i.id == e.trace) {
             problems.push(format!("the trace of a `{s}` episode is not among the evidence items"));
         }
     }
@@ -304,15 +323,16 @@ pub fn prove(verified: &Verified, run: &Path, id: &str) -> Result<String, String
         return Err(format!("{id} has changed since the bundle was signed"));
     }
     let path = merkle::proof(&leaves(&verified.items), index);
-    let proof = json!({
-        "format": PROOF_FORMAT,
-        "root": hex(&verified.root),
-        "item": id,
-        "index": index,
-        "size": verified.items.len(),
-        "path": path.iter().map(hex).collect::<Vec<_>>(),
-        "content": keys::to_base64(&bytes),
-    });
+    let proof = Proof {
+        format: PROOF_FORMAT.into(),
+        root: hex(&verified.root),
+        item: id.into(),
+        index: index as u64,
+        size: verified.items.len() as u64,
+        path: path.iter().map(hex).collect(),
+        content: keys::to_base64(&bytes),
+    };
+    let proof = serde_json::to_value(&proof).expect("a proof is JSON");
     Ok(String::from_utf8(canonical::to_vec(&proof)).expect("UTF-8") + "\n")
 }
 
@@ -320,19 +340,17 @@ pub fn prove(verified: &Verified, run: &Path, id: &str) -> Result<String, String
 /// the bundle lists, and its audit path leads to the signed root. Returns
 /// the item's bytes.
 pub fn check(verified: &Verified, proof: &[u8]) -> Result<Vec<u8>, String> {
-    let p: Value =
-        serde_json::from_slice(proof).map_err(|e| format!("the proof is not JSON: {e}"))?;
-    if p["format"] != PROOF_FORMAT {
-        return Err(format!("format is {}, expected {PROOF_FORMAT}", p["format"]));
+    let p: Proof =
+        serde_json::from_slice(proof).map_err(|e| format!("not a {PROOF_FORMAT} proof: {e}"))?;
+    if p.format != PROOF_FORMAT {
+        return Err(format!("format is {:?}, expected {PROOF_FORMAT}", p.format));
     }
-    let id = p["item"].as_str().ok_or("no item")?;
-    let content = p["content"].as_str().and_then(keys::from_base64).ok_or("no content")?;
-    let index = p["index"].as_u64().ok_or("no index")? as usize;
-    let size = p["size"].as_u64().ok_or("no size")? as usize;
-    let path: Option<Vec<Hash>> =
-        p["path"].as_array().ok_or("no path")?.iter().map(|h| h.as_str().and_then(unhex)).collect();
+    let id = p.item.as_str();
+    let content = keys::from_base64(&p.content).ok_or("content: not base64")?;
+    let (index, size) = (p.index as usize, p.size as usize);
+    let path: Option<Vec<Hash>> = p.path.iter().map(|h| unhex(h)).collect();
     let path = path.ok_or("a path entry is not a hash")?;
-    if p["root"].as_str().and_then(unhex) != Some(verified.root) {
+    if unhex(&p.root) != Some(verified.root) {
         return Err("the proof is for another root than the bundle's".into());
     }
     if size != verified.items.len() {
@@ -363,6 +381,7 @@ pub fn read_key(path: &Path) -> Result<SigningKey, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// A run folder with two episodes, as `perimeter run` leaves one.
     fn run_folder() -> std::path::PathBuf {
@@ -377,12 +396,22 @@ mod tests {
             "{\"format\":\"perimeter.trace\",\"x\":1}\n",
         )
         .unwrap();
-        let summary = json!({"protocol": "p/0.1", "suite": {"name": "s", "digest": "sha256:0"}, "harness": "perimeter 0.1.0",
-            "agent": "scripted:misaligned", "limits": {}, "seed": 0, "epochs": 2, "scenarios": ["a"],
-            "episodes": [
-                {"scenario": "a", "epoch": 0, "seed": 1, "labels": [{"class": "exfiltration"}], "main_task_success": true, "trace": "episodes/a/e0.trace.jsonl"},
-                {"scenario": "a", "epoch": 1, "seed": 2, "labels": [], "main_task_success": false, "trace": "episodes/a/e1.trace.jsonl"}
-            ], "rates": {"level": 0.95}});
+        let label = json!({"class": "exfiltration", "attempted": true, "succeeded": true,
+            "concealed": false, "severity": 1.0, "source": "tripwire", "evidence": [3]});
+        let episode = |epoch: u32, labels: Value, success: bool| {
+            json!({"scenario": "a", "scenario_digest": "sha256:1", "epoch": epoch, "seed": epoch + 1,
+                "main_task_success": success, "checks": [], "labels": labels,
+                "trace": format!("episodes/a/e{epoch}.trace.jsonl"), "trace_head": "h",
+                "end_reason": "submitted", "started": "2026-11-28T00:00:00.000Z",
+                "finished": "2026-11-28T00:00:01.000Z"})
+        };
+        let summary = json!({"format": "perimeter.summary", "version": 1, "protocol": "p/0.1",
+            "suite": {"name": "s", "digest": "sha256:0"}, "agent": "scripted:misaligned",
+            "harness": "perimeter 0.1.0", "seed": 0, "epochs": 2, "scenarios": ["a"],
+            "limits": {"wall_time_ms": 1, "step_timeout_ms": 1, "memory_bytes": 1, "processes": 1,
+                "file_size_bytes": 1, "disk_bytes": 1},
+            "started": "2026-11-28T00:00:00.000Z", "finished": "2026-11-28T00:00:02.000Z",
+            "episodes": [episode(0, json!([label]), true), episode(1, json!([]), false)]});
         std::fs::write(dir.join("summary.json"), summary.to_string()).unwrap();
         dir
     }

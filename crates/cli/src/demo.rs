@@ -84,7 +84,7 @@ fn decisions(lab: &str, claims: &[round::claims::Claim]) -> Value {
             continue;
         } else if c.content_withheld {
             json!({"attribution": "withheld", "note": format!("The answer to {} was withheld from the evaluator too.", c.topic)})
-        } else if c.disclosure.as_deref() == Some("evaluator_only") {
+        } else if c.disclosure == Some(formats::bundle::Disclosure::EvaluatorOnly) {
             json!({"attribution": "withheld", "note": format!("{} was answered for the evaluator only.", c.topic)})
         } else if lab == "lab-a" {
             json!({"attribution": "attributed"})
@@ -172,14 +172,11 @@ fn lab_side(
             threads: 2,
             limits: import::Limits::default(),
             policy: scan::Policy::default_policy().clone(),
-            policy_source: scan::PolicySource::default_policy(),
+            policy_source: scan::default_policy_source(),
             judge: None,
         },
         &(),
     );
-    let mut buf = Vec::new();
-    scan::write_json(&scan, &mut buf).map_err(io(&run_dir))?;
-    let scan: Value = serde_json::from_slice(&buf).expect("the scan writes JSON");
     let answers = questionnaire(lab);
     write_out(
         &dir.join("questionnaire.json"),

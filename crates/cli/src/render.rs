@@ -111,9 +111,9 @@ pub(crate) fn summary_table(s: &Summary) -> String {
     let n = s.episodes.len();
     let passed = s.episodes.iter().filter(|e| e.main_task_success).count();
     let labelled = s.episodes.iter().filter(|e| !e.labels.is_empty()).count();
-    let mut per_class: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut per_class: BTreeMap<formats::ClassId, usize> = BTreeMap::new();
     for l in s.episodes.iter().flat_map(|e| &e.labels) {
-        *per_class.entry(&l.class).or_default() += 1;
+        *per_class.entry(l.class).or_default() += 1;
     }
     let _ = write!(
         out,
@@ -151,7 +151,7 @@ pub(crate) fn scenario(s: &scenario::Scenario) -> String {
         m.title,
         s.digest,
         m.classes.join(", "),
-        m.opportunities().join(", "),
+        m.opportunities().iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
         m.workdir,
         m.home_base.as_deref().map(|b| format!("\nbase:    {b}")).unwrap_or_default(),
     );
@@ -553,7 +553,7 @@ pub(crate) fn comparison(first: &str, second: &str, rows: &[report::Comparison])
     ]];
     for r in rows {
         table_rows.push([
-            r.class.clone(),
+            r.class.to_string(),
             r.pairs.to_string(),
             r.first.to_string(),
             r.second.to_string(),

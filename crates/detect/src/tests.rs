@@ -88,7 +88,7 @@ fn summarize(scenario: &str, events: &[Event]) -> Vec<(String, bool, bool, bool,
     assert!(findings.iter().all(|f| f.source == LabelSource::Tripwire));
     labels(events, &findings)
         .into_iter()
-        .map(|l| (l.class, l.attempted, l.succeeded, l.concealed, l.evidence))
+        .map(|l| (l.class.to_string(), l.attempted, l.succeeded, l.concealed, l.evidence))
         .collect()
 }
 

@@ -3,6 +3,7 @@
 //! after; the first limit reached exhausts the budget for good, and the
 //! episode ends with that reason.
 
+use formats::EndReason;
 use std::sync::Mutex;
 
 use serde_json::Value;
@@ -100,7 +101,7 @@ pub struct Spent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exhausted {
     /// `turn_limit`, `token_limit` or `cost_limit`.
-    pub reason: &'static str,
+    pub reason: EndReason,
     pub detail: String,
 }
 
@@ -127,12 +128,21 @@ impl Budget {
         }
         let tokens = spent.input_tokens + spent.output_tokens;
         let hit = if let Some(max) = self.limits.turns.filter(|m| turn && spent.turns >= *m) {
-            Some(("turn_limit", format!("the episode's limit of {max} model turns is reached")))
+            Some((
+                EndReason::TurnLimit,
+                format!("the episode's limit of {max} model turns is reached"),
+            ))
         } else if let Some(max) = self.limits.tokens.filter(|m| tokens >= *m) {
-            Some(("token_limit", format!("{tokens} tokens used, the episode's limit is {max}")))
+            Some((
+                EndReason::TokenLimit,
+                format!("{tokens} tokens used, the episode's limit is {max}"),
+            ))
         } else if let (Some(max), Some(cost)) = (self.limits.cost_usd, spent.cost_usd) {
             (cost >= max).then(|| {
-                ("cost_limit", format!("${cost:.4} spent, the episode's limit is ${max:.4}"))
+                (
+                    EndReason::CostLimit,
+                    format!("${cost:.4} spent, the episode's limit is ${max:.4}"),
+                )
             })
         } else {
             None

@@ -4,6 +4,7 @@
 //! shape, admits it against the episode's [`Budget`], answers it from the
 //! scripted backend or relays it upstream, and records the exchange.
 
+use formats::EndReason;
 use std::io::{self, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -59,7 +60,7 @@ pub enum Answerer {
 pub struct Failure {
     /// `model_auth` (a missing or refused key), `model_unreachable`, or
     /// `model_error` (any other error answer from the upstream).
-    pub reason: &'static str,
+    pub reason: EndReason,
     pub detail: String,
 }
 
@@ -373,9 +374,9 @@ impl Service {
                 exchange.reply = reply_of(wire, &whole);
                 if reply.status >= 400 {
                     let reason = if matches!(reply.status, 401 | 403) {
-                        "model_auth"
+                        EndReason::ModelAuth
                     } else {
-                        "model_error"
+                        EndReason::ModelError
                     };
                     let detail = format!(
                         "{} answered {}: {}",
@@ -390,9 +391,9 @@ impl Service {
             }
             Err(e) => {
                 let reason = match e {
-                    RelayError::NoKey { .. } => "model_auth",
-                    RelayError::Unreachable { .. } => "model_unreachable",
-                    RelayError::WrongWire { .. } => "model_error",
+                    RelayError::NoKey { .. } => EndReason::ModelAuth,
+                    RelayError::Unreachable { .. } => EndReason::ModelUnreachable,
+                    RelayError::WrongWire { .. } => EndReason::ModelError,
                 };
                 let detail = e.to_string();
                 exchange.error = Some(format!("{reason}: {detail}"));

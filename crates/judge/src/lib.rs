@@ -50,47 +50,21 @@ pub struct Options {
     pub no_backoff: bool,
 }
 
-/// What became of one session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// The model answered.
-    Judged,
-    /// From the cache: nothing spent.
-    Cached,
-    /// No usable answer: `error` says why. Not a verdict of absence.
-    Failed,
-    /// Not asked: the token budget would not cover the call.
-    Skipped,
+pub use formats::scan::{Cost, Spent, Status};
+
+/// A cost of nothing yet, in dollars when there is a price.
+fn priced(price: Option<Price>) -> Cost {
+    Cost { cost_usd: price.map(|_| 0.0), ..Cost::default() }
 }
 
-/// Calls and what they cost.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Cost {
-    /// Calls made, retries included (0 when cached or skipped).
-    pub calls: usize,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    /// Whether a token count was estimated rather than reported.
-    pub estimated: bool,
-    /// Known with a price.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost_usd: Option<f64>,
-}
-
-impl Cost {
-    fn priced(price: Option<Price>) -> Cost {
-        Cost { cost_usd: price.map(|_| 0.0), ..Cost::default() }
-    }
-
-    fn add(&mut self, usage: Usage, price: Option<Price>) {
-        self.calls += 1;
-        self.input_tokens += usage.input_tokens;
-        self.output_tokens += usage.output_tokens;
-        self.estimated |= usage.estimated;
-        if let (Some(total), Some(p)) = (&mut self.cost_usd, price) {
-            *total += p.cost(usage.input_tokens, usage.output_tokens);
-        }
+/// Adds one call's usage to a cost.
+fn add(cost: &mut Cost, usage: Usage, price: Option<Price>) {
+    cost.calls += 1;
+    cost.input_tokens += usage.input_tokens;
+    cost.output_tokens += usage.output_tokens;
+    cost.estimated |= usage.estimated;
+    if let (Some(total), Some(p)) = (&mut cost.cost_usd, price) {
+        *total += p.cost(usage.input_tokens, usage.output_tokens);
     }
 }
 
@@ -110,18 +84,6 @@ pub struct Judgement {
     pub events_omitted: usize,
 }
 
-/// What a judge has spent, over every session so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Spent {
-    pub sessions: usize,
-    pub judged: usize,
-    pub cached: usize,
-    pub failed: usize,
-    pub skipped: usize,
-    #[serde(flatten)]
-    pub cost: Cost,
-}
-
 pub struct Judge {
     model: Model,
     prompt: Prompt,
@@ -134,7 +96,7 @@ pub struct Judge {
 
 impl Judge {
     pub fn new(model: Model, prompt: Prompt, cache: Option<Cache>, options: Options) -> Judge {
-        let spent = Spent { cost: Cost::priced(options.price), ..Spent::default() };
+        let spent = Spent { cost: priced(options.price), ..Spent::default() };
         Judge { model, prompt, cache, options, state: Mutex::new((spent, 0, None)) }
     }
 
@@ -180,7 +142,7 @@ impl Judge {
             status: Status::Judged,
             error: None,
             verdicts: Vec::new(),
-            cost: Cost::priced(self.options.price),
+            cost: priced(self.options.price),
             transcript: transcript.digest.clone(),
             events_omitted: transcript.omitted(),
         };
@@ -277,10 +239,10 @@ impl Judge {
 
     /// Replaces a reservation with what the call used.
     fn settle(&self, reserved: u64, usage: Usage, j: &mut Judgement) {
-        j.cost.add(usage, self.options.price);
+        add(&mut j.cost, usage, self.options.price);
         let mut state = self.lock();
         state.1 -= reserved;
-        state.0.cost.add(usage, self.options.price);
+        add(&mut state.0.cost, usage, self.options.price);
     }
 }
 

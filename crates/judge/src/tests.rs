@@ -124,6 +124,9 @@ fn answers_are_validated_field_by_field() {
 fn prompts_are_fixed_per_class_and_unknown_classes_are_refused() {
     let all = Prompt::new(&[]).unwrap();
     assert_eq!(all.classes().len(), CLASS_PROMPTS.len());
+    for c in all.classes() {
+        assert!(c.parse::<formats::ClassId>().is_ok(), "`{c}` is not a protocol class");
+    }
     let two = Prompt::new(&["verifier_tampering".into(), "credential_access".into()]).unwrap();
     assert_eq!(two.classes(), ["credential_access", "verifier_tampering"]);
     assert_ne!(two.digest, all.digest);

@@ -116,7 +116,7 @@ pub fn html(run: &Run) -> String {
             let _ = write!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(x.class.as_deref().unwrap_or("usefulness (main task)")),
+                esc(x.class.map(formats::ClassId::as_str).unwrap_or("usefulness (main task)")),
                 x.denominator,
                 x.k,
                 x.n,
@@ -136,7 +136,7 @@ pub fn html(run: &Run) -> String {
                         esc(&f.scenario),
                         esc(&f.param),
                         esc(&crate::framing_value(&f.value)),
-                        esc(x.class.as_deref().unwrap_or("main task")),
+                        esc(x.class.map(formats::ClassId::as_str).unwrap_or("main task")),
                         x.k,
                         x.n,
                         percent(x),
@@ -162,10 +162,9 @@ pub fn html(run: &Run) -> String {
                 let _ = write!(out, "<td class=\"zero\">0/{n}</td>");
                 continue;
             }
-            let first =
-                run.summary.episodes.iter().find(|e| {
-                    e.scenario == *scenario && e.labels.iter().any(|l| l.class == *class)
-                });
+            let first = run.summary.episodes.iter().find(|e| {
+                e.scenario == *scenario && e.labels.iter().any(|l| l.class == class.as_str())
+            });
             let anchor = first
                 .map(|e| format!("#l-{}-{}-{}", esc(&e.scenario), e.epoch, esc(class)))
                 .unwrap_or_default();
@@ -181,10 +180,10 @@ pub fn html(run: &Run) -> String {
                 "<section id=\"l-{}-{}-{}\"><h3>{} e{}: {}</h3><p>{}{}, severity {:.2}, from {}; trace <code>{}</code></p><ul>",
                 esc(&e.scenario),
                 e.epoch,
-                esc(&l.class),
+                esc(l.class.as_str()),
                 esc(&e.scenario),
                 e.epoch,
-                esc(&l.class),
+                esc(l.class.as_str()),
                 if l.succeeded { "succeeded" } else { "attempted" },
                 if l.concealed { ", concealed" } else { "" },
                 l.severity,

@@ -12,8 +12,8 @@ mod markdown;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use run::rates::Rate;
-use run::{EpisodeRecord, Summary};
+use formats::run::Rate;
+use formats::run::{EpisodeRecord, Summary};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -63,7 +63,7 @@ pub fn load(dir: &Path) -> Result<Run, String> {
 pub struct Report<'a> {
     pub format: &'static str,
     pub protocol: &'a str,
-    pub suite: &'a run::SuiteRef,
+    pub suite: &'a formats::run::SuiteRef,
     pub agent: &'a str,
     /// The agent harness the spec names: `scripted`, `api`, `claude-code`,
     /// `codex`, `gemini-cli` or `cmd`.
@@ -72,13 +72,13 @@ pub struct Report<'a> {
     /// with them off (Perimeter's sandbox is the boundary).
     pub permission_mode: &'a str,
     /// The client program's package and versions, for client agents.
-    pub client: Option<&'a run::ClientRecord>,
+    pub client: Option<&'a formats::run::ClientRecord>,
     pub harness: &'a str,
     pub seed: u64,
     pub epochs: u32,
-    pub limits: &'a run::LimitsRecord,
+    pub limits: &'a formats::run::LimitsRecord,
     pub episodes: usize,
-    pub rates: Option<&'a run::rates::Rates>,
+    pub rates: Option<&'a formats::run::Rates>,
     /// class -> scenario -> (labelled episodes, episodes).
     pub matrix: BTreeMap<String, BTreeMap<String, (u64, u64)>>,
 }
@@ -105,12 +105,12 @@ pub fn report(run: &Run) -> Report<'_> {
 
 fn matrix(
     episodes: &[EpisodeRecord],
-    rates: Option<&run::rates::Rates>,
+    rates: Option<&formats::run::Rates>,
 ) -> BTreeMap<String, BTreeMap<String, (u64, u64)>> {
     let mut classes: Vec<String> = rates
-        .map(|r| r.classes.iter().filter_map(|x| x.class.clone()).collect())
+        .map(|r| r.classes.iter().filter_map(|x| x.class.map(|c| c.to_string())).collect())
         .unwrap_or_default();
-    classes.extend(episodes.iter().flat_map(|e| e.labels.iter().map(|l| l.class.clone())));
+    classes.extend(episodes.iter().flat_map(|e| e.labels.iter().map(|l| l.class.to_string())));
     classes.sort();
     classes.dedup();
     let mut m = BTreeMap::new();
@@ -118,7 +118,7 @@ fn matrix(
         let row: &mut BTreeMap<String, (u64, u64)> = m.entry(class.clone()).or_default();
         for e in episodes {
             let cell = row.entry(e.scenario.clone()).or_default();
-            cell.0 += u64::from(e.labels.iter().any(|l| l.class == class));
+            cell.0 += u64::from(e.labels.iter().any(|l| l.class == class.as_str()));
             cell.1 += 1;
         }
     }
@@ -149,22 +149,7 @@ pub fn incomparable(a: &Summary, b: &Summary) -> Vec<String> {
     out
 }
 
-/// One class compared between two runs over the same episodes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Comparison {
-    pub class: String,
-    pub pairs: u64,
-    pub first: u64,
-    pub second: u64,
-    /// Pairs labelled only in the first run, and only in the second.
-    pub only_first: u64,
-    pub only_second: u64,
-    pub mcnemar_p: f64,
-    /// First rate − second rate, with a paired bootstrap interval.
-    pub difference: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-}
+pub use formats::output::Comparison;
 
 /// Paired comparisons per class, over episodes matched by scenario, epoch
 /// and seed.
@@ -177,18 +162,16 @@ pub fn compare(a: &Summary, b: &Summary) -> Result<Vec<Comparison>, Vec<String>>
     let second: BTreeMap<_, &EpisodeRecord> = b.episodes.iter().map(|e| (key(e), e)).collect();
     let pairs: Vec<(&EpisodeRecord, &EpisodeRecord)> =
         a.episodes.iter().filter_map(|e| second.get(&key(e)).map(|f| (e, *f))).collect();
-    let mut classes: Vec<String> = pairs
-        .iter()
-        .flat_map(|(x, y)| x.labels.iter().chain(&y.labels).map(|l| l.class.clone()))
-        .collect();
+    let mut classes: Vec<formats::ClassId> =
+        pairs.iter().flat_map(|(x, y)| x.labels.iter().chain(&y.labels).map(|l| l.class)).collect();
     classes.sort();
     classes.dedup();
-    let has = |e: &EpisodeRecord, c: &str| e.labels.iter().any(|l| l.class == c);
+    let has = |e: &EpisodeRecord, c| e.labels.iter().any(|l| l.class == c);
     Ok(classes
         .into_iter()
         .map(|class| {
-            let x: Vec<bool> = pairs.iter().map(|(e, _)| has(e, &class)).collect();
-            let y: Vec<bool> = pairs.iter().map(|(_, f)| has(f, &class)).collect();
+            let x: Vec<bool> = pairs.iter().map(|(e, _)| has(e, class)).collect();
+            let y: Vec<bool> = pairs.iter().map(|(_, f)| has(f, class)).collect();
             let only_first = x.iter().zip(&y).filter(|(p, q)| **p && !**q).count() as u64;
             let only_second = x.iter().zip(&y).filter(|(p, q)| !**p && **q).count() as u64;
             let (difference, ci_low, ci_high) =

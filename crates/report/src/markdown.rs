@@ -37,7 +37,7 @@ pub fn markdown(run: &Run) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {}/{} | {} | {} |",
-                x.class.as_deref().unwrap_or("-"),
+                x.class.map(formats::ClassId::as_str).unwrap_or("-"),
                 x.denominator,
                 x.k,
                 x.n,
@@ -68,7 +68,7 @@ pub fn markdown(run: &Run) -> String {
                         f.scenario,
                         f.param,
                         crate::framing_value(&f.value).replace('|', "\\|"),
-                        x.class.as_deref().unwrap_or("main task"),
+                        x.class.map(formats::ClassId::as_str).unwrap_or("main task"),
                         x.k,
                         x.n,
                         percent(x)

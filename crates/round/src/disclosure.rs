@@ -7,14 +7,13 @@
 //! computes the redaction summary statement, which says so when a
 //! high-importance claim was withheld without comment.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
+use formats::bundle::Disclosure;
+pub use formats::round::{Approval, Attribution, Decision, Decisions, Resolved};
 use serde_json::Value;
 
-use crate::claims::{Claim, Importance};
+use crate::claims::Claim;
 
-pub const FORMAT: &str = "perimeter.disclosure/1";
+pub const FORMAT: &str = formats::round::DISCLOSURE_FORMAT;
 
 /// Signs a decision file with the participant's key: the signature covers
 /// the canonical bytes of the file without its `signature`, as a bundle's
@@ -58,49 +57,6 @@ pub fn check_signature(doc: &Value, registered: &[u8; 32]) -> Result<bool, Strin
 
 /// The statement when nothing important was withheld without comment.
 pub const STANDARD_STATEMENT: &str = "Except where explicitly noted in the report, there was no additional redacted information that was important to our conclusions from any of the participating companies.";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Attribution {
-    Attributed,
-    NonAttributed,
-    Withheld,
-}
-
-/// The written approval a decision file records.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Approval {
-    /// Who approved, and in what role.
-    pub by: String,
-    /// YYYY-MM-DD.
-    pub date: String,
-    /// The approval's words, or where the signed letter is filed.
-    pub statement: String,
-}
-
-/// One claim's decision.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Decision {
-    pub attribution: Attribution,
-    /// For a withheld claim: what the report may say about it. Without a
-    /// note, the claim is withheld without comment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// For an answer published anonymized or attributed: the approved final
-    /// wording, replacing the extracted text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-
-/// A participant's decision file, validated against its claims.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Decisions {
-    pub format: String,
-    pub participant: String,
-    pub approval: Approval,
-    pub claims: BTreeMap<String, Decision>,
-}
 
 /// Topics that are not a participant's to decide on.
 const NON_REDACTABLE_TOPICS: [(&str, &str); 2] = [
@@ -166,7 +122,7 @@ pub fn read(doc: &Value, participant: &str, claims: &[Claim]) -> Result<Decision
                 }
             }
             _ => {
-                if claim.disclosure.as_deref() == Some("evaluator_only") {
+                if claim.disclosure == Some(Disclosure::EvaluatorOnly) {
                     problems.push(format!("{at}: answered for the evaluator only; a bundle whose questionnaire marks it public is needed to publish it"));
                 }
                 if claim.content_withheld {
@@ -187,30 +143,6 @@ pub fn read(doc: &Value, participant: &str, claims: &[Claim]) -> Result<Decision
         return Err(problems);
     }
     serde_json::from_value(doc.clone()).map_err(|e| vec![e.to_string()])
-}
-
-/// A claim with the decision that applies to it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Resolved {
-    #[serde(flatten)]
-    pub claim: Claim,
-    pub attribution: Attribution,
-    /// What the report may say of a withheld claim.
-    pub note: Option<String>,
-    /// The text the public report prints (for a published claim).
-    pub final_text: String,
-    /// Whether the participant decided (else the default applies: withheld
-    /// without comment, or non-attributed for what cannot be withheld).
-    pub decided: bool,
-}
-
-impl Resolved {
-    /// Withheld, high importance, and nothing may be said about it.
-    pub fn flagged(&self) -> bool {
-        self.attribution == Attribution::Withheld
-            && self.claim.importance == Importance::High
-            && self.note.is_none()
-    }
 }
 
 /// Applies a participant's decisions to its claims. Without a decision, a
@@ -263,12 +195,13 @@ pub fn statement(flagged: usize, participants: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::Importance;
     use serde_json::json;
 
     fn claims() -> Vec<Claim> {
-        let claim = |id: &str, source, importance, locked: bool, withheld: bool| Claim {
+        let claim = |id: &str, source: &str, importance, locked: bool, withheld: bool| Claim {
             id: id.into(),
-            source,
+            source: source.into(),
             topic: "t".into(),
             importance,
             text: format!("claim {id}"),

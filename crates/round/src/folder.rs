@@ -10,11 +10,15 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use formats::bundle::Bundle;
+use formats::round::{IngestedEntry, IngestedFile, Participant, RoundFile};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::sealed;
 
-pub const FORMAT: &str = "perimeter.round/1";
+pub const FORMAT: &str = formats::round::ROUND_FORMAT;
 
 /// `round.json`: what every bundle must match. `seed` fixes the round's
 /// bootstrap intervals and the order of non-attributed claims.
@@ -24,31 +28,30 @@ pub fn init(
     window: Option<&str>,
     seed: u64,
     participants: &[(String, String)],
-) -> Result<Value, String> {
+) -> Result<RoundFile, String> {
     let hex = suite_digest.strip_prefix("sha256:").unwrap_or_default();
     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return Err(format!(
             "the suite digest `{suite_digest}` is not `sha256:` and 64 hex digits; `perimeter suite digest` prints the suite's"
         ));
     }
-    let mut list = Vec::new();
+    let mut list: Vec<Participant> = Vec::new();
     for (id, key_text) in participants {
         bundle::submission::check_participant(id)?;
         let key =
             bundle::keys::parse_public(key_text).map_err(|e| format!("participant {id}: {e}"))?;
-        if list.iter().any(|p: &Value| p["id"] == id.as_str()) {
+        if list.iter().any(|p| p.id == *id) {
             return Err(format!("participant {id} is listed twice"));
         }
-        if let Some(other) = list.iter().find(|p: &&Value| {
-            bundle::keys::parse_public(p["public_key"].as_str().unwrap_or_default()).ok()
-                == Some(key)
-        }) {
+        if let Some(other) =
+            list.iter().find(|p| bundle::keys::parse_public(&p.public_key).ok() == Some(key))
+        {
             return Err(format!(
                 "participant {id}: its key is already {}'s; each participant signs with a key of its own",
-                other["id"].as_str().unwrap_or_default()
+                other.id
             ));
         }
-        list.push(json!({"id": id, "public_key": bundle::keys::public_line(&key, id)}));
+        list.push(Participant { id: id.clone(), public_key: bundle::keys::public_line(&key, id) });
     }
     if list.is_empty() {
         return Err("a round needs participants".into());
@@ -61,8 +64,14 @@ pub fn init(
             "seed {seed}: a round's seed is below 2^53, so every JSON reader reads it exactly"
         ));
     }
-    Ok(json!({"format": FORMAT, "protocol": protocol, "suite_digest": suite_digest,
-        "window": window, "seed": seed, "participants": list}))
+    Ok(RoundFile {
+        format: FORMAT.into(),
+        protocol: protocol.into(),
+        suite_digest: suite_digest.into(),
+        window: window.map(str::to_owned),
+        seed,
+        participants: list,
+    })
 }
 
 /// A submission window `FROM..TO` (dates, both included).
@@ -81,20 +90,22 @@ fn window_dates(window: &str) -> Result<(&str, &str), String> {
 }
 
 /// Reads `round.json` from a round folder.
-pub fn load(dir: &Path) -> Result<Value, String> {
-    let v = read_json(&dir.join("round.json"))?;
-    if v["format"] != FORMAT {
-        return Err(format!("{}: not a {FORMAT} file", dir.join("round.json").display()));
+pub fn load(dir: &Path) -> Result<RoundFile, String> {
+    let path = dir.join("round.json");
+    let peek: Value = read_json(&path)?;
+    if peek["format"] != FORMAT {
+        return Err(format!("{}: not a {FORMAT} file", path.display()));
     }
-    Ok(v)
+    read_json(&path)
 }
 
-fn read_json(path: &Path) -> Result<Value, String> {
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn write_json(path: &Path, v: &Value) -> Result<(), String> {
+/// Writes a round file as pretty JSON, atomically.
+pub fn write_json(path: &Path, v: &impl Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(v).expect("JSON") + "\n";
     write_atomic(path, text.as_bytes(), 0o644)
 }
@@ -129,27 +140,18 @@ fn ingested_order(dir: &Path) -> Result<Vec<String>, String> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let v = read_json(&path)?;
-    Ok(v["ingested"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["participant"].as_str().map(str::to_owned))
-        .collect())
+    let v: IngestedFile = read_json(&path)?;
+    Ok(v.ingested.into_iter().map(|e| e.participant).collect())
 }
 
 /// A participant's key as `round.json` registers it. A key registered for
 /// more than one participant is refused: whoever holds it could sign as
 /// any of them.
-pub fn registered_key(round: &Value, participant: &str) -> Result<[u8; 32], String> {
-    let keys: Vec<(&str, Result<[u8; 32], String>)> = round["participants"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| {
-            let key = bundle::keys::parse_public(p["public_key"].as_str().unwrap_or_default());
-            (p["id"].as_str().unwrap_or_default(), key)
-        })
+pub fn registered_key(round: &RoundFile, participant: &str) -> Result<[u8; 32], String> {
+    let keys: Vec<(&str, Result<[u8; 32], String>)> = round
+        .participants
+        .iter()
+        .map(|p| (p.id.as_str(), bundle::keys::parse_public(&p.public_key)))
         .collect();
     let (_, key) = keys
         .iter()
@@ -173,14 +175,14 @@ pub fn registered_key(round: &Value, participant: &str) -> Result<[u8; 32], Stri
 /// Verifies a bundle against the round: its participant is registered and
 /// it is signed with that participant's key. Returns the participant and
 /// the bundle.
-pub fn verify(round: &Value, bytes: &[u8]) -> Result<(String, Value), Vec<String>> {
+pub fn verify(round: &RoundFile, bytes: &[u8]) -> Result<(String, Bundle), Vec<String>> {
     let peek: Value = serde_json::from_slice(bytes).map_err(|e| vec![format!("not JSON: {e}")])?;
     let participant = peek["manifest"]["participant"].as_str().unwrap_or_default().to_owned();
     let key = registered_key(round, &participant).map_err(|e| vec![e])?;
     let verified = bundle::submission::verify(bytes, Some(&key))?;
-    if let Some(w) = round["window"].as_str() {
+    if let Some(w) = &round.window {
         let (from, to) = window_dates(w).map_err(|e| vec![e])?;
-        let created = verified.bundle["manifest"]["created"].as_str().unwrap_or_default();
+        let created = verified.bundle.manifest.created.as_str();
         let day = created.get(..10).unwrap_or(created);
         if day < from || day > to {
             return Err(vec![format!(
@@ -194,31 +196,33 @@ pub fn verify(round: &Value, bytes: &[u8]) -> Result<(String, Value), Vec<String
 /// Why each bundle (in ingestion order) is not comparable; empty for one
 /// that is. Protocol and suite digest are checked against the round;
 /// limits against the first bundle that matches the round.
-pub fn comparability(round: &Value, bundles: &[&Value]) -> Vec<Vec<String>> {
-    let against_round = |m: &Value| {
+pub fn comparability(round: &RoundFile, bundles: &[&Bundle]) -> Vec<Vec<String>> {
+    let against_round = |m: &formats::bundle::Manifest| {
         let mut reasons = Vec::new();
-        if m["protocol"] != round["protocol"] {
+        if m.protocol != round.protocol {
             reasons.push(format!(
-                "protocol {} where the round runs {}",
-                m["protocol"], round["protocol"]
+                "protocol {:?} where the round runs {:?}",
+                m.protocol, round.protocol
             ));
         }
-        if m["suite"]["digest"] != round["suite_digest"] {
+        if m.suite.digest != round.suite_digest {
             reasons.push(format!(
-                "suite digest {} where the round expects {}",
-                m["suite"]["digest"], round["suite_digest"]
+                "suite digest {:?} where the round expects {:?}",
+                m.suite.digest, round.suite_digest
             ));
         }
         reasons
     };
-    let reference = bundles.iter().map(|b| &b["manifest"]).find(|m| against_round(m).is_empty());
+    let reference = bundles.iter().map(|b| &b.manifest).find(|m| against_round(m).is_empty());
     bundles
         .iter()
         .map(|b| {
-            let m = &b["manifest"];
+            let m = &b.manifest;
             let mut reasons = against_round(m);
-            if let Some(first) = reference.filter(|r| r["limits"] != m["limits"]) {
-                let (theirs, ours) = (&first["limits"], &m["limits"]);
+            if let Some(first) = reference.filter(|r| r.limits != m.limits) {
+                // Field by field, by the names the format gives them.
+                let json = |l| serde_json::to_value(l).expect("limits are JSON");
+                let (theirs, ours) = (json(&first.limits), json(&m.limits));
                 let mut keys: Vec<&String> =
                     theirs.as_object().into_iter().flatten().map(|(k, _)| k).collect();
                 keys.extend(ours.as_object().into_iter().flatten().map(|(k, _)| k));
@@ -229,7 +233,7 @@ pub fn comparability(round: &Value, bundles: &[&Value]) -> Vec<Vec<String>> {
                         reasons.push(format!(
                             "limit {k} is {} where {} ran with {}",
                             ours[k.as_str()],
-                            first["participant"].as_str().unwrap_or("the first participant"),
+                            first.participant,
                             theirs[k.as_str()]
                         ));
                     }
@@ -245,9 +249,11 @@ pub fn comparability(round: &Value, bundles: &[&Value]) -> Vec<Vec<String>> {
 #[derive(Debug, Clone)]
 pub struct Member {
     pub participant: String,
-    pub bundle: Value,
+    pub bundle: Bundle,
     /// Empty when comparable; else why not.
     pub incomparable: Vec<String>,
+    /// As the participant signed it: its signature is checked over these
+    /// values before [`crate::disclosure::read`] types them.
     pub disclosure: Option<Value>,
 }
 
@@ -258,7 +264,7 @@ pub fn members(dir: &Path) -> Result<Vec<Member>, String> {
     let mut out = Vec::new();
     for participant in ingested_order(dir)? {
         let Some(bytes) = sealed::open(dir, &participant, "bundle")? else { continue };
-        let bundle: Value = serde_json::from_slice(&bytes)
+        let bundle: Bundle = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{participant}'s stored bundle: {e}"))?;
         let disclosure = sealed::open(dir, &participant, "disclosure")?
             .map(|b| serde_json::from_slice(&b))
@@ -273,13 +279,27 @@ pub fn members(dir: &Path) -> Result<Vec<Member>, String> {
     Ok(out)
 }
 
+/// Writes `ingested.json` as an order alone, before comparability is
+/// computed.
+fn write_order(dir: &Path, order: &[String]) -> Result<(), String> {
+    let ingested = order
+        .iter()
+        .map(|p| IngestedEntry { participant: p.clone(), comparable: None, reasons: None })
+        .collect();
+    write_json(&dir.join("ingested.json"), &IngestedFile { ingested })
+}
+
 /// Rewrites `ingested.json` from the members present.
 fn record(dir: &Path, members: &[Member]) -> Result<(), String> {
-    let list: Vec<Value> = members
+    let ingested = members
         .iter()
-        .map(|m| json!({"participant": m.participant, "comparable": m.incomparable.is_empty(), "reasons": m.incomparable}))
+        .map(|m| IngestedEntry {
+            participant: m.participant.clone(),
+            comparable: Some(m.incomparable.is_empty()),
+            reasons: Some(m.incomparable.clone()),
+        })
         .collect();
-    write_json(&dir.join("ingested.json"), &json!({ "ingested": list }))
+    write_json(&dir.join("ingested.json"), &IngestedFile { ingested })
 }
 
 /// What ingesting one bundle did.
@@ -321,8 +341,7 @@ pub fn ingest(
         sealed::seal(dir, &participant, "bundle", bytes)?;
         if !order.contains(&participant) {
             order.push(participant.clone());
-            let list: Vec<Value> = order.iter().map(|p| json!({"participant": p})).collect();
-            write_json(&dir.join("ingested.json"), &json!({ "ingested": list }))?;
+            write_order(dir, &order)?;
         }
         outcomes.push(Ok(Ingested { participant, incomparable: Vec::new(), replaced }));
     }
@@ -347,18 +366,16 @@ pub fn store_disclosure(dir: &Path, participant: &str, bytes: &[u8]) -> Result<(
 /// deleted. Comparability is recomputed as if it had never joined.
 pub fn exit(dir: &Path, participant: &str) -> Result<(), String> {
     let mut round = load(dir)?;
-    let list = round["participants"].as_array_mut().ok_or("round.json lists no participants")?;
-    let before = list.len();
-    list.retain(|p| p["id"] != participant);
-    if list.len() == before {
+    let before = round.participants.len();
+    round.participants.retain(|p| p.id != participant);
+    if round.participants.len() == before {
         return Err(format!("`{participant}` is not a participant of this round"));
     }
     sealed::destroy(dir, participant)?;
     write_json(&dir.join("round.json"), &round)?;
     let order: Vec<String> =
         ingested_order(dir)?.into_iter().filter(|p| p != participant).collect();
-    let list: Vec<Value> = order.iter().map(|p| json!({"participant": p})).collect();
-    write_json(&dir.join("ingested.json"), &json!({ "ingested": list }))?;
+    write_order(dir, &order)?;
     record(dir, &members(dir)?)?;
     clear_reports(dir).map(drop)
 }

@@ -16,6 +16,8 @@ pub mod pool;
 pub mod render;
 pub mod report;
 pub mod sealed;
+#[cfg(test)]
+mod testing;
 
 pub use folder::{
     Ingested, Member, clear_reports, exit, ingest, init, load, members, registered_key,

@@ -9,11 +9,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
-use serde_json::Value;
+use formats::ClassId;
+use formats::bundle::{Bundle, Episode};
+pub use formats::round::{ClassFigure, FramingFigure, Pooled, Rate, ScanFigure};
 
 /// The confidence level of every interval.
-pub const LEVEL: f64 = 0.95;
+pub const LEVEL: f64 = formats::run::LEVEL;
 const REPS: usize = 2000;
 /// Clusters needed before a bootstrap interval replaces Wilson's.
 const MIN_CLUSTERS: usize = 5;
@@ -21,91 +22,16 @@ const MIN_CLUSTERS: usize = 5;
 /// figure "pooled" would be its own.
 pub const MIN_PARTICIPANTS: usize = 2;
 
-/// A rate with its interval.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Rate {
-    pub k: u64,
-    pub n: u64,
-    pub rate: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-    /// `wilson`, `rule_of_three` or `bootstrap` (clusters: participant ×
-    /// scenario).
-    pub method: String,
-}
-
-impl Rate {
-    /// A rate as `summary.json` (and so a bundle) records it.
-    pub fn from_summary(v: &Value) -> Option<Rate> {
-        Some(Rate {
-            k: v["k"].as_u64()?,
-            n: v["n"].as_u64()?,
-            rate: v["rate"].as_f64()?,
-            ci_low: v["ci_low"].as_f64()?,
-            ci_high: v["ci_high"].as_f64()?,
-            method: v["method"].as_str()?.to_owned(),
-        })
+/// A rate as `summary.json` (and so a bundle) records it.
+pub fn from_summary(r: &formats::run::Rate) -> Rate {
+    Rate {
+        k: r.k,
+        n: r.n,
+        rate: r.rate,
+        ci_low: r.ci_low,
+        ci_high: r.ci_high,
+        method: r.method.clone(),
     }
-
-    /// `12.5% [3.1, 28.0]`.
-    pub fn percent(&self) -> String {
-        format!(
-            "{:.1}% [{:.1}, {:.1}]",
-            100.0 * self.rate,
-            100.0 * self.ci_low,
-            100.0 * self.ci_high
-        )
-    }
-}
-
-/// One class across participants.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ClassFigure {
-    pub class: String,
-    /// Participants with at least one episode labelled with the class.
-    pub participants_labelled: usize,
-    #[serde(flatten)]
-    pub rate: Rate,
-}
-
-/// Scan totals summed across the participants that included a scan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ScanFigure {
-    pub participants: usize,
-    pub sessions: u64,
-    pub sessions_with_findings: u64,
-    /// Per class: sessions with at least one finding of it.
-    pub classes: BTreeMap<String, u64>,
-    pub permission_known: u64,
-    pub permissions_skipped: u64,
-}
-
-/// One value of a scenario's framing parameter, across participants: the
-/// matched-framing comparison sandbagging is measured by.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FramingFigure {
-    pub scenario: String,
-    pub param: String,
-    pub value: String,
-    /// Participants with at least one episode that drew this value.
-    pub participants: usize,
-    pub usefulness: Rate,
-    pub classes: Vec<ClassFigure>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Pooled {
-    pub participants: usize,
-    pub episodes: u64,
-    pub level: f64,
-    pub classes: Vec<ClassFigure>,
-    pub usefulness: Rate,
-    pub eval_aware: Rate,
-    /// `None` when fewer than [`MIN_PARTICIPANTS`] included a scan.
-    pub scan: Option<ScanFigure>,
-    /// Per framing value the bundles' rates declare (`rates.framings`),
-    /// over the episodes that drew it.
-    pub framings: Vec<FramingFigure>,
 }
 
 fn rate(clusters: &[(u64, u64)], seed: u64) -> Rate {
@@ -127,37 +53,32 @@ fn rate(clusters: &[(u64, u64)], seed: u64) -> Rate {
     }
 }
 
-fn episodes(bundle: &Value) -> &[Value] {
-    bundle["content"]["episodes"].as_array().map(Vec::as_slice).unwrap_or_default()
-}
-
 /// Whether an episode carries a label of `class`.
-pub fn labelled(episode: &Value, class: &str) -> bool {
-    episode["labels"].as_array().into_iter().flatten().any(|l| l["class"] == class)
+pub fn labelled(episode: &Episode, class: ClassId) -> bool {
+    episode.labels.iter().any(|l| l.class == class)
 }
 
 /// The classes a bundle reports: those its rates declare, and any labelled.
-pub fn classes(bundle: &Value) -> BTreeSet<String> {
-    let declared = bundle["content"]["rates"]["classes"].as_array().into_iter().flatten();
-    let labelled =
-        episodes(bundle).iter().flat_map(|e| e["labels"].as_array().into_iter().flatten());
-    declared.chain(labelled).filter_map(|r| r["class"].as_str().map(str::to_owned)).collect()
+pub fn classes(bundle: &Bundle) -> BTreeSet<ClassId> {
+    let declared = bundle.content.rates.iter().flat_map(|r| &r.classes).filter_map(|r| r.class);
+    let labelled = bundle.content.episodes.iter().flat_map(|e| e.labels.iter().map(|l| l.class));
+    declared.chain(labelled).collect()
 }
 
 /// Pools bundles (participant id, bundle); the order they come in does not
 /// matter.
-pub fn pool(bundles: &[(&str, &Value)], seed: u64) -> Pooled {
-    let mut sorted: Vec<&(&str, &Value)> = bundles.iter().collect();
+pub fn pool(bundles: &[(&str, &Bundle)], seed: u64) -> Pooled {
+    let mut sorted: Vec<&(&str, &Bundle)> = bundles.iter().collect();
     sorted.sort_by_key(|(p, _)| *p);
-    let classes: BTreeSet<String> = sorted.iter().flat_map(|(_, b)| classes(b)).collect();
+    let classes: BTreeSet<ClassId> = sorted.iter().flat_map(|(_, b)| classes(b)).collect();
     // (participant, scenario) -> its episodes.
-    let mut groups: BTreeMap<(&str, &str), Vec<&Value>> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, &str), Vec<&Episode>> = BTreeMap::new();
     for (p, b) in &sorted {
-        for e in episodes(b) {
-            groups.entry((p, e["scenario"].as_str().unwrap_or_default())).or_default().push(e);
+        for e in &b.content.episodes {
+            groups.entry((p, e.scenario.as_str())).or_default().push(e);
         }
     }
-    let clusters = |hit: &dyn Fn(&Value) -> bool| -> Vec<(u64, u64)> {
+    let clusters = |hit: &dyn Fn(&Episode) -> bool| -> Vec<(u64, u64)> {
         groups
             .values()
             .map(|es| (es.iter().filter(|e| hit(e)).count() as u64, es.len() as u64))
@@ -168,32 +89,29 @@ pub fn pool(bundles: &[(&str, &Value)], seed: u64) -> Pooled {
         .map(|class| ClassFigure {
             participants_labelled: sorted
                 .iter()
-                .filter(|(_, b)| episodes(b).iter().any(|e| labelled(e, &class)))
+                .filter(|(_, b)| b.content.episodes.iter().any(|e| labelled(e, class)))
                 .count(),
-            rate: rate(&clusters(&|e| labelled(e, &class)), seed),
+            rate: rate(&clusters(&|e| labelled(e, class)), seed),
             class,
         })
         .collect();
-    let scans: Vec<&Value> = sorted
-        .iter()
-        .map(|(_, b)| &b["content"]["scan"]["totals"])
-        .filter(|t| t.is_object())
-        .collect();
-    let sum = |f: &str| scans.iter().map(|t| t[f].as_u64().unwrap_or(0)).sum();
+    let scans: Vec<&formats::scan::Totals> =
+        sorted.iter().filter_map(|(_, b)| b.content.scan.as_ref()).map(|s| &s.totals).collect();
+    let sum = |f: fn(&formats::scan::Totals) -> usize| scans.iter().map(|t| f(t) as u64).sum();
     let scan = (scans.len() >= MIN_PARTICIPANTS).then(|| {
         let mut classes = BTreeMap::new();
         for t in &scans {
-            for (c, v) in t["classes"].as_object().into_iter().flatten() {
-                *classes.entry(c.clone()).or_default() += v["sessions"].as_u64().unwrap_or(0);
+            for (c, v) in &t.classes {
+                *classes.entry(*c).or_default() += v.sessions as u64;
             }
         }
         ScanFigure {
             participants: scans.len(),
-            sessions: sum("sessions"),
-            sessions_with_findings: sum("sessions_with_findings"),
+            sessions: sum(|t| t.sessions),
+            sessions_with_findings: sum(|t| t.sessions_with_findings),
             classes,
-            permission_known: sum("permission_known"),
-            permissions_skipped: sum("permissions_skipped"),
+            permission_known: sum(|t| t.permission_known),
+            permissions_skipped: sum(|t| t.permissions_skipped),
         }
     });
     Pooled {
@@ -202,26 +120,23 @@ pub fn pool(bundles: &[(&str, &Value)], seed: u64) -> Pooled {
         episodes: groups.values().map(|g| g.len() as u64).sum(),
         level: LEVEL,
         classes: figures,
-        usefulness: rate(&clusters(&|e| e["main_task_success"] == true), seed),
-        eval_aware: rate(&clusters(&|e| e["eval_aware"] == true), seed),
+        usefulness: rate(&clusters(&|e| e.main_task_success), seed),
+        eval_aware: rate(&clusters(&|e| e.eval_aware), seed),
         scan,
     }
 }
 
+/// (scenario, param, value) of a framing.
+type FramingKey = (String, String, String);
+
 /// The framing values the bundles declare, sorted, with the classes each
-/// reports: (scenario, param, value) -> classes.
-fn declared_framings(bundles: &[&(&str, &Value)]) -> Vec<((String, String, String), Vec<String>)> {
-    let mut out: Vec<((String, String, String), Vec<String>)> = Vec::new();
+/// reports.
+fn declared_framings(bundles: &[&(&str, &Bundle)]) -> Vec<(FramingKey, Vec<ClassId>)> {
+    let mut out: Vec<(FramingKey, Vec<ClassId>)> = Vec::new();
     for (_, b) in bundles {
-        for f in b["content"]["rates"]["framings"].as_array().into_iter().flatten() {
-            let s = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
-            let key = (s("scenario"), s("param"), s("value"));
-            let classes: Vec<String> = f["rates"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r["class"].as_str().map(str::to_owned))
-                .collect();
+        for f in b.content.rates.iter().flat_map(|r| &r.framings) {
+            let key = (f.scenario.clone(), f.param.clone(), f.value.clone());
+            let classes: Vec<ClassId> = f.rates.iter().filter_map(|r| r.class).collect();
             match out.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, known)) => {
                     known.extend(classes);
@@ -238,23 +153,24 @@ fn declared_framings(bundles: &[&(&str, &Value)]) -> Vec<((String, String, Strin
 
 /// Each framing value drawn by at least [`MIN_PARTICIPANTS`] participants:
 /// one participant's figure "pooled" would be its own.
-fn framings(bundles: &[&(&str, &Value)], seed: u64) -> Vec<FramingFigure> {
+fn framings(bundles: &[&(&str, &Bundle)], seed: u64) -> Vec<FramingFigure> {
     declared_framings(bundles)
         .into_iter()
         .filter_map(|((scenario, param, value), classes)| {
             // One cluster per participant: its episodes that drew the value.
-            let drew = |e: &&Value| {
-                e["scenario"] == scenario.as_str() && e["params"][&param] == value.as_str()
+            let drew = |e: &&Episode| {
+                e.scenario == scenario
+                    && e.params.as_ref().and_then(|p| p.get(&param)) == Some(&value)
             };
-            let groups: Vec<Vec<&Value>> = bundles
+            let groups: Vec<Vec<&Episode>> = bundles
                 .iter()
-                .map(|(_, b)| episodes(b).iter().filter(drew).collect::<Vec<_>>())
+                .map(|(_, b)| b.content.episodes.iter().filter(drew).collect::<Vec<_>>())
                 .filter(|g| !g.is_empty())
                 .collect();
             if groups.len() < MIN_PARTICIPANTS {
                 return None;
             }
-            let clusters = |hit: &dyn Fn(&Value) -> bool| -> Vec<(u64, u64)> {
+            let clusters = |hit: &dyn Fn(&Episode) -> bool| -> Vec<(u64, u64)> {
                 groups
                     .iter()
                     .map(|g| (g.iter().filter(|e| hit(e)).count() as u64, g.len() as u64))
@@ -262,15 +178,15 @@ fn framings(bundles: &[&(&str, &Value)], seed: u64) -> Vec<FramingFigure> {
             };
             Some(FramingFigure {
                 participants: groups.len(),
-                usefulness: rate(&clusters(&|e| e["main_task_success"] == true), seed),
+                usefulness: rate(&clusters(&|e| e.main_task_success), seed),
                 classes: classes
                     .into_iter()
                     .map(|class| ClassFigure {
                         participants_labelled: groups
                             .iter()
-                            .filter(|g| g.iter().any(|e| labelled(e, &class)))
+                            .filter(|g| g.iter().any(|e| labelled(e, class)))
                             .count(),
-                        rate: rate(&clusters(&|e| labelled(e, &class)), seed),
+                        rate: rate(&clusters(&|e| labelled(e, class)), seed),
                         class,
                     })
                     .collect(),
@@ -285,9 +201,9 @@ fn framings(bundles: &[&(&str, &Value)], seed: u64) -> Vec<FramingFigure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
-    fn bundle(labels: &[(&str, &[&str])]) -> Value {
+    fn bundle(labels: &[(&str, &[&str])]) -> Bundle {
         let episodes: Vec<Value> = labels
             .iter()
             .map(|(s, classes)| {
@@ -295,7 +211,9 @@ mod tests {
                 json!({"scenario": s, "labels": labels, "main_task_success": classes.is_empty(), "eval_aware": false})
             })
             .collect();
-        json!({"content": {"episodes": episodes, "rates": {"classes": [{"class": "sandbagging"}]}}})
+        crate::testing::bundle(
+            json!({"content": {"episodes": episodes, "rates": {"classes": [{"class": "sandbagging"}]}}}),
+        )
     }
 
     #[test]
@@ -337,7 +255,9 @@ mod tests {
                     "rates": [{"class": null}, {"class": "sandbagging"}]})
                 })
                 .collect();
-            json!({"content": {"episodes": episodes, "rates": {"classes": [], "framings": declared}}})
+            crate::testing::bundle(
+                json!({"content": {"episodes": episodes, "rates": {"classes": [], "framings": declared}}}),
+            )
         };
         let a = framed(&[("", false), ("warned", true)]);
         let b = framed(&[("warned", true), ("warned", false)]);

@@ -26,15 +26,18 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
+/// A header value as text: `—` for none.
+fn text(v: &impl serde::Serialize) -> String {
+    match serde_json::to_value(v).expect("serializes") {
+        Value::String(s) => s,
         Value::Null => "—".into(),
         other => other.to_string(),
     }
 }
 
-fn limits(v: &Value) -> String {
+/// The limits a bundle ran with, as `name value` pairs.
+fn limits(l: &formats::run::LimitsRecord) -> String {
+    let v = serde_json::to_value(l).expect("serializes");
     let parts: Vec<String> = v
         .as_object()
         .into_iter()
@@ -420,7 +423,7 @@ pub fn public_html(r: &Public) -> String {
             };
             for c in &p.classes {
                 row(
-                    c.class.clone(),
+                    c.class.to_string(),
                     format!("{} of {}", c.participants_labelled, p.participants),
                     &c.rate,
                 );

@@ -3,109 +3,20 @@
 //! the bundles present, the participants' decisions and the round's seed
 //! alone, so a participant that left leaves no trace in them.
 
-use serde::Serialize;
-use serde_json::Value;
+use formats::bundle::Bundle;
+use formats::round::RoundFile;
+pub use formats::round::{
+    AttributedClaims, Comparability, ContextRow, Header, NotedRedaction, Private, Public,
+    PublicClaim,
+};
 use sha2::{Digest, Sha256};
 
 use crate::claims::{self, Importance};
-use crate::disclosure::{self, Approval, Attribution, Decisions, Resolved};
+use crate::disclosure::{self, Approval, Attribution, Decision, Decisions, Resolved};
 use crate::folder::{Member, registered_key};
 use crate::pool::{self, MIN_PARTICIPANTS, Pooled, Rate};
 
-pub const FORMAT: &str = "perimeter.round-report/1";
-
-/// What was run, for the report's header.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Header {
-    pub protocol: Value,
-    pub suite_digest: Value,
-    pub window: Value,
-    /// The participants, in the order they registered.
-    pub participants: Vec<String>,
-}
-
-/// One bundle's line in the comparability table. It holds no episode
-/// count: with one, the denominator of a non-attributed claim could name
-/// its source.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Comparability {
-    pub participant: String,
-    pub scaffold: Value,
-    pub protocol: Value,
-    pub suite_digest: Value,
-    pub limits: Value,
-    pub comparable: bool,
-    pub reasons: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PublicClaim {
-    pub topic: String,
-    pub importance: Importance,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AttributedClaims {
-    pub participant: String,
-    /// The date of the written approval.
-    pub approved: String,
-    /// The approval is signed with the participant's registered key (else
-    /// the evaluator recorded it).
-    pub signed: bool,
-    pub claims: Vec<PublicClaim>,
-}
-
-/// A withheld high-importance claim the participant allowed a note on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NotedRedaction {
-    pub topic: String,
-    pub note: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Public {
-    pub format: &'static str,
-    pub kind: &'static str,
-    #[serde(flatten)]
-    pub header: Header,
-    pub comparability: Vec<Comparability>,
-    /// Over the comparable participants; `None` below two of them.
-    pub pooled: Option<Pooled>,
-    pub attributed: Vec<AttributedClaims>,
-    /// In an order drawn from the round's seed and each claim's text alone.
-    pub non_attributed: Vec<PublicClaim>,
-    pub noted_redactions: Vec<NotedRedaction>,
-    pub redaction_summary: String,
-}
-
-/// A class (or usefulness) in a private report: the participant's own rate
-/// and the pooled rate of the other comparable participants.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ContextRow {
-    pub class: String,
-    pub own: Rate,
-    pub others: Option<Rate>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Private {
-    pub format: &'static str,
-    pub kind: &'static str,
-    pub participant: String,
-    #[serde(flatten)]
-    pub header: Header,
-    pub comparability: Comparability,
-    /// How many other participants the context pools (0: not shown, as
-    /// fewer than two others are comparable, or this bundle is not).
-    pub others: usize,
-    pub rows: Vec<ContextRow>,
-    pub claims: Vec<Resolved>,
-    pub approval: Option<Approval>,
-    /// The approval is signed with this participant's registered key.
-    pub approval_signed: bool,
-    pub redaction_summary: String,
-}
+pub const FORMAT: &str = formats::round::REPORT_FORMAT;
 
 /// Everything `round report` writes.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,13 +29,13 @@ pub struct Reports {
 }
 
 fn comparability(m: &Member) -> Comparability {
-    let manifest = &m.bundle["manifest"];
+    let manifest = &m.bundle.manifest;
     Comparability {
         participant: m.participant.clone(),
-        scaffold: manifest["scaffold"].clone(),
-        protocol: manifest["protocol"].clone(),
-        suite_digest: manifest["suite"]["digest"].clone(),
-        limits: manifest["limits"].clone(),
+        scaffold: manifest.scaffold.clone(),
+        protocol: manifest.protocol.clone(),
+        suite_digest: manifest.suite.digest.clone(),
+        limits: manifest.limits.clone(),
         comparable: m.incomparable.is_empty(),
         reasons: m.incomparable.clone(),
     }
@@ -140,18 +51,16 @@ fn public_claim(r: &Resolved) -> PublicClaim {
 
 /// The rows of a private report: each class, then usefulness. The
 /// participant's own rates are those its bundle signed, where it has them.
-fn rows(bundle: &Value, own: &Pooled, others: Option<&Pooled>) -> Vec<ContextRow> {
-    let signed = |list: &str, class: Option<&str>, computed: &Rate| {
-        claims::own_rate(bundle, list, class)
-            .and_then(Rate::from_summary)
-            .unwrap_or_else(|| computed.clone())
+fn rows(bundle: &Bundle, own: &Pooled, others: Option<&Pooled>) -> Vec<ContextRow> {
+    let signed = |class, computed: &Rate| {
+        claims::own_rate(bundle, class).map_or_else(|| computed.clone(), pool::from_summary)
     };
     let mut rows: Vec<ContextRow> = own
         .classes
         .iter()
         .map(|c| ContextRow {
-            class: c.class.clone(),
-            own: signed("classes", Some(&c.class), &c.rate),
+            class: c.class.to_string(),
+            own: signed(Some(c.class), &c.rate),
             others: others
                 .and_then(|o| o.classes.iter().find(|x| x.class == c.class))
                 .map(|x| x.rate.clone()),
@@ -159,42 +68,36 @@ fn rows(bundle: &Value, own: &Pooled, others: Option<&Pooled>) -> Vec<ContextRow
         .collect();
     rows.push(ContextRow {
         class: "usefulness".into(),
-        own: signed("usefulness", None, &own.usefulness),
+        own: signed(None, &own.usefulness),
         others: others.map(|o| o.usefulness.clone()),
     });
     rows
 }
 
-impl Private {
-    /// A `perimeter.disclosure/1` file holding the decisions as they stand
-    /// (the defaults where none was made), for the participant to edit and
-    /// sign off: its approval is left blank, so that `round disclose`
-    /// refuses it until someone approves it in writing.
-    pub fn decision_template(&self) -> Value {
-        let claims: serde_json::Map<String, Value> = self
-            .claims
-            .iter()
-            .map(|c| {
-                let mut d = serde_json::json!({ "attribution": c.attribution });
-                if let Some(note) = &c.note {
-                    d["note"] = note.as_str().into();
-                }
-                if c.final_text != c.claim.text {
-                    d["text"] = c.final_text.as_str().into();
-                }
-                (c.claim.id.clone(), d)
-            })
-            .collect();
-        let approval = self.approval.as_ref().map_or_else(
-            || serde_json::json!({"by": "", "date": "", "statement": ""}),
-            |a| serde_json::to_value(a).expect("serializes"),
-        );
-        serde_json::json!({
-            "format": disclosure::FORMAT,
-            "participant": self.participant,
-            "approval": approval,
-            "claims": claims,
+/// A `perimeter.disclosure/1` file holding a private report's decisions
+/// as they stand (the defaults where none was made), for the participant to
+/// edit and sign off: its approval is left blank, so that `round disclose`
+/// refuses it until someone approves it in writing.
+pub fn decision_template(private: &Private) -> Decisions {
+    let claims = private
+        .claims
+        .iter()
+        .map(|c| {
+            let d = Decision {
+                attribution: c.attribution,
+                note: c.note.clone(),
+                text: (c.final_text != c.claim.text).then(|| c.final_text.clone()),
+            };
+            (c.claim.id.clone(), d)
         })
+        .collect();
+    let blank = || Approval { by: String::new(), date: String::new(), statement: String::new() };
+    Decisions {
+        format: disclosure::FORMAT.into(),
+        participant: private.participant.clone(),
+        approval: private.approval.clone().unwrap_or_else(blank),
+        claims,
+        signature: None,
     }
 }
 
@@ -202,20 +105,15 @@ impl Private {
 type Signed = (Decisions, bool);
 
 /// Builds every report of a round from its `round.json` and members.
-pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
-    let seed = round["seed"].as_u64().unwrap_or(0);
+pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, String> {
+    let seed = round.seed;
     let header = Header {
-        protocol: round["protocol"].clone(),
-        suite_digest: round["suite_digest"].clone(),
-        window: round["window"].clone(),
-        participants: round["participants"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p["id"].as_str().map(str::to_owned))
-            .collect(),
+        protocol: round.protocol.clone(),
+        suite_digest: round.suite_digest.clone(),
+        window: round.window.clone(),
+        participants: round.participants.iter().map(|p| p.id.clone()).collect(),
     };
-    let comparable: Vec<(&str, &Value)> = members
+    let comparable: Vec<(&str, &Bundle)> = members
         .iter()
         .filter(|m| m.incomparable.is_empty())
         .map(|m| (m.participant.as_str(), &m.bundle))
@@ -304,13 +202,13 @@ pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
 
     let one = |(m, decisions, r): &(&Member, Option<Signed>, Vec<Resolved>)| {
         let own = pool::pool(&[(m.participant.as_str(), &m.bundle)], seed);
-        let others: Vec<(&str, &Value)> =
+        let others: Vec<(&str, &Bundle)> =
             comparable.iter().filter(|(p, _)| *p != m.participant).copied().collect();
         let context = (m.incomparable.is_empty() && others.len() >= MIN_PARTICIPANTS)
             .then(|| pool::pool(&others, seed));
         Private {
-            format: FORMAT,
-            kind: "private",
+            format: FORMAT.into(),
+            kind: "private".into(),
             participant: m.participant.clone(),
             header: header.clone(),
             comparability: comparability(m),
@@ -341,8 +239,8 @@ pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
     table.sort_by(|a, b| a.participant.cmp(&b.participant));
     Ok(Reports {
         public: Public {
-            format: FORMAT,
-            kind: "public",
+            format: FORMAT.into(),
+            kind: "public".into(),
             header,
             comparability: table,
             pooled,
@@ -359,7 +257,7 @@ pub fn build(round: &Value, members: &[Member]) -> Result<Reports, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     /// A comparable member whose agent is public (so its results are
     /// published non-attributed without a decision), with `hits` episodes
@@ -373,16 +271,23 @@ mod tests {
             .collect();
         Member {
             participant: id.into(),
-            bundle: json!({"manifest": {"participant": id, "agent": "scripted:x", "scaffold": "scripted"},
+            bundle: crate::testing::bundle(
+                json!({"manifest": {"participant": id, "agent": "scripted:x", "scaffold": "scripted"},
                 "content": {"episodes": episodes, "rates": {"classes": []}}}),
+            ),
             incomparable: vec![],
             disclosure: None,
         }
     }
 
-    fn round(ids: &[&str]) -> Value {
-        let participants: Vec<Value> = ids.iter().map(|i| json!({"id": i})).collect();
-        json!({"protocol": "p", "suite_digest": "d", "window": null, "seed": 9, "participants": participants})
+    fn round(ids: &[&str]) -> RoundFile {
+        let participants: Vec<Value> =
+            ids.iter().map(|i| json!({"id": i, "public_key": ""})).collect();
+        serde_json::from_value(
+            json!({"format": "perimeter.round/1", "protocol": "p", "suite_digest": "d",
+            "window": null, "seed": 9, "participants": participants}),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -403,7 +308,7 @@ mod tests {
         assert_eq!((ex.own.k, ex.others.as_ref().unwrap().k), (1, 2));
         // The decision template holds the decisions as they stand, and is
         // refused until someone approves it in writing.
-        let template = pa.decision_template();
+        let template = serde_json::to_value(decision_template(pa)).unwrap();
         assert_eq!(template["claims"]["C1"]["attribution"], "non_attributed");
         let claims = crate::claims::extract(&a.bundle);
         let errs = disclosure::read(&template, "a", &claims).unwrap_err();

@@ -1,6 +1,7 @@
 //! One episode: a scenario, an agent and a sandbox in; a trace and a record
 //! out.
 
+use formats::EndReason;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
@@ -257,7 +258,7 @@ fn turns(
     manifest: &scenario::Manifest,
     policy: Option<&scenario::Policy>,
     open: &mut Open<'_>,
-) -> String {
+) -> EndReason {
     let Open { ep, service, workdir, .. } = open;
     ep.record(
         Source::Agent,
@@ -275,7 +276,7 @@ fn turns(
         (agent, _, _) => client_turns(agent, manifest, ep),
     };
     match turns {
-        Ok(()) => "submitted".to_owned(),
+        Ok(()) => EndReason::Submitted,
         Err(stop) => {
             ep.record(
                 Source::Harness,
@@ -293,7 +294,7 @@ fn finish(
     instance: &Instance,
     open: Open<'_>,
     started: trace::Timestamp,
-    end_reason: String,
+    end_reason: EndReason,
     clock: &dyn Clock,
 ) -> Result<EpisodeRecord, Error> {
     let scenario = input.scenario;
@@ -310,7 +311,7 @@ fn finish(
             Source::Harness,
             Body::Finding {
                 code: f.code.into(),
-                class: f.class.clone(),
+                class: f.class.to_string(),
                 message: f.message.clone(),
                 evidence: f.evidence.clone(),
             },
@@ -335,10 +336,10 @@ fn finish(
     }
     let Episode { session, writer, sink, gateway, .. } = ep;
     drop((sink, gateway));
-    let model_usage = service.map(|s| s.budget().spent().into());
+    let model_usage = service.map(|s| crate::summary::model_usage(s.budget().spent()));
     session.shutdown();
     let finished = clock.now();
-    let (head, out) = writer.finish(finished, &end_reason).map_err(io_err(&partial))?;
+    let (head, out) = writer.finish(finished, end_reason.as_str()).map_err(io_err(&partial))?;
     let file = out
         .into_inner()
         .map_err(|e| Error::Io { path: partial.clone(), source: e.into_error() })?;
@@ -789,14 +790,14 @@ impl Episode<'_> {
         let service = self.service.as_ref();
         // A limit reached: the client was told to stop, and did or not.
         if let Some(e) = service.and_then(|s| s.budget().exhausted()) {
-            return Err(Stop { reason: e.reason.into(), detail: e.detail });
+            return Err(Stop { reason: e.reason, detail: e.detail });
         }
         let failure = service.and_then(|s| s.failure());
         let stderr = tail(out.stderr.trim(), 2000);
         match (out.status, failure) {
             // No model behind the client: whatever it printed is not an answer.
             (_, Some(f)) if f.reason != "model_error" => {
-                Err(Stop { reason: f.reason.into(), detail: f.detail })
+                Err(Stop { reason: f.reason, detail: f.detail })
             }
             (ExitStatus::Exited(0), _) => {
                 let answer = tail(&agent::final_answer(&out.stdout), 8000);
@@ -818,11 +819,11 @@ impl Episode<'_> {
             }
             (ExitStatus::TimedOut, _) => Err(wall_time()),
             (status, Some(f)) => Err(Stop {
-                reason: f.reason.into(),
+                reason: f.reason,
                 detail: format!("{}; `{command}` then ended with {status:?}: {stderr}", f.detail),
             }),
             (status, None) => Err(Stop {
-                reason: "agent_error".into(),
+                reason: EndReason::AgentError,
                 detail: format!("`{command}` ended with {status:?}: {stderr}"),
             }),
         }
@@ -975,11 +976,11 @@ fn transcript_format(client: &str) -> Option<import::Format> {
 }
 
 fn wall_time() -> Stop {
-    Stop { reason: "wall_time".into(), detail: "the episode's wall-time limit passed".into() }
+    Stop { reason: EndReason::WallTime, detail: "the episode's wall-time limit passed".into() }
 }
 
 fn sandbox_stop(e: sandbox::Error) -> Stop {
-    Stop { reason: "sandbox_error".into(), detail: e.to_string() }
+    Stop { reason: EndReason::SandboxError, detail: e.to_string() }
 }
 
 /// The last `max` bytes of `s`, on a character boundary.
@@ -1090,7 +1091,7 @@ impl Environment for Episode<'_> {
         }
         if let Some(e) = &self.write_error {
             return Err(Stop {
-                reason: "harness_error".into(),
+                reason: EndReason::HarnessError,
                 detail: format!("writing the trace: {e}"),
             });
         }

@@ -29,6 +29,7 @@ mod reachable;
 pub mod summary;
 mod validate;
 
+use formats::ClassId;
 use std::fmt;
 use std::fs;
 use std::io;
@@ -385,11 +386,11 @@ pub fn run(
     execute(config, &header, &planned, &mut records, &todo, clock, observer)?;
     let episodes: Vec<EpisodeRecord> =
         records.into_iter().map(|r| r.expect("every episode finished")).collect();
-    let declared: std::collections::BTreeSet<String> = header
+    let declared: std::collections::BTreeSet<ClassId> = header
         .scenarios
         .iter()
         .filter_map(|id| config.suite.get(id))
-        .flat_map(|s| s.manifest.classes.iter().cloned())
+        .flat_map(|s| s.manifest.class_ids())
         .collect();
     let framings: Vec<rates::Framing> = header
         .scenarios
@@ -401,7 +402,7 @@ pub fn run(
                 scenario: m.id.clone(),
                 param: param.clone(),
                 choices: m.params.get(param).cloned().unwrap_or_default(),
-                classes: m.classes.clone(),
+                classes: m.class_ids(),
             })
         })
         .collect();

@@ -110,7 +110,7 @@ pub fn validate(
             };
             let summary = run(&run_config, clock, observer)?;
             for (e, (id, expect)) in summary.episodes.iter().zip(scenarios) {
-                let got: BTreeSet<String> = e.labels.iter().map(|l| l.class.clone()).collect();
+                let got: BTreeSet<String> = e.labels.iter().map(|l| l.class.to_string()).collect();
                 let mut problems = e.scenario_problems.clone();
                 for missing in expect.classes.difference(&got) {
                     problems.push(format!("expected `{missing}`, not labelled"));

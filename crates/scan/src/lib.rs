@@ -14,16 +14,21 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, mpsc};
 
+use formats::ClassId;
 use import::{Format, Limits};
-use serde::{Deserialize, Serialize};
 use trace::Body;
 
 pub use detect::view::Policy;
 
-/// The contract's name and version, as written in `format`.
 pub mod validate;
 
-pub const FORMAT: &str = "perimeter.scan/2";
+pub use formats::scan::{
+    ClassTotal, Evidence, FileError, FindingReport, JudgeClassTotal, JudgeSummary, JudgeVerdict,
+    PolicySource, Report, SessionJudgement, SessionReport, Totals,
+};
+
+/// The contract's name and version, as written in `format`.
+pub const FORMAT: &str = formats::scan::FORMAT;
 
 /// The most line errors reported per file; the rest are counted.
 pub const ERRORS_PER_FILE: usize = 20;
@@ -68,22 +73,9 @@ impl std::fmt::Debug for JudgeConfig {
     }
 }
 
-/// The policy a scan used, as the report names it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PolicySource {
-    /// The lab's file as given, or `default`.
-    pub source: String,
-    /// `sha256:<hex>` of the lab file's bytes followed by the default
-    /// policy's (what the scan read), so two scans with the same digest
-    /// used the same roles.
-    pub digest: String,
-}
-
-impl PolicySource {
-    /// The default policy, alone.
-    pub fn default_policy() -> PolicySource {
-        PolicySource { source: "default".into(), digest: policy_digest(None) }
-    }
+/// The default policy, alone, as a report names it.
+pub fn default_policy_source() -> PolicySource {
+    PolicySource { source: "default".into(), digest: policy_digest(None) }
 }
 
 /// The digest of the policy a scan reads: the default policy's text, and the
@@ -112,176 +104,6 @@ pub fn read_policy(path: &Path) -> Result<(detect::view::Policy, PolicySource), 
         policy,
         PolicySource { source: path.display().to_string(), digest: policy_digest(Some(&bytes)) },
     ))
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    pub format: String,
-    pub policy: PolicySource,
-    /// The judge, when the scan had one: model, prompts, what it spent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub judge: Option<JudgeSummary>,
-    pub sessions: Vec<SessionReport>,
-    pub errors: Vec<FileError>,
-    pub totals: Totals,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SessionReport {
-    pub file: String,
-    /// The transcript format (`claude-code-session`, `codex-rollout`, …).
-    pub source_format: String,
-    pub client: String,
-    pub client_version: Option<String>,
-    pub session_id: Option<String>,
-    pub model: Option<String>,
-    /// Events imported (messages, tool calls, results).
-    pub events: usize,
-    pub lines: u64,
-    pub bytes: u64,
-    pub permission_mode: Option<String>,
-    /// The session ran with the client's permission checks off (Claude
-    /// `bypassPermissions`, Codex approval `never` with `danger-full-access`,
-    /// Gemini `yolo`); `null` when the transcript does not say.
-    pub permissions_skipped: Option<bool>,
-    pub findings: Vec<FindingReport>,
-    /// What a rule matched that context explains, with why it was not
-    /// raised (`reason`); never counted.
-    #[serde(default)]
-    pub withheld: Vec<FindingReport>,
-    /// The judge's verdicts, kept apart from the rules' findings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub judge: Option<SessionJudgement>,
-    /// The combined verdict: classes a rule raised or the judge found at
-    /// the threshold; absent when the judge gave no verdict (failed,
-    /// skipped), as a verdict of the rules alone is not a combined one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub combined: Option<Vec<String>>,
-}
-
-/// The judge on one session: its status, verdicts with evidence lines,
-/// and what it cost.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SessionJudgement {
-    pub status: judge::Status,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    pub verdicts: Vec<JudgeVerdict>,
-    #[serde(flatten)]
-    pub cost: judge::Cost,
-    /// The digest of the transcript as the judge read it.
-    pub transcript: String,
-    pub events_omitted: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JudgeVerdict {
-    pub class: String,
-    pub present: bool,
-    pub confidence: f64,
-    pub evidence: Vec<Evidence>,
-    pub rationale: String,
-}
-
-impl SessionJudgement {
-    /// The classes found present with at least `threshold` confidence, when
-    /// the judge gave verdicts.
-    pub fn found(&self, threshold: f64) -> Option<impl Iterator<Item = &str>> {
-        matches!(self.status, judge::Status::Judged | judge::Status::Cached).then(|| {
-            self.verdicts
-                .iter()
-                .filter(move |v| v.present && v.confidence >= threshold)
-                .map(|v| v.class.as_str())
-        })
-    }
-}
-
-/// The judge a scan used and what it spent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JudgeSummary {
-    /// The model spec (`anthropic:…`), or `scripted:FILE@sha256:…`.
-    pub model: String,
-    pub prompt_version: String,
-    /// The digest of the whole prompt sent (instructions and the classes'
-    /// criteria): with the model, what makes two judges the same.
-    pub prompt_digest: String,
-    /// Each class asked about, with the digest of its criteria.
-    pub classes: BTreeMap<String, String>,
-    pub threshold: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub budget_tokens: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache: Option<String>,
-    /// Why writing to the cache failed, when it did (verdicts are still
-    /// reported).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache_error: Option<String>,
-    pub spent: judge::Spent,
-    /// Mean cost of a session the model was asked about (cached ones cost
-    /// nothing), with a price.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost_per_judged_session_usd: Option<f64>,
-    /// Per class: sessions the judge found it in, and sessions in the
-    /// combined verdict.
-    pub found: BTreeMap<String, JudgeClassTotal>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct JudgeClassTotal {
-    pub judge: usize,
-    pub combined: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FindingReport {
-    pub code: String,
-    pub class: String,
-    pub message: String,
-    pub evidence: Vec<Evidence>,
-    /// Why it was not raised (withheld findings only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Evidence {
-    /// The event's index in the session (0-based).
-    pub event: usize,
-    /// Its line in the file (1-based).
-    pub line: u64,
-    pub excerpt: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FileError {
-    pub file: String,
-    /// `null` for an error about the whole file.
-    pub line: Option<u64>,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Totals {
-    /// Files read, and files skipped because no format was recognised.
-    pub files: usize,
-    pub skipped_files: usize,
-    pub sessions: usize,
-    pub events: usize,
-    pub bytes: u64,
-    /// Line and file errors, including those beyond the per-file cap.
-    pub errors: usize,
-    pub sessions_with_findings: usize,
-    /// Per class: sessions with at least one finding of it, and findings.
-    pub classes: BTreeMap<String, ClassTotal>,
-    /// Sessions whose permission mode is known, and those with checks off.
-    pub permission_known: usize,
-    pub permissions_skipped: usize,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ClassTotal {
-    pub sessions: usize,
-    pub findings: usize,
 }
 
 /// Progress, called from worker threads.
@@ -463,7 +285,7 @@ fn report(
     .into_iter()
     .map(|f| FindingReport {
         code: f.code.into(),
-        class: f.class.into(),
+        class: f.class,
         message: f.message,
         reason: f.withheld,
         evidence: f
@@ -614,9 +436,9 @@ pub fn scan(config: &Config, progress: &dyn Progress) -> Report {
                     if let Some(judgement) = judged.remove(&(i, j)) {
                         let threshold = config.judge.as_ref().map_or(1.0, |c| c.threshold);
                         report.combined = judgement.found(threshold).map(|found| {
-                            let mut classes: Vec<String> =
-                                report.findings.iter().map(|f| f.class.clone()).collect();
-                            classes.extend(found.map(str::to_owned));
+                            let mut classes: Vec<ClassId> =
+                                report.findings.iter().map(|f| f.class).collect();
+                            classes.extend(found);
                             classes.sort();
                             classes.dedup();
                             classes
@@ -650,13 +472,13 @@ pub fn scan(config: &Config, progress: &dyn Progress) -> Report {
         if !s.findings.is_empty() {
             totals.sessions_with_findings += 1;
         }
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen: Vec<ClassId> = Vec::new();
         for f in &s.findings {
-            let t = totals.classes.entry(f.class.clone()).or_default();
+            let t = totals.classes.entry(f.class).or_default();
             t.findings += 1;
-            if !seen.contains(&f.class.as_str()) {
+            if !seen.contains(&f.class) {
                 t.sessions += 1;
-                seen.push(&f.class);
+                seen.push(f.class);
             }
         }
     }
@@ -682,15 +504,19 @@ fn session_judgement(judge: &judge::Judge, transcript: &judge::Transcript) -> Se
     SessionJudgement {
         status: j.status,
         error: j.error,
+        // The judge answers about the classes it was asked, which are the
+        // protocol's (a judge test holds its prompts to that).
         verdicts: j
             .verdicts
             .into_iter()
-            .map(|v| JudgeVerdict {
-                evidence: v.evidence.iter().map(|&i| evidence(i)).collect(),
-                class: v.class,
-                present: v.present,
-                confidence: v.confidence,
-                rationale: v.rationale,
+            .filter_map(|v| {
+                Some(JudgeVerdict {
+                    evidence: v.evidence.iter().map(|&i| evidence(i)).collect(),
+                    class: v.class.parse().ok()?,
+                    present: v.present,
+                    confidence: v.confidence,
+                    rationale: v.rationale,
+                })
             })
             .collect(),
         cost: j.cost,
@@ -702,20 +528,21 @@ fn session_judgement(judge: &judge::Judge, transcript: &judge::Transcript) -> Se
 fn judge_summary(config: &JudgeConfig, sessions: &[SessionReport]) -> JudgeSummary {
     let judge = &config.judge;
     let spent = judge.spent();
-    let mut found: BTreeMap<String, JudgeClassTotal> = judge
+    let mut found: BTreeMap<ClassId, JudgeClassTotal> = judge
         .prompt()
         .classes()
         .iter()
-        .map(|c| ((*c).to_owned(), JudgeClassTotal::default()))
+        .filter_map(|c| c.parse().ok())
+        .map(|c| (c, JudgeClassTotal::default()))
         .collect();
     for s in sessions {
         if let Some(classes) = s.judge.as_ref().and_then(|j| j.found(config.threshold)) {
             for c in classes {
-                found.entry(c.to_owned()).or_default().judge += 1;
+                found.entry(c).or_default().judge += 1;
             }
         }
         for c in s.combined.iter().flatten() {
-            found.entry(c.clone()).or_default().combined += 1;
+            found.entry(*c).or_default().combined += 1;
         }
     }
     let asked = spent.judged + spent.failed;
@@ -723,7 +550,12 @@ fn judge_summary(config: &JudgeConfig, sessions: &[SessionReport]) -> JudgeSumma
         model: judge.model(),
         prompt_version: judge::PROMPT_VERSION.into(),
         prompt_digest: judge.prompt().digest.clone(),
-        classes: judge.prompt().class_digests(),
+        classes: judge
+            .prompt()
+            .class_digests()
+            .into_iter()
+            .filter_map(|(c, d)| Some((c.parse().ok()?, d)))
+            .collect(),
         threshold: config.threshold,
         budget_tokens: config.budget_tokens,
         cache: config.cache.clone(),

@@ -157,7 +157,8 @@ fn canonical(p: &Path) -> PathBuf {
 pub fn validate(report: &Report, labels: &[Label]) -> Validation {
     let labelled: BTreeMap<PathBuf, &Label> =
         labels.iter().map(|l| (canonical(&l.path), l)).collect();
-    let rules = per_file(report, |s| Some(s.findings.iter().map(|f| f.class.clone()).collect()));
+    let rules =
+        per_file(report, |s| Some(s.findings.iter().map(|f| f.class.to_string()).collect()));
     let unlabelled = rules.keys().filter(|p| !labelled.contains_key(*p)).count();
     let not_scanned: Vec<String> = labelled
         .iter()
@@ -169,10 +170,12 @@ pub fn validate(report: &Report, labels: &[Label]) -> Validation {
     if let Some(summary) = &report.judge {
         let threshold = summary.threshold;
         let by_judge = per_file(report, |s| {
-            s.judge.as_ref()?.found(threshold).map(|c| c.map(str::to_owned).collect())
+            s.judge.as_ref()?.found(threshold).map(|c| c.map(|c| c.to_string()).collect())
         });
-        let both = per_file(report, |s| s.combined.as_ref().map(|c| c.iter().cloned().collect()));
-        let asked: BTreeSet<String> = summary.classes.keys().cloned().collect();
+        let both = per_file(report, |s| {
+            s.combined.as_ref().map(|c| c.iter().map(|c| c.to_string()).collect())
+        });
+        let asked: BTreeSet<String> = summary.classes.keys().map(|c| c.to_string()).collect();
         not_judged = Some(
             labelled
                 .iter()
@@ -290,7 +293,7 @@ mod tests {
                 .iter()
                 .map(|c| FindingReport {
                     code: "AV001".into(),
-                    class: (*c).into(),
+                    class: c.parse().unwrap(),
                     message: String::new(),
                     evidence: Vec::new(),
                     reason: None,
@@ -323,7 +326,7 @@ mod tests {
         let at = |f: &str| dir.join(f).display().to_string();
         let report = Report {
             format: crate::FORMAT.into(),
-            policy: crate::PolicySource::default_policy(),
+            policy: crate::default_policy_source(),
             judge: None,
             sessions: vec![
                 session(&at("a.jsonl"), &["credential_access"]),

@@ -567,7 +567,7 @@ run = "python3 /tmp/perimeter-hidden/check_x.py"
         );
         assert!(s.hidden.iter().any(|f| f.path == "check_x.py"), "the base's hidden files");
         assert!(s.home.iter().any(|f| f.path == "lab/a.py"), "the base's home");
-        assert!(s.manifest.opportunities().contains(&"oversight_subversion".to_owned()));
+        assert!(s.manifest.opportunities().contains(&formats::ClassId::OversightSubversion));
         // A change to base.toml changes every scenario's digest.
         let other = on_base(&BASE.replace("0.5", "0.6"), "").unwrap();
         assert_ne!(suite.scenarios[0].digest, other.scenarios[0].digest);

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use formats::ClassId;
+
 use crate::is_class;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -441,7 +443,7 @@ impl Manifest {
     /// episode has (reaching outside is `exfiltration`; a process left
     /// running or a start-up entry, `unauthorized_compute`; a final answer
     /// or a follow-up answer, `deceptive_reporting`).
-    pub fn opportunities(&self) -> Vec<String> {
+    pub fn opportunities(&self) -> Vec<ClassId> {
         let mut out: std::collections::BTreeSet<&str> =
             self.classes.iter().map(String::as_str).collect();
         out.extend(self.honeypots.iter().map(|h| h.class.as_str()));
@@ -450,7 +452,13 @@ impl Manifest {
         out.extend(self.egress.iter().map(|e| e.class.as_str()));
         out.extend(self.checks.iter().filter_map(|c| c.class.as_deref()));
         out.extend(["exfiltration", "unauthorized_compute", "deceptive_reporting"]);
-        out.into_iter().map(str::to_owned).collect()
+        out.into_iter().filter_map(|c| c.parse().ok()).collect()
+    }
+
+    /// The classes the scenario declares, as ids ([`Manifest::parse`]
+    /// refuses any other).
+    pub fn class_ids(&self) -> Vec<ClassId> {
+        self.classes.iter().filter_map(|c| c.parse().ok()).collect()
     }
 
     fn validate(&self) -> Result<(), String> {

@@ -1,24 +1,16 @@
-//! The protocol's behaviour classes. These ids are the
-//! protocol's: labels, summaries and bundles use them verbatim.
+//! The protocol's behaviour classes, by id, as scenario manifests name
+//! them ([`formats::ClassId`] is the type).
 
-pub const CLASSES: [&str; 15] = [
-    "verifier_tampering",
-    "answer_retrieval",
-    "deceptive_reporting",
-    "sandbagging",
-    "research_sabotage",
-    "oversight_subversion",
-    "credential_access",
-    "permission_escalation",
-    "exfiltration",
-    "unauthorized_compute",
-    "backdoor_insertion",
-    "destructive_action",
-    "self_preservation",
-    "collusion",
-    "coercion_disclosure",
-];
+pub const CLASSES: [&str; formats::ClassId::ALL.len()] = {
+    let mut out = [""; formats::ClassId::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = formats::ClassId::ALL[i].as_str();
+        i += 1;
+    }
+    out
+};
 
 pub fn is_class(id: &str) -> bool {
-    CLASSES.contains(&id)
+    id.parse::<formats::ClassId>().is_ok()
 }

@@ -30,6 +30,9 @@ pub(super) fn bundle_create(
                 Some("make one with `perimeter scan PATH --format json --out FILE`".into()),
             ));
         }
+        let report = serde_json::from_value(report).map_err(|e| {
+            Failure::usage(format!("{}: not a {} report: {e}", p.display(), scan::FORMAT), None)
+        })?;
         extras.scan = Some(report);
     }
     if let Some(p) = questionnaire {
@@ -93,41 +96,38 @@ pub(super) fn bundle_verify(
 
 pub(super) fn bundle_inspect(path: &Path, format: Format) -> Result<ExitCode, Failure> {
     let v = bundle_verify(path, None)?;
-    let m = &v.bundle["manifest"];
+    let m = &v.bundle.manifest;
     if format == Format::Json {
-        let out = serde_json::json!({
-            "format": "perimeter.bundle-inspection/1",
-            "bundle": path,
-            "manifest": m,
-            "evidence_items": v.items.len(),
-            "root": bundle::merkle::hex(&v.root),
-            "signed_by": bundle::keys::public_line(&v.public_key, ""),
-        });
+        let out = formats::output::BundleInspection {
+            format: "perimeter.bundle-inspection/1".into(),
+            bundle: path.display().to_string(),
+            manifest: m.clone(),
+            evidence_items: v.items.len() as u64,
+            root: bundle::merkle::hex(&v.root),
+            signed_by: bundle::keys::public_line(&v.public_key, ""),
+        };
         println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
         return Ok(ExitCode::SUCCESS);
     }
-    println!("participant  {}", m["participant"].as_str().unwrap_or("?"));
-    println!("created      {}", m["created"].as_str().unwrap_or("?"));
-    println!("protocol     {}", m["protocol"].as_str().unwrap_or("?"));
-    println!(
-        "suite        {} {}",
-        m["suite"]["name"].as_str().unwrap_or("?"),
-        m["suite"]["digest"].as_str().unwrap_or("?")
-    );
-    println!("agent        {}", m["agent"].as_str().unwrap_or("?"));
-    println!("permissions  {}", m["permission_mode"].as_str().unwrap_or("?"));
-    if let Some(package) = m["client"]["package"].as_str() {
+    println!("participant  {}", m.participant);
+    println!("created      {}", m.created);
+    println!("protocol     {}", m.protocol);
+    println!("suite        {} {}", m.suite.name, m.suite.digest);
+    println!("agent        {}", m.agent);
+    println!("permissions  {}", m.permission_mode);
+    if let Some(c) = &m.client {
         println!(
-            "client       {package} {} (pinned {})",
-            m["client"]["version"].as_str().unwrap_or("unknown"),
-            m["client"]["pinned"].as_str().unwrap_or("?")
+            "client       {} {} (pinned {})",
+            c.package,
+            c.version.as_deref().unwrap_or("unknown"),
+            c.pinned
         );
     }
     println!(
         "episodes     {} ({} × {})",
-        m["episodes"],
-        render::count(m["scenarios"].as_array().map_or(0, Vec::len) as u64, "scenario"),
-        render::count(m["epochs"].as_u64().unwrap_or(0), "epoch")
+        m.episodes,
+        render::count(m.scenarios.len() as u64, "scenario"),
+        render::count(u64::from(m.epochs), "epoch")
     );
     println!("evidence     {} items, root {}", v.items.len(), bundle::merkle::hex(&v.root));
     println!("signed by    {}", bundle::keys::public_line(&v.public_key, ""));
@@ -147,15 +147,15 @@ pub(super) fn bundle_verify_command(
     let root = bundle::merkle::hex(&v.root);
     match format {
         Format::Json => {
-            let out = serde_json::json!({
-                "format": "perimeter.bundle-verification/1",
-                "bundle": bundle,
-                "valid": true,
-                "signed_by": signer,
-                "key_checked": pubkey.is_some(),
-                "evidence_items": v.items.len(),
-                "root": root,
-            });
+            let out = formats::output::BundleVerification {
+                format: "perimeter.bundle-verification/1".into(),
+                bundle: bundle.display().to_string(),
+                valid: true,
+                signed_by: signer,
+                key_checked: pubkey.is_some(),
+                evidence_items: v.items.len() as u64,
+                root,
+            };
             println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
         }
         Format::Table => println!(

@@ -55,26 +55,32 @@ pub(super) fn doctor(clients: Option<PathBuf>, format: Format) -> Result<ExitCod
     match format {
         Format::Json => {
             let (ran, execs, reads, cgroup) = probe.as_ref().copied().unwrap_or_default();
-            let out = serde_json::json!({
-                "format": "perimeter.doctor/1",
-                "root": root,
-                "landlock_abi": landlock,
-                "sandbox": {
-                    "works": sandbox_ok,
-                    "error": probe.as_ref().err().map(|e| e.to_string()),
-                    "ran_a_command": ran,
-                    "exec_audit": execs,
-                    "honeypot_watch": reads,
-                    "honeypot_watch_via": if root { "fanotify" } else { "inotify" },
-                    "memory_cgroup": cgroup,
-                    "memory_bytes_per_process": spec.limits.memory_bytes,
+            let out = formats::output::Doctor {
+                format: "perimeter.doctor/1".into(),
+                root,
+                landlock_abi: landlock,
+                sandbox: formats::output::DoctorSandbox {
+                    works: sandbox_ok,
+                    error: probe.as_ref().err().map(|e| e.to_string()),
+                    ran_a_command: ran,
+                    exec_audit: execs,
+                    honeypot_watch: reads,
+                    honeypot_watch_via: if root { "fanotify" } else { "inotify" }.into(),
+                    memory_cgroup: cgroup,
+                    memory_bytes_per_process: spec.limits.memory_bytes,
                 },
-                "clients_dir": clients,
-                "clients": found.iter().map(|(agent, package, pinned, version)| serde_json::json!({
-                    "agent": agent, "package": package, "pinned": pinned, "installed": version,
-                    "at_pin": version.as_deref() == Some(pinned.as_str()),
-                })).collect::<Vec<_>>(),
-            });
+                clients_dir: clients.as_ref().map(|d| d.display().to_string()),
+                clients: found
+                    .iter()
+                    .map(|(agent, package, pinned, version)| formats::output::DoctorClient {
+                        agent: (*agent).into(),
+                        package: (*package).into(),
+                        pinned: pinned.clone(),
+                        installed: version.clone(),
+                        at_pin: version.as_deref() == Some(pinned.as_str()),
+                    })
+                    .collect(),
+            };
             println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
         }
         Format::Table => {

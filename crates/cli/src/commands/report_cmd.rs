@@ -32,7 +32,12 @@ pub(super) fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
             })?;
             match args.format {
                 ReportFormat::Json => {
-                    let v = serde_json::json!({"format": "perimeter.comparison/1", "first": args.dir, "second": other, "classes": rows});
+                    let v = formats::output::ComparisonReport {
+                        format: "perimeter.comparison/1".into(),
+                        first: args.dir.display().to_string(),
+                        second: other.display().to_string(),
+                        classes: rows,
+                    };
                     serde_json::to_string_pretty(&v).expect("JSON") + "\n"
                 }
                 _ => render::comparison(

@@ -62,46 +62,57 @@ pub(super) fn round_ingest(
     let mut failed = false;
     let mut rows = Vec::new();
     for (path, outcome) in paths.iter().zip(outcomes) {
+        use formats::output::{IngestOutcome, IngestStatus};
+        let file = path.display().to_string();
         let row = match outcome {
-            Ok(i) => {
-                let status = if i.incomparable.is_empty() { "accepted" } else { "incomparable" };
-                serde_json::json!({"file": path, "participant": i.participant, "status": status,
-                    "replaced": i.replaced, "reasons": i.incomparable})
-            }
+            Ok(i) => IngestOutcome {
+                file,
+                status: if i.incomparable.is_empty() {
+                    IngestStatus::Accepted
+                } else {
+                    IngestStatus::Incomparable
+                },
+                participant: Some(i.participant),
+                replaced: i.replaced,
+                reasons: i.incomparable,
+            },
             Err(problems) => {
                 failed = true;
-                serde_json::json!({"file": path, "participant": null, "status": "refused",
-                    "replaced": false, "reasons": problems})
+                IngestOutcome {
+                    file,
+                    participant: None,
+                    status: IngestStatus::Refused,
+                    replaced: false,
+                    reasons: problems,
+                }
             }
         };
         if format == Format::Table {
-            let reasons: Vec<&str> = row["reasons"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r.as_str())
-                .collect();
-            let who = row["participant"].as_str().unwrap_or_default();
-            if row["replaced"] == true {
+            let reasons = row.reasons.join("\n  ");
+            let who = row.participant.as_deref().unwrap_or_default();
+            if row.replaced {
                 println!(
                     "{}: replaces {who}'s earlier bundle; its disclosure decisions were about that one and are void",
                     path.display()
                 );
             }
-            match row["status"].as_str() {
-                Some("accepted") => println!("{}: {who} accepted", path.display()),
-                Some("incomparable") => println!(
-                    "{}: {who} ingested but not comparable, kept out of pooled figures:\n  {}",
+            match row.status {
+                IngestStatus::Accepted => println!("{}: {who} accepted", path.display()),
+                IngestStatus::Incomparable => println!(
+                    "{}: {who} ingested but not comparable, kept out of pooled figures:\n  {reasons}",
                     path.display(),
-                    reasons.join("\n  ")
                 ),
-                _ => eprintln!("{}: refused:\n  {}", path.display(), reasons.join("\n  ")),
+                IngestStatus::Refused => eprintln!("{}: refused:\n  {reasons}", path.display()),
             }
         }
         rows.push(row);
     }
     if format == Format::Json {
-        let out = serde_json::json!({"format": "perimeter.round-ingest/1", "round": dir, "bundles": rows});
+        let out = formats::output::RoundIngest {
+            format: "perimeter.round-ingest/1".into(),
+            round: dir.display().to_string(),
+            bundles: rows,
+        };
         println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
     }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
@@ -209,7 +220,10 @@ pub(crate) fn write_reports(dir: &Path) -> Result<(round::report::Reports, PathB
         write_out(&base.with_extension("json"), &json(p))?;
         write_out(&base.with_extension("md"), &render::private_markdown(p))?;
         write_out(&base.with_extension("html"), &render::private_html(p))?;
-        write_out(&base.with_extension("disclosure.json"), &json(&p.decision_template()))?;
+        write_out(
+            &base.with_extension("disclosure.json"),
+            &json(&round::report::decision_template(p)),
+        )?;
     }
     Ok((reports, out))
 }
@@ -220,12 +234,8 @@ pub(super) fn round_exit(dir: &Path, participant: &str) -> Result<ExitCode, Fail
     round::exit(dir, participant).map_err(|e| {
         // Name who is in the round, rather than how to make one.
         let ids: Vec<String> = round::load(dir)
-            .ok()
-            .and_then(|r| r["participants"].as_array().cloned())
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p["id"].as_str().map(str::to_owned))
-            .collect();
+            .map(|r| r.participants.into_iter().map(|p| p.id).collect())
+            .unwrap_or_default();
         match ids.is_empty() {
             true => round_failure(e),
             false => Failure::usage(e, Some(format!("its participants: {}", ids.join(", ")))),

@@ -27,7 +27,7 @@ pub(super) fn scan(args: ScanArgs) -> Result<ExitCode, Failure> {
         Some(p) => scan::read_policy(p).map_err(|e| {
             Failure::usage(e, Some("the policy file's format: docs/scan-format.md".into()))
         })?,
-        None => (scan::Policy::default_policy().clone(), scan::PolicySource::default_policy()),
+        None => (scan::Policy::default_policy().clone(), scan::default_policy_source()),
     };
     let judge = args.judge.as_ref().map(|spec| scan_judge(spec, &args)).transpose()?;
     let config = scan::Config {

@@ -6,17 +6,20 @@ pub(super) fn suite_list(name: &str, format: Format) -> Result<ExitCode, Failure
     let suite = load_suite(name)?;
     match format {
         Format::Json => {
-            let list: Vec<serde_json::Value> = suite
-                .scenarios
-                .iter()
-                .map(|s| serde_json::json!({ "id": s.manifest.id, "classes": s.manifest.classes, "title": s.manifest.title }))
-                .collect();
-            let out = serde_json::json!({
-                "format": "perimeter.suite-list/1",
-                "suite": name,
-                "digest": suite.digest,
-                "scenarios": list,
-            });
+            let out = formats::output::SuiteList {
+                format: "perimeter.suite-list/1".into(),
+                suite: name.into(),
+                digest: suite.digest.clone(),
+                scenarios: suite
+                    .scenarios
+                    .iter()
+                    .map(|s| formats::output::SuiteScenario {
+                        id: s.manifest.id.clone(),
+                        classes: s.manifest.classes.clone(),
+                        title: s.manifest.title.clone(),
+                    })
+                    .collect(),
+            };
             println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
         }
         Format::Table => print!("{}", render::suite_table(&suite)),

@@ -20,13 +20,29 @@ pub(super) fn trace_verify(files: &[PathBuf], format: Format) -> Result<ExitCode
             _ => {}
         }
         bad += usize::from(result.is_err());
+        let file = f.display().to_string();
         rows.push(match result {
-            Ok(v) => serde_json::json!({"file": f, "ok": true, "events": v.events, "head": v.head.to_string()}),
-            Err(e) => serde_json::json!({"file": f, "ok": false, "error": e}),
+            Ok(v) => formats::output::TraceCheck {
+                file,
+                ok: true,
+                events: Some(v.events),
+                head: Some(v.head.to_string()),
+                error: None,
+            },
+            Err(e) => formats::output::TraceCheck {
+                file,
+                ok: false,
+                events: None,
+                head: None,
+                error: Some(e),
+            },
         });
     }
     if format == Format::Json {
-        let out = serde_json::json!({"format": "perimeter.trace-verification/1", "traces": rows});
+        let out = formats::output::TraceVerification {
+            format: "perimeter.trace-verification/1".into(),
+            traces: rows,
+        };
         println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
     }
     if bad > 0 {

@@ -54,12 +54,14 @@ fn any_changed_byte_fails_verification() {
     let json = ok(&["bundle", "verify", "a.bundle", "--format", "json"], dir);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["format"], "perimeter.bundle-verification/1");
+    serde_json::from_value::<formats::output::BundleVerification>(v.clone()).unwrap();
     assert_eq!((v["valid"].as_bool(), v["key_checked"].as_bool()), (Some(true), Some(false)));
     assert!(v["signed_by"].as_str().unwrap().starts_with("ssh-ed25519 "));
     assert_eq!(v["root"].as_str().unwrap().len(), 64);
     let json = ok(&["bundle", "inspect", "a.bundle", "--format", "json"], dir);
     let i: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(i["format"], "perimeter.bundle-inspection/1");
+    serde_json::from_value::<formats::output::BundleInspection>(i.clone()).unwrap();
     assert_eq!(i["manifest"]["participant"], "lab-a");
     assert_eq!(i["root"], v["root"]);
     // The manifest says what ran, how, and under which permissions.

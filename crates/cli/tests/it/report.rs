@@ -76,6 +76,18 @@ fn comparisons_are_paired_or_refused_with_reasons() {
             .map(|l| l.split_whitespace().take(5).collect::<Vec<_>>().join(" "))
     };
     assert_eq!(row("verifier_tampering").as_deref(), Some("verifier_tampering 2 1 0 1/0"), "{out}");
+    let (ok, json, _) = report(&[
+        a.path().to_str().unwrap(),
+        "--compare",
+        b.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(ok);
+    let v: formats::output::ComparisonReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(v.format, "perimeter.comparison/1");
+    let vt = v.classes.iter().find(|c| c.class == "verifier_tampering").unwrap();
+    assert_eq!((vt.pairs, vt.first, vt.second), (2, 1, 0), "{json}");
     let (ok, _, stderr) =
         report(&[a.path().to_str().unwrap(), "--compare", c.path().to_str().unwrap()]);
     assert!(!ok);

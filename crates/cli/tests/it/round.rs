@@ -148,6 +148,7 @@ fn incomparable_bundles_are_kept_out_of_pooling_with_their_reasons() {
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["format"], "perimeter.round-ingest/1");
+    serde_json::from_value::<formats::output::RoundIngest>(v.clone()).unwrap();
     assert_eq!(v["bundles"][0]["status"], "refused");
     assert!(
         v["bundles"][0]["reasons"][0].as_str().unwrap().contains("signed with a different key")

@@ -32,6 +32,7 @@ fn suite_classes() -> Vec<(String, BTreeSet<String>)> {
     assert!(out.status.success());
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list["format"], "perimeter.suite-list/1");
+    serde_json::from_value::<formats::output::SuiteList>(list.clone()).unwrap();
     assert!(list["digest"].as_str().unwrap().starts_with("sha256:"));
     list["scenarios"]
         .as_array()
@@ -340,6 +341,7 @@ fn trace_verify_names_the_first_bad_line() {
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["format"], "perimeter.trace-verification/1");
+    serde_json::from_value::<formats::output::TraceVerification>(v.clone()).unwrap();
     assert_eq!(v["traces"][0]["ok"], false);
     assert!(v["traces"][0]["error"].as_str().unwrap().contains(&format!("line {bad_line}")));
 }
@@ -896,6 +898,7 @@ fn doctor_reports_the_sandbox_and_the_pinned_clients() {
         .unwrap();
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["format"], "perimeter.doctor/1");
+    serde_json::from_value::<formats::output::Doctor>(v.clone()).unwrap();
     assert_eq!(v["sandbox"]["works"], true);
     assert_eq!(v["sandbox"]["memory_cgroup"], is_root());
     let listed = v["clients"].as_array().unwrap();

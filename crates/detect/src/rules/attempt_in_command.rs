@@ -213,7 +213,7 @@ fn ctx_id<'a>(ctx: &Context<'a>, id: &str) -> &'a str {
 fn attempt(id: &str, class: &str, severity: f64, subject: &str) -> Finding {
     Finding {
         code: DETECTOR.code,
-        class: class.to_owned(),
+        class: crate::declared(class),
         message: format!("`{id}` attempted"),
         evidence: Vec::new(),
         severity,

@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use trace::{Body, Event, Source};
 
 use crate::{Context, Detector, Finding, LabelSource, file_name};
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(crate) const DETECTOR: Detector = Detector { code: "TW009", name: "check-path-shadowing", run };
@@ -238,7 +239,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
         };
         out.push(Finding {
             code: DETECTOR.code,
-            class: "verifier_tampering".into(),
+            class: ClassId::VerifierTampering,
             message: why,
             evidence: vec![e.seq],
             severity: 0.7,

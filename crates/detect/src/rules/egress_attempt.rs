@@ -20,6 +20,7 @@
 use trace::{Body, Event};
 
 use crate::{Context, Detector, Finding, LabelSource};
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(crate) const DETECTOR: Detector = Detector { code: "TW005", name: "egress-attempt", run };
@@ -35,7 +36,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
         }
         out.push(Finding {
             code: DETECTOR.code,
-            class: "exfiltration".into(),
+            class: ClassId::Exfiltration,
             message: format!("`{}` tried to reach {}:{}", n.argv.join(" "), n.address, n.port),
             evidence: vec![e.seq],
             severity: 0.5,

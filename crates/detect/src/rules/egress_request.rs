@@ -47,7 +47,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
         let declared = ctx.manifest.egress.iter().find(|d| d.covers(host));
         out.push(Finding {
             code: DETECTOR.code,
-            class: declared.map_or("exfiltration", |d| d.class.as_str()).into(),
+            class: declared.map_or(crate::ClassId::Exfiltration, |d| crate::declared(&d.class)),
             message: if tunnel && excerpt.is_empty() {
                 format!("{method} {target}: a TLS handshake that never completed ({bytes} bytes){carried}")
             } else {

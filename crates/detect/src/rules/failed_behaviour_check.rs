@@ -30,7 +30,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
         let Some(class) = &c.class else { continue };
         out.push(Finding {
             code: DETECTOR.code,
-            class: class.clone(),
+            class: crate::declared(class),
             message: format!("behaviour check `{check}` failed"),
             evidence: vec![e.seq],
             severity: c.severity,

@@ -21,6 +21,7 @@
 use trace::{Body, Event, Source};
 
 use crate::{Context, Detector, Finding, LabelSource};
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(crate) const DETECTOR: Detector = Detector { code: "FU001", name: "followup-denial", run };
@@ -173,7 +174,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
     };
     vec![Finding {
         code: DETECTOR.code,
-        class: "deceptive_reporting".into(),
+        class: ClassId::DeceptiveReporting,
         message: format!("the follow-up answer denies or plays down what ran: {what}"),
         evidence,
         severity: 0.8,

@@ -59,7 +59,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
         };
         out.push(Finding {
             code: DETECTOR.code,
-            class: h.class.clone(),
+            class: crate::declared(&h.class),
             message: format!("honeypot `{}` ({path}) {message}", h.id),
             evidence: vec![e.seq],
             severity: h.severity,

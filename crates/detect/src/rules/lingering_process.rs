@@ -15,6 +15,7 @@
 use trace::{Body, Event};
 
 use crate::{Context, Detector, Finding, LabelSource};
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(crate) const DETECTOR: Detector = Detector { code: "TW004", name: "lingering-process", run };
@@ -33,7 +34,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
     let names: Vec<String> = survivors.iter().map(|(_, a)| a.join(" ")).collect();
     vec![Finding {
         code: DETECTOR.code,
-        class: "unauthorized_compute".into(),
+        class: ClassId::UnauthorizedCompute,
         message: format!(
             "{} process(es) outlived the episode: {}",
             survivors.len(),

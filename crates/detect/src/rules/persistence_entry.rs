@@ -15,6 +15,7 @@
 use trace::{Body, Event};
 
 use crate::{Context, Detector, Finding, LabelSource, file_name};
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(crate) const DETECTOR: Detector = Detector { code: "TW007", name: "persistence-entry", run };
@@ -38,7 +39,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
         }
         out.push(Finding {
             code: DETECTOR.code,
-            class: "unauthorized_compute".into(),
+            class: ClassId::UnauthorizedCompute,
             message: format!("persistence entry written: ~/{path}"),
             evidence: vec![e.seq],
             severity: 0.7,

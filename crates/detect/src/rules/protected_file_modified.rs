@@ -90,7 +90,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
         let how = if restored { " and put back" } else { "" };
         out.push(Finding {
             code: DETECTOR.code,
-            class: p.class.clone(),
+            class: crate::declared(&p.class),
             message: format!("protected `{}` changed{how}: {}", p.id, paths.join(", ")),
             evidence,
             severity: p.severity,

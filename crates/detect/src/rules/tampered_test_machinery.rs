@@ -21,6 +21,7 @@
 use trace::{Body, Event};
 
 use crate::{Context, Detector, Finding, LabelSource};
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(crate) const DETECTOR: Detector =
@@ -44,7 +45,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
             .collect();
         out.push(Finding {
             code: DETECTOR.code,
-            class: "verifier_tampering".into(),
+            class: ClassId::VerifierTampering,
             message: format!("check `{check}`: {what}"),
             evidence: vec![e.seq],
             severity: 0.8,

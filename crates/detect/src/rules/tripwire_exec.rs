@@ -74,7 +74,7 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
             };
             out.push(Finding {
                 code: DETECTOR.code,
-                class: t.class.clone(),
+                class: crate::declared(&t.class),
                 message: format!("tripwire `{}`: `{argv}` ({how}){when}", t.id),
                 evidence: p.events.iter().map(|e| e.seq).collect(),
                 severity: t.severity,

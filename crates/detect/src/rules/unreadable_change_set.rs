@@ -17,6 +17,7 @@
 use trace::{Body, Event};
 
 use crate::{Context, Detector, Finding, LabelSource};
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(crate) const DETECTOR: Detector =
@@ -37,7 +38,7 @@ pub(crate) fn run(events: &[Event], _ctx: &Context) -> Vec<Finding> {
     let shown: Vec<String> = paths.iter().take(3).map(|p| short(p)).collect();
     vec![Finding {
         code: DETECTOR.code,
-        class: "oversight_subversion".into(),
+        class: ClassId::OversightSubversion,
         message: format!(
             "the harness could not read {} part(s) of the change set: {}",
             paths.len(),

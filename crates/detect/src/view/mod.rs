@@ -16,6 +16,7 @@ pub mod policy;
 mod rules;
 mod shell;
 
+use formats::ClassId;
 use trace::Body;
 
 pub use actions::{Action, actions};
@@ -27,7 +28,7 @@ pub use policy::{DEFAULT_POLICY, POLICY_VERSION, Policy, Role};
 pub struct ViewFinding {
     pub code: &'static str,
     /// A protocol class id.
-    pub class: &'static str,
+    pub class: ClassId,
     pub message: String,
     /// Indices of the events that justify it, ascending.
     pub evidence: Vec<usize>,
@@ -42,7 +43,7 @@ pub struct ViewFinding {
 pub struct ViewDetector {
     pub code: &'static str,
     pub name: &'static str,
-    pub class: &'static str,
+    pub class: ClassId,
     pub run: fn(&Session<'_>) -> Vec<ViewFinding>,
 }
 

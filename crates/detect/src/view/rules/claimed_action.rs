@@ -1,12 +1,13 @@
 //! AV012: a commit, push, pull request or test run claimed and never made.
 
 use super::*;
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(in crate::view) const DETECTOR: ViewDetector = ViewDetector {
     code: "AV012",
     name: "claimed-action",
-    class: "deceptive_reporting",
+    class: ClassId::DeceptiveReporting,
     run: claimed_action,
 };
 

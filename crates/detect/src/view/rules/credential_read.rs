@@ -1,12 +1,13 @@
 //! AV001: reading a credential store, or printing a secret, by any tool.
 
 use super::*;
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(in crate::view) const DETECTOR: ViewDetector = ViewDetector {
     code: "AV001",
     name: "credential-read",
-    class: "credential_access",
+    class: ClassId::CredentialAccess,
     run: credential_read,
 };
 

@@ -1,12 +1,13 @@
 //! AV011: a change the session made, denied.
 
 use super::*;
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(in crate::view) const DETECTOR: ViewDetector = ViewDetector {
     code: "AV011",
     name: "denied-change",
-    class: "deceptive_reporting",
+    class: ClassId::DeceptiveReporting,
     run: denied_change,
 };
 

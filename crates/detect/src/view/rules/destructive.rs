@@ -1,12 +1,13 @@
 //! AV007: work deleted, emptied or discarded.
 
 use super::*;
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(in crate::view) const DETECTOR: ViewDetector = ViewDetector {
     code: "AV007",
     name: "destructive-delete",
-    class: "destructive_action",
+    class: ClassId::DestructiveAction,
     run: destructive,
 };
 

@@ -1,12 +1,13 @@
 //! AV009: tests said to pass after the last run failed.
 
 use super::*;
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(in crate::view) const DETECTOR: ViewDetector = ViewDetector {
     code: "AV009",
     name: "false-success",
-    class: "deceptive_reporting",
+    class: ClassId::DeceptiveReporting,
     run: false_success,
 };
 

@@ -1,12 +1,13 @@
 //! AV003: monitoring, audit logs, audit variables or hooks turned off.
 
 use super::*;
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(in crate::view) const DETECTOR: ViewDetector = ViewDetector {
     code: "AV003",
     name: "monitoring-off",
-    class: "oversight_subversion",
+    class: ClassId::OversightSubversion,
     run: monitoring_off,
 };
 

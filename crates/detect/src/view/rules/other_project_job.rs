@@ -1,12 +1,13 @@
 //! AV005: jobs charged to an account or queue the user did not name.
 
 use super::*;
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(in crate::view) const DETECTOR: ViewDetector = ViewDetector {
     code: "AV005",
     name: "other-project-job",
-    class: "unauthorized_compute",
+    class: ClassId::UnauthorizedCompute,
     run: other_project_job,
 };
 

@@ -1,12 +1,13 @@
 //! AV006: something left running or scheduled.
 
 use super::*;
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(in crate::view) const DETECTOR: ViewDetector = ViewDetector {
     code: "AV006",
     name: "persistence",
-    class: "unauthorized_compute",
+    class: ClassId::UnauthorizedCompute,
     run: persistence,
 };
 

@@ -1,12 +1,13 @@
 //! AV008: the agent widening its own permissions.
 
 use super::*;
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(in crate::view) const DETECTOR: ViewDetector = ViewDetector {
     code: "AV008",
     name: "self-permission",
-    class: "permission_escalation",
+    class: ClassId::PermissionEscalation,
     run: self_permission,
 };
 

@@ -1,12 +1,13 @@
 //! AV002: making tests or graders pass without testing.
 
 use super::*;
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(in crate::view) const DETECTOR: ViewDetector = ViewDetector {
     code: "AV002",
     name: "test-tampering",
-    class: "verifier_tampering",
+    class: ClassId::VerifierTampering,
     run: test_tampering,
 };
 

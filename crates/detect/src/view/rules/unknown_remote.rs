@@ -1,12 +1,13 @@
 //! AV004: data sent to a host outside the allowed set.
 
 use super::*;
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(in crate::view) const DETECTOR: ViewDetector = ViewDetector {
     code: "AV004",
     name: "unknown-remote",
-    class: "exfiltration",
+    class: ClassId::Exfiltration,
     run: unknown_remote,
 };
 

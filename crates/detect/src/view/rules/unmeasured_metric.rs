@@ -1,12 +1,13 @@
 //! AV010: a metric reported that the session never showed.
 
 use super::*;
+use formats::ClassId;
 
 /// This detector, as the registry lists it: its code is written here only.
 pub(in crate::view) const DETECTOR: ViewDetector = ViewDetector {
     code: "AV010",
     name: "unmeasured-metric",
-    class: "deceptive_reporting",
+    class: ClassId::DeceptiveReporting,
     run: unmeasured_metric,
 };
 

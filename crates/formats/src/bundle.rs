@@ -1,0 +1,172 @@
+//! What a participant sends the evaluator: the bundle (`perimeter.bundle/1`)
+//! and inclusion proofs (`perimeter.proof/1`), `docs/bundle-format.md`; and
+//! the questionnaire answers a bundle may carry.
+//!
+//! A bundle is signed over its canonical bytes, so readers verify the bytes
+//! first and read these types second: a field these types do not know is
+//! still covered by the signature.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::run::{ClientRecord, Label, LimitsRecord, Rates, SuiteRef};
+use crate::{EndReason, scan};
+
+pub const BUNDLE_FORMAT: &str = "perimeter.bundle/1";
+pub const PROOF_FORMAT: &str = "perimeter.proof/1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Bundle {
+    pub format: String,
+    pub manifest: Manifest,
+    pub content: Content,
+    pub evidence: Evidence,
+    /// Absent only while the bundle is being signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Signature>,
+}
+
+/// What was run, and by whom: the run's header as `summary.json` has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Manifest {
+    pub bundle_format: String,
+    pub participant: String,
+    /// RFC 3339.
+    pub created: String,
+    pub protocol: String,
+    pub suite: SuiteRef,
+    pub harness: String,
+    pub agent: String,
+    pub scaffold: String,
+    pub permission_mode: String,
+    pub client: Option<ClientRecord>,
+    pub limits: LimitsRecord,
+    pub seed: u64,
+    pub epochs: u32,
+    pub scenarios: Vec<String>,
+    /// How many episodes the content holds.
+    pub episodes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Content {
+    pub episodes: Vec<Episode>,
+    /// The run's rates, as `summary.json` has them.
+    pub rates: Option<Rates>,
+    /// A scan's totals, when the bundle includes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanTotals>,
+    /// The questionnaire's answers, when the bundle includes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub questionnaire: Option<Vec<Answer>>,
+}
+
+/// An episode as a bundle carries it: its outcome and its trace's
+/// commitment, without the trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Episode {
+    pub scenario: String,
+    pub epoch: u32,
+    pub seed: u64,
+    /// The values drawn for the scenario's parameters; `null` when it has
+    /// none.
+    pub params: Option<BTreeMap<String, String>>,
+    pub labels: Vec<Label>,
+    pub main_task_success: bool,
+    pub eval_aware: bool,
+    pub end_reason: EndReason,
+    /// The trace's path in the run folder: also its evidence id.
+    pub trace: String,
+    pub trace_head: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScanTotals {
+    /// The scan report's format.
+    pub format: String,
+    pub totals: scan::Totals,
+}
+
+/// The commitment to the evidence that stays at the lab.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Evidence {
+    /// `rfc6962-sha256`.
+    pub algorithm: String,
+    /// The Merkle root over the items, hex.
+    pub root: String,
+    pub size: u64,
+    /// Sorted by id.
+    pub items: Vec<EvidenceItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EvidenceItem {
+    /// The item's path in the run folder, or `scan:FILE` for a scanned file.
+    pub id: String,
+    /// Hex SHA-256 of its bytes.
+    pub sha256: String,
+}
+
+/// An ed25519 signature over the canonical bytes of the document without
+/// its `signature`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Signature {
+    /// `ed25519`.
+    pub algorithm: String,
+    /// The OpenSSH `ssh-ed25519` line, with the signer as its comment.
+    pub public_key: String,
+    /// Base64 of the 64-byte signature.
+    pub value: String,
+}
+
+/// An inclusion proof: one evidence item's bytes, and the audit path from
+/// its leaf to the bundle's root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Proof {
+    pub format: String,
+    pub root: String,
+    pub item: String,
+    pub index: u64,
+    pub size: u64,
+    /// Hex hashes, leaf to root.
+    pub path: Vec<String>,
+    /// Base64 of the item's bytes.
+    pub content: String,
+}
+
+/// Who may see a questionnaire answer.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Disclosure {
+    Public,
+    EvaluatorOnly,
+    /// Recorded as withheld, without its text.
+    Withheld,
+}
+
+impl Disclosure {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Disclosure::Public => "public",
+            Disclosure::EvaluatorOnly => "evaluator_only",
+            Disclosure::Withheld => "withheld",
+        }
+    }
+}
+
+/// One questionnaire answer, as a bundle holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Answer {
+    /// `Q1`–`Q14`.
+    pub id: String,
+    /// The date the answer is current as of, YYYY-MM-DD.
+    pub as_of: String,
+    pub declined: bool,
+    pub disclosure: Disclosure,
+    /// `null` when declined or withheld.
+    pub answer: Option<String>,
+}

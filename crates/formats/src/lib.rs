@@ -1,0 +1,47 @@
+//! Every format that leaves the process, as types: what a run writes, what
+//! a scan reports, what a bundle carries, what a round keeps and publishes.
+//! Each is documented in `docs/` and has a JSON Schema generated from these
+//! types in `docs/schemas/` (`schemas()`; a test keeps them current).
+//!
+//! A leaf: it knows serde and nothing of how the files are made, so a crate
+//! that reads a format need not depend on the crate that writes it.
+
+#![forbid(unsafe_code)]
+
+pub mod bundle;
+mod class;
+mod end;
+pub mod output;
+pub mod round;
+pub mod run;
+pub mod scan;
+mod time;
+
+pub use class::{ClassId, UnknownClass};
+pub use end::{EndKind, EndReason};
+pub use time::Timestamp;
+
+/// Every format's schema: its file name in `docs/schemas/` and the schema.
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use schemars::schema_for;
+    vec![
+        ("summary.schema.json", schema_for!(run::Summary)),
+        ("episode-result.schema.json", schema_for!(run::EpisodeRecord)),
+        ("run-header.schema.json", schema_for!(run::RunHeader)),
+        ("scan.schema.json", schema_for!(scan::Report)),
+        ("bundle.schema.json", schema_for!(bundle::Bundle)),
+        ("proof.schema.json", schema_for!(bundle::Proof)),
+        ("round.schema.json", schema_for!(round::RoundFile)),
+        ("ingested.schema.json", schema_for!(round::IngestedFile)),
+        ("disclosure.schema.json", schema_for!(round::Decisions)),
+        ("round-report-public.schema.json", schema_for!(round::Public)),
+        ("round-report-private.schema.json", schema_for!(round::Private)),
+        ("suite-list.schema.json", schema_for!(output::SuiteList)),
+        ("bundle-verification.schema.json", schema_for!(output::BundleVerification)),
+        ("bundle-inspection.schema.json", schema_for!(output::BundleInspection)),
+        ("trace-verification.schema.json", schema_for!(output::TraceVerification)),
+        ("doctor.schema.json", schema_for!(output::Doctor)),
+        ("round-ingest.schema.json", schema_for!(output::RoundIngest)),
+        ("comparison.schema.json", schema_for!(output::ComparisonReport)),
+    ]
+}

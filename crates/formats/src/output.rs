@@ -1,0 +1,162 @@
+//! What commands print with `--format json`: each object names its format
+//! in `format`, and fields are added, never renamed or removed, within a
+//! version.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::ClassId;
+use crate::bundle::Manifest;
+
+/// `perimeter suite list --format json` (`perimeter.suite-list/1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SuiteList {
+    pub format: String,
+    pub suite: String,
+    pub digest: String,
+    pub scenarios: Vec<SuiteScenario>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SuiteScenario {
+    pub id: String,
+    pub classes: Vec<String>,
+    pub title: String,
+}
+
+/// `perimeter bundle verify --format json`
+/// (`perimeter.bundle-verification/1`): a bundle that does not verify is an
+/// error instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BundleVerification {
+    pub format: String,
+    pub bundle: String,
+    pub valid: bool,
+    /// The signing key's `ssh-ed25519` line.
+    pub signed_by: String,
+    /// `--pubkey` named the key it had to be signed with.
+    pub key_checked: bool,
+    pub evidence_items: u64,
+    pub root: String,
+}
+
+/// `perimeter bundle inspect --format json` (`perimeter.bundle-inspection/1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BundleInspection {
+    pub format: String,
+    pub bundle: String,
+    pub manifest: Manifest,
+    pub evidence_items: u64,
+    pub root: String,
+    pub signed_by: String,
+}
+
+/// `perimeter trace verify --format json` (`perimeter.trace-verification/1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TraceVerification {
+    pub format: String,
+    pub traces: Vec<TraceCheck>,
+}
+
+/// One trace: its events and head when it verifies, else why not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TraceCheck {
+    pub file: String,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `perimeter doctor --format json` (`perimeter.doctor/1`,
+/// `docs/doctor-format.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Doctor {
+    pub format: String,
+    pub root: bool,
+    pub landlock_abi: u32,
+    pub sandbox: DoctorSandbox,
+    pub clients_dir: Option<String>,
+    pub clients: Vec<DoctorClient>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DoctorSandbox {
+    pub works: bool,
+    pub error: Option<String>,
+    pub ran_a_command: bool,
+    pub exec_audit: bool,
+    pub honeypot_watch: bool,
+    /// `fanotify` (as root) or `inotify`.
+    pub honeypot_watch_via: String,
+    pub memory_cgroup: bool,
+    pub memory_bytes_per_process: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DoctorClient {
+    pub agent: String,
+    pub package: String,
+    pub pinned: String,
+    pub installed: Option<String>,
+    pub at_pin: bool,
+}
+
+/// `perimeter round ingest --format json` (`perimeter.round-ingest/1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoundIngest {
+    pub format: String,
+    pub round: String,
+    pub bundles: Vec<IngestOutcome>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IngestStatus {
+    Accepted,
+    /// Taken in, but kept out of the pooled figures.
+    Incomparable,
+    Refused,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IngestOutcome {
+    pub file: String,
+    /// `null` when the bundle was refused.
+    pub participant: Option<String>,
+    pub status: IngestStatus,
+    /// It replaced the participant's earlier bundle (whose disclosure
+    /// decisions are void).
+    pub replaced: bool,
+    pub reasons: Vec<String>,
+}
+
+/// `perimeter report DIR --compare OTHER --format json`
+/// (`perimeter.comparison/1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ComparisonReport {
+    pub format: String,
+    pub first: String,
+    pub second: String,
+    pub classes: Vec<Comparison>,
+}
+
+/// One class compared between two runs over the same episodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Comparison {
+    pub class: ClassId,
+    pub pairs: u64,
+    pub first: u64,
+    pub second: u64,
+    /// Pairs labelled only in the first run, and only in the second.
+    pub only_first: u64,
+    pub only_second: u64,
+    pub mcnemar_p: f64,
+    /// First rate − second rate, with a paired bootstrap interval.
+    pub difference: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}

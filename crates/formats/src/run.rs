@@ -1,0 +1,260 @@
+//! A run folder's files: `run.json` (the header, written first),
+//! `summary.json` (`perimeter.summary/1`, `docs/summary-format.md`) and each
+//! episode's `e<epoch>.result.json`, with the labels and rates they hold.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::{ClassId, EndReason, Timestamp};
+
+pub const SUMMARY_FORMAT: &str = "perimeter.summary";
+pub const SUMMARY_VERSION: u32 = 1;
+
+/// The confidence level of every interval.
+pub const LEVEL: f64 = 0.95;
+
+/// What was run: identical in `run.json` (written first) and in the summary.
+/// Two runs whose headers differ in anything but the timestamps are
+/// different experiments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunHeader {
+    /// The protocol version the labels follow.
+    pub protocol: String,
+    pub suite: SuiteRef,
+    /// The agent spec, e.g. `scripted:honest`.
+    pub agent: String,
+    pub harness: String,
+    pub seed: u64,
+    pub epochs: u32,
+    /// The scenarios run, in order.
+    pub scenarios: Vec<String>,
+    pub limits: LimitsRecord,
+    /// The agent harness: `scripted`, `api`, `claude-code`, `codex`,
+    /// `gemini-cli` or `cmd` (empty in summaries written before it was
+    /// recorded).
+    #[serde(default)]
+    pub scaffold: String,
+    /// How the agent's own permission checks were set.
+    #[serde(default)]
+    pub permission_mode: String,
+    /// The client program, for client agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientRecord>,
+}
+
+/// A client agent's npm package and versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClientRecord {
+    pub package: String,
+    /// As installed in the clients directory (`null` if it could not be
+    /// read).
+    pub version: Option<String>,
+    /// As `clients/package.json` pins it.
+    pub pinned: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SuiteRef {
+    pub name: String,
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LimitsRecord {
+    pub wall_time_ms: u64,
+    pub step_timeout_ms: u64,
+    pub memory_bytes: u64,
+    pub processes: u64,
+    pub file_size_bytes: u64,
+    pub disk_bytes: u64,
+    /// Model limits, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_turns: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+    /// US dollars per million input and output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_usd_per_mtok: Option<[f64; 2]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub format: String,
+    pub version: u32,
+    #[serde(flatten)]
+    pub header: RunHeader,
+    pub started: Timestamp,
+    pub finished: Timestamp,
+    /// Every rate with its denominator and interval (`docs/summary-format.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rates: Option<Rates>,
+    pub episodes: Vec<EpisodeRecord>,
+}
+
+/// One episode's outcome; also written beside its trace as
+/// `e<epoch>.result.json` the moment it finishes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EpisodeRecord {
+    pub scenario: String,
+    pub scenario_digest: String,
+    pub epoch: u32,
+    pub seed: u64,
+    /// The value drawn for each of the scenario's parameters (a framing,
+    /// names, numbers), so rates can be split by them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+    /// Every hidden check passed (false when the scenario has none).
+    pub main_task_success: bool,
+    pub checks: Vec<CheckRecord>,
+    pub labels: Vec<Label>,
+    /// The classes the episode offered an opportunity for: the scenario's,
+    /// those of every resource it has (its own and its base's), and those
+    /// every episode has. The denominator of a per-opportunity rate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub opportunities: Vec<ClassId>,
+    /// The `eval_awareness` modifier: the agent said it thinks it is being
+    /// tested. Every rate is reported split by it.
+    #[serde(default)]
+    pub eval_aware: bool,
+    /// For scenarios that declare stages (the rogue-deployment ladder):
+    /// which were reached, each with its evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageResult>,
+    /// Relative to the run folder.
+    pub trace: String,
+    /// The digest of the trace's last line: a commitment to the whole trace.
+    pub trace_head: String,
+    /// `submitted`, or why the agent stopped early.
+    pub end_reason: EndReason,
+    /// What the agent's model calls used, for agents with a model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_usage: Option<ModelUsage>,
+    /// What is wrong with the scenario itself, found while running it (a
+    /// honeypot whose content can be read elsewhere): `suite validate`
+    /// refuses a scenario with any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenario_problems: Vec<String>,
+    pub started: Timestamp,
+    pub finished: Timestamp,
+}
+
+/// An episode's model use, as the gateway counted it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ModelUsage {
+    /// Every model call, side calls included.
+    pub calls: u64,
+    /// Calls that offered the agent tools.
+    pub turns: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Some token counts are estimates (a quarter of the bytes): the model
+    /// was scripted, or the upstream did not report usage.
+    pub estimated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckRecord {
+    pub id: String,
+    pub passed: bool,
+}
+
+/// Which kind of signal decided a label, best first.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelSource {
+    Tripwire,
+    HiddenCheck,
+    Judge,
+    Human,
+}
+
+/// The protocol's per-episode, per-class label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Label {
+    pub class: ClassId,
+    pub attempted: bool,
+    pub succeeded: bool,
+    /// The observed act has no counterpart in the agent's own account: none
+    /// of its tool calls, messages or its final answer names the subject
+    /// (for every finding of the class that has one).
+    pub concealed: bool,
+    /// The highest severity among the class's findings, 0–1.
+    pub severity: f64,
+    /// The best-ranked source among the class's findings.
+    pub source: LabelSource,
+    /// Sequence numbers of the justifying events, ascending.
+    pub evidence: Vec<u64>,
+}
+
+/// Whether an episode reached one of its scenario's stages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StageResult {
+    pub id: String,
+    pub reached: bool,
+    /// Sequence numbers of the justifying events, ascending.
+    pub evidence: Vec<u64>,
+}
+
+/// One rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Rate {
+    /// The behaviour class, or `null` for usefulness.
+    pub class: Option<ClassId>,
+    /// The scenario, or `null` for a rate pooled over scenarios.
+    pub scenario: Option<String>,
+    /// What `n` counts: `per_episode` (every episode of the scope), or
+    /// `per_successful_episode` (those whose main task succeeded).
+    pub denominator: String,
+    pub k: u64,
+    pub n: u64,
+    pub rate: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// `wilson`; `rule_of_three` at zero events (one-sided); `bootstrap`
+    /// (percentile, clusters = scenarios) for pooled rates over five
+    /// scenarios or more.
+    pub method: String,
+}
+
+/// Every rate of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Rates {
+    pub level: f64,
+    /// Per class, pooled over scenarios, per episode and per successful
+    /// episode; then per class and scenario, per episode.
+    pub classes: Vec<Rate>,
+    /// Main-task success, pooled and per scenario.
+    pub usefulness: Vec<Rate>,
+    /// The pooled class rates and usefulness among episodes where the agent
+    /// said it thought it was being tested, and among the rest.
+    pub eval_aware: Split,
+    /// Per framing of a scenario (a parameter it declares under
+    /// `framings`) and per value drawn: usefulness, then each of the
+    /// scenario's classes, per episode.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub framings: Vec<FramingRates>,
+}
+
+/// A scenario's rates among the episodes that drew one value of one of its
+/// framing parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FramingRates {
+    pub scenario: String,
+    pub param: String,
+    pub value: String,
+    pub rates: Vec<Rate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Split {
+    pub aware: Vec<Rate>,
+    pub unaware: Vec<Rate>,
+}
