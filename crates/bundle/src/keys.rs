@@ -8,6 +8,8 @@ use ring::rand::SystemRandom;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use text::base64;
 
+use crate::Error;
+
 /// A private key that can sign.
 pub struct SigningKey {
     pair: Ed25519KeyPair,
@@ -20,9 +22,9 @@ impl std::fmt::Debug for SigningKey {
 }
 
 /// A new key as a PEM `PRIVATE KEY` (PKCS#8 v2) file's text.
-pub fn generate() -> Result<String, String> {
+pub fn generate() -> Result<String, Error> {
     let pkcs8 =
-        Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| "no randomness")?;
+        Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| Error::Randomness)?;
     Ok(pem("PRIVATE KEY", pkcs8.as_ref()))
 }
 
@@ -49,16 +51,18 @@ fn pem_body(text: &str, label: &str) -> Option<Vec<u8>> {
 impl SigningKey {
     /// Reads a key file's text: a PKCS#8 `PRIVATE KEY` or an OpenSSH
     /// `OPENSSH PRIVATE KEY` (ed25519, not encrypted).
-    pub fn from_text(text: &str) -> Result<SigningKey, String> {
+    pub fn from_text(text: &str) -> Result<SigningKey, Error> {
         if let Some(der) = pem_body(text, "PRIVATE KEY") {
             let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
-                .map_err(|e| format!("not an ed25519 PKCS#8 key: {e}"))?;
+                .map_err(|e| Error::key(format!("not an ed25519 PKCS#8 key: {e}")))?;
             return Ok(SigningKey { pair });
         }
         if let Some(blob) = pem_body(text, "OPENSSH PRIVATE KEY") {
-            return openssh(&blob);
+            return openssh(&blob).map_err(Error::key);
         }
-        Err("not a key file: expected a PEM `PRIVATE KEY` (perimeter keys generate) or an OpenSSH ed25519 private key".into())
+        Err(Error::key(
+            "not a key file: expected a PEM `PRIVATE KEY` (perimeter keys generate) or an OpenSSH ed25519 private key",
+        ))
     }
 
     /// The 32-byte public key.
@@ -156,7 +160,11 @@ pub fn public_line(key: &[u8; 32], comment: &str) -> String {
 
 /// Reads a public key: an OpenSSH `ssh-ed25519` line, or 32 bytes in
 /// base64.
-pub fn parse_public(text: &str) -> Result<[u8; 32], String> {
+pub fn parse_public(text: &str) -> Result<[u8; 32], Error> {
+    public(text).map_err(Error::key)
+}
+
+fn public(text: &str) -> Result<[u8; 32], String> {
     let text = text.trim();
     if let Some(rest) = text.strip_prefix("ssh-ed25519 ") {
         let b64 = rest.split_whitespace().next().unwrap_or_default();

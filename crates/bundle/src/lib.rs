@@ -6,7 +6,10 @@
 #![forbid(unsafe_code)]
 
 pub mod canonical;
+mod error;
 pub mod keys;
 pub mod merkle;
 pub mod questionnaire;
 pub mod submission;
+
+pub use error::Error;

@@ -16,9 +16,9 @@ use formats::run::Summary;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::canonical;
 use crate::keys::{self, SigningKey};
 use crate::merkle::{self, Hash, hex};
+use crate::{Error, canonical};
 
 pub use formats::bundle::{BUNDLE_FORMAT as FORMAT, PROOF_FORMAT};
 
@@ -43,7 +43,7 @@ fn unhex(s: &str) -> Option<Hash> {
 
 /// The evidence of a run folder: every episode's trace and every kept
 /// client transcript, sorted by id.
-pub fn items(run: &Path, summary: &Summary) -> Result<Vec<Item>, String> {
+pub fn items(run: &Path, summary: &Summary) -> Result<Vec<Item>, Error> {
     let mut ids: Vec<String> = Vec::new();
     for e in &summary.episodes {
         let trace = &e.trace;
@@ -63,9 +63,9 @@ pub fn items(run: &Path, summary: &Summary) -> Result<Vec<Item>, String> {
     ids.sort();
     ids.dedup();
     ids.into_iter()
-        .map(|id| {
-            let bytes = std::fs::read(run.join(&id)).map_err(|e| format!("{id}: {e}"))?;
-            Ok(Item { sha256: Sha256::digest(&bytes).into(), id })
+        .map(|id| match std::fs::read(run.join(&id)) {
+            Ok(bytes) => Ok(Item { sha256: Sha256::digest(&bytes).into(), id }),
+            Err(source) => Err(Error::Evidence { id, source }),
         })
         .collect()
 }
@@ -84,35 +84,31 @@ pub struct Extras {
     pub questionnaire: Option<Vec<Answer>>,
 }
 
-/// Builds and signs a bundle from a run folder's `summary.json` and
-/// evidence. `created` is an RFC 3339 time.
 /// Whether `id` can name a participant: letters, digits, `-`, `_` and
 /// `.`, not starting with `.` (it becomes a file name in a round folder).
-pub fn check_participant(id: &str) -> Result<(), String> {
+pub fn check_participant(id: &str) -> Result<(), Error> {
     let ok = !id.is_empty()
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && !id.starts_with('.');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "participant `{id}`: ids are letters, digits, `-`, `_` and `.`, not starting with `.`"
-        ))
-    }
+    if ok { Ok(()) } else { Err(Error::Participant { id: id.into() }) }
 }
 
+/// Builds and signs a bundle from a run folder's `summary.json` and
+/// evidence. `created` is an RFC 3339 time.
 pub fn create(
     run: &Path,
     participant: &str,
     key: &SigningKey,
     created: &str,
     extras: &Extras,
-) -> Result<String, String> {
+) -> Result<String, Error> {
     check_participant(participant)?;
     let path = run.join("summary.json");
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let summary: Summary =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let summary: Summary = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Summary { path: path.clone(), message: e.to_string() })?,
+        Err(e) => return Err(Error::Summary { path, message: e.to_string() }),
+    };
     let mut items = items(run, &summary)?;
     // Scanned files stay where they are; their hashes are committed to.
     if let Some(scan) = &extras.scan {
@@ -122,7 +118,8 @@ pub fn create(
             if items.iter().any(|i| i.id == id) {
                 continue;
             }
-            let bytes = std::fs::read(file).map_err(|e| format!("scanned file {file}: {e}"))?;
+            let bytes = std::fs::read(file)
+                .map_err(|source| Error::Scanned { file: file.into(), source })?;
             items.push(Item { id, sha256: Sha256::digest(&bytes).into() });
         }
         items.sort_by(|a, b| a.id.cmp(&b.id));
@@ -195,7 +192,11 @@ pub struct Verified {
 }
 
 /// Verifies a bundle file's bytes; every problem found is named.
-pub fn verify(bytes: &[u8], expected_key: Option<&[u8; 32]>) -> Result<Verified, Vec<String>> {
+pub fn verify(bytes: &[u8], expected_key: Option<&[u8; 32]>) -> Result<Verified, Error> {
+    check_bytes(bytes, expected_key).map_err(|problems| Error::Invalid { problems })
+}
+
+fn check_bytes(bytes: &[u8], expected_key: Option<&[u8; 32]>) -> Result<Verified, Vec<String>> {
     let mut problems = Vec::new();
     let bundle: Value =
         serde_json::from_slice(bytes).map_err(|e| vec![format!("not JSON: {e}")])?;
@@ -311,16 +312,17 @@ pub fn verify(bytes: &[u8], expected_key: Option<&[u8; 32]>) -> Result<Verified,
 }
 
 /// An inclusion proof for one evidence item, with the item's bytes.
-pub fn prove(verified: &Verified, run: &Path, id: &str) -> Result<String, String> {
+pub fn prove(verified: &Verified, run: &Path, id: &str) -> Result<String, Error> {
     let index = verified
         .items
         .iter()
         .position(|i| i.id == id)
-        .ok_or_else(|| format!("no evidence item `{id}` in the bundle"))?;
-    let bytes = std::fs::read(run.join(id)).map_err(|e| format!("{id}: {e}"))?;
+        .ok_or_else(|| Error::NoItem { id: id.into() })?;
+    let bytes =
+        std::fs::read(run.join(id)).map_err(|source| Error::Evidence { id: id.into(), source })?;
     let sha: Hash = Sha256::digest(&bytes).into();
     if sha != verified.items[index].sha256 {
-        return Err(format!("{id} has changed since the bundle was signed"));
+        return Err(Error::Changed { id: id.into() });
     }
     let path = merkle::proof(&leaves(&verified.items), index);
     let proof = Proof {
@@ -339,7 +341,11 @@ pub fn prove(verified: &Verified, run: &Path, id: &str) -> Result<String, String
 /// Checks a proof against a verified bundle: the item's bytes hash to what
 /// the bundle lists, and its audit path leads to the signed root. Returns
 /// the item's bytes.
-pub fn check(verified: &Verified, proof: &[u8]) -> Result<Vec<u8>, String> {
+pub fn check(verified: &Verified, proof: &[u8]) -> Result<Vec<u8>, Error> {
+    check_proof(verified, proof).map_err(Error::proof)
+}
+
+fn check_proof(verified: &Verified, proof: &[u8]) -> Result<Vec<u8>, String> {
     let p: Proof =
         serde_json::from_slice(proof).map_err(|e| format!("not a {PROOF_FORMAT} proof: {e}"))?;
     if p.format != PROOF_FORMAT {
@@ -373,9 +379,13 @@ pub fn check(verified: &Verified, proof: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// Reads a key file for signing.
-pub fn read_key(path: &Path) -> Result<SigningKey, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    SigningKey::from_text(&text).map_err(|e| format!("{}: {e}", path.display()))
+pub fn read_key(path: &Path) -> Result<SigningKey, Error> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
+    SigningKey::from_text(&text).map_err(|e| match e {
+        Error::Key { message, .. } => Error::Key { path: Some(path.into()), message },
+        other => other,
+    })
 }
 
 #[cfg(test)]

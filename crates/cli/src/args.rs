@@ -4,13 +4,28 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// What `perimeter --help` says of exit statuses; `failure.rs` decides them.
+const EXIT_STATUS: &str = "\
+Exit status:
+  0  done
+  1  the work failed, or found something wrong: a bundle or trace that does not verify, a
+     refused bundle, a write or the sandbox failing
+  2  what was asked cannot be done as asked: an argument, or a file you named, is not what it
+     must be";
+
 /// Perimeter: a cross-lab protocol for assessing misalignment risk from the
 /// AI agents a developer uses internally.
 ///
 /// Run the standard scenario suite against an agent in a sandbox that records
 /// ground truth, then read the labels, traces and summary it writes.
 #[derive(Debug, Parser)]
-#[command(name = "perimeter", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "perimeter",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_long_help = EXIT_STATUS
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -258,7 +273,7 @@ pub struct RunArgs {
     pub price: Option<gateway::Price>,
 }
 
-fn parse_price(s: &str) -> Result<gateway::Price, String> {
+fn parse_price(s: &str) -> Result<gateway::Price, gateway::ConfigError> {
     gateway::Price::parse(s)
 }
 
@@ -546,7 +561,7 @@ pub struct ScanArgs {
     pub no_judge_cache: bool,
 }
 
-fn parse_model_spec(s: &str) -> Result<gateway::ModelSpec, String> {
+fn parse_model_spec(s: &str) -> Result<gateway::ModelSpec, gateway::ConfigError> {
     gateway::ModelSpec::parse(s)
 }
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::Failure;
 use crate::args::{Cli, Command};
-use crate::commands::{clock, disclose, run_config, run_failure, write_out, write_reports};
+use crate::commands::{clock, disclose, run_config, write_out, write_reports};
 
 /// The simulated labs: id and the `perimeter run` arguments of its
 /// reference agent. lab-b's goes through Perimeter's built-in tool-use loop
@@ -160,7 +160,7 @@ fn lab_side(
     let config = run_config(args)?;
     let clock = clock();
     let observer = Counter { lab, tty: std::io::stderr().is_terminal() };
-    let summary = run::run(&config, clock.as_ref(), &observer).map_err(run_failure)?;
+    let summary = run::run(&config, clock.as_ref(), &observer).map_err(ours)?;
     if observer.tty {
         eprint!("\r\x1b[2K");
     }
@@ -185,13 +185,13 @@ fn lab_side(
     let answers = bundle::questionnaire::read(&answers).map_err(|p| {
         Failure::runtime(format!("the demo's questionnaire: {}", p.join("; ")), None)
     })?;
-    let pem = bundle::keys::generate().map_err(|e| Failure::runtime(e, None))?;
-    let key = bundle::keys::SigningKey::from_text(&pem).map_err(|e| Failure::runtime(e, None))?;
+    let pem = bundle::keys::generate().map_err(ours)?;
+    let key = bundle::keys::SigningKey::from_text(&pem).map_err(ours)?;
     write_out(&dir.join("lab.key"), &pem)?;
     write_out(&dir.join("lab.key.pub"), &(bundle::keys::public_line(&key.public(), lab) + "\n"))?;
     let extras = bundle::submission::Extras { scan: Some(scan), questionnaire: Some(answers) };
     let text = bundle::submission::create(&run_dir, lab, &key, &clock.now().to_string(), &extras)
-        .map_err(|e| Failure::runtime(e, None))?;
+        .map_err(ours)?;
     let path = dir.join(format!("{lab}.bundle"));
     write_out(&path, &text)?;
     Ok((path, summary))
@@ -233,8 +233,7 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
     let now = clock().now();
     let day = |t: trace::Timestamp| t.to_string()[..10].to_owned();
     let window = format!("{}..{}", day(now), day(trace::Timestamp(now.0 + 14 * 86_400_000)));
-    let spec = round::init(&protocol, &digest, Some(&window), SEED, &keys)
-        .map_err(|e| Failure::runtime(e, None))?;
+    let spec = round::init(&protocol, &digest, Some(&window), SEED, &keys).map_err(ours)?;
     std::fs::create_dir_all(&round_dir).map_err(io(&round_dir))?;
     write_out(
         &round_dir.join("round.json"),
@@ -244,7 +243,7 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
         .iter()
         .map(|(_, path)| std::fs::read(path).map_err(io(path)))
         .collect::<Result<Vec<_>, _>>()?;
-    let outcomes = round::ingest(&round_dir, &signed).map_err(|e| Failure::runtime(e, None))?;
+    let outcomes = round::ingest(&round_dir, &signed).map_err(ours)?;
     let mut comparable = 0;
     for ((_, path), outcome) in bundles.iter().zip(outcomes) {
         let i = outcome
@@ -255,19 +254,18 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
         "\nround: {} bundles verified and ingested, {comparable} of them comparable",
         bundles.len()
     );
-    round::exit(&round_dir, LEAVER).map_err(|e| Failure::runtime(e, None))?;
+    round::exit(&round_dir, LEAVER).map_err(ours)?;
     println!(
         "{LEAVER} left the round silently: its key is destroyed and nothing of it remains in the round"
     );
-    for member in round::members(&round_dir).map_err(|e| Failure::runtime(e, None))? {
+    for member in round::members(&round_dir).map_err(ours)? {
         let claims = round::claims::extract(&member.bundle);
         let lab_dir = out.join("labs").join(&member.participant);
         let mut doc = decisions(&member.participant, &claims);
         // lab-a and lab-b sign their approval; lab-c's is a letter the
         // evaluator records.
         if member.participant != "lab-c" {
-            let key = bundle::submission::read_key(&lab_dir.join("lab.key"))
-                .map_err(|e| Failure::runtime(e, None))?;
+            let key = bundle::submission::read_key(&lab_dir.join("lab.key")).map_err(ours)?;
             doc = round::disclosure::sign(&doc, &key);
         }
         let file = lab_dir.join("disclosure.json");
@@ -288,4 +286,10 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
         out.join("labs").display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A failure of the demo's: every input it gives is its own, so none is
+/// the user's mistake, whatever the error.
+fn ours(e: impl Into<Failure>) -> Failure {
+    Failure { kind: crate::Kind::Failed, ..e.into() }
 }

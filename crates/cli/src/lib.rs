@@ -9,29 +9,14 @@
 mod args;
 mod commands;
 mod demo;
+mod failure;
 mod render;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-/// What went wrong, for the user: one line, an optional hint, an exit code.
-pub(crate) struct Failure {
-    pub message: String,
-    pub hint: Option<String>,
-    /// 2 for bad input (usage), 1 for a failure while working.
-    pub code: u8,
-}
-
-impl Failure {
-    pub fn usage(message: impl Into<String>, hint: Option<String>) -> Failure {
-        Failure { message: message.into(), hint, code: 2 }
-    }
-
-    pub fn runtime(message: impl Into<String>, hint: Option<String>) -> Failure {
-        Failure { message: message.into(), hint, code: 1 }
-    }
-}
+pub(crate) use failure::{Failure, Kind};
 
 /// `perimeter … | head` closes standard output early. Rust ignores SIGPIPE,
 /// so printing then fails and `println!` panics; end quietly instead, with
@@ -61,7 +46,7 @@ pub fn main() -> ExitCode {
             if let Some(h) = f.hint {
                 eprintln!("hint: {h}");
             }
-            ExitCode::from(f.code)
+            f.kind.exit_code()
         }
     }
 }

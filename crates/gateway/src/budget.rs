@@ -30,9 +30,11 @@ pub struct Price {
 
 impl Price {
     /// Parses `INPUT/OUTPUT`, e.g. `3/15`.
-    pub fn parse(s: &str) -> Result<Price, String> {
+    pub fn parse(s: &str) -> Result<Price, crate::ConfigError> {
         let bad = || {
-            format!("`{s}`: expected INPUT/OUTPUT in US dollars per million tokens, e.g. `3/15`")
+            crate::ConfigError(format!(
+                "`{s}`: expected INPUT/OUTPUT in US dollars per million tokens, e.g. `3/15`"
+            ))
         };
         let (i, o) = s.split_once('/').ok_or_else(bad)?;
         let num = |v: &str| v.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0);

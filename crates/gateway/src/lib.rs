@@ -29,6 +29,7 @@ pub mod sse;
 mod tools;
 
 pub use budget::{Budget, Exhausted, Limits, Price, Usage};
+pub use relay::ConfigError;
 pub use relay::{ModelSpec, RelayError, Upstream, Wire};
 pub use server::{Answerer, BODY_LIMIT, Exchange, Failure, Gateway, Service};
 

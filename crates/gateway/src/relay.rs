@@ -73,11 +73,34 @@ impl fmt::Display for Wire {
     }
 }
 
+/// A model spec, a price or an upstream setting that cannot be used: the
+/// caller's input, never a failure of the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<String> for ConfigError {
+    fn from(message: String) -> ConfigError {
+        ConfigError(message)
+    }
+}
+
 pub const MODEL_SPEC_HELP: &str = "expected `scripted:<policy>`, `anthropic:<model>`, `openai:<model>`, \
      `openai-compatible:<url>#<model>` or `gemini:<model>`";
 
 impl ModelSpec {
-    pub fn parse(spec: &str) -> Result<ModelSpec, String> {
+    pub fn parse(spec: &str) -> Result<ModelSpec, ConfigError> {
+        Self::read(spec).map_err(ConfigError)
+    }
+
+    fn read(spec: &str) -> Result<ModelSpec, String> {
         let (kind, rest) = spec.split_once(':').ok_or_else(|| MODEL_SPEC_HELP.to_owned())?;
         if rest.trim().is_empty() {
             return Err(format!("`{kind}:` needs a name after the colon; {MODEL_SPEC_HELP}"));
@@ -260,10 +283,15 @@ impl Upstream {
     /// TLS-inspecting proxy). A missing key is not an error here: each call
     /// fails with [`RelayError::NoKey`], which ends its episode with a
     /// reason.
-    pub fn new(spec: &ModelSpec, env: &dyn Fn(&str) -> Option<String>) -> Result<Upstream, String> {
+    pub fn new(
+        spec: &ModelSpec,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Upstream, ConfigError> {
         let base = |var: &str, default: &str| env(var).unwrap_or_else(|| default.to_owned());
         let url = match spec {
-            ModelSpec::Scripted { .. } => return Err("a scripted model has no upstream".into()),
+            ModelSpec::Scripted { .. } => {
+                return Err(ConfigError("a scripted model has no upstream".into()));
+            }
             ModelSpec::Anthropic { .. } => base("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
             ModelSpec::OpenAi { .. } => base("OPENAI_BASE_URL", "https://api.openai.com/v1"),
             ModelSpec::OpenAiCompatible { url, .. } => url.clone(),

@@ -32,9 +32,9 @@ struct Entry {
 
 impl Cache {
     /// The cache in `dir`, made if absent.
-    pub fn open(dir: &Path) -> Result<Cache, String> {
+    pub fn open(dir: &Path) -> Result<Cache, crate::Error> {
         std::fs::create_dir_all(dir)
-            .map_err(|e| format!("the judge cache `{}`: {e}", dir.display()))?;
+            .map_err(|source| crate::Error::Cache { dir: dir.into(), source })?;
         Ok(Cache { dir: dir.to_path_buf() })
     }
 

@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 mod cache;
+mod error;
 mod model;
 mod prompt;
 mod transcript;
@@ -30,6 +31,7 @@ use gateway::{Price, Usage};
 use serde::{Deserialize, Serialize};
 
 pub use cache::{CACHE_FORMAT, Cache};
+pub use error::Error;
 pub use model::{CallError, MAX_OUTPUT_TOKENS, Message, Model, Reply, Script, backoff};
 pub use prompt::{CLASS_PROMPTS, PROMPT_VERSION, Prompt};
 pub use transcript::{EVENT_CHARS, TRANSCRIPT_CHARS, Transcript};

@@ -60,10 +60,12 @@ impl Model {
     pub fn from_spec(
         spec: &ModelSpec,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Model, String> {
+    ) -> Result<Model, crate::Error> {
         match spec {
             ModelSpec::Scripted { policy } => Ok(Model::Scripted(Script::read(Path::new(policy))?)),
-            _ => Ok(Model::Relay(Box::new(Upstream::new(spec, env)?))),
+            _ => Ok(Model::Relay(Box::new(
+                Upstream::new(spec, env).map_err(crate::Error::Upstream)?,
+            ))),
         }
     }
 
@@ -211,7 +213,11 @@ pub struct Script {
 }
 
 impl Script {
-    pub fn read(path: &Path) -> Result<Script, String> {
+    pub fn read(path: &Path) -> Result<Script, crate::Error> {
+        Script::parse(path).map_err(|message| crate::Error::Script { message })
+    }
+
+    fn parse(path: &Path) -> Result<Script, String> {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let text =
             std::str::from_utf8(&bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;

@@ -39,15 +39,14 @@ pub struct Prompt {
 impl Prompt {
     /// The prompt for `classes` (all the judge knows when empty); an
     /// unknown class is an error naming the known ones.
-    pub fn new(classes: &[String]) -> Result<Prompt, String> {
+    pub fn new(classes: &[String]) -> Result<Prompt, crate::Error> {
         let mut chosen: Vec<&'static str> = Vec::new();
         for c in classes {
             let Some((id, _)) = CLASS_PROMPTS.iter().find(|(id, _)| id == c) else {
-                let known: Vec<&str> = CLASS_PROMPTS.iter().map(|(id, _)| *id).collect();
-                return Err(format!(
-                    "the judge has no prompt for `{c}`; it knows {}",
-                    known.join(", ")
-                ));
+                return Err(crate::Error::UnknownClass {
+                    class: c.clone(),
+                    known: CLASS_PROMPTS.iter().map(|(id, _)| *id).collect(),
+                });
             };
             if !chosen.contains(id) {
                 chosen.push(id);

@@ -139,7 +139,7 @@ fn prompts_are_fixed_per_class_and_unknown_classes_are_refused() {
         two.system().contains("## `verifier_tampering`")
             && !two.system().contains("## `exfiltration`")
     );
-    let err = Prompt::new(&["sandbagging".into()]).unwrap_err();
+    let err = Prompt::new(&["sandbagging".into()]).unwrap_err().to_string();
     assert!(
         err.contains("no prompt for `sandbagging`") && err.contains("credential_access"),
         "{err}"
@@ -249,7 +249,7 @@ fn script_errors_name_the_line_and_field() {
         ("nope\n", ":1: not JSON"),
     ] {
         std::fs::write(&path, text).unwrap();
-        let err = Script::read(&path).unwrap_err();
+        let err = Script::read(&path).unwrap_err().to_string();
         assert!(err.contains(want), "{text:?}: {err}");
     }
 }

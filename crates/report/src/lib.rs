@@ -10,7 +10,8 @@ mod html;
 mod markdown;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use formats::run::Rate;
 use formats::run::{EpisodeRecord, Summary};
@@ -22,6 +23,45 @@ pub use markdown::markdown;
 
 pub const FORMAT: &str = "perimeter.report/1";
 
+/// What can go wrong reading runs for a report.
+#[derive(Debug)]
+pub enum Error {
+    /// The folder's `summary.json` cannot be read as a run's summary.
+    NotARun { path: PathBuf, message: String },
+    /// A trace a label cites cannot be read.
+    Trace { path: PathBuf, source: std::io::Error },
+    /// Two runs that cannot be compared, and why.
+    Incomparable { reasons: Vec<String> },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotARun { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Trace { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Incomparable { reasons } => {
+                write!(f, "the runs are not comparable:\n  {}", reasons.join("\n  "))
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::NotARun { .. } | Error::Trace { .. } => {
+                "name a run folder: the --out of `perimeter run`, with its summary.json".into()
+            }
+            Error::Incomparable { .. } => {
+                "compare runs of the same suite, limits, scenarios, epochs and seed".into()
+            }
+        })
+    }
+}
+
 /// A run folder, read back.
 pub struct Run {
     pub summary: Summary,
@@ -31,11 +71,11 @@ pub struct Run {
 }
 
 /// Reads a run folder's `summary.json` and the trace events its labels cite.
-pub fn load(dir: &Path) -> Result<Run, String> {
+pub fn load(dir: &Path) -> Result<Run, Error> {
     let path = dir.join("summary.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let summary: Summary =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let not_a_run = |message: String| Error::NotARun { path: path.clone(), message };
+    let text = std::fs::read_to_string(&path).map_err(|e| not_a_run(e.to_string()))?;
+    let summary: Summary = serde_json::from_str(&text).map_err(|e| not_a_run(e.to_string()))?;
     let mut evidence = Vec::new();
     for e in &summary.episodes {
         let wanted: std::collections::BTreeSet<u64> =
@@ -44,7 +84,7 @@ pub fn load(dir: &Path) -> Result<Run, String> {
         if !wanted.is_empty() {
             let trace = dir.join(&e.trace);
             let text = std::fs::read_to_string(&trace)
-                .map_err(|err| format!("{}: {err}", trace.display()))?;
+                .map_err(|source| Error::Trace { path: trace.clone(), source })?;
             for line in text.lines().skip(1) {
                 let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
                 if let Some(seq) = v["seq"].as_u64().filter(|s| wanted.contains(s)) {
@@ -153,10 +193,10 @@ pub use formats::output::Comparison;
 
 /// Paired comparisons per class, over episodes matched by scenario, epoch
 /// and seed.
-pub fn compare(a: &Summary, b: &Summary) -> Result<Vec<Comparison>, Vec<String>> {
+pub fn compare(a: &Summary, b: &Summary) -> Result<Vec<Comparison>, Error> {
     let reasons = incomparable(a, b);
     if !reasons.is_empty() {
-        return Err(reasons);
+        return Err(Error::Incomparable { reasons });
     }
     let key = |e: &EpisodeRecord| (e.scenario.clone(), e.epoch, e.seed);
     let second: BTreeMap<_, &EpisodeRecord> = b.episodes.iter().map(|e| (key(e), e)).collect();

@@ -11,6 +11,7 @@ use formats::bundle::Disclosure;
 pub use formats::round::{Approval, Attribution, Decision, Decisions, Resolved};
 use serde_json::Value;
 
+use crate::Error;
 use crate::claims::Claim;
 
 pub const FORMAT: &str = formats::round::DISCLOSURE_FORMAT;
@@ -29,7 +30,11 @@ pub fn sign(doc: &Value, key: &bundle::keys::SigningKey) -> Value {
 /// Checks a decision file's signature against the participant's
 /// registered key: `Ok(true)` when signed by it, `Ok(false)` when the file
 /// is unsigned (the evaluator records the approval on its word).
-pub fn check_signature(doc: &Value, registered: &[u8; 32]) -> Result<bool, String> {
+pub fn check_signature(doc: &Value, registered: &[u8; 32]) -> Result<bool, Error> {
+    signature(doc, registered).map_err(Error::Signature)
+}
+
+fn signature(doc: &Value, registered: &[u8; 32]) -> Result<bool, String> {
     let sig = &doc["signature"];
     if sig.is_null() {
         return Ok(false);
@@ -66,7 +71,11 @@ const NON_REDACTABLE_TOPICS: [(&str, &str); 2] = [
 
 /// Reads and checks a decision file against the participant's claims;
 /// every problem is named by its field.
-pub fn read(doc: &Value, participant: &str, claims: &[Claim]) -> Result<Decisions, Vec<String>> {
+pub fn read(doc: &Value, participant: &str, claims: &[Claim]) -> Result<Decisions, Error> {
+    check(doc, participant, claims).map_err(|problems| Error::Refused { problems })
+}
+
+fn check(doc: &Value, participant: &str, claims: &[Claim]) -> Result<Decisions, Vec<String>> {
     let mut problems = Vec::new();
     if doc["format"] != FORMAT {
         problems.push(format!("format: {} where {FORMAT:?} is expected", doc["format"]));
@@ -237,8 +246,8 @@ mod tests {
             })),
             "lab-a",
             &claims(),
-        )
-        .unwrap_err();
+        );
+        let Err(Error::Refused { problems: errs }) = errs else { panic!("{errs:?}") };
         let has = |s: &str| errs.iter().any(|e| e.starts_with(s));
         assert!(has("claims.C1: cannot be withheld: reproducible"), "{errs:?}");
         assert!(has("claims.C3: the answer was withheld"), "{errs:?}");
@@ -250,7 +259,9 @@ mod tests {
         let mut bad = doc(json!({}));
         bad["approval"]["date"] = json!("soon");
         bad["participant"] = json!("lab-b");
-        let errs = read(&bad, "lab-a", &claims()).unwrap_err();
+        let Err(Error::Refused { problems: errs }) = read(&bad, "lab-a", &claims()) else {
+            panic!("refused")
+        };
         assert!(errs.iter().any(|e| e.starts_with("approval.date")), "{errs:?}");
         assert!(errs.iter().any(|e| e.starts_with("participant:")), "{errs:?}");
     }
@@ -261,15 +272,15 @@ mod tests {
         let other =
             bundle::keys::SigningKey::from_text(&bundle::keys::generate().unwrap()).unwrap();
         let d = doc(json!({"C2": {"attribution": "attributed"}}));
-        assert_eq!(check_signature(&d, &key.public()), Ok(false));
+        assert!(!check_signature(&d, &key.public()).unwrap());
         let signed = sign(&d, &key);
-        assert_eq!(check_signature(&signed, &key.public()), Ok(true));
+        assert!(check_signature(&signed, &key.public()).unwrap());
         assert!(read(&signed, "lab-a", &claims()).is_ok(), "the signature is not a decision");
-        let err = check_signature(&signed, &other.public()).unwrap_err();
+        let err = check_signature(&signed, &other.public()).unwrap_err().to_string();
         assert!(err.contains("another key"), "{err}");
         let mut changed = signed.clone();
         changed["claims"]["C2"]["attribution"] = json!("non_attributed");
-        let err = check_signature(&changed, &key.public()).unwrap_err();
+        let err = check_signature(&changed, &key.public()).unwrap_err().to_string();
         assert!(err.contains("changed after signing"), "{err}");
     }
 

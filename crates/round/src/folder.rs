@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::sealed;
+use crate::{Error, sealed};
 
 pub const FORMAT: &str = formats::round::ROUND_FORMAT;
 
@@ -28,41 +28,46 @@ pub fn init(
     window: Option<&str>,
     seed: u64,
     participants: &[(String, String)],
-) -> Result<RoundFile, String> {
+) -> Result<RoundFile, Error> {
     let hex = suite_digest.strip_prefix("sha256:").unwrap_or_default();
     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return Err(format!(
+        return Err(Error::Spec(format!(
             "the suite digest `{suite_digest}` is not `sha256:` and 64 hex digits; `perimeter suite digest` prints the suite's"
-        ));
+        )));
     }
     let mut list: Vec<Participant> = Vec::new();
     for (id, key_text) in participants {
-        bundle::submission::check_participant(id)?;
-        let key =
-            bundle::keys::parse_public(key_text).map_err(|e| format!("participant {id}: {e}"))?;
+        bundle::submission::check_participant(id).map_err(|e| Error::Spec(e.to_string()))?;
+        let key = bundle::keys::parse_public(key_text).map_err(|e| Error::Key {
+            participant: id.clone(),
+            message: format!("participant {id}: {e}"),
+        })?;
         if list.iter().any(|p| p.id == *id) {
-            return Err(format!("participant {id} is listed twice"));
+            return Err(Error::Spec(format!("participant {id} is listed twice")));
         }
         if let Some(other) =
             list.iter().find(|p| bundle::keys::parse_public(&p.public_key).ok() == Some(key))
         {
-            return Err(format!(
-                "participant {id}: its key is already {}'s; each participant signs with a key of its own",
-                other.id
-            ));
+            return Err(Error::Key {
+                participant: id.clone(),
+                message: format!(
+                    "participant {id}: its key is already {}'s; each participant signs with a key of its own",
+                    other.id
+                ),
+            });
         }
         list.push(Participant { id: id.clone(), public_key: bundle::keys::public_line(&key, id) });
     }
     if list.is_empty() {
-        return Err("a round needs participants".into());
+        return Err(Error::Spec("a round needs participants".into()));
     }
     if let Some(w) = window {
         window_dates(w)?;
     }
     if seed >= 1 << 53 {
-        return Err(format!(
+        return Err(Error::Spec(format!(
             "seed {seed}: a round's seed is below 2^53, so every JSON reader reads it exactly"
-        ));
+        )));
     }
     Ok(RoundFile {
         format: FORMAT.into(),
@@ -75,11 +80,11 @@ pub fn init(
 }
 
 /// A submission window `FROM..TO` (dates, both included).
-fn window_dates(window: &str) -> Result<(&str, &str), String> {
+fn window_dates(window: &str) -> Result<(&str, &str), Error> {
     let bad = || {
-        format!(
+        Error::Spec(format!(
             "window `{window}`: expected FROM..TO, two dates YYYY-MM-DD, the first not after the second"
-        )
+        ))
     };
     let (from, to) = window.split_once("..").ok_or_else(bad)?;
     let date = bundle::questionnaire::is_date;
@@ -90,22 +95,26 @@ fn window_dates(window: &str) -> Result<(&str, &str), String> {
 }
 
 /// Reads `round.json` from a round folder.
-pub fn load(dir: &Path) -> Result<RoundFile, String> {
+pub fn load(dir: &Path) -> Result<RoundFile, Error> {
     let path = dir.join("round.json");
-    let peek: Value = read_json(&path)?;
+    let not_a_round = |message: String| Error::NotARound { path: path.clone(), message };
+    let bytes = std::fs::read(&path).map_err(|e| not_a_round(e.to_string()))?;
+    let peek: Value = serde_json::from_slice(&bytes).map_err(|e| not_a_round(e.to_string()))?;
     if peek["format"] != FORMAT {
-        return Err(format!("{}: not a {FORMAT} file", path.display()));
+        return Err(not_a_round(format!("not a {FORMAT} file")));
     }
-    read_json(&path)
+    serde_json::from_value(peek).map_err(|e| not_a_round(e.to_string()))
 }
 
-fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+/// Reads a file the round folder keeps.
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, Error> {
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Corrupt { path: path.into(), message: e.to_string() })
 }
 
 /// Writes a round file as pretty JSON, atomically.
-pub fn write_json(path: &Path, v: &impl Serialize) -> Result<(), String> {
+pub fn write_json(path: &Path, v: &impl Serialize) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(v).expect("JSON") + "\n";
     write_atomic(path, text.as_bytes(), 0o644)
 }
@@ -114,12 +123,14 @@ pub fn write_json(path: &Path, v: &impl Serialize) -> Result<(), String> {
 /// content or its new one, never a part: a temporary file beside it is
 /// written, synced, renamed over it, and the folder synced. Every file of
 /// a round folder is written this way.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let err = |e: std::io::Error| format!("{}: {e}", path.display());
+    let err = |source: std::io::Error| Error::Io { path: path.into(), source };
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| format!("{}: not a file name", path.display()))?;
+    let name = path.file_name().ok_or_else(|| {
+        err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))
+    })?;
     let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -135,7 +146,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> 
 }
 
 /// The participants whose bundles were taken in, in the order they were.
-fn ingested_order(dir: &Path) -> Result<Vec<String>, String> {
+fn ingested_order(dir: &Path) -> Result<Vec<String>, Error> {
     let path = dir.join("ingested.json");
     if !path.exists() {
         return Ok(Vec::new());
@@ -147,27 +158,35 @@ fn ingested_order(dir: &Path) -> Result<Vec<String>, String> {
 /// A participant's key as `round.json` registers it. A key registered for
 /// more than one participant is refused: whoever holds it could sign as
 /// any of them.
-pub fn registered_key(round: &RoundFile, participant: &str) -> Result<[u8; 32], String> {
-    let keys: Vec<(&str, Result<[u8; 32], String>)> = round
+pub fn registered_key(round: &RoundFile, participant: &str) -> Result<[u8; 32], Error> {
+    let keys: Vec<(&str, Option<[u8; 32]>)> = round
         .participants
         .iter()
-        .map(|p| (p.id.as_str(), bundle::keys::parse_public(&p.public_key)))
+        .map(|p| (p.id.as_str(), bundle::keys::parse_public(&p.public_key).ok()))
         .collect();
-    let (_, key) = keys
-        .iter()
-        .find(|(id, _)| *id == participant)
-        .ok_or_else(|| format!("`{participant}` is not a participant of this round"))?;
-    let key = key.clone()?;
+    let (_, key) = keys.iter().find(|(id, _)| *id == participant).ok_or_else(|| {
+        Error::UnknownParticipant {
+            participant: participant.into(),
+            known: round.participants.iter().map(|p| p.id.clone()).collect(),
+        }
+    })?;
+    let key = key.ok_or_else(|| Error::Key {
+        participant: participant.into(),
+        message: format!("participant {participant}: its registered key is not an ed25519 key"),
+    })?;
     let shared: Vec<&str> = keys
         .iter()
-        .filter(|(id, k)| *id != participant && k.as_ref().ok() == Some(&key))
+        .filter(|(id, k)| *id != participant && *k == Some(key))
         .map(|(id, _)| *id)
         .collect();
     if !shared.is_empty() {
-        return Err(format!(
-            "`{participant}`'s key is registered for {} too; round.json must give each participant a key of its own",
-            shared.join(", ")
-        ));
+        return Err(Error::Key {
+            participant: participant.into(),
+            message: format!(
+                "`{participant}`'s key is registered for {} too; round.json must give each participant a key of its own",
+                shared.join(", ")
+            ),
+        });
     }
     Ok(key)
 }
@@ -178,10 +197,13 @@ pub fn registered_key(round: &RoundFile, participant: &str) -> Result<[u8; 32], 
 pub fn verify(round: &RoundFile, bytes: &[u8]) -> Result<(String, Bundle), Vec<String>> {
     let peek: Value = serde_json::from_slice(bytes).map_err(|e| vec![format!("not JSON: {e}")])?;
     let participant = peek["manifest"]["participant"].as_str().unwrap_or_default().to_owned();
-    let key = registered_key(round, &participant).map_err(|e| vec![e])?;
-    let verified = bundle::submission::verify(bytes, Some(&key))?;
+    let key = registered_key(round, &participant).map_err(|e| vec![e.to_string()])?;
+    let verified = bundle::submission::verify(bytes, Some(&key)).map_err(|e| match e {
+        bundle::Error::Invalid { problems } => problems,
+        other => vec![other.to_string()],
+    })?;
     if let Some(w) = &round.window {
-        let (from, to) = window_dates(w).map_err(|e| vec![e])?;
+        let (from, to) = window_dates(w).map_err(|e| vec![e.to_string()])?;
         let created = verified.bundle.manifest.created.as_str();
         let day = created.get(..10).unwrap_or(created);
         if day < from || day > to {
@@ -259,17 +281,20 @@ pub struct Member {
 
 /// Every participant's bundle, in ingestion order, unsealed, with
 /// comparability recomputed from the bundles present.
-pub fn members(dir: &Path) -> Result<Vec<Member>, String> {
+pub fn members(dir: &Path) -> Result<Vec<Member>, Error> {
     let round = load(dir)?;
     let mut out = Vec::new();
     for participant in ingested_order(dir)? {
         let Some(bytes) = sealed::open(dir, &participant, "bundle")? else { continue };
-        let bundle: Bundle = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("{participant}'s stored bundle: {e}"))?;
+        let corrupt = |item: &str, e: serde_json::Error| Error::Corrupt {
+            path: sealed::item_path(dir, &participant, item),
+            message: format!("{participant}'s stored {item}: {e}"),
+        };
+        let bundle: Bundle = serde_json::from_slice(&bytes).map_err(|e| corrupt("bundle", e))?;
         let disclosure = sealed::open(dir, &participant, "disclosure")?
             .map(|b| serde_json::from_slice(&b))
             .transpose()
-            .map_err(|e| format!("{participant}'s stored disclosure: {e}"))?;
+            .map_err(|e| corrupt("disclosure", e))?;
         out.push(Member { participant, bundle, incomparable: Vec::new(), disclosure });
     }
     let reasons = comparability(&round, &out.iter().map(|m| &m.bundle).collect::<Vec<_>>());
@@ -281,7 +306,7 @@ pub fn members(dir: &Path) -> Result<Vec<Member>, String> {
 
 /// Writes `ingested.json` as an order alone, before comparability is
 /// computed.
-fn write_order(dir: &Path, order: &[String]) -> Result<(), String> {
+fn write_order(dir: &Path, order: &[String]) -> Result<(), Error> {
     let ingested = order
         .iter()
         .map(|p| IngestedEntry { participant: p.clone(), comparable: None, reasons: None })
@@ -290,7 +315,7 @@ fn write_order(dir: &Path, order: &[String]) -> Result<(), String> {
 }
 
 /// Rewrites `ingested.json` from the members present.
-fn record(dir: &Path, members: &[Member]) -> Result<(), String> {
+fn record(dir: &Path, members: &[Member]) -> Result<(), Error> {
     let ingested = members
         .iter()
         .map(|m| IngestedEntry {
@@ -321,7 +346,7 @@ pub struct Ingested {
 pub fn ingest(
     dir: &Path,
     bundles: &[Vec<u8>],
-) -> Result<Vec<Result<Ingested, Vec<String>>>, String> {
+) -> Result<Vec<Result<Ingested, Vec<String>>>, Error> {
     let round = load(dir)?;
     let mut order = ingested_order(dir)?;
     let mut outcomes = Vec::new();
@@ -355,8 +380,59 @@ pub fn ingest(
     Ok(outcomes)
 }
 
+/// What a participant's decisions, once stored, say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Disclosed {
+    pub participant: String,
+    pub claims: usize,
+    pub attributed: usize,
+    pub non_attributed: usize,
+    pub withheld: usize,
+    /// Withheld, of high importance, and without a note.
+    pub flagged: usize,
+    pub approval: crate::disclosure::Approval,
+    /// Signed with the participant's registered key (else recorded on the
+    /// evaluator's word).
+    pub signed: bool,
+}
+
+/// Takes a participant's decision file: it names a participant with a
+/// bundle here, its signature (if any) is the participant's registered
+/// key's, and the disclosure policy accepts every decision against the
+/// claims of that bundle; then it is stored, sealed under the
+/// participant's key, as the file was given.
+pub fn disclose(dir: &Path, doc: &Value) -> Result<Disclosed, Error> {
+    use crate::disclosure::{self, Attribution};
+    let participant = doc["participant"]
+        .as_str()
+        .filter(|p| !p.is_empty())
+        .ok_or(Error::NotDecisions)?
+        .to_owned();
+    let member = members(dir)?
+        .into_iter()
+        .find(|m| m.participant == participant)
+        .ok_or_else(|| Error::NoBundle { participant: participant.clone() })?;
+    let registered = registered_key(&load(dir)?, &participant)?;
+    let signed = disclosure::check_signature(doc, &registered)?;
+    let claims = crate::claims::extract(&member.bundle);
+    let decisions = disclosure::read(doc, &participant, &claims)?;
+    store_disclosure(dir, &participant, &serde_json::to_vec(doc).expect("JSON"))?;
+    let resolved = disclosure::resolve(&claims, Some(&decisions));
+    let count = |a| resolved.iter().filter(|r| r.attribution == a).count();
+    Ok(Disclosed {
+        claims: claims.len(),
+        attributed: count(Attribution::Attributed),
+        non_attributed: count(Attribution::NonAttributed),
+        withheld: count(Attribution::Withheld),
+        flagged: resolved.iter().filter(|r| r.flagged()).count(),
+        approval: decisions.approval,
+        signed,
+        participant,
+    })
+}
+
 /// Stores a participant's disclosure decisions, sealed under its key.
-pub fn store_disclosure(dir: &Path, participant: &str, bytes: &[u8]) -> Result<(), String> {
+pub fn store_disclosure(dir: &Path, participant: &str, bytes: &[u8]) -> Result<(), Error> {
     sealed::seal(dir, participant, "disclosure", bytes)
 }
 
@@ -364,12 +440,12 @@ pub fn store_disclosure(dir: &Path, participant: &str, bytes: &[u8]) -> Result<(
 /// removed, its key is destroyed (so its sealed bundle and decisions
 /// cannot be recovered), and the reports, which may derive from it, are
 /// deleted. Comparability is recomputed as if it had never joined.
-pub fn exit(dir: &Path, participant: &str) -> Result<(), String> {
+pub fn exit(dir: &Path, participant: &str) -> Result<(), Error> {
     let mut round = load(dir)?;
-    let before = round.participants.len();
+    let known: Vec<String> = round.participants.iter().map(|p| p.id.clone()).collect();
     round.participants.retain(|p| p.id != participant);
-    if round.participants.len() == before {
-        return Err(format!("`{participant}` is not a participant of this round"));
+    if round.participants.len() == known.len() {
+        return Err(Error::UnknownParticipant { participant: participant.into(), known });
     }
     sealed::destroy(dir, participant)?;
     write_json(&dir.join("round.json"), &round)?;
@@ -382,11 +458,11 @@ pub fn exit(dir: &Path, participant: &str) -> Result<(), String> {
 
 /// Deletes the round's reports folder, `DIR/reports` (what `round report`
 /// writes, and an exit deletes), and returns its path.
-pub fn clear_reports(dir: &Path) -> Result<PathBuf, String> {
+pub fn clear_reports(dir: &Path) -> Result<PathBuf, Error> {
     let reports = dir.join("reports");
     match std::fs::remove_dir_all(&reports) {
         Ok(()) => Ok(reports),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(reports),
-        Err(e) => Err(format!("{}: {e}", reports.display())),
+        Err(source) => Err(Error::Io { path: reports, source }),
     }
 }

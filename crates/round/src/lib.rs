@@ -11,6 +11,7 @@
 
 pub mod claims;
 pub mod disclosure;
+mod error;
 pub mod folder;
 pub mod pool;
 pub mod render;
@@ -19,16 +20,17 @@ pub mod sealed;
 #[cfg(test)]
 mod testing;
 
+pub use error::Error;
 pub use folder::{
-    Ingested, Member, clear_reports, exit, ingest, init, load, members, registered_key,
-    store_disclosure, write_atomic,
+    Disclosed, Ingested, Member, clear_reports, disclose, exit, ingest, init, load, members,
+    registered_key, store_disclosure, write_atomic,
 };
 
 /// A seed for a new round, from the system's randomness.
-pub fn random_seed() -> Result<u64, String> {
+pub fn random_seed() -> Result<u64, Error> {
     use ring::rand::SecureRandom;
     let mut b = [0u8; 8];
-    ring::rand::SystemRandom::new().fill(&mut b).map_err(|_| "no randomness")?;
+    ring::rand::SystemRandom::new().fill(&mut b).map_err(|_| Error::Randomness)?;
     // Kept below 2^53 so that every JSON reader reads it exactly.
     Ok(u64::from_le_bytes(b) >> 11)
 }

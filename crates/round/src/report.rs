@@ -11,6 +11,7 @@ pub use formats::round::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::Error;
 use crate::claims::{self, Importance};
 use crate::disclosure::{self, Approval, Attribution, Decision, Decisions, Resolved};
 use crate::folder::{Member, registered_key};
@@ -105,7 +106,7 @@ pub fn decision_template(private: &Private) -> Decisions {
 type Signed = (Decisions, bool);
 
 /// Builds every report of a round from its `round.json` and members.
-pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, String> {
+pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
     let seed = round.seed;
     let header = Header {
         protocol: round.protocol.clone(),
@@ -125,14 +126,18 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, String> {
         let claims = claims::extract(&m.bundle);
         let decisions = match &m.disclosure {
             Some(doc) => {
-                let stale = |p: String| {
-                    format!("{}'s stored decisions no longer apply: {p}", m.participant)
+                let stale = |e: Error| {
+                    let message = match e {
+                        Error::Refused { problems } => problems.join("; "),
+                        Error::Signature(m) => m,
+                        other => other.to_string(),
+                    };
+                    Error::Stale { participant: m.participant.clone(), message }
                 };
                 let signed =
                     disclosure::check_signature(doc, &registered_key(round, &m.participant)?)
                         .map_err(stale)?;
-                let d = disclosure::read(doc, &m.participant, &claims)
-                    .map_err(|p| stale(p.join("; ")))?;
+                let d = disclosure::read(doc, &m.participant, &claims).map_err(stale)?;
                 Some((d, signed))
             }
             None => {
@@ -254,6 +259,35 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, String> {
     })
 }
 
+/// Builds a round's reports and writes them into `DIR/reports`, replacing
+/// what was there (a private report of someone no longer in the round must
+/// not survive a rewrite): `public.{json,md,html}`, and per participant
+/// `private/<id>.{json,md,html}` with its `<id>.disclosure.json` template.
+/// Returns the reports and the folder.
+pub fn write(dir: &std::path::Path) -> Result<(Reports, std::path::PathBuf), Error> {
+    use crate::render;
+    let reports = build(&crate::load(dir)?, &crate::members(dir)?)?;
+    let out = crate::clear_reports(dir)?;
+    let private = out.join("private");
+    std::fs::create_dir_all(&private).map_err(Error::io(&private))?;
+    fn json<T: serde::Serialize>(v: &T) -> String {
+        serde_json::to_string_pretty(v).expect("reports serialize") + "\n"
+    }
+    let put =
+        |path: std::path::PathBuf, text: String| crate::write_atomic(&path, text.as_bytes(), 0o644);
+    put(out.join("public.json"), json(&reports.public))?;
+    put(out.join("public.md"), render::public_markdown(&reports.public))?;
+    put(out.join("public.html"), render::public_html(&reports.public))?;
+    for p in &reports.private {
+        let base = private.join(&p.participant);
+        put(base.with_extension("json"), json(p))?;
+        put(base.with_extension("md"), render::private_markdown(p))?;
+        put(base.with_extension("html"), render::private_html(p))?;
+        put(base.with_extension("disclosure.json"), json(&decision_template(p)))?;
+    }
+    Ok((reports, out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,7 +345,10 @@ mod tests {
         let template = serde_json::to_value(decision_template(pa)).unwrap();
         assert_eq!(template["claims"]["C1"]["attribution"], "non_attributed");
         let claims = crate::claims::extract(&a.bundle);
-        let errs = disclosure::read(&template, "a", &claims).unwrap_err();
+        let Err(Error::Refused { problems: errs }) = disclosure::read(&template, "a", &claims)
+        else {
+            panic!("refused until approved")
+        };
         assert!(errs.iter().all(|e| e.starts_with("approval.")), "{errs:?}");
     }
 

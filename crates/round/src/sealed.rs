@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::Error;
 use crate::folder::write_atomic;
 
 fn key_path(dir: &Path, participant: &str) -> PathBuf {
@@ -22,82 +23,83 @@ fn store(dir: &Path, participant: &str) -> PathBuf {
     dir.join("store").join(participant)
 }
 
-fn item_path(dir: &Path, participant: &str, item: &str) -> PathBuf {
+pub(crate) fn item_path(dir: &Path, participant: &str, item: &str) -> PathBuf {
     store(dir, participant).join(format!("{item}.sealed"))
 }
 
-fn cipher(key_bytes: &[u8]) -> Result<LessSafeKey, String> {
-    Ok(LessSafeKey::new(
-        UnboundKey::new(&CHACHA20_POLY1305, key_bytes).map_err(|_| "a sealing key is 32 bytes")?,
-    ))
+fn cipher(path: &Path, key_bytes: &[u8]) -> Result<LessSafeKey, Error> {
+    let key = UnboundKey::new(&CHACHA20_POLY1305, key_bytes).map_err(|_| Error::Corrupt {
+        path: path.into(),
+        message: "a sealing key is 32 bytes".into(),
+    })?;
+    Ok(LessSafeKey::new(key))
 }
 
 /// The participant's key, made (from the system's randomness) the first
 /// time something of theirs is sealed.
-fn key(dir: &Path, participant: &str) -> Result<Vec<u8>, String> {
+fn key(dir: &Path, participant: &str) -> Result<LessSafeKey, Error> {
     let path = key_path(dir, participant);
     match std::fs::read(&path) {
-        Ok(bytes) => return Ok(bytes),
+        Ok(bytes) => return cipher(&path, &bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(source) => return Err(Error::Io { path, source }),
     }
     let mut bytes = [0u8; 32];
-    SystemRandom::new().fill(&mut bytes).map_err(|_| "no randomness")?;
-    std::fs::create_dir_all(path.parent().expect("in a folder"))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    SystemRandom::new().fill(&mut bytes).map_err(|_| Error::Randomness)?;
+    std::fs::create_dir_all(path.parent().expect("in a folder")).map_err(Error::io(&path))?;
     write_atomic(&path, &bytes, 0o600)?;
-    Ok(bytes.to_vec())
+    cipher(&path, &bytes)
 }
 
 /// Seals `data` as the participant's `item` (replacing an earlier one).
-pub fn seal(dir: &Path, participant: &str, item: &str, data: &[u8]) -> Result<(), String> {
-    let key = cipher(&key(dir, participant)?)?;
+pub fn seal(dir: &Path, participant: &str, item: &str, data: &[u8]) -> Result<(), Error> {
+    let key = key(dir, participant)?;
+    let path = item_path(dir, participant, item);
     let mut nonce = [0u8; 12];
-    SystemRandom::new().fill(&mut nonce).map_err(|_| "no randomness")?;
+    SystemRandom::new().fill(&mut nonce).map_err(|_| Error::Randomness)?;
     let mut sealed = data.to_vec();
     key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(item), &mut sealed)
-        .map_err(|_| "sealing failed")?;
-    let path = item_path(dir, participant, item);
-    std::fs::create_dir_all(path.parent().expect("in a folder"))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|_| Error::Corrupt { path: path.clone(), message: "sealing failed".into() })?;
+    std::fs::create_dir_all(path.parent().expect("in a folder")).map_err(Error::io(&path))?;
     let mut out = nonce.to_vec();
     out.extend_from_slice(&sealed);
     write_atomic(&path, &out, 0o600)
 }
 
 /// Opens the participant's `item`; `None` when there is none.
-pub fn open(dir: &Path, participant: &str, item: &str) -> Result<Option<Vec<u8>>, String> {
+pub fn open(dir: &Path, participant: &str, item: &str) -> Result<Option<Vec<u8>>, Error> {
     let path = item_path(dir, participant, item);
     let mut data = match std::fs::read(&path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(source) => return Err(Error::Io { path, source }),
     };
     let kp = key_path(dir, participant);
     let key = match std::fs::read(&kp) {
-        Ok(k) => cipher(&k)?,
+        Ok(k) => cipher(&kp, &k)?,
         // Its key is gone: an exit that was cut short. What it sealed can
         // no longer be opened, which is what the exit was for.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", kp.display())),
+        Err(source) => return Err(Error::Io { path: kp, source }),
     };
+    let corrupt = |message: &str| Error::Corrupt { path: path.clone(), message: message.into() };
     if data.len() < 12 + 16 {
-        return Err(format!("{}: truncated", path.display()));
+        return Err(corrupt("truncated"));
     }
     let nonce: [u8; 12] = data[..12].try_into().expect("12 bytes");
     let plain = key
         .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(item), &mut data[12..])
-        .map_err(|_| format!("{}: does not open with its key", path.display()))?;
+        .map_err(|_| corrupt("does not open with its key"))?;
     Ok(Some(plain.to_vec()))
 }
 
 /// Removes the participant's `item`, if there is one.
-pub fn remove(dir: &Path, participant: &str, item: &str) -> Result<(), String> {
+pub fn remove(dir: &Path, participant: &str, item: &str) -> Result<(), Error> {
     let path = item_path(dir, participant, item);
     match std::fs::remove_file(&path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(source) => Err(Error::Io { path, source }),
     }
 }
 
@@ -106,13 +108,13 @@ pub fn remove(dir: &Path, participant: &str, item: &str) -> Result<(), String> {
 /// under its name, and nothing of the participant's opens), then
 /// overwritten, synced and removed. Running it again finishes a cut-short
 /// one.
-pub fn destroy(dir: &Path, participant: &str) -> Result<(), String> {
+pub fn destroy(dir: &Path, participant: &str) -> Result<(), Error> {
     let kp = key_path(dir, participant);
     let doomed = kp.with_extension("key.destroyed");
     match std::fs::rename(&kp, &doomed) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("{}: {e}", kp.display())),
+        Err(source) => return Err(Error::Io { path: kp, source }),
     }
     if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&doomed) {
         let _ = f.write_all(&[0u8; 32]).and_then(|()| f.sync_all());
@@ -120,7 +122,7 @@ pub fn destroy(dir: &Path, participant: &str) -> Result<(), String> {
     match std::fs::remove_file(&doomed) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("{}: {e}", doomed.display())),
+        Err(source) => return Err(Error::Io { path: doomed, source }),
     }
     // A key whose writing was cut short, never used.
     let partial = format!(".{participant}.key.tmp-");
@@ -133,7 +135,7 @@ pub fn destroy(dir: &Path, participant: &str) -> Result<(), String> {
     match std::fs::remove_dir_all(&s) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("{}: {e}", s.display())),
+        Err(source) => Err(Error::Io { path: s, source }),
     }
 }
 

@@ -22,6 +22,35 @@ pub use detect::view::Policy;
 
 pub mod validate;
 
+/// A lab's file a scan reads that cannot be used: its policy, or its own
+/// labels of its sessions (`--validate`). Each names the file, and the
+/// line and field where there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    Policy(String),
+    Labels(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Policy(m) | Error::Labels(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    /// What the user can do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            Error::Policy(_) => "the policy file's format: docs/scan-format.md".into(),
+            Error::Labels(_) => "each line: {\"file\": \"<path>\", \"classes\": [...]}".into(),
+        }
+    }
+}
+
 pub use formats::scan::{
     ClassTotal, Evidence, FileError, FindingReport, JudgeClassTotal, JudgeSummary, JudgeVerdict,
     PolicySource, Report, SessionJudgement, SessionReport, Totals,
@@ -95,11 +124,11 @@ pub fn policy_digest(lab: Option<&[u8]>) -> String {
 }
 
 /// Reads a lab's policy file; errors name the file and the field.
-pub fn read_policy(path: &Path) -> Result<(detect::view::Policy, PolicySource), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
-    let policy = detect::view::Policy::from_lab_file(text)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn read_policy(path: &Path) -> Result<(detect::view::Policy, PolicySource), Error> {
+    let at = |m: String| Error::Policy(format!("{}: {m}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| at(e.to_string()))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| at("not UTF-8".into()))?;
+    let policy = detect::view::Policy::from_lab_file(text).map_err(at)?;
     Ok((
         policy,
         PolicySource { source: path.display().to_string(), digest: policy_digest(Some(&bytes)) },

@@ -38,7 +38,11 @@ pub struct Label {
 }
 
 /// Reads a labels file; errors name the file, the line and the field.
-pub fn read_labels(path: &Path) -> Result<Vec<Label>, String> {
+pub fn read_labels(path: &Path) -> Result<Vec<Label>, crate::Error> {
+    labels(path).map_err(crate::Error::Labels)
+}
+
+fn labels(path: &Path) -> Result<Vec<Label>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut out = Vec::new();
@@ -375,7 +379,7 @@ mod tests {
             ("not json\n", ":1: not JSON"),
         ] {
             std::fs::write(&f, text).unwrap();
-            let err = read_labels(&f).unwrap_err();
+            let err = read_labels(&f).unwrap_err().to_string();
             assert!(err.contains(want), "{text:?}: {err}");
         }
         let _ = std::fs::remove_dir_all(&dir);

@@ -11,16 +11,14 @@ pub(super) fn bundle_create(
     out: &Path,
 ) -> Result<ExitCode, Failure> {
     // Checked first: no round could ingest a bundle with a bad id.
-    bundle::submission::check_participant(participant).map_err(|e| {
-        Failure::usage(e, Some("e.g. `--participant lab-a`, as the round names you".into()))
-    })?;
+    bundle::submission::check_participant(participant)?;
     named(run, "run folder", "name the --out of `perimeter run`")?;
     named(
         key,
         "key file",
         "`perimeter keys generate --out FILE` makes one, or name an OpenSSH ed25519 key",
     )?;
-    let key = bundle::submission::read_key(key).map_err(|e| Failure::usage(e, None))?;
+    let key = bundle::submission::read_key(key)?;
     let mut extras = bundle::submission::Extras::default();
     if let Some(p) = scan {
         let report = read_json(p)?;
@@ -45,13 +43,9 @@ pub(super) fn bundle_create(
         extras.questionnaire = Some(answers);
     }
     let created = clock().now().to_string();
-    let text =
-        bundle::submission::create(run, participant, &key, &created, &extras).map_err(|e| {
-            Failure::usage(e, Some("name a finished run folder (with its summary.json)".into()))
-        })?;
+    let text = bundle::submission::create(run, participant, &key, &created, &extras)?;
     write_out(out, &text)?;
-    let v = bundle::submission::verify(text.as_bytes(), None)
-        .map_err(|p| Failure::runtime(p.join("; "), None))?;
+    let v = bundle::submission::verify(text.as_bytes(), None)?;
     println!(
         "{}: signed by {participant}; {} evidence items, root {}",
         out.display(),
@@ -79,18 +73,14 @@ pub(super) fn bundle_verify(
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| Failure::usage(format!("{}: {e}", p.display()), None))?;
-            Some(
-                bundle::keys::parse_public(&text)
-                    .map_err(|e| Failure::usage(format!("{}: {e}", p.display()), None))?,
-            )
+            Some(bundle::keys::parse_public(&text).map_err(|e| Failure::from(e).in_file(p))?)
         }
         None => None,
     };
-    bundle::submission::verify(&bytes, expected.as_ref()).map_err(|problems| {
-        Failure::runtime(
-            format!("{} does not verify:\n  {}", path.display(), problems.join("\n  ")),
-            None,
-        )
+    bundle::submission::verify(&bytes, expected.as_ref()).map_err(|e| {
+        let mut f = Failure::from(e);
+        f.message = format!("{} does not verify:\n  {}", path.display(), f.message);
+        f
     })
 }
 
@@ -175,7 +165,7 @@ pub(super) fn evidence_prove(
     out: &Path,
 ) -> Result<ExitCode, Failure> {
     let v = bundle_verify(bundle, None)?;
-    let proof = bundle::submission::prove(&v, run, item).map_err(|e| Failure::usage(e, None))?;
+    let proof = bundle::submission::prove(&v, run, item)?;
     write_out(out, &proof)?;
     println!("{}: `{item}` with its path to root {}", out.display(), bundle::merkle::hex(&v.root));
     Ok(ExitCode::SUCCESS)
@@ -191,8 +181,8 @@ pub(super) fn evidence_check(
     named(proof, "proof file", "name the file `perimeter evidence prove --out` wrote")?;
     let bytes = std::fs::read(proof)
         .map_err(|e| Failure::usage(format!("{}: {e}", proof.display()), None))?;
-    let content = bundle::submission::check(&v, &bytes)
-        .map_err(|e| Failure::runtime(format!("{}: {e}", proof.display()), None))?;
+    let content =
+        bundle::submission::check(&v, &bytes).map_err(|e| Failure::from(e).in_file(proof))?;
     println!("{}: valid; {} bytes under the bundle's signed root", proof.display(), content.len());
     Ok(ExitCode::SUCCESS)
 }

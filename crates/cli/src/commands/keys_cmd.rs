@@ -15,8 +15,8 @@ pub(super) fn keys_generate(out: &Path) -> Result<ExitCode, Failure> {
             ));
         }
     }
-    let pem = bundle::keys::generate().map_err(|e| Failure::runtime(e, None))?;
-    let key = bundle::keys::SigningKey::from_text(&pem).map_err(|e| Failure::runtime(e, None))?;
+    let pem = bundle::keys::generate()?;
+    let key = bundle::keys::SigningKey::from_text(&pem)?;
     {
         use std::io::Write as _;
         use std::os::unix::fs::OpenOptionsExt as _;

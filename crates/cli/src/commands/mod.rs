@@ -32,8 +32,8 @@ use keys_cmd::*;
 use report_cmd::*;
 use round_cmd::*;
 pub(crate) use round_cmd::{disclose, write_reports};
+pub(crate) use run_cmd::run_config;
 use run_cmd::*;
-pub(crate) use run_cmd::{run_config, run_failure};
 use scan_cmd::*;
 use suite_cmd::*;
 use trace_cmd::*;
@@ -132,7 +132,8 @@ pub(crate) fn write_out(path: &Path, text: &str) -> Result<(), Failure> {
             .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
             .map_err(|e| Failure::runtime(format!("{}: {e}", path.display()), hint()));
     }
-    round::write_atomic(path, text.as_bytes(), 0o644).map_err(|e| Failure::runtime(e, hint()))
+    round::write_atomic(path, text.as_bytes(), 0o644)
+        .map_err(|e| Failure::runtime(e.to_string(), hint()))
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value, Failure> {

@@ -8,28 +8,11 @@ pub(super) fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
     if let Some(other) = &args.compare {
         named(other, "run folder", hint)?;
     }
-    let load = |dir: &Path| {
-        report::load(dir).map_err(|e| {
-            Failure::usage(
-                e,
-                Some(
-                    "name a run folder: the --out of `perimeter run`, with its summary.json".into(),
-                ),
-            )
-        })
-    };
-    let first = load(&args.dir)?;
+    let first = report::load(&args.dir)?;
     let text = match &args.compare {
         Some(other) => {
-            let second = load(other)?;
-            let rows = report::compare(&first.summary, &second.summary).map_err(|reasons| {
-                Failure::usage(
-                    format!("the runs are not comparable:\n  {}", reasons.join("\n  ")),
-                    Some(
-                        "compare runs of the same suite, limits, scenarios, epochs and seed".into(),
-                    ),
-                )
-            })?;
+            let second = report::load(other)?;
+            let rows = report::compare(&first.summary, &second.summary)?;
             match args.format {
                 ReportFormat::Json => {
                     let v = formats::output::ComparisonReport {

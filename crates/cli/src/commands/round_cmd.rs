@@ -2,10 +2,6 @@
 
 use super::*;
 
-pub(super) fn round_failure(e: String) -> Failure {
-    Failure::usage(e, Some("a round folder is made by `perimeter round init`".into()))
-}
-
 pub(super) fn round_init(
     dir: &Path,
     protocol: &str,
@@ -28,10 +24,9 @@ pub(super) fn round_init(
     }
     let seed = match seed {
         Some(s) => s,
-        None => round::random_seed().map_err(|e| Failure::runtime(e, None))?,
+        None => round::random_seed()?,
     };
-    let spec = round::init(protocol, suite_digest, window, seed, &list)
-        .map_err(|e| Failure::usage(e, None))?;
+    let spec = round::init(protocol, suite_digest, window, seed, &list)?;
     std::fs::create_dir_all(dir)
         .map_err(|e| Failure::runtime(format!("{}: {e}", dir.display()), None))?;
     write_out(
@@ -48,7 +43,7 @@ pub(super) fn round_ingest(
     paths: &[PathBuf],
     format: Format,
 ) -> Result<ExitCode, Failure> {
-    round::load(dir).map_err(round_failure)?;
+    round::load(dir)?;
     for p in paths {
         named(p, "bundle file", "name the files `perimeter bundle create --out` wrote")?;
     }
@@ -58,7 +53,7 @@ pub(super) fn round_ingest(
             std::fs::read(p).map_err(|e| Failure::usage(format!("{}: {e}", p.display()), None))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let outcomes = round::ingest(dir, &bundles).map_err(|e| Failure::runtime(e, None))?;
+    let outcomes = round::ingest(dir, &bundles)?;
     let mut failed = false;
     let mut rows = Vec::new();
     for (path, outcome) in paths.iter().zip(outcomes) {
@@ -115,7 +110,8 @@ pub(super) fn round_ingest(
         };
         println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    // Each refusal was named; the command fails as a verification does.
+    Ok(if failed { crate::Kind::Failed.exit_code() } else { ExitCode::SUCCESS })
 }
 
 pub(super) fn round_disclose(dir: &Path, file: &Path) -> Result<ExitCode, Failure> {
@@ -124,62 +120,35 @@ pub(super) fn round_disclose(dir: &Path, file: &Path) -> Result<ExitCode, Failur
     Ok(ExitCode::SUCCESS)
 }
 
-/// Checks and stores a participant's decisions; returns a line saying
-/// what they are.
+/// Checks and stores a participant's decisions (`round::disclose`);
+/// returns a line saying what they are.
 pub(crate) fn disclose(
     dir: &Path,
     doc: &serde_json::Value,
     file: &Path,
 ) -> Result<String, Failure> {
-    let Some(participant) = doc["participant"].as_str().filter(|p| !p.is_empty()) else {
-        return Err(Failure::usage(
-            format!("{}: no `participant`: not a disclosure decisions file", file.display()),
-            Some(
-                "name the `<id>.disclosure.json` that came with your private report, filled in and signed (`perimeter disclosure sign`)"
-                    .into(),
-            ),
-        ));
-    };
-    let participant = participant.to_owned();
-    let member = round::members(dir)
-        .map_err(round_failure)?
-        .into_iter()
-        .find(|m| m.participant == participant)
-        .ok_or_else(|| {
-            Failure::usage(
-                format!("{}: `{participant}` has no bundle in this round", file.display()),
-                Some("decisions are about a participant's claims: ingest its bundle first".into()),
-            )
-        })?;
-    let spec = round::load(dir).map_err(round_failure)?;
-    let registered =
-        round::registered_key(&spec, &participant).map_err(|e| Failure::usage(e, None))?;
-    let signed = round::disclosure::check_signature(doc, &registered)
-        .map_err(|e| Failure::usage(format!("{}: refused: {e}", file.display()), None))?;
-    let claims = round::claims::extract(&member.bundle);
-    let decisions = round::disclosure::read(doc, &participant, &claims).map_err(|p| {
-        Failure::usage(
-            format!("{}: refused:\n  {}", file.display(), p.join("\n  ")),
-            Some(
-                "the participant's private report lists its claims and what may be withheld".into(),
-            ),
-        )
+    let d = round::disclose(dir, doc).map_err(|e| {
+        let about_the_file = matches!(
+            e,
+            round::Error::NotDecisions
+                | round::Error::NoBundle { .. }
+                | round::Error::Signature(_)
+                | round::Error::Refused { .. }
+        );
+        let f = Failure::from(e);
+        if about_the_file { f.in_file(file) } else { f }
     })?;
-    let bytes = serde_json::to_vec(doc).expect("JSON");
-    round::store_disclosure(dir, &participant, &bytes).map_err(|e| Failure::runtime(e, None))?;
-    let resolved = round::disclosure::resolve(&claims, Some(&decisions));
-    let count = |a| resolved.iter().filter(|r| r.attribution == a).count();
-    use round::disclosure::Attribution;
     Ok(format!(
-        "{participant}: {} claims: {} attributed, {} non-attributed, {} withheld ({} high-importance without comment); approved by {} on {}, {}",
-        claims.len(),
-        count(Attribution::Attributed),
-        count(Attribution::NonAttributed),
-        count(Attribution::Withheld),
-        resolved.iter().filter(|r| r.flagged()).count(),
-        decisions.approval.by,
-        decisions.approval.date,
-        if signed { "signed with its registered key" } else { "unsigned" }
+        "{}: {} claims: {} attributed, {} non-attributed, {} withheld ({} high-importance without comment); approved by {} on {}, {}",
+        d.participant,
+        d.claims,
+        d.attributed,
+        d.non_attributed,
+        d.withheld,
+        d.flagged,
+        d.approval.by,
+        d.approval.date,
+        if d.signed { "signed with its registered key" } else { "unsigned" }
     ))
 }
 
@@ -197,50 +166,15 @@ pub(super) fn round_report(dir: &Path) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes a round's reports (JSON, Markdown, HTML) into `DIR/reports`,
-/// replacing what was there.
+/// Writes a round's reports (`round::report::write`).
 pub(crate) fn write_reports(dir: &Path) -> Result<(round::report::Reports, PathBuf), Failure> {
-    let spec = round::load(dir).map_err(round_failure)?;
-    let members = round::members(dir).map_err(|e| Failure::runtime(e, None))?;
-    let reports = round::report::build(&spec, &members).map_err(|e| Failure::runtime(e, None))?;
-    // Nothing stale stays: a private report of someone no longer in the
-    // round must not survive a rewrite.
-    let out = round::clear_reports(dir).map_err(|e| Failure::runtime(e, None))?;
-    std::fs::create_dir_all(out.join("private"))
-        .map_err(|e| Failure::runtime(format!("{}: {e}", out.display()), None))?;
-    fn json<T: serde::Serialize>(v: &T) -> String {
-        serde_json::to_string_pretty(v).expect("reports serialize") + "\n"
-    }
-    use round::render;
-    write_out(&out.join("public.json"), &json(&reports.public))?;
-    write_out(&out.join("public.md"), &render::public_markdown(&reports.public))?;
-    write_out(&out.join("public.html"), &render::public_html(&reports.public))?;
-    for p in &reports.private {
-        let base = out.join("private").join(&p.participant);
-        write_out(&base.with_extension("json"), &json(p))?;
-        write_out(&base.with_extension("md"), &render::private_markdown(p))?;
-        write_out(&base.with_extension("html"), &render::private_html(p))?;
-        write_out(
-            &base.with_extension("disclosure.json"),
-            &json(&round::report::decision_template(p)),
-        )?;
-    }
-    Ok((reports, out))
+    Ok(round::report::write(dir)?)
 }
 
 /// Silent exit: the participant leaves the round as if it had never
 /// joined.
 pub(super) fn round_exit(dir: &Path, participant: &str) -> Result<ExitCode, Failure> {
-    round::exit(dir, participant).map_err(|e| {
-        // Name who is in the round, rather than how to make one.
-        let ids: Vec<String> = round::load(dir)
-            .map(|r| r.participants.into_iter().map(|p| p.id).collect())
-            .unwrap_or_default();
-        match ids.is_empty() {
-            true => round_failure(e),
-            false => Failure::usage(e, Some(format!("its participants: {}", ids.join(", ")))),
-        }
-    })?;
+    round::exit(dir, participant)?;
     println!("done");
     Ok(ExitCode::SUCCESS)
 }
@@ -248,7 +182,7 @@ pub(super) fn round_exit(dir: &Path, participant: &str) -> Result<ExitCode, Fail
 /// `disclosure sign`: a participant's decisions, signed with its key.
 pub(super) fn disclosure_sign(file: &Path, key: &Path, out: &Path) -> Result<ExitCode, Failure> {
     let doc = read_json(file)?;
-    let key = bundle::submission::read_key(key).map_err(|e| Failure::usage(e, None))?;
+    let key = bundle::submission::read_key(key)?;
     let signed = round::disclosure::sign(&doc, &key);
     write_out(out, &(serde_json::to_string_pretty(&signed).expect("JSON") + "\n"))?;
     println!(

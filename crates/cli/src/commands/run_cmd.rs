@@ -4,19 +4,6 @@ use super::*;
 
 /// Problems with what the user asked for are usage errors (exit 2); the
 /// rest happened while working (exit 1).
-pub(crate) fn run_failure(e: run::Error) -> Failure {
-    let usage = matches!(
-        e,
-        run::Error::UnknownScenario { .. }
-            | run::Error::MissingPolicy { .. }
-            | run::Error::RunExists { .. }
-            | run::Error::ResumeMismatch { .. }
-            | run::Error::MissingClient { .. }
-    );
-    let hint = e.hint();
-    if usage { Failure::usage(e.to_string(), hint) } else { Failure::runtime(e.to_string(), hint) }
-}
-
 pub(super) fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     let out = args.out.clone();
     if out.is_file() {
@@ -28,7 +15,7 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     let config = run_config(args)?;
     let clock = clock();
     let progress = render::Progress::new(std::io::stderr().is_terminal());
-    let summary = run::run(&config, clock.as_ref(), &progress).map_err(run_failure)?;
+    let summary = run::run(&config, clock.as_ref(), &progress).map_err(Failure::from)?;
     progress.clear();
     print!("{}", render::summary_table(&summary));
     println!("\nsummary: {}", out.join("summary.json").display());

@@ -24,9 +24,7 @@ pub(super) fn scan(args: ScanArgs) -> Result<ExitCode, Failure> {
     let threads =
         args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let (policy, policy_source) = match &args.policy {
-        Some(p) => scan::read_policy(p).map_err(|e| {
-            Failure::usage(e, Some("the policy file's format: docs/scan-format.md".into()))
-        })?,
+        Some(p) => scan::read_policy(p)?,
         None => (scan::Policy::default_policy().clone(), scan::default_policy_source()),
     };
     let judge = args.judge.as_ref().map(|spec| scan_judge(spec, &args)).transpose()?;
@@ -55,9 +53,7 @@ pub(super) fn scan(args: ScanArgs) -> Result<ExitCode, Failure> {
         ));
     }
     if let Some(labels) = &args.validate {
-        let labels = scan::validate::read_labels(labels).map_err(|e| {
-            Failure::usage(e, Some("each line: {\"file\": \"<path>\", \"classes\": [...]}".into()))
-        })?;
+        let labels = scan::validate::read_labels(labels)?;
         let v = scan::validate::validate(&report, &labels);
         let text = match args.format {
             Format::Json => serde_json::to_string_pretty(&v).expect("JSON") + "\n",
@@ -82,10 +78,8 @@ pub(super) fn scan_judge(
     spec: &gateway::ModelSpec,
     args: &ScanArgs,
 ) -> Result<scan::JudgeConfig, Failure> {
-    let prompt = judge::Prompt::new(&args.judge_classes).map_err(|e| Failure::usage(e, None))?;
-    let model = judge::Model::from_spec(spec, &|k| std::env::var(k).ok()).map_err(|e| {
-        Failure::usage(e, Some("a scripted judge's file format: docs/scan-format.md".into()))
-    })?;
+    let prompt = judge::Prompt::new(&args.judge_classes)?;
+    let model = judge::Model::from_spec(spec, &|k| std::env::var(k).ok())?;
     // A compatible server may take no key; the others refuse every call.
     let needs_key =
         spec.key_var().filter(|_| !matches!(spec, gateway::ModelSpec::OpenAiCompatible { .. }));
@@ -104,9 +98,7 @@ pub(super) fn scan_judge(
         (Some(d), false) => Some(d.clone()),
         (None, false) => default_cache_dir(),
     };
-    let cache = dir.as_deref().map(judge::Cache::open).transpose().map_err(|e| {
-        Failure::usage(e, Some("name another with --judge-cache DIR, or --no-judge-cache".into()))
-    })?;
+    let cache = dir.as_deref().map(judge::Cache::open).transpose()?;
     let options = judge::Options {
         budget_tokens: args.judge_budget,
         price: args.judge_price,

@@ -64,7 +64,7 @@ pub(super) fn suite_validate(
     };
     let clock = clock();
     let progress = render::Progress::new(std::io::stderr().is_terminal());
-    let verdicts = run::validate(config, clock.as_ref(), &progress).map_err(run_failure);
+    let verdicts = run::validate(config, clock.as_ref(), &progress).map_err(Failure::from);
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&work);
     }

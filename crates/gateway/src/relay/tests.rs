@@ -134,6 +134,6 @@ fn relays_over_tls_trusting_only_known_roots() {
     let err =
         Upstream::new(&spec, &move |k: &str| (k == "PERIMETER_CA_FILE").then(|| bad_path.clone()))
             .unwrap_err();
-    assert!(err.contains("holds no PEM certificate"), "{err}");
+    assert!(err.0.contains("holds no PEM certificate"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
