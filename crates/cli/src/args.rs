@@ -364,6 +364,9 @@ pub enum RoundCommand {
         /// round.json)
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
+        /// `table` for people, `json` for `perimeter.round-init/1`
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Verify bundles against the round and take them in; bundles that are
     /// not comparable are kept out of pooled figures, with the reasons. Each
@@ -387,6 +390,9 @@ pub enum RoundCommand {
         /// The participant's signed decisions (`disclosure sign --out`)
         #[arg(value_name = "FILE")]
         decisions: PathBuf,
+        /// `table` for people, `json` for `perimeter.round-disclosure/1`
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Write the public report and one private report per participant, in
     /// Markdown, HTML and JSON, in `DIR/reports/` (inside the round
@@ -394,6 +400,9 @@ pub enum RoundCommand {
     Report {
         /// The round folder (`round init`)
         dir: PathBuf,
+        /// `table` for people, `json` for `perimeter.round-reports/1`
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Silent exit: remove a participant as if it had never joined; its
     /// key is destroyed, so its stored data cannot be recovered, and the
@@ -404,6 +413,9 @@ pub enum RoundCommand {
         /// The participant's id, as `round init --participant` named it
         #[arg(value_name = "PARTICIPANT")]
         participant: String,
+        /// `table` for people, `json` for `perimeter.round-exit/1`
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 

@@ -270,7 +270,7 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
         }
         let file = lab_dir.join("disclosure.json");
         write_out(&file, &(serde_json::to_string_pretty(&doc).expect("JSON") + "\n"))?;
-        println!("{}", disclose(&round_dir, &doc, &file)?);
+        println!("{}", crate::render::disclosed(&disclose(&round_dir, &doc, &file)?));
     }
     let (reports, reports_dir) = write_reports(&round_dir)?;
     println!("\nRedaction summary statement: {}\n", reports.public.redaction_summary);

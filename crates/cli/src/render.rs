@@ -574,3 +574,19 @@ pub(crate) fn comparison(first: &str, second: &str, rows: &[report::Comparison])
     }
     out
 }
+
+/// A participant's decisions, as `round disclose` took them, in a line.
+pub(crate) fn disclosed(d: &round::Disclosed) -> String {
+    format!(
+        "{}: {} claims: {} attributed, {} non-attributed, {} withheld ({} high-importance without comment); approved by {} on {}, {}",
+        d.participant,
+        d.claims,
+        d.attributed,
+        d.non_attributed,
+        d.withheld,
+        d.flagged,
+        d.approval.by,
+        d.approval.date,
+        if d.signed { "signed with its registered key" } else { "unsigned" }
+    )
+}

@@ -41,7 +41,11 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("bundle-inspection.schema.json", schema_for!(output::BundleInspection)),
         ("trace-verification.schema.json", schema_for!(output::TraceVerification)),
         ("doctor.schema.json", schema_for!(output::Doctor)),
+        ("round-init.schema.json", schema_for!(output::RoundInit)),
         ("round-ingest.schema.json", schema_for!(output::RoundIngest)),
+        ("round-disclosure.schema.json", schema_for!(output::RoundDisclosure)),
+        ("round-reports.schema.json", schema_for!(output::RoundReports)),
+        ("round-exit.schema.json", schema_for!(output::RoundExit)),
         ("comparison.schema.json", schema_for!(output::ComparisonReport)),
     ]
 }

@@ -160,3 +160,84 @@ pub struct Comparison {
     pub ci_low: f64,
     pub ci_high: f64,
 }
+
+/// `perimeter round init --format json` (`perimeter.round-init/1`): the
+/// round made, as `round.json` holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoundInit {
+    pub format: String,
+    /// The round folder.
+    pub round: String,
+    pub protocol: String,
+    pub suite_digest: String,
+    pub window: Option<String>,
+    pub seed: u64,
+    pub participants: Vec<String>,
+}
+
+/// `perimeter round disclose --format json`
+/// (`perimeter.round-disclosure/1`): a participant's decisions, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoundDisclosure {
+    pub format: String,
+    pub round: String,
+    /// The decision file taken.
+    pub file: String,
+    pub participant: String,
+    pub claims: u64,
+    pub attributed: u64,
+    pub non_attributed: u64,
+    pub withheld: u64,
+    /// Withheld, of high importance, without a note: the redaction summary
+    /// statement says so.
+    pub withheld_without_comment: u64,
+    pub approved_by: String,
+    pub approved_on: String,
+    /// Signed with the participant's registered key (else recorded on the
+    /// evaluator's word).
+    pub signed: bool,
+}
+
+/// `perimeter round report --format json` (`perimeter.round-reports/1`):
+/// the files written, and what the evaluator should know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoundReports {
+    pub format: String,
+    pub round: String,
+    /// `DIR/reports`.
+    pub reports: String,
+    pub public: ReportFiles,
+    pub private: Vec<PrivateReportFiles>,
+    /// Participants without decisions, and claims withheld without comment.
+    pub warnings: Vec<String>,
+}
+
+/// One report, as JSON, Markdown and HTML.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReportFiles {
+    pub json: String,
+    pub markdown: String,
+    pub html: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PrivateReportFiles {
+    pub participant: String,
+    #[serde(flatten)]
+    pub files: ReportFiles,
+    /// The decision template for the participant to fill in and sign.
+    pub decisions: String,
+}
+
+/// `perimeter round exit --format json` (`perimeter.round-exit/1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoundExit {
+    pub format: String,
+    pub round: String,
+    /// Who left: its key is destroyed and its data cannot be recovered.
+    pub participant: String,
+    /// Who is left, in the order they registered.
+    pub participants: Vec<String>,
+    /// The reports were deleted: `round report` writes them again.
+    pub reports_deleted: bool,
+}

@@ -96,7 +96,7 @@ pub(super) fn bundle_inspect(path: &Path, format: Format) -> Result<ExitCode, Fa
             root: bundle::merkle::hex(&v.root),
             signed_by: bundle::keys::public_line(&v.public_key, ""),
         };
-        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        print_json(&out);
         return Ok(ExitCode::SUCCESS);
     }
     println!("participant  {}", m.participant);
@@ -146,7 +146,7 @@ pub(super) fn bundle_verify_command(
                 evidence_items: v.items.len() as u64,
                 root,
             };
-            println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+            print_json(&out);
         }
         Format::Table => println!(
             "{}: valid, signed by {signer}; {} evidence items, root {root}",

@@ -81,7 +81,7 @@ pub(super) fn doctor(clients: Option<PathBuf>, format: Format) -> Result<ExitCod
                     })
                     .collect(),
             };
-            println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+            print_json(&out);
         }
         Format::Table => {
             println!(

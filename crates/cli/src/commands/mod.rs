@@ -51,15 +51,26 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             participants,
             window,
             seed,
-        }) => round_init(&dir, &protocol, &suite_digest, &participants, window.as_deref(), seed),
+            format,
+        }) => round_init(
+            &dir,
+            &protocol,
+            &suite_digest,
+            &participants,
+            window.as_deref(),
+            seed,
+            format,
+        ),
         Command::Round(RoundCommand::Ingest { dir, bundles, format }) => {
             round_ingest(&dir, &bundles, format)
         }
-        Command::Round(RoundCommand::Disclose { dir, decisions }) => {
-            round_disclose(&dir, &decisions)
+        Command::Round(RoundCommand::Disclose { dir, decisions, format }) => {
+            round_disclose(&dir, &decisions, format)
         }
-        Command::Round(RoundCommand::Report { dir }) => round_report(&dir),
-        Command::Round(RoundCommand::Exit { dir, participant }) => round_exit(&dir, &participant),
+        Command::Round(RoundCommand::Report { dir, format }) => round_report(&dir, format),
+        Command::Round(RoundCommand::Exit { dir, participant, format }) => {
+            round_exit(&dir, &participant, format)
+        }
         Command::Bundle(BundleCommand::Create {
             run,
             key,
@@ -105,6 +116,11 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Doctor { clients, format } => doctor(clients.or_else(find_clients), format),
     }
+}
+
+/// Prints a `--format json` object: pretty, one object, then a newline.
+fn print_json(v: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(v).expect("outputs serialize"));
 }
 
 /// Writes a command's output to `--out`, or standard output without one.

@@ -9,6 +9,7 @@ pub(super) fn round_init(
     participants: &[String],
     window: Option<&str>,
     seed: Option<u64>,
+    format: Format,
 ) -> Result<ExitCode, Failure> {
     if dir.join("round.json").exists() {
         return Err(Failure::usage(format!("{} already holds a round", dir.display()), None));
@@ -33,8 +34,22 @@ pub(super) fn round_init(
         &dir.join("round.json"),
         &(serde_json::to_string_pretty(&spec).expect("JSON") + "\n"),
     )?;
-    let s = if list.len() == 1 { "" } else { "s" };
-    println!("{}: round of {} participant{s}, suite {suite_digest}", dir.display(), list.len());
+    match format {
+        Format::Json => print_json(&formats::output::RoundInit {
+            format: "perimeter.round-init/1".into(),
+            round: dir.display().to_string(),
+            protocol: spec.protocol,
+            suite_digest: spec.suite_digest,
+            window: spec.window,
+            seed: spec.seed,
+            participants: spec.participants.into_iter().map(|p| p.id).collect(),
+        }),
+        Format::Table => println!(
+            "{}: round of {}, suite {suite_digest}",
+            dir.display(),
+            render::count(list.len() as u64, "participant")
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -108,26 +123,43 @@ pub(super) fn round_ingest(
             round: dir.display().to_string(),
             bundles: rows,
         };
-        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        print_json(&out);
     }
     // Each refusal was named; the command fails as a verification does.
     Ok(if failed { crate::Kind::Failed.exit_code() } else { ExitCode::SUCCESS })
 }
 
-pub(super) fn round_disclose(dir: &Path, file: &Path) -> Result<ExitCode, Failure> {
+pub(super) fn round_disclose(dir: &Path, file: &Path, format: Format) -> Result<ExitCode, Failure> {
     let doc = read_json(file)?;
-    println!("{}", disclose(dir, &doc, file)?);
+    let d = disclose(dir, &doc, file)?;
+    match format {
+        Format::Json => print_json(&formats::output::RoundDisclosure {
+            format: "perimeter.round-disclosure/1".into(),
+            round: dir.display().to_string(),
+            file: file.display().to_string(),
+            claims: d.claims as u64,
+            attributed: d.attributed as u64,
+            non_attributed: d.non_attributed as u64,
+            withheld: d.withheld as u64,
+            withheld_without_comment: d.flagged as u64,
+            approved_by: d.approval.by,
+            approved_on: d.approval.date,
+            signed: d.signed,
+            participant: d.participant,
+        }),
+        Format::Table => println!("{}", render::disclosed(&d)),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Checks and stores a participant's decisions (`round::disclose`);
-/// returns a line saying what they are.
+/// Checks and stores a participant's decisions (`round::disclose`), the
+/// problems that are the file's named with it.
 pub(crate) fn disclose(
     dir: &Path,
     doc: &serde_json::Value,
     file: &Path,
-) -> Result<String, Failure> {
-    let d = round::disclose(dir, doc).map_err(|e| {
+) -> Result<round::Disclosed, Failure> {
+    round::disclose(dir, doc).map_err(|e| {
         let about_the_file = matches!(
             e,
             round::Error::NotDecisions
@@ -137,32 +169,50 @@ pub(crate) fn disclose(
         );
         let f = Failure::from(e);
         if about_the_file { f.in_file(file) } else { f }
-    })?;
-    Ok(format!(
-        "{}: {} claims: {} attributed, {} non-attributed, {} withheld ({} high-importance without comment); approved by {} on {}, {}",
-        d.participant,
-        d.claims,
-        d.attributed,
-        d.non_attributed,
-        d.withheld,
-        d.flagged,
-        d.approval.by,
-        d.approval.date,
-        if d.signed { "signed with its registered key" } else { "unsigned" }
-    ))
+    })
 }
 
-pub(super) fn round_report(dir: &Path) -> Result<ExitCode, Failure> {
+pub(super) fn round_report(dir: &Path, format: Format) -> Result<ExitCode, Failure> {
     let (reports, out) = write_reports(dir)?;
-    for w in &reports.warnings {
-        eprintln!("note: {w}");
+    match format {
+        Format::Json => {
+            let files = |base: &Path| formats::output::ReportFiles {
+                json: base.with_extension("json").display().to_string(),
+                markdown: base.with_extension("md").display().to_string(),
+                html: base.with_extension("html").display().to_string(),
+            };
+            print_json(&formats::output::RoundReports {
+                format: "perimeter.round-reports/1".into(),
+                round: dir.display().to_string(),
+                reports: out.display().to_string(),
+                public: files(&out.join("public")),
+                private: reports
+                    .private
+                    .iter()
+                    .map(|p| {
+                        let base = out.join("private").join(&p.participant);
+                        formats::output::PrivateReportFiles {
+                            participant: p.participant.clone(),
+                            files: files(&base),
+                            decisions: base.with_extension("disclosure.json").display().to_string(),
+                        }
+                    })
+                    .collect(),
+                warnings: reports.warnings,
+            });
+        }
+        Format::Table => {
+            for w in &reports.warnings {
+                eprintln!("note: {w}");
+            }
+            println!(
+                "public report: {}\nprivate reports ({}): {}",
+                out.join("public.html").display(),
+                reports.private.len(),
+                out.join("private").display()
+            );
+        }
     }
-    println!(
-        "public report: {}\nprivate reports ({}): {}",
-        out.join("public.html").display(),
-        reports.private.len(),
-        out.join("private").display()
-    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -173,9 +223,22 @@ pub(crate) fn write_reports(dir: &Path) -> Result<(round::report::Reports, PathB
 
 /// Silent exit: the participant leaves the round as if it had never
 /// joined.
-pub(super) fn round_exit(dir: &Path, participant: &str) -> Result<ExitCode, Failure> {
+pub(super) fn round_exit(
+    dir: &Path,
+    participant: &str,
+    format: Format,
+) -> Result<ExitCode, Failure> {
     round::exit(dir, participant)?;
-    println!("done");
+    match format {
+        Format::Json => print_json(&formats::output::RoundExit {
+            format: "perimeter.round-exit/1".into(),
+            round: dir.display().to_string(),
+            participant: participant.into(),
+            participants: round::load(dir)?.participants.into_iter().map(|p| p.id).collect(),
+            reports_deleted: true,
+        }),
+        Format::Table => println!("done"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -20,7 +20,7 @@ pub(super) fn suite_list(name: &str, format: Format) -> Result<ExitCode, Failure
                     })
                     .collect(),
             };
-            println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+            print_json(&out);
         }
         Format::Table => print!("{}", render::suite_table(&suite)),
     }

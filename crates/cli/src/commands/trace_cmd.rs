@@ -43,7 +43,7 @@ pub(super) fn trace_verify(files: &[PathBuf], format: Format) -> Result<ExitCode
             format: "perimeter.trace-verification/1".into(),
             traces: rows,
         };
-        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        print_json(&out);
     }
     if bad > 0 {
         return Err(Failure::runtime(

@@ -455,3 +455,74 @@ fn a_key_shared_by_two_participants_is_refused() {
         "{stdout}{stderr}"
     );
 }
+
+/// `round init`, `report`, `disclose` and `exit` answer with their
+/// `--format json` objects, which read as the documented types.
+#[test]
+fn every_round_command_answers_in_json() {
+    use formats::output::{RoundDisclosure, RoundExit, RoundInit, RoundReports};
+    let d = TempDir::new("round-json");
+    let dir = d.path();
+    lab(dir, "lab-a", "scripted:misaligned", &[]);
+    lab(dir, "lab-b", "scripted:honest", &[]);
+    let digest = ok(&["suite", "digest"], dir).trim().to_owned();
+    let init: RoundInit = serde_json::from_str(&ok(
+        &[
+            "round",
+            "init",
+            "r",
+            "--protocol",
+            "perimeter-protocol/0.1",
+            "--suite-digest",
+            &digest,
+            "--seed",
+            "5",
+            "--participant",
+            "lab-a=lab-a.key.pub",
+            "--participant",
+            "lab-b=lab-b.key.pub",
+            "--format",
+            "json",
+        ],
+        dir,
+    ))
+    .unwrap();
+    assert_eq!(
+        (init.format.as_str(), init.seed, init.participants.as_slice()),
+        ("perimeter.round-init/1", 5, &["lab-a".to_owned(), "lab-b".to_owned()][..])
+    );
+    ok(&["round", "ingest", "r", "lab-a.bundle", "lab-b.bundle"], dir);
+    let reports: RoundReports =
+        serde_json::from_str(&ok(&["round", "report", "r", "--format", "json"], dir)).unwrap();
+    assert_eq!(reports.format, "perimeter.round-reports/1");
+    assert_eq!(reports.private.len(), 2);
+    for f in [&reports.public.json, &reports.public.markdown, &reports.public.html] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    assert!(
+        reports.warnings.iter().any(|w| w.starts_with("lab-a: no disclosure decisions yet")),
+        "{:?}",
+        reports.warnings
+    );
+    // lab-a approves its template as it stands.
+    let template = &reports.private.iter().find(|p| p.participant == "lab-a").unwrap().decisions;
+    let mut doc = json(&dir.join(template));
+    doc["approval"] =
+        serde_json::json!({"by": "A. Person", "date": "2026-12-01", "statement": "As marked."});
+    std::fs::write(dir.join("decisions.json"), doc.to_string()).unwrap();
+    let taken: RoundDisclosure = serde_json::from_str(&ok(
+        &["round", "disclose", "r", "decisions.json", "--format", "json"],
+        dir,
+    ))
+    .unwrap();
+    assert_eq!(
+        (taken.format.as_str(), taken.participant.as_str(), taken.signed),
+        ("perimeter.round-disclosure/1", "lab-a", false)
+    );
+    assert_eq!(taken.attributed + taken.non_attributed + taken.withheld, taken.claims);
+    let left: RoundExit =
+        serde_json::from_str(&ok(&["round", "exit", "r", "lab-b", "--format", "json"], dir))
+            .unwrap();
+    assert_eq!(left.participants, ["lab-a"]);
+    assert!(left.reports_deleted && !dir.join(&reports.reports).exists());
+}
