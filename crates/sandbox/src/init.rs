@@ -584,7 +584,30 @@ fn kill_all() {
     while unsafe { libc::waitpid(-1, &mut status, 0) } > 0 {}
 }
 
+/// The processes alive in the sandbox besides init, each with its argv.
+///
+/// A process on its way out is not a survivor: one whose exit is under
+/// way (a zombie, or already dead) when listed is left out, and when any
+/// is listed at all the listing is taken again after a moment, keeping
+/// only those still there. Otherwise a command's last child, still exiting
+/// on a loaded machine when the agent reports done, would be labelled as
+/// compute left running. A process that runs with an empty argv (which its
+/// parent can ask for) is named by its `comm`, so it cannot hide.
 fn processes() -> Vec<ProcessInfo> {
+    let first = living();
+    if first.is_empty() {
+        return first;
+    }
+    std::thread::sleep(Duration::from_millis(SETTLE_MS));
+    reap();
+    living().into_iter().filter(|p| first.iter().any(|f| f.pid == p.pid)).collect()
+}
+
+/// How long a listed process has to finish exiting before it counts as a
+/// survivor.
+const SETTLE_MS: u64 = 200;
+
+fn living() -> Vec<ProcessInfo> {
     let mut out = Vec::new();
     let Ok(dir) = fs::read_dir("/proc") else {
         return out;
@@ -596,10 +619,23 @@ fn processes() -> Vec<ProcessInfo> {
         if pid == 1 {
             continue;
         }
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state …`: comm may hold spaces and parentheses.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let state = stat[close + 1..].trim_start().chars().next().unwrap_or('?');
+        if matches!(state, 'Z' | 'X' | 'x') {
+            continue;
+        }
         let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
             continue;
         };
-        out.push(ProcessInfo { pid, argv: split_nul(&cmdline) });
+        let mut argv = split_nul(&cmdline);
+        if argv.is_empty() {
+            argv.push(format!("[{}]", &stat[open + 1..close]));
+        }
+        out.push(ProcessInfo { pid, argv });
     }
     out.sort_by_key(|p| p.pid);
     out

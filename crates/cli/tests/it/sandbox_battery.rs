@@ -708,6 +708,24 @@ fn a_timed_out_command_is_killed_with_its_group() {
     assert!(b.session.processes().unwrap().is_empty());
 }
 
+/// A survivor is a process that stays: one still finishing its exit when
+/// the listing is taken is not one.
+#[test]
+fn survivors_are_processes_that_stay() {
+    let mut b = start();
+    // Exits a moment after the command that started it returned.
+    sh(&mut b, "(sleep 0.05; true) >/dev/null 2>&1 &");
+    let procs = b.session.processes().unwrap();
+    assert!(procs.is_empty(), "{procs:?}");
+    // Stays.
+    sh(&mut b, "setsid sleep 100 >/dev/null 2>&1 &");
+    std::thread::sleep(Duration::from_millis(300));
+    let procs = b.session.processes().unwrap();
+    assert_eq!(procs.len(), 1, "{procs:?}");
+    assert_eq!(procs[0].argv, ["sleep", "100"]);
+    b.session.kill_all().unwrap();
+}
+
 /// `kill -9` of the harness mid-episode takes every sandboxed process down.
 #[test]
 fn killing_the_harness_kills_the_sandbox() {
