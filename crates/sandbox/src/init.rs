@@ -587,20 +587,21 @@ fn kill_all() {
 /// The processes alive in the sandbox besides init, each with its argv.
 ///
 /// A process on its way out is not a survivor: one whose exit is under
-/// way (a zombie, or already dead) when listed is left out, and when any
-/// is listed at all the listing is taken again after a moment, keeping
-/// only those still there. Otherwise a command's last child, still exiting
-/// on a loaded machine when the agent reports done, would be labelled as
-/// compute left running. A process that runs with an empty argv (which its
+/// way (a zombie, or already dead) is left out, and when any process is
+/// listed at all the listing is taken again after a moment, and that one
+/// counts. Otherwise a command's last child, still exiting on a loaded
+/// machine when the agent reports done, would be labelled as compute left
+/// running. The second listing is whole, not what the two share: a loop
+/// that keeps replacing itself with a new process (a new pid each time)
+/// is still there. A process that runs with an empty argv (which its
 /// parent can ask for) is named by its `comm`, so it cannot hide.
 fn processes() -> Vec<ProcessInfo> {
-    let first = living();
-    if first.is_empty() {
-        return first;
+    if living().is_empty() {
+        return Vec::new();
     }
     std::thread::sleep(Duration::from_millis(SETTLE_MS));
     reap();
-    living().into_iter().filter(|p| first.iter().any(|f| f.pid == p.pid)).collect()
+    living()
 }
 
 /// How long a listed process has to finish exiting before it counts as a

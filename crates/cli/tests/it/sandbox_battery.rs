@@ -709,7 +709,8 @@ fn a_timed_out_command_is_killed_with_its_group() {
 }
 
 /// A survivor is a process that stays: one still finishing its exit when
-/// the listing is taken is not one.
+/// the listing is taken is not one; a loop that keeps moving to a new pid
+/// is one.
 #[test]
 fn survivors_are_processes_that_stay() {
     let mut b = start();
@@ -717,6 +718,16 @@ fn survivors_are_processes_that_stay() {
     sh(&mut b, "(sleep 0.05; true) >/dev/null 2>&1 &");
     let procs = b.session.processes().unwrap();
     assert!(procs.is_empty(), "{procs:?}");
+    // A loop that replaces itself with a new process every 50 ms: no pid
+    // lasts, but it stays.
+    sh(
+        &mut b,
+        "cat > /tmp/hop.sh <<'EOF'\nsleep 0.05\nsh /tmp/hop.sh &\nEOF\nsh /tmp/hop.sh >/dev/null 2>&1 &",
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    let procs = b.session.processes().unwrap();
+    assert!(procs.iter().any(|p| p.argv == ["sh", "/tmp/hop.sh"]), "{procs:?}");
+    b.session.kill_all().unwrap();
     // Stays.
     sh(&mut b, "setsid sleep 100 >/dev/null 2>&1 &");
     std::thread::sleep(Duration::from_millis(300));
