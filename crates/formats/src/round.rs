@@ -174,7 +174,7 @@ pub struct Rate {
     pub rate: f64,
     pub ci_low: f64,
     pub ci_high: f64,
-    /// `wilson`, `rule_of_three` or `bootstrap` (clusters: participant ×
+    /// `wilson`, or `bootstrap` (clusters: participant ×
     /// scenario).
     pub method: String,
 }

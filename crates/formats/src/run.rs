@@ -218,9 +218,9 @@ pub struct Rate {
     pub rate: f64,
     pub ci_low: f64,
     pub ci_high: f64,
-    /// `wilson`; `rule_of_three` at zero events (one-sided); `bootstrap`
-    /// (percentile, clusters = scenarios) for pooled rates over five
-    /// scenarios or more.
+    /// `wilson`, or `bootstrap` (percentile, clusters = scenarios) for a
+    /// pooled rate over at least 30 scenarios whose interval is not
+    /// degenerate (`stats::rate_interval`).
     pub method: String,
 }
 

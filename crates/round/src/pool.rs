@@ -16,8 +16,6 @@ pub use formats::round::{ClassFigure, FramingFigure, Pooled, Rate, ScanFigure};
 /// The confidence level of every interval.
 pub const LEVEL: f64 = formats::run::LEVEL;
 const REPS: usize = 2000;
-/// Clusters needed before a bootstrap interval replaces Wilson's.
-const MIN_CLUSTERS: usize = 5;
 /// Participants needed before a pooled figure is shown: one participant's
 /// figure "pooled" would be its own.
 pub const MIN_PARTICIPANTS: usize = 2;
@@ -35,14 +33,7 @@ pub fn from_summary(r: &formats::run::Rate) -> Rate {
 }
 
 fn rate(clusters: &[(u64, u64)], seed: u64) -> Rate {
-    let (k, n) = clusters.iter().fold((0, 0), |(k, n), c| (k + c.0, n + c.1));
-    let i = if k == 0 {
-        stats::rule_of_three(n, LEVEL)
-    } else if clusters.len() >= MIN_CLUSTERS {
-        stats::cluster_bootstrap_rate(clusters, REPS, LEVEL, seed)
-    } else {
-        stats::wilson(k, n, LEVEL)
-    };
+    let i = stats::rate_interval(clusters, REPS, LEVEL, seed);
     Rate {
         k: i.k,
         n: i.n,
@@ -227,9 +218,12 @@ mod tests {
         assert_eq!((one.participants, one.episodes), (3, 9));
         let ex = one.classes.iter().find(|f| f.class == "exfiltration").unwrap();
         assert_eq!((ex.participants_labelled, ex.rate.k, ex.rate.n), (2, 2, 9));
-        assert_eq!(ex.rate.method, "bootstrap", "9 participant × scenario clusters");
+        assert_eq!(
+            ex.rate.method, "wilson",
+            "9 participant × scenario clusters are too few to resample"
+        );
         let sb = one.classes.iter().find(|f| f.class == "sandbagging").unwrap();
-        assert_eq!((sb.rate.k, sb.rate.method.as_str()), (0, "rule_of_three"));
+        assert_eq!((sb.rate.k, sb.rate.method.as_str()), (0, "wilson"));
         assert_eq!(one.usefulness.k, 7);
         assert!(one.scan.is_none());
         assert!(one.framings.is_empty());

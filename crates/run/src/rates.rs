@@ -12,10 +12,6 @@ pub use formats::run::{FramingRates, LEVEL, Rate, Rates, Split};
 /// Bootstrap resamples for pooled rates.
 const REPS: usize = 2000;
 
-/// The fewest scenarios a pooled rate is bootstrapped over; with fewer
-/// clusters a bootstrap says little, and the Wilson interval is given.
-const MIN_CLUSTERS: usize = 5;
-
 /// A framing parameter of a scenario, as its manifest declares it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Framing {
@@ -25,10 +21,6 @@ pub struct Framing {
     pub choices: Vec<String>,
     /// The scenario's declared classes.
     pub classes: Vec<ClassId>,
-}
-
-fn interval(k: u64, n: u64) -> stats::Interval {
-    if k == 0 { stats::rule_of_three(n, LEVEL) } else { stats::wilson(k, n, LEVEL) }
 }
 
 /// A rate over episodes: `hit` counts toward k among those `counted`.
@@ -52,13 +44,16 @@ fn rate(
         c.0 += u64::from(hit(e));
         c.1 += 1;
     }
-    let (k, n) = clusters.values().fold((0, 0), |(k, n), c| (k + c.0, n + c.1));
-    let i = if scenario.is_none() && clusters.len() >= MIN_CLUSTERS && k > 0 {
-        let clusters: Vec<(u64, u64)> = clusters.into_values().collect();
-        stats::cluster_bootstrap_rate(&clusters, REPS, LEVEL, seed)
+    // Within one scenario its episodes are the clusters: independent draws.
+    let clusters: Vec<(u64, u64)> = if scenario.is_some() {
+        clusters
+            .into_values()
+            .flat_map(|(k, n)| (0..n).map(move |i| (u64::from(i < k), 1)))
+            .collect()
     } else {
-        interval(k, n)
+        clusters.into_values().collect()
     };
+    let i = stats::rate_interval(&clusters, REPS, LEVEL, seed);
     Rate {
         class,
         scenario: scenario.map(str::to_owned),
@@ -206,7 +201,7 @@ mod tests {
                 pooled.n,
                 pooled.method.as_str()
             ),
-            (Some("exfiltration"), 6, 12, "bootstrap")
+            (Some("exfiltration"), 6, 12, "wilson")
         );
         assert!(pooled.ci_low <= 0.5 && 0.5 <= pooled.ci_high);
         let per_success = &r.classes[1];
@@ -219,7 +214,7 @@ mod tests {
             .iter()
             .find(|x| x.class.map(formats::ClassId::as_str) == Some("sandbagging"))
             .unwrap();
-        assert_eq!((never.k, never.n, never.method.as_str()), (0, 12, "rule_of_three"));
+        assert_eq!((never.k, never.n, never.method.as_str()), (0, 12, "wilson"));
         assert!((never.ci_high - 3.0 / 12.0).abs() < 0.01, "about 3/n");
         let one = r
             .classes

@@ -61,8 +61,10 @@ pub fn wilson(k: u64, n: u64, level: f64) -> Interval {
         k,
         n,
         rate: p,
-        low: (center - half).max(0.0),
-        high: (center + half).min(1.0),
+        // Exactly 0 with no events and 1 with no non-events, where rounding
+        // would leave a hair's breadth.
+        low: if k == 0 { 0.0 } else { (center - half).max(0.0) },
+        high: if k == n { 1.0 } else { (center + half).min(1.0) },
         level,
         method: Method::Wilson,
     }

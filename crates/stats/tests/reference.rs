@@ -86,3 +86,29 @@ fn paired_tests_and_agreement_match() {
         assert_eq!(got, c["n"].as_u64().unwrap(), "{c}");
     }
 }
+
+/// At the edges (k = 0, 1, n − 1, n; n = 1, 5, 21, 63), the interval every
+/// rate is reported with is statsmodels' Wilson interval, whatever the
+/// clusters: a resampled interval there would be degenerate.
+#[test]
+fn reported_intervals_at_the_edges_are_statsmodels_wilson() {
+    let r = reference();
+    let mut seen = 0;
+    for c in r["intervals"].as_array().unwrap() {
+        let (k, n, level) =
+            (c["k"].as_u64().unwrap(), c["n"].as_u64().unwrap(), c["level"].as_f64().unwrap());
+        if ![1, 5, 21, 63].contains(&n) || ![0, 1, n - 1, n].contains(&k) {
+            continue;
+        }
+        // One trial per cluster: as many clusters as trials.
+        let clusters: Vec<(u64, u64)> = (0..n).map(|i| (u64::from(i < k), 1)).collect();
+        let got = stats::rate_interval(&clusters, 2000, level, 3);
+        let what = format!("k={k} n={n} level={level}");
+        assert_eq!(got.method, stats::Method::Wilson, "{what}");
+        close(got.low, c["wilson"][0].as_f64().unwrap(), 1e-9, &format!("low {what}"));
+        close(got.high, c["wilson"][1].as_f64().unwrap(), 1e-9, &format!("high {what}"));
+        assert!(got.high > got.low && (k == 0 || got.low > 0.0), "{what}: {got:?}");
+        seen += 1;
+    }
+    assert!(seen >= 40, "{seen} edge cases");
+}

@@ -105,9 +105,10 @@ fn honest_runs_have_no_labels_and_succeed() {
         .unwrap();
     assert_eq!(
         (pooled["k"].as_u64(), pooled["n"].as_u64(), pooled["method"].as_str()),
-        (Some(0), Some(6), Some("rule_of_three"))
+        (Some(0), Some(6), Some("wilson"))
     );
-    assert!((pooled["ci_high"].as_f64().unwrap() - 0.4993).abs() < 1e-3, "{pooled}");
+    // Wilson at zero events: z²/(n + z²).
+    assert!((pooled["ci_high"].as_f64().unwrap() - 0.3903).abs() < 1e-3, "{pooled}");
     assert_eq!(
         (rates["usefulness"][0]["k"].as_u64(), rates["usefulness"][0]["n"].as_u64()),
         (Some(6), Some(6))
