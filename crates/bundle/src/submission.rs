@@ -1,4 +1,4 @@
-//! The signed submission: a bundle file (`perimeter.bundle/1`) holding what
+//! The signed submission: a bundle file (`perimeter.bundle/2`) holding what
 //! was run, the results, and the Merkle root of the raw evidence that stays
 //! at the lab; and inclusion proofs (`perimeter.proof/1`) that let an
 //! evaluator spot-check any evidence item against the signed root.
@@ -151,6 +151,7 @@ pub fn create(
             seed: e.seed,
             params: (!e.params.is_empty()).then_some(e.params),
             labels: e.labels,
+            opportunities: e.opportunities,
             main_task_success: e.main_task_success,
             eval_aware: e.eval_aware,
             end_reason: e.end_reason,

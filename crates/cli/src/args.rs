@@ -11,7 +11,9 @@ Exit status:
   1  the work failed, or found something wrong: a bundle or trace that does not verify, a
      refused bundle, a write or the sandbox failing
   2  what was asked cannot be done as asked: an argument, or a file you named, is not what it
-     must be";
+     must be
+  3  `run` finished, but some episodes ended for infrastructure reasons (the model's API, a
+     client, the sandbox) and no rate counts them: `--resume --retry-failed` runs them again";
 
 /// Perimeter: a cross-lab protocol for assessing misalignment risk from the
 /// AI agents a developer uses internally.
@@ -249,6 +251,11 @@ pub struct RunArgs {
     /// Finish an interrupted run in `--out`, keeping its finished episodes
     #[arg(long)]
     pub resume: bool,
+    /// With `--resume`: run again the episodes that ended for an
+    /// infrastructure reason (the model's API, a client, the sandbox), which
+    /// no rate counts
+    #[arg(long, requires = "resume")]
+    pub retry_failed: bool,
     /// Wall-time limit per episode, in seconds
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     pub wall_time: u64,

@@ -16,6 +16,9 @@ pub(crate) enum Kind {
     /// user named, is not what it must be. Exit status 2, as for a clap
     /// usage error.
     Usage,
+    /// The run is written, but some episodes ended for an infrastructure
+    /// reason and no rate counts them. Exit status 3.
+    Incomplete,
 }
 
 impl Kind {
@@ -23,6 +26,7 @@ impl Kind {
         match self {
             Kind::Failed => 1,
             Kind::Usage => 2,
+            Kind::Incomplete => 3,
         }
     }
 

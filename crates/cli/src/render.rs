@@ -66,11 +66,22 @@ impl run::Observer for Progress {
         self.clear();
         let width = total.to_string().len();
         let secs = (r.finished.millis() - r.started.millis()) as f64 / 1000.0;
-        eprintln!(
-            "[{done:>width$}/{total}] {name}: main task {}, {} ({secs:.1} s)",
-            if r.main_task_success { "passed" } else { "failed" },
-            label_list(r),
-        );
+        if r.end_reason.is_infrastructure() {
+            eprintln!(
+                "[{done:>width$}/{total}] {name}: NOT COUNTED: ended by `{}`, not by the agent (its trace says more) ({secs:.1} s)",
+                r.end_reason
+            );
+        } else {
+            let limit = match r.end_reason.kind() {
+                formats::EndKind::Limit => format!(", stopped by `{}`", r.end_reason),
+                _ => String::new(),
+            };
+            eprintln!(
+                "[{done:>width$}/{total}] {name}: main task {}, {}{limit} ({secs:.1} s)",
+                if r.main_task_success { "passed" } else { "failed" },
+                label_list(r),
+            );
+        }
         self.status(&running);
     }
 }
@@ -83,10 +94,16 @@ fn label_list(r: &EpisodeRecord) -> String {
     format!("labels: {}", names.join(", "))
 }
 
-/// The scenario × label × main task table with totals.
+/// The scenario × label × main task table, with totals over the counted
+/// episodes, per class per opportunity, and what was not counted.
 pub(crate) fn summary_table(s: &Summary) -> String {
-    let mut rows =
-        vec![["scenario".to_string(), "epoch".into(), "main task".into(), "labels".into()]];
+    let mut rows = vec![[
+        "scenario".to_string(),
+        "epoch".into(),
+        "ended".into(),
+        "main task".into(),
+        "labels".into(),
+    ]];
     for e in &s.episodes {
         let labels: Vec<String> = e
             .labels
@@ -100,33 +117,80 @@ pub(crate) fn summary_table(s: &Summary) -> String {
                 format!("{} ({})", l.class, how.join(", "))
             })
             .collect();
+        let counted = !e.end_reason.is_infrastructure();
         rows.push([
             e.scenario.clone(),
             e.epoch.to_string(),
-            if e.main_task_success { "pass".into() } else { "FAIL".into() },
-            if labels.is_empty() { "-".into() } else { labels.join("; ") },
+            e.end_reason.to_string(),
+            match (counted, e.main_task_success) {
+                (false, _) => "-".into(),
+                (true, true) => "pass".into(),
+                (true, false) => "FAIL".into(),
+            },
+            match (counted, labels.is_empty()) {
+                (false, _) => "(not counted)".into(),
+                (true, true) => "-".into(),
+                (true, false) => labels.join("; "),
+            },
         ]);
     }
     let mut out = table(&rows);
-    let n = s.episodes.len();
-    let passed = s.episodes.iter().filter(|e| e.main_task_success).count();
-    let labelled = s.episodes.iter().filter(|e| !e.labels.is_empty()).count();
-    let mut per_class: BTreeMap<formats::ClassId, usize> = BTreeMap::new();
-    for l in s.episodes.iter().flat_map(|e| &e.labels) {
-        *per_class.entry(l.class).or_default() += 1;
-    }
+    let counted: Vec<&EpisodeRecord> =
+        s.episodes.iter().filter(|e| !e.end_reason.is_infrastructure()).collect();
+    let n = counted.len();
+    let passed = counted.iter().filter(|e| e.main_task_success).count();
+    let labelled = counted.iter().filter(|e| !e.labels.is_empty()).count();
     let _ = write!(
         out,
-        "\n{} ({}): main task passed {passed}/{n}, labelled {labelled}/{n}",
+        "\n{} counted ({}): main task passed {passed}/{n}, labelled {labelled}/{n}",
         count(n as u64, "episode"),
         s.header.agent
     );
-    for (class, k) in per_class {
-        let _ = write!(out, ", {class} {k}/{n}");
+    // Per class, among the episodes that offered it (the headline rate).
+    for r in s.rates.iter().flat_map(|r| &r.classes) {
+        if let (Some(class), None, "per_opportunity", 1..) =
+            (r.class, &r.scenario, r.denominator.as_str(), r.k)
+        {
+            let _ = write!(out, ", {class} {}/{} offered", r.k, r.n);
+        }
     }
-    let aware = s.episodes.iter().filter(|e| e.eval_aware).count();
+    let aware = counted.iter().filter(|e| e.eval_aware).count();
     let _ = write!(out, "; eval-aware {aware}/{n}");
     out.push('\n');
+    out.push_str(&endings(s));
+    out
+}
+
+/// What was not counted, and what a limit stopped, when anything was.
+pub(crate) fn endings(s: &Summary) -> String {
+    let by = |infrastructure: bool, limit: bool| {
+        let mut reasons: BTreeMap<formats::EndReason, usize> = BTreeMap::new();
+        for e in &s.episodes {
+            let kind = e.end_reason.kind();
+            if (infrastructure && kind == formats::EndKind::Infrastructure)
+                || (limit && kind == formats::EndKind::Limit)
+            {
+                *reasons.entry(e.end_reason).or_default() += 1;
+            }
+        }
+        let total: usize = reasons.values().sum();
+        let list: Vec<String> = reasons.iter().map(|(r, k)| format!("{r} {k}")).collect();
+        (total, list.join(", "))
+    };
+    let mut out = String::new();
+    let (excluded, why) = by(true, false);
+    if excluded > 0 {
+        let _ = writeln!(
+            out,
+            "NOT COUNTED: {} ended for infrastructure reasons ({why}) and {} in no rate; `perimeter run --resume --retry-failed` runs them again",
+            count(excluded as u64, "episode"),
+            if excluded == 1 { "is" } else { "are" }
+        );
+    }
+    let (limited, why) = by(false, true);
+    if limited > 0 {
+        let _ = writeln!(out, "stopped by a limit, and counted: {limited} ({why})");
+    }
     out
 }
 

@@ -1,4 +1,4 @@
-//! What a participant sends the evaluator: the bundle (`perimeter.bundle/1`)
+//! What a participant sends the evaluator: the bundle (`perimeter.bundle/2`)
 //! and inclusion proofs (`perimeter.proof/1`), `docs/bundle-format.md`; and
 //! the questionnaire answers a bundle may carry.
 //!
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::run::{ClientRecord, Label, LimitsRecord, Rates, SuiteRef};
 use crate::{EndReason, scan};
 
-pub const BUNDLE_FORMAT: &str = "perimeter.bundle/1";
+pub const BUNDLE_FORMAT: &str = "perimeter.bundle/2";
 pub const PROOF_FORMAT: &str = "perimeter.proof/1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -74,6 +74,9 @@ pub struct Episode {
     /// none.
     pub params: Option<BTreeMap<String, String>>,
     pub labels: Vec<Label>,
+    /// The classes the episode offered an opportunity for: the
+    /// denominators of per-opportunity rates.
+    pub opportunities: Vec<crate::ClassId>,
     pub main_task_success: bool,
     pub eval_aware: bool,
     pub end_reason: EndReason,

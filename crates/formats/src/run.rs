@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ClassId, EndReason, Timestamp};
 
 pub const SUMMARY_FORMAT: &str = "perimeter.summary";
-pub const SUMMARY_VERSION: u32 = 1;
+pub const SUMMARY_VERSION: u32 = 2;
 
 /// The confidence level of every interval.
 pub const LEVEL: f64 = 0.95;
@@ -210,7 +210,9 @@ pub struct Rate {
     pub class: Option<ClassId>,
     /// The scenario, or `null` for a rate pooled over scenarios.
     pub scenario: Option<String>,
-    /// What `n` counts: `per_episode` (every episode of the scope), or
+    /// What `n` counts, among the episodes of the scope that did not end for
+    /// an infrastructure reason: `per_opportunity` (those that offered the
+    /// class: the headline), `per_episode` (all of them), or
     /// `per_successful_episode` (those whose main task succeeded).
     pub denominator: String,
     pub k: u64,
@@ -228,8 +230,8 @@ pub struct Rate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Rates {
     pub level: f64,
-    /// Per class, pooled over scenarios, per episode and per successful
-    /// episode; then per class and scenario, per episode.
+    /// Per class, pooled over scenarios: per opportunity, per episode and
+    /// per successful episode; then per class and scenario, per episode.
     pub classes: Vec<Rate>,
     /// Main-task success, pooled and per scenario.
     pub usefulness: Vec<Rate>,
@@ -241,6 +243,28 @@ pub struct Rates {
     /// scenario's classes, per episode.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub framings: Vec<FramingRates>,
+    /// How the episodes ended, and how many every rate counts (absent in
+    /// summaries written before episodes were excluded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endings: Option<Endings>,
+}
+
+/// How a run's episodes ended. An episode that ended for an infrastructure
+/// reason (the model's API, a client program, the sandbox, the harness)
+/// says nothing about the agent: it is in no rate, and counted here with
+/// its reason. One a limit stopped (turns, tokens, cost, wall time) is
+/// counted, and its number is given too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Endings {
+    pub episodes: u64,
+    /// In every rate's denominator: all but the excluded.
+    pub counted: u64,
+    /// Ended for an infrastructure reason; in no rate.
+    pub excluded: u64,
+    /// Counted, but stopped by a limit.
+    pub limited: u64,
+    /// Episodes per end reason.
+    pub reasons: BTreeMap<EndReason, u64>,
 }
 
 /// A scenario's rates among the episodes that drew one value of one of its

@@ -106,23 +106,37 @@ pub fn html(run: &Run) -> String {
     }
     out.push_str("</table>");
     if let Some(rates) = r.rates {
+        if let Some(line) = crate::endings_line(rates) {
+            let _ = write!(out, "<p class=\"endings\">{}</p>", esc(&line));
+        }
         let _ = write!(
             out,
-            "<h2>Rates, {:.0}% intervals</h2><table><tr><th>class</th><th>denominator</th><th>k/n</th><th>rate [interval]</th><th></th><th>method</th></tr>",
+            "<h2>Rates, {:.0}% intervals</h2><p>Per opportunity: among the counted episodes that offered the class (the headline). Per episode: among every counted episode.</p><table><tr><th>class</th><th>per opportunity</th><th></th><th>per episode</th><th>per successful episode</th><th>method</th></tr>",
             100.0 * rates.level
         );
-        let pooled = rates.classes.iter().filter(|x| x.scenario.is_none());
-        for x in pooled.chain(rates.usefulness.first()) {
+        for h in crate::headlines(rates) {
+            let svg = h
+                .opportunity
+                .filter(|x| x.n > 0)
+                .map(|x| interval_svg(x.rate, x.ci_low, x.ci_high))
+                .unwrap_or_default();
             let _ = write!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(x.class.map(formats::ClassId::as_str).unwrap_or("usefulness (main task)")),
-                x.denominator,
-                x.k,
-                x.n,
-                percent(x),
-                interval_svg(x.rate, x.ci_low, x.ci_high),
-                x.method
+                "<tr><td>{}</td><td>{}</td><td>{svg}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(h.class.as_str()),
+                crate::cell(h.opportunity),
+                crate::cell(h.episode),
+                crate::cell(h.successful),
+                h.opportunity.map_or("", |x| x.method.as_str())
+            );
+        }
+        if let Some(u) = rates.usefulness.first() {
+            let _ = write!(
+                out,
+                "<tr><td>usefulness (main task)</td><td>-</td><td>{}</td><td>{}</td><td>-</td><td>{}</td></tr>",
+                if u.n > 0 { interval_svg(u.rate, u.ci_low, u.ci_high) } else { String::new() },
+                crate::cell(Some(u)),
+                u.method
             );
         }
         out.push_str("</table>");

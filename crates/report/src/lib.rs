@@ -256,7 +256,79 @@ pub(crate) fn framing_value(v: &str) -> String {
     if v.chars().count() > 60 { v.chars().take(60).collect::<String>() + "…" } else { v.into() }
 }
 
-/// `12.5% [3.1, 28.0]`.
+/// `12.5% [3.1, 28.0]`; `no episodes` when n is 0 (whose interval, [0, 1],
+/// says nothing).
 pub(crate) fn percent(r: &Rate) -> String {
+    if r.n == 0 {
+        return "no episodes".into();
+    }
     format!("{:.1}% [{:.1}, {:.1}]", 100.0 * r.rate, 100.0 * r.ci_low, 100.0 * r.ci_high)
+}
+
+/// One class's pooled rates: per opportunity (the headline), per episode,
+/// per successful episode.
+pub(crate) struct Headline<'a> {
+    pub class: formats::ClassId,
+    pub opportunity: Option<&'a Rate>,
+    pub episode: Option<&'a Rate>,
+    pub successful: Option<&'a Rate>,
+}
+
+/// Every class's pooled rates, in the summary's order.
+pub(crate) fn headlines(rates: &formats::run::Rates) -> Vec<Headline<'_>> {
+    let mut out: Vec<Headline> = Vec::new();
+    for x in rates.classes.iter().filter(|x| x.scenario.is_none()) {
+        let Some(class) = x.class else { continue };
+        let i = match out.iter().position(|h| h.class == class) {
+            Some(i) => i,
+            None => {
+                out.push(Headline { class, opportunity: None, episode: None, successful: None });
+                out.len() - 1
+            }
+        };
+        let h = &mut out[i];
+        match x.denominator.as_str() {
+            "per_opportunity" => h.opportunity = Some(x),
+            "per_episode" => h.episode = Some(x),
+            "per_successful_episode" => h.successful = Some(x),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `k/n = 12.5% [3.1, 28.0]`, or `-` when the summary has no such rate.
+pub(crate) fn cell(r: Option<&Rate>) -> String {
+    r.map_or("-".into(), |r| format!("{}/{} = {}", r.k, r.n, percent(r)))
+}
+
+/// What was counted: the episodes, those no rate counts (ended for an
+/// infrastructure reason) and those a limit stopped, each with reasons.
+pub(crate) fn endings_line(rates: &formats::run::Rates) -> Option<String> {
+    let e = rates.endings.as_ref()?;
+    let of = |kind: formats::EndKind| {
+        let list: Vec<String> = e
+            .reasons
+            .iter()
+            .filter(|(r, _)| r.kind() == kind)
+            .map(|(r, k)| format!("{r} {k}"))
+            .collect();
+        list.join(", ")
+    };
+    let mut line = format!("{} episodes: {} counted in every rate", e.episodes, e.counted);
+    if e.excluded > 0 {
+        line += &format!(
+            "; {} not counted, ended for infrastructure reasons ({}): they say nothing about the agent",
+            e.excluded,
+            of(formats::EndKind::Infrastructure)
+        );
+    }
+    if e.limited > 0 {
+        line += &format!(
+            "; {} stopped by a limit and counted ({})",
+            e.limited,
+            of(formats::EndKind::Limit)
+        );
+    }
+    Some(line + ".")
 }

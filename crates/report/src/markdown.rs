@@ -28,21 +28,26 @@ pub fn markdown(run: &Run) -> String {
     );
     let _ = writeln!(out, "| episodes | {} |\n", r.episodes);
     if let Some(rates) = r.rates {
+        if let Some(line) = crate::endings_line(rates) {
+            let _ = writeln!(out, "{line}\n");
+        }
         let _ = writeln!(out, "## Rates ({:.0}% intervals)\n", 100.0 * rates.level);
         let _ = writeln!(
             out,
-            "| class | denominator | k/n | rate [interval] | method |\n|---|---|---|---|---|"
+            "Per opportunity: among the counted episodes that offered the class (the headline). Per episode: among every counted episode.\n"
         );
-        for x in rates.classes.iter().filter(|x| x.scenario.is_none()) {
+        let _ = writeln!(
+            out,
+            "| class | per opportunity | per episode | per successful episode |\n|---|---|---|---|"
+        );
+        for h in crate::headlines(rates) {
             let _ = writeln!(
                 out,
-                "| {} | {} | {}/{} | {} | {} |",
-                x.class.map(formats::ClassId::as_str).unwrap_or("-"),
-                x.denominator,
-                x.k,
-                x.n,
-                percent(x),
-                x.method
+                "| {} | {} | {} | {} |",
+                h.class,
+                crate::cell(h.opportunity),
+                crate::cell(h.episode),
+                crate::cell(h.successful)
             );
         }
         if let Some(u) = rates.usefulness.first() {

@@ -1,6 +1,6 @@
 //! Bundles for tests, written as the fields a test is about: whatever a
 //! test leaves out is filled with a neutral default, so the JSON it writes
-//! stays short and the bundle it gets is a whole `perimeter.bundle/1`.
+//! stays short and the bundle it gets is a whole `perimeter.bundle/2`.
 
 use formats::bundle::Bundle;
 use serde_json::{Value, json};
@@ -33,8 +33,8 @@ fn rate() -> Value {
 /// A whole bundle from the fields given.
 pub(crate) fn bundle(partial: Value) -> Bundle {
     let base = json!({
-        "format": "perimeter.bundle/1",
-        "manifest": {"bundle_format": "perimeter.bundle/1", "participant": "p",
+        "format": "perimeter.bundle/2",
+        "manifest": {"bundle_format": "perimeter.bundle/2", "participant": "p",
             "created": "2026-11-28T00:00:00.000Z", "protocol": "p", "suite": {"name": "s", "digest": "d"},
             "harness": "h", "agent": "scripted:x", "scaffold": "scripted", "permission_mode": "default",
             "client": null, "limits": {"wall_time_ms": 0, "step_timeout_ms": 0, "memory_bytes": 0,
@@ -48,7 +48,7 @@ pub(crate) fn bundle(partial: Value) -> Bundle {
     each(
         &mut content["episodes"],
         &json!({"scenario": "s", "epoch": 0, "seed": 0, "params": null, "labels": [],
-            "main_task_success": false, "eval_aware": false, "end_reason": "submitted",
+            "opportunities": [], "main_task_success": false, "eval_aware": false, "end_reason": "submitted",
             "trace": "t", "trace_head": "h"}),
     );
     for e in content["episodes"].as_array_mut().into_iter().flatten() {

@@ -84,6 +84,9 @@ pub struct RunConfig {
     pub out: PathBuf,
     /// Finish an interrupted run in `out` instead of refusing to touch it.
     pub resume: bool,
+    /// With `resume`: run again the episodes whose record says they ended
+    /// for an infrastructure reason.
+    pub retry_failed: bool,
     /// The program the sandbox re-executes as its init (the running binary).
     pub init_program: PathBuf,
     /// A directory for per-episode scratch space, traversable by the
@@ -381,6 +384,14 @@ pub fn run(
     let started = clock.now();
     let planned = plan(&header.scenarios, config.epochs, config.seed);
     let mut records = finished_records(&config.out, &planned)?;
+    if config.retry_failed {
+        // Their traces and records are replaced as the episodes run again.
+        for r in &mut records {
+            if r.as_ref().is_some_and(|e| e.end_reason.is_infrastructure()) {
+                *r = None;
+            }
+        }
+    }
     let todo: Vec<usize> = (0..planned.len()).filter(|i| records[*i].is_none()).collect();
     observer.planned(planned.len(), planned.len() - todo.len());
     execute(config, &header, &planned, &mut records, &todo, clock, observer)?;

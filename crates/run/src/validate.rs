@@ -102,6 +102,7 @@ pub fn validate(
                 limits: config.limits.clone(),
                 out: config.work.join(format!("{policy}-seed{seed}")),
                 resume: false,
+                retry_failed: false,
                 init_program: config.init_program.clone(),
                 scratch: config.scratch.clone(),
                 clients: None,

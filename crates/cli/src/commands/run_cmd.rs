@@ -19,7 +19,9 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     progress.clear();
     print!("{}", render::summary_table(&summary));
     println!("\nsummary: {}", out.join("summary.json").display());
-    Ok(ExitCode::SUCCESS)
+    // The run is whole, but not every episode says something of the agent.
+    let failed = summary.episodes.iter().any(|e| e.end_reason.is_infrastructure());
+    Ok(if failed { crate::Kind::Incomplete.exit_code() } else { ExitCode::SUCCESS })
 }
 
 /// What `perimeter run` runs, from its arguments.
@@ -82,6 +84,7 @@ pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
         limits,
         out: args.out.clone(),
         resume: args.resume,
+        retry_failed: args.retry_failed,
         init_program,
         scratch: scratch_dir()?,
         clients: args.clients.or_else(find_clients),

@@ -161,7 +161,14 @@ fn model_failures_end_each_episode_with_a_reason_and_the_run_goes_on() {
     ] {
         let dir = TempDir::new("model-failure");
         let o = run_relayed(agent, model, dir.path(), &env, &two);
-        assert!(o.status.success(), "{agent} {model}: {:?}", text(&o));
+        // The run is written, but says so: exit status 3, nothing counted.
+        assert_eq!(o.status.code(), Some(3), "{agent} {model}: {:?}", text(&o));
+        let (stdout, stderr) = text(&o);
+        assert!(
+            stdout.contains("NOT COUNTED: 2 episodes ended for infrastructure reasons"),
+            "{stdout}"
+        );
+        assert!(stderr.contains(&format!("NOT COUNTED: ended by `{reason}`")), "{stderr}");
         let s = summary(dir.path());
         let episodes = s["episodes"].as_array().unwrap();
         assert_eq!(episodes.len(), 2, "the run went on to the next episode");
@@ -172,7 +179,37 @@ fn model_failures_end_each_episode_with_a_reason_and_the_run_goes_on() {
             let error = trace.lines().find(|l| l.contains(r#""kind":"error""#)).unwrap();
             assert!(error.contains(says), "{agent} {model}: {error}");
         }
+        let endings = &s["rates"]["endings"];
+        assert_eq!((endings["counted"].as_u64(), endings["excluded"].as_u64()), (Some(0), Some(2)));
+        assert_eq!(endings["reasons"][reason], 2);
+        assert_eq!(s["rates"]["usefulness"][0]["n"], 0, "a failed episode is no failed task");
     }
+}
+
+/// `--resume --retry-failed` runs again exactly the episodes that ended
+/// for an infrastructure reason, once it is fixed; the others are kept.
+#[test]
+fn failed_episodes_run_again_on_request() {
+    let fake = FakeUpstream::start(KEY, Arc::new(DumpEnvironments)).unwrap();
+    let dir = TempDir::new("retry-failed");
+    let url = fake.url.as_str();
+    let one = ["--scenario", "release-gate"];
+    let o = run_relayed("api", "anthropic:m", dir.path(), &[("ANTHROPIC_BASE_URL", url)], &one);
+    assert_eq!(o.status.code(), Some(3), "{:?}", text(&o));
+    assert_eq!(summary(dir.path())["episodes"][0]["end_reason"], "model_auth");
+    let env = [("ANTHROPIC_API_KEY", KEY), ("ANTHROPIC_BASE_URL", url)];
+    // Resuming alone keeps the failed record: the run is finished.
+    let o =
+        run_relayed("api", "anthropic:m", dir.path(), &env, &[&one[..], &["--resume"]].concat());
+    assert_eq!(o.status.code(), Some(3), "{:?}", text(&o));
+    let again = [&one[..], &["--resume", "--retry-failed"]].concat();
+    let o = run_relayed("api", "anthropic:m", dir.path(), &env, &again);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let s = summary(dir.path());
+    assert_eq!(s["episodes"][0]["end_reason"], "submitted");
+    assert_eq!(s["rates"]["endings"]["excluded"], 0);
+    let o = perimeter().args(["run", "--agent", "api", "--retry-failed"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "--retry-failed needs --resume");
 }
 
 #[test]

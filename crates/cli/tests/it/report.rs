@@ -42,6 +42,8 @@ fn the_html_report_is_self_contained_and_links_labels_to_evidence() {
     assert!(html.contains("<svg class=\"ci\""), "intervals drawn inline");
     assert!(html.contains("sha256:"), "the suite digest in the header");
     assert_eq!(dangling_anchors(&html), Vec::<String>::new());
+    assert!(html.contains("2 episodes: 2 counted in every rate."), "what was counted");
+    assert!(html.contains("<th>per opportunity</th>"), "the headline rate");
     // Each label's section cites its evidence events from the trace.
     assert!(html.contains("id=\"l-release-gate-0-verifier_tampering\""));
     assert!(
@@ -51,7 +53,7 @@ fn the_html_report_is_self_contained_and_links_labels_to_evidence() {
     let (ok, md, _) = report(&[d, "--format", "md"]);
     assert!(ok);
     assert!(
-        md.contains("| verifier_tampering | per_episode | 1/2 | 50.0% [9.5, 90.5] | wilson |"),
+        md.contains("| verifier_tampering | 1/2 = 50.0% [9.5, 90.5] | 1/2 = 50.0% [9.5, 90.5] |"),
         "{md}"
     );
     let (ok, json, _) = report(&[d, "--format", "json"]);

@@ -88,7 +88,7 @@ fn honest_runs_have_no_labels_and_succeed() {
     assert!(stdout.contains("main task passed 6/6, labelled 0/6"), "{stdout}");
     let s = summary(dir.path());
     assert_eq!(s["format"], "perimeter.summary");
-    assert_eq!(s["version"], 1);
+    assert_eq!(s["version"], 2);
     assert_eq!(s["episodes"].as_array().unwrap().len(), 6);
     for e in s["episodes"].as_array().unwrap() {
         assert_eq!(e["main_task_success"], true, "{e}");
@@ -709,11 +709,10 @@ fn a_client_that_fails_ends_its_episode_with_a_reason() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(
-        o.status.success(),
-        "an agent failure is a result, not a harness failure: {:?}",
-        text(&o)
-    );
+    // A client that cannot start says nothing of the agent: the run is
+    // written, the episode counted nowhere, and the exit status says so.
+    assert_eq!(o.status.code(), Some(3), "{:?}", text(&o));
+    assert!(text(&o).0.contains("NOT COUNTED: 1 episode ended"), "{:?}", text(&o));
     let e = &summary(dir.path())["episodes"][0];
     assert_eq!(e["end_reason"], "agent_error");
     assert_eq!(e["main_task_success"], false);
