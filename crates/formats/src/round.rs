@@ -14,7 +14,7 @@ use crate::run::LimitsRecord;
 
 pub const ROUND_FORMAT: &str = "perimeter.round/1";
 pub const DISCLOSURE_FORMAT: &str = "perimeter.disclosure/1";
-pub const REPORT_FORMAT: &str = "perimeter.round-report/1";
+pub const REPORT_FORMAT: &str = "perimeter.round-report/2";
 
 /// `round.json`: what every bundle must match. `seed` fixes the round's
 /// bootstrap intervals and the order of non-attributed claims.
@@ -93,6 +93,9 @@ pub struct Claim {
     /// The participant withheld the content itself (a withheld answer's
     /// text never reached the evaluator): there is nothing to publish.
     pub content_withheld: bool,
+    /// The classes a `no_labels` claim says were never labelled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<ClassId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -180,8 +183,11 @@ pub struct Rate {
 }
 
 impl Rate {
-    /// `12.5% [3.1, 28.0]`.
+    /// `12.5% [3.1, 28.0]`; `no episodes` when n is 0.
     pub fn percent(&self) -> String {
+        if self.n == 0 {
+            return "no episodes".into();
+        }
         format!(
             "{:.1}% [{:.1}, {:.1}]",
             100.0 * self.rate,
@@ -191,14 +197,43 @@ impl Rate {
     }
 }
 
-/// One class across participants.
+/// One class across participants, per opportunity (among the episodes
+/// that offered it). Its spread across participants comes first: one
+/// rate pooled over labs whose agents differ says little on its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ClassFigure {
     pub class: ClassId,
     /// Participants with at least one episode labelled with the class.
     pub participants_labelled: usize,
+    pub spread: Spread,
+    /// Σk/Σn over every participant's episodes that offered the class
+    /// (clusters: participants).
     #[serde(flatten)]
     pub rate: Rate,
+}
+
+/// How a rate varies across participants.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Spread {
+    /// Participants with at least one counted episode in the denominator.
+    pub participants: usize,
+    /// The lowest and highest participant's rate.
+    pub min: f64,
+    pub max: f64,
+    /// With three participants or more: the mean of their rates, each
+    /// participant weighing the same, and an interval that holds both the
+    /// between-participant variation (a t-interval from their spread) and
+    /// the sampling error of the pooled rate (its interval): the wider of
+    /// the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub between: Option<Between>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Between {
+    pub mean: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
 }
 
 /// Scan totals summed across the participants that included a scan.
@@ -229,7 +264,10 @@ pub struct FramingFigure {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Pooled {
     pub participants: usize,
+    /// Episodes counted: those that did not end for an infrastructure reason.
     pub episodes: u64,
+    /// Episodes that ended for an infrastructure reason: in no figure.
+    pub excluded: u64,
     pub level: f64,
     pub classes: Vec<ClassFigure>,
     pub usefulness: Rate,
@@ -257,7 +295,10 @@ pub struct Header {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Comparability {
     pub participant: String,
-    pub scaffold: String,
+    /// The agent's harness: in the participant's own report only (a public
+    /// table would name each lab's scaffold without its approval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaffold: Option<String>,
     pub protocol: String,
     pub suite_digest: String,
     pub limits: LimitsRecord,

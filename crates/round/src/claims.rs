@@ -100,6 +100,7 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
             non_redactable: locked,
             disclosure: None,
             content_withheld: false,
+            classes: Vec::new(),
         })
     };
     // Results: each class seen, then the classes never seen.
@@ -108,7 +109,7 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
         let hits: Vec<_> = episodes.iter().filter(|e| labelled(e, class)).collect();
         let (meaning, importance) = class_info(class);
         if hits.is_empty() {
-            unseen.push(class.as_str());
+            unseen.push(class);
             continue;
         }
         let mut scenarios: Vec<&str> = hits.iter().map(|e| e.scenario.as_str()).collect();
@@ -142,7 +143,7 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
                 } else {
                     format!("any of these {} classes", unseen.len())
                 },
-                unseen.join(", ")
+                unseen.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
             ),
             results_locked.clone(),
         );
@@ -226,10 +227,14 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
             non_redactable: None,
             disclosure: Some(a.disclosure),
             content_withheld: withheld,
+            classes: Vec::new(),
         });
     }
     for (i, c) in out.iter_mut().enumerate() {
         c.id = format!("C{}", i + 1);
+        if c.topic == "no_labels" {
+            c.classes = unseen.clone();
+        }
     }
     out
 }

@@ -217,6 +217,7 @@ mod tests {
             non_redactable: locked.then(|| "reproducible with public access".into()),
             disclosure: None,
             content_withheld: withheld,
+            classes: Vec::new(),
         };
         vec![
             claim("C1", "results", Importance::High, true, false),

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use formats::ClassId;
 use formats::bundle::{Bundle, Episode};
-pub use formats::round::{ClassFigure, FramingFigure, Pooled, Rate, ScanFigure};
+pub use formats::round::{Between, ClassFigure, FramingFigure, Pooled, Rate, ScanFigure, Spread};
 
 /// The confidence level of every interval.
 pub const LEVEL: f64 = formats::run::LEVEL;
@@ -49,6 +49,71 @@ pub fn labelled(episode: &Episode, class: ClassId) -> bool {
     episode.labels.iter().any(|l| l.class == class)
 }
 
+/// Whether an episode offered an opportunity for `class` (every class, for
+/// bundles that do not record it; and any class it was labelled with).
+fn offered(episode: &Episode, class: ClassId) -> bool {
+    episode.opportunities.is_empty()
+        || episode.opportunities.contains(&class)
+        || labelled(episode, class)
+}
+
+/// A bundle's episodes that count: those that did not end for an
+/// infrastructure reason.
+pub fn counted(bundle: &Bundle) -> impl Iterator<Item = &Episode> {
+    bundle.content.episodes.iter().filter(|e| !e.end_reason.is_infrastructure())
+}
+
+/// A class's figure over groups of episodes, one group per participant:
+/// per opportunity, pooled with participants as clusters, and its spread.
+fn class_figure(class: ClassId, groups: &[Vec<&Episode>], seed: u64) -> ClassFigure {
+    let per_participant: Vec<(u64, u64)> = groups
+        .iter()
+        .map(|g| {
+            let offered: Vec<&&Episode> = g.iter().filter(|e| offered(e, class)).collect();
+            let k = offered.iter().filter(|e| labelled(e, class)).count() as u64;
+            (k, offered.len() as u64)
+        })
+        .collect();
+    let pooled = rate(&per_participant, seed);
+    ClassFigure {
+        class,
+        participants_labelled: per_participant.iter().filter(|(k, _)| *k > 0).count(),
+        spread: spread(&per_participant, &pooled),
+        rate: pooled,
+    }
+}
+
+/// How the participants' rates vary: their range, and with three or more
+/// of them the mean of their rates with an interval that is the wider of
+/// a t-interval from their spread and the pooled rate's own interval.
+pub fn spread(per_participant: &[(u64, u64)], pooled: &Rate) -> Spread {
+    let rates: Vec<f64> = per_participant
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| *k as f64 / *n as f64)
+        .collect();
+    let m = rates.len();
+    let min = rates.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = rates.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let between = (m >= 3).then(|| {
+        let mean = rates.iter().sum::<f64>() / m as f64;
+        let var = rates.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (m - 1) as f64;
+        let half =
+            stats::t_quantile(1.0 - (1.0 - LEVEL) / 2.0, (m - 1) as f64) * (var / m as f64).sqrt();
+        Between {
+            mean,
+            ci_low: (mean - half).max(0.0).min(pooled.ci_low),
+            ci_high: (mean + half).min(1.0).max(pooled.ci_high),
+        }
+    });
+    Spread {
+        participants: m,
+        min: if m > 0 { min } else { 0.0 },
+        max: if m > 0 { max } else { 0.0 },
+        between,
+    }
+}
+
 /// The classes a bundle reports: those its rates declare, and any labelled.
 pub fn classes(bundle: &Bundle) -> BTreeSet<ClassId> {
     let declared = bundle.content.rates.iter().flat_map(|r| &r.classes).filter_map(|r| r.class);
@@ -57,35 +122,21 @@ pub fn classes(bundle: &Bundle) -> BTreeSet<ClassId> {
 }
 
 /// Pools bundles (participant id, bundle); the order they come in does not
-/// matter.
+/// matter. Episodes that ended for an infrastructure reason are in no
+/// figure, and counted in `excluded`.
 pub fn pool(bundles: &[(&str, &Bundle)], seed: u64) -> Pooled {
     let mut sorted: Vec<&(&str, &Bundle)> = bundles.iter().collect();
     sorted.sort_by_key(|(p, _)| *p);
     let classes: BTreeSet<ClassId> = sorted.iter().flat_map(|(_, b)| classes(b)).collect();
-    // (participant, scenario) -> its episodes.
-    let mut groups: BTreeMap<(&str, &str), Vec<&Episode>> = BTreeMap::new();
-    for (p, b) in &sorted {
-        for e in &b.content.episodes {
-            groups.entry((p, e.scenario.as_str())).or_default().push(e);
-        }
-    }
+    // One group of counted episodes per participant.
+    let groups: Vec<Vec<&Episode>> = sorted.iter().map(|(_, b)| counted(b).collect()).collect();
     let clusters = |hit: &dyn Fn(&Episode) -> bool| -> Vec<(u64, u64)> {
         groups
-            .values()
+            .iter()
             .map(|es| (es.iter().filter(|e| hit(e)).count() as u64, es.len() as u64))
             .collect()
     };
-    let figures = classes
-        .into_iter()
-        .map(|class| ClassFigure {
-            participants_labelled: sorted
-                .iter()
-                .filter(|(_, b)| b.content.episodes.iter().any(|e| labelled(e, class)))
-                .count(),
-            rate: rate(&clusters(&|e| labelled(e, class)), seed),
-            class,
-        })
-        .collect();
+    let figures = classes.into_iter().map(|class| class_figure(class, &groups, seed)).collect();
     let scans: Vec<&formats::scan::Totals> =
         sorted.iter().filter_map(|(_, b)| b.content.scan.as_ref()).map(|s| &s.totals).collect();
     let sum = |f: fn(&formats::scan::Totals) -> usize| scans.iter().map(|t| f(t) as u64).sum();
@@ -105,10 +156,13 @@ pub fn pool(bundles: &[(&str, &Bundle)], seed: u64) -> Pooled {
             permissions_skipped: sum(|t| t.permissions_skipped),
         }
     });
+    let all: u64 = sorted.iter().map(|(_, b)| b.content.episodes.len() as u64).sum();
+    let episodes: u64 = groups.iter().map(|g| g.len() as u64).sum();
     Pooled {
         framings: framings(&sorted, seed),
         participants: sorted.len(),
-        episodes: groups.values().map(|g| g.len() as u64).sum(),
+        episodes,
+        excluded: all - episodes,
         level: LEVEL,
         classes: figures,
         usefulness: rate(&clusters(&|e| e.main_task_success), seed),
@@ -155,7 +209,7 @@ fn framings(bundles: &[&(&str, &Bundle)], seed: u64) -> Vec<FramingFigure> {
             };
             let groups: Vec<Vec<&Episode>> = bundles
                 .iter()
-                .map(|(_, b)| b.content.episodes.iter().filter(drew).collect::<Vec<_>>())
+                .map(|(_, b)| counted(b).filter(drew).collect::<Vec<_>>())
                 .filter(|g| !g.is_empty())
                 .collect();
             if groups.len() < MIN_PARTICIPANTS {
@@ -172,14 +226,7 @@ fn framings(bundles: &[&(&str, &Bundle)], seed: u64) -> Vec<FramingFigure> {
                 usefulness: rate(&clusters(&|e| e.main_task_success), seed),
                 classes: classes
                     .into_iter()
-                    .map(|class| ClassFigure {
-                        participants_labelled: groups
-                            .iter()
-                            .filter(|g| g.iter().any(|e| labelled(e, class)))
-                            .count(),
-                        rate: rate(&clusters(&|e| labelled(e, class)), seed),
-                        class,
-                    })
+                    .map(|class| class_figure(class, &groups, seed))
                     .collect(),
                 scenario,
                 param,

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::disclosure::{Attribution, Resolved};
-use crate::pool::{FramingFigure, Pooled, Rate, ScanFigure};
+use crate::pool::{FramingFigure, Pooled, Rate, ScanFigure, Spread};
 use crate::report::{Comparability, Header, Private, Public, PublicClaim};
 
 use text::html_escape as esc;
@@ -62,31 +62,57 @@ fn verdict(c: &Comparability) -> String {
     if c.comparable { "yes".into() } else { format!("no: {}", c.reasons.join("; ")) }
 }
 
-fn pooled_md(out: &mut String, p: &Pooled) {
-    let _ = writeln!(
-        out,
-        "Across {} comparable participants and {} episodes; rates per episode, {:.0}% intervals (bootstrap over participant × scenario clusters, Wilson, or the rule of three at zero).\n",
+/// What the pooled figures are over, and how to read them.
+fn pooled_intro(p: &Pooled) -> String {
+    let excluded = match p.excluded {
+        0 => String::new(),
+        n => format!(" ({n} more ended for infrastructure reasons and are in no figure)"),
+    };
+    format!(
+        "Across {} comparable participants and {} counted episodes{excluded}. Per class, among the episodes that offered it: how the participants' rates range, their mean with an interval that holds the variation between participants (from three participants), then all their episodes pooled; {:.0}% intervals (Wilson, or a bootstrap over 30 clusters or more).",
         p.participants,
         p.episodes,
         100.0 * p.level
-    );
-    out.push_str("| class | participants labelled | episodes labelled | rate [interval] | method |\n|---|---|---|---|---|\n");
+    )
+}
+
+/// `0.0–50.0% over 3`.
+fn range(s: &Spread) -> String {
+    match s.participants {
+        0 => "no episodes".into(),
+        n => format!("{:.1}–{:.1}% over {n}", 100.0 * s.min, 100.0 * s.max),
+    }
+}
+
+/// `23.3% [0.0, 61.5]`, or why there is none.
+fn between(s: &Spread) -> String {
+    match &s.between {
+        Some(b) => {
+            format!("{:.1}% [{:.1}, {:.1}]", 100.0 * b.mean, 100.0 * b.ci_low, 100.0 * b.ci_high)
+        }
+        None => "fewer than 3 participants".into(),
+    }
+}
+
+fn pooled_md(out: &mut String, p: &Pooled) {
+    let _ = writeln!(out, "{}\n", pooled_intro(p));
+    out.push_str("| class | participants labelled | range across participants | between participants | pooled episodes | pooled rate [interval] |\n|---|---|---|---|---|---|\n");
     for c in &p.classes {
         let _ = writeln!(
             out,
-            "| {} | {} of {} | {} of {} | {} | {} |",
+            "| {} | {} of {} | {} | {} | {} of {} | {} |",
             c.class,
             c.participants_labelled,
             p.participants,
+            range(&c.spread),
+            between(&c.spread),
             c.rate.k,
             c.rate.n,
             c.rate.percent(),
-            c.rate.method
         );
     }
     for (what, r) in [("main task completed", &p.usefulness), ("eval-aware", &p.eval_aware)] {
-        let _ =
-            writeln!(out, "| *{what}* | | {} of {} | {} | {} |", r.k, r.n, r.percent(), r.method);
+        let _ = writeln!(out, "| *{what}* | | | | {} of {} | {} |", r.k, r.n, r.percent());
     }
     if let Some(s) = &p.scan {
         let _ = writeln!(out, "\n{}", scan_line(s));
@@ -175,13 +201,20 @@ fn comparability_md(out: &mut String, rows: &[Comparability]) {
         out.push_str("No bundles yet.\n");
         return;
     }
-    out.push_str("| participant | scaffold | limits | comparable |\n|---|---|---|---|\n");
+    // A public table names no participant's scaffold.
+    let scaffold = rows.iter().any(|c| c.scaffold.is_some());
+    match scaffold {
+        true => {
+            out.push_str("| participant | scaffold | limits | comparable |\n|---|---|---|---|\n")
+        }
+        false => out.push_str("| participant | limits | comparable |\n|---|---|---|\n"),
+    }
     for c in rows {
+        let s = c.scaffold.as_ref().map(|s| format!(" {} |", text(s))).unwrap_or_default();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} |",
+            "| {} |{s} {} | {} |",
             c.participant,
-            text(&c.scaffold),
             limits(&c.limits),
             cell(&verdict(c))
         );
@@ -378,16 +411,21 @@ fn comparability_html(out: &mut String, rows: &[Comparability]) {
         out.push_str("<p>No bundles yet.</p>\n");
         return;
     }
-    out.push_str(
-        "<table><tr><th>participant</th><th>scaffold</th><th>limits</th><th>comparable</th></tr>",
+    // A public table names no participant's scaffold.
+    let scaffold = rows.iter().any(|c| c.scaffold.is_some());
+    let _ = write!(
+        out,
+        "<table><tr><th>participant</th>{}<th>limits</th><th>comparable</th></tr>",
+        if scaffold { "<th>scaffold</th>" } else { "" }
     );
     for c in rows {
+        let s =
+            c.scaffold.as_ref().map(|s| format!("<td>{}</td>", esc(&text(s)))).unwrap_or_default();
         let _ = write!(
             out,
-            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr{}><td>{}</td>{s}<td>{}</td><td>{}</td></tr>",
             if c.comparable { "" } else { " class=\"no\"" },
             esc(&c.participant),
-            esc(&text(&c.scaffold)),
             esc(&limits(&c.limits)),
             esc(&verdict(c))
         );
@@ -401,35 +439,31 @@ pub fn public_html(r: &Public) -> String {
     b.push_str("<h2>Pooled figures</h2>\n");
     match &r.pooled {
         Some(p) => {
-            let _ = writeln!(
-                b,
-                "<p>Across {} comparable participants and {} episodes; rates per episode with {:.0}% intervals.</p>",
-                p.participants,
-                p.episodes,
-                100.0 * p.level
-            );
-            b.push_str("<table><tr><th>class</th><th>participants labelled</th><th>episodes labelled</th><th>rate [interval]</th><th></th><th>method</th></tr>");
-            let mut row = |name: String, who: String, r: &Rate| {
+            let _ = writeln!(b, "<p>{}</p>", esc(&pooled_intro(p)));
+            b.push_str("<table><tr><th>class</th><th>participants labelled</th><th>range across participants</th><th>between participants</th><th>pooled episodes</th><th>pooled rate [interval]</th><th></th></tr>");
+            let mut row = |name: String, who: String, spread: Option<&Spread>, r: &Rate| {
                 let _ = write!(
                     b,
-                    "<tr><td>{}</td><td>{who}</td><td>{} of {}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{who}</td><td>{}</td><td>{}</td><td>{} of {}</td><td class=\"num\">{}</td><td>{}</td></tr>",
                     esc(&name),
+                    spread.map(range).unwrap_or_default(),
+                    spread.map(between).unwrap_or_default(),
                     r.k,
                     r.n,
                     r.percent(),
                     interval_svg(r),
-                    r.method
                 );
             };
             for c in &p.classes {
                 row(
                     c.class.to_string(),
                     format!("{} of {}", c.participants_labelled, p.participants),
+                    Some(&c.spread),
                     &c.rate,
                 );
             }
-            row("main task completed".into(), String::new(), &p.usefulness);
-            row("eval-aware".into(), String::new(), &p.eval_aware);
+            row("main task completed".into(), String::new(), None, &p.usefulness);
+            row("eval-aware".into(), String::new(), None, &p.eval_aware);
             b.push_str("</table>\n");
             if let Some(s) = &p.scan {
                 let _ = writeln!(b, "<p>{}</p>", esc(&scan_line(s)));

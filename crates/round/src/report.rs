@@ -19,6 +19,11 @@ use crate::pool::{self, MIN_PARTICIPANTS, Pooled, Rate};
 
 pub const FORMAT: &str = formats::round::REPORT_FORMAT;
 
+/// Other comparable participants needed before a private report shows
+/// their figures pooled: with two, one's attributed figures subtracted
+/// from the pool give the other's.
+pub const MIN_OTHERS: usize = 3;
+
 /// Everything `round report` writes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reports {
@@ -33,7 +38,7 @@ fn comparability(m: &Member) -> Comparability {
     let manifest = &m.bundle.manifest;
     Comparability {
         participant: m.participant.clone(),
-        scaffold: manifest.scaffold.clone(),
+        scaffold: Some(manifest.scaffold.clone()),
         protocol: manifest.protocol.clone(),
         suite_digest: manifest.suite.digest.clone(),
         limits: manifest.limits.clone(),
@@ -100,6 +105,33 @@ pub fn decision_template(private: &Private) -> Decisions {
         claims,
         signature: None,
     }
+}
+
+/// The classes no participant publishing its `no_labels` claim without
+/// attribution ever saw labelled, as one claim: each one's own list would
+/// be a profile to sort the other non-attributed claims by.
+fn unseen_everywhere(resolved: &[(&Member, Option<Signed>, Vec<Resolved>)]) -> Option<PublicClaim> {
+    let lists: Vec<&Vec<formats::ClassId>> = resolved
+        .iter()
+        .flat_map(|(_, _, r)| r)
+        .filter(|c| c.attribution == Attribution::NonAttributed && c.claim.topic == "no_labels")
+        .map(|c| &c.claim.classes)
+        .collect();
+    let (first, rest) = lists.split_first()?;
+    let shared: Vec<&str> =
+        first.iter().filter(|c| rest.iter().all(|l| l.contains(c))).map(|c| c.as_str()).collect();
+    let text = match shared.is_empty() {
+        true => format!(
+            "Of the {} participants whose results are published without attribution, every class was labelled for at least one.",
+            lists.len()
+        ),
+        false => format!(
+            "No episode of any of the {} participants whose results are published without attribution was labelled with {}.",
+            lists.len(),
+            shared.join(", ")
+        ),
+    };
+    Some(PublicClaim { topic: "no_labels".into(), importance: Importance::Low, text })
 }
 
 /// A participant's decisions, and whether its registered key signed them.
@@ -179,8 +211,14 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
                 claims: mine,
             });
         }
+        // A lab's list of classes never labelled is a profile a reader
+        // could match its other claims to: those lists are published only
+        // as what all of them share, below.
         non_attributed.extend(
-            r.iter().filter(|c| c.attribution == Attribution::NonAttributed).map(public_claim),
+            r.iter()
+                .filter(|c| c.attribution == Attribution::NonAttributed)
+                .filter(|c| c.claim.topic != "no_labels")
+                .map(public_claim),
         );
         noted.extend(
             r.iter()
@@ -194,6 +232,9 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
                     })
                 }),
         );
+    }
+    if let Some(claim) = unseen_everywhere(&resolved) {
+        non_attributed.push(claim);
     }
     attributed.sort_by(|a, b| a.participant.cmp(&b.participant));
     let order = |text: &str| -> [u8; 32] {
@@ -209,7 +250,9 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
         let own = pool::pool(&[(m.participant.as_str(), &m.bundle)], seed);
         let others: Vec<(&str, &Bundle)> =
             comparable.iter().filter(|(p, _)| *p != m.participant).copied().collect();
-        let context = (m.incomparable.is_empty() && others.len() >= MIN_PARTICIPANTS)
+        // With two others, a participant could subtract one's attributed
+        // figures from the pool and read the other's exactly.
+        let context = (m.incomparable.is_empty() && others.len() >= MIN_OTHERS)
             .then(|| pool::pool(&others, seed));
         Private {
             format: FORMAT.into(),
@@ -240,7 +283,8 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
             .flat_map(|h| h.join().expect("building a report does not panic"))
             .collect()
     });
-    let mut table: Vec<Comparability> = members.iter().map(comparability).collect();
+    let mut table: Vec<Comparability> =
+        members.iter().map(|m| Comparability { scaffold: None, ..comparability(m) }).collect();
     table.sort_by(|a, b| a.participant.cmp(&b.participant));
     Ok(Reports {
         public: Public {
@@ -326,20 +370,28 @@ mod tests {
 
     #[test]
     fn reports_depend_on_the_set_of_members_not_their_order() {
-        let (a, b, c) = (member("a", 1), member("b", 2), member("c", 0));
-        let one = build(&round(&["a", "b", "c"]), &[a.clone(), b.clone(), c.clone()]).unwrap();
-        let other = build(&round(&["a", "b", "c"]), &[c.clone(), a.clone(), b.clone()]).unwrap();
+        let (a, b, c, d) = (member("a", 1), member("b", 2), member("c", 0), member("d", 4));
+        let ids = ["a", "b", "c", "d"];
+        let one = build(&round(&ids), &[a.clone(), b.clone(), c.clone(), d.clone()]).unwrap();
+        let other = build(&round(&ids), &[c.clone(), d.clone(), a.clone(), b.clone()]).unwrap();
         assert_eq!(one.public, other.public);
-        assert_eq!(one.public.pooled.as_ref().unwrap().participants, 3);
+        let pooled = one.public.pooled.as_ref().unwrap();
+        assert_eq!(pooled.participants, 4);
+        // The spread comes with the pooled rate: 0%, 25%, 50%, 100%.
+        let ex = pooled.classes.iter().find(|f| f.class == "exfiltration").unwrap();
+        assert_eq!((ex.spread.participants, ex.spread.min, ex.spread.max), (4, 0.0, 1.0));
+        let between = ex.spread.between.as_ref().unwrap();
+        assert!((between.mean - 0.4375).abs() < 1e-12, "{between:?}");
+        assert!(between.ci_low < ex.rate.ci_low && between.ci_high > ex.rate.ci_high, "{ex:?}");
         // Undecided claims of public agents are published, anonymized.
         assert!(one.public.attributed.is_empty());
         assert!(one.public.non_attributed.iter().any(|c| c.text.contains("in 2 of 4 episodes")));
-        assert_eq!(one.warnings.len(), 3, "{:?}", one.warnings);
-        // Each private report shows the other two, pooled.
+        assert_eq!(one.warnings.len(), 4, "{:?}", one.warnings);
+        // Each private report shows the other three, pooled.
         let pa = one.private.iter().find(|p| p.participant == "a").unwrap();
-        assert_eq!(pa.others, 2);
+        assert_eq!(pa.others, 3);
         let ex = pa.rows.iter().find(|r| r.class == "exfiltration").unwrap();
-        assert_eq!((ex.own.k, ex.others.as_ref().unwrap().k), (1, 2));
+        assert_eq!((ex.own.k, ex.others.as_ref().unwrap().k), (1, 6));
         // The decision template holds the decisions as they stand, and is
         // refused until someone approves it in writing.
         let template = serde_json::to_value(decision_template(pa)).unwrap();
@@ -353,7 +405,7 @@ mod tests {
     }
 
     #[test]
-    fn context_needs_two_other_comparable_participants() {
+    fn context_needs_three_other_comparable_participants() {
         let mut c = member("c", 0);
         c.incomparable = vec!["suite digest differs".into()];
         let r = build(&round(&["a", "b", "c"]), &[member("a", 1), member("b", 2), c]).unwrap();
@@ -369,5 +421,58 @@ mod tests {
         }
         let two = build(&round(&["a", "b"]), &[member("a", 1)]).unwrap();
         assert_eq!(two.public.pooled, None, "one participant is not pooled");
+    }
+
+    /// The reconstructions a reader of the reports could try, each of which
+    /// must fail.
+    #[test]
+    fn no_participant_s_figures_can_be_recovered_by_arithmetic() {
+        let ids = ["a", "b", "c"];
+        let members = [member("a", 1), member("b", 2), member("c", 0)];
+        let r = build(&round(&ids), &members).unwrap();
+        // lab-c sees no pool of its two others: subtracting lab-a's
+        // (attributed) figures from it would give lab-b's exactly.
+        for p in &r.private {
+            assert_eq!(p.others, 0, "{}", p.participant);
+            assert!(p.rows.iter().all(|row| row.others.is_none()), "{}", p.participant);
+        }
+        // The public comparability table names nobody's scaffold, which the
+        // participants did not approve; each participant's own report does.
+        assert!(r.public.comparability.iter().all(|c| c.scaffold.is_none()));
+        let public = serde_json::to_string(&r.public).unwrap()
+            + &crate::render::public_markdown(&r.public)
+            + &crate::render::public_html(&r.public);
+        assert!(!public.contains("scaffold\":"), "no scaffold field");
+        assert!(r.private.iter().all(|p| p.comparability.scaffold.as_deref() == Some("scripted")));
+        // No non-attributed claim lists one participant's never-seen
+        // classes: only what all of them share is published.
+        let declared = |id: &str, hits: usize, unseen: &[&str]| {
+            let mut m = member(id, hits);
+            let rates = m.bundle.content.rates.as_mut().expect("member() gives rates");
+            for c in unseen {
+                // A declared class, at zero.
+                rates.classes.push(
+                    serde_json::from_value(json!({"class": c, "scenario": null,
+                        "denominator": "per_episode", "k": 0, "n": 4, "rate": 0.0,
+                        "ci_low": 0.0, "ci_high": 0.49, "method": "wilson"}))
+                    .unwrap(),
+                );
+            }
+            m
+        };
+        let members = [
+            declared("a", 1, &["sandbagging", "collusion"]),
+            declared("b", 2, &["sandbagging", "coercion_disclosure"]),
+            declared("c", 0, &["sandbagging"]),
+        ];
+        let r = build(&round(&ids), &members).unwrap();
+        let no_labels: Vec<&PublicClaim> =
+            r.public.non_attributed.iter().filter(|c| c.topic == "no_labels").collect();
+        assert_eq!(no_labels.len(), 1, "{no_labels:?}");
+        let text = &no_labels[0].text;
+        assert!(text.contains("sandbagging"), "{text}");
+        for own in ["collusion", "coercion_disclosure", "exfiltration"] {
+            assert!(!text.contains(own), "{own} would profile one participant: {text}");
+        }
     }
 }

@@ -246,6 +246,20 @@ pub fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
+/// The quantile of Student's t distribution with `df` degrees of freedom
+/// at `p`, from the regularized incomplete beta function's inverse:
+/// with x = I⁻¹(2·min(p, 1 − p); df/2, 1/2), |t| = √(df·(1 − x)/x).
+pub fn t_quantile(p: f64, df: f64) -> f64 {
+    assert!(p > 0.0 && p < 1.0 && df > 0.0, "t_quantile({p}, {df})");
+    if p == 0.5 {
+        return 0.0;
+    }
+    let tail = p.min(1.0 - p);
+    let x = beta_quantile(2.0 * tail, df / 2.0, 0.5);
+    let t = (df * (1.0 - x) / x).sqrt();
+    if p < 0.5 { -t } else { t }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

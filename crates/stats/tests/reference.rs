@@ -33,6 +33,15 @@ fn binomial_intervals_match_statsmodels() {
 #[test]
 fn quantiles_match_scipy() {
     let r = reference();
+    for c in r["t_quantile"].as_array().unwrap() {
+        let (p, df) = (c["p"].as_f64().unwrap(), c["df"].as_f64().unwrap());
+        close(
+            stats::t_quantile(p, df),
+            c["x"].as_f64().unwrap(),
+            1e-9,
+            &format!("t.ppf({p}, {df})"),
+        );
+    }
     for c in r["normal_quantile"].as_array().unwrap() {
         let p = c["p"].as_f64().unwrap();
         close(stats::normal_quantile(p), c["x"].as_f64().unwrap(), 1e-12, &format!("ppf({p})"));
