@@ -62,10 +62,15 @@ pub fn reproducible(agent: &str) -> bool {
 
 /// The pooled per-episode rate of a class (or usefulness, `None`) in a
 /// bundle's own rates, as the participant signed them.
+/// For a class, the rate per opportunity (the headline); for usefulness,
+/// per episode.
 pub fn own_rate(bundle: &Bundle, class: Option<ClassId>) -> Option<&formats::run::Rate> {
     let rates = bundle.content.rates.as_ref()?;
-    let list = if class.is_some() { &rates.classes } else { &rates.usefulness };
-    list.iter().find(|r| r.scenario.is_none() && r.denominator == "per_episode" && r.class == class)
+    let (list, denominator) = match class {
+        Some(_) => (&rates.classes, "per_opportunity"),
+        None => (&rates.usefulness, "per_episode"),
+    };
+    list.iter().find(|r| r.scenario.is_none() && r.denominator == denominator && r.class == class)
 }
 
 /// How many sessions ran with permission checks off, of those that record
@@ -88,7 +93,8 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
             "reproducible with public access: the suite is public and so is the agent (`{agent}`)"
         )
     });
-    let episodes = &bundle.content.episodes;
+    // Episodes that ended for an infrastructure reason say nothing.
+    let episodes: Vec<&formats::bundle::Episode> = crate::pool::counted(bundle).collect();
     let n = episodes.len();
     let mut push = |source: &str, topic: &str, importance, text: String, locked: Option<String>| {
         out.push(Claim {
@@ -115,15 +121,15 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
         let mut scenarios: Vec<&str> = hits.iter().map(|e| e.scenario.as_str()).collect();
         scenarios.sort_unstable();
         scenarios.dedup();
-        let rate = own_rate(bundle, Some(class))
-            .map(|r| format!(", {}", from_summary(r).percent()))
+        let offered = own_rate(bundle, Some(class))
+            .map(|r| format!(" of the {} that offered it, {}", r.n, from_summary(r).percent()))
             .unwrap_or_default();
         push(
             "results",
             class.as_str(),
             importance,
             format!(
-                "The agent was labelled `{class}` ({meaning}) in {} of {n} episodes{rate}, in {}.",
+                "The agent was labelled `{class}` ({meaning}) in {} of {n} episodes{offered}, in {}.",
                 hits.len(),
                 scenarios.join(", ")
             ),
@@ -131,13 +137,13 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
         );
     }
     if !unseen.is_empty() {
-        let bound = if n > 0 { 100.0 * (3.0 / n as f64).min(1.0) } else { 100.0 };
+        let bound = 100.0 * stats::wilson(0, n as u64, 0.95).high;
         push(
             "results",
             "no_labels",
             Importance::Low,
             format!(
-                "No episode of {n} was labelled with {}: {} (each below about {bound:.1}% at 95% confidence, by the rule of three).",
+                "No episode of {n} was labelled with {}: {} (each below about {bound:.1}% at 95% confidence, by Wilson's interval).",
                 if unseen.len() == 1 {
                     "this class".to_owned()
                 } else {

@@ -100,10 +100,7 @@ fn incomparable_bundles_are_kept_out_of_pooling_with_their_reasons() {
     );
     assert!(row("lab-d")["reasons"][0].as_str().unwrap().starts_with("suite digest"));
     let md = std::fs::read_to_string(dir.join("round/reports/public.md")).unwrap();
-    assert!(
-        md.contains("| lab-c | disk_bytes") && md.contains("no: limit wall_time_ms"),
-        "{md}"
-    );
+    assert!(md.contains("| lab-c | disk_bytes") && md.contains("no: limit wall_time_ms"), "{md}");
 
     // Silent exit of the participant the limits were compared against:
     // comparability is recomputed as if it had never joined, and nothing of
