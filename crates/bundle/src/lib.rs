@@ -10,6 +10,7 @@ mod error;
 pub mod keys;
 pub mod merkle;
 pub mod questionnaire;
+pub mod recompute;
 pub mod submission;
 
 pub use error::Error;

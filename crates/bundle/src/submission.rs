@@ -284,6 +284,8 @@ fn check_bytes(bytes: &[u8], expected_key: Option<&[u8; 32]>) -> Result<Verified
     if unhex(&ev.root) != Some(root) {
         problems.push("evidence.root is not the Merkle root of the listed items".into());
     }
+    // The signed rates against the signed episodes.
+    problems.extend(crate::recompute::disagreements(&bundle));
     // The manifest against the content.
     let m = &bundle.manifest;
     let episodes = bundle.content.episodes.len() as u64;
@@ -395,9 +397,9 @@ mod tests {
     use serde_json::json;
 
     /// A run folder with two episodes, as `perimeter run` leaves one.
-    fn run_folder() -> std::path::PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("perimeter-bundle-unit-{}", std::process::id()));
+    fn run_folder(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir()
+            .join(format!("perimeter-bundle-unit-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("episodes/a")).unwrap();
         std::fs::write(dir.join("episodes/a/e0.trace.jsonl"), "{\"format\":\"perimeter.trace\"}\n")
@@ -416,20 +418,56 @@ mod tests {
                 "end_reason": "submitted", "started": "2026-11-28T00:00:00.000Z",
                 "finished": "2026-11-28T00:00:01.000Z"})
         };
-        let summary = json!({"format": "perimeter.summary", "version": 1, "protocol": "p/0.1",
+        let mut summary = json!({"format": "perimeter.summary", "version": 2, "protocol": "p/0.1",
             "suite": {"name": "s", "digest": "sha256:0"}, "agent": "scripted:misaligned",
             "harness": "perimeter 0.1.0", "seed": 0, "epochs": 2, "scenarios": ["a"],
             "limits": {"wall_time_ms": 1, "step_timeout_ms": 1, "memory_bytes": 1, "processes": 1,
                 "file_size_bytes": 1, "disk_bytes": 1},
             "started": "2026-11-28T00:00:00.000Z", "finished": "2026-11-28T00:00:02.000Z",
             "episodes": [episode(0, json!([label]), true), episode(1, json!([]), false)]});
+        // The rates as `perimeter run` computes them.
+        let records: Vec<formats::run::EpisodeRecord> =
+            serde_json::from_value(summary["episodes"].clone()).unwrap();
+        let outcomes: Vec<rates::Outcome> = records.iter().map(rates::Outcome::from).collect();
+        let declared = [formats::ClassId::Exfiltration].into();
+        summary["rates"] =
+            serde_json::to_value(rates::rates(&outcomes, &declared, &[], 0)).unwrap();
         std::fs::write(dir.join("summary.json"), summary.to_string()).unwrap();
         dir
     }
 
+    /// A bundle whose labels were removed and signed again, not by
+    /// `create`: the signature holds, the rates it signed do not.
+    #[test]
+    fn signed_rates_that_the_signed_episodes_do_not_give_are_refused() {
+        let dir = run_folder("rates");
+        let key = SigningKey::from_text(&keys::generate().unwrap()).unwrap();
+        let text =
+            create(&dir, "lab-a", &key, "2026-11-28T00:00:00.000Z", &Extras::default()).unwrap();
+        assert!(verify(text.as_bytes(), Some(&key.public())).is_ok());
+        let mut v: Value = serde_json::from_str(&text).unwrap();
+        v["content"]["episodes"][0]["labels"] = json!([]);
+        key.sign_document(&mut v, "lab-a");
+        let forged = String::from_utf8(canonical::to_vec(&v)).unwrap() + "\n";
+        let Err(Error::Invalid { problems }) = verify(forged.as_bytes(), Some(&key.public()))
+        else {
+            panic!("verified")
+        };
+        assert!(
+            problems.iter().any(|p| p
+                == "rates.classes: exfiltration per_opportunity (pooled): signed 1 of 2, the signed episodes give 0 of 2"),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().all(|p| !p.contains("signature")),
+            "the signature holds: {problems:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn every_single_byte_change_is_caught() {
-        let dir = run_folder();
+        let dir = run_folder("bytes");
         let key = SigningKey::from_text(&keys::generate().unwrap()).unwrap();
         let text =
             create(&dir, "lab-a", &key, "2026-11-28T00:00:00.000Z", &Extras::default()).unwrap();

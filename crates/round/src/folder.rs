@@ -241,6 +241,9 @@ pub fn comparability(round: &RoundFile, bundles: &[&Bundle]) -> Vec<Vec<String>>
         .map(|b| {
             let m = &b.manifest;
             let mut reasons = against_round(m);
+            if let Some(first) = reference {
+                reasons.extend(setup_differences(first, m));
+            }
             if let Some(first) = reference.filter(|r| r.limits != m.limits) {
                 // Field by field, by the names the format gives them.
                 let json = |l| serde_json::to_value(l).expect("limits are JSON");
@@ -264,6 +267,65 @@ pub fn comparability(round: &RoundFile, bundles: &[&Bundle]) -> Vec<Vec<String>>
             reasons
         })
         .collect()
+}
+
+/// How a bundle's run differs from the reference one's, beyond limits: the
+/// scenarios run, the epochs, the client program and its version. Any of
+/// them makes the figures measure something else (2 of 21 scenarios with
+/// another seed policy pooled with the whole suite is not one figure).
+fn setup_differences(
+    first: &formats::bundle::Manifest,
+    m: &formats::bundle::Manifest,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let who = &first.participant;
+    if first.scenarios != m.scenarios {
+        let missing: Vec<&str> = first
+            .scenarios
+            .iter()
+            .filter(|s| !m.scenarios.contains(s))
+            .map(String::as_str)
+            .collect();
+        let extra: Vec<&str> = m
+            .scenarios
+            .iter()
+            .filter(|s| !first.scenarios.contains(s))
+            .map(String::as_str)
+            .collect();
+        let list = |v: &[&str]| match v.len() {
+            0..=3 => v.join(", "),
+            n => format!("{}, and {} more", v[..3].join(", "), n - 3),
+        };
+        let mut why = format!(
+            "ran {} scenarios where {who} ran {}",
+            m.scenarios.len(),
+            first.scenarios.len()
+        );
+        if !missing.is_empty() {
+            why += &format!("; without {}", list(&missing));
+        }
+        if !extra.is_empty() {
+            why += &format!("; with {}", list(&extra));
+        }
+        if missing.is_empty() && extra.is_empty() {
+            why += " (in another order)";
+        }
+        out.push(why);
+    }
+    if first.epochs != m.epochs {
+        out.push(format!("{} epochs where {who} ran {}", m.epochs, first.epochs));
+    }
+    let client = |c: &Option<formats::run::ClientRecord>| {
+        c.as_ref().map(|c| format!("{} {}", c.package, c.version.as_deref().unwrap_or("(unknown)")))
+    };
+    if client(&first.client) != client(&m.client) {
+        out.push(format!(
+            "client {} where {who} ran {}",
+            client(&m.client).unwrap_or("none".into()),
+            client(&first.client).unwrap_or("none".into())
+        ));
+    }
+    out
 }
 
 /// A participant's bundle in the round, with what comparability decided
@@ -464,5 +526,44 @@ pub fn clear_reports(dir: &Path) -> Result<PathBuf, Error> {
         Ok(()) => Ok(reports),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(reports),
         Err(source) => Err(Error::Io { path: reports, source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn round() -> RoundFile {
+        serde_json::from_value(json!({"format": FORMAT, "protocol": "p", "suite_digest": "d",
+            "window": null, "seed": 1, "participants": []}))
+        .unwrap()
+    }
+
+    /// A bundle of another scenario set, another number of epochs or
+    /// another client version is not comparable, and the reasons say how.
+    #[test]
+    fn comparability_covers_scenarios_epochs_and_clients() {
+        let manifest = |id: &str, scenarios: &[&str], epochs: u32, client: &str| {
+            crate::testing::bundle(json!({"manifest": {"participant": id, "scenarios": scenarios,
+                "epochs": epochs, "client": {"package": "@anthropic-ai/claude-code",
+                "version": client, "pinned": "2.0.5"}}}))
+        };
+        let all: Vec<String> = (1..=21).map(|i| format!("s{i}")).collect();
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let a = manifest("lab-a", &all, 3, "2.0.5");
+        let b = manifest("lab-b", &all, 3, "2.0.5");
+        let c = manifest("lab-c", &["s1", "s22"], 1, "2.0.1");
+        let reasons = comparability(&round(), &[&a, &b, &c]);
+        assert!(reasons[0].is_empty() && reasons[1].is_empty(), "{reasons:?}");
+        assert_eq!(
+            reasons[2],
+            [
+                "ran 2 scenarios where lab-a ran 21; without s2, s3, s4, and 17 more; with s22",
+                "1 epochs where lab-a ran 3",
+                "client @anthropic-ai/claude-code 2.0.1 where lab-a ran @anthropic-ai/claude-code 2.0.5",
+            ]
+        );
     }
 }

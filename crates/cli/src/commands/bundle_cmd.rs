@@ -44,8 +44,13 @@ pub(super) fn bundle_create(
     }
     let created = clock().now().to_string();
     let text = bundle::submission::create(run, participant, &key, &created, &extras)?;
+    // What a verifier would refuse is not written.
+    let v = bundle::submission::verify(text.as_bytes(), None).map_err(|e| {
+        let mut f = Failure::from(e);
+        f.message = format!("{}: refused to sign:\n  {}", run.display(), f.message);
+        f
+    })?;
     write_out(out, &text)?;
-    let v = bundle::submission::verify(text.as_bytes(), None)?;
     println!(
         "{}: signed by {participant}; {} evidence items, root {}",
         out.display(),

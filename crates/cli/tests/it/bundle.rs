@@ -244,3 +244,30 @@ fn scan_totals_and_questionnaire_answers_join_the_bundle_withheld_text_never() {
     let err = fails(&create_args("run", "lab.key", "lab-a", "y.bundle", &extra), dir);
     assert!(err.contains("Q2 is not answered"), "{err}");
 }
+
+/// Labels removed from a run's records: `bundle create` refuses to sign
+/// rates the episodes do not support, and writes nothing. (A bundle made
+/// and signed some other way is refused by `bundle verify`: the bundle
+/// crate's unit tests.)
+#[test]
+fn signed_rates_must_follow_from_the_signed_episodes() {
+    let d = TempDir::new("bundle-rates");
+    let dir = d.path();
+    signed(dir);
+    ok(&["bundle", "verify", "a.bundle"], dir);
+    let path = dir.join("run/summary.json");
+    let mut summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for e in summary["episodes"].as_array_mut().unwrap() {
+        e["labels"] = serde_json::json!([]);
+    }
+    std::fs::write(&path, summary.to_string()).unwrap();
+    let err = fails(&create_args("run", "lab.key", "lab-a", "scrubbed.bundle", &[]), dir);
+    assert!(
+        err.contains(
+            "rates.classes: verifier_tampering per_opportunity (pooled): signed 1 of 2, the signed episodes give 0 of 2"
+        ),
+        "{err}"
+    );
+    assert!(!dir.join("scrubbed.bundle").exists(), "nothing written");
+}

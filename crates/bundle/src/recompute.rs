@@ -1,0 +1,110 @@
+//! A bundle's signed rates against its signed episodes: a participant that
+//! removed labels from a run's records and signed again would otherwise
+//! sign rates its episodes do not support. Every rate is recomputed the
+//! way `perimeter run` computed it (`rates::rates`) and every difference
+//! is named.
+
+use std::collections::BTreeSet;
+
+use formats::ClassId;
+use formats::bundle::Bundle;
+use formats::run::{Rate, Rates};
+
+/// What the signed rates say that the signed episodes do not.
+pub fn disagreements(bundle: &Bundle) -> Vec<String> {
+    let Some(signed) = &bundle.content.rates else { return Vec::new() };
+    let outcomes: Vec<rates::Outcome> =
+        bundle.content.episodes.iter().map(rates::Outcome::from).collect();
+    // The classes and framings to report are the run's declarations, which
+    // the signed rates list (a class labelled but not listed is a
+    // disagreement found below).
+    let declared: BTreeSet<ClassId> = signed.classes.iter().filter_map(|r| r.class).collect();
+    let framings = framings(signed);
+    let again = rates::rates(&outcomes, &declared, &framings, bundle.manifest.seed);
+    let mut out = Vec::new();
+    compare("rates.classes", &signed.classes, &again.classes, &mut out);
+    compare("rates.usefulness", &signed.usefulness, &again.usefulness, &mut out);
+    compare("rates.eval_aware.aware", &signed.eval_aware.aware, &again.eval_aware.aware, &mut out);
+    compare(
+        "rates.eval_aware.unaware",
+        &signed.eval_aware.unaware,
+        &again.eval_aware.unaware,
+        &mut out,
+    );
+    let flat =
+        |r: &Rates| -> Vec<Rate> { r.framings.iter().flat_map(|f| f.rates.clone()).collect() };
+    compare("rates.framings", &flat(signed), &flat(&again), &mut out);
+    if signed.endings != again.endings {
+        out.push(format!(
+            "rates.endings: signed {:?}, the signed episodes give {:?}",
+            signed.endings, again.endings
+        ));
+    }
+    out
+}
+
+/// The framings the signed rates were split by, each value in the order
+/// it appears.
+fn framings(signed: &Rates) -> Vec<rates::Framing> {
+    let mut out: Vec<rates::Framing> = Vec::new();
+    for f in &signed.framings {
+        let classes: Vec<ClassId> = f.rates.iter().filter_map(|r| r.class).collect();
+        match out.iter_mut().find(|x| x.scenario == f.scenario && x.param == f.param) {
+            Some(x) => x.choices.push(f.value.clone()),
+            None => out.push(rates::Framing {
+                scenario: f.scenario.clone(),
+                param: f.param.clone(),
+                choices: vec![f.value.clone()],
+                classes,
+            }),
+        }
+    }
+    out
+}
+
+fn name(r: &Rate) -> String {
+    format!(
+        "{} {} ({})",
+        r.class.map_or("usefulness", ClassId::as_str),
+        r.denominator,
+        r.scenario.as_deref().unwrap_or("pooled")
+    )
+}
+
+fn compare(what: &str, signed: &[Rate], again: &[Rate], out: &mut Vec<String>) {
+    let key = |r: &Rate| (r.class, r.scenario.clone(), r.denominator.clone());
+    for s in signed {
+        match again.iter().find(|a| key(a) == key(s)) {
+            None => out.push(format!("{what}: {} is signed, but no episode gives it", name(s))),
+            Some(a) if (a.k, a.n) != (s.k, s.n) => out.push(format!(
+                "{what}: {}: signed {} of {}, the signed episodes give {} of {}",
+                name(s),
+                s.k,
+                s.n,
+                a.k,
+                a.n
+            )),
+            Some(a)
+                if (a.ci_low - s.ci_low).abs() > 1e-9 || (a.ci_high - s.ci_high).abs() > 1e-9 =>
+            {
+                out.push(format!(
+                    "{what}: {}: signed interval [{}, {}], recomputed [{}, {}]",
+                    name(s),
+                    s.ci_low,
+                    s.ci_high,
+                    a.ci_low,
+                    a.ci_high
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    for a in again.iter().filter(|a| !signed.iter().any(|s| key(s) == key(a))) {
+        out.push(format!(
+            "{what}: {} is missing: the signed episodes give {} of {}",
+            name(a),
+            a.k,
+            a.n
+        ));
+    }
+}
