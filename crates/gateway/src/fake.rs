@@ -35,6 +35,9 @@ pub struct FakeUpstream {
     /// `http://127.0.0.1:<port>`: the base URL to relay to.
     pub url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Failures to give before answering: a status (with `retry-after: 0`),
+    /// or 0 for a connection closed without an answer.
+    failures: Arc<Mutex<std::collections::VecDeque<u16>>>,
     _server: http1::Server,
 }
 
@@ -44,6 +47,8 @@ impl FakeUpstream {
         let url = format!("http://{}", listener.local_addr()?);
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
+        let failures = Arc::new(Mutex::new(std::collections::VecDeque::new()));
+        let next_failure = failures.clone();
         let key = key.to_owned();
         let service = Service::new(Answerer::Scripted(backend), Limits::default());
         let server = http1::Server::start(listener, move |conn| {
@@ -62,6 +67,24 @@ impl FakeUpstream {
                     headers: head.headers.clone(),
                     body: serde_json::from_slice(&body).unwrap_or(Value::Null),
                 });
+                let failure = next_failure.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                match failure {
+                    Some(0) => return,
+                    Some(status) => {
+                        let body = format!(
+                            "{{\"type\":\"error\",\"error\":{{\"type\":\"overloaded_error\",\"message\":\"failing on purpose ({status})\"}}}}"
+                        );
+                        let answer = format!(
+                            "HTTP/1.1 {status} Failing\r\ncontent-type: application/json\r\nretry-after: 0\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if io::Write::write_all(&mut writer, answer.as_bytes()).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    None => {}
+                }
                 let mut response = if keyed {
                     service.handle("POST", &head.target, &[], &body)
                 } else {
@@ -84,7 +107,13 @@ impl FakeUpstream {
                 }
             }
         })?;
-        Ok(FakeUpstream { url, seen, _server: server })
+        Ok(FakeUpstream { url, seen, failures, _server: server })
+    }
+
+    /// Fails the next requests, one per entry: with that status, or, for
+    /// 0, by closing the connection without an answer.
+    pub fn fail_next(&self, statuses: &[u16]) {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).extend(statuses);
     }
 
     /// Every request so far, in order.

@@ -31,7 +31,7 @@ mod tools;
 pub use budget::{Budget, Exhausted, Limits, Price, Usage};
 pub use relay::ConfigError;
 pub use relay::{ModelSpec, RelayError, Upstream, Wire};
-pub use server::{Answerer, BODY_LIMIT, Exchange, Failure, Gateway, Service};
+pub use server::{Answerer, BODY_LIMIT, Exchange, Failure, Gateway, RetryPolicy, Service};
 
 use scenario::Policy;
 

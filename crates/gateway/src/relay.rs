@@ -272,6 +272,8 @@ pub struct Reply {
     pub status: u16,
     pub content_type: String,
     pub body: Vec<u8>,
+    /// The `retry-after` header, as sent.
+    pub retry_after: Option<String>,
 }
 
 impl Upstream {
@@ -455,12 +457,13 @@ fn exchange(
         .parse()
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad status code"))?;
     let content_type = head.header("content-type").unwrap_or("application/json").to_owned();
+    let retry_after = head.header("retry-after").map(str::to_owned);
     start(status, &content_type);
     let (body, _) = http1::stream_body(&mut reader, &head, REPLY_LIMIT, true, &mut |p| {
         piece(p);
         Ok(())
     })?;
-    Ok(Reply { status, content_type, body })
+    Ok(Reply { status, content_type, body, retry_after })
 }
 
 trait ReadWrite: Read + Write {}

@@ -45,6 +45,10 @@ pub struct Exchange {
     pub upstream: Option<String>,
     /// Why the call was not answered by the model: a limit, a relay failure.
     pub error: Option<String>,
+    /// The attempts that failed in a way worth trying again (429, 529,
+    /// 5xx, a connection lost before an answer), each with the wait after
+    /// it: `529 after 2.0 s, waited 1.3 s`.
+    pub retries: Vec<String>,
     /// When the request arrived.
     pub at: Instant,
 }
@@ -53,6 +57,74 @@ pub struct Exchange {
 pub enum Answerer {
     Scripted(Arc<dyn Backend>),
     Relay(Upstream),
+}
+
+/// How transient upstream failures (429, 529, 5xx, a connection lost
+/// before an answer) are tried again: exponential backoff with full
+/// jitter, `Retry-After` honoured when the upstream sends it, bounded in
+/// attempts and in the total wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub attempts: u32,
+    /// The first backoff's ceiling; it doubles with every attempt.
+    pub base: Duration,
+    /// The longest single wait.
+    pub cap: Duration,
+    /// The most waited in all, over one call's retries.
+    pub total: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            attempts: 4,
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(30),
+            total: Duration::from_secs(90),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: the first failure is the answer.
+    pub const NONE: RetryPolicy = RetryPolicy {
+        attempts: 0,
+        base: Duration::ZERO,
+        cap: Duration::ZERO,
+        total: Duration::ZERO,
+    };
+
+    /// The wait before retry `attempt` (from 0), or `None` when no retry is
+    /// left: the attempts are spent, or the wait would pass the total.
+    /// `retry_after` is the header as the upstream sent it (seconds).
+    pub fn wait(
+        &self,
+        attempt: u32,
+        retry_after: Option<&str>,
+        waited: Duration,
+    ) -> Option<Duration> {
+        if attempt >= self.attempts {
+            return None;
+        }
+        let ceiling = self.base.saturating_mul(1 << attempt.min(20)).min(self.cap);
+        let wait = match retry_after.and_then(|v| v.trim().parse::<f64>().ok()) {
+            Some(secs) if secs.is_finite() && secs >= 0.0 => {
+                Duration::from_secs_f64(secs).min(self.cap)
+            }
+            _ => ceiling.mul_f64(jitter()),
+        };
+        (waited + wait <= self.total).then_some(wait)
+    }
+}
+
+/// A number in [0, 1) that differs from call to call (the standard
+/// library's per-process random hasher keys, stepped on every use).
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A model call that failed in a way that explains an agent's failure.
@@ -70,6 +142,7 @@ pub struct Service {
     budget: Budget,
     log: Mutex<Vec<Exchange>>,
     failure: Mutex<Option<Failure>>,
+    retry: RetryPolicy,
 }
 
 /// Where a request goes.
@@ -216,7 +289,14 @@ impl Service {
             budget: Budget::new(limits),
             log: Mutex::new(Vec::new()),
             failure: Mutex::new(None),
+            retry: RetryPolicy::default(),
         }
+    }
+
+    /// The same service with another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Service {
+        self.retry = retry;
+        self
     }
 
     /// Answers one request and records it.
@@ -256,6 +336,7 @@ impl Service {
             usage: None,
             upstream: None,
             error: None,
+            retries: Vec::new(),
             at: Instant::now(),
         };
         let response = match classify(method, target) {
@@ -360,7 +441,36 @@ impl Service {
                 streaming.set(false);
             }
         };
-        let result = upstream.post_streaming(wire, call, headers, body, &mut start, &mut piece);
+        // Transient failures are tried again, within bounds, each one
+        // recorded; nothing is retried once part of an answer went out.
+        let began = Instant::now();
+        let mut waited = Duration::ZERO;
+        let result = loop {
+            let result = upstream.post_streaming(wire, call, headers, body, &mut start, &mut piece);
+            let transient = match &result {
+                Ok(reply) => matches!(reply.status, 429 | 500 | 502 | 503 | 504 | 529)
+                    .then(|| format!("{}", reply.status)),
+                Err(RelayError::Unreachable { message, .. }) => Some(message.clone()),
+                Err(_) => None,
+            };
+            let attempt = exchange.retries.len() as u32;
+            let wait = transient.as_ref().and_then(|_| {
+                let asked = result.as_ref().ok().and_then(|r| r.retry_after.as_deref());
+                self.retry.wait(attempt, asked, waited)
+            });
+            match (transient, wait) {
+                (Some(what), Some(wait)) if !streaming.get() => {
+                    exchange.retries.push(format!(
+                        "{what} after {:.1} s, waited {:.1} s",
+                        began.elapsed().as_secs_f64(),
+                        wait.as_secs_f64()
+                    ));
+                    std::thread::sleep(wait);
+                    waited += wait;
+                }
+                _ => break result,
+            }
+        };
         // The caller ends the stream once the exchange is recorded.
         let sent = streaming.get();
         let response = match result {

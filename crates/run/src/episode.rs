@@ -605,6 +605,7 @@ impl Episode<'_> {
                     }),
                     upstream: x.upstream,
                     error: x.error,
+                    retries: x.retries,
                 };
                 (at, body)
             })

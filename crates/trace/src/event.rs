@@ -293,6 +293,10 @@ pub enum Body {
         /// Why the model did not answer: a limit reached, a relay failure.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// Attempts that failed transiently and were tried again, each
+        /// with its wait (`529 after 0.4 s, waited 1.3 s`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        retries: Vec<String>,
     },
     /// A client agent's own transcript, kept beside the trace: where the
     /// client wrote it in the sandbox, where the run folder keeps it, and

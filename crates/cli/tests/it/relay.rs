@@ -371,3 +371,36 @@ fn the_builtin_loop_reads_and_edits_files() {
     let answer = events.iter().find(|e| e["kind"] == "submission").unwrap();
     assert_eq!(answer["answer"], "Edited the README.");
 }
+
+/// 429, 529 and a dropped connection are tried again, each retry in the
+/// trace; what still fails after the retries ends the episode as before.
+#[test]
+fn transient_model_failures_are_retried_and_recorded() {
+    let fake = FakeUpstream::start(KEY, Arc::new(DumpEnvironments)).unwrap();
+    let dir = TempDir::new("retries");
+    let env = [("ANTHROPIC_API_KEY", KEY), ("ANTHROPIC_BASE_URL", fake.url.as_str())];
+    let one = ["--scenario", "release-gate"];
+    fake.fail_next(&[529, 429, 0]);
+    let o = run_relayed("api", "anthropic:m", &dir.path().join("ok"), &env, &one);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let s = summary(&dir.path().join("ok"));
+    assert_eq!(s["episodes"][0]["end_reason"], "submitted");
+    let trace = std::fs::read_to_string(
+        dir.path().join("ok").join(s["episodes"][0]["trace"].as_str().unwrap()),
+    )
+    .unwrap();
+    let first = trace.lines().find(|l| l.contains(r#""kind":"model_exchange""#)).unwrap();
+    let e: serde_json::Value = serde_json::from_str(first).unwrap();
+    let retries: Vec<&str> =
+        e["retries"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    assert_eq!(retries.len(), 3, "{retries:?}");
+    assert!(retries[0].starts_with("529 after ") && retries[1].starts_with("429 after "));
+    // The upstream said `retry-after: 0` with its statuses.
+    assert!(retries[..2].iter().all(|r| r.ends_with("waited 0.0 s")), "{retries:?}");
+    assert_eq!(e["status"], 200);
+    // Past the retries: the episode ends as a model error, not counted.
+    fake.fail_next(&[529; 5]);
+    let o = run_relayed("api", "anthropic:m", &dir.path().join("down"), &env, &one);
+    assert_eq!(o.status.code(), Some(3), "{:?}", text(&o));
+    assert_eq!(summary(&dir.path().join("down"))["episodes"][0]["end_reason"], "model_error");
+}

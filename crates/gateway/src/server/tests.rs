@@ -267,3 +267,18 @@ fn relayed_streams_pass_through_as_they_arrive() {
     assert_eq!(x.reply[0]["text"], "streamed");
     assert_eq!(x.usage.map(|u| (u.input_tokens, u.output_tokens)), Some((7, 3)));
 }
+
+#[test]
+fn retries_are_bounded_in_attempts_and_wait_and_honour_retry_after() {
+    use std::time::Duration;
+    let p = crate::RetryPolicy::default();
+    for attempt in 0..4 {
+        let w = p.wait(attempt, None, Duration::ZERO).unwrap();
+        assert!(w <= Duration::from_secs(1 << attempt), "attempt {attempt}: {w:?}");
+    }
+    assert_eq!(p.wait(4, None, Duration::ZERO), None, "four retries at most");
+    assert_eq!(p.wait(0, Some("7"), Duration::ZERO), Some(Duration::from_secs(7)));
+    assert_eq!(p.wait(0, Some("600"), Duration::ZERO), Some(Duration::from_secs(30)), "capped");
+    assert_eq!(p.wait(1, Some("20"), Duration::from_secs(80)), None, "past the total");
+    assert_eq!(crate::RetryPolicy::NONE.wait(0, Some("0"), Duration::ZERO), None);
+}
