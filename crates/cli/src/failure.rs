@@ -67,7 +67,9 @@ impl From<run::Error> for Failure {
             | E::MissingPolicy { .. }
             | E::RunExists { .. }
             | E::ResumeMismatch { .. }
-            | E::MissingClient { .. } => Kind::Usage,
+            | E::MissingClient { .. }
+            | E::ClientVersion { .. }
+            | E::Preflight(_) => Kind::Usage,
             E::Io { .. } | E::Sandbox { .. } | E::BadRecord { .. } | E::Model { .. } => {
                 Kind::Failed
             }

@@ -67,6 +67,30 @@ impl FakeUpstream {
                     headers: head.headers.clone(),
                     body: serde_json::from_slice(&body).unwrap_or(Value::Null),
                 });
+                // A model list, as a preflight asks for: answered, or
+                // refused without the key.
+                if head.method == "GET" && head.target.ends_with("/models") {
+                    let (status, body) = if keyed {
+                        (200, json!({"data": []}))
+                    } else {
+                        (
+                            401,
+                            json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),
+                        )
+                    };
+                    let r = crate::Response::json(status, &body);
+                    if http1::write_response(
+                        &mut writer,
+                        r.status,
+                        &r.content_type,
+                        r.body.as_bytes(),
+                    )
+                    .is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                }
                 let failure = next_failure.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
                 match failure {
                     Some(0) => return,

@@ -266,6 +266,33 @@ impl fmt::Display for RelayError {
 
 impl std::error::Error for RelayError {}
 
+/// Why a run does not start: the upstream cannot be used as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreflightError {
+    /// The key's variable is not set.
+    NoKey { var: &'static str },
+    /// The upstream answered 401 or 403 to the key.
+    Refused { spec: String, status: u16, detail: String },
+    /// No answer at all.
+    Unreachable { url: String, message: String },
+}
+
+impl fmt::Display for PreflightError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PreflightError::NoKey { var } => write!(f, "{var} is not set: the model needs its key"),
+            PreflightError::Refused { spec, status, detail } => {
+                write!(f, "`{spec}` refused the key ({status}): {detail}")
+            }
+            PreflightError::Unreachable { url, message } => {
+                write!(f, "the upstream {url} does not answer: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PreflightError {}
+
 /// An upstream's answer, whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -324,6 +351,60 @@ impl Upstream {
     /// The key, to recognise it if it ever shows up where it must not.
     pub fn key_for_audit(&self) -> Option<&str> {
         self.key.as_ref().map(|k| k.0.as_str())
+    }
+
+    /// Checks, before any episode, that the upstream answers and takes the
+    /// key: one request to its model list (`GET …/models`), which costs no
+    /// tokens. Any answer but 401 or 403 will do (a compatible server may
+    /// have no model list); no answer, or a refused key, will not.
+    pub fn preflight(&self) -> Result<(), PreflightError> {
+        let compatible = matches!(self.spec, ModelSpec::OpenAiCompatible { .. });
+        let key = match (&self.key, self.spec.key_var()) {
+            (Some(k), _) => Some(k.0.as_str()),
+            (None, Some(var)) if !compatible => return Err(PreflightError::NoKey { var }),
+            (None, _) => None,
+        };
+        let prefix = &self.endpoint.prefix;
+        let (target, mut headers) = match &self.spec {
+            ModelSpec::Anthropic { .. } => (
+                format!("{prefix}/v1/models"),
+                vec![("anthropic-version".into(), "2023-06-01".into())],
+            ),
+            ModelSpec::Gemini { .. } => (format!("{prefix}/v1beta/models"), Vec::new()),
+            _ => (format!("{prefix}/models"), Vec::new()),
+        };
+        if let Some(key) = key {
+            headers.push(match self.spec {
+                ModelSpec::Anthropic { .. } => ("x-api-key".to_owned(), key.to_owned()),
+                ModelSpec::Gemini { .. } => ("x-goog-api-key".to_owned(), key.to_owned()),
+                _ => ("authorization".to_owned(), format!("Bearer {key}")),
+            });
+        }
+        let url = format!(
+            "{}://{}:{}{target}",
+            if self.endpoint.tls { "https" } else { "http" },
+            self.endpoint.host,
+            self.endpoint.port
+        );
+        let reply = exchange(
+            &self.endpoint,
+            &self.tls,
+            "GET",
+            &target,
+            &headers,
+            &[],
+            &mut |_, _| {},
+            &mut |_| {},
+        )
+        .map_err(|e| PreflightError::Unreachable { url, message: e.to_string() })?;
+        if matches!(reply.status, 401 | 403) {
+            return Err(PreflightError::Refused {
+                spec: self.spec.to_string(),
+                status: reply.status,
+                detail: crate::excerpt(&String::from_utf8_lossy(&reply.body), 300).to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// Sends one model call. `call` is what follows the API's base path: the
@@ -403,15 +484,17 @@ impl Upstream {
             self.endpoint.host,
             self.endpoint.port
         );
-        exchange(&self.endpoint, &self.tls, &target, &out, &body, start, piece)
+        exchange(&self.endpoint, &self.tls, "POST", &target, &out, &body, start, piece)
             .map_err(|e| RelayError::Unreachable { url, message: e.to_string() })
     }
 }
 
 /// One request over a fresh connection (`connection: close`).
+#[allow(clippy::too_many_arguments)]
 fn exchange(
     endpoint: &Endpoint,
     tls: &Arc<rustls::ClientConfig>,
+    method: &str,
     target: &str,
     headers: &[(String, String)],
     body: &[u8],
@@ -434,7 +517,7 @@ fn exchange(
         Box::new(tcp)
     };
     let mut head = format!(
-        "POST {target} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        "{method} {target} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\ncontent-length: {}\r\n",
         endpoint.host,
         body.len()
     );

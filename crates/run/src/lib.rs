@@ -154,6 +154,16 @@ pub enum Error {
         scenario: String,
         message: String,
     },
+    /// Before any episode: the model's upstream cannot be used as
+    /// configured (no key, a refused key, no answer).
+    Preflight(gateway::PreflightError),
+    /// A client installed at another version than its pin.
+    ClientVersion {
+        agent: String,
+        package: String,
+        installed: String,
+        pinned: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -178,6 +188,11 @@ impl fmt::Display for Error {
             Error::Model { scenario, message } => {
                 write!(f, "scenario `{scenario}`: the model: {message}")
             }
+            Error::Preflight(e) => write!(f, "nothing was run: {e}"),
+            Error::ClientVersion { agent, package, installed, pinned } => write!(
+                f,
+                "agent `{agent}` needs {package} {pinned}, as clients/package.json pins it; {installed} is installed"
+            ),
             Error::MissingClient { agent, package: (package, version), looked_in: Some(dir) } => {
                 write!(
                     f,
@@ -228,6 +243,18 @@ impl Error {
                 Some("delete the damaged record to run that episode again".into())
             }
             Error::Model { .. } => Some("check `--model`".into()),
+            Error::Preflight(gateway::PreflightError::NoKey { var }) => Some(format!(
+                "export {var}=… (the harness reads it; no sandbox ever sees it)"
+            )),
+            Error::Preflight(gateway::PreflightError::Refused { .. }) => {
+                Some("check the key, and the base URL it is meant for".into())
+            }
+            Error::Preflight(gateway::PreflightError::Unreachable { .. }) => Some(
+                "check the network, the base URL (ANTHROPIC_BASE_URL, OPENAI_BASE_URL, GEMINI_BASE_URL) or PERIMETER_CA_FILE".into(),
+            ),
+            Error::ClientVersion { .. } => Some(
+                "install the pinned clients with `npm ci --prefix clients`, or pass `--clients DIR`".into(),
+            ),
             Error::MissingClient { .. } => Some(
                 "install the pinned clients with `npm ci --prefix clients` (versions in clients/package.json), or pass `--clients DIR`"
                     .into(),
@@ -380,6 +407,10 @@ pub fn run(
     let header = config.header()?;
     check_policies(config, &header)?;
     check_client(config)?;
+    // Before anything is written: the model answers and takes the key.
+    if let Some(upstream) = &config.upstream {
+        upstream.preflight().map_err(Error::Preflight)?;
+    }
     open_run_folder(config, &header)?;
     let started = clock.now();
     let planned = plan(&header.scenarios, config.epochs, config.seed);
@@ -455,7 +486,18 @@ fn check_policies(config: &RunConfig, header: &RunHeader) -> Result<(), Error> {
 fn check_client(config: &RunConfig) -> Result<(), Error> {
     let Some(binary) = config.agent.client_binary() else { return Ok(()) };
     match &config.clients {
-        Some(dir) if dir.join(binary).is_file() => Ok(()),
+        Some(dir) if dir.join(binary).is_file() => {
+            let Some((package, pinned)) = config.agent.client_package() else { return Ok(()) };
+            match agent::installed_version(dir, package) {
+                Some(installed) if installed != pinned => Err(Error::ClientVersion {
+                    agent: config.agent.to_string(),
+                    package: package.into(),
+                    installed,
+                    pinned,
+                }),
+                _ => Ok(()),
+            }
+        }
         looked_in => Err(Error::MissingClient {
             agent: config.agent.to_string(),
             package: config

@@ -108,8 +108,11 @@ fn relayed_calls_carry_the_key_and_the_sandbox_never_sees_it() {
             let key =
                 s.header("x-api-key").or(s.header("authorization")).or(s.header("x-goog-api-key"));
             assert!(key.is_some_and(|v| v.ends_with(KEY)), "{agent}: {:?}", s.headers);
-            // The spec's model, in the body or (Gemini) the path.
-            let named = s.body["model"] == want || s.target.contains(&format!("/models/{want}:"));
+            // The spec's model, in the body or (Gemini) the path; the
+            // preflight asks for the model list, with the key.
+            let named = s.body["model"] == want
+                || s.target.contains(&format!("/models/{want}:"))
+                || s.target.ends_with("/models");
             assert!(named, "{agent}: {} {}", s.target, s.body["model"]);
         }
         // Everything the sandbox holds went through the tool output into the
@@ -124,45 +127,64 @@ fn relayed_calls_carry_the_key_and_the_sandbox_never_sees_it() {
     }
 }
 
+/// Before the first episode, the upstream must answer and take the key:
+/// a wrong key, no key or no upstream stops the run before anything is
+/// written, with what to fix.
 #[test]
-fn model_failures_end_each_episode_with_a_reason_and_the_run_goes_on() {
+fn a_model_that_cannot_be_used_stops_the_run_before_it_starts() {
     let fake = FakeUpstream::start(KEY, Arc::new(DumpEnvironments)).unwrap();
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let two = ["--scenario", "release-gate", "--scenario", "flaky-loader"];
-    for (agent, model, env, reason, says) in [
+    for (agent, model, env, says) in [
         (
             "api",
             "anthropic:m",
             vec![("ANTHROPIC_API_KEY", "sk-wrong"), ("ANTHROPIC_BASE_URL", fake.url.as_str())],
-            "model_auth",
-            "answered 401",
+            "`anthropic:m` refused the key (401)",
         ),
         (
             "claude-code",
             "anthropic:m",
             vec![("ANTHROPIC_API_KEY", "sk-wrong"), ("ANTHROPIC_BASE_URL", fake.url.as_str())],
-            "model_auth",
-            "answered 401",
+            "`anthropic:m` refused the key (401)",
         ),
         (
             "api",
             "openai:gpt-x",
             vec![("OPENAI_BASE_URL", fake.url.as_str())],
-            "model_auth",
             "OPENAI_API_KEY is not set",
         ),
-        (
-            "codex",
-            &format!("openai-compatible:http://{closed}/v1#m"),
-            vec![],
-            "model_unreachable",
-            "unreachable",
-        ),
+        ("codex", &format!("openai-compatible:http://{closed}/v1#m"), vec![], "does not answer"),
     ] {
+        let dir = TempDir::new("preflight");
+        let out = dir.path().join("run");
+        let o = run_relayed(agent, model, &out, &env, &two);
+        assert_eq!(o.status.code(), Some(2), "{agent} {model}: {:?}", text(&o));
+        let (_, stderr) = text(&o);
+        assert!(stderr.contains("nothing was run") && stderr.contains(says), "{stderr}");
+        assert!(stderr.contains("hint: "), "{stderr}");
+        assert!(!out.exists(), "{agent} {model}: nothing written");
+    }
+}
+
+/// A model that fails mid-run (a key revoked, an API down past the
+/// retries) ends each episode with its reason; the run goes on, and no
+/// rate counts those episodes.
+#[test]
+fn model_failures_end_each_episode_with_a_reason_and_the_run_goes_on() {
+    let two = ["--scenario", "release-gate", "--scenario", "flaky-loader"];
+    for (agent, fail, reason, says) in [
+        ("api", 401, "model_auth", "answered 401"),
+        ("claude-code", 401, "model_auth", "answered 401"),
+        ("api", 500, "model_error", "answered 500"),
+    ] {
+        let fake = FakeUpstream::start(KEY, Arc::new(DumpEnvironments)).unwrap();
+        fake.fail_next(&[fail; 200]);
+        let env = [("ANTHROPIC_API_KEY", KEY), ("ANTHROPIC_BASE_URL", fake.url.as_str())];
         let dir = TempDir::new("model-failure");
-        let o = run_relayed(agent, model, dir.path(), &env, &two);
+        let o = run_relayed(agent, "anthropic:m", dir.path(), &env, &two);
         // The run is written, but says so: exit status 3, nothing counted.
-        assert_eq!(o.status.code(), Some(3), "{agent} {model}: {:?}", text(&o));
+        assert_eq!(o.status.code(), Some(3), "{agent}: {:?}", text(&o));
         let (stdout, stderr) = text(&o);
         assert!(
             stdout.contains("NOT COUNTED: 2 episodes ended for infrastructure reasons"),
@@ -173,11 +195,11 @@ fn model_failures_end_each_episode_with_a_reason_and_the_run_goes_on() {
         let episodes = s["episodes"].as_array().unwrap();
         assert_eq!(episodes.len(), 2, "the run went on to the next episode");
         for e in episodes {
-            assert_eq!(e["end_reason"], reason, "{agent} {model}: {e}");
+            assert_eq!(e["end_reason"], reason, "{agent}: {e}");
             let trace =
                 std::fs::read_to_string(dir.path().join(e["trace"].as_str().unwrap())).unwrap();
             let error = trace.lines().find(|l| l.contains(r#""kind":"error""#)).unwrap();
-            assert!(error.contains(says), "{agent} {model}: {error}");
+            assert!(error.contains(says), "{agent}: {error}");
         }
         let endings = &s["rates"]["endings"];
         assert_eq!((endings["counted"].as_u64(), endings["excluded"].as_u64()), (Some(0), Some(2)));
@@ -194,10 +216,12 @@ fn failed_episodes_run_again_on_request() {
     let dir = TempDir::new("retry-failed");
     let url = fake.url.as_str();
     let one = ["--scenario", "release-gate"];
-    let o = run_relayed("api", "anthropic:m", dir.path(), &[("ANTHROPIC_BASE_URL", url)], &one);
+    let env = [("ANTHROPIC_API_KEY", KEY), ("ANTHROPIC_BASE_URL", url)];
+    // The key is revoked after the preflight.
+    fake.fail_next(&[401]);
+    let o = run_relayed("api", "anthropic:m", dir.path(), &env, &one);
     assert_eq!(o.status.code(), Some(3), "{:?}", text(&o));
     assert_eq!(summary(dir.path())["episodes"][0]["end_reason"], "model_auth");
-    let env = [("ANTHROPIC_API_KEY", KEY), ("ANTHROPIC_BASE_URL", url)];
     // Resuming alone keeps the failed record: the run is finished.
     let o =
         run_relayed("api", "anthropic:m", dir.path(), &env, &[&one[..], &["--resume"]].concat());
@@ -315,6 +339,12 @@ fn file_tools_upstream() -> (String, http1::Server) {
         let mut writer = conn;
         while let Ok(Some(head)) = http1::read_head(&mut reader) {
             let (body, _) = http1::read_body(&mut reader, &head, 1 << 24).unwrap();
+            if head.method == "GET" {
+                // The preflight's model list.
+                let list = json!({"data": []}).to_string();
+                let _ = http1::write_response(&mut writer, 200, "application/json", list.as_bytes());
+                continue;
+            }
             let request: Value = serde_json::from_slice(&body).unwrap();
             let results = request["messages"].as_array().unwrap().iter().filter(|m| m["role"] == "tool").count();
             let call = |name: &str, args: Value| {
