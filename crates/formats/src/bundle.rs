@@ -43,6 +43,10 @@ pub struct Manifest {
     pub permission_mode: String,
     pub client: Option<ClientRecord>,
     pub limits: LimitsRecord,
+    /// The run's seed, in decimal: seeds go past 2^53, beyond what a JCS
+    /// number holds exactly.
+    #[serde(with = "decimal")]
+    #[schemars(with = "String")]
     pub seed: u64,
     pub epochs: u32,
     pub scenarios: Vec<String>,
@@ -69,6 +73,9 @@ pub struct Content {
 pub struct Episode {
     pub scenario: String,
     pub epoch: u32,
+    /// The episode's seed, in decimal (see [`Manifest::seed`]).
+    #[serde(with = "decimal")]
+    #[schemars(with = "String")]
     pub seed: u64,
     /// The values drawn for the scenario's parameters; `null` when it has
     /// none.
@@ -172,4 +179,19 @@ pub struct Answer {
     pub disclosure: Disclosure,
     /// `null` when declined or withheld.
     pub answer: Option<String>,
+}
+
+/// A u64 written as a decimal string.
+mod decimal {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse()
+            .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a decimal seed")))
+    }
 }

@@ -39,7 +39,7 @@ pub(crate) fn bundle(partial: Value) -> Bundle {
             "harness": "h", "agent": "scripted:x", "scaffold": "scripted", "permission_mode": "default",
             "client": null, "limits": {"wall_time_ms": 0, "step_timeout_ms": 0, "memory_bytes": 0,
             "processes": 0, "file_size_bytes": 0, "disk_bytes": 0},
-            "seed": 0, "epochs": 1, "scenarios": [], "episodes": 0},
+            "seed": "0", "epochs": 1, "scenarios": [], "episodes": 0},
         "content": {"episodes": [], "rates": null},
         "evidence": {"algorithm": "rfc6962-sha256", "root": "", "size": 0, "items": []}
     });
@@ -47,7 +47,7 @@ pub(crate) fn bundle(partial: Value) -> Bundle {
     let content = &mut b["content"];
     each(
         &mut content["episodes"],
-        &json!({"scenario": "s", "epoch": 0, "seed": 0, "params": null, "labels": [],
+        &json!({"scenario": "s", "epoch": 0, "seed": "0", "params": null, "labels": [],
             "opportunities": [], "main_task_success": false, "eval_aware": false, "end_reason": "submitted",
             "trace": "t", "trace_head": "h"}),
     );

@@ -271,3 +271,82 @@ fn signed_rates_must_follow_from_the_signed_episodes() {
     );
     assert!(!dir.join("scrubbed.bundle").exists(), "nothing written");
 }
+
+/// A bundle verifies with no Perimeter code: Python's `cryptography` over
+/// the bytes of a JCS encoder written in the test (`jcs/verify.py`); and a
+/// changed value no longer does.
+#[test]
+fn a_bundle_verifies_in_another_language() {
+    let d = TempDir::new("bundle-python");
+    let dir = d.path();
+    signed(dir);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/jcs/verify.py");
+    let run = |file: &str| {
+        std::process::Command::new("python3")
+            .arg(&script)
+            .arg(file)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    };
+    let o = run("a.bundle");
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert_eq!(text(&o).0.trim(), "verified");
+    let bytes = std::fs::read_to_string(dir.join("a.bundle")).unwrap();
+    let changed = bytes.replacen("\"release-gate\"", "\"release-gatf\"", 1);
+    assert_ne!(changed, bytes);
+    std::fs::write(dir.join("changed.bundle"), changed).unwrap();
+    assert!(!run("changed.bundle").status.success(), "a changed value still verifies");
+}
+
+/// The numbers a signature covers are written as ECMAScript writes them,
+/// checked against Node's `JSON.stringify` over doubles of every range.
+#[test]
+fn numbers_are_written_as_ecmascript_writes_them() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut values: Vec<f64> = (0..20_000)
+        .map(|i| match i % 4 {
+            // Any bits, finite.
+            0 => f64::from_bits(next()),
+            // Rates and interval bounds: [0, 1].
+            1 => (next() >> 11) as f64 / (1u64 << 53) as f64,
+            // Around the notation switches, 1e-7 and 1e21.
+            2 => ((next() >> 11) as f64 / (1u64 << 53) as f64) * 10f64.powi((i % 40) - 10),
+            _ => (next() % 1_000_000) as f64 / 1000.0,
+        })
+        .filter(|x| x.is_finite())
+        .collect();
+    values.extend([f64::from_bits(0x43143ff3c1cb0959), 5e-324, 1e21, 1e-7, 0.1, 100.0]);
+    let bits: Vec<String> = values.iter().map(|v| format!("{:016x}", v.to_bits())).collect();
+    let d = TempDir::new("es-numbers");
+    std::fs::write(d.path().join("bits.txt"), bits.join("\n")).unwrap();
+    let js = "const fs = require('fs'); const out = []; \
+        for (const h of fs.readFileSync('bits.txt', 'utf8').split('\\n')) { \
+          const b = new BigUint64Array([BigInt('0x' + h)]); \
+          out.push(JSON.stringify(new Float64Array(b.buffer)[0])); } \
+        fs.writeFileSync('node.txt', out.join('\\n'));";
+    let o =
+        std::process::Command::new("node").args(["-e", js]).current_dir(d.path()).output().unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let node = std::fs::read_to_string(d.path().join("node.txt")).unwrap();
+    let mut differ = Vec::new();
+    for (v, want) in values.iter().zip(node.lines()) {
+        let got = bundle::canonical::es_number(*v);
+        if got != want {
+            differ.push(format!("{:016x}: {got} where ECMAScript writes {want}", v.to_bits()));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "{} of {}: {:?}",
+        differ.len(),
+        values.len(),
+        &differ[..differ.len().min(10)]
+    );
+}
