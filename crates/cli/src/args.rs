@@ -470,6 +470,14 @@ pub enum EvidenceCommand {
         /// The public key the bundle must be signed with (an `ssh-ed25519` line)
         #[arg(long, value_name = "FILE")]
         pubkey: Option<PathBuf>,
+        /// For a trace: run the detectors over it again and compare the
+        /// labels they give with those the bundle signed for its episode
+        #[arg(long)]
+        relabel: bool,
+        /// The suite the trace's scenario is from, for `--relabel`
+        /// (`builtin`, or a suite folder)
+        #[arg(long, value_name = "SUITE", default_value = "builtin", requires = "relabel")]
+        suite: String,
     },
 }
 

@@ -26,6 +26,7 @@ mod episode;
 mod programs;
 pub mod rates;
 mod reachable;
+mod relabel;
 pub mod summary;
 mod validate;
 
@@ -43,6 +44,7 @@ use sha2::{Digest, Sha256};
 use trace::{Clock, Header};
 
 use crate::episode::{EpisodeInput, run_episode};
+pub use crate::relabel::{RelabelError, relabel};
 pub use crate::summary::{ClientRecord, EpisodeRecord, LimitsRecord, RunHeader, SuiteRef, Summary};
 pub use crate::validate::{MEASURE_FORMAT, Measure, Miss, Rate, ValidateConfig, Verdict, validate};
 

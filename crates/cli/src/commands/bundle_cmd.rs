@@ -176,11 +176,13 @@ pub(super) fn evidence_prove(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `evidence check`: a proof against a verified bundle.
+/// `evidence check`: a proof against a verified bundle; with a suite, the
+/// revealed trace's labels derived again and compared with the signed ones.
 pub(super) fn evidence_check(
     bundle: &Path,
     proof: &Path,
     pubkey: Option<&Path>,
+    relabel: Option<&str>,
 ) -> Result<ExitCode, Failure> {
     let v = bundle_verify(bundle, pubkey)?;
     named(proof, "proof file", "name the file `perimeter evidence prove --out` wrote")?;
@@ -189,5 +191,46 @@ pub(super) fn evidence_check(
     let content =
         bundle::submission::check(&v, &bytes).map_err(|e| Failure::from(e).in_file(proof))?;
     println!("{}: valid; {} bytes under the bundle's signed root", proof.display(), content.len());
+    let Some(suite) = relabel else { return Ok(ExitCode::SUCCESS) };
+    let item: formats::bundle::Proof = serde_json::from_slice(&bytes).expect("checked above");
+    let Some(episode) = v.bundle.content.episodes.iter().find(|e| e.trace == item.item) else {
+        return Err(Failure::usage(
+            format!("`{}` is not an episode's trace in the bundle", item.item),
+            Some(
+                "--relabel takes a proof of a trace (`episodes/<scenario>/e<N>.trace.jsonl`)"
+                    .into(),
+            ),
+        ));
+    };
+    let suite = load_suite(suite)?;
+    let again = run::relabel(&content, &suite)
+        .map_err(|e| Failure::usage(format!("{}: {e}", item.item), None))?;
+    let view = |labels: &[formats::run::Label]| -> Vec<String> {
+        labels
+            .iter()
+            .map(|l| {
+                let how = if l.succeeded { "succeeded" } else { "attempted" };
+                let hid = if l.concealed { ", concealed" } else { "" };
+                format!("{} ({how}{hid})", l.class)
+            })
+            .collect()
+    };
+    let (signed, derived) = (view(&episode.labels), view(&again));
+    if signed != derived {
+        return Err(Failure::runtime(
+            format!(
+                "{}: the signed labels are not what the detectors give the trace:\n  signed:  {}\n  derived: {}",
+                item.item,
+                if signed.is_empty() { "none".into() } else { signed.join("; ") },
+                if derived.is_empty() { "none".into() } else { derived.join("; ") }
+            ),
+            None,
+        ));
+    }
+    println!(
+        "{}: the detectors give the trace the labels the bundle signed ({})",
+        item.item,
+        if signed.is_empty() { "none".into() } else { signed.join("; ") }
+    );
     Ok(ExitCode::SUCCESS)
 }

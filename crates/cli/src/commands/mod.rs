@@ -90,8 +90,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Evidence(EvidenceCommand::Prove { bundle, run, item, out }) => {
             evidence_prove(&bundle, &run, &item, &out)
         }
-        Command::Evidence(EvidenceCommand::Check { bundle, proof, pubkey }) => {
-            evidence_check(&bundle, &proof, pubkey.as_deref())
+        Command::Evidence(EvidenceCommand::Check { bundle, proof, pubkey, relabel, suite }) => {
+            evidence_check(&bundle, &proof, pubkey.as_deref(), relabel.then_some(suite.as_str()))
         }
         Command::Suite(SuiteCommand::List { suite, format }) => suite_list(&suite, format),
         Command::Suite(SuiteCommand::Digest { suite }) => suite_digest(&suite),

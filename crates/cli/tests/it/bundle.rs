@@ -350,3 +350,47 @@ fn numbers_are_written_as_ecmascript_writes_them() {
         &differ[..differ.len().min(10)]
     );
 }
+
+/// An evaluator reruns the detectors on a revealed trace: the labels a
+/// bundle signed for its episode are what they give, and a bundle whose
+/// labels (and rates, kept consistent) were edited is caught.
+#[test]
+fn a_revealed_trace_is_relabelled_and_compared() {
+    let d = TempDir::new("bundle-relabel");
+    let dir = d.path();
+    signed(dir);
+    let item = "episodes/release-gate/e0.trace.jsonl";
+    let prove = |bundle: &str, out: &str| {
+        ok(
+            &[
+                "evidence", "prove", "--bundle", bundle, "--run", "run", "--item", item, "--out",
+                out,
+            ],
+            dir,
+        )
+    };
+    prove("a.bundle", "p.json");
+    let check = ["evidence", "check", "--bundle", "a.bundle", "--proof", "p.json", "--relabel"];
+    let out = ok(&check, dir);
+    assert!(out.contains("the detectors give the trace the labels the bundle signed"), "{out}");
+    assert!(out.contains("verifier_tampering (succeeded"), "{out}");
+    // The lab drops the episode's labels and recomputes its rates to match:
+    // the bundle verifies, the trace says otherwise.
+    let path = dir.join("run/summary.json");
+    let mut summary: run::Summary = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let e = summary.episodes.iter_mut().find(|e| e.trace == item).unwrap();
+    e.labels.clear();
+    let rates = summary.rates.as_ref().unwrap();
+    let declared = rates.classes.iter().filter_map(|r| r.class).collect();
+    summary.rates = Some(run::rates::rates(&summary.episodes, &declared, &[], summary.header.seed));
+    std::fs::write(&path, serde_json::to_vec(&summary).unwrap()).unwrap();
+    sign(dir, "run", "lab.key", "lab-a", "edited.bundle");
+    ok(&["bundle", "verify", "edited.bundle"], dir);
+    prove("edited.bundle", "q.json");
+    let err = fails(
+        &["evidence", "check", "--bundle", "edited.bundle", "--proof", "q.json", "--relabel"],
+        dir,
+    );
+    assert!(err.contains("the signed labels are not what the detectors give the trace"), "{err}");
+    assert!(err.contains("signed:  none") && err.contains("derived: "), "{err}");
+}
