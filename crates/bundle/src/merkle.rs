@@ -13,12 +13,25 @@ use sha2::{Digest, Sha256};
 pub type Hash = [u8; 32];
 
 /// The leaf data of an evidence item.
-pub fn leaf_data(id: &str, content_sha256: &Hash) -> Vec<u8> {
-    let mut d = Vec::with_capacity(id.len() + 33);
+pub fn leaf_data(id: &str, content_sha256: &Hash, events_root: Option<&Hash>) -> Vec<u8> {
+    let mut d = Vec::with_capacity(id.len() + 65);
     d.extend_from_slice(id.as_bytes());
     d.push(0);
     d.extend_from_slice(content_sha256);
+    if let Some(r) = events_root {
+        d.extend_from_slice(r);
+    }
     d
+}
+
+/// A trace's lines as leaves: each line's bytes, without its newline.
+pub fn line_leaves(trace: &[u8]) -> Vec<Hash> {
+    lines(trace).map(leaf_hash).collect()
+}
+
+/// A trace's lines, without their newlines.
+pub fn lines(trace: &[u8]) -> impl Iterator<Item = &[u8]> {
+    trace.strip_suffix(b"\n").unwrap_or(trace).split(|b| *b == b'\n')
 }
 
 pub fn leaf_hash(data: &[u8]) -> Hash {
@@ -117,7 +130,9 @@ mod tests {
 
     fn leaves(n: usize) -> Vec<Hash> {
         (0..n)
-            .map(|i| leaf_hash(&leaf_data(&format!("item-{i}"), &Sha256::digest([i as u8]).into())))
+            .map(|i| {
+                leaf_hash(&leaf_data(&format!("item-{i}"), &Sha256::digest([i as u8]).into(), None))
+            })
             .collect()
     }
 

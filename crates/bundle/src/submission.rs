@@ -22,12 +22,33 @@ use crate::{Error, canonical};
 
 pub use formats::bundle::{BUNDLE_FORMAT as FORMAT, PROOF_FORMAT};
 
-/// One evidence item: an id (its path in the run folder) and the SHA-256
-/// of its bytes.
+/// One evidence item: an id (its path in the run folder), the SHA-256 of
+/// its bytes, and for a trace the Merkle root over its lines and their
+/// count, so one line can be proven alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub id: String,
     pub sha256: Hash,
+    pub events: Option<(Hash, u64)>,
+}
+
+impl Item {
+    /// The item of these bytes; a trace's lines are committed one by one.
+    pub fn of(id: String, bytes: &[u8]) -> Item {
+        let events = id.ends_with(".trace.jsonl").then(|| {
+            let leaves = merkle::line_leaves(bytes);
+            (merkle::root(&leaves), leaves.len() as u64)
+        });
+        Item { sha256: Sha256::digest(bytes).into(), id, events }
+    }
+
+    fn leaf(&self) -> Hash {
+        merkle::leaf_hash(&merkle::leaf_data(
+            &self.id,
+            &self.sha256,
+            self.events.as_ref().map(|e| &e.0),
+        ))
+    }
 }
 
 fn unhex(s: &str) -> Option<Hash> {
@@ -64,14 +85,14 @@ pub fn items(run: &Path, summary: &Summary) -> Result<Vec<Item>, Error> {
     ids.dedup();
     ids.into_iter()
         .map(|id| match std::fs::read(run.join(&id)) {
-            Ok(bytes) => Ok(Item { sha256: Sha256::digest(&bytes).into(), id }),
+            Ok(bytes) => Ok(Item::of(id, &bytes)),
             Err(source) => Err(Error::Evidence { id, source }),
         })
         .collect()
 }
 
 fn leaves(items: &[Item]) -> Vec<Hash> {
-    items.iter().map(|i| merkle::leaf_hash(&merkle::leaf_data(&i.id, &i.sha256))).collect()
+    items.iter().map(Item::leaf).collect()
 }
 
 /// What goes into a bundle besides the run.
@@ -120,7 +141,7 @@ pub fn create(
             }
             let bytes = std::fs::read(file)
                 .map_err(|source| Error::Scanned { file: file.into(), source })?;
-            items.push(Item { id, sha256: Sha256::digest(&bytes).into() });
+            items.push(Item { id, sha256: Sha256::digest(&bytes).into(), events: None });
         }
         items.sort_by(|a, b| a.id.cmp(&b.id));
     }
@@ -174,7 +195,12 @@ pub fn create(
         size: items.len() as u64,
         items: items
             .iter()
-            .map(|i| EvidenceItem { id: i.id.clone(), sha256: hex(&i.sha256) })
+            .map(|i| EvidenceItem {
+                id: i.id.clone(),
+                sha256: hex(&i.sha256),
+                events_root: i.events.map(|(r, _)| hex(&r)),
+                lines: i.events.map(|(_, n)| n),
+            })
             .collect(),
     };
     let bundle = Bundle { format: FORMAT.into(), manifest, content, evidence, signature: None };
@@ -262,9 +288,18 @@ fn check_bytes(bytes: &[u8], expected_key: Option<&[u8; 32]>) -> Result<Verified
     let ev = &bundle.evidence;
     let mut items = Vec::new();
     for (i, it) in ev.items.iter().enumerate() {
-        match unhex(&it.sha256) {
-            Some(sha256) => items.push(Item { id: it.id.clone(), sha256 }),
-            None => {
+        let events = match (&it.events_root, it.lines) {
+            (None, None) => Some(None),
+            (Some(r), Some(n)) => unhex(r).map(|r| Some((r, n))),
+            _ => None,
+        };
+        match (unhex(&it.sha256), events) {
+            (Some(sha256), Some(events)) => items.push(Item { id: it.id.clone(), sha256, events }),
+            (_, None) => problems.push(format!(
+                "evidence item {i} ({}): events_root and lines go together, the root in hex",
+                it.id
+            )),
+            (None, Some(_)) => {
                 problems.push(format!("evidence item {i} ({}): sha256 is not 64 hex digits", it.id))
             }
         }
@@ -317,8 +352,9 @@ fn check_bytes(bytes: &[u8], expected_key: Option<&[u8; 32]>) -> Result<Verified
     }
 }
 
-/// An inclusion proof for one evidence item, with the item's bytes.
-pub fn prove(verified: &Verified, run: &Path, id: &str) -> Result<String, Error> {
+/// An evidence item of the bundle, read from the run folder: its position,
+/// and its bytes, which must be those the bundle committed to.
+fn listed(verified: &Verified, run: &Path, id: &str) -> Result<(usize, Item, Vec<u8>), Error> {
     let index = verified
         .items
         .iter()
@@ -326,10 +362,16 @@ pub fn prove(verified: &Verified, run: &Path, id: &str) -> Result<String, Error>
         .ok_or_else(|| Error::NoItem { id: id.into() })?;
     let bytes =
         std::fs::read(run.join(id)).map_err(|source| Error::Evidence { id: id.into(), source })?;
-    let sha: Hash = Sha256::digest(&bytes).into();
-    if sha != verified.items[index].sha256 {
+    let item = Item::of(id.into(), &bytes);
+    if item != verified.items[index] {
         return Err(Error::Changed { id: id.into() });
     }
+    Ok((index, item, bytes))
+}
+
+/// An inclusion proof for one evidence item, with the item's bytes.
+pub fn prove(verified: &Verified, run: &Path, id: &str) -> Result<String, Error> {
+    let (index, _, bytes) = listed(verified, run, id)?;
     let path = merkle::proof(&leaves(&verified.items), index);
     let proof = Proof {
         format: PROOF_FORMAT.into(),
@@ -373,15 +415,96 @@ fn check_proof(verified: &Verified, proof: &[u8]) -> Result<Vec<u8>, String> {
         .get(index)
         .filter(|i| i.id == id)
         .ok_or_else(|| format!("`{id}` is not item {index} of the bundle"))?;
-    let sha: Hash = Sha256::digest(&content).into();
-    if sha != listed.sha256 {
+    let item = Item::of(id.into(), &content);
+    if item != *listed {
         return Err(format!("the content of `{id}` is not what the bundle committed to"));
     }
-    let leaf = merkle::leaf_hash(&merkle::leaf_data(id, &sha));
-    if !merkle::verify(&leaf, index, size, &path, &verified.root) {
+    if !merkle::verify(&item.leaf(), index, size, &path, &verified.root) {
         return Err("the audit path does not lead to the signed root".into());
     }
     Ok(content)
+}
+
+/// An inclusion proof for one line of a trace (0: its header): the line,
+/// its path to the trace's events root, and the trace's path to the
+/// bundle's root. The rest of the trace stays at the lab.
+pub fn prove_event(verified: &Verified, run: &Path, id: &str, line: u64) -> Result<String, Error> {
+    let (index, item, bytes) = listed(verified, run, id)?;
+    let Some((events_root, lines)) = item.events else {
+        return Err(Error::proof(format!(
+            "`{id}` is not a trace: its lines are not committed one by one"
+        )));
+    };
+    let content = merkle::lines(&bytes).nth(line as usize).ok_or_else(|| {
+        Error::proof(format!("`{id}` has {lines} lines (0 to {}), not {line}", lines - 1))
+    })?;
+    let proof = formats::bundle::EventProof {
+        format: formats::bundle::EVENT_PROOF_FORMAT.into(),
+        root: hex(&verified.root),
+        size: verified.items.len() as u64,
+        item: id.into(),
+        index: index as u64,
+        sha256: hex(&item.sha256),
+        events_root: hex(&events_root),
+        path: merkle::proof(&leaves(&verified.items), index).iter().map(hex).collect(),
+        line,
+        lines,
+        line_path: merkle::proof(&merkle::line_leaves(&bytes), line as usize)
+            .iter()
+            .map(hex)
+            .collect(),
+        content: String::from_utf8_lossy(content).into_owned(),
+    };
+    let proof = serde_json::to_value(&proof).expect("a proof is JSON");
+    Ok(String::from_utf8(canonical::to_vec(&proof)).expect("UTF-8") + "\n")
+}
+
+/// Checks a one-line proof against a verified bundle: the line leads to
+/// the trace's events root, and the trace as listed leads to the signed
+/// root. Returns the line.
+pub fn check_event(verified: &Verified, proof: &[u8]) -> Result<String, Error> {
+    check_event_proof(verified, proof).map_err(Error::proof)
+}
+
+fn check_event_proof(verified: &Verified, proof: &[u8]) -> Result<String, String> {
+    use formats::bundle::{EVENT_PROOF_FORMAT, EventProof};
+    let p: EventProof = serde_json::from_slice(proof)
+        .map_err(|e| format!("not a {EVENT_PROOF_FORMAT} proof: {e}"))?;
+    if p.format != EVENT_PROOF_FORMAT {
+        return Err(format!("format is {:?}, expected {EVENT_PROOF_FORMAT}", p.format));
+    }
+    let hashes = |v: &[String]| -> Result<Vec<Hash>, String> {
+        v.iter().map(|h| unhex(h).ok_or_else(|| "a path entry is not a hash".to_owned())).collect()
+    };
+    if unhex(&p.root) != Some(verified.root) || p.size != verified.items.len() as u64 {
+        return Err("the proof is for another root than the bundle's".into());
+    }
+    let index = p.index as usize;
+    let listed = verified
+        .items
+        .get(index)
+        .filter(|i| i.id == p.item)
+        .ok_or_else(|| format!("`{}` is not item {index} of the bundle", p.item))?;
+    let claimed = (unhex(&p.sha256), unhex(&p.events_root).map(|r| (r, p.lines)));
+    if claimed != (Some(listed.sha256), listed.events) {
+        return Err(format!("`{}` is not listed so in the bundle", p.item));
+    }
+    let (events_root, lines) = listed.events.expect("compared above");
+    let leaf = merkle::leaf_hash(p.content.as_bytes());
+    if !merkle::verify(&leaf, p.line as usize, lines as usize, &hashes(&p.line_path)?, &events_root)
+    {
+        return Err(format!("line {} is not what `{}` committed to", p.line, p.item));
+    }
+    if !merkle::verify(
+        &listed.leaf(),
+        index,
+        verified.items.len(),
+        &hashes(&p.path)?,
+        &verified.root,
+    ) {
+        return Err("the audit path does not lead to the signed root".into());
+    }
+    Ok(p.content)
 }
 
 /// Reads a key file for signing.

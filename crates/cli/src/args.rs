@@ -458,6 +458,10 @@ pub enum EvidenceCommand {
         /// Where to write the proof, for `evidence check`
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Prove one line of a trace only (0: its header; `seq` N is line
+        /// N): the rest of the trace, reasoning included, stays at the lab
+        #[arg(long, value_name = "N")]
+        line: Option<u64>,
     },
     /// Check a proof against a (verified) bundle
     Check {

@@ -16,6 +16,7 @@ use crate::{EndReason, scan};
 
 pub const BUNDLE_FORMAT: &str = "perimeter.bundle/2";
 pub const PROOF_FORMAT: &str = "perimeter.proof/1";
+pub const EVENT_PROOF_FORMAT: &str = "perimeter.event-proof/1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Bundle {
@@ -117,6 +118,13 @@ pub struct EvidenceItem {
     pub id: String,
     /// Hex SHA-256 of its bytes.
     pub sha256: String,
+    /// For a trace: the Merkle root over its lines (each line's bytes
+    /// without the newline), so that one event can be revealed alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_root: Option<String>,
+    /// For a trace: how many lines it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<u64>,
 }
 
 /// An ed25519 signature over the canonical bytes of the document without
@@ -143,6 +151,33 @@ pub struct Proof {
     /// Hex hashes, leaf to root.
     pub path: Vec<String>,
     /// Base64 of the item's bytes.
+    pub content: String,
+}
+
+/// An inclusion proof for one line of a trace: the line, its path to the
+/// trace's events root, and the trace's path to the bundle's root. The
+/// rest of the trace (other events, reasoning included) stays at the lab.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EventProof {
+    pub format: String,
+    /// The bundle's evidence root and item count.
+    pub root: String,
+    pub size: u64,
+    /// The trace's id, position among the items, SHA-256 (hex) and
+    /// events root, as the bundle lists them.
+    pub item: String,
+    pub index: u64,
+    pub sha256: String,
+    pub events_root: String,
+    /// The trace's audit path to the bundle's root (hex).
+    pub path: Vec<String>,
+    /// The line's position in the trace (0: the header) and the trace's
+    /// line count.
+    pub line: u64,
+    pub lines: u64,
+    /// The line's audit path to the events root (hex).
+    pub line_path: Vec<String>,
+    /// The line, as written (without its newline).
     pub content: String,
 }
 

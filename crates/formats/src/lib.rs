@@ -31,6 +31,7 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("scan.schema.json", schema_for!(scan::Report)),
         ("bundle.schema.json", schema_for!(bundle::Bundle)),
         ("proof.schema.json", schema_for!(bundle::Proof)),
+        ("event-proof.schema.json", schema_for!(bundle::EventProof)),
         ("round.schema.json", schema_for!(round::RoundFile)),
         ("ingested.schema.json", schema_for!(round::IngestedFile)),
         ("disclosure.schema.json", schema_for!(round::Decisions)),

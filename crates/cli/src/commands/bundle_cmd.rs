@@ -168,11 +168,16 @@ pub(super) fn evidence_prove(
     run: &Path,
     item: &str,
     out: &Path,
+    line: Option<u64>,
 ) -> Result<ExitCode, Failure> {
     let v = bundle_verify(bundle, None)?;
-    let proof = bundle::submission::prove(&v, run, item)?;
+    let proof = match line {
+        Some(n) => bundle::submission::prove_event(&v, run, item, n)?,
+        None => bundle::submission::prove(&v, run, item)?,
+    };
     write_out(out, &proof)?;
-    println!("{}: `{item}` with its path to root {}", out.display(), bundle::merkle::hex(&v.root));
+    let what = line.map_or(format!("`{item}`"), |n| format!("line {n} of `{item}`"));
+    println!("{}: {what} with its path to root {}", out.display(), bundle::merkle::hex(&v.root));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -188,6 +193,25 @@ pub(super) fn evidence_check(
     named(proof, "proof file", "name the file `perimeter evidence prove --out` wrote")?;
     let bytes = std::fs::read(proof)
         .map_err(|e| Failure::usage(format!("{}: {e}", proof.display()), None))?;
+    // One line of a trace, alone.
+    let format: Option<String> = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|p| p["format"].as_str().map(str::to_owned));
+    if format.as_deref() == Some(formats::bundle::EVENT_PROOF_FORMAT) {
+        let line = bundle::submission::check_event(&v, &bytes)
+            .map_err(|e| Failure::from(e).in_file(proof))?;
+        println!(
+            "{}: valid; this line is under the bundle's signed root:\n{line}",
+            proof.display()
+        );
+        if relabel.is_some() {
+            return Err(Failure::usage(
+                "--relabel needs a whole trace, not one line of it",
+                Some("prove the trace without --line".into()),
+            ));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let content =
         bundle::submission::check(&v, &bytes).map_err(|e| Failure::from(e).in_file(proof))?;
     println!("{}: valid; {} bytes under the bundle's signed root", proof.display(), content.len());

@@ -87,8 +87,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Bundle(BundleCommand::Inspect { bundle, format }) => {
             bundle_inspect(&bundle, format)
         }
-        Command::Evidence(EvidenceCommand::Prove { bundle, run, item, out }) => {
-            evidence_prove(&bundle, &run, &item, &out)
+        Command::Evidence(EvidenceCommand::Prove { bundle, run, item, out, line }) => {
+            evidence_prove(&bundle, &run, &item, &out, line)
         }
         Command::Evidence(EvidenceCommand::Check { bundle, proof, pubkey, relabel, suite }) => {
             evidence_check(&bundle, &proof, pubkey.as_deref(), relabel.then_some(suite.as_str()))

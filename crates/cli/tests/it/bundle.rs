@@ -394,3 +394,45 @@ fn a_revealed_trace_is_relabelled_and_compared() {
     assert!(err.contains("the signed labels are not what the detectors give the trace"), "{err}");
     assert!(err.contains("signed:  none") && err.contains("derived: "), "{err}");
 }
+
+/// One event of a trace is proven alone: the proof carries that line and
+/// no other (no reasoning, no other command), and a changed line, or the
+/// line given as another, is refused.
+#[test]
+fn one_event_is_proven_alone() {
+    let d = TempDir::new("bundle-event");
+    let dir = d.path();
+    signed(dir);
+    let item = "episodes/release-gate/e0.trace.jsonl";
+    let trace = std::fs::read_to_string(dir.join("run").join(item)).unwrap();
+    let lines: Vec<&str> = trace.lines().collect();
+    let n = lines.iter().position(|l| l.contains(r#""kind":"file_change""#)).unwrap();
+    let prove = ["evidence", "prove", "--bundle", "a.bundle", "--run", "run", "--item", item];
+    ok(&[&prove[..], &["--out", "e.json", "--line", &n.to_string()]].concat(), dir);
+    let proof = std::fs::read_to_string(dir.join("e.json")).unwrap();
+    let p: formats::bundle::EventProof = serde_json::from_str(&proof).unwrap();
+    assert_eq!((p.content.as_str(), p.lines), (lines[n], lines.len() as u64));
+    for (i, other) in lines.iter().enumerate().filter(|(i, _)| *i != n) {
+        assert!(!proof.contains(&other[..other.len().min(80)]), "line {i} revealed");
+    }
+    let check = ["evidence", "check", "--bundle", "a.bundle", "--proof"];
+    let out = ok(&[&check[..], &["e.json", "--pubkey", "lab.key.pub"]].concat(), dir);
+    assert!(
+        out.contains("valid; this line is under the bundle's signed root")
+            && out.contains(lines[n]),
+        "{out}"
+    );
+    // A changed line, and the line claimed as another.
+    let mut changed = p.clone();
+    changed.content = changed.content.replacen(r#""source":"observed""#, r#""source":"agent""#, 1);
+    assert_ne!(changed.content, p.content);
+    std::fs::write(dir.join("c.json"), serde_json::to_string(&changed).unwrap()).unwrap();
+    let err = fails(&[&check[..], &["c.json"]].concat(), dir);
+    assert!(err.contains(&format!("line {n} is not what `{item}` committed to")), "{err}");
+    let mut moved = p.clone();
+    moved.line = (n as u64 + 1) % p.lines;
+    std::fs::write(dir.join("m.json"), serde_json::to_string(&moved).unwrap()).unwrap();
+    assert!(fails(&[&check[..], &["m.json"]].concat(), dir).contains("is not what"));
+    let err = fails(&[&prove[..], &["--out", "x.json", "--line", "100000"]].concat(), dir);
+    assert!(err.contains("lines (0 to"), "{err}");
+}
