@@ -124,6 +124,12 @@ pub(super) fn bundle_inspect(path: &Path, format: Format) -> Result<ExitCode, Fa
         render::count(m.scenarios.len() as u64, "scenario"),
         render::count(u64::from(m.epochs), "epoch")
     );
+    if let Some(e) = v.bundle.content.rates.as_ref().and_then(|r| r.endings.as_ref()) {
+        println!(
+            "counted      {} in every rate; {} not counted (ended for infrastructure reasons); {} stopped by a limit",
+            e.counted, e.excluded, e.limited
+        );
+    }
     println!("evidence     {} items, root {}", v.items.len(), bundle::merkle::hex(&v.root));
     println!("signed by    {}", bundle::keys::public_line(&v.public_key, ""));
     Ok(ExitCode::SUCCESS)

@@ -255,6 +255,8 @@ fn signed_rates_must_follow_from_the_signed_episodes() {
     let dir = d.path();
     signed(dir);
     ok(&["bundle", "verify", "a.bundle"], dir);
+    let inspected = ok(&["bundle", "inspect", "a.bundle"], dir);
+    assert!(inspected.contains("counted      2 in every rate; 0 not counted"), "{inspected}");
     let path = dir.join("run/summary.json");
     let mut summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
