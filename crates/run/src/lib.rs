@@ -418,10 +418,19 @@ pub fn run(
     let planned = plan(&header.scenarios, config.epochs, config.seed);
     let mut records = finished_records(&config.out, &planned)?;
     if config.retry_failed {
-        // Their traces and records are replaced as the episodes run again.
-        for r in &mut records {
+        // Their traces and records are replaced as the episodes run again;
+        // what the failed attempt's client wrote goes, so that no file of
+        // it is taken for the new attempt's.
+        for (r, p) in records.iter_mut().zip(&planned) {
             if r.as_ref().is_some_and(|e| e.end_reason.is_infrastructure()) {
                 *r = None;
+                let client = config.out.join(p.trace_rel().replace(".trace.jsonl", ".client"));
+                match fs::remove_dir_all(&client) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                        return Err(Error::Io { path: client, source: e });
+                    }
+                    _ => {}
+                }
             }
         }
     }
