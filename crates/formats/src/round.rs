@@ -365,8 +365,12 @@ pub struct Private {
     pub header: Header,
     pub comparability: Comparability,
     /// How many other participants the context pools (0: not shown, as
-    /// fewer than two others are comparable, or this bundle is not).
+    /// fewer than three others are comparable, or this bundle is not).
     pub others: usize,
+    /// How this participant's episodes ended: counted, not counted (an
+    /// infrastructure failure), stopped by a limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endings: Option<crate::run::Endings>,
     pub rows: Vec<ContextRow>,
     pub claims: Vec<Resolved>,
     pub approval: Option<Approval>,

@@ -76,6 +76,28 @@ fn pooled_intro(p: &Pooled) -> String {
     )
 }
 
+/// How a participant's episodes ended, in a sentence.
+fn endings_line(e: &formats::run::Endings) -> String {
+    let mut line = format!("Your bundle's {} episodes: {} counted", e.episodes, e.counted);
+    if e.excluded > 0 {
+        let why: Vec<String> = e
+            .reasons
+            .iter()
+            .filter(|(r, _)| r.is_infrastructure())
+            .map(|(r, k)| format!("{r} {k}"))
+            .collect();
+        line += &format!(
+            "; {} not counted, ended for infrastructure reasons ({}), in no figure",
+            e.excluded,
+            why.join(", ")
+        );
+    }
+    if e.limited > 0 {
+        line += &format!("; {} stopped by a limit, and counted", e.limited);
+    }
+    line + "."
+}
+
 /// `0.0–50.0% over 3`.
 fn range(s: &Spread) -> String {
     match s.participants {
@@ -301,9 +323,12 @@ pub fn private_markdown(r: &Private) -> String {
         r.participant
     );
     let _ = writeln!(out, "Your bundle is comparable: {}.\n", verdict(&r.comparability));
+    if let Some(line) = r.endings.as_ref().map(endings_line) {
+        let _ = writeln!(out, "{line}\n");
+    }
     out.push_str("## Your results in context\n\n");
     if r.others == 0 {
-        out.push_str("No pooled context: it needs your bundle to be comparable and at least two other comparable participants.\n\n");
+        out.push_str("No pooled context: it needs your bundle to be comparable and at least three other comparable participants (with two, one's attributed figures subtracted from the pool would give the other's).\n\n");
     } else {
         let _ = writeln!(out, "Context: the other {} comparable participants, pooled.\n", r.others);
     }
@@ -549,9 +574,12 @@ pub fn private_html(r: &Private) -> String {
         esc(&r.participant),
         esc(&verdict(&r.comparability))
     );
+    if let Some(line) = r.endings.as_ref().map(endings_line) {
+        let _ = writeln!(b, "<p>{}</p>", esc(&line));
+    }
     b.push_str("<h2>Your results in context</h2>\n");
     if r.others == 0 {
-        b.push_str("<p>No pooled context: it needs your bundle to be comparable and at least two other comparable participants.</p>\n");
+        b.push_str("<p>No pooled context: it needs your bundle to be comparable and at least three other comparable participants (with two, one's attributed figures subtracted from the pool would give the other's).</p>\n");
     } else {
         let _ =
             writeln!(b, "<p>Context: the other {} comparable participants, pooled.</p>", r.others);

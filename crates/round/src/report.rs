@@ -261,6 +261,7 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
             header: header.clone(),
             comparability: comparability(m),
             others: context.as_ref().map_or(0, |c| c.participants),
+            endings: m.bundle.content.rates.as_ref().and_then(|r| r.endings.clone()),
             rows: rows(&m.bundle, &own, context.as_ref()),
             claims: r.clone(),
             approval: decisions.as_ref().map(|(d, _)| d.approval.clone()),
@@ -474,5 +475,25 @@ mod tests {
         for own in ["collusion", "coercion_disclosure", "exfiltration"] {
             assert!(!text.contains(own), "{own} would profile one participant: {text}");
         }
+    }
+
+    /// A participant's own report says how many of its episodes no figure
+    /// counts, and why.
+    #[test]
+    fn a_private_report_says_what_was_not_counted() {
+        let mut a = member("a", 1);
+        a.bundle.content.episodes[3].end_reason = formats::EndReason::ModelError;
+        let outcomes: Vec<rates::Outcome> =
+            a.bundle.content.episodes.iter().map(rates::Outcome::from).collect();
+        a.bundle.content.rates.as_mut().unwrap().endings = Some(rates::endings(&outcomes));
+        let r = build(&round(&["a", "b"]), &[a, member("b", 2)]).unwrap();
+        let pa = r.private.iter().find(|p| p.participant == "a").unwrap();
+        let md = crate::render::private_markdown(pa);
+        assert!(
+            md.contains("Your bundle's 4 episodes: 3 counted; 1 not counted, ended for infrastructure reasons (model_error 1)"),
+            "{md}"
+        );
+        let pooled = r.public.pooled.as_ref().unwrap();
+        assert_eq!((pooled.episodes, pooled.excluded), (7, 1));
     }
 }
