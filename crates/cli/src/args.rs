@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// What `perimeter --help` says of exit statuses; `failure.rs` decides them.
-const EXIT_STATUS: &str = "\
+pub(crate) const EXIT_STATUS: &str = "\
 Exit status:
   0  done
   1  the work failed, or found something wrong: a bundle or trace that does not verify, a

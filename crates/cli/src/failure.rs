@@ -139,3 +139,17 @@ impl From<gateway::ConfigError> for Failure {
         Failure::usage(e.to_string(), None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    /// `perimeter --help` lists each exit status this file decides.
+    #[test]
+    fn the_help_names_every_exit_status() {
+        for kind in [Kind::Failed, Kind::Usage, Kind::Incomplete] {
+            let line = format!("\n  {}  ", kind.status());
+            assert!(crate::args::EXIT_STATUS.contains(&line), "{kind:?} is not in the help");
+        }
+    }
+}
