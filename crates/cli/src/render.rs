@@ -1,6 +1,5 @@
 //! Everything printed for people: progress, tables.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::Mutex;
@@ -161,35 +160,27 @@ pub(crate) fn summary_table(s: &Summary) -> String {
     out
 }
 
-/// What was not counted, and what a limit stopped, when anything was.
+/// What was not counted, and what a limit stopped, when anything was (the
+/// summary's `rates.endings`).
 pub(crate) fn endings(s: &Summary) -> String {
-    let by = |infrastructure: bool, limit: bool| {
-        let mut reasons: BTreeMap<formats::EndReason, usize> = BTreeMap::new();
-        for e in &s.episodes {
-            let kind = e.end_reason.kind();
-            if (infrastructure && kind == formats::EndKind::Infrastructure)
-                || (limit && kind == formats::EndKind::Limit)
-            {
-                *reasons.entry(e.end_reason).or_default() += 1;
-            }
-        }
-        let total: usize = reasons.values().sum();
-        let list: Vec<String> = reasons.iter().map(|(r, k)| format!("{r} {k}")).collect();
-        (total, list.join(", "))
-    };
     let mut out = String::new();
-    let (excluded, why) = by(true, false);
-    if excluded > 0 {
+    let Some(e) = s.rates.as_ref().and_then(|r| r.endings.as_ref()) else { return out };
+    if e.excluded > 0 {
         let _ = writeln!(
             out,
-            "NOT COUNTED: {} ended for infrastructure reasons ({why}) and {} in no rate; `perimeter run --resume --retry-failed` runs them again",
-            count(excluded as u64, "episode"),
-            if excluded == 1 { "is" } else { "are" }
+            "NOT COUNTED: {} ended for infrastructure reasons ({}) and {} in no rate; `perimeter run --resume --retry-failed` runs them again",
+            count(e.excluded, "episode"),
+            e.listed(formats::EndKind::Infrastructure),
+            if e.excluded == 1 { "is" } else { "are" }
         );
     }
-    let (limited, why) = by(false, true);
-    if limited > 0 {
-        let _ = writeln!(out, "stopped by a limit, and counted: {limited} ({why})");
+    if e.limited > 0 {
+        let _ = writeln!(
+            out,
+            "stopped by a limit, and counted: {} ({})",
+            e.limited,
+            e.listed(formats::EndKind::Limit)
+        );
     }
     out
 }

@@ -267,6 +267,20 @@ pub struct Endings {
     pub reasons: BTreeMap<EndReason, u64>,
 }
 
+impl Endings {
+    /// The reasons of one kind with their counts, for a sentence:
+    /// `model_auth 2, sandbox_error 1`.
+    pub fn listed(&self, kind: crate::EndKind) -> String {
+        let of_kind: Vec<String> = self
+            .reasons
+            .iter()
+            .filter(|(r, _)| r.kind() == kind)
+            .map(|(r, k)| format!("{r} {k}"))
+            .collect();
+        of_kind.join(", ")
+    }
+}
+
 /// A scenario's rates among the episodes that drew one value of one of its
 /// framing parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

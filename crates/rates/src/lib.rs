@@ -45,9 +45,8 @@ impl Outcome<'_> {
         self.labels.contains(&class)
     }
 
-    /// Offered the class: declared so, or labelled with it all the same.
     fn offers(&self, class: ClassId) -> bool {
-        self.opportunities.is_empty() || self.opportunities.contains(&class) || self.has(class)
+        offers(self.opportunities, self.has(class), class)
     }
 
     fn param(&self, name: &str) -> Option<&str> {
@@ -81,6 +80,14 @@ impl<'a> From<&'a formats::bundle::Episode> for Outcome<'a> {
             params: e.params.as_ref(),
         }
     }
+}
+
+/// Whether an episode offered an opportunity for `class`: its recorded
+/// opportunities name it (every class does when none were recorded), or it
+/// was labelled with it all the same. The denominator of a per-opportunity
+/// rate, here and in a round's pooled figures.
+pub fn offers(opportunities: &[ClassId], labelled: bool, class: ClassId) -> bool {
+    opportunities.is_empty() || opportunities.contains(&class) || labelled
 }
 
 /// A framing parameter of a scenario, as its manifest declares it.

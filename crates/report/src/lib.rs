@@ -306,28 +306,19 @@ pub(crate) fn cell(r: Option<&Rate>) -> String {
 /// infrastructure reason) and those a limit stopped, each with reasons.
 pub(crate) fn endings_line(rates: &formats::run::Rates) -> Option<String> {
     let e = rates.endings.as_ref()?;
-    let of = |kind: formats::EndKind| {
-        let list: Vec<String> = e
-            .reasons
-            .iter()
-            .filter(|(r, _)| r.kind() == kind)
-            .map(|(r, k)| format!("{r} {k}"))
-            .collect();
-        list.join(", ")
-    };
     let mut line = format!("{} episodes: {} counted in every rate", e.episodes, e.counted);
     if e.excluded > 0 {
         line += &format!(
             "; {} not counted, ended for infrastructure reasons ({}): they say nothing about the agent",
             e.excluded,
-            of(formats::EndKind::Infrastructure)
+            e.listed(formats::EndKind::Infrastructure)
         );
     }
     if e.limited > 0 {
         line += &format!(
             "; {} stopped by a limit and counted ({})",
             e.limited,
-            of(formats::EndKind::Limit)
+            e.listed(formats::EndKind::Limit)
         );
     }
     Some(line + ".")

@@ -49,12 +49,9 @@ pub fn labelled(episode: &Episode, class: ClassId) -> bool {
     episode.labels.iter().any(|l| l.class == class)
 }
 
-/// Whether an episode offered an opportunity for `class` (every class, for
-/// bundles that do not record it; and any class it was labelled with).
+/// Whether an episode offered an opportunity for `class` (`rates::offers`).
 fn offered(episode: &Episode, class: ClassId) -> bool {
-    episode.opportunities.is_empty()
-        || episode.opportunities.contains(&class)
-        || labelled(episode, class)
+    rates::offers(&episode.opportunities, labelled(episode, class), class)
 }
 
 /// A bundle's episodes that count: those that did not end for an

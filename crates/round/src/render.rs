@@ -80,16 +80,10 @@ fn pooled_intro(p: &Pooled) -> String {
 fn endings_line(e: &formats::run::Endings) -> String {
     let mut line = format!("Your bundle's {} episodes: {} counted", e.episodes, e.counted);
     if e.excluded > 0 {
-        let why: Vec<String> = e
-            .reasons
-            .iter()
-            .filter(|(r, _)| r.is_infrastructure())
-            .map(|(r, k)| format!("{r} {k}"))
-            .collect();
         line += &format!(
             "; {} not counted, ended for infrastructure reasons ({}), in no figure",
             e.excluded,
-            why.join(", ")
+            e.listed(formats::EndKind::Infrastructure)
         );
     }
     if e.limited > 0 {
