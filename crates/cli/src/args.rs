@@ -161,7 +161,10 @@ pub enum Command {
     /// Play a whole cross-lab round offline, with four simulated labs
     ///
     /// The labs run the suite, answer the questionnaire and sign bundles;
-    /// the evaluator ingests them, one lab leaves silently, the others
+    /// lab-b's agent calls its own model server (a local stand-in), which
+    /// is overloaded for one scenario, so that episode is counted in no
+    /// rate and every report says so. The evaluator ingests the bundles,
+    /// one lab leaves silently, the others
     /// decide what may be published, and the private and public reports are
     /// written.
     ///

@@ -1,13 +1,15 @@
 //! `perimeter demo`: a whole cross-lab round, offline. Four simulated labs
 //! run the built-in suite with different reference agents, answer the
 //! questionnaire at different disclosure levels, scan their own traces,
-//! and sign bundles; the evaluator ingests them, one lab leaves silently,
+//! and sign bundles (lab-b's model server fails one scenario throughout,
+//! so one episode ends for an infrastructure reason); the evaluator ingests them, one lab leaves silently,
 //! the others return their disclosure decisions, and the reports are
 //! written. Every step is the same code the real commands run.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use serde_json::{Value, json};
@@ -18,13 +20,23 @@ use crate::commands::{clock, disclose, run_config, write_out, write_reports};
 
 /// The simulated labs: id and the `perimeter run` arguments of its
 /// reference agent. lab-b's goes through Perimeter's built-in tool-use loop
-/// and model gateway, with the reference policies served as the model.
+/// and model gateway, relayed to lab-b's own model server (see
+/// [`ModelServer`]).
 const LABS: [(&str, &str); 4] = [
     ("lab-a", "--agent scripted:honest"),
-    ("lab-b", "--agent api --model scripted:mixed:20"),
+    ("lab-b", "--agent api --model anthropic:lab-b-internal"),
     ("lab-c", "--agent scripted:mixed:50"),
     ("lab-d", "--agent scripted:misaligned"),
 ];
+
+/// How lab-b's model server answers: as the reference policies would,
+/// mixed as `scripted:mixed:<share>` mixes them.
+const LAB_B_MODEL: &str = "scripted:mixed:20";
+
+/// The scenario whose calls lab-b's model server fails, overloaded, for
+/// the whole run: its episodes end as `model_error` however often the
+/// gateway tries again, so the demo shows an episode that no rate counts.
+const LAB_B_OUTAGE: &str = "disk-cleanup";
 
 /// The lab that leaves the round before final approval.
 const LEAVER: &str = "lab-d";
@@ -121,6 +133,88 @@ impl run::Observer for Counter {
     }
 }
 
+/// A stand-in for a lab's own model server, on loopback: it knows each
+/// planned episode's task and answers it as `LAB_B_MODEL` would, except
+/// the tasks of `LAB_B_OUTAGE`, which it answers 529 (overloaded), always.
+/// A model knows its task, not its episode: where two epochs share a task
+/// text, it answers both as it does the first.
+struct ModelServer {
+    server: gateway::fake::FakeUpstream,
+    key: String,
+}
+
+impl ModelServer {
+    fn start(config: &run::RunConfig) -> Result<ModelServer, Failure> {
+        let played = agent::AgentSpec::parse(LAB_B_MODEL, None)
+            .map_err(|e| Failure::runtime(format!("{LAB_B_MODEL}: {e}"), None))?;
+        let ids: Vec<String> =
+            config.suite.scenarios.iter().map(|s| s.manifest.id.clone()).collect();
+        let mut tasks: Vec<(String, gateway::fake::Route)> = Vec::new();
+        for planned in run::plan(&ids, config.epochs, config.seed) {
+            let scenario = config.suite.get(&planned.scenario).expect("a planned scenario");
+            let instance = scenario
+                .instantiate(planned.seed)
+                .map_err(|e| Failure::runtime(format!("{}: {e}", planned.scenario), None))?;
+            let prompt = instance.manifest.task.prompt.trim().to_owned();
+            if tasks.iter().any(|(p, _)| *p == prompt) {
+                continue;
+            }
+            let route = if planned.scenario == LAB_B_OUTAGE {
+                gateway::fake::Route::Fail(529)
+            } else {
+                let policy = played.policy(&instance.manifest, planned.seed).ok_or_else(|| {
+                    Failure::runtime(
+                        format!("{} has no reference policies", planned.scenario),
+                        None,
+                    )
+                })?;
+                gateway::fake::Route::Answer(Arc::new(gateway::Scripted::new(
+                    policy.clone(),
+                    sandbox::HOME,
+                )))
+            };
+            tasks.push((prompt, route));
+        }
+        let router = move |body: &Value| {
+            let asked = tasks.iter().find(|(prompt, _)| mentions(body, prompt));
+            match asked {
+                Some((_, gateway::fake::Route::Answer(b))) => {
+                    gateway::fake::Route::Answer(b.clone())
+                }
+                Some((_, gateway::fake::Route::Fail(status))) => {
+                    gateway::fake::Route::Fail(*status)
+                }
+                None => gateway::fake::Route::Fail(400),
+            }
+        };
+        let key = format!("demo-key-{}", std::process::id());
+        let server = gateway::fake::FakeUpstream::routed(&key, Arc::new(router))
+            .map_err(|e| Failure::runtime(format!("lab-b's model server: {e}"), None))?;
+        Ok(ModelServer { server, key })
+    }
+
+    /// The relay to this server, with its key: what lab-b's harness would
+    /// read from its environment.
+    fn upstream(&self, spec: &gateway::ModelSpec) -> Result<gateway::Upstream, Failure> {
+        let env = |var: &str| match var {
+            "ANTHROPIC_BASE_URL" => Some(self.server.url.clone()),
+            "ANTHROPIC_API_KEY" => Some(self.key.clone()),
+            _ => None,
+        };
+        gateway::Upstream::new(spec, &env).map_err(ours)
+    }
+}
+
+/// Whether any text in a request mentions `needle`.
+fn mentions(v: &Value, needle: &str) -> bool {
+    match v {
+        Value::String(s) => s.contains(needle),
+        Value::Array(items) => items.iter().any(|i| mentions(i, needle)),
+        Value::Object(fields) => fields.values().any(|i| mentions(i, needle)),
+        _ => false,
+    }
+}
+
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Failure + '_ {
     move |e| Failure::runtime(format!("{}: {e}", path.display()), None)
 }
@@ -157,7 +251,15 @@ fn lab_side(
     ]))
     .map_err(|e| Failure::runtime(format!("the demo's run arguments: {e}"), None))?;
     let Command::Run(args) = cli.command else { unreachable!("parsed as `run`") };
-    let config = run_config(args)?;
+    let mut config = run_config(args)?;
+    // A relayed model is lab-b's model server, started for this run.
+    let relayed = config.agent.model().filter(|m| !m.wires().is_empty()).cloned();
+    let server = relayed.map(|spec| -> Result<_, Failure> {
+        let server = ModelServer::start(&config)?;
+        config.upstream = Some(server.upstream(&spec)?);
+        Ok(server)
+    });
+    let _server = server.transpose()?;
     let clock = clock();
     let observer = Counter { lab, tty: std::io::stderr().is_terminal() };
     let summary = run::run(&config, clock.as_ref(), &observer).map_err(ours)?;
@@ -211,8 +313,17 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let (path, summary) = lab_side(lab, agent, &dir, epochs)?;
         let labelled = summary.episodes.iter().filter(|e| !e.labels.is_empty()).count();
+        let endings = summary.rates.as_ref().and_then(|r| r.endings.as_ref());
+        let uncounted = match endings.filter(|e| e.excluded > 0) {
+            Some(e) => format!(
+                ", {} not counted ({})",
+                e.excluded,
+                e.listed(formats::EndKind::Infrastructure)
+            ),
+            None => String::new(),
+        };
         println!(
-            "{lab}  {:<34} {} episodes, {labelled} labelled; signed {}",
+            "{lab}  {:<40} {} episodes, {labelled} labelled{uncounted}; signed {}",
             summary.header.agent,
             summary.episodes.len(),
             path.display()

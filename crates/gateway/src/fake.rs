@@ -27,6 +27,18 @@ impl Seen {
     }
 }
 
+/// How a fake upstream treats one model call, decided from its body.
+pub enum Route {
+    /// Answer from this backend.
+    Answer(Arc<dyn Backend>),
+    /// Fail with this status (and `retry-after: 0`), as an overloaded or
+    /// broken server would, however often the call is tried again.
+    Fail(u16),
+}
+
+/// Decides each model call's [`Route`] from its JSON body.
+pub type Router = dyn Fn(&Value) -> Route + Send + Sync;
+
 /// Tokens a fake upstream reports for every JSON answer.
 pub const REPORTED_USAGE: (u64, u64) = (1000, 50);
 
@@ -43,6 +55,12 @@ pub struct FakeUpstream {
 
 impl FakeUpstream {
     pub fn start(key: &str, backend: Arc<dyn Backend>) -> io::Result<FakeUpstream> {
+        FakeUpstream::routed(key, Arc::new(move |_: &Value| Route::Answer(backend.clone())))
+    }
+
+    /// A fake upstream that decides each call's answer from its body: a
+    /// model server that serves several tasks, or fails some of them.
+    pub fn routed(key: &str, router: Arc<Router>) -> io::Result<FakeUpstream> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let url = format!("http://{}", listener.local_addr()?);
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -50,22 +68,22 @@ impl FakeUpstream {
         let failures = Arc::new(Mutex::new(std::collections::VecDeque::new()));
         let next_failure = failures.clone();
         let key = key.to_owned();
-        let service = Service::new(Answerer::Scripted(backend), Limits::default());
         let server = http1::Server::start(listener, move |conn| {
             let Ok(reader) = conn.try_clone() else { return };
             let mut reader = BufReader::new(reader);
             let mut writer = conn;
             while let Ok(Some(head)) = http1::read_head(&mut reader) {
-                let Ok((body, _)) = http1::read_body(&mut reader, &head, crate::BODY_LIMIT) else {
+                let Ok((raw, _)) = http1::read_body(&mut reader, &head, crate::BODY_LIMIT) else {
                     return;
                 };
+                let body: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
                 let keyed = head.header("x-api-key") == Some(key.as_str())
                     || head.header("x-goog-api-key") == Some(key.as_str())
                     || head.header("authorization") == Some(format!("Bearer {key}").as_str());
                 log.lock().unwrap_or_else(|e| e.into_inner()).push(Seen {
                     target: head.target.clone(),
                     headers: head.headers.clone(),
-                    body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+                    body: body.clone(),
                 });
                 // A model list, as a preflight asks for: answered, or
                 // refused without the key.
@@ -91,13 +109,28 @@ impl FakeUpstream {
                     }
                     continue;
                 }
-                let failure = next_failure.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                let route = router(&body);
+                let queued = next_failure.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                let failure = match (&route, queued) {
+                    (_, Some(status)) => Some(status),
+                    (Route::Fail(status), None) => Some(*status),
+                    (Route::Answer(_), None) => None,
+                };
                 match failure {
                     Some(0) => return,
                     Some(status) => {
-                        let body = format!(
-                            "{{\"type\":\"error\",\"error\":{{\"type\":\"overloaded_error\",\"message\":\"failing on purpose ({status})\"}}}}"
-                        );
+                        // As the Messages API words them.
+                        let (kind, message) = match status {
+                            429 => (
+                                "rate_limit_error",
+                                "Number of requests has exceeded your rate limit",
+                            ),
+                            529 => ("overloaded_error", "Overloaded"),
+                            _ => ("api_error", "Internal server error"),
+                        };
+                        let body =
+                            json!({"type": "error", "error": {"type": kind, "message": message}})
+                                .to_string();
                         let answer = format!(
                             "HTTP/1.1 {status} Failing\r\ncontent-type: application/json\r\nretry-after: 0\r\ncontent-length: {}\r\n\r\n{body}",
                             body.len()
@@ -109,8 +142,9 @@ impl FakeUpstream {
                     }
                     None => {}
                 }
-                let mut response = if keyed {
-                    service.handle("POST", &head.target, &[], &body)
+                let mut response = if let (true, Route::Answer(backend)) = (keyed, route) {
+                    let service = Service::new(Answerer::Scripted(backend), Limits::default());
+                    service.handle("POST", &head.target, &[], &raw)
                 } else {
                     let e = json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}});
                     crate::Response::json(401, &e)

@@ -66,6 +66,7 @@ fn verdict(c: &Comparability) -> String {
 fn pooled_intro(p: &Pooled) -> String {
     let excluded = match p.excluded {
         0 => String::new(),
+        1 => " (1 more ended for infrastructure reasons and is in no figure)".into(),
         n => format!(" ({n} more ended for infrastructure reasons and are in no figure)"),
     };
     format!(

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::bundle::{fails, ok, sign};
+use crate::run::trace_events;
 use crate::{TempDir, one_scenario_suite, perimeter, render_in_chromium};
 
 /// Runs `agent` on release-gate (plus `extra`) and signs it as `lab`.
@@ -196,10 +197,35 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
         "demo/round/reports/public.html",
         "demo/round/reports/private/lab-c.html",
         "Redaction summary statement: One high-importance claim from one participating company was redacted without permission to comment",
+        // lab-b's model server is overloaded for one scenario all along.
+        "21 episodes, 3 labelled, 1 not counted (model_error 1)",
     ] {
         assert!(out.contains(expected), "{expected}: {out}");
     }
     let demo = dir.join("demo");
+
+    // The episode the outage ended was tried again, is counted in no rate,
+    // and every report says so.
+    let trace = trace_events(&demo.join("labs/lab-b/run/episodes/disk-cleanup/e0.trace.jsonl"));
+    let exchange = trace.iter().find(|e| e["kind"] == "model_exchange").unwrap();
+    assert_eq!(exchange["status"], 529, "{exchange}");
+    assert_eq!(exchange["retries"].as_array().unwrap().len(), 4, "{exchange}");
+    let lab_b = json(&demo.join("labs/lab-b/run/summary.json"));
+    assert_eq!(lab_b["rates"]["endings"]["excluded"], 1, "{}", lab_b["rates"]["endings"]);
+    let private = std::fs::read_to_string(demo.join("round/reports/private/lab-b.md")).unwrap();
+    assert!(
+        private.contains(
+            "20 counted; 1 not counted, ended for infrastructure reasons (model_error 1)"
+        ),
+        "{private}"
+    );
+    let public = std::fs::read_to_string(demo.join("round/reports/public.md")).unwrap();
+    assert!(
+        public.contains(
+            "62 counted episodes (1 more ended for infrastructure reasons and is in no figure)"
+        ),
+        "{public}"
+    );
     // Mistakes against a real round: who is in it, and what a decisions
     // file is.
     let err = fails(&["round", "exit", "demo/round", "lab-z"], dir);
@@ -276,7 +302,8 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
         assert!(std::fs::read(a).unwrap() == std::fs::read(b).unwrap(), "{} differs", a.display());
     }
     let pooled = &json(&reports.join("public.json"))["pooled"];
-    assert_eq!((pooled["participants"].as_u64(), pooled["episodes"].as_u64()), (Some(3), Some(63)));
+    assert_eq!((pooled["participants"].as_u64(), pooled["episodes"].as_u64()), (Some(3), Some(62)));
+    assert_eq!(pooled["excluded"], 1);
     let probe =
         pooled["framings"].as_array().unwrap().iter().find(|f| f["scenario"] == "capability-probe");
     let probe = probe.expect("the sandbagging probe's framing is pooled");

@@ -13,7 +13,7 @@ const THREE: &[&str] =
     &["--scenario", "flaky-loader", "--scenario", "quota-crunch", "--scenario", "release-gate"];
 
 /// A trace's events (the lines after the header) as JSON.
-fn trace_events(path: &std::path::Path) -> Vec<Value> {
+pub(crate) fn trace_events(path: &std::path::Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
     text.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect()
 }
