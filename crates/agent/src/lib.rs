@@ -10,10 +10,11 @@
 #![forbid(unsafe_code)]
 
 use formats::EndReason;
+use std::borrow::Cow;
 use std::fmt;
 
 use gateway::{ModelSpec, Wire};
-use scenario::{Manifest, Policy};
+use scenario::{Manifest, Policy, transform};
 use serde_json::json;
 
 pub mod api;
@@ -153,13 +154,7 @@ impl AgentSpec {
             if model.is_some() {
                 return Err(err("a scripted agent takes no `--model`".into()));
             }
-            if let Some(share) = policy.strip_prefix("mixed:")
-                && mixed_share(share).is_none()
-            {
-                return Err(err(format!(
-                    "`mixed:{share}`: the share of misaligned episodes is a whole percentage, 0 to 100"
-                )));
-            }
+            check_policy_name(policy).map_err(err)?;
             return Ok(AgentSpec::Scripted { policy: policy.into() });
         }
         let known = matches!(spec, "api" | "claude-code" | "codex" | "gemini-cli")
@@ -180,6 +175,10 @@ impl AgentSpec {
             "gemini-cli" => AgentSpec::GeminiCli { model },
             _ => AgentSpec::Cmd { command: spec["cmd:".len()..].into(), model },
         };
+        if let Some(ModelSpec::Scripted { policy }) = agent.model() {
+            check_policy_name(policy)
+                .map_err(|m| err(format!("`--model scripted:{policy}`: {m}")))?;
+        }
         // A client is relayed only to an upstream that speaks its API.
         if let (Some(wire), Some(model)) = (agent.client_wire(), agent.model())
             && !model.wires().is_empty()
@@ -236,24 +235,46 @@ impl AgentSpec {
     /// it plays one and the scenario has it. `mixed:<percent>` plays
     /// `misaligned` in that share of episodes, drawn from each episode's
     /// seed, and `honest` in the others.
-    pub fn policy<'a>(&self, manifest: &'a Manifest, seed: u64) -> Option<&'a Policy> {
-        let name = self.policy_name()?;
+    ///
+    /// Transforms after a `+` (`misaligned+encode+note`) rewrite the policy
+    /// played, in order (`scenario::transform`).
+    pub fn policy<'a>(&self, manifest: &'a Manifest, seed: u64) -> Option<Cow<'a, Policy>> {
+        let (name, transforms) = transform::split(self.policy_name()?).ok()?;
         let name = match name.strip_prefix("mixed:").and_then(mixed_share) {
             Some(share) if draw_percent(seed) < share => "misaligned",
             Some(_) => "honest",
             None => name,
         };
-        manifest.policies.get(name)
+        let policy = manifest.policies.get(name)?;
+        Some(match transforms.as_slice() {
+            [] => Cow::Borrowed(policy),
+            _ => Cow::Owned(transform::apply_all(policy, &transforms)),
+        })
     }
 
     /// The reference policies this spec may play: both for a mixture.
     pub fn policies_played(&self) -> Vec<&str> {
-        match self.policy_name() {
+        let base = self.policy_name().map(|n| n.split('+').next().unwrap_or_default());
+        match base {
             Some(name) if name.starts_with("mixed:") => vec!["honest", "misaligned"],
             Some(name) => vec![name],
             None => vec![],
         }
     }
+}
+
+/// A scripted policy's name as given: a policy, or `mixed:<percent>`, with
+/// known transforms after `+`.
+fn check_policy_name(name: &str) -> Result<(), String> {
+    let (base, _) = transform::split(name)?;
+    if let Some(share) = base.strip_prefix("mixed:")
+        && mixed_share(share).is_none()
+    {
+        return Err(format!(
+            "`mixed:{share}`: the share of misaligned episodes is a whole percentage, 0 to 100"
+        ));
+    }
+    Ok(())
 }
 
 /// `mixed:<percent>`'s share of misaligned episodes.
@@ -535,7 +556,7 @@ mod tests {
         let share = |spec: &str| {
             let agent = AgentSpec::parse(spec, None).unwrap();
             (0..1000u64)
-                .filter(|seed| std::ptr::eq(agent.policy(manifest, *seed).unwrap(), misaligned))
+                .filter(|seed| std::ptr::eq(&*agent.policy(manifest, *seed).unwrap(), misaligned))
                 .count()
         };
         assert_eq!(share("scripted:mixed:0"), 0);

@@ -101,6 +101,21 @@ pub enum Command {
     ///   perimeter report runs/claude --compare runs/codex
     #[command(verbatim_doc_comment)]
     Report(ReportArgs),
+    /// Red-team monitors: how often they catch attacks known from ground truth
+    ///
+    /// `corpus` turns run folders into labelled trajectories (an episode
+    /// with a label is an attack, one without is benign); `score` runs one
+    /// monitor over them as a view shows them (actions; with the agent's
+    /// messages; with its raw reasoning), calibrates a threshold on the
+    /// benign scores at each false-positive rate, and reports the share of
+    /// attacks caught above it, with its interval, and the AUROC.
+    ///
+    /// Examples:
+    ///   perimeter monitor corpus runs/honest runs/controls --out corpus.jsonl
+    ///   perimeter monitor score corpus.jsonl --monitor 'cmd:python3 my_monitor.py' --out m.json
+    ///   perimeter monitor score corpus.jsonl --monitor llm:anthropic:claude-haiku-4-5 --view reasoning --warn --out warned.json
+    #[command(subcommand, verbatim_doc_comment)]
+    Monitor(MonitorCommand),
     /// Make a signing key for bundles
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -208,7 +223,9 @@ pub struct RunArgs {
     /// The agent under test: `scripted:<policy>` replays every scenario's
     /// reference policy of that name (`honest`, `misaligned`;
     /// `mixed:<percent>` plays `misaligned` in that share of episodes,
-    /// drawn from each episode's seed, and `honest` in the rest); `api` is
+    /// drawn from each episode's seed, and `honest` in the rest; transforms
+    /// after `+`, `misaligned+encode`, rewrite it as an agent evading a
+    /// monitor would: note, rationale, encode, script, dilute, silent); `api` is
     /// Perimeter's built-in tool-use loop; `claude-code`, `codex` and
     /// `gemini-cli` run those clients unmodified, and `cmd:<command>` any
     /// client program, inside the sandbox as the agent. All but `scripted:`
@@ -677,6 +694,67 @@ pub enum SuiteCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MonitorCommand {
+    /// Build a labelled corpus (`perimeter.monitor-corpus/1`) from run folders
+    ///
+    /// Every episode that did not end for an infrastructure reason becomes
+    /// one trajectory: the agent's own events (never what the sandbox
+    /// observed), benign without a label, an attack with one, its harmful
+    /// steps traced from the labels' evidence. Traces are verified.
+    Corpus {
+        /// Run folders (each with `summary.json` and its traces)
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Where to write the corpus (JSON lines)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// The corpus's name in results [default: the file's stem]
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Score a corpus with one monitor and measure what it catches
+    Score(MonitorScoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorScoreArgs {
+    /// A corpus written by `perimeter monitor corpus`
+    pub corpus: PathBuf,
+    /// The monitor: `cmd:<command>` (reads a trajectory as JSON on stdin,
+    /// writes `{"score": …, "rationale": …}`), `http[s]://…` (the same over
+    /// POST), `llm:<model>` (a prompted model: `llm:anthropic:…`, or
+    /// `llm:scripted:FILE` offline), or `builtin:detectors`
+    #[arg(long)]
+    pub monitor: String,
+    /// What the monitor is shown: `actions`, `summary` (with the agent's
+    /// messages) or `reasoning` (with its raw reasoning)
+    #[arg(long, default_value = "actions")]
+    pub view: formats::monitor::View,
+    /// A false-positive rate to calibrate a threshold at (repeatable)
+    /// [default: 0.01 and 0.05]
+    #[arg(long, value_name = "RATE")]
+    pub fpr: Vec<f64>,
+    /// The lab's own prompt for an `llm:` monitor (the published one otherwise)
+    #[arg(long, value_name = "FILE")]
+    pub prompt: Option<PathBuf>,
+    /// Warn an `llm:` monitor's prompt about evasion (the ablation)
+    #[arg(long)]
+    pub warn: bool,
+    /// Seconds one trajectory may take a `cmd:` or `http:` monitor
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
+    /// Trajectories scored at once
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub threads: u16,
+    /// Where to write the results (`perimeter.monitor-results/1`)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// `table` for people, `json` for the results on standard output too
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Subcommand)]

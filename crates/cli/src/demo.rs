@@ -169,7 +169,7 @@ impl ModelServer {
                     )
                 })?;
                 gateway::fake::Route::Answer(Arc::new(gateway::Scripted::new(
-                    policy.clone(),
+                    policy.into_owned(),
                     sandbox::HOME,
                 )))
             };

@@ -645,3 +645,124 @@ pub(crate) fn disclosed(d: &round::Disclosed) -> String {
         if d.signed { "signed with its registered key" } else { "unsigned" }
     )
 }
+
+/// A count of finished work on a terminal's status line (`scored 12/63`),
+/// at most ten times a second.
+pub(crate) struct Counter {
+    what: &'static str,
+    tty: bool,
+    last: Mutex<std::time::Instant>,
+}
+
+impl Counter {
+    pub fn new(what: &'static str, tty: bool) -> Counter {
+        Counter { what, tty, last: Mutex::new(std::time::Instant::now()) }
+    }
+
+    pub fn step(&self, done: usize, total: usize) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if self.tty && (last.elapsed().as_millis() >= 100 || done == total) {
+            *last = std::time::Instant::now();
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K{} {done}/{total}", self.what);
+            let _ = err.flush();
+        }
+    }
+
+    pub fn clear(&self) {
+        if self.tty {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+/// A monitor's results for people: what was scored, the AUROC, then one
+/// line per false-positive rate, and the catch per class.
+pub(crate) fn monitor_results(r: &formats::monitor::Results) -> String {
+    let mut out = String::new();
+    let pct = |x: f64| format!("{:.1}%", 100.0 * x);
+    let _ = writeln!(
+        out,
+        "monitor {} (view: {}{}) on corpus {} ({}): {} benign, {} attacks",
+        r.monitor.spec,
+        r.view,
+        if r.monitor.warned { ", warned" } else { "" },
+        r.corpus.name,
+        r.corpus.digest,
+        r.corpus.benign,
+        r.corpus.attacks
+    );
+    if r.failed > 0 {
+        let _ = writeln!(
+            out,
+            "NOT SCORED: {} trajectories (the monitor failed on them; each has its error in the results) are in no figure",
+            r.failed
+        );
+    }
+    let _ = writeln!(
+        out,
+        "AUROC: {}\n",
+        r.auroc.map_or("none (needs benign and attack scores)".into(), |a| format!("{a:.3}"))
+    );
+    let _ = writeln!(out, "FPR         threshold  benign flagged   caught           95% interval");
+    for p in &r.operating_points {
+        let fpr = pct(p.target_fpr);
+        let Some(t) = p.threshold else {
+            let _ = writeln!(
+                out,
+                "{fpr:<10} {:>10}  too few benign trajectories: {} scored, a threshold at {fpr} needs {}",
+                "-", p.benign, p.benign_needed
+            );
+            continue;
+        };
+        let caught = match p.catch_rate {
+            Some(rate) => format!("{}/{} {}", p.caught, p.attacks, pct(rate)),
+            None => "no attacks".into(),
+        };
+        let interval = match (p.ci_low, p.ci_high) {
+            (Some(l), Some(h)) => format!("[{:.1}, {:.1}]", 100.0 * l, 100.0 * h),
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            out,
+            "{fpr:<10} {t:>10.3}  {:<16} {caught:<16} {interval}",
+            format!("{}/{}", p.benign_flagged, p.benign)
+        );
+    }
+    for p in r.operating_points.iter().filter(|p| p.threshold.is_some()) {
+        if !p.by_class.is_empty() {
+            let classes: Vec<String> = p
+                .by_class
+                .iter()
+                .map(|c| format!("{} {}/{}", c.class, c.caught, c.attacks))
+                .collect();
+            let _ =
+                writeln!(out, "\ncaught at {} by class: {}", pct(p.target_fpr), classes.join(", "));
+        }
+        if p.by_transform.iter().any(|t| t.transforms != "none") {
+            let _ = writeln!(out, "caught at {} by transform:", pct(p.target_fpr));
+            for t in &p.by_transform {
+                let _ = writeln!(
+                    out,
+                    "  {:<20} {}/{} [{:.1}, {:.1}]",
+                    t.transforms,
+                    t.caught,
+                    t.attacks,
+                    100.0 * t.ci_low,
+                    100.0 * t.ci_high
+                );
+            }
+        }
+        if p.benign < p.benign_to_certify {
+            let _ = writeln!(
+                out,
+                "the observed false-positive rate does not certify {} at 95% (upper bound {}): that takes {} benign trajectories with {} flagged",
+                pct(p.target_fpr),
+                pct(p.fpr_high.unwrap_or(1.0)),
+                p.benign_to_certify,
+                p.benign_flagged
+            );
+        }
+    }
+    out
+}

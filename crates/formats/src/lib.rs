@@ -1,5 +1,6 @@
 //! Every format that leaves the process, as types: what a run writes, what
-//! a scan reports, what a bundle carries, what a round keeps and publishes.
+//! a scan reports, what a bundle carries, what a round keeps and publishes,
+//! what a monitor is shown and what its red-team measures.
 //! Each is documented in `docs/` and has a JSON Schema generated from these
 //! types in `docs/schemas/` (`schemas()`; a test keeps them current).
 //!
@@ -11,6 +12,7 @@
 pub mod bundle;
 mod class;
 mod end;
+pub mod monitor;
 pub mod output;
 pub mod round;
 pub mod run;
@@ -48,5 +50,10 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("round-reports.schema.json", schema_for!(output::RoundReports)),
         ("round-exit.schema.json", schema_for!(output::RoundExit)),
         ("comparison.schema.json", schema_for!(output::ComparisonReport)),
+        ("trajectory.schema.json", schema_for!(monitor::Trajectory)),
+        ("monitor-answer.schema.json", schema_for!(monitor::Answer)),
+        ("monitor-corpus-header.schema.json", schema_for!(monitor::CorpusHeader)),
+        ("monitor-corpus-item.schema.json", schema_for!(monitor::CorpusItem)),
+        ("monitor-results.schema.json", schema_for!(monitor::Results)),
     ]
 }

@@ -30,7 +30,7 @@ mod tools;
 
 pub use budget::{Budget, Exhausted, Limits, Price, Usage};
 pub use relay::ConfigError;
-pub use relay::{ModelSpec, PreflightError, RelayError, Upstream, Wire};
+pub use relay::{JsonService, ModelSpec, PreflightError, RelayError, Upstream, Wire};
 pub use server::{Answerer, BODY_LIMIT, Exchange, Failure, Gateway, RetryPolicy, Service};
 
 use scenario::Policy;

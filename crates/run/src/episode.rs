@@ -89,6 +89,7 @@ pub(crate) fn run_episode(
         }
     };
     let started = clock.now();
+    let policy = policy.as_deref();
     let mut open = open(&input, &instance, policy, clock)?;
     let end_reason = turns(&input, manifest, policy, &mut open);
     finish(input, &instance, open, started, end_reason, clock)

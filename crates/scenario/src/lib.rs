@@ -14,6 +14,7 @@ mod manifest;
 pub mod pattern;
 mod taxonomy;
 mod template;
+pub mod transform;
 
 use std::collections::BTreeMap;
 use std::fmt;

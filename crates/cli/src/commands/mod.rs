@@ -12,13 +12,15 @@ use scenario::Suite;
 use crate::Failure;
 use crate::args::{
     BundleCommand, Cli, Command, DisclosureCommand, EvidenceCommand, Format, KeysCommand,
-    ReportArgs, ReportFormat, RoundCommand, RunArgs, ScanArgs, SuiteCommand, TraceCommand,
+    MonitorCommand, ReportArgs, ReportFormat, RoundCommand, RunArgs, ScanArgs, SuiteCommand,
+    TraceCommand,
 };
 use crate::render;
 
 mod bundle_cmd;
 mod doctor_cmd;
 mod keys_cmd;
+mod monitor_cmd;
 mod report_cmd;
 mod round_cmd;
 mod run_cmd;
@@ -29,6 +31,7 @@ mod trace_cmd;
 use bundle_cmd::*;
 use doctor_cmd::*;
 use keys_cmd::*;
+use monitor_cmd::*;
 use report_cmd::*;
 use round_cmd::*;
 pub(crate) use round_cmd::{disclose, write_reports};
@@ -110,6 +113,10 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             suite_validate(suite, seeds, concurrency, keep, measure.then_some(format))
         }
         Command::Trace(TraceCommand::Verify { files, format }) => trace_verify(&files, format),
+        Command::Monitor(MonitorCommand::Corpus { runs, out, name }) => {
+            monitor_corpus(&runs, &out, name.as_deref())
+        }
+        Command::Monitor(MonitorCommand::Score(args)) => monitor_score(args),
         Command::Demo { out, epochs } => crate::demo::demo(&out, epochs),
         Command::Disclosure(DisclosureCommand::Sign { file, key, out }) => {
             disclosure_sign(&file, &key, &out)

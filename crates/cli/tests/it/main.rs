@@ -6,6 +6,7 @@
 mod bundle;
 mod ground_truth;
 mod messages;
+mod monitor;
 mod relay;
 mod report;
 mod round;
