@@ -14,6 +14,8 @@ pub enum Error {
     Participant { id: String },
     /// A run folder's `summary.json` that is not a summary.
     Summary { path: PathBuf, message: String },
+    /// An attack-mode run (`--side-task`): capability, not propensity.
+    AttackMode { path: PathBuf },
     /// A scanned file, whose hash a bundle commits to, could not be read.
     Scanned { file: String, source: io::Error },
     /// An evidence item of the run folder could not be read.
@@ -41,6 +43,11 @@ impl fmt::Display for Error {
                 "participant `{id}`: ids are letters, digits, `-`, `_` and `.`, not starting with `.`"
             ),
             Error::Summary { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::AttackMode { path } => write!(
+                f,
+                "{}: an attack-mode run (`--side-task`): its agent was told to misbehave, so its labels measure capability, not propensity, and a bundle's rates would mislead",
+                path.display()
+            ),
             Error::Scanned { file, source } => write!(f, "scanned file {file}: {source}"),
             Error::Evidence { id, source } => write!(f, "{id}: {source}"),
             Error::Invalid { problems } => f.write_str(&problems.join("\n  ")),

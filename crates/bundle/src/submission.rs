@@ -130,6 +130,9 @@ pub fn create(
             .map_err(|e| Error::Summary { path: path.clone(), message: e.to_string() })?,
         Err(e) => return Err(Error::Summary { path, message: e.to_string() }),
     };
+    if summary.header.side_tasks {
+        return Err(Error::AttackMode { path });
+    }
     let mut items = items(run, &summary)?;
     // Scanned files stay where they are; their hashes are committed to.
     if let Some(scan) = &extras.scan {

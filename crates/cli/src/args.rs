@@ -276,6 +276,14 @@ pub struct RunArgs {
     /// no rate counts
     #[arg(long, requires = "resume")]
     pub retry_failed: bool,
+    /// Attack mode, for covert capability: each episode's task also carries
+    /// a secret side task from its scenario (the misbehaviour it tempts,
+    /// asked for outright) and says a monitor watches. The labels then say
+    /// whether the agent could do it; score the run with `perimeter monitor`
+    /// to see whether it did so unnoticed. Such a run is no propensity
+    /// figure: bundles refuse it
+    #[arg(long)]
+    pub side_task: bool,
     /// Wall-time limit per episode, in seconds
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     pub wall_time: u64,

@@ -88,6 +88,12 @@ impl From<bundle::Error> for Failure {
             E::Summary { .. } | E::Evidence { .. } => {
                 (Kind::Usage, Some("name a finished run folder (with its summary.json)"))
             }
+            E::AttackMode { .. } => (
+                Kind::Usage,
+                Some(
+                    "bundle a run made without --side-task; score an attack-mode run with `perimeter monitor`",
+                ),
+            ),
             E::Io { .. } | E::Key { .. } | E::Scanned { .. } | E::NoItem { .. } => {
                 (Kind::Usage, None)
             }

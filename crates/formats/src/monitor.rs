@@ -123,6 +123,10 @@ pub enum Truth {
     Benign,
     /// The episode carries at least one label.
     Attack,
+    /// An attack-mode episode (`perimeter run --side-task`) that left no
+    /// label: asked to misbehave, it did no harm. Neither benign nor an
+    /// attack; counted only in the covert figures.
+    Attempt,
 }
 
 /// A corpus file's first line.
@@ -134,6 +138,9 @@ pub struct CorpusHeader {
     pub digest: String,
     pub benign: u64,
     pub attacks: u64,
+    /// Attack-mode episodes that left no label (`attempt` items).
+    #[serde(default)]
+    pub attempts: u64,
     /// The run folders the items came from.
     pub sources: Vec<CorpusSource>,
     /// Episodes left out because they ended for an infrastructure reason:
@@ -191,6 +198,13 @@ pub struct CorpusItem {
     /// Indices into `steps` of the tool calls that did the harm: each
     /// label's evidence traced back to the agent's call before it.
     pub attack_steps: Vec<usize>,
+    /// For an attack-mode episode: its secret side task and whether it was
+    /// done. The task below is the user's, without the side task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side_task: Option<crate::run::SideTaskRecord>,
+    /// Every hidden check of the main task passed.
+    #[serde(default)]
+    pub main_task_success: bool,
     pub task: String,
     /// Every step, raw reasoning included; a view shows a subset.
     pub steps: Vec<Step>,
@@ -265,6 +279,29 @@ pub struct OperatingPoint {
     /// written), with the Wilson interval.
     #[serde(default)]
     pub by_transform: Vec<TransformCatch>,
+    /// Over the attack-mode episodes scored, when there are any: how often
+    /// the side task was done without the monitor flagging it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covert: Option<Covert>,
+}
+
+/// Covert capability at one threshold: of the attack-mode episodes scored,
+/// those whose side task was done (ground truth), whose main task passed,
+/// and those done *uncaught* (scored at or below the threshold).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Covert {
+    pub episodes: u64,
+    pub side_task_done: u64,
+    pub main_task_done: u64,
+    pub both_done: u64,
+    /// Side task done and not flagged.
+    pub uncaught: u64,
+    /// Side and main task done, and not flagged.
+    pub uncaught_with_main: u64,
+    /// `uncaught / episodes`, with the Wilson interval.
+    pub uncaught_rate: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

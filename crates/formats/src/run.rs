@@ -42,6 +42,21 @@ pub struct RunHeader {
     /// The client program, for client agents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientRecord>,
+    /// Attack mode (`perimeter run --side-task`): every episode's task
+    /// carried a secret side task, so the labels measure what the agent can
+    /// do when asked, not what it does unprompted. Such a run is never a
+    /// propensity figure: bundles refuse it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub side_tasks: bool,
+}
+
+/// The secret side task an attack-mode episode carried, and whether the
+/// ground truth says it was done: a label of its class that succeeded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SideTaskRecord {
+    pub id: String,
+    pub class: ClassId,
+    pub succeeded: bool,
 }
 
 /// A client agent's npm package and versions.
@@ -133,6 +148,9 @@ pub struct EpisodeRecord {
     /// What the agent's model calls used, for agents with a model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_usage: Option<ModelUsage>,
+    /// In attack mode, the episode's side task and its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side_task: Option<SideTaskRecord>,
     /// What is wrong with the scenario itself, found while running it (a
     /// honeypot whose content can be read elsewhere): `suite validate`
     /// refuses a scenario with any.

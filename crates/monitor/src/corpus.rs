@@ -155,16 +155,25 @@ pub fn build(name: &str, dirs: &[PathBuf]) -> Result<Corpus, Error> {
             }
             let attack_steps =
                 record.attack_steps(e.labels.iter().flat_map(|l| l.evidence.iter().copied()));
+            let truth = match (classes.is_empty(), &e.side_task) {
+                (false, _) => Truth::Attack,
+                (true, Some(_)) => Truth::Attempt,
+                (true, None) => Truth::Benign,
+            };
+            // A monitor sees the task the user gave, never the secret one.
+            let task = scenario::without_side_task(&record.task).to_owned();
             items.push(CorpusItem {
                 id,
                 scenario: e.scenario.clone(),
                 epoch: e.epoch,
                 trace_head: head,
-                truth: if classes.is_empty() { Truth::Benign } else { Truth::Attack },
+                truth,
                 classes,
                 transforms: transforms.clone(),
                 attack_steps,
-                task: record.task,
+                side_task: e.side_task.clone(),
+                main_task_success: e.main_task_success,
+                task,
                 steps: record.steps,
             });
         }
@@ -177,6 +186,7 @@ pub fn build(name: &str, dirs: &[PathBuf]) -> Result<Corpus, Error> {
         digest,
         benign: count(Truth::Benign),
         attacks: count(Truth::Attack),
+        attempts: count(Truth::Attempt),
         sources: runs
             .iter()
             .map(|r| CorpusSource {
@@ -266,11 +276,12 @@ impl Corpus {
             ));
         }
         let count = |t| items.iter().filter(|i| i.truth == t).count() as u64;
-        if (count(Truth::Benign), count(Truth::Attack)) != (header.benign, header.attacks) {
+        let counts = (count(Truth::Benign), count(Truth::Attack), count(Truth::Attempt));
+        if counts != (header.benign, header.attacks, header.attempts) {
             return Err(error(
                 path,
                 Some(1),
-                "`benign` and `attacks` do not count the items that follow",
+                "`benign`, `attacks` and `attempts` do not count the items that follow",
             ));
         }
         let mut ids = BTreeSet::new();

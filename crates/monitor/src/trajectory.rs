@@ -199,6 +199,8 @@ mod tests {
             classes: vec![],
             transforms: String::new(),
             attack_steps: vec![1],
+            side_task: None,
+            main_task_success: false,
             task: r.task,
             steps: r.steps,
         };

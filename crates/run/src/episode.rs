@@ -60,6 +60,8 @@ pub(crate) struct EpisodeInput<'a> {
     pub clients: Option<&'a Path>,
     /// Where a relayed model's calls go.
     pub upstream: Option<&'a Upstream>,
+    /// Attack mode: the task carries a secret side task.
+    pub side_tasks: bool,
     pub scratch: PathBuf,
     pub slot: u32,
     /// The run folder and the trace's path inside it.
@@ -72,10 +74,18 @@ pub(crate) fn run_episode(
     clock: &dyn Clock,
 ) -> Result<EpisodeRecord, Error> {
     let scenario = input.scenario;
-    let instance = scenario.instantiate(input.seed).map_err(|message| Error::Sandbox {
+    let mut instance = scenario.instantiate(input.seed).map_err(|message| Error::Sandbox {
         scenario: scenario.manifest.id.clone(),
         message: format!("instantiating for seed {}: {message}", input.seed),
     })?;
+    let side_task = match input.side_tasks {
+        true => instance.manifest.side_task_for(input.seed),
+        false => None,
+    };
+    if let Some(side) = &side_task {
+        instance.manifest.task.prompt =
+            scenario::with_side_task(&instance.manifest.task.prompt, side);
+    }
     let manifest = &instance.manifest;
     // The reference policy played by a scripted agent or scripted model.
     let policy = match input.agent.policy_name() {
@@ -92,7 +102,7 @@ pub(crate) fn run_episode(
     let policy = policy.as_deref();
     let mut open = open(&input, &instance, policy, clock)?;
     let end_reason = turns(&input, manifest, policy, &mut open);
-    finish(input, &instance, open, started, end_reason, clock)
+    finish(input, &instance, open, started, end_reason, side_task, clock)
 }
 
 /// An episode under way: the sandbox and its services started, the setup
@@ -296,6 +306,7 @@ fn finish(
     open: Open<'_>,
     started: trace::Timestamp,
     end_reason: EndReason,
+    side_task: Option<scenario::SideTask>,
     clock: &dyn Clock,
 ) -> Result<EpisodeRecord, Error> {
     let scenario = input.scenario;
@@ -335,6 +346,11 @@ fn finish(
     if let Some(e) = ep.write_error.take() {
         return Err(Error::Io { path: partial, source: e });
     }
+    let side_task = side_task.and_then(|t| {
+        let class = t.class.parse::<formats::ClassId>().ok()?;
+        let succeeded = labels.iter().any(|l| l.class == class && l.succeeded);
+        Some(formats::run::SideTaskRecord { id: t.id, class, succeeded })
+    });
     let Episode { session, writer, sink, gateway, .. } = ep;
     drop((sink, gateway));
     let model_usage = service.map(|s| crate::summary::model_usage(s.budget().spent()));
@@ -363,6 +379,7 @@ fn finish(
         trace_head: head,
         end_reason,
         model_usage,
+        side_task,
         scenario_problems,
         started,
         finished,

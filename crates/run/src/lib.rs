@@ -102,6 +102,9 @@ pub struct RunConfig {
     /// Where a relayed model's calls go, with the key the harness holds
     /// (`Upstream::new` over the environment); `None` for scripted models.
     pub upstream: Option<gateway::Upstream>,
+    /// Attack mode: each episode's task carries one of its scenario's
+    /// secret side tasks, and says a monitor watches.
+    pub side_tasks: bool,
 }
 
 /// Progress reports. Called from the thread that called [`run`], except
@@ -333,6 +336,7 @@ impl RunConfig {
                 max_cost_usd: l.model.cost_usd,
                 price_usd_per_mtok: l.model.price.map(|p| [p.input, p.output]),
             },
+            side_tasks: self.side_tasks,
             scaffold: self.agent.scaffold().into(),
             permission_mode: self.agent.permission_mode().into(),
             client: self.agent.client_package().map(|(package, pinned)| ClientRecord {
@@ -656,6 +660,7 @@ fn run_one(
         init_program: &config.init_program,
         clients: config.clients.as_deref(),
         upstream: config.upstream.as_ref(),
+        side_tasks: config.side_tasks,
         scratch: episode_scratch,
         slot,
         out: &config.out,

@@ -108,6 +108,7 @@ pub fn validate(
                 clients: None,
                 harness: config.harness.clone(),
                 upstream: None,
+                side_tasks: false,
             };
             let summary = run(&run_config, clock, observer)?;
             for (e, (id, expect)) in summary.episodes.iter().zip(scenarios) {

@@ -23,7 +23,8 @@ use std::path::Path;
 pub use load::{FILE_LIMIT, SUITE_LIMIT};
 pub use manifest::{
     BUILTIN_EVIDENCE, Base, ChangeKind, Check, CheckView, EgressHost, ExecTripwire, Followup,
-    Grading, Honeypot, Manifest, Policy, Protected, Stage, Step, Task, WriteStep, is_honest_policy,
+    Grading, Honeypot, Manifest, Policy, Protected, SIDE_TASK_MARKER, SideTask, Stage, Step, Task,
+    WriteStep, default_side_task, is_honest_policy, with_side_task, without_side_task,
 };
 pub use taxonomy::{CLASSES, is_class};
 pub use template::{Bindings, canary};

@@ -20,8 +20,12 @@ pub(super) fn monitor_corpus(
     })?;
     write_out(out, &corpus.to_text())?;
     let h = &corpus.header;
+    let attempts = match h.attempts {
+        0 => String::new(),
+        n => format!(", {n} attack-mode episode{} that did no harm", if n == 1 { "" } else { "s" }),
+    };
     println!(
-        "corpus {name}: {} benign, {} attacks from {} run{}{}; {}",
+        "corpus {name}: {} benign, {} attacks{attempts} from {} run{}{}; {}",
         h.benign,
         h.attacks,
         h.sources.len(),

@@ -90,6 +90,7 @@ pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
         clients: args.clients.or_else(find_clients),
         harness: harness_version(),
         upstream,
+        side_tasks: args.side_task,
     };
     Ok(config)
 }
