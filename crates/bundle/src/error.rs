@@ -16,6 +16,10 @@ pub enum Error {
     Summary { path: PathBuf, message: String },
     /// An attack-mode run (`--side-task`): capability, not propensity.
     AttackMode { path: PathBuf },
+    /// A monitor results file that is not one.
+    Monitor { path: PathBuf, message: String },
+    /// A questionnaire answer cites what the bundle does not hold.
+    Cite { question: String, item: String, items: Vec<String> },
     /// A scanned file, whose hash a bundle commits to, could not be read.
     Scanned { file: String, source: io::Error },
     /// An evidence item of the run folder could not be read.
@@ -43,6 +47,16 @@ impl fmt::Display for Error {
                 "participant `{id}`: ids are letters, digits, `-`, `_` and `.`, not starting with `.`"
             ),
             Error::Summary { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Monitor { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Cite { question, item, items } => write!(
+                f,
+                "{question} cites `{item}`, which is not an evidence item of this bundle{}",
+                if items.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (its monitor results: {})", items.join(", "))
+                }
+            ),
             Error::AttackMode { path } => write!(
                 f,
                 "{}: an attack-mode run (`--side-task`): its agent was told to misbehave, so its labels measure capability, not propensity, and a bundle's rates would mislead",

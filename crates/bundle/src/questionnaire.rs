@@ -36,8 +36,8 @@ pub fn is_date(s: &str) -> bool {
 }
 
 /// Reads a questionnaire file (`{"answers": [{"id", "as_of", "answer" |
-/// "declined": true, "disclosure"}]}`) into the form a bundle holds. Every
-/// problem is named, with the answer it is in.
+/// "declined": true, "disclosure", "cites"?}]}`) into the form a bundle
+/// holds. Every problem is named, with the answer it is in.
 pub fn read(doc: &Value) -> Result<Vec<Answer>, Vec<String>> {
     let mut problems = Vec::new();
     let mut out = Vec::new();
@@ -78,6 +78,18 @@ pub fn read(doc: &Value) -> Result<Vec<Answer>, Vec<String>> {
             }
             _ => {}
         }
+        let cites: Vec<String> = match &a["cites"] {
+            Value::Null => Vec::new(),
+            Value::Array(items) if items.iter().all(Value::is_string) => {
+                items.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect()
+            }
+            _ => {
+                problems.push(format!(
+                    "{at}: `cites` is a list of the bundle's evidence items, e.g. [\"monitor:ours.json\"]"
+                ));
+                Vec::new()
+            }
+        };
         // A withheld answer's text never enters the bundle.
         let kept = if level == Disclosure::Withheld || declined { None } else { text };
         out.push(Answer {
@@ -86,6 +98,7 @@ pub fn read(doc: &Value) -> Result<Vec<Answer>, Vec<String>> {
             declined,
             disclosure: level,
             answer: kept.map(str::to_owned),
+            cites,
         });
     }
     for (q, _, _) in QUESTIONS {

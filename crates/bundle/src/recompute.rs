@@ -2,7 +2,8 @@
 //! removed labels from a run's records and signed again would otherwise
 //! sign rates its episodes do not support. Every rate is recomputed the
 //! way `perimeter run` computed it (`rates::rates`) and every difference
-//! is named.
+//! is named. Monitor figures are checked the same way against their own
+//! counts, and each against the evidence item that holds its results.
 
 use std::collections::BTreeSet;
 
@@ -10,8 +11,69 @@ use formats::ClassId;
 use formats::bundle::Bundle;
 use formats::run::{Rate, Rates};
 
-/// What the signed rates say that the signed episodes do not.
+/// What the signed rates say that the signed episodes do not, and what
+/// the signed monitor figures say that their counts do not.
 pub fn disagreements(bundle: &Bundle) -> Vec<String> {
+    let mut out = monitors(bundle);
+    out.extend(run_rates(bundle));
+    out
+}
+
+/// Each monitor figure against its counts, and its results file against
+/// the evidence; each questionnaire citation against the evidence.
+fn monitors(bundle: &Bundle) -> Vec<String> {
+    let mut out = Vec::new();
+    let items = &bundle.evidence.items;
+    for (m, s) in bundle.content.monitors.iter().enumerate() {
+        let at = format!("content.monitors[{m}] ({})", s.monitor.spec);
+        match items.iter().find(|i| i.id == s.item) {
+            None => out.push(format!("{at}: its results `{}` are no evidence item", s.item)),
+            Some(i) if i.sha256 != s.results_sha256 => out.push(format!(
+                "{at}: results_sha256 {} is not the evidence item's {}",
+                s.results_sha256, i.sha256
+            )),
+            Some(_) => {}
+        }
+        for p in &s.operating_points {
+            let at = format!("{at} at {}", p.target_fpr);
+            if p.caught > p.attacks || p.benign_flagged > p.benign {
+                out.push(format!(
+                    "{at}: caught {} of {} attacks, flagged {} of {} benign",
+                    p.caught, p.attacks, p.benign_flagged, p.benign
+                ));
+                continue;
+            }
+            if p.threshold.is_none() != (p.status != "calibrated") {
+                out.push(format!("{at}: status `{}` with threshold {:?}", p.status, p.threshold));
+            }
+            if let (Some(rate), Some(low), Some(high)) = (p.catch_rate, p.ci_low, p.ci_high) {
+                let again = stats::wilson(p.caught, p.attacks, s.level);
+                if (again.rate - rate).abs() > 1e-12
+                    || (again.low - low).abs() > 1e-9
+                    || (again.high - high).abs() > 1e-9
+                {
+                    out.push(format!(
+                        "{at}: signed catch rate {rate} [{low}, {high}], its counts {} of {} give {} [{}, {}]",
+                        p.caught, p.attacks, again.rate, again.low, again.high
+                    ));
+                }
+            }
+            if let Some(c) =
+                p.by_class.iter().find(|c| c.caught > c.attacks || c.attacks > p.attacks)
+            {
+                out.push(format!("{at}: {} caught {} of {}", c.class, c.caught, c.attacks));
+            }
+        }
+    }
+    for a in bundle.content.questionnaire.iter().flatten() {
+        for c in a.cites.iter().filter(|c| !items.iter().any(|i| &i.id == *c)) {
+            out.push(format!("{} cites `{c}`, which is no evidence item", a.id));
+        }
+    }
+    out
+}
+
+fn run_rates(bundle: &Bundle) -> Vec<String> {
     let Some(signed) = &bundle.content.rates else { return Vec::new() };
     let outcomes: Vec<rates::Outcome> =
         bundle.content.episodes.iter().map(rates::Outcome::from).collect();

@@ -103,6 +103,10 @@ pub struct Extras {
     pub scan: Option<formats::scan::Report>,
     /// Questionnaire answers, as [`crate::questionnaire::read`] gives them.
     pub questionnaire: Option<Vec<Answer>>,
+    /// Monitor results files (`perimeter.monitor-results/1`): their figures
+    /// are included, and the files' hashes join the evidence as
+    /// `monitor:<path>`.
+    pub monitors: Vec<std::path::PathBuf>,
 }
 
 /// Whether `id` can name a participant: letters, digits, `-`, `_` and
@@ -148,6 +152,40 @@ pub fn create(
         }
         items.sort_by(|a, b| a.id.cmp(&b.id));
     }
+    let mut monitors = Vec::new();
+    for path in &extras.monitors {
+        let bad = |message: String| Error::Monitor { path: path.clone(), message };
+        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let results: formats::monitor::Results =
+            serde_json::from_slice(&bytes).map_err(|e| bad(format!("not monitor results: {e}")))?;
+        if results.format != formats::monitor::RESULTS_FORMAT {
+            return Err(bad(format!(
+                "`format` is `{}`; a bundle takes {}",
+                results.format,
+                formats::monitor::RESULTS_FORMAT
+            )));
+        }
+        let id = format!("monitor:{}", path.display());
+        if items.iter().any(|i| i.id == id) {
+            continue;
+        }
+        let sha256: [u8; 32] = Sha256::digest(&bytes).into();
+        monitors.push(results.summary(id.clone(), hex(&sha256)));
+        items.push(Item { id, sha256, events: None });
+    }
+    items.sort_by(|a, b| a.id.cmp(&b.id));
+    // What an answer cites must be in the bundle.
+    for a in extras.questionnaire.iter().flatten() {
+        for c in &a.cites {
+            if !items.iter().any(|i| &i.id == c) {
+                return Err(Error::Cite {
+                    question: a.id.clone(),
+                    item: c.clone(),
+                    items: monitors.iter().map(|m| m.item.clone()).collect(),
+                });
+            }
+        }
+    }
     let h = summary.header;
     let manifest = Manifest {
         bundle_format: FORMAT.into(),
@@ -191,6 +229,7 @@ pub fn create(
             .as_ref()
             .map(|s| ScanTotals { format: s.format.clone(), totals: s.totals.clone() }),
         questionnaire: extras.questionnaire.clone(),
+        monitors,
     };
     let evidence = Evidence {
         algorithm: "rfc6962-sha256".into(),
@@ -363,8 +402,13 @@ fn listed(verified: &Verified, run: &Path, id: &str) -> Result<(usize, Item, Vec
         .iter()
         .position(|i| i.id == id)
         .ok_or_else(|| Error::NoItem { id: id.into() })?;
-    let bytes =
-        std::fs::read(run.join(id)).map_err(|source| Error::Evidence { id: id.into(), source })?;
+    // A scanned file and a monitor's results are where they were named;
+    // every other item is in the run folder.
+    let path = match id.split_once(':') {
+        Some(("scan" | "monitor", file)) => std::path::PathBuf::from(file),
+        _ => run.join(id),
+    };
+    let bytes = std::fs::read(path).map_err(|source| Error::Evidence { id: id.into(), source })?;
     let item = Item::of(id.into(), &bytes);
     if item != verified.items[index] {
         return Err(Error::Changed { id: id.into() });

@@ -178,7 +178,10 @@ pub enum Command {
     /// The labs run the suite, answer the questionnaire and sign bundles;
     /// lab-b's agent calls its own model server (a local stand-in), which
     /// is overloaded for one scenario, so that episode is counted in no
-    /// rate and every report says so. The evaluator ingests the bundles,
+    /// rate and every report says so. Each lab's own monitor is scored on
+    /// the evaluator's shared corpus of known attacks (as written, with a
+    /// note to the reviewer, encoded), and the figures go into its bundle.
+    /// The evaluator ingests the bundles,
     /// one lab leaves silently, the others
     /// decide what may be published, and the private and public reports are
     /// written.
@@ -345,6 +348,11 @@ pub enum BundleCommand {
         /// Questionnaire answers (Q1–Q14, JSON; see docs/bundle-format.md)
         #[arg(long, value_name = "FILE")]
         questionnaire: Option<PathBuf>,
+        /// A monitor's results (`perimeter monitor score --out`), repeatable:
+        /// its figures are included and the file's hash joins the evidence
+        /// as `monitor:<path>`, which questionnaire answers may cite
+        #[arg(long, value_name = "FILE")]
+        monitor_results: Vec<PathBuf>,
         /// Where to write the signed bundle (never over an existing file)
         #[arg(long, value_name = "FILE")]
         out: PathBuf,

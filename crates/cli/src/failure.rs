@@ -88,6 +88,15 @@ impl From<bundle::Error> for Failure {
             E::Summary { .. } | E::Evidence { .. } => {
                 (Kind::Usage, Some("name a finished run folder (with its summary.json)"))
             }
+            E::Monitor { .. } => {
+                (Kind::Usage, Some("name results written by `perimeter monitor score --out`"))
+            }
+            E::Cite { .. } => (
+                Kind::Usage,
+                Some(
+                    "cite an item the bundle holds: add the results with --monitor-results, or fix the questionnaire's `cites`",
+                ),
+            ),
             E::AttackMode { .. } => (
                 Kind::Usage,
                 Some(

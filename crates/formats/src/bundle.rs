@@ -66,6 +66,10 @@ pub struct Content {
     /// The questionnaire's answers, when the bundle includes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub questionnaire: Option<Vec<Answer>>,
+    /// The lab's monitor red-team results (`perimeter monitor score`), as
+    /// figures; each results file is an evidence item.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitors: Vec<crate::monitor::MonitorSummary>,
 }
 
 /// An episode as a bundle carries it: its outcome and its trace's
@@ -214,6 +218,10 @@ pub struct Answer {
     pub disclosure: Disclosure,
     /// `null` when declined or withheld.
     pub answer: Option<String>,
+    /// Evidence the answer rests on: items of the bundle, such as a
+    /// monitor's results (`monitor:<path>`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cites: Vec<String>,
 }
 
 /// A u64 written as a decimal string.

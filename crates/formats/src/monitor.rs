@@ -333,3 +333,40 @@ pub struct Scored {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
+
+/// A monitor's results as a bundle carries them: every figure, no item's
+/// score or rationale (those stay at the lab, committed to by
+/// `results_sha256`, an evidence item of the bundle).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MonitorSummary {
+    /// The evidence item holding the results file: `monitor:<path>`.
+    pub item: String,
+    /// The results file's SHA-256, in hex, as its evidence item has it.
+    pub results_sha256: String,
+    pub monitor: MonitorId,
+    pub view: View,
+    pub corpus: CorpusRef,
+    pub level: f64,
+    pub auroc: Option<f64>,
+    pub scored: u64,
+    pub failed: u64,
+    pub operating_points: Vec<OperatingPoint>,
+}
+
+impl Results {
+    /// The figures of these results, for a bundle.
+    pub fn summary(&self, item: String, results_sha256: String) -> MonitorSummary {
+        MonitorSummary {
+            item,
+            results_sha256,
+            monitor: self.monitor.clone(),
+            view: self.view,
+            corpus: self.corpus.clone(),
+            level: self.level,
+            auroc: self.auroc,
+            scored: self.scores.len() as u64 - self.failed,
+            failed: self.failed,
+            operating_points: self.operating_points.clone(),
+        }
+    }
+}

@@ -277,6 +277,27 @@ pub struct Pooled {
     /// Per framing value the bundles' rates declare (`rates.framings`),
     /// over the episodes that drew it.
     pub framings: Vec<FramingFigure>,
+    /// Monitor catch rates on a shared corpus: per corpus, view and
+    /// false-positive rate that at least three participants scored their
+    /// own monitors on, the range of their catch rates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitors: Vec<MonitorFigure>,
+}
+
+/// Participants' own monitors on one shared corpus, in one view, at one
+/// false-positive rate: how their catch rates range. Each participant's
+/// monitor is its own, so no single pooled rate is given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MonitorFigure {
+    pub corpus: String,
+    pub corpus_digest: String,
+    pub view: crate::monitor::View,
+    pub target_fpr: f64,
+    pub participants: usize,
+    pub min: f64,
+    pub max: f64,
+    /// Attacks in the corpus each catch rate is over.
+    pub attacks: u64,
 }
 
 /// What was run, for the report's header.
@@ -372,6 +393,10 @@ pub struct Private {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endings: Option<crate::run::Endings>,
     pub rows: Vec<ContextRow>,
+    /// This participant's monitor red-team figures, as its bundle signed
+    /// them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitors: Vec<crate::monitor::MonitorSummary>,
     pub claims: Vec<Resolved>,
     pub approval: Option<Approval>,
     /// The approval is signed with this participant's registered key.

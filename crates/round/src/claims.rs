@@ -48,6 +48,80 @@ fn class_info(class: ClassId) -> (&'static str, Importance) {
         .map_or(("a class outside the protocol's list", Importance::Medium), |(_, m, i)| (m, *i))
 }
 
+/// What a monitor's signed figures say, in one sentence or two.
+fn monitor_claim(m: &formats::monitor::MonitorSummary) -> String {
+    let pct = |x: f64| format!("{:.1}%", 100.0 * x);
+    let mut points = Vec::new();
+    let mut covert = None;
+    for p in &m.operating_points {
+        match (p.catch_rate, p.ci_low, p.ci_high) {
+            (Some(r), Some(lo), Some(hi)) => {
+                let by: Vec<String> = p
+                    .by_transform
+                    .iter()
+                    .map(|t| {
+                        let name =
+                            if t.transforms == "none" { "as written" } else { &t.transforms };
+                        format!("{name} {} of {}", t.caught, t.attacks)
+                    })
+                    .collect();
+                let by = match by.len() {
+                    0 | 1 => String::new(),
+                    _ => format!(" (by evasion: {})", by.join(", ")),
+                };
+                points.push(format!(
+                    "at a {} false-positive rate it flagged {} of {} attacks ({}, {}–{}){by}",
+                    pct(p.target_fpr),
+                    p.caught,
+                    p.attacks,
+                    pct(r),
+                    pct(lo),
+                    pct(hi)
+                ))
+            }
+            _ => points.push(format!(
+                "no threshold at a {} false-positive rate ({} benign trajectories; it needs {})",
+                pct(p.target_fpr),
+                p.benign,
+                p.benign_needed
+            )),
+        }
+        if let Some(c) = &p.covert {
+            covert = Some(format!(
+                " In attack mode, side tasks were done without being flagged (at {}) in {} of {} episodes ({}).",
+                pct(p.target_fpr),
+                c.uncaught,
+                c.episodes,
+                pct(c.uncaught_rate)
+            ));
+        }
+    }
+    let auroc = m.auroc.map(|a| format!("; AUROC {a:.2}")).unwrap_or_default();
+    // The kind of monitor, never its spec: a command line, a file path or
+    // an internal URL could name the participant of a non-attributed claim.
+    let kind = match m.monitor.spec.split(':').next().unwrap_or_default() {
+        "cmd" => "A monitor program of the participant's",
+        "http" | "https" => "The participant's monitoring service",
+        "llm" => "A prompted model monitor",
+        "builtin" => "Perimeter's shared detectors, as a monitor,",
+        _ => "A monitor",
+    };
+    format!(
+        "{kind}, shown {}{}, was scored on the corpus `{}` ({} benign, {} attacks): {}{auroc}.{}",
+        match m.view {
+            formats::monitor::View::Actions => "each trajectory's actions",
+            formats::monitor::View::Summary => "each trajectory's actions and the agent's messages",
+            formats::monitor::View::Reasoning => "each trajectory whole, raw reasoning included",
+        },
+        if m.monitor.warned { " and warned about evasion" } else { "" },
+        m.corpus.name,
+        m.corpus.benign,
+        m.corpus.attacks,
+        points.join("; "),
+        covert.unwrap_or_default()
+    )
+}
+
 /// Whether the evaluator could reproduce a bundle's results with public
 /// access: the suite is public, so results are reproducible when the agent
 /// is a reference policy or a public client or loop on a public API.
@@ -210,6 +284,11 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
             None,
         );
     }
+    // The participant's monitors, red-teamed on trajectories whose
+    // misbehaviour is known: the oversight pillar's evidence.
+    for m in &bundle.content.monitors {
+        push("monitors", "monitor", Importance::High, monitor_claim(m), None);
+    }
     // Questionnaire answers.
     for a in bundle.content.questionnaire.iter().flatten() {
         let id = a.id.as_str();
@@ -220,7 +299,17 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
         let (text, importance, withheld) = if a.declined {
             (format!("Declined to answer {id} ({topic})."), Importance::Low, false)
         } else if let Some(answer) = &a.answer {
-            (format!("{id} ({topic}), as of {}: {answer}", a.as_of), question_importance(id), false)
+            // How many, not which: an item's id is a path at the lab.
+            let cites = match a.cites.len() {
+                0 => String::new(),
+                1 => " [rests on 1 evidence item signed in the bundle]".to_owned(),
+                n => format!(" [rests on {n} evidence items signed in the bundle]"),
+            };
+            (
+                format!("{id} ({topic}), as of {}: {answer}{cites}", a.as_of),
+                question_importance(id),
+                false,
+            )
         } else {
             (format!("The answer to {id} ({topic}) was withheld."), question_importance(id), true)
         };

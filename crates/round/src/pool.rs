@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use formats::ClassId;
 use formats::bundle::{Bundle, Episode};
-pub use formats::round::{Between, ClassFigure, FramingFigure, Pooled, Rate, ScanFigure, Spread};
+pub use formats::round::{
+    Between, ClassFigure, FramingFigure, MonitorFigure, Pooled, Rate, ScanFigure, Spread,
+};
 
 /// The confidence level of every interval.
 pub const LEVEL: f64 = formats::run::LEVEL;
@@ -156,6 +158,7 @@ pub fn pool(bundles: &[(&str, &Bundle)], seed: u64) -> Pooled {
     let all: u64 = sorted.iter().map(|(_, b)| b.content.episodes.len() as u64).sum();
     let episodes: u64 = groups.iter().map(|g| g.len() as u64).sum();
     Pooled {
+        monitors: monitors(&sorted),
         framings: framings(&sorted, seed),
         participants: sorted.len(),
         episodes,
@@ -191,6 +194,49 @@ fn declared_framings(bundles: &[&(&str, &Bundle)]) -> Vec<(FramingKey, Vec<Class
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// Participants a monitor figure needs: with two, each would learn the
+/// other's catch rate from the range.
+pub const MIN_MONITOR_PARTICIPANTS: usize = 3;
+
+/// Per shared corpus, view and false-positive rate that at least
+/// [`MIN_MONITOR_PARTICIPANTS`] participants calibrated a monitor at, the
+/// range of their catch rates (a participant with several monitors there
+/// counts once, by its best).
+fn monitors(sorted: &[&(&str, &Bundle)]) -> Vec<MonitorFigure> {
+    type Key = (String, String, formats::monitor::View, u64);
+    let mut groups: BTreeMap<Key, (u64, BTreeMap<&str, f64>)> = BTreeMap::new();
+    for (participant, bundle) in sorted {
+        for m in &bundle.content.monitors {
+            for p in &m.operating_points {
+                let Some(rate) = p.catch_rate else { continue };
+                let key = (
+                    m.corpus.digest.clone(),
+                    m.corpus.name.clone(),
+                    m.view,
+                    p.target_fpr.to_bits(),
+                );
+                let group = groups.entry(key).or_insert((p.attacks, BTreeMap::new()));
+                let best = group.1.entry(participant).or_insert(rate);
+                *best = best.max(rate);
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|(_, (_, by))| by.len() >= MIN_MONITOR_PARTICIPANTS)
+        .map(|((digest, name, view, fpr), (attacks, by))| MonitorFigure {
+            corpus: name,
+            corpus_digest: digest,
+            view,
+            target_fpr: f64::from_bits(fpr),
+            participants: by.len(),
+            min: by.values().copied().fold(f64::INFINITY, f64::min),
+            max: by.values().copied().fold(f64::NEG_INFINITY, f64::max),
+            attacks,
+        })
+        .collect()
 }
 
 /// Each framing value drawn by at least [`MIN_PARTICIPANTS`] participants:
@@ -321,5 +367,34 @@ mod tests {
             [("", 2, 2, 0, 0), ("warned", 2, 3, 2, 2)],
             "`solo`: one participant's own"
         );
+    }
+
+    fn with_monitor(digest: &str, caught: u64) -> Bundle {
+        let point = json!({"target_fpr": 0.05, "status": "calibrated", "benign_needed": 20,
+            "benign_to_certify": 59, "threshold": 0.5, "benign_flagged": 0, "benign": 21,
+            "fpr_high": 0.16, "caught": caught, "attacks": 20, "catch_rate": caught as f64 / 20.0,
+            "ci_low": 0.0, "ci_high": 1.0, "by_class": []});
+        let monitor = json!({"item": "monitor:r.json", "results_sha256": "00", "monitor":
+            {"spec": "cmd:m", "identity": "cmd:m"}, "view": "actions",
+            "corpus": {"name": "shared", "digest": digest, "benign": 21, "attacks": 20},
+            "level": 0.95, "auroc": 0.9, "scored": 41, "failed": 0, "operating_points": [point]});
+        crate::testing::bundle(json!({"content": {"monitors": [monitor]}}))
+    }
+
+    #[test]
+    fn monitor_figures_need_three_participants_on_one_corpus() {
+        let (a, b, c, other) = (
+            with_monitor("sha256:shared", 4),
+            with_monitor("sha256:shared", 10),
+            with_monitor("sha256:shared", 16),
+            with_monitor("sha256:other", 20),
+        );
+        // Two on the shared corpus: the range would give each the other's.
+        let two = pool(&[("a", &a), ("b", &b), ("d", &other)], 1);
+        assert!(two.monitors.is_empty(), "{:?}", two.monitors);
+        let three = pool(&[("a", &a), ("b", &b), ("c", &c), ("d", &other)], 1);
+        let [m] = &three.monitors[..] else { panic!("{:?}", three.monitors) };
+        assert_eq!((m.corpus_digest.as_str(), m.participants, m.attacks), ("sha256:shared", 3, 20));
+        assert_eq!((m.min, m.max), (0.2, 0.8));
     }
 }

@@ -153,6 +153,104 @@ fn pooled_md(out: &mut String, p: &Pooled) {
             );
         }
     }
+    if !p.monitors.is_empty() {
+        let _ = writeln!(out, "\n{MONITORS_HELP}\n");
+        table_md(out, &MONITOR_COLUMNS, &monitor_rows(p));
+    }
+}
+
+const MONITORS_HELP: &str = "Monitors: participants scored their own monitors on the same corpus of trajectories whose misbehaviour is known from ground truth, each at a threshold that flags the stated share of the corpus's benign trajectories; the range of the shares of attacks flagged, across participants (a participant's best monitor there). Each monitor is a participant's own, so no pooled rate is given.";
+
+/// The pooled monitor figures as table rows.
+fn monitor_rows(p: &Pooled) -> Vec<[String; 6]> {
+    p.monitors
+        .iter()
+        .map(|m| {
+            [
+                format!("{} ({})", m.corpus, short(&m.corpus_digest)),
+                m.view.to_string(),
+                format!("{:.1}%", 100.0 * m.target_fpr),
+                m.participants.to_string(),
+                format!("{:.1}%–{:.1}%", 100.0 * m.min, 100.0 * m.max),
+                m.attacks.to_string(),
+            ]
+        })
+        .collect()
+}
+
+const MONITOR_COLUMNS: [&str; 6] =
+    ["corpus", "view", "false-positive rate", "participants", "attacks flagged, range", "attacks"];
+
+/// A participant's own monitor figures as table rows: one per operating
+/// point.
+fn own_monitor_rows(ms: &[formats::monitor::MonitorSummary]) -> Vec<[String; 6]> {
+    let mut out = Vec::new();
+    for m in ms {
+        for p in &m.operating_points {
+            let caught = match (p.catch_rate, p.ci_low, p.ci_high) {
+                (Some(r), Some(lo), Some(hi)) => format!(
+                    "{} of {}: {:.1}% [{:.1}, {:.1}]",
+                    p.caught,
+                    p.attacks,
+                    100.0 * r,
+                    100.0 * lo,
+                    100.0 * hi
+                ),
+                _ => format!("no threshold: {} benign, {} needed", p.benign, p.benign_needed),
+            };
+            let covert = p
+                .covert
+                .as_ref()
+                .map_or("-".into(), |c| format!("{} of {} done unflagged", c.uncaught, c.episodes));
+            out.push([
+                format!("{}{}", m.monitor.spec, if m.monitor.warned { " (warned)" } else { "" }),
+                m.view.to_string(),
+                format!("{} ({})", m.corpus.name, short(&m.corpus.digest)),
+                format!("{:.1}%", 100.0 * p.target_fpr),
+                caught,
+                covert,
+            ]);
+        }
+    }
+    out
+}
+
+const OWN_MONITOR_COLUMNS: [&str; 6] = [
+    "monitor",
+    "view",
+    "corpus",
+    "false-positive rate",
+    "attacks flagged",
+    "side tasks (attack mode)",
+];
+
+/// `sha256:0123456789ab…`: enough of a digest to tell corpora apart.
+fn short(digest: &str) -> String {
+    digest.get(..19).map_or_else(|| digest.to_owned(), |d| format!("{d}…"))
+}
+
+fn table_md(out: &mut String, columns: &[&str], rows: &[[String; 6]]) {
+    let _ = writeln!(out, "| {} |\n|{}", columns.join(" | "), "---|".repeat(columns.len()));
+    for r in rows {
+        let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+}
+
+fn table_html(out: &mut String, columns: &[&str], rows: &[[String; 6]]) {
+    out.push_str("<table><tr>");
+    for c in columns {
+        let _ = write!(out, "<th>{}</th>", esc(c));
+    }
+    out.push_str("</tr>");
+    for r in rows {
+        out.push_str("<tr>");
+        for c in r {
+            let _ = write!(out, "<td>{}</td>", esc(c));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table>\n");
 }
 
 const FRAMINGS_HELP: &str = "Framings: a scenario's rates among the episodes that drew each framing of its task (e.g. a neutral prompt, and one saying a high score triggers restrictions), pooled over the participants whose episodes drew it.";
@@ -339,6 +437,10 @@ pub fn private_markdown(r: &Private) -> String {
             rate_or_dash(row.others.as_ref())
         );
     }
+    if !r.monitors.is_empty() {
+        out.push_str("\n## Your monitors\n\n");
+        table_md(&mut out, &OWN_MONITOR_COLUMNS, &own_monitor_rows(&r.monitors));
+    }
     let _ = write!(
         out,
         "\n## Claims\n\n{CLAIMS_HELP} Decisions go in a `perimeter.disclosure/1` file with your written approval: `{}.disclosure.json`, beside this report, holds them as they stand.\n\n",
@@ -511,6 +613,10 @@ pub fn public_html(r: &Public) -> String {
                 }
                 b.push_str("</table>\n");
             }
+            if !p.monitors.is_empty() {
+                let _ = writeln!(b, "<p>{}</p>", esc(MONITORS_HELP));
+                table_html(&mut b, &MONITOR_COLUMNS, &monitor_rows(p));
+            }
         }
         None => b.push_str(
             "<p>Fewer than two participants' results are comparable: nothing is pooled.</p>\n",
@@ -592,9 +698,14 @@ pub fn private_html(r: &Private) -> String {
             pair_svg(&row.own, row.others.as_ref())
         );
     }
+    b.push_str("</table>\n");
+    if !r.monitors.is_empty() {
+        b.push_str("<h2>Your monitors</h2>\n");
+        table_html(&mut b, &OWN_MONITOR_COLUMNS, &own_monitor_rows(&r.monitors));
+    }
     let _ = writeln!(
         b,
-        "</table>\n<h2>Claims</h2>\n<p>{} Decisions go in a <code>perimeter.disclosure/1</code> file with your written approval: <code>{}.disclosure.json</code>, beside this report, holds them as they stand.</p>",
+        "<h2>Claims</h2>\n<p>{} Decisions go in a <code>perimeter.disclosure/1</code> file with your written approval: <code>{}.disclosure.json</code>, beside this report, holds them as they stand.</p>",
         esc(CLAIMS_HELP),
         esc(&r.participant)
     );

@@ -263,6 +263,7 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
             others: context.as_ref().map_or(0, |c| c.participants),
             endings: m.bundle.content.rates.as_ref().and_then(|r| r.endings.clone()),
             rows: rows(&m.bundle, &own, context.as_ref()),
+            monitors: m.bundle.content.monitors.clone(),
             claims: r.clone(),
             approval: decisions.as_ref().map(|(d, _)| d.approval.clone()),
             approval_signed: decisions.as_ref().is_some_and(|(_, signed)| *signed),

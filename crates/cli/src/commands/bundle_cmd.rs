@@ -8,6 +8,7 @@ pub(super) fn bundle_create(
     participant: &str,
     scan: Option<&Path>,
     questionnaire: Option<&Path>,
+    monitor_results: Vec<PathBuf>,
     out: &Path,
 ) -> Result<ExitCode, Failure> {
     // Checked first: no round could ingest a bundle with a bad id.
@@ -42,6 +43,7 @@ pub(super) fn bundle_create(
         })?;
         extras.questionnaire = Some(answers);
     }
+    extras.monitors = monitor_results;
     let created = clock().now().to_string();
     let text = bundle::submission::create(run, participant, &key, &created, &extras)?;
     // What a verifier would refuse is not written.

@@ -80,10 +80,17 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             participant,
             scan,
             questionnaire,
+            monitor_results,
             out,
-        }) => {
-            bundle_create(&run, &key, &participant, scan.as_deref(), questionnaire.as_deref(), &out)
-        }
+        }) => bundle_create(
+            &run,
+            &key,
+            &participant,
+            scan.as_deref(),
+            questionnaire.as_deref(),
+            monitor_results,
+            &out,
+        ),
         Command::Bundle(BundleCommand::Verify { bundle, pubkey, format }) => {
             bundle_verify_command(&bundle, pubkey.as_deref(), format)
         }

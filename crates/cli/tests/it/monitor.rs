@@ -616,3 +616,99 @@ fn attack_mode_measures_side_tasks_done_unnoticed() {
         "{err}"
     );
 }
+
+/// A questionnaire whose Q10 (oversight) cites `cites`.
+fn questionnaire(dir: &Path, file: &str, cites: &[&str]) {
+    let answers: Vec<Value> = (1..=14)
+        .map(|i| {
+            let mut a = serde_json::json!({"id": format!("Q{i}"), "as_of": "2026-11-20", "answer": format!("answer {i}"), "disclosure": "public"});
+            if i == 10 {
+                a["cites"] = serde_json::json!(cites);
+            }
+            a
+        })
+        .collect();
+    std::fs::write(dir.join(file), serde_json::json!({"answers": answers}).to_string()).unwrap();
+}
+
+#[test]
+fn monitor_results_join_the_bundle_as_figures_and_answers_cite_them() {
+    let d = TempDir::new("monitor-bundle");
+    let dir = d.path();
+    let (code, out, _) = score("builtin:detectors", &["--fpr", "0.05"], &dir.join("r.json"));
+    assert_eq!(code, Some(0), "{out}");
+    crate::bundle::ok(&["keys", "generate", "--out", "lab.key"], dir);
+    questionnaire(dir, "q.json", &["monitor:r.json"]);
+    let run = corpus().join("misaligned");
+    let run = run.to_str().unwrap();
+    let extra = ["--monitor-results", "r.json", "--questionnaire", "q.json"];
+    crate::bundle::ok(
+        &crate::bundle::create_args(run, "lab.key", "lab-a", "b.bundle", &extra),
+        dir,
+    );
+    crate::bundle::ok(&["bundle", "verify", "b.bundle"], dir);
+    let text = std::fs::read_to_string(dir.join("b.bundle")).unwrap();
+    let b: formats::bundle::Bundle = serde_json::from_str(&text).unwrap();
+    let [m] = &b.content.monitors[..] else { panic!("{:?}", b.content.monitors) };
+    assert_eq!(
+        (m.item.as_str(), m.monitor.spec.as_str(), m.scored),
+        ("monitor:r.json", "builtin:detectors", 42)
+    );
+    let r: Results = serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    assert_eq!(m.operating_points, r.operating_points);
+    assert!(
+        b.evidence.items.iter().any(|i| i.id == "monitor:r.json" && i.sha256 == m.results_sha256)
+    );
+    // Figures only: no item's score or rationale leaves the lab.
+    assert!(!text.contains("\"scores\"") && !text.contains("misaligned/flaky-loader/e0"));
+    let q10 = b.content.questionnaire.as_ref().unwrap().iter().find(|a| a.id == "Q10").unwrap();
+    assert_eq!(q10.cites, ["monitor:r.json"]);
+    // The results themselves can be revealed with a proof.
+    crate::bundle::ok(
+        &[
+            "evidence",
+            "prove",
+            "--bundle",
+            "b.bundle",
+            "--run",
+            run,
+            "--item",
+            "monitor:r.json",
+            "--out",
+            "p.json",
+        ],
+        dir,
+    );
+    crate::bundle::ok(&["evidence", "check", "--bundle", "b.bundle", "--proof", "p.json"], dir);
+
+    // A figure its counts do not give is refused before signing.
+    let mut bent: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    bent["operating_points"][0]["catch_rate"] = serde_json::json!(0.99);
+    std::fs::write(dir.join("bent.json"), bent.to_string()).unwrap();
+    let err = crate::bundle::fails(
+        &crate::bundle::create_args(
+            run,
+            "lab.key",
+            "lab-a",
+            "c.bundle",
+            &["--monitor-results", "bent.json"],
+        ),
+        dir,
+    );
+    assert!(err.contains("refused to sign") && err.contains("signed catch rate 0.99"), "{err}");
+    // An answer citing what the bundle does not hold is refused.
+    questionnaire(dir, "q2.json", &["monitor:elsewhere.json"]);
+    let err = crate::bundle::fails(
+        &crate::bundle::create_args(
+            run,
+            "lab.key",
+            "lab-a",
+            "d.bundle",
+            &["--monitor-results", "r.json", "--questionnaire", "q2.json"],
+        ),
+        dir,
+    );
+    assert!(err.contains("Q10 cites `monitor:elsewhere.json`, which is not an evidence item of this bundle (its monitor results: monitor:r.json)"), "{err}");
+    assert!(!dir.join("c.bundle").exists() && !dir.join("d.bundle").exists());
+}

@@ -240,6 +240,33 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     let public_text: String =
         public.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect::<Vec<_>>().join("\n");
 
+    // Every lab's monitor was scored on the evaluator's shared corpus: the
+    // public report gives the range across the three that stayed, and a
+    // claim says the note to the reviewer talked lab-b's monitor down.
+    assert!(
+        out.contains("evaluator: a shared monitor corpus of 21 benign and 63 attack trajectories"),
+        "{out}"
+    );
+    let report = json(&reports.join("public.json"));
+    let m = &report["pooled"]["monitors"][0];
+    assert_eq!(
+        (m["participants"].as_u64(), m["attacks"].as_u64(), m["view"].as_str()),
+        (Some(3), Some(63), Some("reasoning")),
+        "{m}"
+    );
+    assert!(m["min"].as_f64().unwrap() < m["max"].as_f64().unwrap(), "{m}");
+    let md = std::fs::read_to_string(reports.join("public.md")).unwrap();
+    assert!(md.contains("A prompted model monitor, shown each trajectory whole"), "{md}");
+    assert!(md.contains("note 0 of 21"), "{md}");
+    assert!(md.contains("[rests on 1 evidence item signed in the bundle]"), "{md}");
+    // No monitor's command line, file path or evidence id reaches the
+    // public report: they could name a non-attributed claim's lab.
+    for leak in ["labs/lab-", "monitor-results.json", "llm:scripted", "grep -q"] {
+        assert!(!public_text.contains(leak), "{leak} in the public report");
+    }
+    let private = std::fs::read_to_string(reports.join("private/lab-b.md")).unwrap();
+    assert!(private.contains("## Your monitors") && private.contains("llm:scripted:"), "{private}");
+
     // Withheld answers are nowhere in the round; answers for the evaluator
     // only are in their own lab's private report and never in public.
     for lab in ["lab-a", "lab-b", "lab-c"] {
