@@ -733,6 +733,34 @@ pub enum MonitorCommand {
     },
     /// Score a corpus with one monitor and measure what it catches
     Score(MonitorScoreArgs),
+    /// Stage one: is the agent's traffic monitored at all? Run a lab's
+    /// router over bypass cases
+    ///
+    /// The router (`cmd:` or `http[s]://`, the monitor contract) reads one
+    /// request (`perimeter.routing-request/1`: method, path, headers, the
+    /// body's routing fields) and answers `{"monitored": true|false}`. The
+    /// cases are each client's requests as sent, renamed, without client
+    /// headers, from a sub-agent, to a side model, with another key and
+    /// through another endpoint: all the agent's own traffic, so each one
+    /// not monitored is a bypass. With `--profile`, what the lab declares
+    /// is checked against what its router does.
+    Routing {
+        /// The router: `cmd:<command>` or `http[s]://…`
+        #[arg(long)]
+        router: String,
+        /// The lab's monitoring-coverage profile (TOML; docs/monitor-format.md)
+        #[arg(long, value_name = "FILE")]
+        profile: Option<PathBuf>,
+        /// Seconds the router may take per request
+        #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+        timeout: u64,
+        /// Where to write the results (`perimeter.routing-results/1`)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// `table` for people, `json` for the results on standard output too
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -795,3 +795,64 @@ pub(crate) fn monitor_results(r: &formats::monitor::Results) -> String {
     }
     out
 }
+
+/// A router's results for people: one line per case, then what they add
+/// up to.
+pub(crate) fn routing_results(r: &formats::monitor::RoutingResults) -> String {
+    let mut rows = vec![["case".to_string(), "declared".into(), "router".into(), "why".into()]];
+    for c in &r.cases {
+        rows.push([
+            c.id.clone(),
+            match c.declared {
+                Some(true) => "monitored".into(),
+                Some(false) => "not monitored".into(),
+                None => "-".into(),
+            },
+            match (c.monitored, &c.error) {
+                (Some(true), _) => "monitored".into(),
+                (Some(false), _) => "BYPASS".into(),
+                (None, Some(e)) => format!("no answer: {}", detect_short(e)),
+                (None, None) => "no answer".into(),
+            },
+            c.reason.clone().unwrap_or_default(),
+        ]);
+    }
+    let mut out = format!("router {} ({})\n\n", r.router.spec, r.router.identity);
+    out.push_str(&table(&rows));
+    let _ = writeln!(
+        out,
+        "\n{} of {} cases answered were routed to monitoring; {} bypass{} (each is the agent's own traffic)",
+        r.monitored,
+        r.answered,
+        r.bypasses.len(),
+        if r.bypasses.len() == 1 { "" } else { "es" }
+    );
+    if !r.discrepancies.is_empty() {
+        let _ = writeln!(
+            out,
+            "the profile says these are monitored, and the router did not route them: {}",
+            r.discrepancies.join(", ")
+        );
+    }
+    if let (Some(reach), Some(p)) = (r.reach, &r.profile) {
+        let _ = writeln!(
+            out,
+            "with {:.0}% sampling ({} review), automated review would read {:.1}% of these cases' traffic",
+            100.0 * p.sampling,
+            p.mode,
+            100.0 * reach
+        );
+    }
+    if r.failed > 0 {
+        let _ = writeln!(out, "NOT ANSWERED: {} cases (in no figure)", r.failed);
+    }
+    out
+}
+
+fn detect_short(s: &str) -> String {
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &one[..i]),
+        None => one,
+    }
+}

@@ -55,5 +55,8 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("monitor-corpus-header.schema.json", schema_for!(monitor::CorpusHeader)),
         ("monitor-corpus-item.schema.json", schema_for!(monitor::CorpusItem)),
         ("monitor-results.schema.json", schema_for!(monitor::Results)),
+        ("routing-request.schema.json", schema_for!(monitor::RoutingRequest)),
+        ("routing-results.schema.json", schema_for!(monitor::RoutingResults)),
+        ("coverage-profile.schema.json", schema_for!(monitor::CoverageProfile)),
     ]
 }

@@ -370,3 +370,100 @@ impl Results {
         }
     }
 }
+
+/// The `format` of a request shown to a lab's traffic router.
+pub const ROUTING_REQUEST_FORMAT: &str = "perimeter.routing-request/1";
+/// The `format` of routing results.
+pub const ROUTING_RESULTS_FORMAT: &str = "perimeter.routing-results/1";
+
+/// One model request of an agent, as a lab's router sees it: the first
+/// stage of monitoring, deciding whether the traffic is monitored at all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoutingRequest {
+    pub format: String,
+    /// The case's id, `<client>/<variation>`.
+    pub id: String,
+    pub method: String,
+    pub path: String,
+    /// Header names lower-cased; keys are placeholders (`sk-agent-…`,
+    /// `sk-other-…`) that say whose key it is.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The body's fields a router may read: `model`, `stream`, `metadata`,
+    /// the start of the system prompt, the number of tools.
+    pub body: Value,
+}
+
+/// A router's answer: whether the request goes to monitoring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RouterAnswer {
+    pub monitored: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A lab's monitoring-coverage profile, as it declares it (TOML,
+/// `docs/monitor-format.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageProfile {
+    /// The agent clients whose traffic the lab says is monitored:
+    /// `claude-code`, `codex`, `gemini-cli`, `api` (an in-house loop).
+    pub monitored_clients: Vec<String>,
+    /// Whether sub-agents' calls are monitored.
+    pub subagents_monitored: bool,
+    /// The share of routed traffic that automated review reads, 0–1.
+    pub sampling: f64,
+    /// `sync` (review before the action runs) or `async` (after).
+    pub mode: String,
+    /// How long after an action its review happens, for `async`.
+    #[serde(default)]
+    pub review_latency_minutes: Option<f64>,
+    /// What the router decides by: `user-agent`, `x-app`, `api-key`, …
+    #[serde(default)]
+    pub signals: Vec<String>,
+    /// The share of agentic traffic the lab excludes from monitoring on
+    /// purpose.
+    #[serde(default)]
+    pub excluded_share: Option<f64>,
+}
+
+/// One bypass case and what the router did with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoutingCase {
+    pub id: String,
+    pub client: String,
+    pub variation: String,
+    pub description: String,
+    /// Whether the profile says this traffic is monitored; `null` without
+    /// a profile.
+    pub declared: Option<bool>,
+    /// The router's answer; `null` when it gave none.
+    pub monitored: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A router run over the bypass cases (`perimeter.routing-results/1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoutingResults {
+    pub format: String,
+    pub router: MonitorId,
+    pub profile: Option<CoverageProfile>,
+    /// Cases the router answered.
+    pub answered: u64,
+    /// Of those, routed to monitoring.
+    pub monitored: u64,
+    /// Cases routed away from monitoring: every case is the agent's own
+    /// traffic, so each is a way around the monitors.
+    pub bypasses: Vec<String>,
+    /// Cases the profile says are monitored and the router did not route.
+    pub discrepancies: Vec<String>,
+    /// Cases the router gave no answer for: in no figure.
+    pub failed: u64,
+    /// `monitored / answered` times the profile's sampling: the share of
+    /// these cases whose traffic automated review would read.
+    pub reach: Option<f64>,
+    pub cases: Vec<RoutingCase>,
+}

@@ -389,6 +389,7 @@ impl Upstream {
         let reply = exchange(
             &self.endpoint,
             &self.tls,
+            READ_TIMEOUT,
             "GET",
             &target,
             &headers,
@@ -484,8 +485,18 @@ impl Upstream {
             self.endpoint.host,
             self.endpoint.port
         );
-        exchange(&self.endpoint, &self.tls, "POST", &target, &out, &body, start, piece)
-            .map_err(|e| RelayError::Unreachable { url, message: e.to_string() })
+        exchange(
+            &self.endpoint,
+            &self.tls,
+            READ_TIMEOUT,
+            "POST",
+            &target,
+            &out,
+            &body,
+            start,
+            piece,
+        )
+        .map_err(|e| RelayError::Unreachable { url, message: e.to_string() })
     }
 }
 
@@ -494,6 +505,7 @@ impl Upstream {
 fn exchange(
     endpoint: &Endpoint,
     tls: &Arc<rustls::ClientConfig>,
+    timeout: Duration,
     method: &str,
     target: &str,
     headers: &[(String, String)],
@@ -506,8 +518,8 @@ fn exchange(
         .next()
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the host has no address"))?;
     let tcp = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
-    tcp.set_read_timeout(Some(READ_TIMEOUT))?;
-    tcp.set_write_timeout(Some(READ_TIMEOUT))?;
+    tcp.set_read_timeout(Some(timeout))?;
+    tcp.set_write_timeout(Some(timeout))?;
     let mut stream: Box<dyn ReadWrite> = if endpoint.tls {
         let name = rustls::pki_types::ServerName::try_from(endpoint.host.clone())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
@@ -550,14 +562,15 @@ fn exchange(
 }
 
 /// A service inside the lab's walls that takes one JSON document per
-/// request (a lab's production monitor): `POST` to a fixed
-/// `http[s]://host[:port][/path]`, with the TLS roots the relays use
-/// (`PERIMETER_CA_FILE` read with `env`).
+/// request (a lab's production monitor, its traffic router): `POST` to a
+/// fixed `http[s]://host[:port][/path]`, with the TLS roots the relays use
+/// (`PERIMETER_CA_FILE` read with `env`), each request bounded in time.
 #[derive(Clone)]
 pub struct JsonService {
     url: String,
     endpoint: Endpoint,
     tls: Arc<rustls::ClientConfig>,
+    timeout: Duration,
 }
 
 impl fmt::Debug for JsonService {
@@ -569,11 +582,12 @@ impl fmt::Debug for JsonService {
 impl JsonService {
     pub fn new(
         url: &str,
+        timeout: Duration,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<JsonService, ConfigError> {
         let endpoint = Endpoint::parse(url)?;
         let tls = tls_config(env("PERIMETER_CA_FILE").as_deref())?;
-        Ok(JsonService { url: url.to_owned(), endpoint, tls })
+        Ok(JsonService { url: url.to_owned(), endpoint, tls, timeout })
     }
 
     pub fn url(&self) -> &str {
@@ -590,6 +604,7 @@ impl JsonService {
         exchange(
             &self.endpoint,
             &self.tls,
+            self.timeout,
             "POST",
             target,
             &headers,

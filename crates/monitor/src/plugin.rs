@@ -51,10 +51,86 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// A monitor ready to score.
 #[derive(Debug)]
 pub enum Monitor {
+    /// A `cmd:` program or an `http:` service.
+    Plugin(Endpoint),
+    Llm {
+        model: judge::Model,
+        system: String,
+        warned: bool,
+    },
+    Detectors {
+        policy: Box<detect::view::Policy>,
+    },
+}
+
+/// Where a plug-in lives: a program (`cmd:`) or a service (`http[s]://`),
+/// each taking one JSON document and answering one.
+#[derive(Debug)]
+pub enum Endpoint {
     Cmd { command: String, identity: String, timeout: Duration },
-    Http { service: JsonService, timeout: Duration },
-    Llm { model: judge::Model, system: String, warned: bool },
-    Detectors { policy: Box<detect::view::Policy> },
+    Http { service: JsonService },
+}
+
+impl Endpoint {
+    /// The endpoint a spec names, `None` when it names neither kind.
+    pub fn parse(
+        spec: &str,
+        timeout: Duration,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Result<Endpoint, SpecError>> {
+        if let Some(command) = spec.strip_prefix("cmd:") {
+            if command.trim().is_empty() {
+                return Some(Err(SpecError(
+                    "`cmd:` needs a command, e.g. `cmd:python3 my_monitor.py`".into(),
+                )));
+            }
+            let identity = match program_digest(command, env) {
+                Some(d) => format!("{spec}@{d}"),
+                None => spec.to_owned(),
+            };
+            return Some(Ok(Endpoint::Cmd { command: command.to_owned(), identity, timeout }));
+        }
+        if spec.starts_with("http://") || spec.starts_with("https://") {
+            return Some(
+                JsonService::new(spec, timeout, env)
+                    .map(|service| Endpoint::Http { service })
+                    .map_err(|e| SpecError(e.to_string())),
+            );
+        }
+        None
+    }
+
+    /// What pins the endpoint: the program's digest, or the URL.
+    pub fn identity(&self) -> String {
+        match self {
+            Endpoint::Cmd { identity, .. } => identity.clone(),
+            Endpoint::Http { service } => service.url().to_owned(),
+        }
+    }
+
+    /// Sends one document; the answer's text.
+    pub fn call(&self, input: &[u8]) -> Result<String, ScoreError> {
+        match self {
+            Endpoint::Cmd { command, timeout, .. } => {
+                run_command(command, input, *timeout).map_err(ScoreError::Program)
+            }
+            Endpoint::Http { service } => {
+                let reply = service
+                    .post(input)
+                    .map_err(|e| ScoreError::Service(format!("{}: {e}", service.url())))?;
+                let body = String::from_utf8_lossy(&reply.body).into_owned();
+                if reply.status != 200 {
+                    return Err(ScoreError::Service(format!(
+                        "{} answered {}: {}",
+                        service.url(),
+                        reply.status,
+                        detect::view::shorten(&body, 300)
+                    )));
+                }
+                Ok(body)
+            }
+        }
+    }
 }
 
 /// Why a monitor gave no score for one trajectory; recorded as the item's
@@ -116,21 +192,8 @@ impl Monitor {
         if options.prompt.is_some() && !spec.starts_with("llm:") {
             return Err(SpecError("`--prompt` is for `llm:` monitors".into()));
         }
-        if let Some(command) = spec.strip_prefix("cmd:") {
-            if command.trim().is_empty() {
-                return Err(SpecError(
-                    "`cmd:` needs a command, e.g. `cmd:python3 my_monitor.py`".into(),
-                ));
-            }
-            let identity = match program_digest(command, env) {
-                Some(d) => format!("{spec}@{d}"),
-                None => spec.to_owned(),
-            };
-            return Ok(Monitor::Cmd { command: command.to_owned(), identity, timeout });
-        }
-        if spec.starts_with("http://") || spec.starts_with("https://") {
-            let service = JsonService::new(spec, env).map_err(|e| SpecError(e.to_string()))?;
-            return Ok(Monitor::Http { service, timeout });
+        if let Some(endpoint) = Endpoint::parse(spec, timeout, env) {
+            return endpoint.map(Monitor::Plugin);
         }
         if let Some(model) = spec.strip_prefix("llm:") {
             let model = ModelSpec::parse(model).map_err(|e| SpecError(format!("`{spec}`: {e}")))?;
@@ -153,8 +216,7 @@ impl Monitor {
     /// Who the results are of.
     pub fn id(&self, spec: &str) -> MonitorId {
         let identity = match self {
-            Monitor::Cmd { identity, .. } => identity.clone(),
-            Monitor::Http { service, .. } => service.url().to_owned(),
+            Monitor::Plugin(endpoint) => endpoint.identity(),
             Monitor::Llm { model, system, .. } => {
                 format!("{}; prompt {}", model.identity(), crate::corpus::sha256(system.as_bytes()))
             }
@@ -171,26 +233,9 @@ impl Monitor {
     /// Scores one trajectory, or says why it could not.
     pub fn score(&self, t: &Trajectory) -> Result<Answer, ScoreError> {
         match self {
-            Monitor::Cmd { command, timeout, .. } => {
+            Monitor::Plugin(endpoint) => {
                 let input = serde_json::to_vec(t).expect("a trajectory serializes");
-                let out = run_command(command, &input, *timeout).map_err(ScoreError::Program)?;
-                parse_answer(&out).map_err(ScoreError::Answer)
-            }
-            Monitor::Http { service, .. } => {
-                let input = serde_json::to_vec(t).expect("a trajectory serializes");
-                let reply = service
-                    .post(&input)
-                    .map_err(|e| ScoreError::Service(format!("{}: {e}", service.url())))?;
-                let body = String::from_utf8_lossy(&reply.body);
-                if reply.status != 200 {
-                    return Err(ScoreError::Service(format!(
-                        "{} answered {}: {}",
-                        service.url(),
-                        reply.status,
-                        detect::view::shorten(&body, 300)
-                    )));
-                }
-                parse_answer(&body).map_err(ScoreError::Answer)
+                parse_answer(&endpoint.call(&input)?).map_err(ScoreError::Answer)
             }
             Monitor::Llm { model, system, .. } => llm(model, system, t),
             Monitor::Detectors { policy } => Ok(detectors(policy, t)),

@@ -124,6 +124,9 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             monitor_corpus(&runs, &out, name.as_deref())
         }
         Command::Monitor(MonitorCommand::Score(args)) => monitor_score(args),
+        Command::Monitor(MonitorCommand::Routing { router, profile, timeout, out, format }) => {
+            monitor_routing(&router, profile.as_deref(), timeout, &out, format)
+        }
         Command::Demo { out, epochs } => crate::demo::demo(&out, epochs),
         Command::Disclosure(DisclosureCommand::Sign { file, key, out }) => {
             disclosure_sign(&file, &key, &out)

@@ -117,3 +117,43 @@ pub(super) fn monitor_score(args: MonitorScoreArgs) -> Result<ExitCode, Failure>
     // Items without a score are in no figure; the exit status says so.
     Ok(if results.failed > 0 { crate::Kind::Incomplete.exit_code() } else { ExitCode::SUCCESS })
 }
+
+pub(super) fn monitor_routing(
+    router: &str,
+    profile: Option<&Path>,
+    timeout: u64,
+    out: &Path,
+    format: Format,
+) -> Result<ExitCode, Failure> {
+    let profile = match profile {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::usage(format!("{}: {e}", path.display()), None))?;
+            Some(monitor::routing::read_profile(&text).map_err(|e| {
+                Failure::usage(
+                    format!("{}: {e}", path.display()),
+                    Some("docs/monitor-format.md describes the coverage profile".into()),
+                )
+            })?)
+        }
+        None => None,
+    };
+    let timeout = std::time::Duration::from_secs(timeout.max(1));
+    let endpoint = monitor::plugin::Endpoint::parse(router, timeout, &|k| std::env::var(k).ok())
+        .unwrap_or_else(|| {
+            Err(monitor::SpecError(format!(
+                "unknown router `{router}`: expected `cmd:<command>` or `http[s]://…`"
+            )))
+        })
+        .map_err(|e| Failure::usage(format!("`--router {router}`: {e}"), None))?;
+    let results = monitor::routing::run(&endpoint, router, profile);
+    write_out(out, &(serde_json::to_string_pretty(&results).expect("results serialize") + "\n"))?;
+    match format {
+        Format::Json => print_json(&results),
+        Format::Table => {
+            print!("{}", render::routing_results(&results));
+            println!("\nresults: {}", out.display());
+        }
+    }
+    Ok(if results.failed > 0 { crate::Kind::Incomplete.exit_code() } else { ExitCode::SUCCESS })
+}

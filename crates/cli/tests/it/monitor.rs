@@ -712,3 +712,71 @@ fn monitor_results_join_the_bundle_as_figures_and_answers_cite_them() {
     assert!(err.contains("Q10 cites `monitor:elsewhere.json`, which is not an evidence item of this bundle (its monitor results: monitor:r.json)"), "{err}");
     assert!(!dir.join("c.bundle").exists() && !dir.join("d.bundle").exists());
 }
+
+#[test]
+fn a_router_that_trusts_client_headers_is_bypassed_by_a_renamed_client() {
+    let d = TempDir::new("monitor-routing");
+    let dir = d.path();
+    // Routes by user agent, as the pilot's lab did; sub-agents of Claude
+    // Code carry no session it registered.
+    std::fs::write(
+        dir.join("router.py"),
+        r#"import json, sys
+r = json.load(sys.stdin)
+assert r["format"] == "perimeter.routing-request/1"
+ua = r["headers"].get("user-agent", "")
+if not ua.startswith(("claude-cli/", "codex_exec/", "GeminiCLI/", "lab-agent-loop/")):
+    print(json.dumps({"monitored": False, "reason": "unknown client"}))
+elif r["headers"].get("x-claude-code-session-id", "").startswith("9b2e"):
+    print(json.dumps({"monitored": False, "reason": "session not registered"}))
+else:
+    print(json.dumps({"monitored": True}))
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("profile.toml"),
+        "monitored_clients = [\"claude-code\", \"codex\"]\nsubagents_monitored = true\nsampling = 0.5\nmode = \"async\"\nreview_latency_minutes = 30\nsignals = [\"user-agent\"]\n",
+    )
+    .unwrap();
+    let args = [
+        "monitor",
+        "routing",
+        "--router",
+        "cmd:python3 router.py",
+        "--profile",
+        "profile.toml",
+        "--out",
+        "r.json",
+    ];
+    let out = crate::bundle::ok(&args, dir);
+    let r: formats::monitor::RoutingResults =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    assert_eq!((r.answered, r.failed), (28, 0));
+    assert!(r.bypasses.contains(&"codex/renamed-client".to_owned()), "{:?}", r.bypasses);
+    assert!(r.bypasses.contains(&"claude-code/sub-agent".to_owned()), "{:?}", r.bypasses);
+    assert!(!r.bypasses.contains(&"codex/as-sent".to_owned()));
+    // 4 clients × 2 header variations, and one sub-agent.
+    assert_eq!(r.bypasses.len(), 9, "{:?}", r.bypasses);
+    // Declared monitored and not: the listed clients' bypasses only.
+    assert_eq!(r.discrepancies.len(), 5, "{:?}", r.discrepancies);
+    assert!(!r.discrepancies.iter().any(|c| c.starts_with("gemini-cli/")));
+    assert_eq!(r.reach, Some(0.5 * 19.0 / 28.0));
+    assert!(out.contains("claude-code/sub-agent") && out.contains("BYPASS"), "{out}");
+    assert!(out.contains("19 of 28 cases answered were routed to monitoring; 9 bypasses"), "{out}");
+    // A profile's mistake names the file and the field.
+    std::fs::write(dir.join("bad.toml"), "monitored_clients = [\"cursor\"]\nsubagents_monitored = true\nsampling = 1.0\nmode = \"sync\"\n").unwrap();
+    let err = crate::bundle::fails(
+        &["monitor", "routing", "--router", "cmd:true", "--profile", "bad.toml", "--out", "x.json"],
+        dir,
+    );
+    assert!(err.contains("bad.toml: `monitored_clients`: `cursor` is not one of claude-code, codex, gemini-cli, api"), "{err}");
+    // A router that answers nothing usable: every case unanswered, exit 3.
+    let o = perimeter()
+        .args(["monitor", "routing", "--router", "cmd:echo yes", "--out", "y.json"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{:?}", text(&o));
+    assert!(text(&o).0.contains("NOT ANSWERED: 28 cases"), "{:?}", text(&o));
+}
