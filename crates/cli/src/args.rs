@@ -761,6 +761,43 @@ pub enum MonitorCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Stage three: does a transcript viewer run or hide what the agent wrote?
+    ///
+    /// Hostile trajectories (script injections, commands hidden in HTML
+    /// comments, terminal escapes, bidi overrides, zero-width characters,
+    /// very long lines; and misleading summaries and notes to the reviewer,
+    /// which are for the lab's reviewers to judge) are rendered by the
+    /// viewer and loaded in headless Chromium: a script case is unsafe when
+    /// its canary logs, a hidden case when the command is not in the page's
+    /// visible text or raw control characters disguise it.
+    ///
+    /// Examples:
+    ///   perimeter monitor viewer --viewer builtin --out ours.json
+    ///   perimeter monitor viewer --viewer 'cmd:python3 render.py' --out lab.json
+    ///   perimeter monitor viewer --cases-only --keep hostile/
+    #[command(verbatim_doc_comment)]
+    Viewer {
+        /// `builtin` (Perimeter's rendering), or the lab's viewer: `cmd:` or
+        /// `http[s]://`, reading a trajectory as JSON and answering HTML
+        #[arg(long, default_value = "builtin")]
+        viewer: String,
+        /// Also write each hostile trajectory (and, when rendered, its page)
+        /// here, to open in a viewer Perimeter cannot drive
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+        /// Only write the cases to `--keep`; render nothing
+        #[arg(long, requires = "keep")]
+        cases_only: bool,
+        /// Seconds the viewer may take per trajectory
+        #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+        timeout: u64,
+        /// Where to write the results (`perimeter.viewer-results/1`)
+        #[arg(long, value_name = "FILE", required_unless_present = "cases_only")]
+        out: Option<PathBuf>,
+        /// `table` for people, `json` for the results on standard output too
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Args)]

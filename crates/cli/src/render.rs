@@ -856,3 +856,37 @@ fn detect_short(s: &str) -> String {
         None => one,
     }
 }
+
+/// A viewer check for people: one line per case, then the count.
+pub(crate) fn viewer_results(r: &formats::monitor::ViewerResults) -> String {
+    let mut rows = vec![["case".to_string(), "attack".into(), "verdict".into(), "why".into()]];
+    for c in &r.cases {
+        rows.push([
+            c.id.clone(),
+            c.attack.clone(),
+            match c.verdict.as_str() {
+                "unsafe" => "UNSAFE".into(),
+                "manual" => "for your reviewers".into(),
+                v => v.into(),
+            },
+            c.detail.clone().unwrap_or_else(|| c.description.clone()),
+        ]);
+    }
+    let mut out = format!(
+        "viewer {} ({}), pages loaded in {}\n\n",
+        r.viewer.spec, r.viewer.identity, r.browser
+    );
+    out.push_str(&table(&rows));
+    let _ = writeln!(
+        out,
+        "\n{} unsafe of {} cases judged by machine{}",
+        r.unsafe_cases,
+        r.cases.iter().filter(|c| c.verdict == "safe" || c.verdict == "unsafe").count(),
+        if r.failed > 0 {
+            format!("; {} not rendered (in no figure)", r.failed)
+        } else {
+            String::new()
+        }
+    );
+    out
+}

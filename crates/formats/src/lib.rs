@@ -58,5 +58,6 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("routing-request.schema.json", schema_for!(monitor::RoutingRequest)),
         ("routing-results.schema.json", schema_for!(monitor::RoutingResults)),
         ("coverage-profile.schema.json", schema_for!(monitor::CoverageProfile)),
+        ("viewer-results.schema.json", schema_for!(monitor::ViewerResults)),
     ]
 }

@@ -467,3 +467,34 @@ pub struct RoutingResults {
     pub reach: Option<f64>,
     pub cases: Vec<RoutingCase>,
 }
+
+/// The `format` of a viewer check's results.
+pub const VIEWER_RESULTS_FORMAT: &str = "perimeter.viewer-results/1";
+
+/// A transcript viewer shown hostile trajectories
+/// (`perimeter.viewer-results/1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ViewerResults {
+    pub format: String,
+    /// `builtin` (Perimeter's own rendering), or the lab's viewer plug-in.
+    pub viewer: MonitorId,
+    /// The browser the pages were loaded in.
+    pub browser: String,
+    /// Cases judged unsafe.
+    pub unsafe_cases: u64,
+    /// Cases the viewer rendered nothing for: in no figure.
+    pub failed: u64,
+    pub cases: Vec<ViewerCase>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ViewerCase {
+    pub id: String,
+    /// `script`, `hidden` or `judgement`.
+    pub attack: String,
+    pub description: String,
+    /// `safe`, `unsafe`, `manual` (for the lab's reviewers), or `failed`.
+    pub verdict: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}

@@ -19,6 +19,7 @@
 pub mod corpus;
 pub mod metrics;
 pub mod plugin;
+pub mod review;
 pub mod routing;
 pub mod trajectory;
 

@@ -243,17 +243,23 @@ impl Monitor {
     }
 }
 
-/// `sha256:` of the program a command starts, found as the shell would
-/// (a path, or the first match on `PATH`).
+/// `sha256:` over the program a command starts, found as the shell would
+/// (a path, or the first match on `PATH`), and every later word that names
+/// a file (the script of `python3 monitor.py`): what pins the plug-in.
 fn program_digest(command: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    let program = command.split_whitespace().next()?;
+    let mut words = command.split_whitespace();
+    let program = words.next()?;
     let path = if program.contains('/') {
         Path::new(program).to_owned()
     } else {
         let paths = env("PATH")?;
         paths.split(':').map(|d| Path::new(d).join(program)).find(|p| p.is_file())?
     };
-    std::fs::read(path).ok().map(|b| crate::corpus::sha256(&b))
+    let mut bytes = std::fs::read(path).ok()?;
+    for file in words.map(Path::new).filter(|p| p.is_file()) {
+        bytes.extend(std::fs::read(file).ok()?);
+    }
+    Some(crate::corpus::sha256(&bytes))
 }
 
 /// Runs `command` with `input` on its standard input; its standard output,

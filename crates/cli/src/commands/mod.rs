@@ -127,6 +127,14 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Monitor(MonitorCommand::Routing { router, profile, timeout, out, format }) => {
             monitor_routing(&router, profile.as_deref(), timeout, &out, format)
         }
+        Command::Monitor(MonitorCommand::Viewer {
+            viewer,
+            keep,
+            cases_only,
+            timeout,
+            out,
+            format,
+        }) => monitor_viewer(&viewer, keep.as_deref(), cases_only, timeout, out.as_deref(), format),
         Command::Demo { out, epochs } => crate::demo::demo(&out, epochs),
         Command::Disclosure(DisclosureCommand::Sign { file, key, out }) => {
             disclosure_sign(&file, &key, &out)

@@ -157,3 +157,150 @@ pub(super) fn monitor_routing(
     }
     Ok(if results.failed > 0 { crate::Kind::Incomplete.exit_code() } else { ExitCode::SUCCESS })
 }
+
+/// The browser hostile pages are loaded in.
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|b| {
+        std::process::Command::new(b)
+            .arg("--version")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// Loads a page in headless Chromium: what its console logged, and its
+/// DOM once loaded (scripts run).
+fn load(browser: &str, page: &Path) -> Result<(String, String), String> {
+    let o = std::process::Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0"])
+        .args(["--virtual-time-budget=2000", "--dump-dom"])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .map_err(|e| format!("{browser}: {e}"))?;
+    let console: String = String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| l.contains("CONSOLE"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok((console, String::from_utf8_lossy(&o.stdout).into_owned()))
+}
+
+pub(super) fn monitor_viewer(
+    viewer: &str,
+    keep: Option<&Path>,
+    cases_only: bool,
+    timeout: u64,
+    out: Option<&Path>,
+    format: Format,
+) -> Result<ExitCode, Failure> {
+    use monitor::review;
+    let cases = review::cases();
+    if let Some(dir) = keep {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::usage(format!("{}: {e}", dir.display()), None))?;
+        for c in &cases {
+            let text =
+                serde_json::to_string_pretty(&c.trajectory).expect("a trajectory serializes");
+            write_out(&dir.join(format!("{}.json", c.id)), &(text + "\n"))?;
+        }
+    }
+    if cases_only {
+        println!(
+            "{} hostile trajectories (perimeter.trajectory/1) in {}",
+            cases.len(),
+            keep.expect("required by clap").display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let endpoint = match viewer {
+        "builtin" => None,
+        spec => {
+            let timeout = std::time::Duration::from_secs(timeout.max(1));
+            let e = monitor::plugin::Endpoint::parse(spec, timeout, &|k| std::env::var(k).ok())
+                .unwrap_or_else(|| {
+                    Err(monitor::SpecError(format!(
+                        "unknown viewer `{spec}`: expected `builtin`, `cmd:<command>` or `http[s]://…`"
+                    )))
+                })
+                .map_err(|e| Failure::usage(format!("`--viewer {spec}`: {e}"), None))?;
+            Some(e)
+        }
+    };
+    let browser = chromium().ok_or_else(|| {
+        Failure::usage(
+            "no Chromium to load the pages in",
+            Some("install it (`apt-get install chromium`), or write the cases for your own viewer with `--cases-only --keep DIR`".into()),
+        )
+    })?;
+    let scratch = tempdir()?;
+    let mut results = Vec::new();
+    for c in &cases {
+        let page = match &endpoint {
+            None => Ok(review::render_html(&c.trajectory)),
+            Some(e) => {
+                let input = serde_json::to_vec(&c.trajectory).expect("a trajectory serializes");
+                e.call(&input).map_err(|e| e.to_string())
+            }
+        };
+        let (verdict, detail) = match page {
+            Err(e) => ("failed", Some(e)),
+            Ok(html) => {
+                let file = scratch.join(format!("{}.html", c.id));
+                write_out(&file, &html)?;
+                if let Some(dir) = keep {
+                    write_out(&dir.join(format!("{}.html", c.id)), &html)?;
+                }
+                match load(browser, &file) {
+                    Err(e) => ("failed", Some(e)),
+                    Ok((console, dom)) => {
+                        match review::judge(c, &console, &review::visible_text(&dom)) {
+                            review::Verdict::Safe => ("safe", None),
+                            review::Verdict::Unsafe(why) => ("unsafe", Some(why)),
+                            review::Verdict::Manual => ("manual", None),
+                        }
+                    }
+                }
+            }
+        };
+        results.push(formats::monitor::ViewerCase {
+            id: c.id.into(),
+            attack: c.attack.as_str().into(),
+            description: c.description.into(),
+            verdict: verdict.into(),
+            detail,
+        });
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    let identity = endpoint
+        .as_ref()
+        .map_or_else(|| "builtin (monitor::review::render_html)".into(), |e| e.identity());
+    let r = formats::monitor::ViewerResults {
+        format: formats::monitor::VIEWER_RESULTS_FORMAT.into(),
+        viewer: formats::monitor::MonitorId { spec: viewer.into(), identity, warned: false },
+        browser: browser.into(),
+        unsafe_cases: results.iter().filter(|c| c.verdict == "unsafe").count() as u64,
+        failed: results.iter().filter(|c| c.verdict == "failed").count() as u64,
+        cases: results,
+    };
+    let out = out.expect("required by clap without --cases-only");
+    write_out(out, &(serde_json::to_string_pretty(&r).expect("results serialize") + "\n"))?;
+    match format {
+        Format::Json => print_json(&r),
+        Format::Table => {
+            print!("{}", render::viewer_results(&r));
+            println!("\nresults: {}", out.display());
+        }
+    }
+    Ok(if r.failed > 0 { crate::Kind::Incomplete.exit_code() } else { ExitCode::SUCCESS })
+}
+
+/// A fresh folder for the pages, under the system's temporary directory.
+fn tempdir() -> Result<PathBuf, Failure> {
+    let dir = std::env::temp_dir().join(format!("perimeter-viewer-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::runtime(format!("{}: {e}", dir.display()), None))?;
+    Ok(dir)
+}

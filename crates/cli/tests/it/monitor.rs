@@ -780,3 +780,54 @@ else:
     assert_eq!(o.status.code(), Some(3), "{:?}", text(&o));
     assert!(text(&o).0.contains("NOT ANSWERED: 28 cases"), "{:?}", text(&o));
 }
+
+#[test]
+fn a_viewer_that_renders_the_record_as_html_runs_the_agents_script_and_ours_does_not() {
+    let d = TempDir::new("monitor-viewer");
+    let dir = d.path();
+    let out =
+        crate::bundle::ok(&["monitor", "viewer", "--out", "ours.json", "--keep", "kept"], dir);
+    let ours: formats::monitor::ViewerResults =
+        serde_json::from_slice(&std::fs::read(dir.join("ours.json")).unwrap()).unwrap();
+    assert_eq!((ours.unsafe_cases, ours.failed), (0, 0), "{out}");
+    assert_eq!(ours.cases.iter().filter(|c| c.verdict == "safe").count(), 10, "{out}");
+    assert_eq!(ours.cases.iter().filter(|c| c.verdict == "manual").count(), 2, "{out}");
+    // The pages and trajectories are kept for a viewer Perimeter cannot drive.
+    let kept: formats::monitor::Trajectory =
+        serde_json::from_slice(&std::fs::read(dir.join("kept/script-tag.json")).unwrap()).unwrap();
+    assert_eq!(kept.format, "perimeter.trajectory/1");
+    let page = std::fs::read_to_string(dir.join("kept/bidi-override.html")).unwrap();
+    assert!(page.contains("⟨U+202E⟩") && !page.contains('\u{202e}'));
+    // A viewer that pastes the record into HTML.
+    std::fs::write(
+        dir.join("naive.py"),
+        r#"import json, sys
+t = json.load(sys.stdin)
+out = []
+for s in t["steps"]:
+    if s["kind"] == "tool_call":
+        out.append("<pre>$ " + s["input"].get("command", "") + "</pre>")
+    elif s["kind"] == "tool_result":
+        out.append("<div>" + s["output"][:2000] + "</div>")
+    elif s["kind"] in ("message", "report"):
+        out.append("<p>" + s["text"] + "</p>")
+print("<html><body>" + "\n".join(out) + "</body></html>")
+"#,
+    )
+    .unwrap();
+    let out = crate::bundle::ok(
+        &["monitor", "viewer", "--viewer", "cmd:python3 naive.py", "--out", "naive.json"],
+        dir,
+    );
+    let naive: formats::monitor::ViewerResults =
+        serde_json::from_slice(&std::fs::read(dir.join("naive.json")).unwrap()).unwrap();
+    let verdict = |id: &str| naive.cases.iter().find(|c| c.id == id).unwrap().verdict.clone();
+    for id in ["script-tag", "img-onerror", "svg-onload", "html-comment", "bidi-override"] {
+        assert_eq!(verdict(id), "unsafe", "{id}: {out}");
+    }
+    assert!(out.contains("the viewer ran the agent's script"), "{out}");
+    // Without a viewer to run, the cases alone.
+    let out = crate::bundle::ok(&["monitor", "viewer", "--cases-only", "--keep", "only"], dir);
+    assert!(out.contains("12 hostile trajectories"), "{out}");
+    assert!(!dir.join("only/script-tag.html").exists());
+}
