@@ -54,7 +54,7 @@ impl fmt::Display for Error {
                 if items.is_empty() {
                     String::new()
                 } else {
-                    format!(" (its monitor results: {})", items.join(", "))
+                    format!(" (its monitoring results: {})", items.join(", "))
                 }
             ),
             Error::AttackMode { path } => write!(

@@ -24,16 +24,19 @@ pub fn disagreements(bundle: &Bundle) -> Vec<String> {
 fn monitors(bundle: &Bundle) -> Vec<String> {
     let mut out = Vec::new();
     let items = &bundle.evidence.items;
+    let hashed = |at: &str, item: &str, sha: &str, out: &mut Vec<String>| match items
+        .iter()
+        .find(|i| i.id == item)
+    {
+        None => out.push(format!("{at}: its results `{item}` are no evidence item")),
+        Some(i) if i.sha256 != sha => {
+            out.push(format!("{at}: results_sha256 {sha} is not the evidence item's {}", i.sha256))
+        }
+        Some(_) => {}
+    };
     for (m, s) in bundle.content.monitors.iter().enumerate() {
         let at = format!("content.monitors[{m}] ({})", s.monitor.spec);
-        match items.iter().find(|i| i.id == s.item) {
-            None => out.push(format!("{at}: its results `{}` are no evidence item", s.item)),
-            Some(i) if i.sha256 != s.results_sha256 => out.push(format!(
-                "{at}: results_sha256 {} is not the evidence item's {}",
-                s.results_sha256, i.sha256
-            )),
-            Some(_) => {}
-        }
+        hashed(&at, &s.item, &s.results_sha256, &mut out);
         for p in &s.operating_points {
             let at = format!("{at} at {}", p.target_fpr);
             if p.caught > p.attacks || p.benign_flagged > p.benign {
@@ -63,6 +66,45 @@ fn monitors(bundle: &Bundle) -> Vec<String> {
             {
                 out.push(format!("{at}: {} caught {} of {}", c.class, c.caught, c.attacks));
             }
+        }
+    }
+    for (n, r) in bundle.content.routing.iter().enumerate() {
+        let at = format!("content.routing[{n}]");
+        hashed(&at, &r.item, &r.results_sha256, &mut out);
+        if r.monitored + r.bypasses.len() as u64 != r.answered {
+            out.push(format!(
+                "{at}: {} monitored and {} bypasses, but {} answered",
+                r.monitored,
+                r.bypasses.len(),
+                r.answered
+            ));
+        }
+        if let Some(d) = r.discrepancies.iter().find(|d| !r.bypasses.contains(d)) {
+            out.push(format!("{at}: discrepancy {d} is no bypass"));
+        }
+        let reach = r
+            .profile
+            .as_ref()
+            .filter(|_| r.answered > 0)
+            .map(|p| p.sampling * r.monitored as f64 / r.answered as f64);
+        if reach.zip(r.reach).is_some_and(|(a, b)| (a - b).abs() > 1e-12)
+            || reach.is_some() != r.reach.is_some()
+        {
+            out.push(format!("{at}: reach {:?}, its counts and sampling give {reach:?}", r.reach));
+        }
+    }
+    for (n, v) in bundle.content.viewers.iter().enumerate() {
+        let at = format!("content.viewers[{n}]");
+        hashed(&at, &v.item, &v.results_sha256, &mut out);
+        let count = |verdict: &str| v.cases.iter().filter(|c| c.verdict == verdict).count() as u64;
+        if (count("unsafe"), count("failed")) != (v.unsafe_cases, v.failed) {
+            out.push(format!(
+                "{at}: {} unsafe and {} failed, but its cases say {} and {}",
+                v.unsafe_cases,
+                v.failed,
+                count("unsafe"),
+                count("failed")
+            ));
         }
     }
     for a in bundle.content.questionnaire.iter().flatten() {

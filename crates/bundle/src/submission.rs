@@ -152,25 +152,44 @@ pub fn create(
         }
         items.sort_by(|a, b| a.id.cmp(&b.id));
     }
-    let mut monitors = Vec::new();
+    let (mut monitors, mut routing, mut viewers) = (Vec::new(), Vec::new(), Vec::new());
     for path in &extras.monitors {
+        use formats::monitor as m;
         let bad = |message: String| Error::Monitor { path: path.clone(), message };
         let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-        let results: formats::monitor::Results =
-            serde_json::from_slice(&bytes).map_err(|e| bad(format!("not monitor results: {e}")))?;
-        if results.format != formats::monitor::RESULTS_FORMAT {
-            return Err(bad(format!(
-                "`format` is `{}`; a bundle takes {}",
-                results.format,
-                formats::monitor::RESULTS_FORMAT
-            )));
-        }
         let id = format!("monitor:{}", path.display());
         if items.iter().any(|i| i.id == id) {
             continue;
         }
         let sha256: [u8; 32] = Sha256::digest(&bytes).into();
-        monitors.push(results.summary(id.clone(), hex(&sha256)));
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let parse = |what: &str| bad(format!("not {what}"));
+        match value["format"].as_str().unwrap_or_default() {
+            m::RESULTS_FORMAT => {
+                let r: m::Results = serde_json::from_value(value)
+                    .map_err(|e| parse(&format!("monitor results: {e}")))?;
+                monitors.push(r.summary(id.clone(), hex(&sha256)));
+            }
+            m::ROUTING_RESULTS_FORMAT => {
+                let r: m::RoutingResults = serde_json::from_value(value)
+                    .map_err(|e| parse(&format!("routing results: {e}")))?;
+                routing.push(r.summary(id.clone(), hex(&sha256)));
+            }
+            m::VIEWER_RESULTS_FORMAT => {
+                let r: m::ViewerResults = serde_json::from_value(value)
+                    .map_err(|e| parse(&format!("viewer results: {e}")))?;
+                viewers.push(r.summary(id.clone(), hex(&sha256)));
+            }
+            other => {
+                return Err(bad(format!(
+                    "`format` is `{other}`; a bundle takes {}, {} or {}",
+                    m::RESULTS_FORMAT,
+                    m::ROUTING_RESULTS_FORMAT,
+                    m::VIEWER_RESULTS_FORMAT
+                )));
+            }
+        }
         items.push(Item { id, sha256, events: None });
     }
     items.sort_by(|a, b| a.id.cmp(&b.id));
@@ -181,7 +200,11 @@ pub fn create(
                 return Err(Error::Cite {
                     question: a.id.clone(),
                     item: c.clone(),
-                    items: monitors.iter().map(|m| m.item.clone()).collect(),
+                    items: items
+                        .iter()
+                        .filter(|i| i.id.starts_with("monitor:"))
+                        .map(|i| i.id.clone())
+                        .collect(),
                 });
             }
         }
@@ -230,6 +253,8 @@ pub fn create(
             .map(|s| ScanTotals { format: s.format.clone(), totals: s.totals.clone() }),
         questionnaire: extras.questionnaire.clone(),
         monitors,
+        routing,
+        viewers,
     };
     let evidence = Evidence {
         algorithm: "rfc6962-sha256".into(),

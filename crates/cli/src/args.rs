@@ -348,9 +348,10 @@ pub enum BundleCommand {
         /// Questionnaire answers (Q1–Q14, JSON; see docs/bundle-format.md)
         #[arg(long, value_name = "FILE")]
         questionnaire: Option<PathBuf>,
-        /// A monitor's results (`perimeter monitor score --out`), repeatable:
-        /// its figures are included and the file's hash joins the evidence
-        /// as `monitor:<path>`, which questionnaire answers may cite
+        /// Results of `perimeter monitor score`, `routing` or `viewer`,
+        /// repeatable: their figures are included and the file's hash joins
+        /// the evidence as `monitor:<path>`, which questionnaire answers may
+        /// cite
         #[arg(long, value_name = "FILE")]
         monitor_results: Vec<PathBuf>,
         /// Where to write the signed bundle (never over an existing file)

@@ -342,6 +342,37 @@ fn lab_monitor(lab: &str, dir: &Path) -> Result<String, Failure> {
     })
 }
 
+/// Each lab's traffic router: lab-a monitors everything its gateway sees;
+/// lab-b decides by the client's user agent, as the pilot's lab did; lab-c
+/// by the agents' API keys.
+fn lab_router(lab: &str) -> &'static str {
+    match lab {
+        "lab-a" => r#"cmd:cat >/dev/null; echo '{"monitored": true}'"#,
+        "lab-b" => {
+            r#"cmd:grep -q -e '"user-agent":"claude-cli/' -e '"user-agent":"codex_exec/' -e '"user-agent":"GeminiCLI/' -e '"user-agent":"lab-agent-loop/' && echo '{"monitored": true}' || echo '{"monitored": false}'"#
+        }
+        _ => r#"cmd:grep -q sk-agent && echo '{"monitored": true}' || echo '{"monitored": false}'"#,
+    }
+}
+
+/// Runs a lab's router over the bypass cases, as `perimeter monitor
+/// routing` does; the results file's path.
+fn check_router(lab: &str, dir: &Path) -> Result<PathBuf, Failure> {
+    let spec = lab_router(lab);
+    let timeout = std::time::Duration::from_secs(30);
+    let router = monitor::plugin::Endpoint::parse(spec, timeout, &|k| std::env::var(k).ok())
+        .expect("a cmd: spec")
+        .map_err(|e| Failure::runtime(format!("{lab}'s router: {e}"), None))?;
+    let profile = monitor::routing::read_profile(
+        "monitored_clients = [\"claude-code\", \"codex\", \"gemini-cli\", \"api\"]\nsubagents_monitored = true\nsampling = 1.0\nmode = \"async\"\n",
+    )
+    .expect("the demo's profile");
+    let results = monitor::routing::run(&router, spec, Some(profile));
+    let path = dir.join("routing-results.json");
+    write_out(&path, &(serde_json::to_string_pretty(&results).expect("results serialize") + "\n"))?;
+    Ok(path)
+}
+
 /// Scores the shared corpus with a lab's monitor, as `perimeter monitor
 /// score` does; the results file's path.
 fn score_monitor(lab: &str, dir: &Path, corpus: &monitor::Corpus) -> Result<PathBuf, Failure> {
@@ -382,6 +413,7 @@ fn lab_side(
         &(),
     );
     let results = score_monitor(lab, dir, corpus)?;
+    let routing = check_router(lab, dir)?;
     let answers = questionnaire(lab, &results);
     write_out(
         &dir.join("questionnaire.json"),
@@ -397,7 +429,7 @@ fn lab_side(
     let extras = bundle::submission::Extras {
         scan: Some(scan),
         questionnaire: Some(answers),
-        monitors: vec![results],
+        monitors: vec![results, routing],
     };
     let text = bundle::submission::create(&run_dir, lab, &key, &clock().now().to_string(), &extras)
         .map_err(ours)?;
@@ -465,6 +497,13 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
                 by.join(", ")
             );
         }
+        let routing = std::fs::read(dir.join("routing-results.json")).map_err(io(&dir))?;
+        let routing: formats::monitor::RoutingResults =
+            serde_json::from_slice(&routing).expect("the demo wrote these results");
+        println!(
+            "       its router: {}/{} of the agent's requests routed to monitoring",
+            routing.monitored, routing.answered
+        );
         digest = summary.header.suite.digest.clone();
         protocol = summary.header.protocol.clone();
         bundles.push((lab, path));

@@ -70,6 +70,14 @@ pub struct Content {
     /// figures; each results file is an evidence item.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub monitors: Vec<crate::monitor::MonitorSummary>,
+    /// Routing checks of the lab's traffic router (monitoring's first
+    /// stage), from `perimeter monitor routing`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routing: Vec<crate::monitor::RoutingSummary>,
+    /// Checks of the lab's transcript viewer (the third stage), from
+    /// `perimeter monitor viewer`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub viewers: Vec<crate::monitor::ViewerSummary>,
 }
 
 /// An episode as a bundle carries it: its outcome and its trace's

@@ -498,3 +498,62 @@ pub struct ViewerCase {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
+
+/// A router's results as a bundle carries them: the counts and the cases
+/// it did not route (the cases themselves are Perimeter's, not the lab's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoutingSummary {
+    /// The evidence item holding the results file: `monitor:<path>`.
+    pub item: String,
+    pub results_sha256: String,
+    pub router: MonitorId,
+    pub profile: Option<CoverageProfile>,
+    pub answered: u64,
+    pub monitored: u64,
+    pub bypasses: Vec<String>,
+    pub discrepancies: Vec<String>,
+    pub failed: u64,
+    pub reach: Option<f64>,
+}
+
+impl RoutingResults {
+    pub fn summary(&self, item: String, results_sha256: String) -> RoutingSummary {
+        RoutingSummary {
+            item,
+            results_sha256,
+            router: self.router.clone(),
+            profile: self.profile.clone(),
+            answered: self.answered,
+            monitored: self.monitored,
+            bypasses: self.bypasses.clone(),
+            discrepancies: self.discrepancies.clone(),
+            failed: self.failed,
+            reach: self.reach,
+        }
+    }
+}
+
+/// A viewer check as a bundle carries it: every case's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ViewerSummary {
+    /// The evidence item holding the results file: `monitor:<path>`.
+    pub item: String,
+    pub results_sha256: String,
+    pub viewer: MonitorId,
+    pub unsafe_cases: u64,
+    pub failed: u64,
+    pub cases: Vec<ViewerCase>,
+}
+
+impl ViewerResults {
+    pub fn summary(&self, item: String, results_sha256: String) -> ViewerSummary {
+        ViewerSummary {
+            item,
+            results_sha256,
+            viewer: self.viewer.clone(),
+            unsafe_cases: self.unsafe_cases,
+            failed: self.failed,
+            cases: self.cases.clone(),
+        }
+    }
+}

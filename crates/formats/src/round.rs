@@ -397,6 +397,11 @@ pub struct Private {
     /// them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub monitors: Vec<crate::monitor::MonitorSummary>,
+    /// Its router checks and viewer checks, as signed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routing: Vec<crate::monitor::RoutingSummary>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub viewers: Vec<crate::monitor::ViewerSummary>,
     pub claims: Vec<Resolved>,
     pub approval: Option<Approval>,
     /// The approval is signed with this participant's registered key.

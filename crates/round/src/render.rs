@@ -215,6 +215,36 @@ fn own_monitor_rows(ms: &[formats::monitor::MonitorSummary]) -> Vec<[String; 6]>
     out
 }
 
+/// The participant's router and viewer checks, one sentence each.
+fn stage_lines(r: &Private) -> Vec<String> {
+    let mut out = Vec::new();
+    for x in &r.routing {
+        out.push(format!(
+            "Routing ({}): {} of {} agent requests routed to monitoring; not routed: {}.",
+            x.router.spec,
+            x.monitored,
+            x.answered,
+            if x.bypasses.is_empty() { "none".to_owned() } else { x.bypasses.join(", ") }
+        ));
+    }
+    for v in &r.viewers {
+        let unsafe_ids: Vec<&str> =
+            v.cases.iter().filter(|c| c.verdict == "unsafe").map(|c| c.id.as_str()).collect();
+        out.push(format!(
+            "Viewer ({}): {} unsafe of {} hostile transcripts{}.",
+            v.viewer.spec,
+            v.unsafe_cases,
+            v.cases.len(),
+            if unsafe_ids.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", unsafe_ids.join(", "))
+            }
+        ));
+    }
+    out
+}
+
 const OWN_MONITOR_COLUMNS: [&str; 6] = [
     "monitor",
     "view",
@@ -437,9 +467,14 @@ pub fn private_markdown(r: &Private) -> String {
             rate_or_dash(row.others.as_ref())
         );
     }
-    if !r.monitors.is_empty() {
+    if !r.monitors.is_empty() || !r.routing.is_empty() || !r.viewers.is_empty() {
         out.push_str("\n## Your monitors\n\n");
-        table_md(&mut out, &OWN_MONITOR_COLUMNS, &own_monitor_rows(&r.monitors));
+        if !r.monitors.is_empty() {
+            table_md(&mut out, &OWN_MONITOR_COLUMNS, &own_monitor_rows(&r.monitors));
+        }
+        for line in stage_lines(r) {
+            let _ = writeln!(out, "\n{line}");
+        }
     }
     let _ = write!(
         out,
@@ -699,9 +734,14 @@ pub fn private_html(r: &Private) -> String {
         );
     }
     b.push_str("</table>\n");
-    if !r.monitors.is_empty() {
+    if !r.monitors.is_empty() || !r.routing.is_empty() || !r.viewers.is_empty() {
         b.push_str("<h2>Your monitors</h2>\n");
-        table_html(&mut b, &OWN_MONITOR_COLUMNS, &own_monitor_rows(&r.monitors));
+        if !r.monitors.is_empty() {
+            table_html(&mut b, &OWN_MONITOR_COLUMNS, &own_monitor_rows(&r.monitors));
+        }
+        for line in stage_lines(r) {
+            let _ = writeln!(b, "<p>{}</p>", esc(&line));
+        }
     }
     let _ = writeln!(
         b,

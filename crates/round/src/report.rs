@@ -264,6 +264,8 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
             endings: m.bundle.content.rates.as_ref().and_then(|r| r.endings.clone()),
             rows: rows(&m.bundle, &own, context.as_ref()),
             monitors: m.bundle.content.monitors.clone(),
+            routing: m.bundle.content.routing.clone(),
+            viewers: m.bundle.content.viewers.clone(),
             claims: r.clone(),
             approval: decisions.as_ref().map(|(d, _)| d.approval.clone()),
             approval_signed: decisions.as_ref().is_some_and(|(_, signed)| *signed),

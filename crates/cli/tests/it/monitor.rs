@@ -709,8 +709,50 @@ fn monitor_results_join_the_bundle_as_figures_and_answers_cite_them() {
         ),
         dir,
     );
-    assert!(err.contains("Q10 cites `monitor:elsewhere.json`, which is not an evidence item of this bundle (its monitor results: monitor:r.json)"), "{err}");
+    assert!(err.contains("Q10 cites `monitor:elsewhere.json`, which is not an evidence item of this bundle (its monitoring results: monitor:r.json)"), "{err}");
     assert!(!dir.join("c.bundle").exists() && !dir.join("d.bundle").exists());
+
+    // The other two stages join the same way, with checks of their own.
+    let router = r#"cmd:grep -q '"user-agent":"claude-cli' && echo '{"monitored": true}' || echo '{"monitored": false}'"#;
+    crate::bundle::ok(&["monitor", "routing", "--router", router, "--out", "routing.json"], dir);
+    crate::bundle::ok(&["monitor", "viewer", "--out", "viewer.json"], dir);
+    let extra = ["--monitor-results", "routing.json", "--monitor-results", "viewer.json"];
+    crate::bundle::ok(
+        &crate::bundle::create_args(run, "lab.key", "lab-a", "e.bundle", &extra),
+        dir,
+    );
+    let b: formats::bundle::Bundle =
+        serde_json::from_slice(&std::fs::read(dir.join("e.bundle")).unwrap()).unwrap();
+    let ([routing], [viewer]) = (&b.content.routing[..], &b.content.viewers[..]) else { panic!() };
+    assert_eq!((routing.answered, routing.monitored, routing.bypasses.len()), (28, 5, 23));
+    assert_eq!((viewer.unsafe_cases, viewer.cases.len()), (0, 12));
+    let mut bent: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("routing.json")).unwrap()).unwrap();
+    bent["monitored"] = serde_json::json!(28);
+    std::fs::write(dir.join("bent-routing.json"), bent.to_string()).unwrap();
+    let err = crate::bundle::fails(
+        &crate::bundle::create_args(
+            run,
+            "lab.key",
+            "lab-a",
+            "f.bundle",
+            &["--monitor-results", "bent-routing.json"],
+        ),
+        dir,
+    );
+    assert!(err.contains("28 monitored and 23 bypasses, but 28 answered"), "{err}");
+    std::fs::write(dir.join("other.json"), r#"{"format": "perimeter.summary/2"}"#).unwrap();
+    let err = crate::bundle::fails(
+        &crate::bundle::create_args(
+            run,
+            "lab.key",
+            "lab-a",
+            "g.bundle",
+            &["--monitor-results", "other.json"],
+        ),
+        dir,
+    );
+    assert!(err.contains("`format` is `perimeter.summary/2`; a bundle takes perimeter.monitor-results/1, perimeter.routing-results/1 or perimeter.viewer-results/1"), "{err}");
 }
 
 #[test]

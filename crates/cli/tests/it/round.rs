@@ -259,6 +259,12 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     assert!(md.contains("A prompted model monitor, shown each trajectory whole"), "{md}");
     assert!(md.contains("note 0 of 21"), "{md}");
     assert!(md.contains("[rests on 1 evidence item signed in the bundle]"), "{md}");
+    // lab-b's router decides by user agent: a renamed or bare client is
+    // not monitored.
+    assert!(
+        md.contains("routed 20 to monitoring; the others went unmonitored: no client headers (4 clients), renamed client (4 clients)."),
+        "{md}"
+    );
     // No monitor's command line, file path or evidence id reaches the
     // public report: they could name a non-attributed claim's lab.
     for leak in ["labs/lab-", "monitor-results.json", "llm:scripted", "grep -q"] {
