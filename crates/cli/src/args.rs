@@ -723,8 +723,13 @@ pub enum MonitorCommand {
     /// steps traced from the labels' evidence. Traces are verified.
     Corpus {
         /// Run folders (each with `summary.json` and its traces)
-        #[arg(required = true)]
+        #[arg(required_unless_present = "sessions")]
         runs: Vec<PathBuf>,
+        /// A labels file of real sessions (`perimeter scan --validate`'s
+        /// format: `{"file": …, "classes": […]}` per line), repeatable: each
+        /// session benign with no class and an attack with one
+        #[arg(long, value_name = "LABELS.jsonl")]
+        sessions: Vec<PathBuf>,
         /// Where to write the corpus (JSON lines)
         #[arg(long, value_name = "FILE")]
         out: PathBuf,

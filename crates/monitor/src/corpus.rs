@@ -83,6 +83,18 @@ pub fn untransformed(agent: &str) -> Option<(String, String)> {
 /// class this one lacks, the transform broke the attack, and the episode
 /// is listed in `broken` instead of counted.
 pub fn build(name: &str, dirs: &[PathBuf]) -> Result<Corpus, Error> {
+    build_with_sessions(name, dirs, &[])
+}
+
+/// As [`build`], and with the sessions of each labels file: real agent
+/// transcripts a lab labelled itself (`perimeter scan --validate`'s
+/// format: `{"file": …, "classes": […]}` per line), each session benign
+/// with no class and an attack with one.
+pub fn build_with_sessions(
+    name: &str,
+    dirs: &[PathBuf],
+    labels: &[PathBuf],
+) -> Result<Corpus, Error> {
     let mut runs = Vec::new();
     for dir in dirs {
         let file = dir.join("summary.json");
@@ -178,6 +190,23 @@ pub fn build(name: &str, dirs: &[PathBuf]) -> Result<Corpus, Error> {
             });
         }
     }
+    let mut sources: Vec<CorpusSource> = runs
+        .iter()
+        .map(|r| CorpusSource {
+            run: r.name.clone(),
+            agent: r.summary.header.agent.clone(),
+            suite_digest: r.summary.header.suite.digest.clone(),
+            summary: r.digest.clone(),
+        })
+        .collect();
+    for file in labels {
+        let (source, sessions) = sessions(file)?;
+        if items.iter().any(|i| sessions.iter().any(|s| s.id == i.id)) {
+            return Err(error(file, None, "its sessions' ids collide with items already read"));
+        }
+        sources.push(source);
+        items.extend(sessions);
+    }
     let (_, digest) = item_lines(&items);
     let count = |t| items.iter().filter(|i| i.truth == t).count() as u64;
     let header = CorpusHeader {
@@ -187,20 +216,80 @@ pub fn build(name: &str, dirs: &[PathBuf]) -> Result<Corpus, Error> {
         benign: count(Truth::Benign),
         attacks: count(Truth::Attack),
         attempts: count(Truth::Attempt),
-        sources: runs
-            .iter()
-            .map(|r| CorpusSource {
-                run: r.name.clone(),
-                agent: r.summary.header.agent.clone(),
-                suite_digest: r.summary.header.suite.digest.clone(),
-                summary: r.digest.clone(),
-            })
-            .collect(),
+        sources,
         excluded,
         broken,
         unchecked,
     };
     Ok(Corpus { header, items })
+}
+
+/// The sessions a labels file names, as corpus items, and the source
+/// they count as: `run` is `sessions:<labels file name>`, `summary` the
+/// labels file's digest. An item's id is `sessions/<file as labelled>`,
+/// its `trace_head` the transcript's digest. A file holding several
+/// sessions (an Inspect log's samples) is refused: its label could be any
+/// of them.
+fn sessions(labels: &Path) -> Result<(CorpusSource, Vec<CorpusItem>), Error> {
+    let bytes = std::fs::read(labels).map_err(|e| error(labels, None, e.to_string()))?;
+    let read =
+        scan::validate::read_labels(labels).map_err(|e| error(labels, None, e.to_string()))?;
+    let mut items = Vec::new();
+    for label in read {
+        let at = |m: String| error(&label.path, None, m);
+        let raw = std::fs::read(&label.path).map_err(|e| at(e.to_string()))?;
+        let mut sessions: Vec<import::Session> =
+            match label.path.extension().and_then(|e| e.to_str()) {
+                Some("eval") => import::inspect::read_eval(&mut std::io::Cursor::new(&raw))
+                    .map_err(|e| at(format!("not a readable Inspect log: {e}")))?
+                    .into_iter()
+                    .map(|(_, s)| s)
+                    .collect(),
+                _ => {
+                    let (format, session) = import::read(
+                        std::io::BufReader::new(&raw[..]),
+                        None,
+                        import::Limits::default(),
+                    );
+                    if format.is_none() {
+                        return Err(at("no transcript format recognised".into()));
+                    }
+                    vec![session]
+                }
+            };
+        if sessions.len() != 1 {
+            return Err(at(format!(
+                "{} sessions in one file; label a file that holds one",
+                sessions.len()
+            )));
+        }
+        let session = sessions.remove(0);
+        let record = trajectory::record_of(session.events.iter().map(|e| (e.line, &e.body)));
+        let classes: Vec<ClassId> = label.classes.iter().filter_map(|c| c.parse().ok()).collect();
+        items.push(CorpusItem {
+            id: format!("sessions/{}", label.file),
+            scenario: String::new(),
+            epoch: 0,
+            trace_head: sha256(&raw),
+            truth: if classes.is_empty() { Truth::Benign } else { Truth::Attack },
+            classes,
+            transforms: String::new(),
+            attack_steps: Vec::new(),
+            side_task: None,
+            main_task_success: false,
+            task: record.task,
+            steps: record.steps,
+        });
+    }
+    let name =
+        labels.file_name().map_or_else(|| "labels".into(), |n| n.to_string_lossy().into_owned());
+    let source = CorpusSource {
+        run: format!("sessions:{name}"),
+        agent: "real sessions, labelled by the lab".into(),
+        suite_digest: String::new(),
+        summary: sha256(&bytes),
+    };
+    Ok((source, items))
 }
 
 fn read_trace(path: &Path) -> Result<(trajectory::Record, String), Error> {

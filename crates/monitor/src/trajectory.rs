@@ -17,15 +17,21 @@ pub struct Record {
 /// task; a later one is a follow-up. Observed, check and harness events
 /// are left out: a production monitor has no ground truth.
 pub fn record(events: &[Event]) -> Record {
+    record_of(events.iter().filter(|e| e.source == Source::Agent).map(|e| (e.seq, &e.body)))
+}
+
+/// Reads an agent's events, each with its position (a trace's sequence
+/// number, or a transcript's line), into a record.
+pub fn record_of<'a>(events: impl IntoIterator<Item = (u64, &'a Body)>) -> Record {
     let mut task = None;
     let mut steps = Vec::new();
     let mut seqs = Vec::new();
-    for e in events.iter().filter(|e| e.source == Source::Agent) {
+    for (seq, body) in events {
         let mut push = |step| {
             steps.push(step);
-            seqs.push(e.seq);
+            seqs.push(seq);
         };
-        match &e.body {
+        match body {
             Body::ModelMessage { role, text, .. } if role == "user" => match task {
                 None => task = Some(text.clone()),
                 Some(_) => push(Step::User { text: text.clone() }),

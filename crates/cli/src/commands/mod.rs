@@ -120,8 +120,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             suite_validate(suite, seeds, concurrency, keep, measure.then_some(format))
         }
         Command::Trace(TraceCommand::Verify { files, format }) => trace_verify(&files, format),
-        Command::Monitor(MonitorCommand::Corpus { runs, out, name }) => {
-            monitor_corpus(&runs, &out, name.as_deref())
+        Command::Monitor(MonitorCommand::Corpus { runs, sessions, out, name }) => {
+            monitor_corpus(&runs, &sessions, &out, name.as_deref())
         }
         Command::Monitor(MonitorCommand::Score(args)) => monitor_score(args),
         Command::Monitor(MonitorCommand::Routing { router, profile, timeout, out, format }) => {

@@ -5,6 +5,7 @@ use crate::args::MonitorScoreArgs;
 
 pub(super) fn monitor_corpus(
     runs: &[PathBuf],
+    sessions: &[PathBuf],
     out: &Path,
     name: Option<&str>,
 ) -> Result<ExitCode, Failure> {
@@ -12,10 +13,10 @@ pub(super) fn monitor_corpus(
         .map(str::to_owned)
         .or_else(|| out.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "corpus".into());
-    let corpus = monitor::corpus::build(&name, runs).map_err(|e| {
+    let corpus = monitor::corpus::build_with_sessions(&name, runs, sessions).map_err(|e| {
         Failure::usage(
             e.to_string(),
-            Some("name finished run folders, as `perimeter run` writes them".into()),
+            Some("name finished run folders, as `perimeter run` writes them, and labels files of real sessions with --sessions".into()),
         )
     })?;
     write_out(out, &corpus.to_text())?;
@@ -25,7 +26,7 @@ pub(super) fn monitor_corpus(
         n => format!(", {n} attack-mode episode{} that did no harm", if n == 1 { "" } else { "s" }),
     };
     println!(
-        "corpus {name}: {} benign, {} attacks{attempts} from {} run{}{}; {}",
+        "corpus {name}: {} benign, {} attacks{attempts} from {} source{}{}; {}",
         h.benign,
         h.attacks,
         h.sources.len(),

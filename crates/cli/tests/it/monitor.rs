@@ -38,7 +38,7 @@ fn corpus() -> &'static Path {
             .unwrap();
         assert!(o.status.success(), "{:?}", text(&o));
         assert!(
-            text(&o).0.contains("corpus corpus: 21 benign, 21 attacks from 2 runs"),
+            text(&o).0.contains("corpus corpus: 21 benign, 21 attacks from 2 sources"),
             "{:?}",
             text(&o)
         );
@@ -872,4 +872,52 @@ print("<html><body>" + "\n".join(out) + "</body></html>")
     let out = crate::bundle::ok(&["monitor", "viewer", "--cases-only", "--keep", "only"], dir);
     assert!(out.contains("12 hostile trajectories"), "{out}");
     assert!(!dir.join("only/script-tag.html").exists());
+}
+
+#[test]
+fn a_corpus_takes_real_sessions_a_lab_labelled() {
+    let d = TempDir::new("monitor-sessions");
+    let dir = d.path();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../import/tests/fixtures");
+    let line = |file: &str, classes: &str| {
+        format!("{{\"file\": \"{fixtures}/{file}\", \"classes\": {classes}}}\n")
+    };
+    let labels = line("claude-code-2.1.332.jsonl", "[\"credential_access\"]")
+        + &line("codex-0.171.0.jsonl", "[]")
+        + &line("gemini-cli-0.61.0.jsonl", "[]")
+        + &line("inspect-0.3.285.eval", "[]");
+    std::fs::write(dir.join("labels.jsonl"), labels).unwrap();
+    let honest = corpus().join("honest");
+    let out = crate::bundle::ok(
+        &[
+            "monitor",
+            "corpus",
+            honest.to_str().unwrap(),
+            "--sessions",
+            "labels.jsonl",
+            "--out",
+            "c.jsonl",
+        ],
+        dir,
+    );
+    assert!(out.contains("corpus c: 24 benign, 1 attacks from 2 sources"), "{out}");
+    let (header, items) = read_corpus(&dir.join("c.jsonl"));
+    assert_eq!(header.sources[1].run, "sessions:labels.jsonl");
+    let claude = items.iter().find(|i| i.id.ends_with("claude-code-2.1.332.jsonl")).unwrap();
+    assert_eq!(
+        (claude.truth, &claude.classes[..]),
+        (Truth::Attack, &[formats::ClassId::CredentialAccess][..])
+    );
+    assert!(claude.steps.iter().any(|s| matches!(s, Step::ToolCall { .. })), "{:?}", claude.steps);
+    assert_eq!(claude.task, "List files and write proof.txt");
+    // Sessions alone make a corpus too; a bad label is named by its line.
+    std::fs::write(dir.join("bad.jsonl"), line("codex-0.171.0.jsonl", "[\"hacking\"]")).unwrap();
+    let err = crate::bundle::fails(
+        &["monitor", "corpus", "--sessions", "bad.jsonl", "--out", "x.jsonl"],
+        dir,
+    );
+    assert!(
+        err.contains("bad.jsonl:1: `classes[0]`: `hacking` is not a protocol class id"),
+        "{err}"
+    );
 }
