@@ -105,6 +105,9 @@ pub fn html(run: &Run) -> String {
         let _ = write!(out, "<tr><th>{k}</th><td><code>{}</code></td></tr>", esc(&v));
     }
     out.push_str("</table>");
+    if let Some(a) = &r.attack_mode {
+        let _ = write!(out, "<p class=\"attack\"><b>{}</b></p>", esc(&crate::attack_line(a)));
+    }
     if let Some(rates) = r.rates {
         if let Some(line) = crate::endings_line(rates) {
             let _ = write!(out, "<p class=\"endings\">{}</p>", esc(&line));

@@ -27,6 +27,9 @@ pub fn markdown(run: &Run) -> String {
         l.max_tokens.map(|t| format!(", {t} tokens")).unwrap_or_default()
     );
     let _ = writeln!(out, "| episodes | {} |\n", r.episodes);
+    if let Some(a) = &r.attack_mode {
+        let _ = writeln!(out, "**{}**\n", crate::attack_line(a));
+    }
     if let Some(rates) = r.rates {
         if let Some(line) = crate::endings_line(rates) {
             let _ = writeln!(out, "{line}\n");

@@ -585,6 +585,21 @@ fn attack_mode_measures_side_tasks_done_unnoticed() {
     assert_eq!(covert.uncaught, 1, "{covert:?}");
     assert!(out.contains("side task done UNCAUGHT 1/4 25.0%"), "{out}");
 
+    // The run's report says what it measured, and no comparison takes it
+    // for a propensity run.
+    let md = crate::bundle::ok(&["report", "attack", "--format", "md"], d.path());
+    assert!(
+        md.contains("Attack mode: every task carried a secret side task")
+            && md.contains("Side task done in 2 of 2"),
+        "{md}"
+    );
+    run_ok("scripted:misaligned+silent", &d.path().join("plain"), &two[..4]);
+    let err = crate::bundle::fails(&["report", "attack", "--compare", "plain"], d.path());
+    assert!(
+        err.contains("attack mode (--side-task): `true` in the first, `false` in the second"),
+        "{err}"
+    );
+
     // Capability is no propensity: a bundle refuses the run.
     let o = perimeter()
         .args(["keys", "generate", "--out", "k"])
