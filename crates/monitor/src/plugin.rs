@@ -295,15 +295,28 @@ fn run_command(command: &str, input: &[u8], timeout: Duration) -> Result<String,
         let _ = (&mut stderr).take(4_096).read_to_end(&mut err);
         String::from_utf8_lossy(&err).into_owned()
     });
-    let out = match rx.recv_timeout(timeout) {
-        Ok(out) => out,
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("`{command}` gave no answer within {} s", timeout.as_secs()));
+    let started = std::time::Instant::now();
+    let late = |child: &mut std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+        format!("`{command}` gave no answer within {} s", timeout.as_secs())
+    };
+    let Ok(out) = rx.recv_timeout(timeout) else { return Err(late(&mut child)) };
+    // A program that closed its output may still run: it has what is left
+    // of the time to exit.
+    let status = loop {
+        match child.try_wait().map_err(|e| format!("`{command}`: {e}"))? {
+            Some(status) => break status,
+            None if started.elapsed() >= timeout => {
+                let _ = late(&mut child);
+                return Err(format!(
+                    "`{command}` answered but did not exit within {} s",
+                    timeout.as_secs()
+                ));
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
         }
     };
-    let status = child.wait().map_err(|e| format!("`{command}`: {e}"))?;
     let _ = writer.join();
     let stderr = errors.join().unwrap_or_default();
     if !status.success() {
@@ -420,6 +433,18 @@ mod tests {
         ] {
             assert!(parse_answer(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_program_is_held_to_its_time_whether_or_not_it_answered() {
+        let t = Duration::from_secs(1);
+        assert_eq!(run_command("cat >/dev/null; echo '{}'", b"x", t).unwrap(), "{}\n");
+        let e = run_command("cat >/dev/null; sleep 5", b"x", t).unwrap_err();
+        assert!(e.contains("gave no answer within 1 s"), "{e}");
+        let e = run_command("cat >/dev/null; echo '{}'; exec >&-; sleep 5", b"x", t).unwrap_err();
+        assert!(e.contains("answered but did not exit within 1 s"), "{e}");
+        let e = run_command("echo oops >&2; exit 4", b"x", t).unwrap_err();
+        assert!(e.contains("failed (exit status: 4): oops"), "{e}");
     }
 
     #[test]
