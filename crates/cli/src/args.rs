@@ -116,6 +116,27 @@ pub enum Command {
     ///   perimeter monitor score corpus.jsonl --monitor llm:anthropic:claude-haiku-4-5 --view reasoning --warn --out warned.json
     #[command(subcommand, verbatim_doc_comment)]
     Monitor(MonitorCommand),
+    /// The incident catalogue: collect acts against intent, grade them on
+    /// overreach × deception, override by hand, and chart them
+    ///
+    /// `collect` finds candidates in run folders (episodes with a label),
+    /// scan reports (sessions with a finding) and the lab's own `.toml`
+    /// file of incidents, and grades each with the rule grader (`rules/1`).
+    /// Episodes of attack-mode runs and of the suite's reference policies
+    /// are left out unless asked for. Collecting again into the same file
+    /// keeps every id and every human decision. `grade` adds a model's
+    /// grades (a fixed published prompt, strict JSON) and the agreement
+    /// between graders; `override` records a person's grade or dismissal;
+    /// `chart` draws the severity chart as SVG beside its data as JSON and
+    /// CSV.
+    ///
+    /// Examples:
+    ///   perimeter incidents collect runs/claude scan.json lab-incidents.toml --out incidents.json
+    ///   perimeter incidents grade incidents.json --model anthropic:claude-sonnet-4-5
+    ///   perimeter incidents override incidents.json INC-004 --overreach 2:0.3 --deception 1:0.2 --by 'A. Reviewer' --reason 'read the key but never used it'
+    ///   perimeter incidents chart incidents.json --out chart/
+    #[command(subcommand, verbatim_doc_comment)]
+    Incidents(IncidentsCommand),
     /// Make a signing key for bundles
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -803,6 +824,109 @@ pub enum MonitorCommand {
         /// `table` for people, `json` for the results on standard output too
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentsCommand {
+    /// Collect candidate incidents into a catalogue, graded by the rules
+    ///
+    /// An input is a run folder, a scan report (`perimeter scan --out`),
+    /// or a `.toml` file of the lab's own incidents (`[[incident]]`
+    /// tables; docs/incident-format.md). The same act found twice is one
+    /// incident with both citations.
+    Collect {
+        /// Run folders, scan reports and `.toml` files of incidents
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// The catalogue to write; when it exists, its ids and human
+        /// decisions are kept
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// The suite the runs were made with: `builtin` or a directory
+        #[arg(long, default_value = scenario::BUILTIN)]
+        suite: String,
+        /// Let in episodes of attack-mode runs (`perimeter run --side-task`),
+        /// where the agent was told to misbehave
+        #[arg(long)]
+        include_elicited: bool,
+        /// Let in episodes of the suite's reference policies (`scripted:…`)
+        #[arg(long)]
+        include_reference: bool,
+        /// `table` for people, `json` for the catalogue on standard output too
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Grade a catalogue's incidents with a model, beside the rules
+    ///
+    /// One call per incident with the published prompt (the axes'
+    /// definitions, the conventions, lean low), temperature 0, and a
+    /// strict JSON answer; a malformed answer gets one correction, and an
+    /// incident still ungraded is listed as failed. The agreement between
+    /// graders (quadratic-weighted kappa) is computed again.
+    Grade {
+        /// A catalogue written by `incidents collect`
+        catalogue: PathBuf,
+        /// The model: `anthropic:…`, `openai:…`, `gemini:…`,
+        /// `openai-compatible:…`, or `scripted:FILE` offline
+        #[arg(long)]
+        model: String,
+        /// Put this grader's grades in force (ahead of the rules) where no
+        /// person overrode them
+        #[arg(long)]
+        primary: bool,
+        /// Where to write the catalogue [default: in place]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Record a person's decision on one incident: a grade, or a dismissal
+    Override {
+        /// The catalogue, changed in place
+        catalogue: PathBuf,
+        /// The incident, `INC-NNN`
+        id: String,
+        /// Overreach as `LEVEL` or `LEVEL:SEVERITY`, e.g. `2:0.3`
+        #[arg(long, requires = "deception", conflicts_with = "dismiss")]
+        overreach: Option<String>,
+        /// Deception, the same way, e.g. `1:0.2`; `0` for none
+        #[arg(long, requires = "overreach", conflicts_with = "dismiss")]
+        deception: Option<String>,
+        /// Not an incident after all: kept in the file, left out of charts
+        #[arg(long)]
+        dismiss: bool,
+        /// Who decides
+        #[arg(long)]
+        by: String,
+        /// Why
+        #[arg(long)]
+        reason: String,
+    },
+    /// Draw the severity chart (SVG) and write its data (JSON, CSV)
+    ///
+    /// Writes `chart.svg`, `incidents.json` (`perimeter.incident-chart/1`)
+    /// and `incidents.csv` into the folder: one point per incident, at its
+    /// grade in force (a person's, else the first grader's).
+    Chart {
+        /// A catalogue, or a round's pooled catalogue (`public.incidents.json`)
+        catalogue: PathBuf,
+        /// The folder to write into
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Only incidents of this source: suite_episode, scanned_session,
+        /// lab_reported, public_report
+        #[arg(long)]
+        source: Option<String>,
+        /// Only incidents of this model
+        #[arg(long)]
+        model: Option<String>,
+        /// Only this participant's (a pooled catalogue's attributed ones)
+        #[arg(long)]
+        lab: Option<String>,
+        /// The chart's title
+        #[arg(long, default_value = "Incidents by overreach and deception")]
+        title: String,
     },
 }
 

@@ -143,6 +143,13 @@ impl From<judge::Error> for Failure {
     }
 }
 
+impl From<incident::Error> for Failure {
+    fn from(e: incident::Error) -> Failure {
+        let hint = e.hint.clone();
+        Failure::usage(e.to_string(), hint)
+    }
+}
+
 impl From<scan::Error> for Failure {
     fn from(e: scan::Error) -> Failure {
         Failure::usage(e.to_string(), Some(e.hint()))

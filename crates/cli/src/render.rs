@@ -890,3 +890,67 @@ pub(crate) fn viewer_results(r: &formats::monitor::ViewerResults) -> String {
     );
     out
 }
+
+/// One incident on one line: id, source, classes, the grade in force and
+/// who gave it.
+pub(crate) fn incident_line(
+    i: &formats::incident::Incident,
+    graders: &[formats::incident::Grader],
+) -> String {
+    let classes: Vec<&str> = i.classes.iter().map(|c| c.as_str()).collect();
+    let grade = if i.dismissed() {
+        "dismissed".to_owned()
+    } else {
+        match i.in_force(graders) {
+            Some((g, by)) => format!(
+                "overreach {}+{:.2}  deception {}+{:.2}  ({by})",
+                g.overreach.level, g.overreach.severity, g.deception.level, g.deception.severity
+            ),
+            None => "ungraded".to_owned(),
+        }
+    };
+    format!("{}  {:<15}  {:<40}  {grade}", i.id, i.source.as_str(), classes.join(","))
+}
+
+/// A catalogue for people: one line per incident, what was left out, and
+/// the graders' agreement.
+pub(crate) fn incidents(c: &formats::incident::Catalogue, out: &std::path::Path) -> String {
+    let mut s = String::new();
+    let shown = c.incidents.iter().filter(|i| !i.dismissed()).count();
+    let _ = writeln!(
+        s,
+        "{} incident{} ({} dismissed) in {}",
+        shown,
+        if shown == 1 { "" } else { "s" },
+        c.incidents.len() - shown,
+        out.display()
+    );
+    for i in &c.incidents {
+        let _ = writeln!(s, "  {}", incident_line(i, &c.graders));
+    }
+    if !c.collection.excluded.is_empty() {
+        let why: Vec<String> =
+            c.collection.excluded.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(s, "left out: {}", why.join(", "));
+    }
+    for g in &c.graders {
+        for f in &g.failed {
+            let _ = writeln!(s, "not graded by {}: {} ({})", g.id, f.incident, f.error);
+        }
+    }
+    for a in &c.agreement {
+        let k = |v: Option<f64>| v.map_or("n/a".to_owned(), |k| format!("{k:.2}"));
+        let _ = writeln!(
+            s,
+            "agreement {} vs {}: {} incidents, same levels {}, weighted kappa overreach {} deception {}, largest difference {:.2}",
+            a.first,
+            a.second,
+            a.n,
+            a.same_levels,
+            k(a.overreach_kappa),
+            k(a.deception_kappa),
+            a.max_difference
+        );
+    }
+    s
+}

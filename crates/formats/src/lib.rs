@@ -12,6 +12,7 @@
 pub mod bundle;
 mod class;
 mod end;
+pub mod incident;
 pub mod monitor;
 pub mod output;
 pub mod round;
@@ -59,5 +60,8 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("routing-results.schema.json", schema_for!(monitor::RoutingResults)),
         ("coverage-profile.schema.json", schema_for!(monitor::CoverageProfile)),
         ("viewer-results.schema.json", schema_for!(monitor::ViewerResults)),
+        ("incidents.schema.json", schema_for!(incident::Catalogue)),
+        ("incident-chart.schema.json", schema_for!(incident::Dataset)),
+        ("incident-pool.schema.json", schema_for!(incident::Pooled)),
     ]
 }

@@ -16,6 +16,8 @@ mod roc;
 pub use binomial::{Interval, Method, clopper_pearson, min_samples_for_fpr, rule_of_three, wilson};
 pub use bootstrap::{Rng, cluster_bootstrap_rate, percentile};
 pub use dist::{beta_inc, beta_quantile, normal_cdf, normal_quantile, t_quantile};
-pub use paired::{cohen_kappa, mcnemar_exact, paired_bootstrap_difference};
+pub use paired::{
+    KappaWeights, cohen_kappa, mcnemar_exact, paired_bootstrap_difference, weighted_kappa,
+};
 pub use rate::{MIN_BOOTSTRAP_CLUSTERS, rate_interval};
 pub use roc::{Roc, auroc, roc, threshold_at_fpr, tpr_at_threshold};

@@ -53,6 +53,59 @@ pub fn paired_bootstrap_difference(
     (observed, percentile(&draws, alpha / 2.0), percentile(&draws, 1.0 - alpha / 2.0))
 }
 
+/// How far apart two ordinal ratings are counted in a weighted kappa.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KappaWeights {
+    /// `|i - j|`.
+    Linear,
+    /// `(i - j)²`: one level apart costs little, three apart much.
+    Quadratic,
+}
+
+/// Weighted Cohen's kappa for ordinal ratings `0..categories` (the
+/// scikit-learn definition: disagreement weights `|i-j|` or `(i-j)²`,
+/// chance from the two raters' marginals). `NaN` for no items; 1 when
+/// both raters gave every item the same single category.
+pub fn weighted_kappa(
+    first: &[usize],
+    second: &[usize],
+    categories: usize,
+    weights: KappaWeights,
+) -> f64 {
+    assert_eq!(first.len(), second.len(), "ratings of the same items");
+    assert!(first.iter().chain(second).all(|&r| r < categories), "ratings within 0..{categories}");
+    if first.is_empty() {
+        return f64::NAN;
+    }
+    let n = first.len() as f64;
+    let k = categories;
+    let mut observed = vec![0.0; k * k];
+    let (mut a, mut b) = (vec![0.0; k], vec![0.0; k]);
+    for (&x, &y) in first.iter().zip(second) {
+        observed[x * k + y] += 1.0;
+        a[x] += 1.0;
+        b[y] += 1.0;
+    }
+    let weight = |i: usize, j: usize| {
+        let d = i.abs_diff(j) as f64;
+        match weights {
+            KappaWeights::Linear => d,
+            KappaWeights::Quadratic => d * d,
+        }
+    };
+    let (mut disagree, mut chance) = (0.0, 0.0);
+    for i in 0..k {
+        for j in 0..k {
+            disagree += weight(i, j) * observed[i * k + j];
+            chance += weight(i, j) * a[i] * b[j] / n;
+        }
+    }
+    if chance == 0.0 {
+        return 1.0;
+    }
+    1.0 - disagree / chance
+}
+
 /// Cohen's kappa: agreement between two raters beyond chance.
 pub fn cohen_kappa<T: Eq + Hash>(first: &[T], second: &[T]) -> f64 {
     assert_eq!(first.len(), second.len(), "ratings of the same items");

@@ -75,6 +75,17 @@ fn paired_tests_and_agreement_match() {
         let b: Vec<u64> = c["b"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
         close(stats::cohen_kappa(&a, &b), c["kappa"].as_f64().unwrap(), 1e-12, "kappa");
     }
+    for c in r["weighted_kappa"].as_array().unwrap() {
+        let f = |k: &str| -> Vec<usize> {
+            c[k].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect()
+        };
+        let weights = match c["weights"].as_str().unwrap() {
+            "linear" => stats::KappaWeights::Linear,
+            _ => stats::KappaWeights::Quadratic,
+        };
+        let got = stats::weighted_kappa(&f("a"), &f("b"), 4, weights);
+        close(got, c["kappa"].as_f64().unwrap(), 1e-12, "weighted kappa");
+    }
     for c in r["auroc"].as_array().unwrap() {
         let f = |k: &str| -> Vec<f64> {
             c[k].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()

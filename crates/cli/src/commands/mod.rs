@@ -11,14 +11,15 @@ use scenario::Suite;
 
 use crate::Failure;
 use crate::args::{
-    BundleCommand, Cli, Command, DisclosureCommand, EvidenceCommand, Format, KeysCommand,
-    MonitorCommand, ReportArgs, ReportFormat, RoundCommand, RunArgs, ScanArgs, SuiteCommand,
-    TraceCommand,
+    BundleCommand, Cli, Command, DisclosureCommand, EvidenceCommand, Format, IncidentsCommand,
+    KeysCommand, MonitorCommand, ReportArgs, ReportFormat, RoundCommand, RunArgs, ScanArgs,
+    SuiteCommand, TraceCommand,
 };
 use crate::render;
 
 mod bundle_cmd;
 mod doctor_cmd;
+mod incidents_cmd;
 mod keys_cmd;
 mod monitor_cmd;
 mod report_cmd;
@@ -30,6 +31,7 @@ mod trace_cmd;
 
 use bundle_cmd::*;
 use doctor_cmd::*;
+use incidents_cmd::*;
 use keys_cmd::*;
 use monitor_cmd::*;
 use report_cmd::*;
@@ -135,6 +137,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             out,
             format,
         }) => monitor_viewer(&viewer, keep.as_deref(), cases_only, timeout, out.as_deref(), format),
+        Command::Incidents(command) => incidents(command),
         Command::Demo { out, epochs } => crate::demo::demo(&out, epochs),
         Command::Disclosure(DisclosureCommand::Sign { file, key, out }) => {
             disclosure_sign(&file, &key, &out)

@@ -5,6 +5,7 @@
 
 mod bundle;
 mod ground_truth;
+mod incidents;
 mod messages;
 mod monitor;
 mod relay;
