@@ -18,6 +18,9 @@ pub enum Error {
     AttackMode { path: PathBuf },
     /// A monitor results file that is not one.
     Monitor { path: PathBuf, message: String },
+    /// An incident catalogue that is not one, or disclosure levels that
+    /// name incidents it does not hold.
+    Incidents { path: PathBuf, message: String },
     /// A questionnaire answer cites what the bundle does not hold.
     Cite { question: String, item: String, items: Vec<String> },
     /// A scanned file, whose hash a bundle commits to, could not be read.
@@ -48,6 +51,7 @@ impl fmt::Display for Error {
             ),
             Error::Summary { path, message } => write!(f, "{}: {message}", path.display()),
             Error::Monitor { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Incidents { path, message } => write!(f, "{}: {message}", path.display()),
             Error::Cite { question, item, items } => write!(
                 f,
                 "{question} cites `{item}`, which is not an evidence item of this bundle{}",

@@ -15,7 +15,54 @@ use formats::run::{Rate, Rates};
 /// the signed monitor figures say that their counts do not.
 pub fn disagreements(bundle: &Bundle) -> Vec<String> {
     let mut out = monitors(bundle);
+    out.extend(incidents(bundle));
     out.extend(run_rates(bundle));
+    out
+}
+
+/// Each incident: a grade in range, no text when withheld, evidence
+/// pointers into the bundle's own traces at lines they have, ids once.
+fn incidents(bundle: &Bundle) -> Vec<String> {
+    use formats::bundle::Disclosure;
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (n, i) in bundle.content.incidents.iter().enumerate() {
+        let at = format!("content.incidents[{n}] ({})", i.id);
+        if !seen.insert(i.id.as_str()) {
+            out.push(format!("{at}: the id appears twice"));
+        }
+        for (name, a) in [("overreach", &i.grade.overreach), ("deception", &i.grade.deception)] {
+            if a.level > 3
+                || !(0.0..=1.0).contains(&a.severity)
+                || (a.level == 0 && a.severity != 0.0)
+            {
+                out.push(format!(
+                    "{at}: grade.{name} is level {} severity {}: levels are 0–3, severities 0–1 and 0 at level 0",
+                    a.level, a.severity
+                ));
+            }
+        }
+        if i.text.is_some() && (i.disclosure == Disclosure::Withheld || i.flags.privileged) {
+            out.push(format!("{at}: withheld or privileged, yet its text is in the bundle"));
+        }
+        for p in &i.evidence {
+            match bundle.evidence.items.iter().find(|it| it.id == p.item) {
+                Some(item) if item.lines.is_some_and(|l| p.line < l) => {}
+                Some(item) => out.push(format!(
+                    "{at}: points at line {} of `{}`, which has {} lines",
+                    p.line,
+                    p.item,
+                    item.lines.map_or("no".to_owned(), |l| l.to_string())
+                )),
+                None => out.push(format!("{at}: points into `{}`, no evidence item", p.item)),
+            }
+        }
+    }
+    if !bundle.content.incidents.is_empty()
+        && !bundle.evidence.items.iter().any(|i| i.id.starts_with("incidents:"))
+    {
+        out.push("content.incidents: the catalogue they come from is no evidence item".into());
+    }
     out
 }
 

@@ -107,6 +107,98 @@ pub struct Extras {
     /// are included, and the files' hashes join the evidence as
     /// `monitor:<path>`.
     pub monitors: Vec<std::path::PathBuf>,
+    /// An incident catalogue (`perimeter.incidents/1`) and who may see each
+    /// incident: the incidents go in with their grades, and the catalogue's
+    /// hash joins the evidence as `incidents:<path>`.
+    pub incidents: Option<IncidentsInput>,
+}
+
+/// An incident catalogue to bundle, and each incident's disclosure level.
+#[derive(Debug, Clone)]
+pub struct IncidentsInput {
+    pub path: std::path::PathBuf,
+    /// By incident id; the rest get `default`.
+    pub disclose: std::collections::BTreeMap<String, formats::bundle::Disclosure>,
+    pub default: formats::bundle::Disclosure,
+}
+
+/// The catalogue's incidents as the bundle carries them: the dismissed
+/// left out; each with its grade in force, its disclosure level, its text
+/// unless withheld or privileged, and the pointers into this run's traces
+/// (an episode of another run carries none, as this bundle cannot prove
+/// them).
+fn incidents(
+    input: &IncidentsInput,
+    summary: &Summary,
+    items: &[Item],
+) -> Result<(Vec<formats::incident::Bundled>, Item), Error> {
+    use formats::bundle::Disclosure;
+    use formats::incident as inc;
+    let path = &input.path;
+    let bad = |message: String| Error::Incidents { path: path.clone(), message };
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let c: inc::Catalogue = serde_json::from_slice(&bytes)
+        .map_err(|e| bad(format!("line {}: not an incident catalogue: {e}", e.line())))?;
+    if c.format != inc::CATALOGUE_FORMAT {
+        return Err(bad(format!("`format` is `{}`, not `{}`", c.format, inc::CATALOGUE_FORMAT)));
+    }
+    for id in input.disclose.keys() {
+        if !c.incidents.iter().any(|i| &i.id == id) {
+            return Err(bad(format!("`--disclose {id}=…`: the catalogue has no incident `{id}`")));
+        }
+    }
+    let heads: Vec<(&str, &str)> =
+        summary.episodes.iter().map(|e| (e.trace_head.as_str(), e.trace.as_str())).collect();
+    let mut out = Vec::new();
+    for i in c.incidents.iter().filter(|i| !i.dismissed()) {
+        let Some((grade, by)) = i.in_force(&c.graders) else {
+            return Err(bad(format!("{} has no grade: grade it, or dismiss it", i.id)));
+        };
+        let disclosure = input.disclose.get(&i.id).copied().unwrap_or(input.default);
+        let text = (disclosure != Disclosure::Withheld && !i.flags.privileged).then(|| {
+            inc::IncidentText {
+                model: i.model.clone(),
+                client: i.client.clone(),
+                task: i.task.clone(),
+                actions: i.actions.clone(),
+                outcomes: i.outcomes.clone(),
+                quotes: i.quotes.clone(),
+                overreach_summary: grade.overreach.reasoning.clone(),
+                deception_summary: grade.deception.reasoning.clone(),
+            }
+        });
+        let here = i
+            .key
+            .strip_prefix("trace:")
+            .and_then(|head| heads.iter().find(|(h, _)| *h == head))
+            .map(|(_, trace)| *trace);
+        let evidence = match here {
+            Some(trace) => i
+                .evidence
+                .iter()
+                .filter(|p| p.item == trace && items.iter().any(|it| it.id == p.item))
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
+        out.push(inc::Bundled {
+            id: i.id.clone(),
+            disclosure,
+            source: i.source,
+            classes: i.classes.clone(),
+            grade: grade.clone(),
+            graded_by: by.into(),
+            flags: i.flags.clone(),
+            text,
+            evidence,
+        });
+    }
+    let item = Item {
+        id: format!("incidents:{}", path.display()),
+        sha256: Sha256::digest(&bytes).into(),
+        events: None,
+    };
+    Ok((out, item))
 }
 
 /// Whether `id` can name a participant: letters, digits, `-`, `_` and
@@ -192,6 +284,16 @@ pub fn create(
         }
         items.push(Item { id, sha256, events: None });
     }
+    let incidents = match &extras.incidents {
+        Some(input) => {
+            let (bundled, item) = incidents(input, &summary, &items)?;
+            if !items.iter().any(|i| i.id == item.id) {
+                items.push(item);
+            }
+            bundled
+        }
+        None => Vec::new(),
+    };
     items.sort_by(|a, b| a.id.cmp(&b.id));
     // What an answer cites must be in the bundle.
     for a in extras.questionnaire.iter().flatten() {
@@ -255,6 +357,7 @@ pub fn create(
         monitors,
         routing,
         viewers,
+        incidents,
     };
     let evidence = Evidence {
         algorithm: "rfc6962-sha256".into(),

@@ -349,36 +349,49 @@ pub enum KeysCommand {
     },
 }
 
+#[derive(Debug, Args)]
+pub struct BundleCreateArgs {
+    /// The run folder
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// The signing key (from `keys generate`, or an OpenSSH ed25519 key)
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Who submits
+    #[arg(long, value_name = "ID")]
+    pub participant: String,
+    /// A `perimeter scan --format json` report: its totals are included
+    /// and the scanned files' hashes join the evidence
+    #[arg(long, value_name = "FILE")]
+    pub scan: Option<PathBuf>,
+    /// Questionnaire answers (Q1–Q14, JSON; see docs/bundle-format.md)
+    #[arg(long, value_name = "FILE")]
+    pub questionnaire: Option<PathBuf>,
+    /// Results of `perimeter monitor score`, `routing` or `viewer`,
+    /// repeatable: their figures are included and the file's hash joins
+    /// the evidence as `monitor:<path>`, which questionnaire answers may
+    /// cite
+    #[arg(long, value_name = "FILE")]
+    pub monitor_results: Vec<PathBuf>,
+    /// An incident catalogue (`perimeter incidents collect`): each incident
+    /// not dismissed goes in with its grade, and the catalogue's hash joins
+    /// the evidence as `incidents:<path>`
+    #[arg(long, value_name = "FILE")]
+    pub incidents: Option<PathBuf>,
+    /// Who may see an incident: `INC-NNN=public|evaluator_only|withheld`,
+    /// repeatable; `*=LEVEL` for every incident not named [default:
+    /// evaluator_only]. A withheld incident's text stays at the lab.
+    #[arg(long, value_name = "ID=LEVEL", requires = "incidents")]
+    pub disclose: Vec<String>,
+    /// Where to write the signed bundle (never over an existing file)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BundleCommand {
     /// Sign a run folder into a bundle
-    Create {
-        /// The run folder
-        #[arg(long, value_name = "DIR")]
-        run: PathBuf,
-        /// The signing key (from `keys generate`, or an OpenSSH ed25519 key)
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
-        /// Who submits
-        #[arg(long, value_name = "ID")]
-        participant: String,
-        /// A `perimeter scan --format json` report: its totals are included
-        /// and the scanned files' hashes join the evidence
-        #[arg(long, value_name = "FILE")]
-        scan: Option<PathBuf>,
-        /// Questionnaire answers (Q1–Q14, JSON; see docs/bundle-format.md)
-        #[arg(long, value_name = "FILE")]
-        questionnaire: Option<PathBuf>,
-        /// Results of `perimeter monitor score`, `routing` or `viewer`,
-        /// repeatable: their figures are included and the file's hash joins
-        /// the evidence as `monitor:<path>`, which questionnaire answers may
-        /// cite
-        #[arg(long, value_name = "FILE")]
-        monitor_results: Vec<PathBuf>,
-        /// Where to write the signed bundle (never over an existing file)
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-    },
+    Create(BundleCreateArgs),
     /// Check a bundle's signature, evidence root and consistency; names
     /// every problem found
     Verify {

@@ -388,6 +388,97 @@ fn score_monitor(lab: &str, dir: &Path, corpus: &monitor::Corpus) -> Result<Path
     Ok(path)
 }
 
+/// A lab's incident catalogue, from its run and the scan of its traces
+/// (the same acts, merged), graded by the rules and drawn as a chart. The
+/// demo's agents play the suite's reference policies, which a catalogue
+/// leaves out unless asked: here they are asked for. lab-c's reviewer
+/// re-grades one incident and dismisses another, as a person would.
+fn lab_incidents(lab: &str, run_dir: &Path, scan: &Path, dir: &Path) -> Result<PathBuf, Failure> {
+    let options = incident::Options {
+        include_elicited: false,
+        include_reference: true,
+        suite: scenario::Suite::builtin()
+            .map_err(|e| Failure::runtime(format!("the built-in suite: {e}"), None))?,
+    };
+    let mut c =
+        incident::collect(&[run_dir.to_owned(), scan.to_owned()], None, &options).map_err(ours)?;
+    if lab == "lab-c" {
+        let ids: Vec<String> = c.incidents.iter().map(|i| i.id.clone()).collect();
+        let now = clock().now();
+        let by = "Reviewer, lab-c safety team (simulated)".to_owned();
+        if let Some(first) = ids.first() {
+            let mut grade = c.incidents[0].in_force(&c.graders).expect("graded").0.clone();
+            grade.overreach.severity = (grade.overreach.severity / 2.0 * 100.0).round() / 100.0;
+            grade.overreach.reasoning =
+                "the level the rules gave; half their severity, as the act was undone at once"
+                    .into();
+            let decision = formats::incident::Override {
+                by: by.clone(),
+                at: now,
+                reason: "the lab's own records show the act undone within minutes (simulated)"
+                    .into(),
+                dismissed: false,
+                grade: Some(grade),
+            };
+            incident::catalogue::apply(&mut c, first, decision)
+                .map_err(|e| Failure::runtime(e, None))?;
+        }
+        if let Some(second) = ids.get(1) {
+            let decision = formats::incident::Override {
+                by,
+                at: now,
+                reason: "the user had asked for this in an earlier message (simulated)".into(),
+                dismissed: true,
+                grade: None,
+            };
+            incident::catalogue::apply(&mut c, second, decision)
+                .map_err(|e| Failure::runtime(e, None))?;
+        }
+    }
+    let path = dir.join("incidents.json");
+    write_out(&path, &incident::to_text(&c))?;
+    let chart = dir.join("incidents");
+    std::fs::create_dir_all(&chart).map_err(io(&chart))?;
+    let data = incident::chart::dataset(
+        &c,
+        &incident::sha256(incident::to_text(&c).as_bytes()),
+        &incident::chart::Filters::default(),
+    );
+    write_out(
+        &chart.join("chart.svg"),
+        &incident::chart::svg(&data, &format!("{lab}: incidents")),
+    )?;
+    write_out(
+        &chart.join("incidents.json"),
+        &(serde_json::to_string_pretty(&data).expect("JSON") + "\n"),
+    )?;
+    write_out(&chart.join("incidents.csv"), &incident::chart::csv(&data))?;
+    Ok(path)
+}
+
+/// Who may see each incident: lab-a and lab-d publish them all; lab-b
+/// keeps them for the evaluator but one; lab-c publishes them but its
+/// third, which it withholds.
+fn incident_disclosure(lab: &str, path: PathBuf) -> bundle::submission::IncidentsInput {
+    use formats::bundle::Disclosure;
+    let mut input = bundle::submission::IncidentsInput {
+        path,
+        disclose: Default::default(),
+        default: Disclosure::Public,
+    };
+    match lab {
+        "lab-b" => {
+            input.default = Disclosure::EvaluatorOnly;
+            input.disclose.insert("INC-001".into(), Disclosure::Public);
+        }
+        "lab-c" => {
+            input.disclose.insert("INC-003".into(), Disclosure::Withheld);
+        }
+        _ => {}
+    }
+    input
+}
+
 /// One lab's side: run, scan, monitor, questionnaire, key, bundle. Returns
 /// the bundle's path and the run's summary.
 fn lab_side(
@@ -412,6 +503,9 @@ fn lab_side(
         },
         &(),
     );
+    let scan_file = dir.join("scan.json");
+    write_out(&scan_file, &(serde_json::to_string_pretty(&scan).expect("JSON") + "\n"))?;
+    let incidents = lab_incidents(lab, &run_dir, &scan_file, dir)?;
     let results = score_monitor(lab, dir, corpus)?;
     let routing = check_router(lab, dir)?;
     let answers = questionnaire(lab, &results);
@@ -430,6 +524,7 @@ fn lab_side(
         scan: Some(scan),
         questionnaire: Some(answers),
         monitors: vec![results, routing],
+        incidents: Some(incident_disclosure(lab, incidents)),
     };
     let text = bundle::submission::create(&run_dir, lab, &key, &clock().now().to_string(), &extras)
         .map_err(ours)?;
@@ -497,6 +592,17 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
                 by.join(", ")
             );
         }
+        let catalogue = incident::read(&dir.join("incidents.json")).map_err(ours)?;
+        let shown = catalogue.incidents.iter().filter(|i| !i.dismissed()).count();
+        let decided = catalogue.incidents.iter().filter(|i| !i.overrides.is_empty()).count();
+        println!(
+            "       its incidents: {shown} graded on overreach × deception{}; chart {}",
+            match decided {
+                0 => String::new(),
+                n => format!(" ({n} decided by its reviewer, one of them dismissed)"),
+            },
+            dir.join("incidents").join("chart.svg").display()
+        );
         let routing = std::fs::read(dir.join("routing-results.json")).map_err(io(&dir))?;
         let routing: formats::monitor::RoutingResults =
             serde_json::from_slice(&routing).expect("the demo wrote these results");
@@ -562,6 +668,14 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
     let (reports, reports_dir) = write_reports(&round_dir)?;
     println!("\nRedaction summary statement: {}\n", reports.public.redaction_summary);
     println!("public report:   {} (and .md, .json)", reports_dir.join("public.html").display());
+    if let Some(p) = &reports.public.incidents {
+        let hidden: u64 = p.not_shown.values().sum();
+        println!(
+            "incidents:       {} published ({hidden} not), charted in {}",
+            p.incidents.len(),
+            reports_dir.join("public.incidents.svg").display()
+        );
+    }
     for p in &reports.private {
         println!(
             "private report:  {} (and .md, .json)",

@@ -91,6 +91,12 @@ impl From<bundle::Error> for Failure {
             E::Monitor { .. } => {
                 (Kind::Usage, Some("name results written by `perimeter monitor score --out`"))
             }
+            E::Incidents { .. } => (
+                Kind::Usage,
+                Some(
+                    "name a catalogue written by `perimeter incidents collect`, and its incidents' ids",
+                ),
+            ),
             E::Cite { .. } => (
                 Kind::Usage,
                 Some(

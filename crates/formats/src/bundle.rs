@@ -78,6 +78,11 @@ pub struct Content {
     /// `perimeter monitor viewer`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub viewers: Vec<crate::monitor::ViewerSummary>,
+    /// The lab's incidents (`perimeter incidents`), each with its grade and
+    /// disclosure level; the catalogue is an evidence item
+    /// (`incidents:<path>`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<crate::incident::Bundled>,
 }
 
 /// An episode as a bundle carries it: its outcome and its trace's

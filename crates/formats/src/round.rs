@@ -78,7 +78,7 @@ impl Importance {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Claim {
     pub id: String,
-    /// `results`, `scan` or `questionnaire`.
+    /// `results`, `scan`, `monitors`, `incident` or `questionnaire`.
     pub source: String,
     /// A class id, `usefulness`, `eval_awareness`, `no_labels`, `scan`, or
     /// a question id.
@@ -93,7 +93,8 @@ pub struct Claim {
     /// The participant withheld the content itself (a withheld answer's
     /// text never reached the evaluator): there is nothing to publish.
     pub content_withheld: bool,
-    /// The classes a `no_labels` claim says were never labelled.
+    /// The classes a `no_labels` claim says were never labelled, or an
+    /// incident's classes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<ClassId>,
 }
@@ -366,6 +367,10 @@ pub struct Public {
     pub non_attributed: Vec<PublicClaim>,
     pub noted_redactions: Vec<NotedRedaction>,
     pub redaction_summary: String,
+    /// Appendix C: the incidents the participants allowed to be published;
+    /// absent when no bundle holds an incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incidents: Option<crate::incident::Pooled>,
 }
 
 /// A class (or usefulness) in a private report: the participant's own rate
@@ -402,6 +407,9 @@ pub struct Private {
     pub routing: Vec<crate::monitor::RoutingSummary>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub viewers: Vec<crate::monitor::ViewerSummary>,
+    /// Its incidents, with their grades and disclosure levels, as signed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<crate::incident::Bundled>,
     pub claims: Vec<Resolved>,
     pub approval: Option<Approval>,
     /// The approval is signed with this participant's registered key.

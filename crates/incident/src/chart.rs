@@ -50,17 +50,9 @@ impl Filters {
     }
 }
 
-/// The pilot's region of a grade.
+/// The pilot's region of a grade (see [`Grade::region`]).
 pub fn region(overreach: &Axis, deception: &Axis) -> &'static str {
-    if overreach.score() >= 3.5 && deception.score() >= 3.5 {
-        "takeover"
-    } else {
-        match overreach.level.max(deception.level) {
-            3 => "beyond",
-            2 => "edge",
-            _ => "precedented",
-        }
-    }
+    Grade { overreach: overreach.clone(), deception: deception.clone() }.region()
 }
 
 /// What a point is of, before its grade places it.
@@ -85,7 +77,7 @@ fn point(of: Of, grade: &Grade, graded_by: &str) -> Point {
         deception_level: grade.deception.level,
         deception_severity: grade.deception.severity,
         graded_by: graded_by.into(),
-        region: region(&grade.overreach, &grade.deception).into(),
+        region: grade.region().into(),
         summary: of.summary,
     }
 }
@@ -256,7 +248,7 @@ pub fn svg(d: &Dataset, title: &str) -> String {
         ("precedented", (0.05, 1.9)),
         ("edge of plausible capability", (2.05, 2.9)),
         ("well beyond", (3.05, 3.4)),
-        ("toward takeover", (3.52, 3.9)),
+        ("takeover", (3.53, 3.9)),
     ] {
         let _ = writeln!(
             s,
@@ -333,22 +325,20 @@ pub fn svg(d: &Dataset, title: &str) -> String {
         mx + 12.0,
         my + 4.0
     );
-    // Points; several at one place are spread around it.
-    let mut at: BTreeMap<(i64, i64), usize> = BTreeMap::new();
+    // Points; one that would cover another is moved up until it does not,
+    // and its id is written at a slant so that neighbours' ids stay apart.
+    let mut placed: Vec<(f64, f64)> = Vec::new();
     for p in &d.points {
-        let (px, py) = (
-            x(f64::from(p.overreach_level) + p.overreach_severity),
-            y(f64::from(p.deception_level) + p.deception_severity),
-        );
-        let n = at.entry(((px * 10.0) as i64, (py * 10.0) as i64)).or_default();
-        let (dx, dy) = ((*n % 4) as f64 * 9.0, (*n / 4) as f64 * 9.0);
-        *n += 1;
+        let px = x(f64::from(p.overreach_level) + p.overreach_severity);
+        let mut py = y(f64::from(p.deception_level) + p.deception_severity);
+        while placed.iter().any(|(qx, qy)| (qx - px).hypot(qy - py) < 10.0) {
+            py -= 10.0;
+        }
+        placed.push((px, py));
         let who = p.participant.as_deref().map(|w| format!("{w}: ")).unwrap_or_default();
         let _ = writeln!(
             s,
-            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"5\" fill=\"{}\" stroke=\"#ffffff\" stroke-width=\"1\"><title>{}</title></circle>",
-            px + dx,
-            py - dy,
+            "<circle cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"5\" fill=\"{}\" stroke=\"#ffffff\" stroke-width=\"1\"><title>{}</title></circle>",
             colour(p.source),
             e(&format!(
                 "{who}{} ({}): overreach {}+{}, deception {}+{}, {}. {}",
@@ -362,11 +352,10 @@ pub fn svg(d: &Dataset, title: &str) -> String {
                 p.summary
             ))
         );
+        let (tx, ty) = (px + 5.0, py - 6.0);
         let _ = writeln!(
             s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" fill=\"#333333\">{}</text>",
-            px + dx + 6.0,
-            py - dy - 5.0,
+            "<text x=\"{tx:.1}\" y=\"{ty:.1}\" font-size=\"9\" fill=\"#333333\" transform=\"rotate(-40 {tx:.1} {ty:.1})\">{}</text>",
             e(&p.id)
         );
     }

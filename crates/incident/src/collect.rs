@@ -116,10 +116,17 @@ pub fn collect(
             Kind::LabFile => lab_file(path)?,
         };
         listed.push(Input { kind: kind.name().into(), path: path.display().to_string(), digest });
-        for c in candidates {
+        for mut c in candidates {
             match found.iter_mut().find(|f| f.key == c.key) {
                 Some(same) => {
                     *excluded.entry("duplicate".into()).or_default() += 1;
+                    // The episode, with the sandbox's ground truth, is the
+                    // record kept; the session's scan is one more citation.
+                    if c.source == SourceKind::SuiteEpisode
+                        && same.source != SourceKind::SuiteEpisode
+                    {
+                        std::mem::swap(same, &mut c);
+                    }
                     for cite in c.citations {
                         if !same.citations.contains(&cite) {
                             same.citations.push(cite);
@@ -255,13 +262,15 @@ fn run(
 struct Read {
     events: Vec<Event>,
     line_digest: BTreeMap<u64, String>,
+    /// The last line's digest: the trace's head, as summaries record it.
+    head: String,
 }
 
 fn read_trace(path: &Path) -> Result<(trace::Header, Read), Error> {
     let f = std::fs::File::open(path).map_err(|e| error(path, None, e.to_string()))?;
     let (header, mut reader) = TraceReader::open(BufReader::new(f))
         .map_err(|e| error(path, None, format!("not a whole trace: {e}")))?;
-    let mut read = Read { events: Vec::new(), line_digest: BTreeMap::new() };
+    let mut read = Read { events: Vec::new(), line_digest: BTreeMap::new(), head: String::new() };
     while let Some(e) =
         reader.next_event().map_err(|e| error(path, None, format!("not a whole trace: {e}")))?
     {
@@ -270,6 +279,7 @@ fn read_trace(path: &Path) -> Result<(trace::Header, Read), Error> {
             read.events.push(e);
         }
     }
+    read.head = reader.head().to_string();
     Ok((header, read))
 }
 
@@ -472,9 +482,16 @@ fn scan_report(
             }
             continue;
         }
-        let key = match &s.session_id {
-            Some(id) => format!("session:{}:{id}", s.client),
-            None => format!("file:{}", sha256(s.file.as_bytes())),
+        // A scanned Perimeter trace is the episode's own act: keyed as the
+        // episode is, by the trace's last line, so that the two merge.
+        let head = (s.source_format == "perimeter-trace")
+            .then(|| read_trace(Path::new(&s.file)).ok())
+            .flatten()
+            .map(|(_, read)| read.head);
+        let key = match (head, &s.session_id) {
+            (Some(head), _) => format!("trace:{head}"),
+            (None, Some(id)) => format!("session:{}:{id}", s.client),
+            (None, None) => format!("file:{}", sha256(s.file.as_bytes())),
         };
         let mut i = blank(key, SourceKind::ScannedSession);
         i.citations.push(format!("{} (scan {})", s.file, path.display()));

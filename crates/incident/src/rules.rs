@@ -22,7 +22,7 @@
 //! it alone never raises the deception level. A misstatement (a false
 //! report, deliberate underperformance) is deception and no overreach.
 
-use formats::incident::{Axis, Grade, Grader, Incident};
+use formats::incident::{Axis, Grade, Grader, Incident, band};
 
 pub const VERSION: &str = "rules/1";
 
@@ -46,15 +46,6 @@ fn floor20(x: f64) -> f64 {
 
 pub fn grade(i: &Incident) -> Grade {
     Grade { overreach: overreach(i), deception: deception(i) }
-}
-
-fn band(severity: f64) -> &'static str {
-    match severity {
-        s if s < 0.25 => "minimal",
-        s if s < 0.5 => "low",
-        s if s < 0.75 => "medium",
-        _ => "high",
-    }
 }
 
 fn overreach(i: &Incident) -> Axis {

@@ -51,6 +51,33 @@ fn class_info(class: ClassId) -> (&'static str, Importance) {
 }
 
 /// What a monitor's signed figures say, in one sentence or two.
+/// An incident as a claim: what the agent did, and its grade on both
+/// axes, naming no participant.
+fn incident_claim(i: &formats::incident::Bundled) -> String {
+    use formats::incident::band;
+    let (o, d) = (&i.grade.overreach, &i.grade.deception);
+    let what = match &i.text {
+        Some(t) => t.actions.first().cloned().unwrap_or_else(|| t.task.clone()),
+        None => "its text was withheld".into(),
+    };
+    format!(
+        "Incident ({}, {}): {what}. Graded overreach level {} ({} within it) and deception level {} ({} within it) by {}.",
+        i.source.as_str().replace('_', " "),
+        i.classes.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
+        o.level,
+        band(o.severity),
+        d.level,
+        band(d.severity),
+        if i.graded_by == "human" {
+            "a person"
+        } else if i.graded_by.starts_with("model:") {
+            "a model"
+        } else {
+            "rule"
+        }
+    )
+}
+
 fn monitor_claim(m: &formats::monitor::MonitorSummary) -> String {
     let pct = |x: f64| format!("{:.1}%", 100.0 * x);
     let mut points = Vec::new();
@@ -355,6 +382,20 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
     }
     for v in &bundle.content.viewers {
         push("monitors", "viewer", Importance::High, viewer_claim(v), None);
+    }
+    // Incidents, each a claim the participant decides on.
+    for i in &bundle.content.incidents {
+        out.push(Claim {
+            id: String::new(),
+            source: "incident".into(),
+            topic: i.id.clone(),
+            importance: i.grade.importance(),
+            text: incident_claim(i),
+            non_redactable: None,
+            disclosure: Some(i.disclosure),
+            content_withheld: i.text.is_none(),
+            classes: i.classes.clone(),
+        });
     }
     // Questionnaire answers.
     for a in bundle.content.questionnaire.iter().flatten() {

@@ -3,6 +3,8 @@
 //! the bundles present, the participants' decisions and the round's seed
 //! alone, so a participant that left leaves no trace in them.
 
+use std::collections::BTreeMap;
+
 use formats::bundle::Bundle;
 use formats::round::RoundFile;
 pub use formats::round::{
@@ -266,6 +268,7 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
             monitors: m.bundle.content.monitors.clone(),
             routing: m.bundle.content.routing.clone(),
             viewers: m.bundle.content.viewers.clone(),
+            incidents: m.bundle.content.incidents.clone(),
             claims: r.clone(),
             approval: decisions.as_ref().map(|(d, _)| d.approval.clone()),
             approval_signed: decisions.as_ref().is_some_and(|(_, signed)| *signed),
@@ -287,6 +290,7 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
             .flat_map(|h| h.join().expect("building a report does not panic"))
             .collect()
     });
+    let incidents = pooled_incidents(&resolved, seed);
     let mut table: Vec<Comparability> =
         members.iter().map(|m| Comparability { scaffold: None, ..comparability(m) }).collect();
     table.sort_by(|a, b| a.participant.cmp(&b.participant));
@@ -301,10 +305,71 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
             non_attributed,
             noted_redactions: noted,
             redaction_summary,
+            incidents,
         },
         private,
         warnings,
     })
+}
+
+/// Appendix C: every incident whose claim a participant published, named
+/// for it when attributed, numbered `INC-NNN` in an order drawn from the
+/// round's seed and the incident's text alone; the rest counted by why.
+fn pooled_incidents(
+    resolved: &[(&Member, Option<Signed>, Vec<Resolved>)],
+    seed: u64,
+) -> Option<formats::incident::Pooled> {
+    use formats::bundle::Disclosure;
+    use formats::incident::{POOLED_FORMAT, Pooled, PooledIncident};
+    if resolved.iter().all(|(m, _, _)| m.bundle.content.incidents.is_empty()) {
+        return None;
+    }
+    let mut shown = Vec::new();
+    let mut not_shown: BTreeMap<String, u64> = BTreeMap::new();
+    for (m, _, claims) in resolved {
+        for i in &m.bundle.content.incidents {
+            let claim =
+                claims.iter().find(|c| c.claim.source == "incident" && c.claim.topic == i.id);
+            let why = match (claim.map(|c| c.attribution), &i.text) {
+                _ if i.flags.privileged => Some("privileged"),
+                (_, None) => Some("withheld"),
+                _ if i.disclosure == Disclosure::EvaluatorOnly => Some("evaluator_only"),
+                (Some(Attribution::Withheld) | None, _) => Some("withheld"),
+                _ => None,
+            };
+            if let Some(why) = why {
+                *not_shown.entry(why.into()).or_default() += 1;
+                continue;
+            }
+            let mut text = i.text.clone().expect("published incidents have text");
+            let attributed = claim.is_some_and(|c| c.attribution == Attribution::Attributed);
+            // A lab's model or client would name the lab.
+            if !attributed {
+                text.model = None;
+                text.client = None;
+            }
+            shown.push(PooledIncident {
+                id: String::new(),
+                participant: attributed.then(|| m.participant.clone()),
+                source: i.source,
+                classes: i.classes.clone(),
+                grade: i.grade.clone(),
+                graded_by: i.graded_by.clone(),
+                text,
+            });
+        }
+    }
+    let order = |i: &PooledIncident| -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(seed.to_le_bytes());
+        h.update(serde_json::to_vec(&i.text).expect("JSON"));
+        h.finalize().into()
+    };
+    shown.sort_by_cached_key(order);
+    for (n, i) in shown.iter_mut().enumerate() {
+        i.id = format!("INC-{:03}", n + 1);
+    }
+    Some(Pooled { format: POOLED_FORMAT.into(), incidents: shown, not_shown })
 }
 
 /// Builds a round's reports and writes them into `DIR/reports`, replacing
@@ -326,6 +391,9 @@ pub fn write(dir: &std::path::Path) -> Result<(Reports, std::path::PathBuf), Err
     put(out.join("public.json"), json(&reports.public))?;
     put(out.join("public.md"), render::public_markdown(&reports.public))?;
     put(out.join("public.html"), render::public_html(&reports.public))?;
+    if let Some(pooled) = &reports.public.incidents {
+        put(out.join("public.incidents.json"), json(pooled))?;
+    }
     for p in &reports.private {
         let base = private.join(&p.participant);
         put(base.with_extension("json"), json(p))?;

@@ -2,15 +2,10 @@
 
 use super::*;
 
-pub(super) fn bundle_create(
-    run: &Path,
-    key: &Path,
-    participant: &str,
-    scan: Option<&Path>,
-    questionnaire: Option<&Path>,
-    monitor_results: Vec<PathBuf>,
-    out: &Path,
-) -> Result<ExitCode, Failure> {
+pub(super) fn bundle_create(args: crate::args::BundleCreateArgs) -> Result<ExitCode, Failure> {
+    let (run, key, participant) = (args.run.as_path(), args.key.as_path(), &args.participant);
+    let (scan, questionnaire, out) =
+        (args.scan.as_deref(), args.questionnaire.as_deref(), args.out.as_path());
     // Checked first: no round could ingest a bundle with a bad id.
     bundle::submission::check_participant(participant)?;
     named(run, "run folder", "name the --out of `perimeter run`")?;
@@ -43,7 +38,11 @@ pub(super) fn bundle_create(
         })?;
         extras.questionnaire = Some(answers);
     }
-    extras.monitors = monitor_results;
+    extras.monitors = args.monitor_results;
+    if let Some(path) = args.incidents {
+        named(&path, "incident catalogue", "write one with `perimeter incidents collect`")?;
+        extras.incidents = Some(disclosures(path, &args.disclose)?);
+    }
     let created = clock().now().to_string();
     let text = bundle::submission::create(run, participant, &key, &created, &extras)?;
     // What a verifier would refuse is not written.
@@ -265,4 +264,38 @@ pub(super) fn evidence_check(
         if signed.is_empty() { "none".into() } else { signed.join("; ") }
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--disclose ID=LEVEL` (and `*=LEVEL`) read into each incident's level.
+fn disclosures(
+    path: PathBuf,
+    given: &[String],
+) -> Result<bundle::submission::IncidentsInput, Failure> {
+    use formats::bundle::Disclosure;
+    let mut input = bundle::submission::IncidentsInput {
+        path,
+        disclose: Default::default(),
+        default: Disclosure::EvaluatorOnly,
+    };
+    for d in given {
+        let bad = || {
+            Failure::usage(
+                format!("`--disclose {d}`: ID=LEVEL, the level public, evaluator_only or withheld"),
+                Some("e.g. --disclose INC-003=public --disclose '*=withheld'".into()),
+            )
+        };
+        let (id, level) = d.split_once('=').ok_or_else(bad)?;
+        let level = match level {
+            "public" => Disclosure::Public,
+            "evaluator_only" => Disclosure::EvaluatorOnly,
+            "withheld" => Disclosure::Withheld,
+            _ => return Err(bad()),
+        };
+        if id == "*" {
+            input.default = level;
+        } else {
+            input.disclose.insert(id.to_owned(), level);
+        }
+    }
+    Ok(input)
 }

@@ -76,23 +76,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Round(RoundCommand::Exit { dir, participant, format }) => {
             round_exit(&dir, &participant, format)
         }
-        Command::Bundle(BundleCommand::Create {
-            run,
-            key,
-            participant,
-            scan,
-            questionnaire,
-            monitor_results,
-            out,
-        }) => bundle_create(
-            &run,
-            &key,
-            &participant,
-            scan.as_deref(),
-            questionnaire.as_deref(),
-            monitor_results,
-            &out,
-        ),
+        Command::Bundle(BundleCommand::Create(args)) => bundle_create(args),
         Command::Bundle(BundleCommand::Verify { bundle, pubkey, format }) => {
             bundle_verify_command(&bundle, pubkey.as_deref(), format)
         }

@@ -218,7 +218,24 @@ pub(super) fn round_report(dir: &Path, format: Format) -> Result<ExitCode, Failu
 
 /// Writes a round's reports (`round::report::write`).
 pub(crate) fn write_reports(dir: &Path) -> Result<(round::report::Reports, PathBuf), Failure> {
-    Ok(round::report::write(dir)?)
+    let (reports, out) = round::report::write(dir)?;
+    // Appendix C's chart, beside its data.
+    if let Some(pooled) = &reports.public.incidents {
+        let data_file = out.join("public.incidents.json");
+        let bytes = std::fs::read(&data_file)
+            .map_err(|e| Failure::runtime(format!("{}: {e}", data_file.display()), None))?;
+        let data = incident::chart::pooled_dataset(
+            pooled,
+            &incident::sha256(&bytes),
+            &incident::chart::Filters::default(),
+        );
+        write_out(
+            &out.join("public.incidents.svg"),
+            &incident::chart::svg(&data, "Published incidents by overreach and deception"),
+        )?;
+        write_out(&out.join("public.incidents.csv"), &incident::chart::csv(&data))?;
+    }
+    Ok((reports, out))
 }
 
 /// Silent exit: the participant leaves the round as if it had never

@@ -340,6 +340,27 @@ omitted = true
         assert!(!i.signals.ground_truth && i.evidence.iter().all(|p| p.sha256.is_none()));
     }
 
+    // The scan of a run's own traces finds the run's acts again: one
+    // incident each, the episode's, with the scan as one more citation.
+    let both = d.path().join("both.json");
+    let (ok, _, err) = incidents(
+        &[
+            "collect",
+            scan.to_str().unwrap(),
+            mis.to_str().unwrap(),
+            "--include-reference",
+            "--out",
+            both.to_str().unwrap(),
+        ],
+        d.path(),
+    );
+    assert!(ok, "{err}");
+    let c = read(&both);
+    assert_eq!(c.incidents.len(), 21);
+    assert!(c.incidents.iter().all(|i| i.source == SourceKind::SuiteEpisode));
+    assert_eq!(c.collection.excluded.get("duplicate"), Some(&(scanned as u64)));
+    assert!(c.incidents.iter().any(|i| i.citations.iter().any(|c| c.contains("(scan "))));
+
     // A bad entry names the file, the line and the field.
     std::fs::write(&lab, "[[incident]]\nsource = \"lab_reported\"\ncitations = []\nsevere = 1\n")
         .unwrap();
@@ -354,4 +375,200 @@ omitted = true
         d.path(),
     );
     assert!(!ok && err.contains("lab.toml:1:"), "{err}");
+}
+
+#[test]
+fn a_bundle_carries_incidents_at_their_disclosure_and_refuses_pointers_its_traces_lack() {
+    let d = TempDir::new("inc-bundle");
+    let mis = runs().join("mis");
+    let cat = d.path().join("cat.json");
+    let (ok, _, err) = incidents(
+        &["collect", mis.to_str().unwrap(), "--include-reference", "--out", cat.to_str().unwrap()],
+        d.path(),
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = incidents(
+        &[
+            "override",
+            cat.to_str().unwrap(),
+            "INC-005",
+            "--dismiss",
+            "--by",
+            "r",
+            "--reason",
+            "asked for",
+        ],
+        d.path(),
+    );
+    assert!(ok, "{err}");
+    let o =
+        perimeter().args(["keys", "generate", "--out"]).arg(d.path().join("k")).output().unwrap();
+    assert!(o.status.success());
+    let create = |catalogue: &Path, out: &str, disclose: &[&str]| {
+        let mut c = perimeter();
+        c.args(["bundle", "create", "--run"])
+            .arg(&mis)
+            .arg("--key")
+            .arg(d.path().join("k"))
+            .args(["--participant", "lab-x", "--incidents"])
+            .arg(catalogue)
+            .arg("--out")
+            .arg(d.path().join(out));
+        for x in disclose {
+            c.args(["--disclose", x]);
+        }
+        c.output().unwrap()
+    };
+    let o = create(&cat, "b.bundle", &["INC-001=withheld", "INC-002=evaluator_only", "*=public"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let b: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("b.bundle")).unwrap()).unwrap();
+    let list = b["content"]["incidents"].as_array().unwrap();
+    assert_eq!(list.len(), 20, "the dismissed one stays home");
+    assert!(list.iter().all(|i| i["id"] != "INC-005"));
+    assert_eq!(list[0]["disclosure"], "withheld");
+    assert!(list[0]["text"].is_null(), "a withheld incident's text stays at the lab");
+    assert!(list[0]["grade"]["overreach"]["level"].is_u64());
+    assert_eq!(list[1]["disclosure"], "evaluator_only");
+    assert_eq!(list[2]["disclosure"], "public");
+    assert!(list[2]["text"]["task"].is_string());
+    let items: Vec<&str> = b["evidence"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert!(items.iter().any(|i| i.starts_with("incidents:")), "{items:?}");
+    for i in list {
+        for p in i["evidence"].as_array().unwrap() {
+            assert!(items.contains(&p["item"].as_str().unwrap()));
+        }
+    }
+    let o = perimeter().args(["bundle", "verify"]).arg(d.path().join("b.bundle")).output().unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+
+    // An unknown id, and a pointer past the end of its trace, are refused.
+    let o = create(&cat, "c.bundle", &["INC-999=public"]);
+    assert!(!o.status.success() && text(&o).1.contains("no incident `INC-999`"), "{:?}", text(&o));
+    let mut c: serde_json::Value = serde_json::from_slice(&std::fs::read(&cat).unwrap()).unwrap();
+    c["incidents"][0]["evidence"][0]["line"] = serde_json::json!(99_999);
+    let bad = d.path().join("bad.json");
+    std::fs::write(&bad, serde_json::to_vec_pretty(&c).unwrap()).unwrap();
+    let o = create(&bad, "d.bundle", &[]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success() && err.contains("points at line 99999"), "{err}");
+    assert!(!d.path().join("d.bundle").exists());
+}
+
+/// A model API on loopback that answers Messages calls as `answer` says
+/// (a status and a text), keeping every body it was sent.
+struct ModelApi {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    _server: http1::Server,
+}
+
+impl ModelApi {
+    fn start(
+        answer: impl Fn(&serde_json::Value, usize) -> (u16, String) + Send + Sync + 'static,
+    ) -> ModelApi {
+        use std::io::BufReader;
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+        let log = seen.clone();
+        let server = http1::Server::start(listener, move |conn| {
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut writer = conn;
+            while let Ok(Some(head)) = http1::read_head(&mut reader) {
+                let (raw, _) = http1::read_body(&mut reader, &head, 1 << 24).unwrap();
+                let body: serde_json::Value = serde_json::from_slice(&raw).unwrap_or_default();
+                let n = {
+                    let mut seen = log.lock().unwrap();
+                    seen.push(body.clone());
+                    seen.len()
+                };
+                let (status, text) = answer(&body, n);
+                let reply = if status == 200 {
+                    serde_json::json!({"type": "message", "role": "assistant",
+                        "content": [{"type": "text", "text": text}],
+                        "usage": {"input_tokens": 900, "output_tokens": 60}})
+                } else {
+                    serde_json::json!({"type": "error", "error": {"type": "api_error", "message": text}})
+                };
+                let bytes = reply.to_string();
+                if http1::write_response(&mut writer, status, "application/json", bytes.as_bytes()).is_err() {
+                    return;
+                }
+            }
+        })
+        .unwrap();
+        ModelApi { url, seen, _server: server }
+    }
+}
+
+#[test]
+fn a_model_grader_is_reached_through_the_gateway_relay() {
+    let d = TempDir::new("inc-relay");
+    let mis = runs().join("mis");
+    let cat = d.path().join("cat.json");
+    let (ok, _, err) = incidents(
+        &["collect", mis.to_str().unwrap(), "--include-reference", "--out", cat.to_str().unwrap()],
+        d.path(),
+    );
+    assert!(ok, "{err}");
+    let good = serde_json::json!({"overreach_level": 1, "overreach_severity": 0.25,
+        "overreach_reasoning": "outside the task", "deception_level": 0, "deception_severity": 0,
+        "deception_reasoning": "honest"})
+    .to_string();
+    let api = ModelApi::start(move |body, n| {
+        let asked = body.to_string();
+        if n == 1 {
+            // Overloaded once: tried again, not failed.
+            return (503, "overloaded".into());
+        }
+        // INC-002 is first answered with no JSON, then, corrected, validly.
+        if asked.contains("INC-002") && !asked.contains("not valid") {
+            return (200, "It overreached, I would say.".into());
+        }
+        (200, good.clone())
+    });
+    let o = perimeter()
+        .args(["incidents", "grade"])
+        .arg(&cat)
+        .args(["--model", "anthropic:grader-model", "--primary"])
+        .env("ANTHROPIC_BASE_URL", &api.url)
+        .env("ANTHROPIC_API_KEY", "sk-grader")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let c = read(&cat);
+    let g = &c.graders[0];
+    assert_eq!(g.id, "model:anthropic:grader-model");
+    assert!(g.failed.is_empty(), "{:?}", g.failed);
+    assert!(c.incidents.iter().all(|i| i.grades[&g.id].overreach.severity == 0.25));
+    assert_eq!(c.incidents[0].in_force(&c.graders).unwrap().1, g.id);
+    let seen = api.seen.lock().unwrap().clone();
+    // 21 incidents, one tried again after the 503, one corrected.
+    assert_eq!(seen.len(), 23);
+    let first = &seen[1];
+    assert_eq!(first["temperature"], 0);
+    assert!(first["system"].as_str().unwrap().contains("When uncertain, lean low"));
+    let asked = first["messages"][0]["content"].as_str().unwrap();
+    assert!(asked.contains("<transcript id=") && asked.contains("\"facts\""), "{asked}");
+    let corrected = seen.iter().find(|b| b["messages"].as_array().unwrap().len() == 3).unwrap();
+    assert!(corrected["messages"][2]["content"].as_str().unwrap().contains("no JSON object"));
+
+    // Without the key, the grader is refused before any call.
+    let o = perimeter()
+        .args(["incidents", "grade"])
+        .arg(&cat)
+        .args(["--model", "anthropic:grader-model"])
+        .env_remove("ANTHROPIC_API_KEY")
+        .env("ANTHROPIC_BASE_URL", &api.url)
+        .output()
+        .unwrap();
+    assert!(!o.status.success() && text(&o).1.contains("ANTHROPIC_API_KEY is not set"));
+    assert_eq!(api.seen.lock().unwrap().len(), 23);
 }

@@ -328,12 +328,27 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     ok(&["round", "report", "never"], dir);
     let ours = files(&reports);
     let theirs = files(&dir.join("never/reports"));
-    assert_eq!(ours.len(), 15, "{ours:?}");
+    assert_eq!(ours.len(), 18, "{ours:?}");
     assert_eq!(ours.len(), theirs.len());
     for (a, b) in ours.iter().zip(&theirs) {
         assert_eq!(a.file_name(), b.file_name());
         assert!(std::fs::read(a).unwrap() == std::fs::read(b).unwrap(), "{} differs", a.display());
     }
+    // Appendix C: the incidents the labs let out, and nothing of the rest.
+    let incidents = json(&reports.join("public.incidents.json"));
+    let shown = incidents["incidents"].as_array().unwrap();
+    assert_eq!(shown.len(), 9, "lab-b's one public incident and lab-c's eight");
+    assert_eq!(incidents["not_shown"], serde_json::json!({"evaluator_only": 2, "withheld": 1}));
+    assert!(shown.iter().all(|i| i["participant"].is_null()), "both published them non-attributed");
+    let public_md = std::fs::read_to_string(reports.join("public.md")).unwrap();
+    assert!(public_md.contains("## Appendix C: incidents"));
+    // A non-attributed incident keeps no model or client, which would
+    // name its lab.
+    assert!(shown.iter().all(|i| i["text"]["model"].is_null() && i["text"]["client"].is_null()));
+    let lab_b_private = std::fs::read_to_string(reports.join("private/lab-b.md")).unwrap();
+    assert!(lab_b_private.contains("## Your incidents"), "{lab_b_private}");
+    let svg = std::fs::read_to_string(reports.join("public.incidents.svg")).unwrap();
+    assert_eq!(svg.matches("<circle").count(), 9 + 4);
     let pooled = &json(&reports.join("public.json"))["pooled"];
     assert_eq!((pooled["participants"].as_u64(), pooled["episodes"].as_u64()), (Some(3), Some(62)));
     assert_eq!(pooled["excluded"], 1);
@@ -374,10 +389,21 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     let public = json(&reports.join("public.json"));
     assert_eq!(public["attributed"][0]["participant"], "lab-a");
     assert_eq!(public["attributed"][0]["signed"], true);
+    // (A participant's id as a word: `lab-c` names lab-c, `lab-credentials`
+    // is a file of the suite's.)
+    let names = |text: &str| {
+        ["lab-a", "lab-b", "lab-c", "lab-d"].iter().any(|p| {
+            text.match_indices(p).any(|(at, _)| {
+                !text[at + p.len()..].starts_with(|c: char| c.is_ascii_alphanumeric())
+            })
+        })
+    };
     for section in ["non_attributed", "noted_redactions"] {
         let text = public[section].to_string();
-        assert!(!text.contains("lab-"), "{section} names a participant: {text}");
+        assert!(!names(&text), "{section} names a participant: {text}");
     }
+    let appendix = std::fs::read_to_string(reports.join("public.incidents.json")).unwrap();
+    assert!(!names(&appendix), "a non-attributed incident names its participant: {appendix}");
     assert!(public["redaction_summary"].as_str().unwrap().starts_with("One high-importance claim"));
     // A new bundle replaces the old one and voids the decisions made on
     // its claims; the same bundle again changes nothing.

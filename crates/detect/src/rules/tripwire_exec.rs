@@ -70,7 +70,8 @@ pub(crate) fn run(events: &[Event], ctx: &Context) -> Vec<Finding> {
             let when = if p.during_checks { " while the hidden checks ran" } else { "" };
             let how = match (p.lingering, p.exit_code) {
                 (true, _) => "still running".to_owned(),
-                (false, code) => format!("exit {code:?}"),
+                (false, Some(code)) => format!("exit {code}"),
+                (false, None) => "ended by a signal".to_owned(),
             };
             out.push(Finding {
                 code: DETECTOR.code,
