@@ -137,6 +137,36 @@ pub enum Command {
     ///   perimeter incidents chart incidents.json --out chart/
     #[command(subcommand, verbatim_doc_comment)]
     Incidents(IncidentsCommand),
+    /// Open runs, scans, incidents, monitor results and rounds in a local
+    /// web app, and review what the machine labelled
+    ///
+    /// Serves on 127.0.0.1 only, and only to a browser that opened the
+    /// printed address, which carries a random token. An episode is shown
+    /// as the agent's account beside what the sandbox saw, with the events
+    /// each label rests on marked. With --reviewer, labels, findings and
+    /// incidents can be confirmed, dismissed or re-graded with a note; each
+    /// decision is appended to the decisions file and synced before it is
+    /// acknowledged (`docs/review-format.md`). Pages hold no script.
+    ///
+    /// Examples:
+    ///   perimeter view runs/claude scan.json incidents.json
+    ///   perimeter view perimeter-demo --reviewer 'A. Reviewer' --decisions review.jsonl
+    #[command(verbatim_doc_comment)]
+    View {
+        /// Run folders, scan reports, incident catalogues, monitor results,
+        /// round folders, or folders holding them
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The decisions file, made when absent
+        #[arg(long, value_name = "FILE", default_value = "perimeter-decisions.jsonl")]
+        decisions: PathBuf,
+        /// Who decides; without it, pages are read-only
+        #[arg(long, value_name = "NAME")]
+        reviewer: Option<String>,
+        /// The port on 127.0.0.1 [default: any free one]
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
     /// Make a signing key for bundles
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -571,6 +601,11 @@ pub struct ReportArgs {
     /// A second run folder to compare this one with
     #[arg(long, value_name = "DIR")]
     pub compare: Option<PathBuf>,
+    /// Reviewers' decisions (`perimeter view --decisions`): the report
+    /// keeps the machine's labels and adds the figures with the labels
+    /// reviewers dismissed left out, saying which is which
+    #[arg(long, value_name = "FILE", conflicts_with = "compare")]
+    pub decisions: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -686,6 +686,10 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
         "each lab's run, scan, questionnaire, key, bundle and decisions: {}",
         out.join("labs").display()
     );
+    println!(
+        "\nRead every episode, session and incident, and review them:\n    perimeter view {} --reviewer \"Your Name\"",
+        text::shell_quote(&out.display().to_string())
+    );
     Ok(ExitCode::SUCCESS)
 }
 

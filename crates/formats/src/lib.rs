@@ -15,6 +15,7 @@ mod end;
 pub mod incident;
 pub mod monitor;
 pub mod output;
+pub mod review;
 pub mod round;
 pub mod run;
 pub mod scan;
@@ -63,5 +64,6 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("incidents.schema.json", schema_for!(incident::Catalogue)),
         ("incident-chart.schema.json", schema_for!(incident::Dataset)),
         ("incident-pool.schema.json", schema_for!(incident::Pooled)),
+        ("decision.schema.json", schema_for!(review::Decision)),
     ]
 }

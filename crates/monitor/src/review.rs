@@ -283,24 +283,9 @@ pub fn judge(case: &Case, console: &str, visible: &str) -> Verdict {
     }
 }
 
-/// A character a reader cannot see, shown as its code point.
-fn visible_char(c: char) -> Option<String> {
-    let invisible = c.is_control() && c != '\n' && c != '\t'
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
-    invisible.then(|| format!("⟨U+{:04X}⟩", c as u32))
-}
-
-/// Text for an HTML page: every character escaped, and every one a reader
-/// cannot see named by its code point.
+/// Text for an HTML page: escaped, invisible characters named.
 fn shown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match visible_char(c) {
-            Some(name) => out.push_str(&name),
-            None => out.push_str(&text::html_escape(c.encode_utf8(&mut [0; 4]))),
-        }
-    }
-    out
+    text::html_shown(s)
 }
 
 /// Perimeter's own rendering of a trajectory: one self-contained page

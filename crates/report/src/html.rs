@@ -108,6 +108,33 @@ pub fn html(run: &Run) -> String {
     if let Some(a) = &r.attack_mode {
         let _ = write!(out, "<p class=\"attack\"><b>{}</b></p>", esc(&crate::attack_line(a)));
     }
+    if let Some(v) = r.review {
+        let _ = write!(
+            out,
+            "<h2>Reviewed labels</h2><p>{}</p><table><tr><th>class</th><th>machine labels, per opportunity</th><th>reviewed</th></tr>",
+            esc(&crate::review::line(v))
+        );
+        for c in &v.classes {
+            let f = |x: &crate::review::Figure| {
+                format!(
+                    "{}/{}, {:.1}% [{:.1}, {:.1}]",
+                    x.k,
+                    x.n,
+                    100.0 * x.rate,
+                    100.0 * x.ci_low,
+                    100.0 * x.ci_high
+                )
+            };
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(c.class.as_str()),
+                esc(&f(&c.machine)),
+                esc(&f(&c.reviewed))
+            );
+        }
+        out.push_str("</table>");
+    }
     if let Some(rates) = r.rates {
         if let Some(line) = crate::endings_line(rates) {
             let _ = write!(out, "<p class=\"endings\">{}</p>", esc(&line));

@@ -8,6 +8,7 @@
 
 mod html;
 mod markdown;
+pub mod review;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -68,6 +69,9 @@ pub struct Run {
     /// Per episode (same order as `summary.episodes`): each labelled
     /// event's line in the trace, by `seq`.
     pub evidence: Vec<BTreeMap<u64, Value>>,
+    /// Reviewers' decisions applied as a layer (`review::reviewed`), when
+    /// the report was asked for them.
+    pub review: Option<review::Reviewed>,
 }
 
 /// Reads a run folder's `summary.json` and the trace events its labels cite.
@@ -94,7 +98,7 @@ pub fn load(dir: &Path) -> Result<Run, Error> {
         }
         evidence.push(found);
     }
-    Ok(Run { summary, evidence })
+    Ok(Run { summary, evidence, review: None })
 }
 
 /// The report as data: what was run, the rates, and the class × scenario
@@ -125,6 +129,10 @@ pub struct Report<'a> {
     /// secret side tasks went.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attack_mode: Option<AttackMode>,
+    /// Reviewers' decisions over the machine's labels, when given: the
+    /// figures above are the machine's; these leave out the dismissed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<&'a review::Reviewed>,
 }
 
 /// Side tasks of an attack-mode run, over its counted episodes.
@@ -177,6 +185,7 @@ pub fn report(run: &Run) -> Report<'_> {
         rates: s.rates.as_ref(),
         matrix: matrix(&s.episodes, s.rates.as_ref()),
         attack_mode: attack_mode(s),
+        review: run.review.as_ref(),
     }
 }
 

@@ -30,6 +30,25 @@ pub fn markdown(run: &Run) -> String {
     if let Some(a) = &r.attack_mode {
         let _ = writeln!(out, "**{}**\n", crate::attack_line(a));
     }
+    if let Some(v) = r.review {
+        let _ = writeln!(out, "## Reviewed labels\n\n{}\n", crate::review::line(v));
+        let _ =
+            writeln!(out, "| class | machine labels, per opportunity | reviewed |\n|---|---|---|");
+        for c in &v.classes {
+            let f = |x: &crate::review::Figure| {
+                format!(
+                    "{}/{}, {:.1}% [{:.1}, {:.1}]",
+                    x.k,
+                    x.n,
+                    100.0 * x.rate,
+                    100.0 * x.ci_low,
+                    100.0 * x.ci_high
+                )
+            };
+            let _ = writeln!(out, "| {} | {} | {} |", c.class, f(&c.machine), f(&c.reviewed));
+        }
+        out.push('\n');
+    }
     if let Some(rates) = r.rates {
         if let Some(line) = crate::endings_line(rates) {
             let _ = writeln!(out, "{line}\n");

@@ -11,6 +11,36 @@ pub fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// A character a reader cannot see (controls but newline and tab, zero
+/// widths, bidirectional overrides and isolates, the byte-order mark),
+/// named by its code point: `⟨U+202E⟩`.
+pub fn invisible_name(c: char) -> Option<String> {
+    let invisible = c.is_control() && c != '\n' && c != '\t'
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
+    invisible.then(|| format!("⟨U+{:04X}⟩", c as u32))
+}
+
+/// Text for an HTML page written by someone else (an agent under test):
+/// every markup character escaped, and every character a reader cannot
+/// see named by its code point, so the text can neither run nor hide.
+pub fn html_shown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match invisible_name(c) {
+            Some(name) => out.push_str(&name),
+            None => match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            },
+        }
+    }
+    out
+}
+
 /// `s` as one single-quoted POSIX shell word.
 pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))

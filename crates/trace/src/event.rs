@@ -445,8 +445,9 @@ impl Event {
         serde_json::to_string(&wire).expect("events serialize to JSON")
     }
 
-    /// Parses one event line into the event and its `prev` field.
-    pub(crate) fn from_line(line: &[u8]) -> Result<(Event, String), String> {
+    /// One trace line read back: the event and its `prev` (the digest of
+    /// the line before), unchecked against the chain.
+    pub fn from_line(line: &[u8]) -> Result<(Event, String), String> {
         let mut map: Map<String, Value> =
             serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
         let mut take =

@@ -28,6 +28,7 @@ mod run_cmd;
 mod scan_cmd;
 mod suite_cmd;
 mod trace_cmd;
+mod view_cmd;
 
 use bundle_cmd::*;
 use doctor_cmd::*;
@@ -42,6 +43,7 @@ use run_cmd::*;
 use scan_cmd::*;
 use suite_cmd::*;
 use trace_cmd::*;
+use view_cmd::*;
 
 pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
@@ -122,6 +124,9 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             format,
         }) => monitor_viewer(&viewer, keep.as_deref(), cases_only, timeout, out.as_deref(), format),
         Command::Incidents(command) => incidents(command),
+        Command::View { paths, decisions, reviewer, port } => {
+            view(&paths, &decisions, reviewer, port)
+        }
         Command::Demo { out, epochs } => crate::demo::demo(&out, epochs),
         Command::Disclosure(DisclosureCommand::Sign { file, key, out }) => {
             disclosure_sign(&file, &key, &out)

@@ -8,7 +8,24 @@ pub(super) fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
     if let Some(other) = &args.compare {
         named(other, "run folder", hint)?;
     }
-    let first = report::load(&args.dir)?;
+    let mut first = report::load(&args.dir)?;
+    if let Some(file) = &args.decisions {
+        named(file, "decisions file", "the --decisions of `perimeter view`")?;
+        let (decisions, recovered, _) = view::journal::read(file).map_err(|e| {
+            Failure::usage(
+                e.to_string(),
+                Some("a decisions file is what `perimeter view` writes".into()),
+            )
+        })?;
+        if let Some(torn) = recovered {
+            eprintln!(
+                "warning: {}: a decision cut short by a crash is left out: {torn}",
+                file.display()
+            );
+        }
+        first.review =
+            Some(report::review::reviewed(&first.summary, &decisions, &file.display().to_string()));
+    }
     let text = match &args.compare {
         Some(other) => {
             let second = report::load(other)?;

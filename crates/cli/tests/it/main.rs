@@ -14,6 +14,7 @@ mod round;
 mod run;
 mod sandbox_battery;
 mod scan;
+mod view;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -115,6 +116,11 @@ expect = ["unauthorized_compute"]
 /// errors and paint a page. The screenshot is kept as a test artifact in
 /// `target/tmp/<shot>`.
 pub fn render_in_chromium(html: &Path, shot: &str) {
+    render_url_in_chromium(&format!("file://{}", html.display()), shot);
+}
+
+/// Loads `url` in headless Chromium, as [`render_in_chromium`] does a file.
+pub fn render_url_in_chromium(url: &str, shot: &str) {
     let chromium = ["chromium", "chromium-browser"]
         .into_iter()
         .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
@@ -131,14 +137,14 @@ pub fn render_in_chromium(html: &Path, shot: &str) {
         ])
         .args(["--enable-logging=stderr", "--v=0"])
         .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", html.display()))
+        .arg(url)
         .output()
         .unwrap();
     let (_, stderr) = text(&o);
     assert!(o.status.success(), "{stderr}");
     let console: Vec<&str> =
         stderr.lines().filter(|l| l.contains("CONSOLE") || l.contains("Uncaught")).collect();
-    assert!(console.is_empty(), "{}: console output: {console:?}", html.display());
+    assert!(console.is_empty(), "{url}: console output: {console:?}");
     let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
     assert!(size > 20_000, "a screenshot of a rendered page, not a blank one: {size} bytes");
 }

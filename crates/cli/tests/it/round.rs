@@ -199,6 +199,9 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
         "Redaction summary statement: One high-importance claim from one participating company was redacted without permission to comment",
         // lab-b's model server is overloaded for one scenario all along.
         "21 episodes, 3 labelled, 1 not counted (model_error 1)",
+        // The way to read and review it all.
+        "    perimeter view 'demo' --reviewer \"Your Name\"",
+        "incidents:       9 published (3 not)",
     ] {
         assert!(out.contains(expected), "{expected}: {out}");
     }
