@@ -184,10 +184,11 @@ pub struct Rate {
 }
 
 impl Rate {
-    /// `12.5% [3.1, 28.0]`; `no episodes` when n is 0.
+    /// `12.5% [3.1, 28.0]`; `n/a` when n is 0 (no episode in the
+    /// denominator, whose interval says nothing).
     pub fn percent(&self) -> String {
         if self.n == 0 {
-            return "no episodes".into();
+            return "n/a".into();
         }
         format!(
             "{:.1}% [{:.1}, {:.1}]",

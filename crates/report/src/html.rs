@@ -67,7 +67,8 @@ fn interval_svg(rate: f64, low: f64, high: f64) -> String {
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#111}\
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}\
-th{background:#f3f3f3}.hit{background:#fde2e1;font-weight:600}.zero{color:#888}code,pre{font:13px ui-monospace,monospace}\
+th{background:#f3f3f3}.headline{border:2px solid #3465a4;background:#f4f7fc;padding:.4rem 1rem;margin:1rem 0}.headline p{margin:.35rem 0}\
+.pair td{width:50%}.hit{background:#fde2e1;font-weight:600}.zero{color:#888}code,pre{font:13px ui-monospace,monospace}\
 pre{white-space:pre-wrap;word-break:break-all;background:#f7f7f7;padding:.4rem}.ci{vertical-align:middle}\
 @media print{a{color:inherit;text-decoration:none}details{display:block}}";
 
@@ -79,17 +80,12 @@ pub fn html(run: &Run) -> String {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Perimeter report: {}</title><style>{STYLE}</style></head><body>",
         esc(r.agent)
     );
-    let _ = write!(out, "<h1>Perimeter run report</h1><table>");
-    let l = r.limits;
-    let limits = format!(
-        "wall time {} s, tool call {} s, memory {} GiB, {} processes{}{}",
-        l.wall_time_ms / 1000,
-        l.step_timeout_ms / 1000,
-        l.memory_bytes >> 30,
-        l.processes,
-        l.max_turns.map(|t| format!(", {t} model turns")).unwrap_or_default(),
-        l.max_tokens.map(|t| format!(", {t} tokens")).unwrap_or_default()
-    );
+    out.push_str("<h1>Perimeter run report</h1><div class=\"headline\">");
+    for line in crate::headline(&r) {
+        let _ = write!(out, "<p>{}</p>", esc(&line));
+    }
+    out.push_str("</div><table>");
+    let limits = crate::limits_line(r.limits);
     for (k, v) in [
         ("protocol", r.protocol.to_owned()),
         ("suite", format!("{} {}", r.suite.name, r.suite.digest)),
@@ -136,15 +132,15 @@ pub fn html(run: &Run) -> String {
         out.push_str("</table>");
     }
     if let Some(rates) = r.rates {
-        if let Some(line) = crate::endings_line(rates) {
-            let _ = write!(out, "<p class=\"endings\">{}</p>", esc(&line));
-        }
         let _ = write!(
             out,
             "<h2>Rates, {:.0}% intervals</h2><p>Per opportunity: among the counted episodes that offered the class (the headline). Per episode: among every counted episode.</p><table><tr><th>class</th><th>per opportunity</th><th></th><th>per episode</th><th>per successful episode</th><th>method</th></tr>",
             100.0 * rates.level
         );
-        for h in crate::headlines(rates) {
+        let heads = crate::headlines(rates);
+        let any =
+            |h: &crate::Headline| [h.opportunity, h.episode].iter().flatten().any(|x| x.k > 0);
+        for h in heads.iter().filter(|h| any(h)) {
             let svg = h
                 .opportunity
                 .filter(|x| x.n > 0)
@@ -170,6 +166,14 @@ pub fn html(run: &Run) -> String {
             );
         }
         out.push_str("</table>");
+        let never: Vec<&str> = heads.iter().filter(|h| !any(h)).map(|h| h.class.as_str()).collect();
+        if !never.is_empty() {
+            let _ = write!(
+                out,
+                "<p class=\"zero\">Never labelled, in any episode that offered them: {}.</p>",
+                esc(&never.join(", "))
+            );
+        }
         if !rates.framings.is_empty() {
             out.push_str("<h2>Framings</h2><p>A scenario's rates among the episodes that drew each framing.</p><table><tr><th>scenario</th><th>framing</th><th>value</th><th>rate</th><th>k/n</th><th>rate [interval]</th><th></th></tr>");
             for f in &rates.framings {
@@ -191,30 +195,36 @@ pub fn html(run: &Run) -> String {
             out.push_str("</table>");
         }
     }
-    out.push_str("<h2>Class × scenario</h2><p>Labelled episodes / episodes; a count links to its first label's evidence.</p><table>");
-    let scenarios: Vec<String> =
-        r.matrix.values().next().map(|row| row.keys().cloned().collect()).unwrap_or_default();
-    out.push_str("<tr><th>class</th>");
-    for s in &scenarios {
-        let _ = write!(out, "<th>{}</th>", esc(s));
-    }
-    out.push_str("</tr>");
-    for (class, row) in &r.matrix {
-        let _ = write!(out, "<tr><th>{}</th>", esc(class));
-        for (scenario, (k, n)) in row {
-            if *k == 0 {
-                let _ = write!(out, "<td class=\"zero\">0/{n}</td>");
-                continue;
-            }
-            let first = run.summary.episodes.iter().find(|e| {
-                e.scenario == *scenario && e.labels.iter().any(|l| l.class == class.as_str())
-            });
-            let anchor = first
-                .map(|e| format!("#l-{}-{}-{}", esc(&e.scenario), e.epoch, esc(class)))
-                .unwrap_or_default();
-            let _ = write!(out, "<td class=\"hit\"><a href=\"{anchor}\">{k}/{n}</a></td>");
+    let seen = crate::seen_classes(&r);
+    out.push_str("<h2>Scenario × class</h2>");
+    if seen.is_empty() {
+        out.push_str("<p>No class was labelled in any scenario.</p><table>");
+    } else {
+        out.push_str("<p>Labelled episodes / episodes, for the classes labelled somewhere; a count links to its first label's evidence.</p><table><tr><th>scenario</th>");
+        for c in &seen {
+            let _ = write!(out, "<th>{}</th>", esc(c));
         }
         out.push_str("</tr>");
+        let scenarios: Vec<String> =
+            r.matrix.values().next().map(|row| row.keys().cloned().collect()).unwrap_or_default();
+        for scenario in &scenarios {
+            let _ = write!(out, "<tr><th>{}</th>", esc(scenario));
+            for class in &seen {
+                let (k, n) = r.matrix[class][scenario];
+                if k == 0 {
+                    let _ = write!(out, "<td class=\"zero\">0/{n}</td>");
+                    continue;
+                }
+                let first = run.summary.episodes.iter().find(|e| {
+                    e.scenario == *scenario && e.labels.iter().any(|l| l.class == class.as_str())
+                });
+                let anchor = first
+                    .map(|e| format!("#l-{}-{}-{}", esc(&e.scenario), e.epoch, esc(class)))
+                    .unwrap_or_default();
+                let _ = write!(out, "<td class=\"hit\"><a href=\"{anchor}\">{k}/{n}</a></td>");
+            }
+            out.push_str("</tr>");
+        }
     }
     out.push_str("</table><h2>Labels and their evidence</h2>");
     for (e, found) in run.summary.episodes.iter().zip(&run.evidence) {
@@ -237,24 +247,27 @@ pub fn html(run: &Run) -> String {
                     .unwrap_or_default(),
                 esc(&e.trace)
             );
+            out.push_str("</ul><table class=\"pair\"><tr><th>the agent's account</th><th>what the sandbox saw</th></tr>");
             for seq in &l.evidence {
-                match found.get(seq) {
-                    Some(v) => {
-                        let _ = write!(
-                            out,
-                            "<li id=\"ev-{}-{}-{seq}\"><code>#{seq}</code> {}<details><summary>event</summary><pre>{}</pre></details></li>",
-                            esc(&e.scenario),
-                            e.epoch,
-                            esc(&describe(v)),
-                            esc(&serde_json::to_string_pretty(v).unwrap_or_default())
-                        );
-                    }
-                    None => {
-                        let _ = write!(out, "<li><code>#{seq}</code> (not in the trace)</li>");
-                    }
-                }
+                let cell = match found.get(seq) {
+                    Some(v) => format!(
+                        "<code>#{seq}</code> {}<details><summary>event</summary><pre>{}</pre></details>",
+                        esc(&describe(v)),
+                        esc(&serde_json::to_string_pretty(v).unwrap_or_default())
+                    ),
+                    None => format!("<code>#{seq}</code> (not in the trace)"),
+                };
+                let agent = found.get(seq).is_some_and(|v| v["source"] == "agent");
+                let (left, right) =
+                    if agent { (cell, String::new()) } else { (String::new(), cell) };
+                let _ = write!(
+                    out,
+                    "<tr id=\"ev-{}-{}-{seq}\"><td>{left}</td><td>{right}</td></tr>",
+                    esc(&e.scenario),
+                    e.epoch
+                );
             }
-            out.push_str("</ul></section>");
+            out.push_str("</table></section>");
         }
     }
     out.push_str("</body></html>\n");

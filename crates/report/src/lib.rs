@@ -307,11 +307,11 @@ pub(crate) fn framing_value(v: &str) -> String {
     if v.chars().count() > 60 { v.chars().take(60).collect::<String>() + "…" } else { v.into() }
 }
 
-/// `12.5% [3.1, 28.0]`; `no episodes` when n is 0 (whose interval, [0, 1],
-/// says nothing).
+/// `12.5% [3.1, 28.0]`; `n/a` when n is 0 (no episode in the
+/// denominator, whose interval, [0, 1], says nothing).
 pub(crate) fn percent(r: &Rate) -> String {
     if r.n == 0 {
-        return "no episodes".into();
+        return "n/a".into();
     }
     format!("{:.1}% [{:.1}, {:.1}]", 100.0 * r.rate, 100.0 * r.ci_low, 100.0 * r.ci_high)
 }
@@ -351,6 +351,100 @@ pub(crate) fn headlines(rates: &formats::run::Rates) -> Vec<Headline<'_>> {
 /// `k/n = 12.5% [3.1, 28.0]`, or `-` when the summary has no such rate.
 pub(crate) fn cell(r: Option<&Rate>) -> String {
     r.map_or("-".into(), |r| format!("{}/{} = {}", r.k, r.n, percent(r)))
+}
+
+/// Limits in the units a person reads: `wall time 10 min, tool call 2 min,
+/// memory 2 GiB, disk 512 MiB, files 64 MiB, 256 processes`.
+pub(crate) fn limits_line(l: &formats::run::LimitsRecord) -> String {
+    fn time(ms: u64) -> String {
+        match ms {
+            m if m >= 60_000 && m % 60_000 == 0 => format!("{} min", m / 60_000),
+            m if m >= 1000 => format!("{} s", m / 1000),
+            m => format!("{m} ms"),
+        }
+    }
+    fn size(b: u64) -> String {
+        match b {
+            b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
+            b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+            b if b >= 1 << 20 => format!("{} MiB", b >> 20),
+            b if b >= 1 << 10 => format!("{} KiB", b >> 10),
+            b => format!("{b} B"),
+        }
+    }
+    let mut s = format!(
+        "wall time {}, tool call {}, memory {}, disk {}, files {}, {} processes",
+        time(l.wall_time_ms),
+        time(l.step_timeout_ms),
+        size(l.memory_bytes),
+        size(l.disk_bytes),
+        size(l.file_size_bytes),
+        l.processes
+    );
+    if let Some(t) = l.max_turns {
+        s += &format!(", {t} model turns");
+    }
+    if let Some(t) = l.max_tokens {
+        s += &format!(", {t} tokens");
+    }
+    if let Some(c) = l.max_cost_usd {
+        s += &format!(", ${c:.2}");
+    }
+    s
+}
+
+/// The headline a leader reads first: what was run, what was counted,
+/// the classes seen with their per-opportunity rates, and the classes
+/// never seen in one line.
+pub(crate) fn headline(r: &Report) -> Vec<String> {
+    let mut out = vec![format!(
+        "What was run: {} on suite {}, {} epoch(s) of {} scenarios, seed {}; limits: {}.",
+        r.agent,
+        r.suite.name,
+        r.epochs,
+        r.matrix.values().next().map_or(0, |row| row.len()),
+        r.seed,
+        limits_line(r.limits)
+    )];
+    let Some(rates) = r.rates else {
+        out.push(format!("{} episodes; this summary has no rates.", r.episodes));
+        return out;
+    };
+    if let Some(line) = endings_line(rates) {
+        out.push(line);
+    }
+    let heads = headlines(rates);
+    let seen: Vec<String> = heads
+        .iter()
+        .filter_map(|h| h.opportunity.filter(|x| x.k > 0).map(|x| (h.class, x)))
+        .map(|(c, x)| format!("{c} {}/{} ({})", x.k, x.n, percent(x)))
+        .collect();
+    out.push(if seen.is_empty() {
+        "Classes seen: none.".into()
+    } else {
+        format!("Classes seen, per opportunity: {}.", seen.join("; "))
+    });
+    let never: Vec<&str> = heads
+        .iter()
+        .filter(|h| h.opportunity.is_some_and(|x| x.k == 0))
+        .map(|h| h.class.as_str())
+        .collect();
+    if !never.is_empty() {
+        out.push(format!("Never labelled: {}.", never.join(", ")));
+    }
+    if let Some(u) = rates.usefulness.first() {
+        out.push(format!("Main task completed: {}/{} ({}).", u.k, u.n, percent(u)));
+    }
+    out
+}
+
+/// The classes a matrix column is shown for: those labelled somewhere.
+pub(crate) fn seen_classes(r: &Report) -> Vec<String> {
+    r.matrix
+        .iter()
+        .filter(|(_, row)| row.values().any(|(k, _)| *k > 0))
+        .map(|(c, _)| c.clone())
+        .collect()
 }
 
 /// What was counted: the episodes, those no rate counts (ended for an

@@ -8,6 +8,10 @@ pub fn markdown(run: &Run) -> String {
     let r = report(run);
     let mut out = String::new();
     let _ = writeln!(out, "# Perimeter run report\n");
+    for line in crate::headline(&r) {
+        let _ = writeln!(out, "> {line}\n>");
+    }
+    out.push('\n');
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(out, "| protocol | {} |", r.protocol);
     let _ = writeln!(out, "| suite | {} `{}` |", r.suite.name, r.suite.digest);
@@ -17,15 +21,7 @@ pub fn markdown(run: &Run) -> String {
     let _ = writeln!(out, "| client | {} |", r.client_line());
     let _ = writeln!(out, "| harness | {} |", r.harness);
     let _ = writeln!(out, "| seed, epochs | {}, {} |", r.seed, r.epochs);
-    let l = r.limits;
-    let _ = writeln!(
-        out,
-        "| limits | wall time {} s, tool call {} s{}{} |",
-        l.wall_time_ms / 1000,
-        l.step_timeout_ms / 1000,
-        l.max_turns.map(|t| format!(", {t} turns")).unwrap_or_default(),
-        l.max_tokens.map(|t| format!(", {t} tokens")).unwrap_or_default()
-    );
+    let _ = writeln!(out, "| limits | {} |", crate::limits_line(r.limits));
     let _ = writeln!(out, "| episodes | {} |\n", r.episodes);
     if let Some(a) = &r.attack_mode {
         let _ = writeln!(out, "**{}**\n", crate::attack_line(a));
@@ -50,9 +46,6 @@ pub fn markdown(run: &Run) -> String {
         out.push('\n');
     }
     if let Some(rates) = r.rates {
-        if let Some(line) = crate::endings_line(rates) {
-            let _ = writeln!(out, "{line}\n");
-        }
         let _ = writeln!(out, "## Rates ({:.0}% intervals)\n", 100.0 * rates.level);
         let _ = writeln!(
             out,
@@ -62,7 +55,10 @@ pub fn markdown(run: &Run) -> String {
             out,
             "| class | per opportunity | per episode | per successful episode |\n|---|---|---|---|"
         );
-        for h in crate::headlines(rates) {
+        let heads = crate::headlines(rates);
+        let any =
+            |h: &crate::Headline| [h.opportunity, h.episode].iter().flatten().any(|x| x.k > 0);
+        for h in heads.iter().filter(|h| any(h)) {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
@@ -70,6 +66,14 @@ pub fn markdown(run: &Run) -> String {
                 crate::cell(h.opportunity),
                 crate::cell(h.episode),
                 crate::cell(h.successful)
+            );
+        }
+        let never: Vec<&str> = heads.iter().filter(|h| !any(h)).map(|h| h.class.as_str()).collect();
+        if !never.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nNever labelled, in any episode that offered them: {}.",
+                never.join(", ")
             );
         }
         if let Some(u) = rates.usefulness.first() {
@@ -105,21 +109,25 @@ pub fn markdown(run: &Run) -> String {
             out.push('\n');
         }
     }
-    let _ = writeln!(out, "## Class × scenario (labelled episodes / episodes)\n");
-    let scenarios: Vec<&String> =
-        r.matrix.values().next().map(|row| row.keys().collect()).unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "| class | {} |",
-        scenarios.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" | ")
-    );
-    let _ = writeln!(out, "|---|{}", "---|".repeat(scenarios.len()));
-    for (class, row) in &r.matrix {
-        let cells: Vec<String> = row
-            .values()
-            .map(|(k, n)| if *k == 0 { format!("0/{n}") } else { format!("**{k}/{n}**") })
-            .collect();
-        let _ = writeln!(out, "| {class} | {} |", cells.join(" | "));
+    let _ = writeln!(out, "## Scenario × class (labelled episodes / episodes)\n");
+    let seen = crate::seen_classes(&r);
+    if seen.is_empty() {
+        let _ = writeln!(out, "No class was labelled in any scenario.");
+    } else {
+        let _ = writeln!(out, "| scenario | {} |", seen.join(" | "));
+        let _ = writeln!(out, "|---|{}", "---|".repeat(seen.len()));
+        let scenarios: Vec<&String> =
+            r.matrix.values().next().map(|row| row.keys().collect()).unwrap_or_default();
+        for scenario in scenarios {
+            let cells: Vec<String> = seen
+                .iter()
+                .map(|c| match r.matrix[c][scenario] {
+                    (0, n) => format!("0/{n}"),
+                    (k, n) => format!("**{k}/{n}**"),
+                })
+                .collect();
+            let _ = writeln!(out, "| {scenario} | {} |", cells.join(" | "));
+        }
     }
     let _ = writeln!(out, "\n## Labels and their evidence\n");
     for (e, found) in run.summary.episodes.iter().zip(&run.evidence) {

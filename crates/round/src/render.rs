@@ -62,6 +62,78 @@ fn verdict(c: &Comparability) -> String {
     if c.comparable { "yes".into() } else { format!("no: {}", c.reasons.join("; ")) }
 }
 
+/// The public report's headline: who took part and what could be pooled,
+/// the classes seen anywhere, the incidents published, and the redaction
+/// statement.
+fn public_headline(r: &Public) -> Vec<String> {
+    let comparable = r.comparability.iter().filter(|c| c.comparable).count();
+    let mut out =
+        vec![format!("{} participants submitted; {comparable} comparable.", r.comparability.len())];
+    if let Some(p) = &r.pooled {
+        let seen: Vec<String> = p
+            .classes
+            .iter()
+            .filter(|c| c.participants_labelled > 0)
+            .map(|c| {
+                format!(
+                    "{} ({} of {} participants)",
+                    c.class, c.participants_labelled, p.participants
+                )
+            })
+            .collect();
+        out.push(format!(
+            "{} episodes counted{}.",
+            p.episodes,
+            match p.excluded {
+                0 => String::new(),
+                n => format!(", {n} more ended for infrastructure reasons and are in no figure"),
+            }
+        ));
+        out.push(if seen.is_empty() {
+            "No class was labelled for any participant.".into()
+        } else {
+            format!("Classes labelled: {}.", seen.join("; "))
+        });
+    }
+    if let Some(i) = &r.incidents {
+        out.push(format!(
+            "Incidents published: {} (Appendix C); {} more not published.",
+            i.incidents.len(),
+            i.not_shown.values().sum::<u64>()
+        ));
+    }
+    out.push(format!("Redaction summary statement: {}", r.redaction_summary));
+    out
+}
+
+/// A private report's headline: how its episodes counted, the classes it
+/// was labelled with, and the redaction statement.
+fn private_headline(r: &Private) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(e) = &r.endings {
+        out.push(endings_line(e));
+    }
+    let seen: Vec<String> = r
+        .rows
+        .iter()
+        .filter(|row| row.own.k > 0 && row.class != "usefulness")
+        .map(|row| format!("{} {}/{} ({})", row.class, row.own.k, row.own.n, row.own.percent()))
+        .collect();
+    out.push(if seen.is_empty() {
+        "Classes labelled: none.".into()
+    } else {
+        format!("Classes labelled, per opportunity: {}.", seen.join("; "))
+    });
+    let flagged = r.claims.iter().filter(|c| c.flagged()).count();
+    if flagged > 0 {
+        out.push(format!(
+            "{flagged} of your high-importance claims are withheld without comment: the redaction statement will say so."
+        ));
+    }
+    out.push(format!("Redaction summary statement: {}", r.redaction_summary));
+    out
+}
+
 /// What the pooled figures are over, and how to read them.
 fn pooled_intro(p: &Pooled) -> String {
     let excluded = match p.excluded {
@@ -96,7 +168,7 @@ fn endings_line(e: &formats::run::Endings) -> String {
 /// `0.0–50.0% over 3`.
 fn range(s: &Spread) -> String {
     match s.participants {
-        0 => "no episodes".into(),
+        0 => "n/a".into(),
         n => format!("{:.1}–{:.1}% over {n}", 100.0 * s.min, 100.0 * s.max),
     }
 }
@@ -430,6 +502,10 @@ fn comparability_md(out: &mut String, rows: &[Comparability]) {
 pub fn public_markdown(r: &Public) -> String {
     let mut out = String::from("# Perimeter round: public report\n\n");
     let _ = writeln!(out, "{}\n", header_line(&r.header));
+    for line in public_headline(r) {
+        let _ = writeln!(out, "> {line}\n>");
+    }
+    out.push('\n');
     out.push_str("## Pooled figures\n\n");
     match &r.pooled {
         Some(p) => pooled_md(&mut out, p),
@@ -518,6 +594,10 @@ pub fn private_markdown(r: &Private) -> String {
         header_line(&r.header),
         r.participant
     );
+    for line in private_headline(r) {
+        let _ = writeln!(out, "> {line}\n>");
+    }
+    out.push('\n');
     let _ = writeln!(out, "Your bundle is comparable: {}.\n", verdict(&r.comparability));
     if let Some(line) = r.endings.as_ref().map(endings_line) {
         let _ = writeln!(out, "{line}\n");
@@ -590,7 +670,8 @@ pub fn private_markdown(r: &Private) -> String {
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#111}\
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}\
 th{background:#f3f3f3}.no{background:#fde2e1}.flag{background:#fff3cd}code{font:13px ui-monospace,monospace}\
-blockquote{border-left:4px solid #3465a4;margin:1rem 0;padding:.2rem 1rem;background:#f5f8fc}.ci{vertical-align:middle}.num{white-space:nowrap}";
+blockquote{border-left:4px solid #3465a4;margin:1rem 0;padding:.2rem 1rem;background:#f5f8fc}.ci{vertical-align:middle}.num{white-space:nowrap}\
+.headline{border:2px solid #3465a4;background:#f4f7fc;padding:.4rem 1rem;margin:1rem 0}.headline p{margin:.35rem 0}";
 
 /// One interval on a 0–100% axis at height `y`: a bar, the rate a dot.
 fn interval_marks(r: &Rate, y: u32, colour: &str) -> String {
@@ -670,6 +751,11 @@ fn comparability_html(out: &mut String, rows: &[Comparability]) {
 pub fn public_html(r: &Public) -> String {
     let mut b = String::from("<h1>Perimeter round: public report</h1>\n");
     let _ = writeln!(b, "<p>{}</p>", inline(&header_line(&r.header)));
+    b.push_str("<div class=\"headline\">");
+    for line in public_headline(r) {
+        let _ = write!(b, "<p>{}</p>", esc(&line));
+    }
+    b.push_str("</div>\n");
     b.push_str("<h2>Pooled figures</h2>\n");
     match &r.pooled {
         Some(p) => {
@@ -791,7 +877,11 @@ pub fn public_html(r: &Public) -> String {
 
 pub fn private_html(r: &Private) -> String {
     let title = format!("Perimeter round: private report for {}", r.participant);
-    let mut b = format!("<h1>{}</h1>\n", esc(&title));
+    let mut b = format!("<h1>{}</h1>\n<div class=\"headline\">", esc(&title));
+    for line in private_headline(r) {
+        let _ = write!(b, "<p>{}</p>", esc(&line));
+    }
+    b.push_str("</div>\n");
     let _ = writeln!(
         b,
         "<p>{}</p><p>This report is for {} and the evaluator only.</p><p>Your bundle is comparable: {}.</p>",

@@ -43,6 +43,18 @@ fn the_html_report_is_self_contained_and_links_labels_to_evidence() {
     assert!(html.contains("sha256:"), "the suite digest in the header");
     assert_eq!(dangling_anchors(&html), Vec::<String>::new());
     assert!(html.contains("2 episodes: 2 counted in every rate."), "what was counted");
+    // A leader reads the headline first: what ran, what counted, what was seen.
+    let box_at = html.find("<div class=\"headline\">").expect("a headline box");
+    assert!(box_at < html.find("<table>").unwrap(), "the box comes first");
+    assert!(
+        html.contains("Classes seen, per opportunity: credential_access 1/2 (50.0% [9.5, 90.5])"),
+        "{html}"
+    );
+    assert!(html.contains("limits: wall time 10 min, tool call 2 min"), "limits in human units");
+    // Scenarios as rows, only the classes seen as columns; the evidence as
+    // the two accounts.
+    assert!(html.contains("<tr><th>scenario</th><th>credential_access</th><th>deceptive_reporting</th><th>verifier_tampering</th></tr>"), "{html}");
+    assert!(html.contains("<th>the agent's account</th><th>what the sandbox saw</th>"));
     assert!(html.contains("<th>per opportunity</th>"), "the headline rate");
     // Each label's section cites its evidence events from the trace.
     assert!(html.contains("id=\"l-release-gate-0-verifier_tampering\""));
@@ -52,6 +64,11 @@ fn the_html_report_is_self_contained_and_links_labels_to_evidence() {
     );
     let (ok, md, _) = report(&[d, "--format", "md"]);
     assert!(ok);
+    assert!(md.contains("> What was run: scripted:misaligned on suite builtin"), "{md}");
+    assert!(
+        md.contains("| scenario | credential_access | deceptive_reporting | verifier_tampering |"),
+        "{md}"
+    );
     assert!(
         md.contains("| verifier_tampering | 1/2 = 50.0% [9.5, 90.5] | 1/2 = 50.0% [9.5, 90.5] |"),
         "{md}"

@@ -345,6 +345,16 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     assert!(shown.iter().all(|i| i["participant"].is_null()), "both published them non-attributed");
     let public_md = std::fs::read_to_string(reports.join("public.md")).unwrap();
     assert!(public_md.contains("## Appendix C: incidents"));
+    // The headline a leader reads first.
+    for line in [
+        "> 3 participants submitted; 3 comparable.",
+        "> Incidents published: 9 (Appendix C); 3 more not published.",
+        "> Redaction summary statement: One high-importance claim",
+    ] {
+        assert!(public_md.contains(line), "{line}: {public_md}");
+    }
+    let private_c = std::fs::read_to_string(reports.join("private/lab-c.md")).unwrap();
+    assert!(private_c.contains("> Classes labelled, per opportunity: "), "{private_c}");
     // A non-attributed incident keeps no model or client, which would
     // name its lab.
     assert!(shown.iter().all(|i| i["text"]["model"].is_null() && i["text"]["client"].is_null()));
