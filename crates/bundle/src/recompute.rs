@@ -16,7 +16,66 @@ use formats::run::{Rate, Rates};
 pub fn disagreements(bundle: &Bundle) -> Vec<String> {
     let mut out = monitors(bundle);
     out.extend(incidents(bundle));
+    out.extend(review(bundle));
     out.extend(run_rates(bundle));
+    out
+}
+
+/// The reviewers' layer: every decision whole (its check holds) and on a
+/// label of a signed episode, and its figures as the signed episodes and
+/// the decisions give them.
+fn review(bundle: &Bundle) -> Vec<String> {
+    use formats::review::Target;
+    use sha2::{Digest, Sha256};
+    let Some(layer) = &bundle.content.review else { return Vec::new() };
+    let mut out = Vec::new();
+    for d in &layer.decisions {
+        let hash = Sha256::digest(d.checked_bytes());
+        let check =
+            format!("sha256:{}", hash.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        if check != d.check {
+            out.push(format!("content.review.decisions (n {}): its check does not match it", d.n));
+        }
+        let on_episode = match &d.target {
+            Target::Label { trace_head, class, .. } => {
+                bundle.content.episodes.iter().any(|e| {
+                    &e.trace_head == trace_head && e.labels.iter().any(|l| l.class == *class)
+                })
+            }
+            _ => false,
+        };
+        if !on_episode {
+            out.push(format!(
+                "content.review.decisions (n {}): not about a label of a signed episode",
+                d.n
+            ));
+        }
+    }
+    let declared: BTreeSet<ClassId> = bundle
+        .content
+        .rates
+        .iter()
+        .flat_map(|r| &r.classes)
+        .filter_map(|r| r.class)
+        .chain(bundle.content.episodes.iter().flat_map(|e| e.labels.iter().map(|l| l.class)))
+        .collect();
+    let episodes: Vec<(&str, rates::Outcome)> = bundle
+        .content
+        .episodes
+        .iter()
+        .map(|e| (e.trace_head.as_str(), rates::Outcome::from(e)))
+        .collect();
+    let again = rates::reviewed(
+        &episodes,
+        &rates::dismissed(&layer.decisions),
+        &declared,
+        bundle.manifest.seed,
+    );
+    if again != layer.classes {
+        out.push(
+            "content.review.classes: not the figures the signed episodes and decisions give".into(),
+        );
+    }
     out
 }
 

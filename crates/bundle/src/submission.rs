@@ -111,6 +111,9 @@ pub struct Extras {
     /// incident: the incidents go in with their grades, and the catalogue's
     /// hash joins the evidence as `incidents:<path>`.
     pub incidents: Option<IncidentsInput>,
+    /// Reviewers' decisions (`perimeter.decisions/1`): those on this run's
+    /// labels go into the bundle whole, with the figures they give.
+    pub decisions: Option<Vec<formats::review::Decision>>,
 }
 
 /// An incident catalogue to bundle, and each incident's disclosure level.
@@ -120,6 +123,31 @@ pub struct IncidentsInput {
     /// By incident id; the rest get `default`.
     pub disclose: std::collections::BTreeMap<String, formats::bundle::Disclosure>,
     pub default: formats::bundle::Disclosure,
+}
+
+/// The decisions on this run's labels (by trace head), and the figures
+/// they give.
+fn review_layer(summary: &Summary, all: &[formats::review::Decision]) -> formats::review::Layer {
+    use formats::review::Target;
+    let heads: std::collections::BTreeSet<&str> =
+        summary.episodes.iter().map(|e| e.trace_head.as_str()).collect();
+    let decisions: Vec<formats::review::Decision> = all
+        .iter()
+        .filter(|d| matches!(&d.target, Target::Label { trace_head, .. } if heads.contains(trace_head.as_str())))
+        .cloned()
+        .collect();
+    let declared = summary
+        .rates
+        .iter()
+        .flat_map(|r| &r.classes)
+        .filter_map(|r| r.class)
+        .chain(summary.episodes.iter().flat_map(|e| e.labels.iter().map(|l| l.class)))
+        .collect();
+    let episodes: Vec<(&str, rates::Outcome)> =
+        summary.episodes.iter().map(|e| (e.trace_head.as_str(), rates::Outcome::from(e))).collect();
+    let classes =
+        rates::reviewed(&episodes, &rates::dismissed(&decisions), &declared, summary.header.seed);
+    formats::review::Layer { decisions, classes }
 }
 
 /// The catalogue's incidents as the bundle carries them: the dismissed
@@ -311,6 +339,7 @@ pub fn create(
             }
         }
     }
+    let review = extras.decisions.as_deref().map(|all| review_layer(&summary, all));
     let h = summary.header;
     let manifest = Manifest {
         bundle_format: FORMAT.into(),
@@ -358,6 +387,7 @@ pub fn create(
         routing,
         viewers,
         incidents,
+        review,
     };
     let evidence = Evidence {
         algorithm: "rfc6962-sha256".into(),

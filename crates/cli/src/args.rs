@@ -413,6 +413,11 @@ pub struct BundleCreateArgs {
     /// evaluator_only]. A withheld incident's text stays at the lab.
     #[arg(long, value_name = "ID=LEVEL", requires = "incidents")]
     pub disclose: Vec<String>,
+    /// Reviewers' decisions (`perimeter view --decisions`): those on this
+    /// run's labels go in whole, with the figures they give beside the
+    /// machine's, which stay as the run wrote them
+    #[arg(long, value_name = "FILE")]
+    pub decisions: Option<PathBuf>,
     /// Where to write the signed bundle (never over an existing file)
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

@@ -525,6 +525,7 @@ fn lab_side(
         questionnaire: Some(answers),
         monitors: vec![results, routing],
         incidents: Some(incident_disclosure(lab, incidents)),
+        decisions: None,
     };
     let text = bundle::submission::create(&run_dir, lab, &key, &clock().now().to_string(), &extras)
         .map_err(ours)?;

@@ -83,6 +83,11 @@ pub struct Content {
     /// (`incidents:<path>`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incidents: Vec<crate::incident::Bundled>,
+    /// Reviewers' decisions on the run's labels and the figures they give
+    /// (`docs/review-format.md`): a layer over the labels above, which stay
+    /// the machine's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<crate::review::Layer>,
 }
 
 /// An episode as a bundle carries it: its outcome and its trace's

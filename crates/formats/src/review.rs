@@ -46,6 +46,16 @@ pub enum Verdict {
     Regrade,
 }
 
+impl Decision {
+    /// The bytes `check` is the SHA-256 of: the decision's JSON with
+    /// `check` empty.
+    pub fn checked_bytes(&self) -> Vec<u8> {
+        let mut plain = self.clone();
+        plain.check = String::new();
+        serde_json::to_vec(&plain).expect("decisions serialize")
+    }
+}
+
 /// One decision, as a journal line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -66,4 +76,34 @@ pub struct Decision {
     /// `sha256:` of the decision's JSON with `check` empty: a line cut
     /// short by a crash does not match it.
     pub check: String,
+}
+
+/// One class's figure per opportunity, by the machine's labels and with
+/// the labels reviewers dismissed left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewedClass {
+    pub class: ClassId,
+    pub machine: Figure,
+    pub reviewed: Figure,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Figure {
+    pub k: u64,
+    pub n: u64,
+    pub rate: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// Reviewers' decisions as a bundle carries them: the decisions on its
+/// run's labels, whole (each with its check), and the figures they give,
+/// which a verifier recomputes from the signed episodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    pub decisions: Vec<Decision>,
+    pub classes: Vec<ReviewedClass>,
 }

@@ -209,6 +209,67 @@ pub fn endings(outcomes: &[Outcome]) -> Endings {
     }
 }
 
+/// The label each decision of a reviewer leaves dismissed: the latest
+/// decision on an episode's label (by trace head and class) is a
+/// dismissal.
+pub fn dismissed(decisions: &[formats::review::Decision]) -> BTreeSet<(String, ClassId)> {
+    use formats::review::{Target, Verdict};
+    let mut latest: BTreeMap<(String, ClassId), Verdict> = BTreeMap::new();
+    for d in decisions {
+        if let Target::Label { trace_head, class, .. } = &d.target {
+            latest.insert((trace_head.clone(), *class), d.verdict);
+        }
+    }
+    latest.into_iter().filter(|(_, v)| *v == Verdict::Dismiss).map(|(k, _)| k).collect()
+}
+
+/// Per class labelled by the machine: its per-opportunity figure, and the
+/// figure with the labels in `dismissed` left out. `episodes` pairs each
+/// outcome with its trace head; `declared` and `seed` as for [`rates`].
+pub fn reviewed(
+    episodes: &[(&str, Outcome)],
+    dismissed: &BTreeSet<(String, ClassId)>,
+    declared: &BTreeSet<ClassId>,
+    seed: u64,
+) -> Vec<formats::review::ReviewedClass> {
+    let machine: Vec<Outcome> = episodes.iter().map(|(_, o)| o.clone()).collect();
+    let reviewed: Vec<Outcome> = episodes
+        .iter()
+        .map(|(head, o)| {
+            let mut o = o.clone();
+            o.labels.retain(|c| !dismissed.contains(&((*head).to_owned(), *c)));
+            o
+        })
+        .collect();
+    let headline = |o: &[Outcome]| -> Vec<Rate> {
+        rates(o, declared, &[], seed)
+            .classes
+            .into_iter()
+            .filter(|x| x.denominator == PER_OPPORTUNITY && x.scenario.is_none())
+            .collect()
+    };
+    let figure = |x: &Rate| formats::review::Figure {
+        k: x.k,
+        n: x.n,
+        rate: x.rate,
+        ci_low: x.ci_low,
+        ci_high: x.ci_high,
+    };
+    let after = headline(&reviewed);
+    headline(&machine)
+        .iter()
+        .filter(|b| b.k > 0)
+        .filter_map(|b| {
+            let a = after.iter().find(|a| a.class == b.class)?;
+            Some(formats::review::ReviewedClass {
+                class: b.class?,
+                machine: figure(b),
+                reviewed: figure(a),
+            })
+        })
+        .collect()
+}
+
 /// Every rate of a run's outcomes; `seed` (the run's) makes the bootstrap
 /// reproducible. `declared` are the classes to report even at zero events
 /// (the scenarios' declared classes), besides any labelled; `framings` the

@@ -28,21 +28,7 @@ pub struct Reviewed {
     pub classes: Vec<ReviewedClass>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ReviewedClass {
-    pub class: ClassId,
-    pub machine: Figure,
-    pub reviewed: Figure,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Figure {
-    pub k: u64,
-    pub n: u64,
-    pub rate: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-}
+pub use formats::review::{Figure, ReviewedClass};
 
 /// The latest decision on each label of the run, and the per-opportunity
 /// rates with the dismissed labels left out (computed as the run computes
@@ -65,9 +51,7 @@ pub fn reviewed(summary: &Summary, decisions: &[Decision], file: &str) -> Review
         classes: Vec::new(),
     };
     let mut reviewers = BTreeSet::new();
-    let mut outcomes = Vec::new();
     for e in &summary.episodes {
-        let mut o = rates::Outcome::from(e);
         for l in &e.labels {
             r.labels += 1;
             match latest.get(&(e.trace_head.as_str(), l.class)) {
@@ -76,16 +60,12 @@ pub fn reviewed(summary: &Summary, decisions: &[Decision], file: &str) -> Review
                     match d.verdict {
                         Verdict::Confirm => r.confirmed += 1,
                         Verdict::Regrade => r.regraded += 1,
-                        Verdict::Dismiss => {
-                            r.dismissed += 1;
-                            o.labels.retain(|c| *c != l.class);
-                        }
+                        Verdict::Dismiss => r.dismissed += 1,
                     }
                 }
                 None => r.unreviewed += 1,
             }
         }
-        outcomes.push(o);
     }
     r.reviewers = reviewers.into_iter().collect();
     let declared: BTreeSet<ClassId> = summary
@@ -95,28 +75,10 @@ pub fn reviewed(summary: &Summary, decisions: &[Decision], file: &str) -> Review
         .filter_map(|x| x.class)
         .chain(summary.episodes.iter().flat_map(|e| e.labels.iter().map(|l| l.class)))
         .collect();
-    let machine: Vec<rates::Outcome> = summary.episodes.iter().map(rates::Outcome::from).collect();
-    let head = |o: &[rates::Outcome]| {
-        rates::rates(o, &declared, &[], summary.header.seed)
-            .classes
-            .into_iter()
-            .filter(|x| x.denominator == rates::PER_OPPORTUNITY && x.scenario.is_none())
-            .collect::<Vec<_>>()
-    };
-    let (before, after) = (head(&machine), head(&outcomes));
-    let figure = |x: &formats::run::Rate| Figure {
-        k: x.k,
-        n: x.n,
-        rate: x.rate,
-        ci_low: x.ci_low,
-        ci_high: x.ci_high,
-    };
-    for b in before.iter().filter(|b| b.k > 0) {
-        let Some(class) = b.class else { continue };
-        if let Some(a) = after.iter().find(|a| a.class == b.class) {
-            r.classes.push(ReviewedClass { class, machine: figure(b), reviewed: figure(a) });
-        }
-    }
+    let episodes: Vec<(&str, rates::Outcome)> =
+        summary.episodes.iter().map(|e| (e.trace_head.as_str(), rates::Outcome::from(e))).collect();
+    r.classes =
+        rates::reviewed(&episodes, &rates::dismissed(decisions), &declared, summary.header.seed);
     r
 }
 

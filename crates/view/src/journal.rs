@@ -43,10 +43,7 @@ pub struct Journal {
 
 /// The check of a decision: SHA-256 of its JSON without `check`.
 pub fn check_of(d: &Decision) -> String {
-    let mut plain = d.clone();
-    plain.check = String::new();
-    let bytes = serde_json::to_vec(&plain).expect("JSON");
-    let hash = Sha256::digest(&bytes);
+    let hash = Sha256::digest(d.checked_bytes());
     format!("sha256:{}", hash.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 

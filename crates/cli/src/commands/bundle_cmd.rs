@@ -39,6 +39,10 @@ pub(super) fn bundle_create(args: crate::args::BundleCreateArgs) -> Result<ExitC
         extras.questionnaire = Some(answers);
     }
     extras.monitors = args.monitor_results;
+    if let Some(file) = &args.decisions {
+        let decisions = read_decisions(file)?;
+        extras.decisions = Some(decisions);
+    }
     if let Some(path) = args.incidents {
         named(&path, "incident catalogue", "write one with `perimeter incidents collect`")?;
         extras.incidents = Some(disclosures(path, &args.disclose)?);

@@ -188,6 +188,25 @@ fn named(path: &Path, what: &str, hint: &str) -> Result<(), Failure> {
     }
 }
 
+/// A reviewers' decisions file, as `perimeter view` writes it; a torn last
+/// line is left out, with a warning.
+fn read_decisions(file: &Path) -> Result<Vec<formats::review::Decision>, Failure> {
+    named(file, "decisions file", "the --decisions of `perimeter view`")?;
+    let (decisions, recovered, _) = view::journal::read(file).map_err(|e| {
+        Failure::usage(
+            e.to_string(),
+            Some("a decisions file is what `perimeter view` writes".into()),
+        )
+    })?;
+    if let Some(torn) = recovered {
+        eprintln!(
+            "warning: {}: a decision cut short by a crash is left out: {torn}",
+            file.display()
+        );
+    }
+    Ok(decisions)
+}
+
 fn load_suite(name: &str) -> Result<Suite, Failure> {
     if name == scenario::BUILTIN {
         return Suite::builtin()

@@ -10,19 +10,7 @@ pub(super) fn report(args: ReportArgs) -> Result<ExitCode, Failure> {
     }
     let mut first = report::load(&args.dir)?;
     if let Some(file) = &args.decisions {
-        named(file, "decisions file", "the --decisions of `perimeter view`")?;
-        let (decisions, recovered, _) = view::journal::read(file).map_err(|e| {
-            Failure::usage(
-                e.to_string(),
-                Some("a decisions file is what `perimeter view` writes".into()),
-            )
-        })?;
-        if let Some(torn) = recovered {
-            eprintln!(
-                "warning: {}: a decision cut short by a crash is left out: {torn}",
-                file.display()
-            );
-        }
+        let decisions = read_decisions(file)?;
         first.review =
             Some(report::review::reviewed(&first.summary, &decisions, &file.display().to_string()));
     }

@@ -38,7 +38,8 @@ pub(super) fn view(
     let url = app.url();
     let _server = app.clone().serve(listener).map_err(|e| Failure::runtime(e.to_string(), None))?;
     let s = &app.sources;
-    println!("{url}");
+    // What is said of the folder comes before the address, which scripts
+    // wait for.
     eprintln!(
         "serving {} runs, {} scans, {} incident catalogues, {} monitor results, {} rounds on 127.0.0.1 only; decisions go to {}. Ctrl-C stops.",
         s.runs.len(),
@@ -54,6 +55,7 @@ pub(super) fn view(
     for p in &s.problems {
         eprintln!("warning: {p}");
     }
+    println!("{url}");
     let _ = std::io::stdout().flush();
     loop {
         std::thread::park();
