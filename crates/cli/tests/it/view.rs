@@ -255,6 +255,8 @@ fn decisions_are_attributed_kept_across_kill_9_and_a_torn_last_line_is_dropped()
             && page.contains("the file was the user&#39;s own"),
         "{page}"
     );
+    // The page with the decision, as a browser renders it.
+    render_url_in_chromium(&v.url("/run/0/ep/0"), "view-decided.png");
     let (_, _, csv) = v.get("/decisions.csv");
     assert!(csv.lines().nth(1).unwrap().contains("A. Reviewer"), "{csv}");
 
