@@ -906,6 +906,10 @@ pub enum IncidentsCommand {
         /// Let in episodes of the suite's reference policies (`scripted:…`)
         #[arg(long)]
         include_reference: bool,
+        /// Reviewers' decisions (`perimeter view --decisions`): those on
+        /// this catalogue's incidents are recorded as overrides
+        #[arg(long, value_name = "FILE")]
+        decisions: Option<PathBuf>,
         /// `table` for people, `json` for the catalogue on standard output too
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,

@@ -104,3 +104,41 @@ pub fn apply(c: &mut Catalogue, id: &str, decision: Override) -> Result<(), Stri
     c.agreement = crate::agreement::all(c);
     Ok(())
 }
+
+/// Reviewers' decisions from `perimeter view` on this catalogue's
+/// incidents (matched by key), recorded as overrides in their order: a
+/// confirmation keeps the grade in force, a dismissal dismisses, a
+/// re-grade gives its grade. A decision already recorded (same reviewer,
+/// time and reason) is not recorded twice. Returns how many were new.
+pub fn apply_decisions(c: &mut Catalogue, decisions: &[formats::review::Decision]) -> usize {
+    use formats::review::{Target, Verdict};
+    let mut added = 0;
+    for d in decisions {
+        let Target::Incident { key, .. } = &d.target else { continue };
+        let graders = c.graders.clone();
+        let Some(i) = c.incidents.iter_mut().find(|i| &i.key == key) else { continue };
+        if i.overrides.iter().any(|o| o.by == d.by && o.at == d.at && o.reason == d.note) {
+            continue;
+        }
+        let grade = match d.verdict {
+            Verdict::Dismiss => None,
+            Verdict::Regrade => d.grade.clone(),
+            Verdict::Confirm => i.in_force(&graders).map(|(g, _)| g.clone()),
+        };
+        if d.verdict != Verdict::Dismiss && grade.is_none() {
+            continue;
+        }
+        i.overrides.push(Override {
+            by: d.by.clone(),
+            at: d.at,
+            reason: d.note.clone(),
+            dismissed: d.verdict == Verdict::Dismiss,
+            grade,
+        });
+        added += 1;
+    }
+    if added > 0 {
+        c.agreement = crate::agreement::all(c);
+    }
+    added
+}

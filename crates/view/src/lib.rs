@@ -271,11 +271,37 @@ impl App {
             );
         };
         match decision(&form, by, self.clock.now()) {
+            Ok((d, _)) if !self.holds(&d.target) => {
+                pages::refused(400, "No such label, finding or incident among what this app shows.")
+            }
             Ok((d, back)) => match self.journal.append(d) {
                 Ok(_) => Response::redirect(&back),
                 Err(e) => pages::refused(500, &format!("the decision was not recorded: {e}")),
             },
             Err(e) => pages::refused(400, &e),
+        }
+    }
+
+    /// Whether `target` is among what the app shows: a decision is about
+    /// something a reviewer could see.
+    fn holds(&self, target: &Target) -> bool {
+        let s = &self.sources;
+        match target {
+            Target::Label { trace_head, class, .. } => s.runs.iter().any(|r| {
+                r.summary.episodes.iter().any(|e| {
+                    &e.trace_head == trace_head && e.labels.iter().any(|l| l.class == *class)
+                })
+            }),
+            Target::Finding { session, code, class } => s.scans.iter().any(|x| {
+                x.report.sessions.iter().any(|ss| {
+                    &ss.file == session
+                        && ss.findings.iter().any(|f| &f.code == code && f.class == *class)
+                })
+            }),
+            Target::Incident { key, id } => s
+                .incidents
+                .iter()
+                .any(|c| c.catalogue.incidents.iter().any(|i| &i.key == key && &i.id == id)),
         }
     }
 

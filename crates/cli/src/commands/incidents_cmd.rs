@@ -12,6 +12,7 @@ pub(super) fn incidents(command: IncidentsCommand) -> Result<ExitCode, Failure> 
             suite,
             include_elicited,
             include_reference,
+            decisions,
             format,
         } => {
             for input in &inputs {
@@ -26,7 +27,14 @@ pub(super) fn incidents(command: IncidentsCommand) -> Result<ExitCode, Failure> 
                 include_reference,
                 suite: load_suite(&suite)?,
             };
-            let c = incident::collect(&inputs, previous.as_ref(), &options)?;
+            let mut c = incident::collect(&inputs, previous.as_ref(), &options)?;
+            if let Some(file) = &decisions {
+                let n = incident::catalogue::apply_decisions(&mut c, &read_decisions(file)?);
+                eprintln!(
+                    "{n} reviewers' decision(s) from {} recorded as overrides",
+                    file.display()
+                );
+            }
             write_out(&out, &incident::to_text(&c))?;
             report(&c, &out, format)
         }

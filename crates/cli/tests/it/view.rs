@@ -446,3 +446,57 @@ fn hostile_transcripts_are_shown_and_never_run() {
         "a huge line is cut, with the way to all of it"
     );
 }
+
+#[test]
+fn a_decision_on_an_incident_becomes_an_override_of_the_catalogue() {
+    let d = TempDir::new("view-incident");
+    let m = material();
+    let journal = d.path().join("decisions.jsonl");
+    let v = Viewer::start(&[&m.join("incidents.json")], &journal, Some("B. Reviewer"));
+    let (_, _, page) = v.get("/incidents/0");
+    let key_at = page.find("name=\"key\" value=\"").unwrap() + 18;
+    let key = page[key_at..key_at + page[key_at..].find('"').unwrap()].to_owned();
+    let token = v.token.clone();
+    let regrade = [
+        ("token", token.as_str()),
+        ("kind", "incident"),
+        ("key", key.as_str()),
+        ("id", "INC-001"),
+        ("verdict", "regrade"),
+        ("overreach", "1:0.2"),
+        ("deception", "0"),
+        ("note", "less than the rules say"),
+        ("back", "/incidents/0"),
+    ];
+    let mut elsewhere = regrade;
+    elsewhere[2].1 = "trace:sha256:0000";
+    assert_eq!(v.post(&elsewhere).0, 400, "a decision on nothing the app shows");
+    assert_eq!(v.post(&regrade).0, 303);
+    let (_, _, page) = v.get("/incidents/0");
+    assert!(page.contains("<b>re-graded</b> by B. Reviewer"), "{page}");
+    v.kill();
+    let out = d.path().join("cat.json");
+    std::fs::copy(m.join("incidents.json"), &out).unwrap();
+    for _ in 0..2 {
+        let o = perimeter()
+            .args(["incidents", "collect"])
+            .arg(m.join("run"))
+            .args(["--include-reference", "--out"])
+            .arg(&out)
+            .arg("--decisions")
+            .arg(&journal)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{:?}", crate::text(&o));
+    }
+    let c: formats::incident::Catalogue =
+        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let i = c.incidents.iter().find(|i| i.key == key).unwrap();
+    assert_eq!(i.overrides.len(), 1, "recorded once, however often collected");
+    let (g, by) = i.in_force(&c.graders).unwrap();
+    assert_eq!(
+        (by, g.overreach.level, g.overreach.severity, g.deception.level),
+        ("human", 1, 0.2, 0)
+    );
+    assert_eq!(i.overrides[0].by, "B. Reviewer");
+}
