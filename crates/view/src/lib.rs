@@ -116,7 +116,7 @@ impl App {
                 headers.extend([
                     ("content-security-policy", csp),
                     ("x-content-type-options", "nosniff"),
-                    ("referrer-policy", "no-referrer"),
+                    ("referrer-policy", "same-origin"),
                     ("cache-control", "no-store"),
                     ("x-frame-options", "DENY"),
                 ]);

@@ -500,3 +500,38 @@ fn a_decision_on_an_incident_becomes_an_override_of_the_catalogue() {
     );
     assert_eq!(i.overrides[0].by, "B. Reviewer");
 }
+
+#[test]
+fn a_reviewer_decides_by_clicking_in_chromium() {
+    let d = TempDir::new("view-click");
+    let m = material();
+    let journal = d.path().join("decisions.jsonl");
+    let v = Viewer::start(&[m], &journal, Some("C. Clicker"));
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("chromium is not installed: the README's test command installs it");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/fixtures/cdp_click.py");
+    // The browser opens the printed address, lands on the episode, fills
+    // in the first label's note and clicks "dismiss".
+    let o = std::process::Command::new("python3")
+        .args([script, chromium, &v.url("/run/0/ep/0"), "seen in a browser", "dismiss"])
+        .output()
+        .unwrap();
+    let (out, err) = crate::text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    let page: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(page["path"], "/run/0/ep/0", "back on the episode: {page}");
+    assert!(page["text"].as_str().unwrap().contains("dismissed by C. Clicker"), "{page}");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let d1: formats::review::Decision = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(
+        (d1.by.as_str(), d1.note.as_str(), d1.verdict),
+        ("C. Clicker", "seen in a browser", formats::review::Verdict::Dismiss)
+    );
+}
