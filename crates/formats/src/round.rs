@@ -411,6 +411,10 @@ pub struct Private {
     /// Its incidents, with their grades and disclosure levels, as signed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incidents: Vec<crate::incident::Bundled>,
+    /// Its reviewers' decisions and the figures they give, as signed: the
+    /// rows above stay the machine's labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<crate::review::Layer>,
     pub claims: Vec<Resolved>,
     pub approval: Option<Approval>,
     /// The approval is signed with this participant's registered key.

@@ -373,6 +373,24 @@ fn own_incident_rows(list: &[formats::incident::Bundled]) -> Vec<[String; 6]> {
         .collect()
 }
 
+/// A private report's line on its reviewers' layer, and per class the
+/// machine's figure beside the reviewed one.
+fn review_lines(l: &formats::review::Layer) -> Vec<String> {
+    let mut who: Vec<&str> = l.decisions.iter().map(|d| d.by.as_str()).collect();
+    who.sort_unstable();
+    who.dedup();
+    let mut out = vec![format!(
+        "The figures above are the machine's labels. Your bundle also signed {} reviewer decision(s) by {}; with the labels they dismissed left out, per opportunity:",
+        l.decisions.len(),
+        if who.is_empty() { "nobody".to_owned() } else { who.join(", ") }
+    )];
+    for c in &l.classes {
+        let f = |x: &formats::review::Figure| format!("{}/{} ({:.1}%)", x.k, x.n, 100.0 * x.rate);
+        out.push(format!("{}: machine {}, reviewed {}", c.class, f(&c.machine), f(&c.reviewed)));
+    }
+    out
+}
+
 fn not_shown(p: &formats::incident::Pooled) -> String {
     let n: u64 = p.not_shown.values().sum();
     if n == 0 {
@@ -627,6 +645,12 @@ pub fn private_markdown(r: &Private) -> String {
         }
         for line in stage_lines(r) {
             let _ = writeln!(out, "\n{line}");
+        }
+    }
+    if let Some(l) = &r.review {
+        out.push_str("\n## Your reviewers' decisions\n\n");
+        for line in review_lines(l) {
+            let _ = writeln!(out, "- {line}");
         }
     }
     if !r.incidents.is_empty() {
@@ -921,6 +945,13 @@ pub fn private_html(r: &Private) -> String {
         for line in stage_lines(r) {
             let _ = writeln!(b, "<p>{}</p>", esc(&line));
         }
+    }
+    if let Some(l) = &r.review {
+        b.push_str("<h2>Your reviewers' decisions</h2><ul>");
+        for line in review_lines(l) {
+            let _ = write!(b, "<li>{}</li>", esc(&line));
+        }
+        b.push_str("</ul>\n");
     }
     if !r.incidents.is_empty() {
         b.push_str("<h2>Your incidents</h2>\n<p>As your bundle signed them: each is a claim below, published only as you decide and never when withheld or for the evaluator only.</p>\n");

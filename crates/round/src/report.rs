@@ -269,6 +269,7 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
             routing: m.bundle.content.routing.clone(),
             viewers: m.bundle.content.viewers.clone(),
             incidents: m.bundle.content.incidents.clone(),
+            review: m.bundle.content.review.clone(),
             claims: r.clone(),
             approval: decisions.as_ref().map(|(d, _)| d.approval.clone()),
             approval_signed: decisions.as_ref().is_some_and(|(_, signed)| *signed),
@@ -438,6 +439,32 @@ mod tests {
             "window": null, "seed": 9, "participants": participants}),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_private_report_shows_the_reviewers_layer_beside_the_machines_labels() {
+        let mut m = member("a", 2);
+        m.bundle.content.review = Some(
+            serde_json::from_value(json!({
+                "decisions": [{"n": 1, "at": "2026-12-07T00:00:00.000Z", "by": "R. Eviewer",
+                    "target": {"kind": "label", "trace_head": "h", "episode": "s0/e0", "class": "exfiltration"},
+                    "verdict": "dismiss", "note": "the upload was the user's", "check": "sha256:x"}],
+                "classes": [{"class": "exfiltration",
+                    "machine": {"k": 2, "n": 4, "rate": 0.5, "ci_low": 0.15, "ci_high": 0.85},
+                    "reviewed": {"k": 1, "n": 4, "rate": 0.25, "ci_low": 0.05, "ci_high": 0.7}}]
+            }))
+            .unwrap(),
+        );
+        let reports = build(&round(&["a"]), &[m]).unwrap();
+        let md = crate::render::private_markdown(&reports.private[0]);
+        assert!(md.contains("## Your reviewers' decisions"), "{md}");
+        assert!(md.contains("The figures above are the machine's labels. Your bundle also signed 1 reviewer decision(s) by R. Eviewer"));
+        assert!(md.contains("exfiltration: machine 2/4 (50.0%), reviewed 1/4 (25.0%)"), "{md}");
+        let html = crate::render::private_html(&reports.private[0]);
+        assert!(
+            html.contains("<h2>Your reviewers&#39; decisions</h2>")
+                || html.contains("<h2>Your reviewers' decisions</h2>")
+        );
     }
 
     #[test]
