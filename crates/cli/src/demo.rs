@@ -95,7 +95,7 @@ fn answer(lab: &str, id: &str, section: &str, topic: &str, level: &str) -> Strin
 /// A lab's decisions on its claims: lab-a attributes what it may, lab-b
 /// anonymizes everything and notes one redaction, lab-c anonymizes and
 /// leaves its withheld oversight answer without comment.
-fn decisions(lab: &str, claims: &[round::claims::Claim]) -> Value {
+fn decisions(lab: &str, claims: &[round::claims::Claim], today: &str) -> Value {
     let mut out = serde_json::Map::new();
     for c in claims {
         let d = if lab == "lab-c" && c.topic == "Q10" {
@@ -118,7 +118,7 @@ fn decisions(lab: &str, claims: &[round::claims::Claim]) -> Value {
     json!({
         "format": round::disclosure::FORMAT,
         "participant": lab,
-        "approval": {"by": format!("Head of safety, {lab} (simulated)"), "date": "2026-12-10",
+        "approval": {"by": format!("Head of safety, {lab} (simulated)"), "date": today,
             "statement": "We approve the claims for publication as marked in this file."},
         "claims": out,
     })
@@ -655,7 +655,8 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
     for member in round::members(&round_dir).map_err(ours)? {
         let claims = round::claims::extract(&member.bundle);
         let lab_dir = out.join("labs").join(&member.participant);
-        let mut doc = decisions(&member.participant, &claims);
+        let today = clock().now().to_string()[..10].to_owned();
+        let mut doc = decisions(&member.participant, &claims, &today);
         // lab-a and lab-b sign their approval; lab-c's is a letter the
         // evaluator records.
         if member.participant != "lab-c" {

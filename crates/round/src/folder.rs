@@ -463,7 +463,9 @@ pub struct Disclosed {
 /// key's, and the disclosure policy accepts every decision against the
 /// claims of that bundle; then it is stored, sealed under the
 /// participant's key, as the file was given.
-pub fn disclose(dir: &Path, doc: &Value) -> Result<Disclosed, Error> {
+/// `today` is the harness clock's date (YYYY-MM-DD): an approval dated
+/// after it, or before the round's window opens, is refused.
+pub fn disclose(dir: &Path, doc: &Value, today: &str) -> Result<Disclosed, Error> {
     use crate::disclosure::{self, Attribution};
     let participant = doc["participant"]
         .as_str()
@@ -474,8 +476,32 @@ pub fn disclose(dir: &Path, doc: &Value) -> Result<Disclosed, Error> {
         .into_iter()
         .find(|m| m.participant == participant)
         .ok_or_else(|| Error::NoBundle { participant: participant.clone() })?;
-    let registered = registered_key(&load(dir)?, &participant)?;
+    let round = load(dir)?;
+    let registered = registered_key(&round, &participant)?;
     let signed = disclosure::check_signature(doc, &registered)?;
+    if let Some(date) =
+        doc["approval"]["date"].as_str().filter(|d| bundle::questionnaire::is_date(d))
+    {
+        let opened = round
+            .window
+            .as_deref()
+            .and_then(|w| w.split("..").next())
+            .filter(|d| bundle::questionnaire::is_date(d));
+        let mut problems = Vec::new();
+        // Dates as YYYY-MM-DD order as text.
+        if date > today {
+            problems.push(format!("approval.date: {date} is after today ({today}): an approval is recorded once it is given"));
+        }
+        if let Some(opened) = opened.filter(|o| date < *o) {
+            problems.push(format!(
+                "approval.date: {date} is before the round's window opened ({opened})"
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(Error::Refused { problems });
+        }
+    }
+
     let claims = crate::claims::extract(&member.bundle);
     let decisions = disclosure::read(doc, &participant, &claims)?;
     store_disclosure(dir, &participant, &serde_json::to_vec(doc).expect("JSON"))?;

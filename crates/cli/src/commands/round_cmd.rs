@@ -159,7 +159,8 @@ pub(crate) fn disclose(
     doc: &serde_json::Value,
     file: &Path,
 ) -> Result<round::Disclosed, Failure> {
-    round::disclose(dir, doc).map_err(|e| {
+    let today = clock().now().to_string()[..10].to_owned();
+    round::disclose(dir, doc, &today).map_err(|e| {
         let about_the_file = matches!(
             e,
             round::Error::NotDecisions

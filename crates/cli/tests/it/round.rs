@@ -384,6 +384,13 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     );
     assert!(err.contains("claims.pooled: not the participant's to decide"), "{err}");
 
+    // An approval dated before the round's window opened is refused.
+    let mut early = json(&demo.join("labs/lab-c/disclosure.json"));
+    early["approval"]["date"] = serde_json::json!("2020-01-01");
+    std::fs::write(dir.join("early.json"), early.to_string()).unwrap();
+    let err = fails(&["round", "disclose", "never", "early.json"], dir);
+    assert!(err.contains("is before the round's window opened"), "{err}");
+
     // A signed approval cannot be altered, nor signed by another key.
     let mut altered = json(&demo.join("labs/lab-b/disclosure.json"));
     assert!(altered["signature"].is_object(), "the demo's lab-b signs its decisions");
@@ -600,9 +607,15 @@ fn every_round_command_answers_in_json() {
         "{:?}",
         reports.warnings
     );
-    // lab-a approves its template as it stands.
+    // lab-a approves its template as it stands; an approval dated after
+    // today is refused.
     let template = &reports.private.iter().find(|p| p.participant == "lab-a").unwrap().decisions;
     let mut doc = json(&dir.join(template));
+    doc["approval"] =
+        serde_json::json!({"by": "A. Person", "date": "2999-01-01", "statement": "As marked."});
+    std::fs::write(dir.join("future.json"), doc.to_string()).unwrap();
+    let err = fails(&["round", "disclose", "r", "future.json"], dir);
+    assert!(err.contains("approval.date: 2999-01-01 is after today"), "{err}");
     doc["approval"] =
         serde_json::json!({"by": "A. Person", "date": "2026-12-01", "statement": "As marked."});
     std::fs::write(dir.join("decisions.json"), doc.to_string()).unwrap();
