@@ -263,6 +263,26 @@ pub struct Axis {
 }
 
 impl Axis {
+    /// An axis as a person writes it: `LEVEL` or `LEVEL:SEVERITY`
+    /// (`2:0.4`), with the reasoning given.
+    pub fn parse(text: &str, reasoning: &str) -> Result<Axis, String> {
+        let (level, severity) = text.split_once(':').unwrap_or((text, "0"));
+        let level: u8 =
+            level.trim().parse().ok().filter(|l| *l <= 3).ok_or_else(|| {
+                format!("`{text}`: a level from 0 to 3, then optionally `:SEVERITY`")
+            })?;
+        let severity: f64 = severity
+            .trim()
+            .parse()
+            .ok()
+            .filter(|s: &f64| (0.0..=1.0).contains(s))
+            .ok_or_else(|| format!("`{text}`: the severity is a number from 0 to 1"))?;
+        if level == 0 && severity != 0.0 {
+            return Err(format!("`{text}`: level 0 has severity 0"));
+        }
+        Ok(Axis { level, severity, reasoning: reasoning.to_owned() })
+    }
+
     /// The position on the chart: level plus within-level severity.
     pub fn score(&self) -> f64 {
         f64::from(self.level) + self.severity

@@ -96,6 +96,49 @@ pub struct LimitsRecord {
     pub price_usd_per_mtok: Option<[f64; 2]>,
 }
 
+impl LimitsRecord {
+    /// The limits in the units a person reads: `wall time 10 min, tool
+    /// call 2 min, memory 2 GiB, disk 512 MiB, files 64 MiB, 256
+    /// processes`, then the model limits that are set.
+    pub fn human(&self) -> String {
+        fn time(ms: u64) -> String {
+            match ms {
+                m if m >= 60_000 && m % 60_000 == 0 => format!("{} min", m / 60_000),
+                m if m >= 1000 => format!("{} s", m / 1000),
+                m => format!("{m} ms"),
+            }
+        }
+        fn size(b: u64) -> String {
+            match b {
+                b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
+                b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+                b if b >= 1 << 20 => format!("{} MiB", b >> 20),
+                b if b >= 1 << 10 => format!("{} KiB", b >> 10),
+                b => format!("{b} B"),
+            }
+        }
+        let mut s = format!(
+            "wall time {}, tool call {}, memory {}, disk {}, files {}, {} processes",
+            time(self.wall_time_ms),
+            time(self.step_timeout_ms),
+            size(self.memory_bytes),
+            size(self.disk_bytes),
+            size(self.file_size_bytes),
+            self.processes
+        );
+        if let Some(t) = self.max_turns {
+            s += &format!(", {t} model turns");
+        }
+        if let Some(t) = self.max_tokens {
+            s += &format!(", {t} tokens");
+        }
+        if let Some(c) = self.max_cost_usd {
+            s += &format!(", ${c:.2}");
+        }
+        s
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub format: String,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use formats::incident::{Axis, CATALOGUE_FORMAT, Catalogue, Grade, Override};
+use formats::incident::{CATALOGUE_FORMAT, Catalogue, Grade, Override};
 
 use crate::{Error, error};
 
@@ -53,28 +53,6 @@ pub fn check(g: &Grade) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// An axis as a person writes it: `LEVEL` or `LEVEL:SEVERITY`
-/// (`2:0.4`).
-pub fn parse_axis(text: &str, reasoning: &str) -> Result<Axis, String> {
-    let (level, severity) = text.split_once(':').unwrap_or((text, "0"));
-    let level: u8 = level
-        .trim()
-        .parse()
-        .ok()
-        .filter(|l| *l <= 3)
-        .ok_or_else(|| format!("`{text}`: a level from 0 to 3, then optionally `:SEVERITY`"))?;
-    let severity: f64 = severity
-        .trim()
-        .parse()
-        .ok()
-        .filter(|s: &f64| (0.0..=1.0).contains(s))
-        .ok_or_else(|| format!("`{text}`: the severity is a number from 0 to 1"))?;
-    if level == 0 && severity != 0.0 {
-        return Err(format!("`{text}`: level 0 has severity 0"));
-    }
-    Ok(Axis { level, severity, reasoning: reasoning.to_owned() })
 }
 
 /// Records a person's decision on incident `id`, newest last; the

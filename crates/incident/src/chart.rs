@@ -82,29 +82,16 @@ fn point(of: Of, grade: &Grade, graded_by: &str) -> Point {
     }
 }
 
-/// A lab's catalogue as the chart's dataset: each incident's grade in
-/// force; dismissed and ungraded incidents are counted, not plotted.
-pub fn dataset(c: &Catalogue, digest: &str, filters: &Filters) -> Dataset {
-    let mut left_out: BTreeMap<String, u64> = BTreeMap::new();
+/// The points that pass `filters`, the rest counted as `filtered` beside
+/// what was already left out.
+fn dataset_of<'a>(
+    candidates: impl Iterator<Item = (Of, &'a Grade, &'a str)>,
+    mut left_out: BTreeMap<String, u64>,
+    digest: &str,
+    filters: &Filters,
+) -> Dataset {
     let mut points = Vec::new();
-    for i in &c.incidents {
-        if i.dismissed() {
-            *left_out.entry("dismissed".into()).or_default() += 1;
-            continue;
-        }
-        let Some((grade, by)) = i.in_force(&c.graders) else {
-            *left_out.entry("ungraded".into()).or_default() += 1;
-            continue;
-        };
-        let summary = clip(i.actions.first().map_or("", String::as_str), 160);
-        let of = Of {
-            id: i.id.clone(),
-            participant: None,
-            source: i.source,
-            model: i.model.clone(),
-            classes: i.classes.clone(),
-            summary,
-        };
+    for (of, grade, by) in candidates {
         let p = point(of, grade, by);
         if filters.keeps(&p) {
             points.push(p);
@@ -121,34 +108,47 @@ pub fn dataset(c: &Catalogue, digest: &str, filters: &Filters) -> Dataset {
     }
 }
 
+/// A lab's catalogue as the chart's dataset: each incident's grade in
+/// force; dismissed and ungraded incidents are counted, not plotted.
+pub fn dataset(c: &Catalogue, digest: &str, filters: &Filters) -> Dataset {
+    let mut left_out: BTreeMap<String, u64> = BTreeMap::new();
+    let mut candidates = Vec::new();
+    for i in &c.incidents {
+        if i.dismissed() {
+            *left_out.entry("dismissed".into()).or_default() += 1;
+            continue;
+        }
+        let Some((grade, by)) = i.in_force(&c.graders) else {
+            *left_out.entry("ungraded".into()).or_default() += 1;
+            continue;
+        };
+        let of = Of {
+            id: i.id.clone(),
+            participant: None,
+            source: i.source,
+            model: i.model.clone(),
+            classes: i.classes.clone(),
+            summary: clip(i.actions.first().map_or("", String::as_str), 160),
+        };
+        candidates.push((of, grade, by));
+    }
+    dataset_of(candidates.into_iter(), left_out, digest, filters)
+}
+
 /// A round's pooled catalogue as the chart's dataset.
 pub fn pooled_dataset(p: &Pooled, digest: &str, filters: &Filters) -> Dataset {
-    let mut left_out = p.not_shown.clone();
-    let mut points = Vec::new();
-    for i in &p.incidents {
-        let summary = clip(i.text.actions.first().map_or("", String::as_str), 160);
+    let candidates = p.incidents.iter().map(|i| {
         let of = Of {
             id: i.id.clone(),
             participant: i.participant.clone(),
             source: i.source,
             model: i.text.model.clone(),
             classes: i.classes.clone(),
-            summary,
+            summary: clip(i.text.actions.first().map_or("", String::as_str), 160),
         };
-        let pt = point(of, &i.grade, &i.graded_by);
-        if filters.keeps(&pt) {
-            points.push(pt);
-        } else {
-            *left_out.entry("filtered".into()).or_default() += 1;
-        }
-    }
-    Dataset {
-        format: DATASET_FORMAT.into(),
-        catalogue: digest.into(),
-        filters: filters.record(),
-        left_out,
-        points,
-    }
+        (of, &i.grade, i.graded_by.as_str())
+    });
+    dataset_of(candidates, p.not_shown.clone(), digest, filters)
 }
 
 /// The dataset as CSV (RFC 4180: every field quoted where it needs to be).
@@ -172,22 +172,11 @@ pub fn csv(d: &Dataset) -> String {
             p.region.clone(),
             p.summary.clone(),
         ];
-        let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        let row: Vec<String> = fields.iter().map(|f| text::csv_field(f)).collect();
         out.push_str(&row.join(","));
         out.push_str("\r\n");
     }
     out
-}
-
-fn csv_field(f: &str) -> String {
-    // A leading `=`, `+`, `-` or `@` would be a formula in a spreadsheet:
-    // the text is the agent's, so it is quoted with a leading apostrophe.
-    let f = if f.starts_with(['=', '+', '-', '@']) { format!("'{f}") } else { f.to_owned() };
-    if f.contains([',', '"', '\r', '\n']) || f.starts_with('\'') {
-        format!("\"{}\"", f.replace('"', "\"\""))
-    } else {
-        f
-    }
 }
 
 const LEFT: f64 = 90.0;
@@ -425,12 +414,5 @@ mod tests {
         assert_eq!(region(&axis(2, 0.1), &axis(0, 0.0)), "edge");
         assert_eq!(region(&axis(1, 0.1), &axis(3, 0.2)), "beyond");
         assert_eq!(region(&axis(3, 0.6), &axis(3, 0.5)), "takeover");
-    }
-
-    #[test]
-    fn csv_quotes_what_it_must_and_defuses_formulas() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a, \"b\""), "\"a, \"\"b\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
     }
 }

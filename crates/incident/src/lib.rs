@@ -47,17 +47,8 @@ pub(crate) fn error(file: &Path, line: Option<usize>, message: impl Into<String>
     Error { file: file.to_owned(), line, message: message.into(), hint: None }
 }
 
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::digest(bytes);
-    let mut s = String::with_capacity(71);
-    s.push_str("sha256:");
-    for b in d {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
-}
+/// `sha256:<hex>` of `bytes`, as traces write their digests.
+pub use trace::digest_bytes as sha256;
 
 /// At most `max` characters of `text` on one line, with `…` when cut.
 pub(crate) fn clip(text: &str, max: usize) -> String {

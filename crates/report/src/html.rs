@@ -85,7 +85,7 @@ pub fn html(run: &Run) -> String {
         let _ = write!(out, "<p>{}</p>", esc(&line));
     }
     out.push_str("</div><table>");
-    let limits = crate::limits_line(r.limits);
+    let limits = r.limits.human();
     for (k, v) in [
         ("protocol", r.protocol.to_owned()),
         ("suite", format!("{} {}", r.suite.name, r.suite.digest)),
@@ -111,16 +111,7 @@ pub fn html(run: &Run) -> String {
             esc(&crate::review::line(v))
         );
         for c in &v.classes {
-            let f = |x: &crate::review::Figure| {
-                format!(
-                    "{}/{}, {:.1}% [{:.1}, {:.1}]",
-                    x.k,
-                    x.n,
-                    100.0 * x.rate,
-                    100.0 * x.ci_low,
-                    100.0 * x.ci_high
-                )
-            };
+            let f = crate::review::figure_text;
             let _ = write!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",

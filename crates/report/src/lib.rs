@@ -353,46 +353,6 @@ pub(crate) fn cell(r: Option<&Rate>) -> String {
     r.map_or("-".into(), |r| format!("{}/{} = {}", r.k, r.n, percent(r)))
 }
 
-/// Limits in the units a person reads: `wall time 10 min, tool call 2 min,
-/// memory 2 GiB, disk 512 MiB, files 64 MiB, 256 processes`.
-pub(crate) fn limits_line(l: &formats::run::LimitsRecord) -> String {
-    fn time(ms: u64) -> String {
-        match ms {
-            m if m >= 60_000 && m % 60_000 == 0 => format!("{} min", m / 60_000),
-            m if m >= 1000 => format!("{} s", m / 1000),
-            m => format!("{m} ms"),
-        }
-    }
-    fn size(b: u64) -> String {
-        match b {
-            b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
-            b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-            b if b >= 1 << 20 => format!("{} MiB", b >> 20),
-            b if b >= 1 << 10 => format!("{} KiB", b >> 10),
-            b => format!("{b} B"),
-        }
-    }
-    let mut s = format!(
-        "wall time {}, tool call {}, memory {}, disk {}, files {}, {} processes",
-        time(l.wall_time_ms),
-        time(l.step_timeout_ms),
-        size(l.memory_bytes),
-        size(l.disk_bytes),
-        size(l.file_size_bytes),
-        l.processes
-    );
-    if let Some(t) = l.max_turns {
-        s += &format!(", {t} model turns");
-    }
-    if let Some(t) = l.max_tokens {
-        s += &format!(", {t} tokens");
-    }
-    if let Some(c) = l.max_cost_usd {
-        s += &format!(", ${c:.2}");
-    }
-    s
-}
-
 /// The headline a leader reads first: what was run, what was counted,
 /// the classes seen with their per-opportunity rates, and the classes
 /// never seen in one line.
@@ -404,7 +364,7 @@ pub(crate) fn headline(r: &Report) -> Vec<String> {
         r.epochs,
         r.matrix.values().next().map_or(0, |row| row.len()),
         r.seed,
-        limits_line(r.limits)
+        r.limits.human()
     )];
     let Some(rates) = r.rates else {
         out.push(format!("{} episodes; this summary has no rates.", r.episodes));

@@ -21,7 +21,7 @@ pub fn markdown(run: &Run) -> String {
     let _ = writeln!(out, "| client | {} |", r.client_line());
     let _ = writeln!(out, "| harness | {} |", r.harness);
     let _ = writeln!(out, "| seed, epochs | {}, {} |", r.seed, r.epochs);
-    let _ = writeln!(out, "| limits | {} |", crate::limits_line(r.limits));
+    let _ = writeln!(out, "| limits | {} |", r.limits.human());
     let _ = writeln!(out, "| episodes | {} |\n", r.episodes);
     if let Some(a) = &r.attack_mode {
         let _ = writeln!(out, "**{}**\n", crate::attack_line(a));
@@ -31,16 +31,7 @@ pub fn markdown(run: &Run) -> String {
         let _ =
             writeln!(out, "| class | machine labels, per opportunity | reviewed |\n|---|---|---|");
         for c in &v.classes {
-            let f = |x: &crate::review::Figure| {
-                format!(
-                    "{}/{}, {:.1}% [{:.1}, {:.1}]",
-                    x.k,
-                    x.n,
-                    100.0 * x.rate,
-                    100.0 * x.ci_low,
-                    100.0 * x.ci_high
-                )
-            };
+            let f = crate::review::figure_text;
             let _ = writeln!(out, "| {} | {} | {} |", c.class, f(&c.machine), f(&c.reviewed));
         }
         out.push('\n');

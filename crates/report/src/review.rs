@@ -82,6 +82,18 @@ pub fn reviewed(summary: &Summary, decisions: &[Decision], file: &str) -> Review
     r
 }
 
+/// A figure as reports print it: `2/21, 9.5% [2.7, 28.9]`.
+pub fn figure_text(x: &Figure) -> String {
+    format!(
+        "{}/{}, {:.1}% [{:.1}, {:.1}]",
+        x.k,
+        x.n,
+        100.0 * x.rate,
+        100.0 * x.ci_low,
+        100.0 * x.ci_high
+    )
+}
+
 /// What a report says of the layer, in one sentence.
 pub fn line(r: &Reviewed) -> String {
     let who = if r.reviewers.is_empty() { "nobody".to_owned() } else { r.reviewers.join(", ") };

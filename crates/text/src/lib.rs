@@ -41,6 +41,18 @@ pub fn html_shown(s: &str) -> String {
     out
 }
 
+/// One CSV field (RFC 4180): quoted where it must be. A field that a
+/// spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets a
+/// leading `'`: the text may be an agent's.
+pub fn csv_field(f: &str) -> String {
+    let f = if f.starts_with(['=', '+', '-', '@']) { format!("'{f}") } else { f.to_owned() };
+    if f.contains([',', '"', '\r', '\n']) || f.starts_with('\'') {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f
+    }
+}
+
 /// `s` as one single-quoted POSIX shell word.
 pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -78,6 +90,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_quotes_what_it_must_and_defuses_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a, \"b\""), "\"a, \"\"b\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+    }
 
     #[test]
     fn html_and_shell() {

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use formats::review::{DECISIONS_FORMAT, Decision, Header};
-use sha2::{Digest, Sha256};
 
 /// Why the journal cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +42,7 @@ pub struct Journal {
 
 /// The check of a decision: SHA-256 of its JSON without `check`.
 pub fn check_of(d: &Decision) -> String {
-    let hash = Sha256::digest(d.checked_bytes());
-    format!("sha256:{}", hash.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    trace::digest_bytes(&d.checked_bytes())
 }
 
 /// Reads a journal's decisions, each checked; a torn last line is
@@ -135,6 +133,12 @@ impl Journal {
     /// Every decision, oldest first.
     pub fn decisions(&self) -> Vec<Decision> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).1.clone()
+    }
+
+    /// The latest decision on `target`, if any.
+    pub fn latest(&self, target: &formats::review::Target) -> Option<Decision> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.1.iter().rev().find(|d| &d.target == target).cloned()
     }
 
     /// Appends a decision (numbered and checked here) and syncs it to disk

@@ -307,7 +307,7 @@ impl App {
 
     /// The latest decision on `target`, if any.
     pub fn decided(&self, target: &Target) -> Option<Decision> {
-        self.journal.decisions().into_iter().rev().find(|d| &d.target == target)
+        self.journal.latest(target)
     }
 }
 
@@ -347,25 +347,9 @@ fn decision(
     if verdict == Verdict::Regrade {
         match &target {
             Target::Incident { .. } => {
-                let axis = |k: &str| -> Result<formats::incident::Axis, String> {
-                    let v = need(k)?;
-                    let (l, s) = v.split_once(':').unwrap_or((&v, "0"));
-                    let level: u8 = l
-                        .trim()
-                        .parse()
-                        .ok()
-                        .filter(|l| *l <= 3)
-                        .ok_or(format!("`{k}`: LEVEL[:SEVERITY], level 0–3"))?;
-                    let sev: f64 = s
-                        .trim()
-                        .parse()
-                        .ok()
-                        .filter(|s| (0.0..=1.0).contains(s))
-                        .ok_or(format!("`{k}`: the severity is 0–1"))?;
-                    if level == 0 && sev != 0.0 {
-                        return Err(format!("`{k}`: level 0 has severity 0"));
-                    }
-                    Ok(formats::incident::Axis { level, severity: sev, reasoning: note.clone() })
+                let axis = |k: &str| {
+                    formats::incident::Axis::parse(&need(k)?, &note)
+                        .map_err(|e| format!("`{k}` {e}"))
                 };
                 grade = Some(formats::incident::Grade {
                     overreach: axis("overreach")?,

@@ -61,23 +61,6 @@ pub fn not_found() -> Response {
     refused(404, "No such page.")
 }
 
-fn bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.0} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.0} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
-    }
-}
-
-fn millis(ms: u64) -> String {
-    match ms {
-        m if m >= 60_000 && m % 60_000 == 0 => format!("{} min", m / 60_000),
-        m if m >= 1000 => format!("{:.0} s", m as f64 / 1000.0),
-        m => format!("{m} ms"),
-    }
-}
-
 fn rate(k: u64, n: u64, lo: f64, hi: f64) -> String {
     if n == 0 {
         return "n/a (no episode in the denominator)".into();
@@ -231,7 +214,6 @@ pub fn run(app: &App, i: usize, q: &[(String, String)]) -> Option<Response> {
     let hd = &r.summary.header;
     let eps = &r.summary.episodes;
     let mut h = Html::new();
-    let l = &hd.limits;
     h.raw("<div class=\"box\"><b>What was run.</b> ")
         .text(&hd.agent)
         .raw(" on suite ")
@@ -242,16 +224,8 @@ pub fn run(app: &App, i: usize, q: &[(String, String)]) -> Option<Response> {
         .num(hd.scenarios.len())
         .raw(" scenarios, seed ")
         .num(hd.seed)
-        .raw(". Limits: wall time ")
-        .text(&millis(l.wall_time_ms))
-        .raw(", memory ")
-        .text(&bytes(l.memory_bytes))
-        .raw(", disk ")
-        .text(&bytes(l.disk_bytes))
-        .raw(", files ")
-        .text(&bytes(l.file_size_bytes))
-        .raw(", processes ")
-        .num(l.processes)
+        .raw(". Limits: ")
+        .text(&hd.limits.human())
         .raw(".");
     let infra: Vec<_> =
         eps.iter().filter(|e| e.end_reason.kind() == formats::EndKind::Infrastructure).collect();
@@ -401,6 +375,14 @@ fn cell_text(h: &mut Html, text: &str, full: Option<&Path>) {
     h.raw("</span>");
 }
 
+/// A grade on one line: `overreach 2+0.6, deception 0+0`.
+fn grade_text(g: &formats::incident::Grade) -> String {
+    format!(
+        "overreach {}+{}, deception {}+{}",
+        g.overreach.level, g.overreach.severity, g.deception.level, g.deception.severity
+    )
+}
+
 /// A decision form for `target`, with the latest decision on it.
 fn decide_form(h: &mut Html, app: &App, target: &Target, back: &Path, regrade: &'static str) {
     if let Some(d) = app.decided(target) {
@@ -421,15 +403,7 @@ fn decide_form(h: &mut Html, app: &App, target: &Target, back: &Path, regrade: &
             h.raw(" (severity ").num(s).raw(")");
         }
         if let Some(g) = &d.grade {
-            h.raw(" (overreach ")
-                .num(g.overreach.level)
-                .raw("+")
-                .num(g.overreach.severity)
-                .raw(", deception ")
-                .num(g.deception.level)
-                .raw("+")
-                .num(g.deception.severity)
-                .raw(")");
+            h.raw(" (").text(&grade_text(g)).raw(")");
         }
         h.raw("</div>");
     }
@@ -801,17 +775,7 @@ pub fn incidents(app: &App, i: usize) -> Option<Response> {
         }
         match inc.in_force(&c.catalogue.graders) {
             Some((g, by)) => {
-                h.raw(" overreach ")
-                    .num(g.overreach.level)
-                    .raw("+")
-                    .num(g.overreach.severity)
-                    .raw(", deception ")
-                    .num(g.deception.level)
-                    .raw("+")
-                    .num(g.deception.severity)
-                    .raw(" (")
-                    .text(by)
-                    .raw(")");
+                h.raw(" ").text(&grade_text(g)).raw(" (").text(by).raw(")");
             }
             None => {
                 h.raw(if inc.dismissed() { " dismissed" } else { " ungraded" });
@@ -904,14 +868,6 @@ pub fn decisions(app: &App) -> Response {
 }
 
 pub fn decisions_csv(app: &App) -> String {
-    let field = |f: &str| {
-        let f = if f.starts_with(['=', '+', '-', '@']) { format!("'{f}") } else { f.to_owned() };
-        if f.contains([',', '"', '\r', '\n']) || f.starts_with('\'') {
-            format!("\"{}\"", f.replace('"', "\"\""))
-        } else {
-            f
-        }
-    };
     let mut out = String::from("n,at,by,target,verdict,severity,note\r\n");
     for d in app.journal.decisions() {
         let row = [
@@ -923,7 +879,7 @@ pub fn decisions_csv(app: &App) -> String {
             d.severity.map(|s| s.to_string()).unwrap_or_default(),
             d.note.clone(),
         ];
-        out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
+        out.push_str(&row.iter().map(|f| text::csv_field(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
     out

@@ -77,7 +77,7 @@ pub(super) fn incidents(command: IncidentsCommand) -> Result<ExitCode, Failure> 
             let grade = match (overreach, deception) {
                 (Some(o), Some(d)) => {
                     let axis = |t: &str, flag: &str| {
-                        incident::catalogue::parse_axis(t, &reason)
+                        formats::incident::Axis::parse(t, &reason)
                             .map_err(|e| Failure::usage(format!("`--{flag}` {e}"), None))
                     };
                     Some(formats::incident::Grade {
