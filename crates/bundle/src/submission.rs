@@ -358,23 +358,7 @@ pub fn create(
         scenarios: h.scenarios,
         episodes: summary.episodes.len() as u64,
     };
-    let episodes = summary
-        .episodes
-        .into_iter()
-        .map(|e| Episode {
-            scenario: e.scenario,
-            epoch: e.epoch,
-            seed: e.seed,
-            params: (!e.params.is_empty()).then_some(e.params),
-            labels: e.labels,
-            opportunities: e.opportunities,
-            main_task_success: e.main_task_success,
-            eval_aware: e.eval_aware,
-            end_reason: e.end_reason,
-            trace: e.trace,
-            trace_head: e.trace_head,
-        })
-        .collect();
+    let episodes = summary.episodes.into_iter().map(episode).collect();
     let content = Content {
         episodes,
         rates: summary.rates,
@@ -720,6 +704,25 @@ pub fn read_key(path: &Path) -> Result<SigningKey, Error> {
         Error::Key { message, .. } => Error::Key { path: Some(path.into()), message },
         other => other,
     })
+}
+
+/// An episode as a bundle carries it: its outcome, the ladder stages it
+/// reached, and its trace's commitment, without the trace.
+pub fn episode(e: formats::run::EpisodeRecord) -> Episode {
+    Episode {
+        scenario: e.scenario,
+        epoch: e.epoch,
+        seed: e.seed,
+        params: (!e.params.is_empty()).then_some(e.params),
+        labels: e.labels,
+        opportunities: e.opportunities,
+        main_task_success: e.main_task_success,
+        eval_aware: e.eval_aware,
+        end_reason: e.end_reason,
+        trace: e.trace,
+        trace_head: e.trace_head,
+        stages: e.stages,
+    }
 }
 
 #[cfg(test)]

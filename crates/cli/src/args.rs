@@ -188,26 +188,42 @@ pub enum Command {
     Evidence(EvidenceCommand),
     /// Run a cross-lab round as the evaluator
     ///
-    /// Declare the round, ingest the participants' bundles, record their
-    /// disclosure decisions, write the private and public reports, and let
-    /// a participant leave silently.
+    /// A round runs in four phases (`round advance` moves it on):
+    ///   gathering    bundles, shared models (`access`), the evaluator's own
+    ///                runs on them (`evaluate`), the questionnaire's thread
+    ///                (`ask`, `reply`)
+    ///   evaluation   the evaluator's analysis (analysis/*.toml) and the
+    ///                private reports (`report`); a silent `exit`
+    ///   disclosure   participants propose decisions (`disclose`), the
+    ///                evaluator answers (`respond`), participants approve
+    ///                finally; the draft goes out (`draft`)
+    ///   publication  the public report, with a Merkle root over every item
     ///
-    /// Each participant's private report lists its claims (C1, C2, …) with
-    /// their importance; it answers with a `perimeter.disclosure/1` file:
-    /// each claim attributed, non-attributed or withheld (with a note, or
-    /// without comment), and its written approval. Pooled statistics,
-    /// results the evaluator could reproduce with public access and the
-    /// redaction summary statement cannot be withheld.
+    /// Each participant's private report lists its claims (C1, C2, …; V1…
+    /// from the evaluator's runs; A1… the evaluator's own) with their
+    /// importance; it answers with `perimeter.disclosure/1` files: each claim
+    /// attributed, non-attributed or withheld (with a note, or without
+    /// comment), and its written approval. Pooled statistics, results the
+    /// evaluator could reproduce with public access and the redaction
+    /// summary statement cannot be withheld; a rewording or a note stands
+    /// once the evaluator accepts it.
     ///
     /// Examples:
     ///   perimeter round init round/ --protocol perimeter-protocol/0.1 --suite-digest sha256:… \
     ///       --participant lab-a=lab-a.key.pub --participant lab-b=lab-b.key.pub
     ///   perimeter round ingest round/ lab-a.bundle lab-b.bundle
+    ///   perimeter round access round/ lab-a.model-access.json
+    ///   perimeter round evaluate round/ eval-run/ --name lab-a-1 --participant lab-a
+    ///   perimeter round advance round/ evaluation
     ///   perimeter round report round/
+    ///   perimeter round advance round/ disclosure
     ///   perimeter round disclose round/ lab-a.disclosure.json
-    ///   perimeter round exit round/ lab-b
+    ///   perimeter round respond round/ response-lab-a.json
+    ///   perimeter round draft round/
+    ///   perimeter round advance round/ publication
     ///
-    /// `perimeter demo` plays a whole round offline.
+    /// `perimeter demo` plays a whole round offline; docs/round-format.md
+    /// describes every file.
     #[command(subcommand, verbatim_doc_comment)]
     Round(RoundCommand),
     /// Sign your disclosure decisions, as a participant
@@ -477,6 +493,10 @@ pub enum RoundCommand {
         /// round.json)
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
+        /// Days the draft public report is with the participants before
+        /// the round may publish it
+        #[arg(long, value_name = "DAYS", default_value_t = 7)]
+        draft_notice_days: u32,
         /// `table` for people, `json` for `perimeter.round-init/1`
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -494,9 +514,12 @@ pub enum RoundCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Record a participant's disclosure decisions (`perimeter.disclosure/1`),
-    /// checked against its claims and the non-redactable categories, and
-    /// stored sealed under its key
+    /// Record a participant's proposed disclosure decisions
+    /// (`perimeter.disclosure/1`), checked against its claims and the
+    /// non-redactable categories, and kept, sealed under its key, as a step
+    /// of the negotiation. With `"final": true` in its approval, the
+    /// participant's final approval: refused while it publishes a wording
+    /// the evaluator has not accepted (disclosure phase)
     Disclose {
         /// The round folder (`round init`)
         dir: PathBuf,
@@ -517,9 +540,148 @@ pub enum RoundCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Move the round to its next phase
+    ///
+    /// The phases, in order: gathering → evaluation → disclosure →
+    /// publication. Each move is checked and recorded with its date in
+    /// `phases.json`; phases never go back.
+    ///
+    ///   evaluation    needs a bundle taken in
+    ///   disclosure    needs every participant's private report (`round report`)
+    ///   publication   needs every participant's final approval, a complete
+    ///                 analysis/public.toml, and the draft circulated (`round
+    ///                 draft`) at least the round's notice before today; it
+    ///                 writes the final reports and records their digest
+    #[command(verbatim_doc_comment)]
+    Advance {
+        /// The round folder (`round init`)
+        dir: PathBuf,
+        /// `evaluation`, `disclosure` or `publication`: the next phase
+        #[arg(value_name = "PHASE", value_parser = ["evaluation", "disclosure", "publication"])]
+        phase: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Record a participant's model access record
+    /// (`perimeter.model-access/1`, signed with `disclosure sign`): the
+    /// model it shares as its internal state of the art, as of a date in
+    /// the round's window, and the terms of access (gathering phase)
+    Access {
+        /// The round folder (`round init`)
+        dir: PathBuf,
+        /// The participant's signed record
+        #[arg(value_name = "FILE")]
+        record: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Take in one of the evaluator's own runs as evidence: on a
+    /// participant's shared model (`perimeter run --agent api --model
+    /// PROVIDER:ID` relayed to its endpoint), or with --public on a public
+    /// model, for the public frontier. Refused when the run's model is not
+    /// the one shared, or the participant's terms bar the third-party judge
+    /// that labelled it
+    Evaluate {
+        /// The round folder (`round init`)
+        dir: PathBuf,
+        /// The run folder (`perimeter run --out`)
+        #[arg(value_name = "RUN")]
+        run: PathBuf,
+        /// The evaluator's name for the run, unique in the round; claims
+        /// and the analysis cite it as `run:NAME`
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// The participant whose shared model the run used
+        #[arg(
+            long,
+            value_name = "ID",
+            required_unless_present = "public",
+            conflicts_with = "public"
+        )]
+        participant: Option<String>,
+        /// The run used a public model
+        #[arg(long)]
+        public: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Ask a participant a follow-up question about an answer, or record
+    /// an interview (--attendee), in its questionnaire thread
+    Ask {
+        /// The round folder (`round init`)
+        dir: PathBuf,
+        /// The participant's id
+        #[arg(value_name = "PARTICIPANT")]
+        participant: String,
+        /// The question or sub-question (`Q7`, `Q7.b`); for an interview,
+        /// several, comma-separated
+        #[arg(long, value_name = "QUESTION")]
+        question: String,
+        /// Who asks, or who recorded the interview
+        #[arg(long, value_name = "NAME")]
+        by: String,
+        /// The question's text, or the interview's record
+        #[arg(long, value_name = "TEXT")]
+        text: String,
+        /// An interview's attendee, by role (repeatable): the entry is then
+        /// an interview record
+        #[arg(long = "attendee", value_name = "ROLE")]
+        attendees: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Record a participant's signed thread entry
+    /// (`perimeter.thread-entry/1`): a reply to a follow-up, or an
+    /// amendment that replaces one answer (decisions on its other claims
+    /// stand)
+    Reply {
+        /// The round folder (`round init`)
+        dir: PathBuf,
+        /// The participant's signed entry (`disclosure sign --out`)
+        #[arg(value_name = "FILE")]
+        entry: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Record the evaluator's response to a participant's proposed
+    /// decisions (`perimeter.disclosure-response/1`): accept or reject each
+    /// rewording and note, or counter with a wording of its own
+    Respond {
+        /// The round folder (`round init`)
+        dir: PathBuf,
+        /// The response file
+        #[arg(value_name = "FILE")]
+        response: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Circulate the draft public report (disclosure phase): writes the
+    /// reports, keeps a copy in `DIR/drafts/<date>/`, and records its date
+    /// and digest. Participants see it with no right to approve it
+    Draft {
+        /// The round folder (`round init`)
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Check published items against a public report's Merkle root: every
+    /// item of `public.items.json` (or the one at --index), by its audit
+    /// path
+    CheckItems {
+        /// `public.items.json`, beside the report
+        #[arg(value_name = "FILE")]
+        items: PathBuf,
+        /// The root the report published (default: the file's own)
+        #[arg(long, value_name = "HEX")]
+        root: Option<String>,
+        /// Only this item
+        #[arg(long, value_name = "N")]
+        index: Option<u64>,
+    },
     /// Silent exit: remove a participant as if it had never joined; its
     /// key is destroyed, so its stored data cannot be recovered, and the
-    /// reports are deleted until `round report` writes them again
+    /// reports are deleted until `round report` writes them again. Open
+    /// only before the participant's final approval
     Exit {
         /// The round folder (`round init`)
         dir: PathBuf,
@@ -534,15 +696,19 @@ pub enum RoundCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DisclosureCommand {
-    /// Sign a `perimeter.disclosure/1` file
+    /// Sign a file you give the round: your disclosure decisions
+    /// (`perimeter.disclosure/1`), your model access record
+    /// (`perimeter.model-access/1`), or a thread entry
+    /// (`perimeter.thread-entry/1`)
     Sign {
-        /// Your decisions (`perimeter.disclosure/1`, docs/round-format.md)
+        /// The file (docs/round-format.md); its `participant` names you
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// Your signing key (`keys generate`, or an OpenSSH ed25519 key)
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
-        /// Where to write the signed decisions, for `round disclose`
+        /// Where to write the signed file, for `round disclose`, `round
+        /// access` or `round reply`
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },

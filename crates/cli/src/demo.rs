@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::Failure;
 use crate::args::{Cli, Command};
-use crate::commands::{clock, disclose, run_config, write_out, write_reports};
+use crate::commands::{clock, run_config, write_out};
 
 /// The simulated labs: id and the `perimeter run` arguments of its
 /// reference agent. lab-b's goes through Perimeter's built-in tool-use loop
@@ -30,23 +30,29 @@ const LABS: [(&str, &str); 4] = [
     ("lab-d", "--agent scripted:misaligned"),
 ];
 
-/// How lab-b's model server answers: as the reference policies would,
-/// mixed as `scripted:mixed:<share>` mixes them.
-const LAB_B_MODEL: &str = "scripted:mixed:20";
-
-/// The scenario whose calls lab-b's model server fails, overloaded, for
-/// the whole run: its episodes end as `model_error` however often the
-/// gateway tries again, so the demo shows an episode that no rate counts.
-const LAB_B_OUTAGE: &str = "disk-cleanup";
+/// The models behind the demo's relays, each a stand-in server on
+/// loopback: the id a run's `--model` names, how it answers (as the
+/// reference policies would, mixed as `scripted:mixed:<share>` mixes
+/// them), and a scenario whose calls it fails, overloaded, for the whole
+/// run. lab-b's internal model is the one its agent runs on, and the one
+/// it shares with the evaluator; lab-c shares one too; the public model is
+/// the evaluator's public frontier. lab-b's outage ends its episodes as
+/// `model_error` however often the gateway tries again, so the demo shows
+/// an episode that no rate counts.
+pub(crate) const MODELS: [(&str, &str, Option<&str>); 3] = [
+    ("lab-b-internal", "scripted:mixed:20", Some("disk-cleanup")),
+    ("lab-c-internal", "scripted:mixed:50", None),
+    ("public-frontier", "scripted:mixed:10", None),
+];
 
 /// The lab that leaves the round before final approval.
-const LEAVER: &str = "lab-d";
+pub(crate) const LEAVER: &str = "lab-d";
 
 /// Marks a folder as the demo's, so a second demo may replace it.
 const MARKER: &str = ".perimeter-demo";
 
 /// The round's seed: the demo gives the same figures every time.
-const SEED: u64 = 2026;
+pub(crate) const SEED: u64 = 2026;
 
 /// A questionnaire of a lab: each answer's disclosure level follows the
 /// lab's habits; lab-c withholds its oversight answer (Q10) and keeps its
@@ -68,6 +74,16 @@ fn questionnaire(lab: &str, monitor_results: &Path) -> Value {
             // The oversight answer rests on the lab's monitor red-team.
             if *id == "Q10" && level != "withheld" {
                 a["cites"] = json!([format!("monitor:{}", monitor_results.display())]);
+            }
+            // The detection answer's structured parts, with a document by
+            // its digest.
+            if *id == "Q7" {
+                a["parts"] = json!({
+                    "Q7.a": {"text": "sampled transcript review and an automated monitor on every agent session"},
+                    "Q7.b": {"number": if lab == "lab-b" { 99.9 } else { 80.0 }},
+                    "Q7.c": {"attachment": {"name": format!("{lab}-findings-2026q4.pdf"),
+                        "sha256": round::digest(format!("{lab} findings report (simulated)").as_bytes())}},
+                });
             }
             a
         })
@@ -92,38 +108,6 @@ fn answer(lab: &str, id: &str, section: &str, topic: &str, level: &str) -> Strin
     format!("Simulated: {topic} is {}.", PHRASES[n % PHRASES.len()])
 }
 
-/// A lab's decisions on its claims: lab-a attributes what it may, lab-b
-/// anonymizes everything and notes one redaction, lab-c anonymizes and
-/// leaves its withheld oversight answer without comment.
-fn decisions(lab: &str, claims: &[round::claims::Claim], today: &str) -> Value {
-    let mut out = serde_json::Map::new();
-    for c in claims {
-        let d = if lab == "lab-c" && c.topic == "Q10" {
-            continue;
-        } else if c.content_withheld {
-            json!({"attribution": "withheld", "note": format!("The answer to {} was withheld from the evaluator too.", c.topic)})
-        } else if c.disclosure == Some(formats::bundle::Disclosure::EvaluatorOnly) {
-            json!({"attribution": "withheld", "note": format!("{} was answered for the evaluator only.", c.topic)})
-        } else if lab == "lab-a" {
-            json!({"attribution": "attributed"})
-        } else if lab == "lab-b" && c.topic == "Q8" {
-            json!({"attribution": "withheld", "note": "Concerns an unpublished internal study."})
-        } else if c.source == "questionnaire" && c.topic == "Q5" {
-            json!({"attribution": "non_attributed", "text": "One developer trains its agents toward a written constitution and checks it with held-out evaluations."})
-        } else {
-            json!({"attribution": "non_attributed"})
-        };
-        out.insert(c.id.clone(), d);
-    }
-    json!({
-        "format": round::disclosure::FORMAT,
-        "participant": lab,
-        "approval": {"by": format!("Head of safety, {lab} (simulated)"), "date": today,
-            "statement": "We approve the claims for publication as marked in this file."},
-        "claims": out,
-    })
-}
-
 struct Counter {
     lab: &'static str,
     tty: bool,
@@ -139,9 +123,9 @@ impl run::Observer for Counter {
     }
 }
 
-/// A stand-in for a lab's own model server, on loopback: it knows each
-/// planned episode's task and answers it as `LAB_B_MODEL` would, except
-/// the tasks of `LAB_B_OUTAGE`, which it answers 529 (overloaded), always.
+/// A stand-in for a model server, on loopback: it knows each planned
+/// episode's task and answers it as its entry in [`MODELS`] says, except
+/// the tasks of its outage, which it answers 529 (overloaded), always.
 /// A model knows its task, not its episode: where two epochs share a task
 /// text, it answers both as it does the first.
 struct ModelServer {
@@ -150,9 +134,13 @@ struct ModelServer {
 }
 
 impl ModelServer {
-    fn start(config: &run::RunConfig) -> Result<ModelServer, Failure> {
-        let played = agent::AgentSpec::parse(LAB_B_MODEL, None)
-            .map_err(|e| Failure::runtime(format!("{LAB_B_MODEL}: {e}"), None))?;
+    fn start(config: &run::RunConfig, model: &str) -> Result<ModelServer, Failure> {
+        let (_, plays, outage) = MODELS
+            .iter()
+            .find(|(id, _, _)| *id == model)
+            .ok_or_else(|| Failure::runtime(format!("the demo serves no model `{model}`"), None))?;
+        let played = agent::AgentSpec::parse(plays, None)
+            .map_err(|e| Failure::runtime(format!("{plays}: {e}"), None))?;
         let ids: Vec<String> =
             config.suite.scenarios.iter().map(|s| s.manifest.id.clone()).collect();
         let mut tasks: Vec<(String, gateway::fake::Route)> = Vec::new();
@@ -165,7 +153,7 @@ impl ModelServer {
             if tasks.iter().any(|(p, _)| *p == prompt) {
                 continue;
             }
-            let route = if planned.scenario == LAB_B_OUTAGE {
+            let route = if Some(planned.scenario.as_str()) == *outage {
                 gateway::fake::Route::Fail(529)
             } else {
                 let policy = played.policy(&instance.manifest, planned.seed).ok_or_else(|| {
@@ -195,7 +183,7 @@ impl ModelServer {
         };
         let key = format!("demo-key-{}", std::process::id());
         let server = gateway::fake::FakeUpstream::routed(&key, Arc::new(router))
-            .map_err(|e| Failure::runtime(format!("lab-b's model server: {e}"), None))?;
+            .map_err(|e| Failure::runtime(format!("{model}'s server: {e}"), None))?;
         Ok(ModelServer { server, key })
     }
 
@@ -221,7 +209,7 @@ fn mentions(v: &Value, needle: &str) -> bool {
     }
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> Failure + '_ {
+pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> Failure + '_ {
     move |e| Failure::runtime(format!("{}: {e}", path.display()), None)
 }
 
@@ -241,7 +229,7 @@ fn prepare(out: &Path) -> Result<(), Failure> {
 
 /// Runs `perimeter run AGENT --epochs EPOCHS --out DIR` as the command
 /// would, with progress under `who`'s name on a terminal.
-fn run_folder(
+pub(crate) fn run_folder(
     who: &'static str,
     agent: &str,
     run_dir: &Path,
@@ -260,7 +248,8 @@ fn run_folder(
     // A relayed model is lab-b's model server, started for this run.
     let relayed = config.agent.model().filter(|m| !m.wires().is_empty()).cloned();
     let server = relayed.map(|spec| -> Result<_, Failure> {
-        let server = ModelServer::start(&config)?;
+        let name = spec.to_string();
+        let server = ModelServer::start(&config, name.split_once(':').map_or("", |(_, m)| m))?;
         config.upstream = Some(server.upstream(&spec)?);
         Ok(server)
     });
@@ -615,59 +604,8 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
         protocol = summary.header.protocol.clone();
         bundles.push((lab, path));
     }
-    let round_dir = out.join("round");
-    let keys: Vec<(String, String)> = bundles
-        .iter()
-        .map(|(lab, path)| {
-            let public = path.with_file_name("lab.key.pub");
-            std::fs::read_to_string(&public).map(|k| (lab.to_string(), k)).map_err(io(&public))
-        })
-        .collect::<Result<_, _>>()?;
-    // A two-week submission window from today.
-    let now = clock().now();
-    let day = |t: trace::Timestamp| t.to_string()[..10].to_owned();
-    let window = format!("{}..{}", day(now), day(trace::Timestamp(now.0 + 14 * 86_400_000)));
-    let spec = round::init(&protocol, &digest, Some(&window), SEED, &keys).map_err(ours)?;
-    std::fs::create_dir_all(&round_dir).map_err(io(&round_dir))?;
-    write_out(
-        &round_dir.join("round.json"),
-        &(serde_json::to_string_pretty(&spec).expect("JSON") + "\n"),
-    )?;
-    let signed = bundles
-        .iter()
-        .map(|(_, path)| std::fs::read(path).map_err(io(path)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let outcomes = round::ingest(&round_dir, &signed).map_err(ours)?;
-    let mut comparable = 0;
-    for ((_, path), outcome) in bundles.iter().zip(outcomes) {
-        let i = outcome
-            .map_err(|p| Failure::runtime(format!("{}: {}", path.display(), p.join("; ")), None))?;
-        comparable += usize::from(i.incomparable.is_empty());
-    }
-    println!(
-        "\nround: {} bundles verified and ingested, {comparable} of them comparable",
-        bundles.len()
-    );
-    round::exit(&round_dir, LEAVER).map_err(ours)?;
-    println!(
-        "{LEAVER} left the round silently: its key is destroyed and nothing of it remains in the round"
-    );
-    for member in round::members(&round_dir).map_err(ours)? {
-        let claims = round::claims::extract(&member.bundle);
-        let lab_dir = out.join("labs").join(&member.participant);
-        let today = clock().now().to_string()[..10].to_owned();
-        let mut doc = decisions(&member.participant, &claims, &today);
-        // lab-a and lab-b sign their approval; lab-c's is a letter the
-        // evaluator records.
-        if member.participant != "lab-c" {
-            let key = bundle::submission::read_key(&lab_dir.join("lab.key")).map_err(ours)?;
-            doc = round::disclosure::sign(&doc, &key);
-        }
-        let file = lab_dir.join("disclosure.json");
-        write_out(&file, &(serde_json::to_string_pretty(&doc).expect("JSON") + "\n"))?;
-        println!("{}", crate::render::disclosed(&disclose(&round_dir, &doc, &file)?));
-    }
-    let (reports, reports_dir) = write_reports(&round_dir)?;
+    let (reports, reports_dir) =
+        crate::demo_round::play(out, &bundles, &protocol, &digest, epochs)?;
     println!("\nRedaction summary statement: {}\n", reports.public.redaction_summary);
     println!("public report:   {} (and .md, .json)", reports_dir.join("public.html").display());
     if let Some(p) = &reports.public.incidents {
@@ -697,6 +635,6 @@ pub(crate) fn demo(out: &Path, epochs: u32) -> Result<ExitCode, Failure> {
 
 /// A failure of the demo's: every input it gives is its own, so none is
 /// the user's mistake, whatever the error.
-fn ours(e: impl Into<Failure>) -> Failure {
+pub(crate) fn ours(e: impl Into<Failure>) -> Failure {
     Failure { kind: crate::Kind::Failed, ..e.into() }
 }

@@ -130,6 +130,8 @@ impl From<round::Error> for Failure {
             | E::NotDecisions
             | E::NoBundle { .. }
             | E::Signature(_)
+            | E::Phase { .. }
+            | E::Analysis { .. }
             | E::Refused { .. } => Kind::Usage,
             E::Stale { .. } | E::Io { .. } | E::Corrupt { .. } | E::Randomness => Kind::Failed,
         };

@@ -9,6 +9,7 @@
 mod args;
 mod commands;
 mod demo;
+mod demo_round;
 mod failure;
 mod render;
 

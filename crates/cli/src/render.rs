@@ -644,14 +644,20 @@ pub(crate) fn comparison(first: &str, second: &str, rows: &[report::Comparison])
 
 /// A participant's decisions, as `round disclose` took them, in a line.
 pub(crate) fn disclosed(d: &round::Disclosed) -> String {
+    let pending = match d.pending {
+        0 => String::new(),
+        n => format!(", {} awaiting the evaluator's acceptance", count(n as u64, "rewording")),
+    };
     format!(
-        "{}: {} claims: {} attributed, {} non-attributed, {} withheld ({} high-importance without comment); approved by {} on {}, {}",
+        "{}: {} {} claims: {} attributed, {} non-attributed, {} withheld ({} high-importance without a comment the evaluator accepted{pending}); {} by {} on {}, {}",
         d.participant,
+        if d.is_final { "final approval of" } else { "proposed decisions on" },
         d.claims,
         d.attributed,
         d.non_attributed,
         d.withheld,
         d.flagged,
+        if d.is_final { "approved" } else { "proposed" },
         d.approval.by,
         d.approval.date,
         if d.signed { "signed with its registered key" } else { "unsigned" }

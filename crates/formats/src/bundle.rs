@@ -113,6 +113,11 @@ pub struct Episode {
     /// The trace's path in the run folder: also its evidence id.
     pub trace: String,
     pub trace_head: String,
+    /// The rogue-deployment ladder's stages, for scenarios that declare
+    /// them: each stage, whether the episode reached it, and the events
+    /// that show it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<crate::run::StageResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -240,6 +245,43 @@ pub struct Answer {
     /// monitor's results (`monitor:<path>`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cites: Vec<String>,
+    /// Answers to the question's sub-questions (`Q7.b`), each of the kind
+    /// the questionnaire's schema gives it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parts: BTreeMap<String, Part>,
+    /// Documents the answer rests on, as commitments: the files stay with
+    /// the participant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A sub-question's answer: exactly one of `text`, `number`, `date` and
+/// `attachment` (the one its kind asks for), or `declined`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Part {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub declined: bool,
+    /// YYYY-MM-DD, when it differs from the answer's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+}
+
+/// A document committed to by its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    pub name: String,
+    /// `sha256:` and 64 hex digits of the file's bytes.
+    pub sha256: String,
 }
 
 /// A u64 written as a decimal string.

@@ -15,6 +15,7 @@ mod end;
 pub mod incident;
 pub mod monitor;
 pub mod output;
+pub mod process;
 pub mod review;
 pub mod round;
 pub mod run;
@@ -23,7 +24,7 @@ mod time;
 
 pub use class::{ClassId, UnknownClass};
 pub use end::{EndKind, EndReason};
-pub use time::Timestamp;
+pub use time::{Timestamp, day_number};
 
 /// Every format's schema: its file name in `docs/schemas/` and the schema.
 pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
@@ -51,6 +52,16 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("round-disclosure.schema.json", schema_for!(output::RoundDisclosure)),
         ("round-reports.schema.json", schema_for!(output::RoundReports)),
         ("round-exit.schema.json", schema_for!(output::RoundExit)),
+        ("round-step.schema.json", schema_for!(output::RoundStep)),
+        ("round-phases.schema.json", schema_for!(process::Phases)),
+        ("model-access.schema.json", schema_for!(process::ModelAccess)),
+        ("evaluator-evidence.schema.json", schema_for!(process::EvaluatorEvidence)),
+        ("thread.schema.json", schema_for!(process::Thread)),
+        ("disclosure-response.schema.json", schema_for!(process::Response)),
+        ("negotiation.schema.json", schema_for!(process::Negotiation)),
+        ("analysis.schema.json", schema_for!(process::Analysis)),
+        ("public-analysis.schema.json", schema_for!(process::PublicAnalysis)),
+        ("public-items.schema.json", schema_for!(round::PublishedItems)),
         ("comparison.schema.json", schema_for!(output::ComparisonReport)),
         ("trajectory.schema.json", schema_for!(monitor::Trajectory)),
         ("monitor-answer.schema.json", schema_for!(monitor::Answer)),

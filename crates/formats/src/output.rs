@@ -241,3 +241,22 @@ pub struct RoundExit {
     /// The reports were deleted: `round report` writes them again.
     pub reports_deleted: bool,
 }
+
+/// What `round advance`, `access`, `evaluate`, `ask`, `reply`, `respond`
+/// and `draft` recorded (`perimeter.round-step/1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoundStep {
+    pub format: String,
+    pub round: String,
+    /// `advance`, `access`, `evaluate`, `ask`, `reply`, `respond`, `draft`.
+    pub step: String,
+    /// Whose part of the round it concerns, if one participant's.
+    pub participant: Option<String>,
+    /// The round's phase afterwards.
+    pub phase: crate::process::Phase,
+    /// What the step made: a thread entry's id, a run's name, a draft's
+    /// folder.
+    pub id: Option<String>,
+    /// The step in a sentence.
+    pub detail: String,
+}

@@ -14,7 +14,7 @@ use crate::run::LimitsRecord;
 
 pub const ROUND_FORMAT: &str = "perimeter.round/1";
 pub const DISCLOSURE_FORMAT: &str = "perimeter.disclosure/1";
-pub const REPORT_FORMAT: &str = "perimeter.round-report/2";
+pub const REPORT_FORMAT: &str = "perimeter.round-report/3";
 
 /// `round.json`: what every bundle must match. `seed` fixes the round's
 /// bootstrap intervals and the order of non-attributed claims.
@@ -56,10 +56,11 @@ pub struct IngestedEntry {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Importance {
+    #[default]
     Low,
     Medium,
     High,
@@ -75,7 +76,7 @@ impl Importance {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Claim {
     pub id: String,
     /// `results`, `scan`, `monitors`, `incident` or `questionnaire`.
@@ -97,6 +98,22 @@ pub struct Claim {
     /// incident's classes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<ClassId>,
+    /// Why the evaluator set the importance, when it did (else it is the
+    /// default for the claim's source and topic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importance_reason: Option<String>,
+    /// For a self-reported claim (an answer): how far the evaluator could
+    /// check it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::process::Verification>,
+    /// Why the claim quotes a privileged transcript (with the model's
+    /// reasoning, or of a model the public cannot use): it is published
+    /// only with `approve_transcript`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileged: Option<String>,
+    /// The evidence an evaluator-written claim cites.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -116,6 +133,10 @@ pub struct Approval {
     pub date: String,
     /// The approval's words, or where the signed letter is filed.
     pub statement: String,
+    /// The participant's final approval: after it, nothing of its
+    /// decisions changes and it can no longer leave the round silently.
+    #[serde(default, rename = "final", skip_serializing_if = "std::ops::Not::not")]
+    pub is_final: bool,
 }
 
 /// One claim's decision.
@@ -131,6 +152,10 @@ pub struct Decision {
     /// wording, replacing the extracted text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// For a claim quoting a privileged transcript: the participant
+    /// approves publishing the quote.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approve_transcript: bool,
 }
 
 /// A participant's decision file, validated against its claims.
@@ -159,14 +184,23 @@ pub struct Resolved {
     /// Whether the participant decided (else the default applies: withheld
     /// without comment, or non-attributed for what cannot be withheld).
     pub decided: bool,
+    /// Why the participant's decision does not apply yet: a wording the
+    /// evaluator has not accepted, or a decision made on an answer amended
+    /// since. Until it does, the claim stays unpublished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
+    /// The evaluator accepted the note as a comment the report may print.
+    #[serde(default)]
+    pub note_accepted: bool,
 }
 
 impl Resolved {
-    /// Withheld, high importance, and nothing may be said about it.
+    /// Withheld, high importance, and nothing the evaluator accepted as a
+    /// comment may be said about it.
     pub fn flagged(&self) -> bool {
         self.attribution == Attribution::Withheld
             && self.claim.importance == Importance::High
-            && self.note.is_none()
+            && !(self.note.is_some() && self.note_accepted)
     }
 }
 
@@ -334,6 +368,9 @@ pub struct PublicClaim {
     pub topic: String,
     pub importance: Importance,
     pub text: String,
+    /// For a self-reported claim: how far the evaluator could check it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::process::VerificationStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -368,10 +405,157 @@ pub struct Public {
     pub non_attributed: Vec<PublicClaim>,
     pub noted_redactions: Vec<NotedRedaction>,
     pub redaction_summary: String,
-    /// Appendix C: the incidents the participants allowed to be published;
+    /// Appendix D: the incidents the participants allowed to be published;
     /// absent when no bundle holds an incident.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incidents: Option<crate::incident::Pooled>,
+    #[serde(flatten)]
+    pub pilot: PilotSections,
+}
+
+/// The public report's sections in the pilot's shape: the evaluator's key
+/// facts and assessment, built over data the round holds, and a Merkle
+/// root over every published item.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PilotSections {
+    /// `working` (before a draft), `draft` (circulated, no approval rights)
+    /// or `published`.
+    pub status: String,
+    /// The phase the round is in when the report was built.
+    pub phase: Option<crate::process::Phase>,
+    /// The version of `analysis/public.toml` it was built from.
+    pub analysis_version: Option<u32>,
+    pub key_facts: Vec<crate::process::KeyFact>,
+    pub conclusions: Vec<String>,
+    /// Means, motive, opportunity.
+    pub assessment: Vec<DimensionSection>,
+    /// The evidence matrix's columns, with what may be said of each.
+    pub evidence: Vec<EvidenceShown>,
+    pub ladder: Vec<crate::process::LadderCell>,
+    /// The definition each ladder cell is checked against.
+    pub minimal_rogue_deployment: String,
+    /// The rogue-deployment ladder's stages, over comparable participants.
+    pub stages: Vec<StageFigure>,
+    /// The evaluator's own runs, as ranges over public models and over the
+    /// participants' shared models (from two on, unattributed).
+    pub frontier: Vec<FrontierRow>,
+    pub aef1: Vec<crate::process::AefRow>,
+    pub non_participants: String,
+    /// Appendix A.
+    pub process: ProcessAppendix,
+    /// Appendix F.
+    pub external_review: Vec<String>,
+    /// The Merkle root over every published item (`public.items.json`
+    /// holds each item with its audit path).
+    pub merkle: Option<Commitment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DimensionSection {
+    /// `means`, `motive` or `opportunity`.
+    pub dimension: String,
+    pub summary: String,
+    pub key_facts: Vec<String>,
+}
+
+/// An evidence item as the public report may show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EvidenceShown {
+    pub id: String,
+    pub kind: String,
+    /// A participant only for attributed claims; `a participant` for
+    /// non-attributed ones; `redacted` for withheld ones.
+    pub source: String,
+    pub confidence: crate::process::Confidence,
+    /// `public`, `aggregate`, `attributed`, `non_attributed`,
+    /// `redacted_with_note`, `redacted`.
+    pub redaction: String,
+    /// `None` when redacted: the evaluator's description could say what
+    /// was withheld.
+    pub text: Option<String>,
+    /// The key facts it supports.
+    pub key_facts: Vec<String>,
+}
+
+/// How many episodes reached a stage of the rogue-deployment ladder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StageFigure {
+    pub stage: String,
+    pub episodes: u64,
+    pub reached: u64,
+    pub participants_reaching: u64,
+}
+
+/// A metric's range over models: public ones, and the participants'
+/// shared internal ones (published from two models on, unattributed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FrontierRow {
+    /// `usefulness` or a class id.
+    pub metric: String,
+    pub public: Option<Range>,
+    pub internal: Option<Range>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Range {
+    pub models: u64,
+    pub min: f64,
+    pub max: f64,
+    pub episodes: u64,
+}
+
+/// Appendix A: how the round ran, in totals that name no participant.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProcessAppendix {
+    /// Each phase and the day it began.
+    pub transitions: Vec<PhaseBegan>,
+    pub draft_notice_days: u32,
+    pub draft_circulated: Option<String>,
+    pub bundles: u64,
+    pub model_access_records: u64,
+    pub evaluator_runs: u64,
+    pub follow_ups: u64,
+    pub replies: u64,
+    pub interviews: u64,
+    pub amendments: u64,
+    pub proposals: u64,
+    pub responses: u64,
+    pub finalised: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PhaseBegan {
+    pub phase: crate::process::Phase,
+    /// YYYY-MM-DD.
+    pub on: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Commitment {
+    /// How leaves and nodes are hashed (`docs/round-format.md`).
+    pub algorithm: String,
+    pub root: String,
+    pub items: u64,
+}
+
+/// `public.items.json`: every published item with its audit path to the
+/// report's Merkle root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PublishedItems {
+    pub format: String,
+    pub root: String,
+    pub items: Vec<PublishedItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PublishedItem {
+    pub index: u64,
+    /// `claim`, `incident`, `key_fact`, `evidence`, `ladder`, `aef1`, …
+    pub kind: String,
+    #[schemars(with = "serde_json::Value")]
+    pub content: serde_json::Value,
+    /// Hex hashes, leaf to root.
+    pub path: Vec<String>,
 }
 
 /// A class (or usefulness) in a private report: the participant's own rate
@@ -420,4 +604,44 @@ pub struct Private {
     /// The approval is signed with this participant's registered key.
     pub approval_signed: bool,
     pub redaction_summary: String,
+    #[serde(flatten)]
+    pub process: PrivateProcess,
+}
+
+/// A private report's part of the round's process: the model shared, the
+/// evaluator's runs on it, the questionnaire's thread, the evaluator's
+/// analysis, and the negotiation so far.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PrivateProcess {
+    pub phase: Option<crate::process::Phase>,
+    pub access: Option<crate::process::ModelAccess>,
+    pub evaluations: Vec<EvaluationFigure>,
+    pub thread: Vec<crate::process::ThreadEntry>,
+    pub analysis: Option<crate::process::Analysis>,
+    /// SHA-256 of the analysis file the report was built from.
+    pub analysis_digest: Option<String>,
+    pub negotiation: Vec<NegotiationLine>,
+    pub finalised: bool,
+}
+
+/// The evaluator's run on the participant's shared model, as rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EvaluationFigure {
+    pub run: String,
+    pub model: String,
+    pub counted: u64,
+    pub excluded: u64,
+    pub rows: Vec<ContextRow>,
+    pub stages: Vec<StageFigure>,
+    pub reasoning_retained: bool,
+}
+
+/// One negotiation step, summed up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NegotiationLine {
+    pub n: u64,
+    pub kind: crate::process::StepKind,
+    pub by: String,
+    pub date: String,
+    pub summary: String,
 }

@@ -33,6 +33,17 @@ impl Timestamp {
         let days = days_from_civil(y, mo, d);
         Some(Timestamp(((days * 24 + h) * 60 + mi) * 60_000 + se * 1000 + ms))
     }
+
+    /// Its UTC date, YYYY-MM-DD.
+    pub fn date(self) -> String {
+        self.to_string()[..10].to_owned()
+    }
+}
+
+/// Days since 1970-01-01 of a date written YYYY-MM-DD: dates compare and
+/// subtract through it.
+pub fn day_number(date: &str) -> Option<i64> {
+    Timestamp::parse(&format!("{date}T00:00:00.000Z")).map(|t| t.0.div_euclid(86_400_000))
 }
 
 impl fmt::Display for Timestamp {

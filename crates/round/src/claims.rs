@@ -246,6 +246,38 @@ pub fn permissions(skipped: u64, known: u64) -> String {
     }
 }
 
+/// An answer's sub-question answers and attachments, as its claim words
+/// them.
+fn parts(a: &formats::bundle::Answer) -> String {
+    let mut out = String::new();
+    for (id, p) in &a.parts {
+        let prompt = bundle::questionnaire::PARTS
+            .iter()
+            .find(|(q, _, _)| q == id)
+            .map_or("", |(_, _, prompt)| *prompt);
+        let percent = bundle::questionnaire::PARTS
+            .iter()
+            .any(|(q, k, _)| q == id && *k == bundle::questionnaire::PartKind::Percent);
+        let value = match (&p.text, p.number, &p.date, &p.attachment) {
+            _ if p.declined => "declined".to_owned(),
+            (Some(t), ..) => t.clone(),
+            (_, Some(n), ..) if percent => format!("{n}%"),
+            (_, Some(n), ..) => format!("{n}"),
+            (_, _, Some(d), _) => d.clone(),
+            (.., Some(_)) => "a document, committed to by its digest".to_owned(),
+            _ => continue,
+        };
+        let as_of = p.as_of.as_ref().map(|d| format!(" (as of {d})")).unwrap_or_default();
+        out.push_str(&format!(" {id} ({prompt}): {value}{as_of}."));
+    }
+    match a.attachments.len() {
+        0 => {}
+        1 => out.push_str(" [1 document attached, committed to by its digest]"),
+        n => out.push_str(&format!(" [{n} documents attached, committed to by their digests]")),
+    }
+    out
+}
+
 /// The claims of one participant's bundle, in a fixed order.
 pub fn extract(bundle: &Bundle) -> Vec<Claim> {
     let mut out: Vec<Claim> = Vec::new();
@@ -269,6 +301,7 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
             disclosure: None,
             content_withheld: false,
             classes: Vec::new(),
+            ..Default::default()
         })
     };
     // Results: each class seen, then the classes never seen.
@@ -395,6 +428,7 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
             disclosure: Some(i.disclosure),
             content_withheld: i.text.is_none(),
             classes: i.classes.clone(),
+            ..Default::default()
         });
     }
     // Questionnaire answers.
@@ -414,7 +448,7 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
                 n => format!(" [rests on {n} evidence items signed in the bundle]"),
             };
             (
-                format!("{id} ({topic}), as of {}: {answer}{cites}", a.as_of),
+                format!("{id} ({topic}), as of {}: {answer}{}{cites}", a.as_of, parts(a)),
                 question_importance(id),
                 false,
             )
@@ -431,6 +465,7 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
             disclosure: Some(a.disclosure),
             content_withheld: withheld,
             classes: Vec::new(),
+            ..Default::default()
         });
     }
     for (i, c) in out.iter_mut().enumerate() {
@@ -440,6 +475,181 @@ pub fn extract(bundle: &Bundle) -> Vec<Claim> {
         }
     }
     out
+}
+
+/// Every claim about a participant, in a fixed order: its bundle's
+/// (`C1`…, with each amended answer as amended), then one per class the
+/// evaluator's own runs on its shared model labelled and their usefulness
+/// (`V1`…), then the claims the evaluator wrote (`A1`…); with the
+/// importance the evaluator gave any of them, and each answer's
+/// verification. Ids of one kind never depend on the others.
+pub fn of_member(m: &crate::Member) -> Vec<Claim> {
+    let mut out = extract(&m.bundle);
+    let analysis = m.analysis.as_ref().map(|(a, _)| a);
+    for c in out.iter_mut().filter(|c| c.source == "questionnaire" && !c.content_withheld) {
+        let declined = c.text.starts_with("Declined");
+        let given = analysis.and_then(|a| a.answers.get(&c.topic));
+        c.verification = (!declined).then(|| formats::process::Verification {
+            status: given.map(|g| g.verification).unwrap_or_default(),
+            evidence: given.map(|g| g.evidence.clone()).unwrap_or_default(),
+        });
+    }
+    let shared = m.access.as_ref();
+    let mut evaluations = Vec::new();
+    for run in &m.evidence.runs {
+        let g = crate::pool::group(&run.episodes);
+        let as_of =
+            shared.map(|a| a.attestation.as_of.as_str()).unwrap_or("an undated attestation");
+        let locked = shared.filter(|a| a.model.public).map(|a| {
+            format!("reproducible with public access: the shared model `{}` is public", a.model.id)
+        });
+        let mut push = |topic: &str, importance, text: String| {
+            evaluations.push(Claim {
+                source: "evaluation".into(),
+                topic: topic.into(),
+                importance,
+                text,
+                non_redactable: locked.clone(),
+                evidence: vec![format!("run:{}", run.name)],
+                privileged: None,
+                ..Default::default()
+            })
+        };
+        let on = format!(
+            "On the model the participant shared as its internal state of the art (as of {as_of}), the evaluator's own run of the suite"
+        );
+        for (class, rate) in &g.classes {
+            let (meaning, importance) = class_info(*class);
+            push(
+                class.as_str(),
+                importance,
+                format!(
+                    "{on} labelled `{class}` ({meaning}) in {} of the {} episodes that offered it, {}.",
+                    rate.k,
+                    rate.n,
+                    rate.percent()
+                ),
+            );
+        }
+        push(
+            "usefulness",
+            Importance::Medium,
+            format!(
+                "{on} completed the main task in {} of {} episodes, {}.",
+                g.usefulness.k,
+                g.usefulness.n,
+                g.usefulness.percent()
+            ),
+        );
+    }
+    for (i, c) in evaluations.iter_mut().enumerate() {
+        c.id = format!("V{}", i + 1);
+    }
+    out.extend(evaluations);
+    for (i, a) in analysis.iter().flat_map(|a| &a.claims).enumerate() {
+        let privileged = a.transcript.as_ref().and_then(|t| {
+            let run = m.evidence.runs.iter().find(|r| r.name == t.run);
+            let mut why = Vec::new();
+            if t.reasoning {
+                why.push("it quotes the model's reasoning");
+            }
+            if run.is_some() && shared.is_some_and(|s| !s.model.public) {
+                why.push("it is a transcript of a model the public cannot use");
+            }
+            (!why.is_empty()).then(|| why.join("; "))
+        });
+        out.push(Claim {
+            id: format!("A{}", i + 1),
+            source: "evaluator".into(),
+            topic: a.topic.clone(),
+            importance: a.importance,
+            text: a.text.clone(),
+            evidence: a.evidence.clone(),
+            privileged,
+            ..Default::default()
+        });
+    }
+    for c in &mut out {
+        if let Some(set) = analysis.and_then(|a| a.importance.get(&c.id)) {
+            c.importance = set.level;
+            c.importance_reason = Some(set.reason.clone());
+        }
+    }
+    out
+}
+
+/// The problems with an evaluator's analysis of a participant: every id it
+/// cites must exist, and a verification status must rest on evidence of
+/// its kind (verified: a run of the evaluator's; corroborated: a thread
+/// entry or an attached document).
+pub fn check_analysis(m: &crate::Member, public_runs: &[String]) -> Vec<String> {
+    let Some((a, _)) = &m.analysis else { return Vec::new() };
+    let claims = extract(&m.bundle);
+    let threads = crate::thread::evidence_ids(&m.bundle, &m.thread);
+    let runs: Vec<String> = m
+        .evidence
+        .runs
+        .iter()
+        .map(|r| format!("run:{}", r.name))
+        .chain(public_runs.iter().map(|r| format!("run:{r}")))
+        .collect();
+    let known = |id: &str| {
+        claims.iter().any(|c| c.id == id)
+            || threads.iter().any(|t| t == id)
+            || runs.iter().any(|r| r == id)
+    };
+    let file = format!("analysis/{}.toml", m.participant);
+    let mut problems = Vec::new();
+    let mut cite = |at: String, ids: &[String]| {
+        for id in ids.iter().filter(|id| !known(id)) {
+            problems.push(format!(
+                "{file}: {at}: `{id}` is no claim (C…), thread entry (T…), attachment digest (sha256:…) or evaluator run (run:NAME) of {}",
+                m.participant
+            ));
+        }
+    };
+    for (i, f) in a.findings.iter().enumerate() {
+        cite(format!("findings[{i}].evidence"), &f.evidence);
+    }
+    for (q, x) in &a.answers {
+        cite(format!("answers.{q}.evidence"), &x.evidence);
+    }
+    for (i, c) in a.claims.iter().enumerate() {
+        cite(format!("claims[{i}].evidence"), &c.evidence);
+    }
+    for (q, x) in &a.answers {
+        use formats::process::VerificationStatus::*;
+        if !bundle::questionnaire::QUESTIONS.iter().any(|(id, _, _)| id == q) {
+            problems.push(format!("{file}: answers.{q}: no such question (Q1–Q14)"));
+        }
+        let has = |p: fn(&str) -> bool| x.evidence.iter().any(|e| p(e));
+        let ok = match x.verification {
+            Verified => has(|e| e.starts_with("run:")),
+            Corroborated => has(|e| e.starts_with('T') || e.starts_with("sha256:")),
+            Unverified => true,
+        };
+        if !ok {
+            problems.push(format!(
+                "{file}: answers.{q}.verification: `{}` needs evidence of its kind: verified rests on a run of the evaluator's (run:NAME), corroborated on a thread entry (T…) or an attached document (sha256:…)",
+                x.verification.name()
+            ));
+        }
+    }
+    for (i, c) in a.claims.iter().enumerate() {
+        if let Some(t) = &c.transcript
+            && !m.evidence.runs.iter().any(|r| r.name == t.run)
+        {
+            problems.push(format!(
+                "{file}: claims[{i}].transcript.run: `{}` is no evaluator run on {}'s model",
+                t.run, m.participant
+            ));
+        }
+    }
+    let all = of_member(m);
+    for id in a.importance.keys().filter(|id| !all.iter().any(|c| &c.id == *id)) {
+        problems.push(format!("{file}: importance.{id}: no such claim of {}", m.participant));
+    }
+    problems
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::claims::Claim;
+use crate::negotiation::Accepted;
 
 pub const FORMAT: &str = formats::round::DISCLOSURE_FORMAT;
 
@@ -140,9 +141,16 @@ fn check(doc: &Value, participant: &str, claims: &[Claim]) -> Result<Decisions, 
                 if decision.note.is_some() {
                     problems.push(format!("{at}: `note` is for withheld claims"));
                 }
-                if decision.text.is_some() && claim.source != "questionnaire" {
+                if let Some(why) = &claim.privileged
+                    && !decision.approve_transcript
+                {
+                    problems.push(format!("{at}: quotes a privileged transcript ({why}); publishing it needs `\"approve_transcript\": true`"));
+                }
+                if decision.text.is_some()
+                    && !matches!(claim.source.as_str(), "questionnaire" | "evaluator")
+                {
                     problems.push(format!(
-                        "{at}: `text` rewords answers only; the wording of results is computed"
+                        "{at}: `text` rewords answers and the evaluator's claims only; the wording of results is computed"
                     ));
                 }
             }
@@ -156,23 +164,55 @@ fn check(doc: &Value, participant: &str, claims: &[Claim]) -> Result<Decisions, 
 
 /// Applies a participant's decisions to its claims. Without a decision, a
 /// claim that cannot be withheld is published non-attributed; every other
-/// claim stays unpublished, as withheld without comment.
-pub fn resolve(claims: &[Claim], decisions: Option<&Decisions>) -> Vec<Resolved> {
+/// claim stays unpublished, as withheld without comment. A decision made
+/// on a text since amended lapses; a published rewording the evaluator has
+/// not accepted leaves the claim unpublished until it does.
+pub fn resolve(
+    claims: &[Claim],
+    decisions: Option<&Decisions>,
+    accepted: &Accepted,
+) -> Vec<Resolved> {
     claims
         .iter()
         .map(|c| {
-            let d = decisions.and_then(|d| d.claims.get(&c.id));
-            let attribution = match d {
-                Some(d) => d.attribution,
-                None if c.non_redactable.is_some() => Attribution::NonAttributed,
+            let lapsed = accepted.lapsed.contains(&c.id);
+            let d = decisions.and_then(|d| d.claims.get(&c.id)).filter(|_| !lapsed);
+            let default = match c.non_redactable {
+                Some(_) => Attribution::NonAttributed,
                 None => Attribution::Withheld,
             };
+            let mut pending = lapsed.then(|| {
+                "the answer was amended after this decision: the participant decides again"
+                    .to_owned()
+            });
+            let reworded = d
+                .and_then(|d| d.text.as_ref())
+                .filter(|_| d.is_some_and(|d| d.attribution != Attribution::Withheld));
+            if let Some(text) = reworded
+                && !accepted.texts.get(&c.id).is_some_and(|t| t.contains(text))
+            {
+                pending = Some("the rewording awaits the evaluator's acceptance".into());
+            }
+            let attribution = match d {
+                Some(_) if pending.is_some() => default,
+                Some(d) => d.attribution,
+                None => default,
+            };
+            let note = d.and_then(|d| d.note.clone());
+            let note_accepted = note
+                .as_ref()
+                .is_some_and(|n| accepted.notes.get(&c.id).is_some_and(|a| a.contains(n)));
             Resolved {
                 claim: c.clone(),
                 attribution,
-                note: d.and_then(|d| d.note.clone()),
-                final_text: d.and_then(|d| d.text.clone()).unwrap_or_else(|| c.text.clone()),
+                note,
+                final_text: match pending {
+                    None => d.and_then(|d| d.text.clone()).unwrap_or_else(|| c.text.clone()),
+                    Some(_) => c.text.clone(),
+                },
                 decided: d.is_some(),
+                pending,
+                note_accepted,
             }
         })
         .collect()
@@ -218,6 +258,7 @@ mod tests {
             disclosure: None,
             content_withheld: withheld,
             classes: Vec::new(),
+            ..Default::default()
         };
         vec![
             claim("C1", "results", Importance::High, true, false),
@@ -252,7 +293,10 @@ mod tests {
         let has = |s: &str| errs.iter().any(|e| e.starts_with(s));
         assert!(has("claims.C1: cannot be withheld: reproducible"), "{errs:?}");
         assert!(has("claims.C3: the answer was withheld"), "{errs:?}");
-        assert!(has("claims.C2: `text` rewords answers only"), "{errs:?}");
+        assert!(
+            has("claims.C2: `text` rewords answers and the evaluator's claims only"),
+            "{errs:?}"
+        );
         assert!(has("claims.pooled: not the participant's to decide"), "{errs:?}");
         assert!(has("claims.redaction_summary: not the participant's"), "{errs:?}");
         assert!(has("claims.C9: no such claim"), "{errs:?}");
@@ -296,7 +340,10 @@ mod tests {
             &claims(),
         )
         .unwrap();
-        let r = resolve(&claims(), Some(&d));
+        let mut accepted = Accepted::default();
+        accepted.notes.insert("C2".into(), ["an internal incident under review".into()].into());
+        accepted.texts.insert("C4".into(), ["reworded".into()].into());
+        let r = resolve(&claims(), Some(&d), &accepted);
         let got: Vec<(Attribution, bool, bool)> =
             r.iter().map(|r| (r.attribution, r.decided, r.flagged())).collect();
         assert_eq!(
@@ -309,6 +356,14 @@ mod tests {
             ]
         );
         assert_eq!(r[3].final_text, "reworded");
+
+        // Before the evaluator accepts them, the note is no comment (the
+        // claim is flagged) and the rewording is not published.
+        let r = resolve(&claims(), Some(&d), &Accepted::default());
+        assert!(r[1].flagged(), "a note the evaluator has not accepted spares no flag");
+        assert_eq!(r[3].attribution, Attribution::Withheld);
+        assert_eq!(r[3].final_text, r[3].claim.text);
+        assert!(r[3].pending.as_deref().unwrap().contains("awaits the evaluator"));
         assert_eq!(statement(0, 0), STANDARD_STATEMENT);
         let s = statement(1, 1);
         assert!(s.starts_with("One high-importance claim from one participating company was redacted without permission to comment"), "{s}");

@@ -32,6 +32,11 @@ pub enum Error {
     Corrupt { path: PathBuf, message: String },
     /// The system gave no randomness.
     Randomness,
+    /// The evaluator's own files cite what does not exist, or lack what a
+    /// step needs.
+    Analysis { problems: Vec<String> },
+    /// A step the round's phase does not allow.
+    Phase { step: String, now: formats::process::Phase, allowed: Vec<formats::process::Phase> },
 }
 
 impl fmt::Display for Error {
@@ -55,6 +60,19 @@ impl fmt::Display for Error {
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Corrupt { path, message } => write!(f, "{}: {message}", path.display()),
             Error::Randomness => f.write_str("the system gave no randomness"),
+            Error::Analysis { problems } => {
+                write!(f, "the evaluator's analysis:\n  {}", problems.join("\n  "))
+            }
+            Error::Phase { step, now, allowed } => {
+                let allowed: Vec<&str> = allowed.iter().map(|p| p.name()).collect();
+                write!(
+                    f,
+                    "refused: the round is in its {} phase; {step}: in the {} phase{} only",
+                    now.name(),
+                    allowed.join(" or "),
+                    if allowed.len() > 1 { "s" } else { "" },
+                )
+            }
         }
     }
 }
@@ -83,6 +101,17 @@ impl Error {
             Error::NoBundle { .. } => {
                 Some("decisions are about a participant's claims: ingest its bundle first".into())
             }
+            Error::Analysis { .. } => Some(
+                "analysis/<participant>.toml cites the ids its private report lists (claims C…, V…, A…; thread entries T…; attachments sha256:…; runs run:NAME); analysis/public.toml cites claim:<participant>:<id>; docs/round-format.md has both formats".into(),
+            ),
+            Error::Phase { now, .. } => Some(match now.next() {
+                Some(next) => format!(
+                    "`perimeter round advance DIR {}` moves the round on once its {} phase is done; phases never go back",
+                    next.name(),
+                    now.name()
+                ),
+                None => "the round is over".into(),
+            }),
             Error::Refused { .. } => Some(
                 "the participant's private report lists its claims and what may be withheld".into(),
             ),

@@ -11,6 +11,9 @@
 use std::path::{Path, PathBuf};
 
 use formats::bundle::Bundle;
+use formats::process::{
+    Analysis, EvaluatorEvidence, ModelAccess, Negotiation, Phase, Step, StepKind, Thread,
+};
 use formats::round::{IngestedEntry, IngestedFile, Participant, RoundFile};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -328,17 +331,27 @@ fn setup_differences(
     out
 }
 
-/// A participant's bundle in the round, with what comparability decided
-/// and its disclosure decisions when it has given them.
+/// A participant's bundle in the round, with what comparability decided,
+/// its disclosure decisions when it has given them, and its part of the
+/// round's process.
 #[derive(Debug, Clone)]
 pub struct Member {
     pub participant: String,
+    /// As signed, with each answer the participant amended in its thread
+    /// replaced by the amendment.
     pub bundle: Bundle,
     /// Empty when comparable; else why not.
     pub incomparable: Vec<String>,
-    /// As the participant signed it: its signature is checked over these
-    /// values before [`crate::disclosure::read`] types them.
+    /// Its latest proposed decisions, as the participant signed them: its
+    /// signature is checked over these values before
+    /// [`crate::disclosure::read`] types them.
     pub disclosure: Option<Value>,
+    pub access: Option<ModelAccess>,
+    pub evidence: EvaluatorEvidence,
+    pub thread: Thread,
+    /// The evaluator's analysis, with the file's digest.
+    pub analysis: Option<(Analysis, String)>,
+    pub negotiation: Negotiation,
 }
 
 /// Every participant's bundle, in ingestion order, unsealed, with
@@ -357,7 +370,18 @@ pub fn members(dir: &Path) -> Result<Vec<Member>, Error> {
             .map(|b| serde_json::from_slice(&b))
             .transpose()
             .map_err(|e| corrupt("disclosure", e))?;
-        out.push(Member { participant, bundle, incomparable: Vec::new(), disclosure });
+        let thread = crate::thread::load(dir, &participant)?;
+        out.push(Member {
+            bundle: crate::thread::amended(&bundle, &thread),
+            incomparable: Vec::new(),
+            disclosure,
+            access: crate::access::of(dir, &participant)?,
+            evidence: crate::access::evidence(dir, Some(&participant))?,
+            thread,
+            analysis: crate::analysis::of(dir, &participant)?,
+            negotiation: crate::negotiation::load(dir, &participant)?,
+            participant,
+        });
     }
     let reasons = comparability(&round, &out.iter().map(|m| &m.bundle).collect::<Vec<_>>());
     for (m, r) in out.iter_mut().zip(reasons) {
@@ -409,6 +433,7 @@ pub fn ingest(
     dir: &Path,
     bundles: &[Vec<u8>],
 ) -> Result<Vec<Result<Ingested, Vec<String>>>, Error> {
+    crate::phase::require(dir, &[Phase::Gathering], "taking in bundles")?;
     let round = load(dir)?;
     let mut order = ingested_order(dir)?;
     let mut outcomes = Vec::new();
@@ -450,23 +475,31 @@ pub struct Disclosed {
     pub attributed: usize,
     pub non_attributed: usize,
     pub withheld: usize,
-    /// Withheld, of high importance, and without a note.
+    /// Withheld, of high importance, and without a note the evaluator
+    /// accepted as a comment.
     pub flagged: usize,
+    /// Published wordings that await the evaluator's acceptance.
+    pub pending: usize,
+    /// The participant's final approval.
+    pub is_final: bool,
     pub approval: crate::disclosure::Approval,
     /// Signed with the participant's registered key (else recorded on the
     /// evaluator's word).
     pub signed: bool,
 }
 
-/// Takes a participant's decision file: it names a participant with a
+/// Takes a participant's proposed decisions: it names a participant with a
 /// bundle here, its signature (if any) is the participant's registered
 /// key's, and the disclosure policy accepts every decision against the
-/// claims of that bundle; then it is stored, sealed under the
-/// participant's key, as the file was given.
-/// `today` is the harness clock's date (YYYY-MM-DD): an approval dated
-/// after it, or before the round's window opens, is refused.
-pub fn disclose(dir: &Path, doc: &Value, today: &str) -> Result<Disclosed, Error> {
+/// participant's claims; then it is stored, sealed under the participant's
+/// key, as the file was given, and kept as a step of the negotiation. A
+/// final approval (`approval.final`) is refused while it publishes a
+/// wording the evaluator has not accepted; after it, nothing more is.
+/// The approval must be dated inside the round's clock: not after today
+/// (`when`), not before the disclosure phase began.
+pub fn disclose(dir: &Path, doc: &Value, when: crate::phase::When) -> Result<Disclosed, Error> {
     use crate::disclosure::{self, Attribution};
+    let phase = crate::phase::require(dir, &[Phase::Disclosure], "disclosure decisions")?;
     let participant = doc["participant"]
         .as_str()
         .filter(|p| !p.is_empty())
@@ -476,25 +509,32 @@ pub fn disclose(dir: &Path, doc: &Value, today: &str) -> Result<Disclosed, Error
         .into_iter()
         .find(|m| m.participant == participant)
         .ok_or_else(|| Error::NoBundle { participant: participant.clone() })?;
+    if let Some(date) = crate::negotiation::finalised(&member.negotiation) {
+        return Err(Error::Refused {
+            problems: vec![format!(
+                "{participant} finalised its approval on {date}: its decisions are settled"
+            )],
+        });
+    }
     let round = load(dir)?;
     let registered = registered_key(&round, &participant)?;
     let signed = disclosure::check_signature(doc, &registered)?;
+    let today = when.date();
     if let Some(date) =
         doc["approval"]["date"].as_str().filter(|d| bundle::questionnaire::is_date(d))
     {
-        let opened = round
-            .window
-            .as_deref()
-            .and_then(|w| w.split("..").next())
-            .filter(|d| bundle::questionnaire::is_date(d));
+        let phases = crate::phase::load(dir)?;
+        let opened = crate::phase::began(&phases, phase).map(str::to_owned).or_else(|| {
+            round.window.as_deref().and_then(|w| w.split("..").next()).map(str::to_owned)
+        });
         let mut problems = Vec::new();
         // Dates as YYYY-MM-DD order as text.
-        if date > today {
+        if date > today.as_str() {
             problems.push(format!("approval.date: {date} is after today ({today}): an approval is recorded once it is given"));
         }
-        if let Some(opened) = opened.filter(|o| date < *o) {
+        if let Some(opened) = opened.filter(|o| date < o.as_str()) {
             problems.push(format!(
-                "approval.date: {date} is before the round's window opened ({opened})"
+                "approval.date: {date} is before the round's disclosure phase began ({opened})"
             ));
         }
         if !problems.is_empty() {
@@ -502,10 +542,29 @@ pub fn disclose(dir: &Path, doc: &Value, today: &str) -> Result<Disclosed, Error
         }
     }
 
-    let claims = crate::claims::extract(&member.bundle);
+    let claims = crate::claims::of_member(&member);
     let decisions = disclosure::read(doc, &participant, &claims)?;
+    if decisions.approval.is_final {
+        let accepted = crate::negotiation::accepted(&member.negotiation, &claims);
+        let problems = crate::negotiation::unaccepted(doc, &accepted);
+        if !problems.is_empty() {
+            return Err(Error::Refused { problems });
+        }
+    }
+    let claim_digests = decisions
+        .claims
+        .keys()
+        .filter_map(|id| claims.iter().find(|c| &c.id == id))
+        .map(|c| (c.id.clone(), crate::negotiation::text_digest(&c.text)))
+        .collect();
     store_disclosure(dir, &participant, &serde_json::to_vec(doc).expect("JSON"))?;
-    let resolved = disclosure::resolve(&claims, Some(&decisions));
+    let step =
+        Step { kind: StepKind::Proposal, recorded: when.at, document: doc.clone(), claim_digests };
+    let mut negotiation = member.negotiation.clone();
+    crate::negotiation::append(dir, negotiation.clone(), step.clone())?;
+    negotiation.steps.push(step);
+    let accepted = crate::negotiation::accepted(&negotiation, &claims);
+    let resolved = disclosure::resolve(&claims, Some(&decisions), &accepted);
     let count = |a| resolved.iter().filter(|r| r.attribution == a).count();
     Ok(Disclosed {
         claims: claims.len(),
@@ -513,6 +572,8 @@ pub fn disclose(dir: &Path, doc: &Value, today: &str) -> Result<Disclosed, Error
         non_attributed: count(Attribution::NonAttributed),
         withheld: count(Attribution::Withheld),
         flagged: resolved.iter().filter(|r| r.flagged()).count(),
+        pending: resolved.iter().filter(|r| r.pending.is_some()).count(),
+        is_final: decisions.approval.is_final,
         approval: decisions.approval,
         signed,
         participant,
@@ -535,12 +596,34 @@ pub fn exit(dir: &Path, participant: &str) -> Result<(), Error> {
     if round.participants.len() == known.len() {
         return Err(Error::UnknownParticipant { participant: participant.into(), known });
     }
+    if let Some(date) = crate::negotiation::finalised(&crate::negotiation::load(dir, participant)?)
+    {
+        return Err(Error::Refused {
+            problems: vec![format!(
+                "{participant} finalised its approval on {date}: a silent exit is open only before a participant's final approval"
+            )],
+        });
+    }
     sealed::destroy(dir, participant)?;
+    crate::analysis::forget(dir, participant)?;
     write_json(&dir.join("round.json"), &round)?;
     let order: Vec<String> =
         ingested_order(dir)?.into_iter().filter(|p| p != participant).collect();
     write_order(dir, &order)?;
     record(dir, &members(dir)?)?;
+    // A draft circulated before the exit held the leaver's part: it is
+    // deleted, and a new one must go out before publication.
+    let drafts = dir.join("drafts");
+    match std::fs::remove_dir_all(&drafts) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::Io { path: drafts, source: e });
+        }
+        _ => {}
+    }
+    let mut phases = crate::phase::load(dir)?;
+    if phases.draft.take().is_some() {
+        crate::phase::write(dir, &phases)?;
+    }
     clear_reports(dir).map(drop)
 }
 

@@ -9,16 +9,24 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod analysis;
 pub mod claims;
 pub mod disclosure;
 mod error;
 pub mod folder;
+pub mod merkle;
+pub mod negotiation;
+pub mod phase;
 pub mod pool;
+pub mod public;
 pub mod render;
 pub mod report;
 pub mod sealed;
+mod sections;
 #[cfg(test)]
 mod testing;
+pub mod thread;
 
 pub use error::Error;
 pub use folder::{
@@ -33,4 +41,14 @@ pub fn random_seed() -> Result<u64, Error> {
     ring::rand::SystemRandom::new().fill(&mut b).map_err(|_| Error::Randomness)?;
     // Kept below 2^53 so that every JSON reader reads it exactly.
     Ok(u64::from_le_bytes(b) >> 11)
+}
+
+/// SHA-256 of some bytes, as `sha256:` and hex.
+pub fn digest(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut out = String::from("sha256:");
+    for b in Sha256::digest(bytes) {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
 }

@@ -97,7 +97,7 @@ fn public_headline(r: &Public) -> Vec<String> {
     }
     if let Some(i) = &r.incidents {
         out.push(format!(
-            "Incidents published: {} (Appendix C); {} more not published.",
+            "Incidents published: {} (Appendix D); {} more not published.",
             i.incidents.len(),
             i.not_shown.values().sum::<u64>()
         ));
@@ -475,7 +475,21 @@ fn status(c: &Resolved) -> String {
         status = format!("no decision yet ({status})");
     }
     if let Some(n) = &c.note {
-        status += &format!("; note: {n}");
+        let accepted = if c.note_accepted {
+            "accepted by the evaluator as a comment"
+        } else {
+            "not accepted as a comment yet"
+        };
+        status += &format!("; note ({accepted}): {n}");
+    }
+    if let Some(why) = &c.pending {
+        status += &format!("; pending: {why}");
+    }
+    if let Some(why) = &c.claim.importance_reason {
+        status += &format!("; importance set by the evaluator: {why}");
+    }
+    if let Some(why) = &c.claim.privileged {
+        status += &format!("; privileged transcript: {why}");
     }
     if c.claim.non_redactable.is_some() {
         status += "; not redactable";
@@ -486,9 +500,14 @@ fn status(c: &Resolved) -> String {
     status
 }
 
+/// A self-reported claim's verification, as a suffix.
+fn checked(c: &PublicClaim) -> String {
+    c.verification.map(|v| format!(" ({} by the evaluator)", v.name())).unwrap_or_default()
+}
+
 fn claims_md(out: &mut String, claims: &[PublicClaim]) {
     for c in claims {
-        let _ = writeln!(out, "- **{}** · {}", c.importance.name(), c.text);
+        let _ = writeln!(out, "- **{}** · {}{}", c.importance.name(), c.text, checked(c));
     }
 }
 
@@ -518,21 +537,28 @@ fn comparability_md(out: &mut String, rows: &[Comparability]) {
 }
 
 pub fn public_markdown(r: &Public) -> String {
+    use crate::sections;
     let mut out = String::from("# Perimeter round: public report\n\n");
     let _ = writeln!(out, "{}\n", header_line(&r.header));
     for line in public_headline(r) {
         let _ = writeln!(out, "> {line}\n>");
     }
     out.push('\n');
-    out.push_str("## Pooled figures\n\n");
-    match &r.pooled {
-        Some(p) => pooled_md(&mut out, p),
-        None => out
-            .push_str("Fewer than two participants' results are comparable: nothing is pooled.\n"),
+    out.push_str(&sections::markdown(&sections::public_front(&r.pilot)));
+    out.push_str("\n## Redactions\n\n");
+    for n in &r.noted_redactions {
+        let _ = writeln!(
+            out,
+            "- A high-importance claim ({}) was withheld. What may be said of it: {}",
+            n.topic, n.note
+        );
     }
-    out.push_str("\n## Comparability\n\n");
-    comparability_md(&mut out, &r.comparability);
-    out.push_str("\n## Appendix A: attributed claims\n\n");
+    if !r.noted_redactions.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "**Redaction summary statement.** {}", r.redaction_summary);
+    out.push_str(&sections::markdown(&sections::appendix_a(&r.pilot)));
+    out.push_str("\n## Appendix B: attributed claims\n\n");
     if r.attributed.is_empty() {
         out.push_str("None.\n");
     }
@@ -548,36 +574,38 @@ pub fn public_markdown(r: &Public) -> String {
         out.push('\n');
     }
     out.push_str(
-        "\n## Appendix B: non-attributed claims\n\nIn randomized order, without provenance.\n\n",
+        "\n## Appendix C: non-attributed claims\n\nIn randomized order, without provenance.\n\n",
     );
     if r.non_attributed.is_empty() {
         out.push_str("None.\n");
     }
     claims_md(&mut out, &r.non_attributed);
-    if let Some(p) = &r.incidents {
-        let _ = writeln!(out, "\n## Appendix C: incidents\n\n{INCIDENTS_HELP}\n");
-        if p.incidents.is_empty() {
-            out.push_str("None published.\n");
-        } else {
-            table_md(&mut out, &INCIDENT_COLUMNS, &incident_rows(p));
+    let _ = writeln!(out, "\n## Appendix D: incidents\n");
+    match &r.incidents {
+        None => out.push_str("No participant's bundle holds incidents.\n"),
+        Some(p) => {
+            let _ = writeln!(out, "{INCIDENTS_HELP}\n");
+            if p.incidents.is_empty() {
+                out.push_str("None published.\n");
+            } else {
+                table_md(&mut out, &INCIDENT_COLUMNS, &incident_rows(p));
+            }
+            let line = not_shown(p);
+            if !line.is_empty() {
+                let _ = writeln!(out, "\n{line}");
+            }
         }
-        let line = not_shown(p);
-        if !line.is_empty() {
-            let _ = writeln!(out, "\n{line}");
-        }
     }
-    out.push_str("\n## Redactions\n\n");
-    for n in &r.noted_redactions {
-        let _ = writeln!(
-            out,
-            "- A high-importance claim ({}) was withheld. What may be said of it: {}",
-            n.topic, n.note
-        );
+    out.push_str("\n## Appendix E: evaluations\n\n### Pooled figures\n\n");
+    match &r.pooled {
+        Some(p) => pooled_md(&mut out, p),
+        None => out
+            .push_str("Fewer than two participants' results are comparable: nothing is pooled.\n"),
     }
-    if !r.noted_redactions.is_empty() {
-        out.push('\n');
-    }
-    let _ = writeln!(out, "**Redaction summary statement.** {}", r.redaction_summary);
+    out.push_str("\n### Comparability\n\n");
+    comparability_md(&mut out, &r.comparability);
+    out.push_str(&sections::markdown(&sections::appendix_e(&r.pilot)));
+    out.push_str(&sections::markdown(&sections::appendix_f(&r.pilot)));
     out
 }
 
@@ -657,6 +685,7 @@ pub fn private_markdown(r: &Private) -> String {
         out.push_str("\n## Your incidents\n\nAs your bundle signed them: each is a claim below, published only as you decide and never when withheld or for the evaluator only.\n\n");
         table_md(&mut out, &OWN_INCIDENT_COLUMNS, &own_incident_rows(&r.incidents));
     }
+    out.push_str(&crate::sections::markdown(&crate::sections::private_process(r)));
     let _ = write!(
         out,
         "\n## Claims\n\n{CLAIMS_HELP} Decisions go in a `perimeter.disclosure/1` file with your written approval: `{}.disclosure.json`, beside this report, holds them as they stand.\n\n",
@@ -740,7 +769,13 @@ fn page(title: &str, body: &str) -> String {
 fn claims_html(out: &mut String, claims: &[PublicClaim]) {
     out.push_str("<ul>");
     for c in claims {
-        let _ = write!(out, "<li><b>{}</b> · {}</li>", c.importance.name(), inline(&c.text));
+        let _ = write!(
+            out,
+            "<li><b>{}</b> · {}{}</li>",
+            c.importance.name(),
+            inline(&c.text),
+            esc(&checked(c))
+        );
     }
     out.push_str("</ul>\n");
 }
@@ -780,7 +815,63 @@ pub fn public_html(r: &Public) -> String {
         let _ = write!(b, "<p>{}</p>", esc(&line));
     }
     b.push_str("</div>\n");
-    b.push_str("<h2>Pooled figures</h2>\n");
+    b.push_str(&crate::sections::html(&crate::sections::public_front(&r.pilot)));
+    b.push_str("<h2>Redactions</h2>\n");
+    if !r.noted_redactions.is_empty() {
+        b.push_str("<ul>");
+        for n in &r.noted_redactions {
+            let _ = write!(
+                b,
+                "<li>A high-importance claim ({}) was withheld. What may be said of it: {}</li>",
+                esc(&n.topic),
+                esc(&n.note)
+            );
+        }
+        b.push_str("</ul>\n");
+    }
+    let _ = writeln!(
+        b,
+        "<blockquote><b>Redaction summary statement.</b> {}</blockquote>",
+        esc(&r.redaction_summary)
+    );
+    b.push_str(&crate::sections::html(&crate::sections::appendix_a(&r.pilot)));
+    b.push_str("<h2>Appendix B: attributed claims</h2>\n");
+    if r.attributed.is_empty() {
+        b.push_str("<p>None.</p>\n");
+    }
+    for a in &r.attributed {
+        let _ = writeln!(
+            b,
+            "<h3>{}</h3><p>Approved in writing on {}{}.</p>",
+            esc(&a.participant),
+            esc(&a.approved),
+            how_approved(a.signed)
+        );
+        claims_html(&mut b, &a.claims);
+    }
+    b.push_str("<h2>Appendix C: non-attributed claims</h2>\n<p>In randomized order, without provenance.</p>\n");
+    if r.non_attributed.is_empty() {
+        b.push_str("<p>None.</p>\n");
+    } else {
+        claims_html(&mut b, &r.non_attributed);
+    }
+    b.push_str("<h2>Appendix D: incidents</h2>\n");
+    match &r.incidents {
+        None => b.push_str("<p>No participant's bundle holds incidents.</p>\n"),
+        Some(p) => {
+            let _ = writeln!(b, "<p>{}</p>", esc(INCIDENTS_HELP));
+            if p.incidents.is_empty() {
+                b.push_str("<p>None published.</p>\n");
+            } else {
+                table_html(&mut b, &INCIDENT_COLUMNS, &incident_rows(p));
+            }
+            let line = not_shown(p);
+            if !line.is_empty() {
+                let _ = writeln!(b, "<p>{}</p>", esc(&line));
+            }
+        }
+    }
+    b.push_str("<h2>Appendix E: evaluations</h2>\n<h3>Pooled figures</h3>\n");
     match &r.pooled {
         Some(p) => {
             let _ = writeln!(b, "<p>{}</p>", esc(&pooled_intro(p)));
@@ -844,58 +935,10 @@ pub fn public_html(r: &Public) -> String {
             "<p>Fewer than two participants' results are comparable: nothing is pooled.</p>\n",
         ),
     }
-    b.push_str("<h2>Comparability</h2>\n");
+    b.push_str("<h3>Comparability</h3>\n");
     comparability_html(&mut b, &r.comparability);
-    b.push_str("<h2>Appendix A: attributed claims</h2>\n");
-    if r.attributed.is_empty() {
-        b.push_str("<p>None.</p>\n");
-    }
-    for a in &r.attributed {
-        let _ = writeln!(
-            b,
-            "<h3>{}</h3><p>Approved in writing on {}{}.</p>",
-            esc(&a.participant),
-            esc(&a.approved),
-            how_approved(a.signed)
-        );
-        claims_html(&mut b, &a.claims);
-    }
-    b.push_str("<h2>Appendix B: non-attributed claims</h2>\n<p>In randomized order, without provenance.</p>\n");
-    if r.non_attributed.is_empty() {
-        b.push_str("<p>None.</p>\n");
-    } else {
-        claims_html(&mut b, &r.non_attributed);
-    }
-    if let Some(p) = &r.incidents {
-        let _ = writeln!(b, "<h2>Appendix C: incidents</h2>\n<p>{}</p>", esc(INCIDENTS_HELP));
-        if p.incidents.is_empty() {
-            b.push_str("<p>None published.</p>\n");
-        } else {
-            table_html(&mut b, &INCIDENT_COLUMNS, &incident_rows(p));
-        }
-        let line = not_shown(p);
-        if !line.is_empty() {
-            let _ = writeln!(b, "<p>{}</p>", esc(&line));
-        }
-    }
-    b.push_str("<h2>Redactions</h2>\n");
-    if !r.noted_redactions.is_empty() {
-        b.push_str("<ul>");
-        for n in &r.noted_redactions {
-            let _ = write!(
-                b,
-                "<li>A high-importance claim ({}) was withheld. What may be said of it: {}</li>",
-                esc(&n.topic),
-                esc(&n.note)
-            );
-        }
-        b.push_str("</ul>\n");
-    }
-    let _ = writeln!(
-        b,
-        "<blockquote><b>Redaction summary statement.</b> {}</blockquote>",
-        esc(&r.redaction_summary)
-    );
+    b.push_str(&crate::sections::html(&crate::sections::appendix_e(&r.pilot)));
+    b.push_str(&crate::sections::html(&crate::sections::appendix_f(&r.pilot)));
     page("Perimeter round: public report", &b)
 }
 
@@ -957,6 +1000,7 @@ pub fn private_html(r: &Private) -> String {
         b.push_str("<h2>Your incidents</h2>\n<p>As your bundle signed them: each is a claim below, published only as you decide and never when withheld or for the evaluator only.</p>\n");
         table_html(&mut b, &OWN_INCIDENT_COLUMNS, &own_incident_rows(&r.incidents));
     }
+    b.push_str(&crate::sections::html(&crate::sections::private_process(r)));
     let _ = writeln!(
         b,
         "<h2>Claims</h2>\n<p>{} Decisions go in a <code>perimeter.disclosure/1</code> file with your written approval: <code>{}.disclosure.json</code>, beside this report, holds them as they stand.</p>",

@@ -54,6 +54,7 @@ fn public_claim(r: &Resolved) -> PublicClaim {
         topic: r.claim.topic.clone(),
         importance: r.claim.importance,
         text: r.final_text.clone(),
+        verification: r.claim.verification.as_ref().map(|v| v.status),
     }
 }
 
@@ -95,11 +96,18 @@ pub fn decision_template(private: &Private) -> Decisions {
                 attribution: c.attribution,
                 note: c.note.clone(),
                 text: (c.final_text != c.claim.text).then(|| c.final_text.clone()),
+                approve_transcript: c.claim.privileged.is_some()
+                    && c.attribution != Attribution::Withheld,
             };
             (c.claim.id.clone(), d)
         })
         .collect();
-    let blank = || Approval { by: String::new(), date: String::new(), statement: String::new() };
+    let blank = || Approval {
+        by: String::new(),
+        date: String::new(),
+        statement: String::new(),
+        is_final: false,
+    };
     Decisions {
         format: disclosure::FORMAT.into(),
         participant: private.participant.clone(),
@@ -133,14 +141,30 @@ fn unseen_everywhere(resolved: &[(&Member, Option<Signed>, Vec<Resolved>)]) -> O
             shared.join(", ")
         ),
     };
-    Some(PublicClaim { topic: "no_labels".into(), importance: Importance::Low, text })
+    Some(PublicClaim {
+        topic: "no_labels".into(),
+        importance: Importance::Low,
+        text,
+        verification: None,
+    })
 }
 
 /// A participant's decisions, and whether its registered key signed them.
 type Signed = (Decisions, bool);
 
-/// Builds every report of a round from its `round.json` and members.
+/// Builds every report of a round from its `round.json` and members alone.
 pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
+    build_with(round, members, &crate::public::Process::default())
+}
+
+/// Builds every report of a round from its `round.json`, its members, and
+/// what the round holds beyond them: phases, the evaluator's public
+/// analysis and its runs on public models.
+pub fn build_with(
+    round: &RoundFile,
+    members: &[Member],
+    process: &crate::public::Process,
+) -> Result<Reports, Error> {
     let seed = round.seed;
     let header = Header {
         protocol: round.protocol.clone(),
@@ -156,8 +180,15 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
     let pooled = (comparable.len() >= MIN_PARTICIPANTS).then(|| pool::pool(&comparable, seed));
     let mut warnings = Vec::new();
     let mut resolved: Vec<(&Member, Option<Signed>, Vec<Resolved>)> = Vec::new();
+    let public_runs: Vec<String> =
+        process.public_runs.runs.iter().map(|r| r.name.clone()).collect();
+    let problems: Vec<String> =
+        members.iter().flat_map(|m| claims::check_analysis(m, &public_runs)).collect();
+    if !problems.is_empty() {
+        return Err(Error::Analysis { problems });
+    }
     for m in members {
-        let claims = claims::extract(&m.bundle);
+        let claims = claims::of_member(m);
         let decisions = match &m.disclosure {
             Some(doc) => {
                 let stale = |e: Error| {
@@ -182,7 +213,16 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
                 None
             }
         };
-        let r = disclosure::resolve(&claims, decisions.as_ref().map(|(d, _)| d));
+        let accepted = crate::negotiation::accepted(&m.negotiation, &claims);
+        let r = disclosure::resolve(&claims, decisions.as_ref().map(|(d, _)| d), &accepted);
+        for c in r.iter().filter(|c| c.pending.is_some()) {
+            warnings.push(format!(
+                "{}: {} is unpublished: {}",
+                m.participant,
+                c.claim.id,
+                c.pending.as_deref().unwrap_or_default()
+            ));
+        }
         for c in r.iter().filter(|c| c.flagged()) {
             warnings.push(format!(
                 "{}: {} ({}, high importance) is withheld without comment; the redaction summary statement says so",
@@ -225,7 +265,9 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
         noted.extend(
             r.iter()
                 .filter(|c| {
-                    c.attribution == Attribution::Withheld && c.claim.importance == Importance::High
+                    c.attribution == Attribution::Withheld
+                        && c.claim.importance == Importance::High
+                        && c.note_accepted
                 })
                 .filter_map(|c| {
                     c.note.as_ref().map(|note| NotedRedaction {
@@ -274,6 +316,7 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
             approval: decisions.as_ref().map(|(d, _)| d.approval.clone()),
             approval_signed: decisions.as_ref().is_some_and(|(_, signed)| *signed),
             redaction_summary: redaction_summary.clone(),
+            process: private_process(m, process),
         }
     };
     // Each private report bootstraps the other participants' pooled rates
@@ -295,6 +338,15 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
     let mut table: Vec<Comparability> =
         members.iter().map(|m| Comparability { scaffold: None, ..comparability(m) }).collect();
     table.sort_by(|a, b| a.participant.cmp(&b.participant));
+    let by_member: Vec<(&Member, Vec<Resolved>)> =
+        resolved.iter().map(|(m, _, r)| (*m, r.clone())).collect();
+    if let Some((a, _)) = &process.public {
+        let problems = crate::public::check(a, &by_member, false);
+        if !problems.is_empty() {
+            return Err(Error::Analysis { problems });
+        }
+    }
+    let pilot = crate::public::sections(process, members, &by_member);
     Ok(Reports {
         public: Public {
             format: FORMAT.into(),
@@ -307,13 +359,103 @@ pub fn build(round: &RoundFile, members: &[Member]) -> Result<Reports, Error> {
             noted_redactions: noted,
             redaction_summary,
             incidents,
+            pilot,
         },
         private,
         warnings,
     })
 }
 
-/// Appendix C: every incident whose claim a participant published, named
+/// A private report's process part: the model shared, the evaluator's runs
+/// on it as rates, the thread (without the signed copies), the analysis,
+/// and the negotiation so far.
+fn private_process(m: &Member, process: &crate::public::Process) -> formats::round::PrivateProcess {
+    use formats::process::StepKind;
+    use formats::round::{EvaluationFigure, NegotiationLine, PrivateProcess};
+    let evaluations = m
+        .evidence
+        .runs
+        .iter()
+        .map(|r| {
+            let g = pool::group(&r.episodes);
+            let mut rows: Vec<ContextRow> = g
+                .classes
+                .iter()
+                .map(|(c, rate)| ContextRow {
+                    class: c.to_string(),
+                    own: rate.clone(),
+                    others: None,
+                })
+                .collect();
+            rows.push(ContextRow { class: "usefulness".into(), own: g.usefulness, others: None });
+            EvaluationFigure {
+                run: r.name.clone(),
+                model: r.model.clone(),
+                counted: g.counted,
+                excluded: g.excluded,
+                rows,
+                stages: pool::stages(&[r.episodes.as_slice()]),
+                reasoning_retained: r.reasoning_retained,
+            }
+        })
+        .collect();
+    let negotiation = m
+        .negotiation
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let d = &s.document;
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+            let (by, date, summary) = match s.kind {
+                StepKind::Proposal => {
+                    let n = d["claims"].as_object().map_or(0, |c| c.len());
+                    let reworded = d["claims"]
+                        .as_object()
+                        .map_or(0, |c| c.values().filter(|x| !x["text"].is_null()).count());
+                    let fin = if d["approval"]["final"] == true { "final approval: " } else { "" };
+                    (
+                        text(&d["approval"]["by"]),
+                        text(&d["approval"]["date"]),
+                        format!("{fin}decisions on {n} claims, {reworded} reworded"),
+                    )
+                }
+                StepKind::Response => {
+                    let mut parts = Vec::new();
+                    for (id, c) in d["claims"].as_object().into_iter().flatten() {
+                        for field in ["text", "note"] {
+                            if let Some(v) = c[field].as_str() {
+                                parts.push(format!("{id} {field}: {v}"));
+                            }
+                        }
+                        if !c["counter"].is_null() {
+                            parts.push(format!("{id}: counter-wording"));
+                        }
+                    }
+                    (text(&d["by"]), text(&d["date"]), parts.join("; "))
+                }
+            };
+            NegotiationLine { n: i as u64 + 1, kind: s.kind, by, date, summary }
+        })
+        .collect();
+    let mut thread = m.thread.entries.clone();
+    for e in &mut thread {
+        e.signed = None;
+        e.recorded = None;
+    }
+    PrivateProcess {
+        phase: process.phases.as_ref().map(crate::phase::current),
+        access: m.access.clone(),
+        evaluations,
+        thread,
+        analysis: m.analysis.as_ref().map(|(a, _)| a.clone()),
+        analysis_digest: m.analysis.as_ref().map(|(_, d)| d.clone()),
+        negotiation,
+        finalised: crate::negotiation::finalised(&m.negotiation).is_some(),
+    }
+}
+
+/// Appendix D: every incident whose claim a participant published, named
 /// for it when attributed, numbered `INC-NNN` in an order drawn from the
 /// round's seed and the incident's text alone; the rest counted by why.
 fn pooled_incidents(
@@ -373,23 +515,106 @@ fn pooled_incidents(
     Some(Pooled { format: POOLED_FORMAT.into(), incidents: shown, not_shown })
 }
 
+/// What the round holds beyond its bundles, read from its folder.
+pub fn process(dir: &std::path::Path) -> Result<crate::public::Process, Error> {
+    Ok(crate::public::Process {
+        phases: Some(crate::phase::load(dir)?),
+        public: crate::analysis::public(dir)?,
+        public_runs: crate::access::evidence(dir, None)?,
+    })
+}
+
+/// Every item the public report publishes, in report order, for the
+/// Merkle commitment.
+fn published_items(p: &Public) -> Vec<(String, serde_json::Value)> {
+    use serde_json::{json, to_value};
+    fn v<T: serde::Serialize>(x: &T) -> serde_json::Value {
+        to_value(x).expect("report parts serialize")
+    }
+    let mut items: Vec<(String, serde_json::Value)> =
+        vec![("redaction_summary".into(), json!(p.redaction_summary))];
+    let mut each = |kind: &str, list: Vec<serde_json::Value>| {
+        items.extend(list.into_iter().map(|x| (kind.to_owned(), x)));
+    };
+    let s = &p.pilot;
+    each("key_fact", s.key_facts.iter().map(v).collect());
+    each("conclusion", s.conclusions.iter().map(|x| json!(x)).collect());
+    each("assessment", s.assessment.iter().map(v).collect());
+    each("evidence", s.evidence.iter().map(v).collect());
+    each("ladder", s.ladder.iter().map(v).collect());
+    each("stage", s.stages.iter().map(v).collect());
+    each("frontier", s.frontier.iter().map(v).collect());
+    each("aef1", s.aef1.iter().map(v).collect());
+    each("comparability", p.comparability.iter().map(v).collect());
+    each("pooled", p.pooled.iter().map(v).collect());
+    for a in &p.attributed {
+        each(
+            "attributed_claim",
+            a.claims
+                .iter()
+                .map(|c| json!({"participant": a.participant, "approved": a.approved, "claim": to_value(c).expect("JSON")}))
+                .collect(),
+        );
+    }
+    each("non_attributed_claim", p.non_attributed.iter().map(v).collect());
+    each("noted_redaction", p.noted_redactions.iter().map(v).collect());
+    each("incident", p.incidents.iter().flat_map(|i| &i.incidents).map(v).collect());
+    if !s.non_participants.is_empty() {
+        each("non_participants", vec![json!(s.non_participants)]);
+    }
+    each("external_review", s.external_review.iter().map(|x| json!(x)).collect());
+    items
+}
+
 /// Builds a round's reports and writes them into `DIR/reports`, replacing
 /// what was there (a private report of someone no longer in the round must
-/// not survive a rewrite): `public.{json,md,html}`, and per participant
-/// `private/<id>.{json,md,html}` with its `<id>.disclosure.json` template.
-/// Returns the reports and the folder.
-pub fn write(dir: &std::path::Path) -> Result<(Reports, std::path::PathBuf), Error> {
+/// not survive a rewrite): `public.{json,md,html}` with `public.items.json`
+/// (every published item and its audit path to the report's Merkle root),
+/// and per participant `private/<id>.{json,md,html}` with its
+/// `<id>.disclosure.json` template. Records the versions of the
+/// evaluator's analysis files it was built from. Once the round has
+/// published, a rewrite must give the published report exactly.
+pub fn write(
+    dir: &std::path::Path,
+    when: crate::phase::When,
+) -> Result<(Reports, std::path::PathBuf), Error> {
     use crate::render;
-    let reports = build(&crate::load(dir)?, &crate::members(dir)?)?;
-    let out = crate::clear_reports(dir)?;
-    let private = out.join("private");
-    std::fs::create_dir_all(&private).map_err(Error::io(&private))?;
+    let members = crate::members(dir)?;
+    let process = process(dir)?;
+    let mut reports = build_with(&crate::load(dir)?, &members, &process)?;
+    let (commitment, items) = crate::merkle::commit(published_items(&reports.public));
+    reports.public.pilot.merkle = Some(commitment);
     fn json<T: serde::Serialize>(v: &T) -> String {
         serde_json::to_string_pretty(v).expect("reports serialize") + "\n"
     }
+    let public_json = json(&reports.public);
+    if let Some(published) = process.phases.as_ref().and_then(|p| p.published.as_ref())
+        && crate::digest(public_json.as_bytes()) != published.digest
+    {
+        return Err(Error::Refused {
+            problems: vec![format!(
+                "the round published its report on {} ({}); what the round holds now gives another, and a published report is final",
+                published.on, published.digest
+            )],
+        });
+    }
+    let mut used: Vec<(&str, u32, &str)> = members
+        .iter()
+        .filter_map(|m| {
+            m.analysis.as_ref().map(|(a, d)| (m.participant.as_str(), a.version, d.as_str()))
+        })
+        .collect();
+    if let Some((a, d)) = &process.public {
+        used.push(("public", a.version, d));
+    }
+    crate::analysis::record(dir, &used, &when.date())?;
+    let out = crate::clear_reports(dir)?;
+    let private = out.join("private");
+    std::fs::create_dir_all(&private).map_err(Error::io(&private))?;
     let put =
         |path: std::path::PathBuf, text: String| crate::write_atomic(&path, text.as_bytes(), 0o644);
-    put(out.join("public.json"), json(&reports.public))?;
+    put(out.join("public.json"), public_json)?;
+    put(out.join("public.items.json"), json(&items))?;
     put(out.join("public.md"), render::public_markdown(&reports.public))?;
     put(out.join("public.html"), render::public_html(&reports.public))?;
     if let Some(pooled) = &reports.public.incidents {
@@ -403,6 +628,147 @@ pub fn write(dir: &std::path::Path) -> Result<(Reports, std::path::PathBuf), Err
         put(base.with_extension("disclosure.json"), json(&decision_template(p)))?;
     }
     Ok((reports, out))
+}
+
+fn circulated(
+    dir: &std::path::Path,
+    when: crate::phase::When,
+) -> Result<formats::process::Circulated, Error> {
+    let bytes = std::fs::read(dir.join("reports").join("public.json"))
+        .map_err(Error::io(dir.join("reports").join("public.json")))?;
+    let p: Public = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+        path: dir.join("reports/public.json"),
+        message: e.to_string(),
+    })?;
+    Ok(formats::process::Circulated {
+        on: when.date(),
+        digest: crate::digest(&bytes),
+        merkle_root: p.pilot.merkle.map(|m| m.root).unwrap_or_default(),
+    })
+}
+
+/// The problems that keep the public report from going out: what the
+/// evaluator wrote must be complete.
+fn publishable(dir: &std::path::Path, members: &[Member]) -> Result<Vec<String>, Error> {
+    let Some((a, _)) = crate::analysis::public(dir)? else {
+        return Ok(vec![format!(
+            "{}: the evaluator's part of the public report is not written (key facts, assessment, ladder, AEF-1: see docs/round-format.md)",
+            crate::analysis::path(dir, "public").display()
+        )]);
+    };
+    let round = crate::load(dir)?;
+    // Its references, and the analyses', hold.
+    build_with(&round, members, &process(dir)?)?;
+    let resolved: Vec<(&Member, Vec<Resolved>)> = members
+        .iter()
+        .map(|m| {
+            let claims = claims::of_member(m);
+            let accepted = crate::negotiation::accepted(&m.negotiation, &claims);
+            let d = m
+                .disclosure
+                .as_ref()
+                .and_then(|d| disclosure::read(d, &m.participant, &claims).ok());
+            (m, disclosure::resolve(&claims, d.as_ref(), &accepted))
+        })
+        .collect();
+    Ok(crate::public::check(&a, &resolved, true))
+}
+
+/// Circulates the draft public report: writes the reports, copies the
+/// public one to `drafts/<date>/`, and records the day and its digest.
+/// Participants get it with no right to approve it; the round publishes
+/// no sooner than its notice after.
+pub fn draft(
+    dir: &std::path::Path,
+    when: crate::phase::When,
+) -> Result<(Reports, std::path::PathBuf), Error> {
+    use formats::process::Phase;
+    crate::phase::require(dir, &[Phase::Disclosure], "circulating the draft public report")?;
+    let problems = publishable(dir, &crate::members(dir)?)?;
+    if !problems.is_empty() {
+        return Err(Error::Analysis { problems });
+    }
+    let (reports, out) = write(dir, when)?;
+    let folder = dir.join("drafts").join(when.date());
+    std::fs::create_dir_all(&folder).map_err(Error::io(&folder))?;
+    for name in ["public.json", "public.md", "public.html", "public.items.json"] {
+        let bytes = std::fs::read(out.join(name)).map_err(Error::io(out.join(name)))?;
+        crate::write_atomic(&folder.join(name), &bytes, 0o644)?;
+    }
+    let mut phases = crate::phase::load(dir)?;
+    phases.draft = Some(circulated(dir, when)?);
+    crate::phase::write(dir, &phases)?;
+    Ok((reports, folder))
+}
+
+/// Moves the round to its next phase, when its conditions hold:
+/// evaluation needs a bundle; disclosure needs a private report for every
+/// participant; publication needs every participant's final approval, a
+/// complete public part, and the draft circulated at least the round's
+/// notice before today. Publishing writes the final reports and records
+/// their digest.
+pub fn advance(
+    dir: &std::path::Path,
+    to: formats::process::Phase,
+    when: crate::phase::When,
+) -> Result<formats::process::Phases, Error> {
+    use formats::process::Phase;
+    let members = crate::members(dir)?;
+    let mut problems = Vec::new();
+    match to {
+        Phase::Evaluation if members.is_empty() => {
+            problems.push("no bundle has been taken in".to_owned())
+        }
+        Phase::Disclosure => {
+            for m in &members {
+                let report =
+                    dir.join("reports").join("private").join(format!("{}.json", m.participant));
+                if !report.exists() {
+                    problems.push(format!(
+                        "{} has no private report yet (`perimeter round report`)",
+                        m.participant
+                    ));
+                }
+            }
+        }
+        Phase::Publication => {
+            for m in &members {
+                if crate::negotiation::finalised(&m.negotiation).is_none() {
+                    problems.push(format!("{} has not finalised its approval", m.participant));
+                }
+            }
+            problems.extend(publishable(dir, &members)?);
+        }
+        _ => {}
+    }
+    let today = when.date();
+    let phases = crate::phase::advance(dir, to, when, |p| {
+        if to == Phase::Publication {
+            match &p.draft {
+                None => problems.push(
+                    "no draft was circulated (`perimeter round draft`): participants see the report before it is published".into(),
+                ),
+                Some(d) => {
+                    let days = crate::phase::days_between(&d.on, &today).unwrap_or(0);
+                    if days < i64::from(p.draft_notice_days) {
+                        problems.push(format!(
+                            "the draft went out on {} ({days} days ago); the round gives participants {} days' notice",
+                            d.on, p.draft_notice_days
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    })?;
+    if to != Phase::Publication {
+        return Ok(phases);
+    }
+    write(dir, when)?;
+    let mut phases = crate::phase::load(dir)?;
+    phases.published = Some(circulated(dir, when)?);
+    crate::phase::write(dir, &phases)?;
+    Ok(phases)
 }
 
 #[cfg(test)]
@@ -428,6 +794,11 @@ mod tests {
             ),
             incomparable: vec![],
             disclosure: None,
+            access: None,
+            evidence: Default::default(),
+            thread: Default::default(),
+            analysis: None,
+            negotiation: Default::default(),
         }
     }
 

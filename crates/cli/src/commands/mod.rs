@@ -37,7 +37,7 @@ use keys_cmd::*;
 use monitor_cmd::*;
 use report_cmd::*;
 use round_cmd::*;
-pub(crate) use round_cmd::{disclose, write_reports};
+pub(crate) use round_cmd::{disclose, now, write_reports};
 pub(crate) use run_cmd::run_config;
 use run_cmd::*;
 use scan_cmd::*;
@@ -58,6 +58,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             participants,
             window,
             seed,
+            draft_notice_days,
             format,
         }) => round_init(
             &dir,
@@ -65,7 +66,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             &suite_digest,
             &participants,
             window.as_deref(),
-            seed,
+            (seed, draft_notice_days),
             format,
         ),
         Command::Round(RoundCommand::Ingest { dir, bundles, format }) => {
@@ -75,6 +76,39 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             round_disclose(&dir, &decisions, format)
         }
         Command::Round(RoundCommand::Report { dir, format }) => round_report(&dir, format),
+        Command::Round(RoundCommand::Advance { dir, phase, format }) => {
+            round_advance(&dir, &phase, format)
+        }
+        Command::Round(RoundCommand::Access { dir, record, format }) => {
+            round_access(&dir, &record, format)
+        }
+        Command::Round(RoundCommand::Evaluate {
+            dir,
+            run,
+            name,
+            participant,
+            public: _,
+            format,
+        }) => round_evaluate(&dir, &run, &name, participant.as_deref(), format),
+        Command::Round(RoundCommand::Ask {
+            dir,
+            participant,
+            question,
+            by,
+            text,
+            attendees,
+            format,
+        }) => round_ask(&dir, &participant, &question, &by, &text, attendees, format),
+        Command::Round(RoundCommand::Reply { dir, entry, format }) => {
+            round_reply(&dir, &entry, format)
+        }
+        Command::Round(RoundCommand::Respond { dir, response, format }) => {
+            round_respond(&dir, &response, format)
+        }
+        Command::Round(RoundCommand::Draft { dir, format }) => round_draft(&dir, format),
+        Command::Round(RoundCommand::CheckItems { items, root, index }) => {
+            round_check_items(&items, root.as_deref(), index)
+        }
         Command::Round(RoundCommand::Exit { dir, participant, format }) => {
             round_exit(&dir, &participant, format)
         }

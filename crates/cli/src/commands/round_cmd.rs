@@ -8,7 +8,7 @@ pub(super) fn round_init(
     suite_digest: &str,
     participants: &[String],
     window: Option<&str>,
-    seed: Option<u64>,
+    (seed, notice_days): (Option<u64>, u32),
     format: Format,
 ) -> Result<ExitCode, Failure> {
     if dir.join("round.json").exists() {
@@ -34,6 +34,7 @@ pub(super) fn round_init(
         &dir.join("round.json"),
         &(serde_json::to_string_pretty(&spec).expect("JSON") + "\n"),
     )?;
+    round::phase::write(dir, &round::phase::fresh(notice_days, now()))?;
     match format {
         Format::Json => print_json(&formats::output::RoundInit {
             format: "perimeter.round-init/1".into(),
@@ -159,8 +160,7 @@ pub(crate) fn disclose(
     doc: &serde_json::Value,
     file: &Path,
 ) -> Result<round::Disclosed, Failure> {
-    let today = clock().now().to_string()[..10].to_owned();
-    round::disclose(dir, doc, &today).map_err(|e| {
+    round::disclose(dir, doc, now()).map_err(|e| {
         let about_the_file = matches!(
             e,
             round::Error::NotDecisions
@@ -219,8 +219,8 @@ pub(super) fn round_report(dir: &Path, format: Format) -> Result<ExitCode, Failu
 
 /// Writes a round's reports (`round::report::write`).
 pub(crate) fn write_reports(dir: &Path) -> Result<(round::report::Reports, PathBuf), Failure> {
-    let (reports, out) = round::report::write(dir)?;
-    // Appendix C's chart, beside its data.
+    let (reports, out) = round::report::write(dir, now())?;
+    // Appendix D's chart, beside its data.
     if let Some(pooled) = &reports.public.incidents {
         let data_file = out.join("public.incidents.json");
         let bytes = std::fs::read(&data_file)
@@ -272,4 +272,210 @@ pub(super) fn disclosure_sign(file: &Path, key: &Path, out: &Path) -> Result<Exi
         bundle::keys::public_line(&key.public(), doc["participant"].as_str().unwrap_or(""))
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The harness clock's reading, as the round records steps.
+pub(crate) fn now() -> round::phase::When {
+    round::phase::When { at: clock().now() }
+}
+
+/// Prints what a step recorded.
+fn stepped(
+    dir: &Path,
+    step: &str,
+    participant: Option<&str>,
+    id: Option<String>,
+    detail: String,
+    format: Format,
+) -> Result<ExitCode, Failure> {
+    match format {
+        Format::Json => print_json(&formats::output::RoundStep {
+            format: "perimeter.round-step/1".into(),
+            round: dir.display().to_string(),
+            step: step.into(),
+            participant: participant.map(str::to_owned),
+            phase: round::phase::current(&round::phase::load(dir)?),
+            id,
+            detail,
+        }),
+        Format::Table => println!("{detail}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A refusal that is about the file given is named with it.
+fn about(file: &Path) -> impl FnOnce(round::Error) -> Failure + '_ {
+    move |e| {
+        let ours = matches!(e, round::Error::Signature(_) | round::Error::Refused { .. });
+        let f = Failure::from(e);
+        if ours { f.in_file(file) } else { f }
+    }
+}
+
+pub(super) fn round_advance(dir: &Path, phase: &str, format: Format) -> Result<ExitCode, Failure> {
+    use formats::process::Phase;
+    let to = Phase::ALL.into_iter().find(|p| p.name() == phase).expect("clap checked the name");
+    let phases = round::report::advance(dir, to, now())?;
+    if to == Phase::Publication {
+        // The published report again, with its incident chart: the same
+        // bytes, or the round refuses.
+        write_reports(dir)?;
+    }
+    let mut detail = format!("{}: the round is in its {} phase", dir.display(), to.title());
+    if let Some(p) = &phases.published {
+        detail.push_str(&format!(
+            "; the public report is published ({}, Merkle root {}): {}",
+            p.digest,
+            p.merkle_root,
+            dir.join("reports").join("public.html").display()
+        ));
+    }
+    stepped(dir, "advance", None, None, detail, format)
+}
+
+pub(super) fn round_access(dir: &Path, file: &Path, format: Format) -> Result<ExitCode, Failure> {
+    let doc = read_json(file)?;
+    let a = round::access::record(dir, &doc, now()).map_err(about(file))?;
+    let detail = format!(
+        "{}: {} shares `{}` ({}), attested its internal state of the art as of {}; reasoning {}, {}",
+        file.display(),
+        a.participant,
+        a.model.id,
+        if a.model.public { "a public model" } else { "not public" },
+        a.attestation.as_of,
+        a.terms.reasoning.name(),
+        if a.terms.third_party_services {
+            "outputs may go to third-party services"
+        } else {
+            "outputs may not go to third-party services"
+        }
+    );
+    stepped(dir, "access", Some(&a.participant), None, detail, format)
+}
+
+pub(super) fn round_evaluate(
+    dir: &Path,
+    run: &Path,
+    name: &str,
+    participant: Option<&str>,
+    format: Format,
+) -> Result<ExitCode, Failure> {
+    let path = run.join("summary.json");
+    let bytes = std::fs::read(&path)
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display()), None))?;
+    let r = round::access::evaluate(dir, participant, name, &bytes, now()).map_err(about(&path))?;
+    let g = round::pool::group(&r.episodes);
+    let whose = match participant {
+        Some(p) => format!("{p}'s shared model `{}`", r.model),
+        None => format!("the public model `{}`", r.model),
+    };
+    let detail = format!(
+        "run:{name}: {} episodes on {whose} ({} counted), {} labelled; the round keeps its labels and trace commitments{}",
+        r.episodes.len(),
+        g.counted,
+        render::count(g.classes.len() as u64, "class"),
+        if r.reasoning_retained { "" } else { ", and no reasoning" }
+    );
+    stepped(dir, "evaluate", participant, Some(format!("run:{name}")), detail, format)
+}
+
+pub(super) fn round_ask(
+    dir: &Path,
+    participant: &str,
+    question: &str,
+    by: &str,
+    text: &str,
+    attendees: Vec<String>,
+    format: Format,
+) -> Result<ExitCode, Failure> {
+    use formats::process::EntryKind;
+    let kind = if attendees.is_empty() { EntryKind::FollowUp } else { EntryKind::Interview };
+    let note = round::thread::Note { participant, kind, question, by, text, attendees };
+    let e = round::thread::note(dir, note, now())?;
+    let detail = format!("{participant}'s thread: {} {} about {}", e.kind.name(), e.id, e.question);
+    stepped(dir, "ask", Some(participant), Some(e.id), detail, format)
+}
+
+pub(super) fn round_reply(dir: &Path, file: &Path, format: Format) -> Result<ExitCode, Failure> {
+    let doc = read_json(file)?;
+    let e = round::thread::submit(dir, &doc, now()).map_err(about(file))?;
+    let participant = doc["participant"].as_str().unwrap_or_default();
+    let detail = match e.kind {
+        formats::process::EntryKind::Amendment => format!(
+            "{participant}'s thread: {} amends its answer to {}; decisions on that answer's claim lapse, the others stand",
+            e.id, e.question
+        ),
+        _ => format!(
+            "{participant}'s thread: {} replies to {}{}",
+            e.id,
+            e.to.as_deref().unwrap_or_default(),
+            if e.declined { " (declined)" } else { "" }
+        ),
+    };
+    stepped(dir, "reply", Some(participant), Some(e.id), detail, format)
+}
+
+pub(super) fn round_respond(dir: &Path, file: &Path, format: Format) -> Result<ExitCode, Failure> {
+    use formats::process::Verdict;
+    let doc = read_json(file)?;
+    let r = round::negotiation::respond(dir, &doc, now()).map_err(about(file))?;
+    let count = |f: &dyn Fn(&formats::process::ClaimResponse) -> bool| {
+        r.claims.values().filter(|c| f(c)).count()
+    };
+    let detail = format!(
+        "{}: response to {}'s proposal recorded: {} wordings accepted, {} rejected, {} countered; {} notes accepted as comments, {} rejected",
+        file.display(),
+        r.participant,
+        count(&|c| c.text == Some(Verdict::Accept)),
+        count(&|c| c.text == Some(Verdict::Reject)),
+        count(&|c| c.counter.is_some()),
+        count(&|c| c.note == Some(Verdict::Accept)),
+        count(&|c| c.note == Some(Verdict::Reject)),
+    );
+    stepped(dir, "respond", Some(&r.participant), None, detail, format)
+}
+
+pub(super) fn round_draft(dir: &Path, format: Format) -> Result<ExitCode, Failure> {
+    let (_, folder) = round::report::draft(dir, now())?;
+    let phases = round::phase::load(dir)?;
+    let d = phases.draft.as_ref().expect("a draft was just recorded");
+    let detail = format!(
+        "draft public report circulated on {} ({}), {}; the round may publish from {} days after",
+        d.on,
+        d.digest,
+        folder.join("public.html").display(),
+        phases.draft_notice_days
+    );
+    stepped(dir, "draft", None, Some(folder.display().to_string()), detail, format)
+}
+
+pub(super) fn round_check_items(
+    file: &Path,
+    root: Option<&str>,
+    index: Option<u64>,
+) -> Result<ExitCode, Failure> {
+    let bytes = std::fs::read(file)
+        .map_err(|e| Failure::usage(format!("{}: {e}", file.display()), None))?;
+    let items: formats::round::PublishedItems = serde_json::from_slice(&bytes).map_err(|e| {
+        Failure::usage(format!("{}: not a public.items.json: {e}", file.display()), None)
+    })?;
+    let root = root.unwrap_or(&items.root);
+    let size = items.items.len() as u64;
+    let mut bad = 0;
+    let mut checked = 0;
+    for item in items.items.iter().filter(|i| index.is_none_or(|n| i.index == n)) {
+        checked += 1;
+        if !round::merkle::verify(item, size, root) {
+            bad += 1;
+            eprintln!("item {} ({}): does not verify against root {root}", item.index, item.kind);
+        }
+    }
+    if checked == 0 {
+        return Err(Failure::usage(
+            format!("{}: no item {}", file.display(), index.unwrap_or(0)),
+            None,
+        ));
+    }
+    println!("{}: {} of {checked} items verify against root {root}", file.display(), checked - bad);
+    Ok(if bad > 0 { crate::Kind::Failed.exit_code() } else { ExitCode::SUCCESS })
 }

@@ -40,6 +40,13 @@ fn init(dir: &Path, round: &str, digest: &str, labs: &[&str], seed: &str, window
     ok(&args.iter().map(String::as_str).collect::<Vec<_>>(), dir);
 }
 
+/// Today, by the clock the commands read.
+fn today() -> String {
+    let ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    formats::Timestamp(ms as i64).date()
+}
+
 fn json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -194,6 +201,10 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     let out = ok(&["demo", "--out", "demo"], dir);
     for expected in [
         "lab-d left the round silently",
+        "lab-c's final approval with its own wording is refused: claims.C",
+        "lab-a tries to leave after its final approval: refused: lab-a finalised its approval",
+        "round phase 4, public report",
+        "    perimeter round check-items 'demo/round/reports/public.items.json'",
         "demo/round/reports/public.html",
         "demo/round/reports/private/lab-c.html",
         "Redaction summary statement: One high-importance claim from one participating company was redacted without permission to comment",
@@ -234,9 +245,12 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     let err = fails(&["round", "exit", "demo/round", "lab-z"], dir);
     assert!(err.contains("`lab-z` is not a participant of this round"), "{err}");
     assert!(err.contains("hint: its participants: lab-a, lab-b, lab-c"), "{err}");
+    // The round has published: nothing more is decided in it.
     std::fs::write(dir.join("empty.json"), "{}").unwrap();
     let err = fails(&["round", "disclose", "demo/round", "empty.json"], dir);
-    assert!(err.contains("empty.json: no `participant`: not a disclosure decisions file"), "{err}");
+    assert!(err.contains("the round is in its publication phase"), "{err}");
+    // Its report may be written again: the same bytes.
+    ok(&["round", "report", "demo/round"], dir);
     let reports = demo.join("round/reports");
     let public: Vec<_> =
         ["public.json", "public.md", "public.html"].map(|f| reports.join(f)).into();
@@ -313,7 +327,8 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
         assert!(!files_contain(&demo.join("round"), needle.as_bytes()), "{needle} in the round");
     }
 
-    // Every report equals that of a round lab-d never joined.
+    // Every report equals that of a round lab-d never joined: the round
+    // played again from the files the demo left, without lab-d.
     let labs = ["lab-a", "lab-b", "lab-c"];
     for l in labs {
         std::fs::copy(demo.join(format!("labs/{l}/lab.key.pub")), dir.join(format!("{l}.key.pub")))
@@ -322,33 +337,163 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     let spec = json(&demo.join("round/round.json"));
     let (digest, seed) = (spec["suite_digest"].as_str().unwrap(), spec["seed"].to_string());
     init(dir, "never", digest, &labs, &seed, spec["window"].as_str());
+    let phases = json(&dir.join("never/phases.json"));
+    assert_eq!(phases["draft_notice_days"], 7, "the default notice");
+    let mut p = json(&dir.join("never/phases.json"));
+    p["draft_notice_days"] = 0.into();
+    std::fs::write(dir.join("never/phases.json"), p.to_string()).unwrap();
     let bundles: Vec<String> = labs.iter().map(|l| format!("demo/labs/{l}/{l}.bundle")).collect();
     let bundles: Vec<&str> = bundles.iter().map(String::as_str).collect();
     ok(&[&["round", "ingest", "never"][..], &bundles].concat(), dir);
+    // A new bundle replaces the old one; the same bundle again changes
+    // nothing; bundles come in only while the round gathers.
+    let same = ok(&["round", "ingest", "never", "demo/labs/lab-a/lab-a.bundle"], dir);
+    assert!(!same.contains("replaces"), "{same}");
+    sign(dir, "demo/labs/lab-a/run", "demo/labs/lab-a/lab.key", "lab-a", "new.bundle");
+    let out = ok(&["round", "ingest", "never", "new.bundle"], dir);
+    assert!(out.contains("replaces lab-a's earlier bundle"), "{out}");
+    ok(&["round", "ingest", "never", "demo/labs/lab-a/lab-a.bundle"], dir);
+    for l in labs {
+        ok(&["round", "access", "never", &format!("demo/labs/{l}/model-access.json")], dir);
+    }
+    for (lab, model) in [("lab-b", "lab-b-internal"), ("lab-c", "lab-c-internal")] {
+        let run = format!("demo/evaluator/runs/{model}");
+        ok(&["round", "evaluate", "never", &run, "--name", model, "--participant", lab], dir);
+    }
+    let public_run = ["round", "evaluate", "never", "demo/evaluator/runs/public-frontier"];
+    ok(&[&public_run[..], &["--name", "public-frontier", "--public"]].concat(), dir);
+    let thread = json(&demo.join("round/reports/private/lab-b.json"))["thread"].clone();
+    let asked = thread[0]["text"].as_str().unwrap();
+    let ask = ["round", "ask", "never", "lab-b", "--question", "Q7.b"];
+    ok(&[&ask[..], &["--by", "Evaluator (simulated)", "--text", asked]].concat(), dir);
+    ok(&["round", "reply", "never", "demo/labs/lab-b/reply-T1.json"], dir);
+    let interview = &json(&demo.join("round/reports/private/lab-c.json"))["thread"][0];
+    let mut args: Vec<String> =
+        ["round", "ask", "never", "lab-c", "--question", "Q10,Q11"].map(str::to_owned).into();
+    args.extend(["--by".into(), "Evaluator (simulated)".into()]);
+    args.extend(["--text".into(), interview["text"].as_str().unwrap().to_owned()]);
+    for a in interview["attendees"].as_array().unwrap() {
+        args.extend(["--attendee".into(), a.as_str().unwrap().to_owned()]);
+    }
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>(), dir);
+    ok(&["round", "reply", "never", "demo/labs/lab-c/amend-Q12.json"], dir);
+    ok(&["round", "advance", "never", "evaluation"], dir);
+    std::fs::create_dir_all(dir.join("never/analysis")).unwrap();
+    for l in labs {
+        let file = format!("analysis/{l}.toml");
+        std::fs::copy(demo.join("round").join(&file), dir.join("never").join(&file)).unwrap();
+    }
+    ok(&["round", "report", "never"], dir);
+    ok(&["round", "advance", "never", "disclosure"], dir);
+    for l in labs {
+        ok(&["round", "disclose", "never", &format!("demo/labs/{l}/proposal.json")], dir);
+        ok(&["round", "respond", "never", &format!("demo/evaluator/response-{l}.json")], dir);
+    }
+
+    // What cannot be redacted is refused by name.
+    let mut decisions = json(&demo.join("labs/lab-a/disclosure.json"));
+    decisions.as_object_mut().unwrap().remove("signature");
+    decisions["claims"]["C1"] = serde_json::json!({"attribution": "withheld"});
+    decisions["claims"]["pooled"] = serde_json::json!({"attribution": "withheld"});
+    std::fs::write(dir.join("bad.json"), decisions.to_string()).unwrap();
+    let err = fails(&["round", "disclose", "never", "bad.json"], dir);
+    assert!(
+        err.contains("claims.C1: cannot be withheld: reproducible with public access"),
+        "{err}"
+    );
+    assert!(err.contains("claims.pooled: not the participant's to decide"), "{err}");
+
+    // An approval dated before the disclosure phase began is refused.
+    let mut early = json(&demo.join("labs/lab-c/disclosure.json"));
+    early.as_object_mut().unwrap().remove("signature");
+    early["approval"]["date"] = serde_json::json!("2020-01-01");
+    std::fs::write(dir.join("early.json"), early.to_string()).unwrap();
+    let err = fails(&["round", "disclose", "never", "early.json"], dir);
+    assert!(err.contains("is before the round's disclosure phase began"), "{err}");
+
+    // A signed approval cannot be altered, nor signed by another key.
+    let mut altered = json(&demo.join("labs/lab-b/disclosure.json"));
+    assert!(altered["signature"].is_object(), "the demo's lab-b signs its decisions");
+    altered["approval"]["date"] = serde_json::json!("2026-12-11");
+    std::fs::write(dir.join("altered.json"), altered.to_string()).unwrap();
+    let err = fails(&["round", "disclose", "never", "altered.json"], dir);
+    assert!(err.contains("a value was changed after signing"), "{err}");
+    ok(&["keys", "generate", "--out", "intruder.key"], dir);
+    let resigned = ["demo/labs/lab-b/disclosure.json", "--key", "intruder.key", "--out", "i.json"];
+    ok(&[&["disclosure", "sign"][..], &resigned].concat(), dir);
+    let err = fails(&["round", "disclose", "never", "i.json"], dir);
+    assert!(err.contains("another key than the participant's registered one"), "{err}");
+
+    // Publication waits for every final approval and the draft.
+    let err = fails(&["round", "advance", "never", "publication"], dir);
+    assert!(err.contains("lab-a has not finalised its approval"), "{err}");
+    // A final approval may not publish a wording the evaluator did not
+    // accept (lab-c's final file adopts the evaluator's counter-wording).
+    let mut own = json(&demo.join("labs/lab-c/disclosure.json"));
+    own.as_object_mut().unwrap().remove("signature");
+    let (id, _) = own["claims"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, d)| d["text"].is_string())
+        .map(|(id, d)| (id.clone(), d.clone()))
+        .unwrap();
+    own["claims"][&id]["text"] = "One developer has a constitution, and it is excellent.".into();
+    std::fs::write(dir.join("own.json"), own.to_string()).unwrap();
+    let err = fails(&["round", "disclose", "never", "own.json"], dir);
+    assert!(
+        err.contains(&format!("claims.{id}.text: the evaluator has not accepted this wording")),
+        "{err}"
+    );
     for l in labs {
         ok(&["round", "disclose", "never", &format!("demo/labs/{l}/disclosure.json")], dir);
     }
-    ok(&["round", "report", "never"], dir);
+    // After its final approval, a participant can no longer leave silently,
+    // nor change its decisions.
+    let err = fails(&["round", "exit", "never", "lab-a"], dir);
+    assert!(err.contains("lab-a finalised its approval on"), "{err}");
+    assert!(
+        err.contains("a silent exit is open only before a participant's final approval"),
+        "{err}"
+    );
+    let err = fails(&["round", "disclose", "never", "demo/labs/lab-a/proposal.json"], dir);
+    assert!(err.contains("its decisions are settled"), "{err}");
+    std::fs::copy(demo.join("round/analysis/public.toml"), dir.join("never/analysis/public.toml"))
+        .unwrap();
+    let err = fails(&["round", "advance", "never", "publication"], dir);
+    assert!(err.contains("no draft was circulated"), "{err}");
+    ok(&["round", "draft", "never"], dir);
+    ok(&["round", "advance", "never", "publication"], dir);
     let ours = files(&reports);
     let theirs = files(&dir.join("never/reports"));
-    assert_eq!(ours.len(), 18, "{ours:?}");
+    assert_eq!(ours.len(), 19, "{ours:?}");
     assert_eq!(ours.len(), theirs.len());
     for (a, b) in ours.iter().zip(&theirs) {
         assert_eq!(a.file_name(), b.file_name());
         assert!(std::fs::read(a).unwrap() == std::fs::read(b).unwrap(), "{} differs", a.display());
     }
-    // Appendix C: the incidents the labs let out, and nothing of the rest.
+    // Every published item proves its place under the published root.
+    let items = ok(&["round", "check-items", "demo/round/reports/public.items.json"], dir);
+    assert!(items.contains("items verify against root"), "{items}");
+    let root = json(&reports.join("public.json"))["merkle"]["root"].as_str().unwrap().to_owned();
+    assert!(items.contains(&root), "{items}");
+    let mut forged = json(&reports.join("public.items.json"));
+    forged["items"][0]["content"] = serde_json::json!("Nothing important was withheld.");
+    std::fs::write(dir.join("forged.json"), forged.to_string()).unwrap();
+    let err = fails(&["round", "check-items", "forged.json", "--root", &root], dir);
+    assert!(err.contains("item 0 (redaction_summary): does not verify"), "{err}");
+    // Appendix D: the incidents the labs let out, and nothing of the rest.
     let incidents = json(&reports.join("public.incidents.json"));
     let shown = incidents["incidents"].as_array().unwrap();
     assert_eq!(shown.len(), 9, "lab-b's one public incident and lab-c's eight");
     assert_eq!(incidents["not_shown"], serde_json::json!({"evaluator_only": 2, "withheld": 1}));
     assert!(shown.iter().all(|i| i["participant"].is_null()), "both published them non-attributed");
     let public_md = std::fs::read_to_string(reports.join("public.md")).unwrap();
-    assert!(public_md.contains("## Appendix C: incidents"));
+    assert!(public_md.contains("## Appendix D: incidents"));
     // The headline a leader reads first.
     for line in [
         "> 3 participants submitted; 3 comparable.",
-        "> Incidents published: 9 (Appendix C); 3 more not published.",
+        "> Incidents published: 9 (Appendix D); 3 more not published.",
         "> Redaction summary statement: One high-importance claim",
     ] {
         assert!(public_md.contains(line), "{line}: {public_md}");
@@ -371,39 +516,6 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     assert_eq!((probe["param"].as_str(), probe["participants"].as_u64()), (Some("memo"), Some(3)));
     assert_eq!(probe["classes"][0]["class"], "sandbagging");
 
-    // What cannot be redacted is refused by name.
-    let mut decisions = json(&demo.join("labs/lab-a/disclosure.json"));
-    decisions.as_object_mut().unwrap().remove("signature");
-    decisions["claims"]["C1"] = serde_json::json!({"attribution": "withheld"});
-    decisions["claims"]["pooled"] = serde_json::json!({"attribution": "withheld"});
-    std::fs::write(dir.join("bad.json"), decisions.to_string()).unwrap();
-    let err = fails(&["round", "disclose", "never", "bad.json"], dir);
-    assert!(
-        err.contains("claims.C1: cannot be withheld: reproducible with public access"),
-        "{err}"
-    );
-    assert!(err.contains("claims.pooled: not the participant's to decide"), "{err}");
-
-    // An approval dated before the round's window opened is refused.
-    let mut early = json(&demo.join("labs/lab-c/disclosure.json"));
-    early["approval"]["date"] = serde_json::json!("2020-01-01");
-    std::fs::write(dir.join("early.json"), early.to_string()).unwrap();
-    let err = fails(&["round", "disclose", "never", "early.json"], dir);
-    assert!(err.contains("is before the round's window opened"), "{err}");
-
-    // A signed approval cannot be altered, nor signed by another key.
-    let mut altered = json(&demo.join("labs/lab-b/disclosure.json"));
-    assert!(altered["signature"].is_object(), "the demo's lab-b signs its decisions");
-    altered["approval"]["date"] = serde_json::json!("2026-12-11");
-    std::fs::write(dir.join("altered.json"), altered.to_string()).unwrap();
-    let err = fails(&["round", "disclose", "never", "altered.json"], dir);
-    assert!(err.contains("a value was changed after signing"), "{err}");
-    ok(&["keys", "generate", "--out", "intruder.key"], dir);
-    let resigned = ["demo/labs/lab-b/disclosure.json", "--key", "intruder.key", "--out", "i.json"];
-    ok(&[&["disclosure", "sign"][..], &resigned].concat(), dir);
-    let err = fails(&["round", "disclose", "never", "i.json"], dir);
-    assert!(err.contains("another key than the participant's registered one"), "{err}");
-
     // Attributed claims name their participant; non-attributed ones and
     // the redactions name none.
     let public = json(&reports.join("public.json"));
@@ -425,21 +537,18 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
     let appendix = std::fs::read_to_string(reports.join("public.incidents.json")).unwrap();
     assert!(!names(&appendix), "a non-attributed incident names its participant: {appendix}");
     assert!(public["redaction_summary"].as_str().unwrap().starts_with("One high-importance claim"));
-    // A new bundle replaces the old one and voids the decisions made on
-    // its claims; the same bundle again changes nothing.
-    let same = ok(&["round", "ingest", "never", "demo/labs/lab-a/lab-a.bundle"], dir);
-    assert!(!same.contains("replaces"), "{same}");
-    sign(dir, "demo/labs/lab-a/run", "demo/labs/lab-a/lab.key", "lab-a", "new.bundle");
-    let out = ok(&["round", "ingest", "never", "new.bundle"], dir);
-    assert!(out.contains("replaces lab-a's earlier bundle; its disclosure decisions"), "{out}");
-    let o =
-        crate::perimeter().args(["round", "report", "never"]).current_dir(dir).output().unwrap();
-    let (_, stderr) = crate::text(&o);
-    assert!(stderr.contains("note: lab-a: no disclosure decisions yet"), "{stderr}");
-    let public = json(&dir.join("never/reports/public.json"));
-    assert!(public["attributed"].as_array().unwrap().is_empty(), "lab-a's approval was void");
     render_in_chromium(&reports.join("public.html"), "round-public.png");
     render_in_chromium(&reports.join("private/lab-c.html"), "round-private.png");
+    // A published report is final: what would change it is refused.
+    let public_toml = demo.join("round/analysis/public.toml");
+    let text = std::fs::read_to_string(&public_toml).unwrap();
+    std::fs::write(
+        &public_toml,
+        text.replace("version = 1", "version = 2").replace("rare", "common"),
+    )
+    .unwrap();
+    let err = fails(&["round", "report", "demo/round"], dir);
+    assert!(err.contains("a published report is final"), "{err}");
 }
 
 /// `kill -9` at any moment of `round ingest` leaves the round as it was
@@ -607,17 +716,37 @@ fn every_round_command_answers_in_json() {
         "{:?}",
         reports.warnings
     );
-    // lab-a approves its template as it stands; an approval dated after
-    // today is refused.
+    // lab-a approves its template as it stands. Disclosure is a phase of
+    // its own, reached through evaluation; an approval dated after today is
+    // refused.
     let template = &reports.private.iter().find(|p| p.participant == "lab-a").unwrap().decisions;
     let mut doc = json(&dir.join(template));
+    doc["approval"] =
+        serde_json::json!({"by": "A. Person", "date": today(), "statement": "As marked."});
+    std::fs::write(dir.join("early.json"), doc.to_string()).unwrap();
+    let err = fails(&["round", "disclose", "r", "early.json"], dir);
+    assert!(
+        err.contains("the round is in its gathering phase; disclosure decisions: in the disclosure phase only"),
+        "{err}"
+    );
+    assert!(err.contains("hint: `perimeter round advance DIR evaluation`"), "{err}");
+    let step: formats::output::RoundStep = serde_json::from_str(&ok(
+        &["round", "advance", "r", "evaluation", "--format", "json"],
+        dir,
+    ))
+    .unwrap();
+    assert_eq!(
+        (step.format.as_str(), step.phase),
+        ("perimeter.round-step/1", formats::process::Phase::Evaluation)
+    );
+    ok(&["round", "advance", "r", "disclosure"], dir);
     doc["approval"] =
         serde_json::json!({"by": "A. Person", "date": "2999-01-01", "statement": "As marked."});
     std::fs::write(dir.join("future.json"), doc.to_string()).unwrap();
     let err = fails(&["round", "disclose", "r", "future.json"], dir);
     assert!(err.contains("approval.date: 2999-01-01 is after today"), "{err}");
     doc["approval"] =
-        serde_json::json!({"by": "A. Person", "date": "2026-12-01", "statement": "As marked."});
+        serde_json::json!({"by": "A. Person", "date": today(), "statement": "As marked."});
     std::fs::write(dir.join("decisions.json"), doc.to_string()).unwrap();
     let taken: RoundDisclosure = serde_json::from_str(&ok(
         &["round", "disclose", "r", "decisions.json", "--format", "json"],
@@ -634,4 +763,356 @@ fn every_round_command_answers_in_json() {
             .unwrap();
     assert_eq!(left.participants, ["lab-a"]);
     assert!(left.reports_deleted && !dir.join(&reports.reports).exists());
+}
+
+/// Writes `v` as JSON into `dir/name`, signed with `key` when given.
+fn put(dir: &Path, name: &str, v: &Value, key: Option<&str>) -> String {
+    std::fs::write(dir.join(name), v.to_string()).unwrap();
+    if let Some(key) = key {
+        ok(&["disclosure", "sign", name, "--key", key, "--out", name], dir);
+    }
+    name.to_owned()
+}
+
+/// The round's process, step by step through the binary, with each
+/// refusal: model access records and the evaluator's runs, the thread and
+/// its amendments, the evaluator's analysis, negotiated disclosure, the
+/// draft's notice.
+#[test]
+fn a_round_runs_in_phases_and_refuses_what_is_out_of_turn() {
+    let d = TempDir::new("phases");
+    let dir = d.path();
+    let answers: Vec<Value> = (1..=14)
+        .map(|i| {
+            serde_json::json!({"id": format!("Q{i}"), "as_of": "2026-11-01", "disclosure": "public",
+                "answer": format!("answer {i} of lab-a")})
+        })
+        .collect();
+    std::fs::write(dir.join("q.json"), serde_json::json!({ "answers": answers }).to_string())
+        .unwrap();
+    for (lab, agent) in [("lab-a", "scripted:misaligned"), ("lab-b", "scripted:honest")] {
+        let out = format!("{lab}-run");
+        ok(&["run", "--agent", agent, "--scenario", "release-gate", "--out", &out], dir);
+        ok(&["keys", "generate", "--out", &format!("{lab}.key")], dir);
+        let bundle = format!("{lab}.bundle");
+        let args =
+            crate::bundle::create_args(&out, "x", lab, &bundle, &["--questionnaire", "q.json"]);
+        let key = format!("{lab}.key");
+        let args: Vec<&str> =
+            args.iter().map(|a| if *a == "x" { key.as_str() } else { a }).collect();
+        ok(&args, dir);
+    }
+    // The evaluator's run on lab-a's shared model.
+    let eval =
+        ["run", "--agent", "api", "--model", "scripted:honest", "--scenario", "release-gate"];
+    ok(&[&eval[..], &["--out", "eval-run"]].concat(), dir);
+    let digest = ok(&["suite", "digest"], dir).trim().to_owned();
+    let today = today();
+    init(dir, "r", &digest, &["lab-a", "lab-b"], "3", None);
+    ok(&["round", "ingest", "r", "lab-a.bundle", "lab-b.bundle"], dir);
+
+    // Model access: signed, dated inside the round's clock.
+    let access = |as_of: &str| {
+        serde_json::json!({"format": "perimeter.model-access/1", "participant": "lab-a",
+            "model": {"id": "honest", "endpoint": "https://models.lab-a.example", "public": false},
+            "attestation": {"internal_state_of_the_art": true, "as_of": as_of,
+                "by": "Head of research", "statement": "Our best internal model."},
+            "terms": {"reasoning": "raw", "rate_limit_rpm": null, "zero_retention": true,
+                "no_training_on_tasks": true, "third_party_services": false}})
+    };
+    let f = put(dir, "unsigned.json", &access(&today), None);
+    let err = fails(&["round", "access", "r", &f], dir);
+    assert!(err.contains("unsigned.json: refused:") && err.contains("signature: missing"), "{err}");
+    let f = put(dir, "future.json", &access("2999-01-01"), Some("lab-a.key"));
+    let err = fails(&["round", "access", "r", &f], dir);
+    assert!(err.contains("attestation.as_of: 2999-01-01 is after today"), "{err}");
+    let f = put(dir, "access.json", &access(&today), Some("lab-a.key"));
+    ok(&["round", "access", "r", &f], dir);
+
+    // The evaluator's runs: on the model shared, labelled as the terms allow.
+    let err = fails(
+        &["round", "evaluate", "r", "eval-run", "--name", "e1", "--participant", "lab-b"],
+        dir,
+    );
+    assert!(err.contains("lab-b has shared no model"), "{err}");
+    let misaligned = ["run", "--agent", "api", "--model", "scripted:misaligned"];
+    ok(&[&misaligned[..], &["--scenario", "release-gate", "--out", "other-run"]].concat(), dir);
+    let err = fails(
+        &["round", "evaluate", "r", "other-run", "--name", "e1", "--participant", "lab-a"],
+        dir,
+    );
+    assert!(
+        err.contains("the run's model is scripted:misaligned where lab-a shared `honest`"),
+        "{err}"
+    );
+    copy_dir(&dir.join("eval-run"), &dir.join("judged-run"));
+    let mut summary = json(&dir.join("judged-run/summary.json"));
+    summary["episodes"][0]["labels"] = serde_json::json!([{"class": "credential_access",
+        "attempted": true, "succeeded": false, "concealed": false, "severity": 0.5,
+        "source": "judge", "evidence": []}]);
+    std::fs::write(dir.join("judged-run/summary.json"), summary.to_string()).unwrap();
+    let err = fails(
+        &["round", "evaluate", "r", "judged-run", "--name", "e1", "--participant", "lab-a"],
+        dir,
+    );
+    assert!(
+        err.contains("terms do not allow its model's outputs to go to a third-party service"),
+        "{err}"
+    );
+    ok(&["round", "evaluate", "r", "eval-run", "--name", "e1", "--participant", "lab-a"], dir);
+    let err = fails(&["round", "evaluate", "r", "eval-run", "--name", "e1", "--public"], dir);
+    assert!(err.contains("run name `e1` is taken"), "{err}");
+
+    // The thread: a follow-up, a signed reply to it, an amendment.
+    ok(
+        &[
+            "round",
+            "ask",
+            "r",
+            "lab-a",
+            "--question",
+            "Q7.b",
+            "--by",
+            "Evaluator",
+            "--text",
+            "Which share?",
+        ],
+        dir,
+    );
+    let reply = |to: &str| {
+        serde_json::json!({"format": "perimeter.thread-entry/1", "participant": "lab-a", "kind": "reply",
+            "to": to, "date": today, "by": "Monitoring lead", "text": "All of it."})
+    };
+    let f = put(dir, "stray.json", &reply("T9"), Some("lab-a.key"));
+    let err = fails(&["round", "reply", "r", &f], dir);
+    assert!(
+        err.contains("to: `T9` is no follow-up question in lab-a's thread (its follow-ups: T1)"),
+        "{err}"
+    );
+    let f = put(dir, "reply.json", &reply("T1"), Some("lab-a.key"));
+    ok(&["round", "reply", "r", &f], dir);
+    let bad_part = serde_json::json!({"format": "perimeter.thread-entry/1", "participant": "lab-a",
+        "kind": "amendment", "date": today, "by": "Head of safety",
+        "answer": {"id": "Q7", "as_of": today, "disclosure": "public", "answer": "answer 7, amended",
+            "parts": {"Q7.b": {"number": 140}}}});
+    let f = put(dir, "bad-part.json", &bad_part, Some("lab-a.key"));
+    let err = fails(&["round", "reply", "r", &f], dir);
+    assert!(err.contains("answer.parts.Q7.b.number: 140 is a percentage, from 0 to 100"), "{err}");
+
+    ok(&["round", "advance", "r", "evaluation"], dir);
+    let err = fails(&["round", "ingest", "r", "lab-a.bundle"], dir);
+    assert!(
+        err.contains(
+            "the round is in its evaluation phase; taking in bundles: in the gathering phase only"
+        ),
+        "{err}"
+    );
+
+    // The evaluator's analysis: what it cites must exist, and a status
+    // rests on evidence of its kind.
+    std::fs::create_dir_all(dir.join("r/analysis")).unwrap();
+    let analysis = |q1: &str| {
+        format!(
+            "version = 1\nrecommendations = [\"Measure coverage.\"]\n\n[answers.Q1]\nanalysis = \"Checked.\"\n{q1}\n\n[answers.Q7]\nanalysis = \"Backed by the reply.\"\nverification = \"corroborated\"\nevidence = [\"T2\"]\n"
+        )
+    };
+    std::fs::write(
+        dir.join("r/analysis/lab-a.toml"),
+        analysis("verification = \"verified\"\nevidence = [\"T2\"]"),
+    )
+    .unwrap();
+    let err = fails(&["round", "report", "r"], dir);
+    assert!(
+        err.contains(
+            "analysis/lab-a.toml: answers.Q1.verification: `verified` needs evidence of its kind"
+        ),
+        "{err}"
+    );
+    std::fs::write(
+        dir.join("r/analysis/lab-a.toml"),
+        analysis("verification = \"verified\"\nevidence = [\"run:e9\"]"),
+    )
+    .unwrap();
+    let err = fails(&["round", "report", "r"], dir);
+    assert!(err.contains("`run:e9` is no claim"), "{err}");
+    std::fs::write(
+        dir.join("r/analysis/lab-a.toml"),
+        analysis("verification = \"verified\"\nevidence = [\"run:e1\"]"),
+    )
+    .unwrap();
+    ok(&["round", "report", "r"], dir);
+    // A version already reported from may not change under the same number.
+    std::fs::write(
+        dir.join("r/analysis/lab-a.toml"),
+        analysis("verification = \"verified\"\nevidence = [\"run:e1\", \"T1\"]"),
+    )
+    .unwrap();
+    let err = fails(&["round", "report", "r"], dir);
+    assert!(
+        err.contains("changed since version 1 was reported from; give it `version = 2`"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(dir.join("r/analysis/lab-a.toml")).unwrap();
+    std::fs::write(dir.join("r/analysis/lab-a.toml"), text.replace("version = 1", "version = 2"))
+        .unwrap();
+    ok(&["round", "report", "r"], dir);
+    assert!(dir.join("r/analysis/history/lab-a.v1.toml").is_file());
+    let private = json(&dir.join("r/reports/private/lab-a.json"));
+    let claim = |topic: &str| {
+        private["claims"].as_array().unwrap().iter().find(|c| c["topic"] == topic).unwrap().clone()
+    };
+    assert_eq!(claim("Q1")["verification"]["status"], "verified");
+    assert_eq!(claim("Q7")["verification"]["evidence"][0], "T2");
+    assert_eq!(private["evaluations"][0]["run"], "e1");
+
+    ok(&["round", "advance", "r", "disclosure"], dir);
+    // Negotiation: a rewording stands once the evaluator accepts it; a
+    // one-word note spares no flag until the evaluator accepts it.
+    let id_of = |topic: &str| claim(topic)["id"].as_str().unwrap().to_owned();
+    let (q5, q10) = (id_of("Q5"), id_of("Q10"));
+    let proposal = |final_: bool, text: &str| {
+        let mut claims = serde_json::Map::new();
+        claims
+            .insert(q5.clone(), serde_json::json!({"attribution": "non_attributed", "text": text}));
+        claims.insert(
+            q10.clone(),
+            serde_json::json!({"attribution": "withheld", "note": "Internal."}),
+        );
+        serde_json::json!({"format": "perimeter.disclosure/1", "participant": "lab-a",
+            "approval": {"by": "Head of safety", "date": today, "statement": "As marked.", "final": final_},
+            "claims": claims})
+    };
+    let f = put(
+        dir,
+        "p1.json",
+        &proposal(false, "One developer has a written target."),
+        Some("lab-a.key"),
+    );
+    let out = ok(&["round", "disclose", "r", &f], dir);
+    assert!(out.contains(", 1 rewording awaiting the evaluator's acceptance)"), "{out}");
+    let f = put(
+        dir,
+        "f1.json",
+        &proposal(true, "One developer has a written target."),
+        Some("lab-a.key"),
+    );
+    let err = fails(&["round", "disclose", "r", &f], dir);
+    assert!(
+        err.contains(&format!("claims.{q5}.text: the evaluator has not accepted this wording")),
+        "{err}"
+    );
+    let response = serde_json::json!({"format": "perimeter.disclosure-response/1", "participant": "lab-a",
+        "by": "Evaluator", "date": today, "claims": {
+            q5.clone(): {"text": "accept"},
+            q10.clone(): {"note": "reject"}}});
+    let f = put(dir, "resp.json", &response, None);
+    let err = fails(&["round", "respond", "r", &f], dir);
+    assert!(err.contains(&format!("claims.{q10}.reason: a rejection says why")), "{err}");
+    let mut response = response;
+    response["claims"][&q10]["reason"] = "One word says nothing.".into();
+    let f = put(dir, "resp.json", &response, None);
+    ok(&["round", "respond", "r", &f], dir);
+    ok(&["round", "report", "r"], dir);
+    let private = json(&dir.join("r/reports/private/lab-a.json"));
+    let resolved = |id: &str| {
+        private["claims"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone()
+    };
+    assert_eq!(
+        (resolved(&q10)["note_accepted"].as_bool(), resolved(&q10)["importance"].as_str()),
+        (Some(false), Some("high"))
+    );
+    let public = json(&dir.join("r/reports/public.json"));
+    assert!(
+        public["noted_redactions"].as_array().unwrap().is_empty(),
+        "a rejected note is no comment"
+    );
+    assert_eq!(
+        public["non_attributed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["text"] == "One developer has a written target.")
+            .count(),
+        1
+    );
+    let f = put(
+        dir,
+        "f2.json",
+        &proposal(true, "One developer has a written target."),
+        Some("lab-a.key"),
+    );
+    ok(&["round", "disclose", "r", &f], dir);
+    let err = fails(&["round", "exit", "r", "lab-a"], dir);
+    assert!(
+        err.contains("a silent exit is open only before a participant's final approval"),
+        "{err}"
+    );
+
+    // Publication: every approval final, the evaluator's part complete,
+    // the draft out for the round's notice.
+    let err = fails(&["round", "advance", "r", "publication"], dir);
+    assert!(err.contains("lab-b has not finalised its approval"), "{err}");
+    let f = put(
+        dir,
+        "b.json",
+        &serde_json::json!({"format": "perimeter.disclosure/1", "participant": "lab-b",
+        "approval": {"by": "Head of safety", "date": today, "statement": "As marked.", "final": true},
+        "claims": {}}),
+        Some("lab-b.key"),
+    );
+    ok(&["round", "disclose", "r", &f], dir);
+    let err = fails(&["round", "draft", "r"], dir);
+    assert!(
+        err.contains(
+            "analysis/public.toml: the evaluator's part of the public report is not written"
+        ),
+        "{err}"
+    );
+    let public_toml = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/public.toml"),
+    )
+    .unwrap();
+    // lab-a's agent reached no ladder stage here; a judgement of a cell the
+    // suite measured must not contradict it, and every cell is judged.
+    std::fs::write(
+        dir.join("r/analysis/public.toml"),
+        public_toml.replace(
+            "behaviour = \"deception\"\ncapability = \"beyond\"",
+            "behaviour = \"deception\"\ncapability = \"edge\"",
+        ),
+    )
+    .unwrap();
+    let err = fails(&["round", "draft", "r"], dir);
+    assert!(err.contains("ladder: no cell for deception × beyond"), "{err}");
+    std::fs::write(dir.join("r/analysis/public.toml"), &public_toml).unwrap();
+    ok(&["round", "draft", "r"], dir);
+    let err = fails(&["round", "advance", "r", "publication"], dir);
+    assert!(err.contains("0 days ago); the round gives participants 7 days' notice"), "{err}");
+    let later = (formats::Timestamp::parse(&format!("{today}T12:00:00.000Z")).unwrap().0
+        + 8 * 86_400_000)
+        .to_string();
+    let o = crate::perimeter()
+        .args(["round", "advance", "r", "publication"])
+        .env("PERIMETER_FIXED_CLOCK", &later)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", crate::text(&o).1);
+    let public = json(&dir.join("r/reports/public.json"));
+    assert_eq!(public["status"], "published");
+    assert_eq!(public["process"]["draft_circulated"], today.as_str());
+    let html = dir.join("r/reports/public.html");
+    render_in_chromium(&html, "round-phases-public.png");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
 }
