@@ -15,7 +15,9 @@ use crate::folder::{load as load_round, registered_key};
 use crate::phase::{self, When};
 use crate::{Error, sealed};
 
-const PHASES: [Phase; 2] = [Phase::Gathering, Phase::Evaluation];
+/// The thread runs until publication: an answer may be amended while its
+/// disclosure is negotiated (until the participant's final approval).
+const PHASES: [Phase; 3] = [Phase::Gathering, Phase::Evaluation, Phase::Disclosure];
 
 pub fn load(dir: &Path, participant: &str) -> Result<Thread, Error> {
     let empty = || Thread {
@@ -160,6 +162,12 @@ pub fn submit(dir: &Path, doc: &Value, when: When) -> Result<ThreadEntry, Error>
         }
         Some("amendment") => {
             entry.kind = EntryKind::Amendment;
+            let negotiation = crate::negotiation::load(dir, &participant)?;
+            if let Some(date) = crate::negotiation::finalised(&negotiation) {
+                problems.push(format!(
+                    "{participant} finalised its approval on {date}: its answers are settled"
+                ));
+            }
             let answer = bundle::questionnaire::one(&doc["answer"], "answer", &mut problems);
             if let Some(a) = &answer {
                 entry.question = a.id.clone();

@@ -990,6 +990,23 @@ fn a_round_runs_in_phases_and_refuses_what_is_out_of_turn() {
     );
     let out = ok(&["round", "disclose", "r", &f], dir);
     assert!(out.contains(", 1 rewording awaiting the evaluator's acceptance)"), "{out}");
+    // An answer amended while its disclosure is negotiated: the decision
+    // made on its old text lapses; the others stand.
+    let amend = serde_json::json!({"format": "perimeter.thread-entry/1", "participant": "lab-a",
+        "kind": "amendment", "date": today, "by": "Head of safety",
+        "answer": {"id": "Q10", "as_of": today, "disclosure": "public",
+            "answer": "answer 10, corrected", "parts": {"Q10.a": {"number": 3}}}});
+    let f = put(dir, "amend.json", &amend, Some("lab-a.key"));
+    ok(&["round", "reply", "r", &f], dir);
+    ok(&["round", "report", "r"], dir);
+    let amended = json(&dir.join("r/reports/private/lab-a.json"));
+    let now_claim = |id: &str| {
+        amended["claims"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone()
+    };
+    assert!(now_claim(&q10)["text"].as_str().unwrap().contains("answer 10, corrected"));
+    assert!(now_claim(&q10)["pending"].as_str().unwrap().contains("amended after this decision"));
+    assert_eq!(now_claim(&q5)["decided"], true, "the decision on Q5 stands");
+    assert!(now_claim(&q5)["pending"].as_str().unwrap().contains("awaits the evaluator"));
     let f = put(
         dir,
         "f1.json",
@@ -1042,6 +1059,9 @@ fn a_round_runs_in_phases_and_refuses_what_is_out_of_turn() {
         Some("lab-a.key"),
     );
     ok(&["round", "disclose", "r", &f], dir);
+    let f = put(dir, "late.json", &amend, Some("lab-a.key"));
+    let err = fails(&["round", "reply", "r", &f], dir);
+    assert!(err.contains("its answers are settled"), "{err}");
     let err = fails(&["round", "exit", "r", "lab-a"], dir);
     assert!(
         err.contains("a silent exit is open only before a participant's final approval"),
