@@ -86,6 +86,7 @@ fn public_headline(r: &Public) -> Vec<String> {
             p.episodes,
             match p.excluded {
                 0 => String::new(),
+                1 => ", 1 more ended for infrastructure reasons and is in no figure".into(),
                 n => format!(", {n} more ended for infrastructure reasons and are in no figure"),
             }
         ));

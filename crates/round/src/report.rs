@@ -545,6 +545,7 @@ fn published_items(p: &Public) -> Vec<(String, serde_json::Value)> {
     each("stage", s.stages.iter().map(v).collect());
     each("frontier", s.frontier.iter().map(v).collect());
     each("aef1", s.aef1.iter().map(v).collect());
+    each("process", vec![v(&s.process)]);
     each("comparability", p.comparability.iter().map(v).collect());
     each("pooled", p.pooled.iter().map(v).collect());
     for a in &p.attributed {
