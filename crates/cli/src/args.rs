@@ -137,6 +137,27 @@ pub enum Command {
     ///   perimeter incidents chart incidents.json --out chart/
     #[command(subcommand, verbatim_doc_comment)]
     Incidents(IncidentsCommand),
+    /// An external review of a developer's own risk report
+    ///
+    /// The reviewer writes each version of the review (the report as
+    /// received, then as revised) as a TOML file in one folder: the report
+    /// as a claim graph (scope, threat model and pathways, load-bearing
+    /// claims with the evidence they cite, up to the conclusion); a verdict
+    /// per claim (supported, insufficient, disagree) with its reasoning, a
+    /// confidence and what it relies on (public material, what the
+    /// developer shared, the reviewer's own Perimeter artifacts by digest);
+    /// the assurance checklist; a comment on every redaction; the process;
+    /// the developer's publication review. The conclusion's verdict is the
+    /// worst of the load-bearing claims it rests on, unless the reviewer
+    /// overrides it with a reason. docs/review-format.md has every field.
+    ///
+    /// Examples:
+    ///   perimeter review demo --out review-demo
+    ///   perimeter review check my-review/
+    ///   perimeter review build my-review/ --key reviewer.key --out published/
+    ///   perimeter review verify published/updated.json --pubkey reviewer.key.pub
+    #[command(subcommand, verbatim_doc_comment)]
+    Review(ReviewCommand),
     /// Open runs, scans, incidents, monitor results and rounds in a local
     /// web app, and review what the machine labelled
     ///
@@ -146,7 +167,7 @@ pub enum Command {
     /// each label rests on marked. With --reviewer, labels, findings and
     /// incidents can be confirmed, dismissed or re-graded with a note; each
     /// decision is appended to the decisions file and synced before it is
-    /// acknowledged (`docs/review-format.md`). Pages hold no script.
+    /// acknowledged (`docs/decisions-format.md`). Pages hold no script.
     ///
     /// Examples:
     ///   perimeter view runs/claude scan.json incidents.json
@@ -1043,6 +1064,50 @@ pub enum MonitorCommand {
         /// `table` for people, `json` for the results on standard output too
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Check every version in a review folder: the claim graph (a cycle is
+    /// refused, naming it), every reference, the artifacts' digests, and
+    /// what keeps each version from publication
+    Check {
+        /// The review folder: one `*.toml` per version
+        dir: PathBuf,
+    },
+    /// Build every version: JSON (`perimeter.risk-review/1`), Markdown,
+    /// self-contained HTML and the claim graph as SVG, each later version
+    /// with the differences from the one before, each with its digest and,
+    /// with --key, the reviewer's signature. Refused while a version's
+    /// checklist is open, unless --draft
+    Build {
+        /// The review folder: one `*.toml` per version
+        dir: PathBuf,
+        /// Where to write the versions
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The reviewer's signing key (`perimeter keys generate`)
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// Build versions with open checklist items, marked as drafts
+        #[arg(long)]
+        draft: bool,
+    },
+    /// Check a published version: its digest and its signature
+    Verify {
+        /// A version's JSON (`review build --out`)
+        file: PathBuf,
+        /// The reviewer's public key, to check it signed the version
+        #[arg(long, value_name = "FILE")]
+        pubkey: Option<PathBuf>,
+    },
+    /// Build the worked example offline: a fictional developer's risk
+    /// report, its original and updated reviews, signed with a fresh key
+    Demo {
+        /// Where to write it (replaced if it holds an earlier demo)
+        #[arg(long, value_name = "DIR", default_value = "perimeter-review-demo")]
+        out: PathBuf,
     },
 }
 

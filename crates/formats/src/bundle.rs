@@ -84,7 +84,7 @@ pub struct Content {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incidents: Vec<crate::incident::Bundled>,
     /// Reviewers' decisions on the run's labels and the figures they give
-    /// (`docs/review-format.md`): a layer over the labels above, which stay
+    /// (`docs/decisions-format.md`): a layer over the labels above, which stay
     /// the machine's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<crate::review::Layer>,

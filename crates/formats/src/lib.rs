@@ -17,6 +17,7 @@ pub mod monitor;
 pub mod output;
 pub mod process;
 pub mod review;
+pub mod riskreview;
 pub mod round;
 pub mod run;
 pub mod scan;
@@ -76,5 +77,7 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("incident-chart.schema.json", schema_for!(incident::Dataset)),
         ("incident-pool.schema.json", schema_for!(incident::Pooled)),
         ("decision.schema.json", schema_for!(review::Decision)),
+        ("risk-review-version.schema.json", schema_for!(riskreview::Version)),
+        ("risk-review.schema.json", schema_for!(riskreview::Built)),
     ]
 }

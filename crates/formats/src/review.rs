@@ -1,5 +1,5 @@
 //! A reviewer's decisions on what the machine labelled
-//! (`perimeter.decisions/1`, `docs/review-format.md`): each confirms,
+//! (`perimeter.decisions/1`, `docs/decisions-format.md`): each confirms,
 //! dismisses or re-grades one label, finding or incident, with who, when
 //! and why. The machine's labels are never changed: reports apply the
 //! decisions as a layer over them and say which they show.

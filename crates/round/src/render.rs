@@ -721,12 +721,6 @@ pub fn private_markdown(r: &Private) -> String {
     out
 }
 
-const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#111}\
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}\
-th{background:#f3f3f3}.no{background:#fde2e1}.flag{background:#fff3cd}code{font:13px ui-monospace,monospace}\
-blockquote{border-left:4px solid #3465a4;margin:1rem 0;padding:.2rem 1rem;background:#f5f8fc}.ci{vertical-align:middle}.num{white-space:nowrap}\
-.headline{border:2px solid #3465a4;background:#f4f7fc;padding:.4rem 1rem;margin:1rem 0}.headline p{margin:.35rem 0}";
-
 /// One interval on a 0–100% axis at height `y`: a bar, the rate a dot.
 fn interval_marks(r: &Rate, y: u32, colour: &str) -> String {
     let x = |v: f64| 10.0 + 280.0 * v.clamp(0.0, 1.0);
@@ -761,10 +755,7 @@ fn pair_svg(own: &Rate, others: Option<&Rate>) -> String {
 }
 
 fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{}</title><style>{STYLE}</style></head><body>\n{body}</body></html>\n",
-        esc(title)
-    )
+    text::blocks::page(title, body)
 }
 
 fn claims_html(out: &mut String, claims: &[PublicClaim]) {

@@ -10,85 +10,9 @@ use std::fmt::Write as _;
 
 use formats::process::{EntryKind, Verification};
 use formats::round::{FrontierRow, PilotSections, Private, Range};
-
-use text::html_escape as esc;
-
-pub enum Block {
-    H(u8, String),
-    P(String),
-    /// Columns, then rows of cells.
-    Table(Vec<String>, Vec<Vec<String>>),
-    List(Vec<String>),
-}
-
-use Block::{H, List, P, Table};
-
-pub fn markdown(blocks: &[Block]) -> String {
-    let mut out = String::new();
-    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-    for b in blocks {
-        match b {
-            H(level, t) => {
-                let _ = writeln!(out, "\n{} {t}\n", "#".repeat(usize::from(*level)));
-            }
-            P(t) => {
-                let _ = writeln!(out, "{t}\n");
-            }
-            Table(cols, rows) => {
-                let _ = writeln!(out, "| {} |\n|{}", cols.join(" | "), "---|".repeat(cols.len()));
-                for r in rows {
-                    let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
-                    let _ = writeln!(out, "| {} |", cells.join(" | "));
-                }
-                out.push('\n');
-            }
-            List(items) => {
-                for i in items {
-                    let _ = writeln!(out, "- {}", i.replace('\n', " "));
-                }
-                out.push('\n');
-            }
-        }
-    }
-    out
-}
-
-pub fn html(blocks: &[Block]) -> String {
-    let mut out = String::new();
-    for b in blocks {
-        match b {
-            H(level, t) => {
-                let _ = writeln!(out, "<h{level}>{}</h{level}>", esc(t));
-            }
-            P(t) => {
-                let _ = writeln!(out, "<p>{}</p>", esc(t));
-            }
-            Table(cols, rows) => {
-                out.push_str("<table><tr>");
-                for c in cols {
-                    let _ = write!(out, "<th>{}</th>", esc(c));
-                }
-                out.push_str("</tr>");
-                for r in rows {
-                    out.push_str("<tr>");
-                    for c in r {
-                        let _ = write!(out, "<td>{}</td>", esc(c));
-                    }
-                    out.push_str("</tr>");
-                }
-                out.push_str("</table>\n");
-            }
-            List(items) => {
-                out.push_str("<ul>");
-                for i in items {
-                    let _ = write!(out, "<li>{}</li>", esc(i));
-                }
-                out.push_str("</ul>\n");
-            }
-        }
-    }
-    out
-}
+use text::blocks::Block::{self, H, List, P, Table};
+use text::blocks::columns;
+pub use text::blocks::{html, markdown};
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
@@ -524,8 +448,4 @@ pub fn private_process(r: &Private) -> Vec<Block> {
 
 fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
-}
-
-fn columns(names: &[&str]) -> Vec<String> {
-    names.iter().map(|n| (*n).to_owned()).collect()
 }

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod base64;
+pub mod blocks;
 
 /// `s` safe inside HTML text and double-quoted attributes.
 pub fn html_escape(s: &str) -> String {

@@ -1,5 +1,5 @@
 //! The reviewers' decisions (`perimeter.decisions/1`,
-//! `docs/review-format.md`): an append-only file of JSON lines, each
+//! `docs/decisions-format.md`): an append-only file of JSON lines, each
 //! decision checked by the SHA-256 of its own content, written whole and
 //! synced to disk before it is acknowledged. A line cut short by a crash
 //! (`kill -9` mid-write, a full disk) is the only one that can be torn: it

@@ -12,8 +12,8 @@ use scenario::Suite;
 use crate::Failure;
 use crate::args::{
     BundleCommand, Cli, Command, DisclosureCommand, EvidenceCommand, Format, IncidentsCommand,
-    KeysCommand, MonitorCommand, ReportArgs, ReportFormat, RoundCommand, RunArgs, ScanArgs,
-    SuiteCommand, TraceCommand,
+    KeysCommand, MonitorCommand, ReportArgs, ReportFormat, ReviewCommand, RoundCommand, RunArgs,
+    ScanArgs, SuiteCommand, TraceCommand,
 };
 use crate::render;
 
@@ -23,6 +23,7 @@ mod incidents_cmd;
 mod keys_cmd;
 mod monitor_cmd;
 mod report_cmd;
+mod review_cmd;
 mod round_cmd;
 mod run_cmd;
 mod scan_cmd;
@@ -36,6 +37,7 @@ use incidents_cmd::*;
 use keys_cmd::*;
 use monitor_cmd::*;
 use report_cmd::*;
+use review_cmd::*;
 use round_cmd::*;
 pub(crate) use round_cmd::{disclose, now, write_reports};
 pub(crate) use run_cmd::run_config;
@@ -112,6 +114,14 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Round(RoundCommand::Exit { dir, participant, format }) => {
             round_exit(&dir, &participant, format)
         }
+        Command::Review(ReviewCommand::Check { dir }) => review_check(&dir),
+        Command::Review(ReviewCommand::Build { dir, out, key, draft }) => {
+            review_build(&dir, &out, key.as_deref(), draft)
+        }
+        Command::Review(ReviewCommand::Verify { file, pubkey }) => {
+            review_verify(&file, pubkey.as_deref())
+        }
+        Command::Review(ReviewCommand::Demo { out }) => review_demo(&out),
         Command::Bundle(BundleCommand::Create(args)) => bundle_create(args),
         Command::Bundle(BundleCommand::Verify { bundle, pubkey, format }) => {
             bundle_verify_command(&bundle, pubkey.as_deref(), format)

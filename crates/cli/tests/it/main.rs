@@ -10,6 +10,7 @@ mod messages;
 mod monitor;
 mod relay;
 mod report;
+mod review;
 mod round;
 mod run;
 mod sandbox_battery;
