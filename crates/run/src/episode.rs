@@ -105,6 +105,60 @@ pub(crate) fn run_episode(
     finish(input, &instance, open, started, end_reason, side_task, clock)
 }
 
+/// The record of an episode whose sandbox could not be built, however
+/// often it was tried: a trace of its header and its end, `sandbox_error`,
+/// with why in the header; no rate counts it.
+pub(crate) fn unstarted(
+    input: EpisodeInput<'_>,
+    why: &str,
+    clock: &dyn Clock,
+) -> Result<EpisodeRecord, Error> {
+    let scenario = input.scenario;
+    let instance = scenario.instantiate(input.seed).map_err(|message| Error::Sandbox {
+        scenario: scenario.manifest.id.clone(),
+        message: format!("instantiating for seed {}: {message}", input.seed),
+    })?;
+    let started = clock.now();
+    let trace_path = input.out.join(&input.trace_rel);
+    let partial = trace_path.with_extension("jsonl.partial");
+    if let Some(dir) = trace_path.parent() {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let mut header = input.header.clone();
+    header.extra.insert("sandbox_error".into(), why.into());
+    let file = File::create(&partial).map_err(io_err(&partial))?;
+    let writer = TraceWriter::create(BufWriter::new(file), header).map_err(io_err(&partial))?;
+    let finished = clock.now();
+    let end_reason = EndReason::SandboxError;
+    let (head, out) = writer.finish(finished, end_reason.as_str()).map_err(io_err(&partial))?;
+    let file = out
+        .into_inner()
+        .map_err(|e| Error::Io { path: partial.clone(), source: e.into_error() })?;
+    file.sync_all().map_err(io_err(&partial))?;
+    fs::rename(&partial, &trace_path).map_err(io_err(&trace_path))?;
+    Ok(EpisodeRecord {
+        scenario: instance.manifest.id.clone(),
+        scenario_digest: scenario.digest.clone(),
+        epoch: input.epoch,
+        seed: input.seed,
+        params: instance.params.clone(),
+        main_task_success: false,
+        checks: Vec::new(),
+        labels: Vec::new(),
+        opportunities: instance.manifest.opportunities(),
+        eval_aware: false,
+        stages: Vec::new(),
+        trace: input.trace_rel,
+        trace_head: head,
+        end_reason,
+        model_usage: None,
+        side_task: None,
+        scenario_problems: Vec::new(),
+        started,
+        finished,
+    })
+}
+
 /// An episode under way: the sandbox and its services started, the setup
 /// run and its state taken, the trace open.
 struct Open<'a> {
@@ -232,8 +286,11 @@ fn open<'a>(
         fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
     let file = File::create(&partial).map_err(io_err(&partial))?;
-    let writer = TraceWriter::create(BufWriter::new(file), input.header.clone())
-        .map_err(io_err(&partial))?;
+    // Which watch saw the honeypots: exact fanotify, or inotify (when not
+    // root, or when the kernel's fanotify groups ran out).
+    let mut header = input.header.clone();
+    header.extra.insert("honeypot_watch".into(), session.honeypot_watch().into());
+    let writer = TraceWriter::create(BufWriter::new(file), header).map_err(io_err(&partial))?;
 
     let mut ep = Episode {
         session,

@@ -43,7 +43,7 @@ use scenario::Suite;
 use sha2::{Digest, Sha256};
 use trace::{Clock, Header};
 
-use crate::episode::{EpisodeInput, run_episode};
+use crate::episode::EpisodeInput;
 pub use crate::relabel::{RelabelError, relabel};
 pub use crate::summary::{ClientRecord, EpisodeRecord, LimitsRecord, RunHeader, SuiteRef, Summary};
 pub use crate::validate::{MEASURE_FORMAT, Measure, Miss, Rate, ValidateConfig, Verdict, validate};
@@ -566,13 +566,14 @@ fn execute(
     let scratch = config.scratch.join(format!("run-{}", std::process::id()));
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
+    let gate = Gate::default();
     let (tx, rx) = mpsc::channel();
     let mut done = records.iter().filter(|r| r.is_some()).count();
     let mut first_error = None;
     std::thread::scope(|s| {
         for slot in 0..config.concurrency.clamp(1, todo.len().max(1)) {
             let tx = tx.clone();
-            let (next, failed, scratch) = (&next, &failed, &scratch);
+            let (next, failed, scratch, gate) = (&next, &failed, &scratch, &gate);
             s.spawn(move || {
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
@@ -581,7 +582,7 @@ fn execute(
                     }
                     let p = &planned[todo[k]];
                     observer.episode_started(&p.scenario, p.epoch);
-                    let result = run_one(config, header, p, slot as u32, scratch, clock);
+                    let result = run_one(config, header, p, slot as u32, scratch, clock, gate);
                     failed.fetch_or(result.is_err(), Ordering::Relaxed);
                     if tx.send((todo[k], result)).is_err() {
                         return;
@@ -624,6 +625,51 @@ fn remove_stale_scratch(root: &Path) {
     }
 }
 
+/// Attempts at building an episode's sandbox, while no other episode
+/// runs, before it ends as `sandbox_error`.
+const SANDBOX_ATTEMPTS: u32 = 4;
+
+/// Times an episode whose sandbox could not be built while others ran
+/// waits for one of them to end and tries again.
+const GATE_WAITS: u32 = 64;
+
+/// How many episodes are running, and how many have ended: an episode
+/// whose sandbox could not be built for want of what the others hold waits
+/// for one to end.
+#[derive(Default)]
+struct Gate {
+    state: std::sync::Mutex<(usize, u64)>,
+    ended: std::sync::Condvar,
+}
+
+/// What [`Gate::enter`] saw: the others running, and how many had ended.
+struct Entered {
+    others: usize,
+    ended: u64,
+}
+
+impl Gate {
+    fn enter(&self) -> Entered {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.0 += 1;
+        Entered { others: s.0 - 1, ended: s.1 }
+    }
+
+    fn leave(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.0 -= 1;
+        s.1 += 1;
+        self.ended.notify_all();
+    }
+
+    /// Waits until an episode other than ours ends after `seen` had (ours
+    /// ended too, so one more), or `timeout` passes.
+    fn wait_for_an_end(&self, seen: u64, timeout: std::time::Duration) {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self.ended.wait_timeout_while(s, timeout, |s| s.1 <= seen + 1);
+    }
+}
+
 fn run_one(
     config: &RunConfig,
     header: &RunHeader,
@@ -631,6 +677,7 @@ fn run_one(
     slot: u32,
     scratch: &Path,
     clock: &dyn Clock,
+    gate: &Gate,
 ) -> Result<EpisodeRecord, Error> {
     let scenario = config.suite.get(&p.scenario).expect("planned from the suite");
     let trace_header = Header {
@@ -649,24 +696,53 @@ fn run_one(
         extra: Default::default(),
     };
     let episode_scratch = scratch.join(format!("{}-e{}", p.scenario, p.epoch));
-    let _ = fs::remove_dir_all(&episode_scratch);
-    let input = EpisodeInput {
+    let input = || EpisodeInput {
         scenario,
         epoch: p.epoch,
         seed: p.seed,
         agent: &config.agent,
-        header: trace_header,
+        header: trace_header.clone(),
         limits: &config.limits,
         init_program: &config.init_program,
         clients: config.clients.as_deref(),
         upstream: config.upstream.as_ref(),
         side_tasks: config.side_tasks,
-        scratch: episode_scratch,
+        scratch: episode_scratch.clone(),
         slot,
         out: &config.out,
         trace_rel: p.trace_rel(),
     };
-    let record = run_episode(input, clock)?;
+    // A sandbox that cannot be built (the kernel's limits reached, a
+    // transient failure) is tried again after a pause; one that never
+    // builds ends as an infrastructure failure, in no rate, and the run
+    // goes on.
+    let mut attempt = 1;
+    let mut waits = 0;
+    let record = loop {
+        let _ = fs::remove_dir_all(&episode_scratch);
+        let started = gate.enter();
+        let result = episode::run_episode(input(), clock);
+        gate.leave();
+        match result {
+            // Others are running: what this sandbox lacks (the kernel's
+            // fanotify groups, inotify instances, memory) is likely theirs,
+            // given back when one ends.
+            Err(Error::Sandbox { .. }) if started.others > 0 && waits < GATE_WAITS => {
+                waits += 1;
+                gate.wait_for_an_end(started.ended, std::time::Duration::from_secs(120));
+            }
+            Err(Error::Sandbox { .. }) if attempt < SANDBOX_ATTEMPTS => {
+                std::thread::sleep(std::time::Duration::from_millis(500 << attempt));
+                attempt += 1;
+            }
+            Err(Error::Sandbox { message, .. }) => {
+                let why =
+                    format!("the sandbox could not be built in {attempt} attempts: {message}");
+                break episode::unstarted(input(), &why, clock)?;
+            }
+            other => break other?,
+        }
+    };
     let path = config.out.join(p.record_rel());
     write_atomic(&path, &serde_json::to_vec_pretty(&record).expect("record serializes"))?;
     Ok(record)

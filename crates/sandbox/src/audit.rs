@@ -526,6 +526,9 @@ pub(crate) struct HoneypotWatch {
     /// With inotify, its reader, which the seccomp supervisor drains before
     /// each of its records.
     pub reader: Option<Arc<InotifyReader>>,
+    /// Which watch this is: `fanotify`, `inotify`, or `inotify` with why
+    /// fanotify could not be had.
+    pub kind: String,
 }
 
 /// The inotify watches (descriptor, what it watches), shared between the
@@ -584,19 +587,39 @@ pub(crate) fn watch_honeypots(
     tx: Sender<(Instant, Audit)>,
 ) -> io::Result<HoneypotWatch> {
     let (wake, stop) = crate::init::pipe()?;
+    let mut kind = "inotify".to_owned();
     if setup.exact {
-        let fan = fanotify_setup(&setup)?;
-        let known = Known::Fanotify(fan.fd.as_raw_fd(), fan.ids.clone());
-        let thread = std::thread::spawn(move || fanotify_loop(fan, &wake, &tx));
-        Ok(HoneypotWatch { stop, thread, inotify_fd: None, known, reader: None })
-    } else {
-        let reader = Arc::new(inotify_setup(&setup)?);
-        let inotify_fd = Some(reader.fd.as_raw_fd());
-        let known = Known::Inotify(reader.watches.clone());
-        let ours = reader.clone();
-        let thread = std::thread::spawn(move || inotify_loop(ours, &wake, &tx));
-        Ok(HoneypotWatch { stop, thread, inotify_fd, known, reader: Some(reader) })
+        match fanotify_setup(&setup) {
+            Ok(fan) => {
+                let known = Known::Fanotify(fan.fd.as_raw_fd(), fan.ids.clone());
+                let thread = std::thread::spawn(move || fanotify_loop(fan, &wake, &tx));
+                let kind = "fanotify".into();
+                return Ok(HoneypotWatch {
+                    stop,
+                    thread,
+                    inotify_fd: None,
+                    known,
+                    reader: None,
+                    kind,
+                });
+            }
+            // The kernel's limits on fanotify groups (128 per user by
+            // default) or memory: a run of many sandboxes falls back to
+            // inotify for the rest, and says so, rather than fail.
+            Err(e)
+                if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM)) =>
+            {
+                kind = format!("inotify (fanotify unavailable: {e})");
+            }
+            Err(e) => return Err(e),
+        }
     }
+    let reader = Arc::new(inotify_setup(&setup)?);
+    let inotify_fd = Some(reader.fd.as_raw_fd());
+    let known = Known::Inotify(reader.watches.clone());
+    let ours = reader.clone();
+    let thread = std::thread::spawn(move || inotify_loop(ours, &wake, &tx));
+    Ok(HoneypotWatch { stop, thread, inotify_fd, known, reader: Some(reader), kind })
 }
 
 impl HoneypotWatch {

@@ -401,6 +401,13 @@ impl Session {
     /// as honeypots from now on: a git object holding an answer, say.
     /// Call before the agent starts; paths the setup did not make are
     /// ignored.
+    /// Which watch sees the honeypots: `fanotify`, `inotify`, or
+    /// `inotify (fanotify unavailable: …)` when the kernel's limit on
+    /// fanotify groups was reached.
+    pub fn honeypot_watch(&self) -> &str {
+        self.honeypots.as_ref().map_or("none", |w| w.kind.as_str())
+    }
+
     pub fn watch_made_honeypots(&mut self, paths: &[String]) {
         if let (Some(watch), Some(upper)) = (&self.honeypots, &self.upper) {
             for p in paths {

@@ -935,3 +935,59 @@ fn doctor_reports_the_sandbox_and_the_pinned_clients() {
     );
     assert!(stderr.contains("npm ci --prefix clients"), "{stderr}");
 }
+
+/// An episode whose sandbox cannot be built (here, a scenario whose setup
+/// always fails) is tried again, then ends as `sandbox_error`, counted in
+/// no rate, with why in its trace; the run goes on and writes its summary.
+/// (Once, one sandbox that could not be built aborted the whole run, with
+/// no summary.)
+#[test]
+fn a_sandbox_that_cannot_be_built_never_aborts_the_run() {
+    let d = TempDir::new("unbuildable");
+    let dir = d.path();
+    let suite = crate::one_scenario_suite(&dir.join("suite"), "fine", r#"{ shell = "true" }"#);
+    crate::one_scenario_suite(&dir.join("suite"), "broken", r#"{ shell = "true" }"#);
+    let manifest = suite.join("broken/scenario.toml");
+    let toml = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        toml.replace("workdir = \"lab\"\n", "workdir = \"lab\"\nsetup = [\"exit 3\"]\n"),
+    )
+    .unwrap();
+    let suite = suite.to_str().unwrap();
+    let out = dir.join("run");
+    let o = perimeter()
+        .args(["run", "--agent", "scripted:honest", "--out"])
+        .arg(&out)
+        .args(["--suite", suite, "--concurrency", "2"])
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&o);
+    // Exit 3: finished, with episodes no rate counts.
+    assert_eq!(o.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("1 episode ended for infrastructure reasons (sandbox_error 1)"),
+        "{stdout}"
+    );
+    let s = summary(&out);
+    let ends: Vec<(&str, &str)> = s["episodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["scenario"].as_str().unwrap(), e["end_reason"].as_str().unwrap()))
+        .collect();
+    assert!(
+        ends.contains(&("broken", "sandbox_error")) && ends.contains(&("fine", "submitted")),
+        "{ends:?}"
+    );
+    assert_eq!(s["rates"]["endings"]["excluded"], 1, "{}", s["rates"]["endings"]);
+    let trace = std::fs::read_to_string(dir.join("run/episodes/broken/e0.trace.jsonl")).unwrap();
+    let header: Value = serde_json::from_str(trace.lines().next().unwrap()).unwrap();
+    let why = header["sandbox_error"].as_str().unwrap();
+    assert!(why.contains("could not be built") && why.contains("exit 3"), "{why}");
+    let fine = std::fs::read_to_string(dir.join("run/episodes/fine/e0.trace.jsonl")).unwrap();
+    let header: Value = serde_json::from_str(fine.lines().next().unwrap()).unwrap();
+    let watch = header["honeypot_watch"].as_str().unwrap();
+    assert!(watch == "fanotify" || watch.starts_with("inotify"), "{watch}");
+    verify_traces(&out, &s);
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Scale on one host against a slow model: the built-in loop (`--agent api`)
+# against a loopback OpenAI-compatible server that sleeps LATENCY seconds
+# before each answer and asks for 10 `bash` calls, then `submit`: 11 calls
+# per episode. At each concurrency C it runs 2×C episodes (the suite's
+# scenarios, as many epochs as needed) and prints:
+#
+#   wall time against the ideal, ⌈episodes ÷ C⌉ × 11 × LATENCY;
+#   the harness's CPU per episode, the whole process tree (user + system);
+#   the harness's peak RSS per running episode;
+#   how episodes ended (an episode whose sandbox could not be built ends as
+#   sandbox_error; the run goes on).
+#
+# Usage: bench/concurrency.sh [C ...]   (default: 32 128 512; LATENCY=2)
+# Run as root (the sandbox's exact watch needs it; see `perimeter doctor`).
+set -euo pipefail
+[ $# -gt 0 ] || set -- 32 128 512
+latency=${LATENCY:-2}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/perimeter-concurrency.XXXXXX")
+[ -n "${KEEP:-}" ] || trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+bin="$root/target/release/perimeter"
+
+cat >"$work/server.py" <<'PY'
+import json, sys, time, threading
+from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+latency = float(sys.argv[1])
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def reply(self, body):
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self):
+        self.reply({"object": "list", "data": [{"id": "slow", "object": "model"}]})
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        turns = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
+        time.sleep(latency)
+        if turns < 10:
+            call = {"name": "bash", "arguments": json.dumps({"command": f"echo step {turns}"})}
+        else:
+            call = {"name": "submit", "arguments": json.dumps({"answer": "done"})}
+        self.reply({"id": "x", "object": "chat.completion", "model": "slow",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": None,
+                "tool_calls": [{"id": f"call_{turns}", "type": "function", "function": call}]}}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}})
+ThreadingHTTPServer.daemon_threads = True
+ThreadingHTTPServer.request_queue_size = 1024
+s = ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+PY
+python3 "$work/server.py" "$latency" >"$work/port" &
+server=$!
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
+scenarios=$("$bin" suite list --format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["scenarios"]))')
+
+echo "latency ${latency} s, 11 calls per episode; $(nproc) cores"
+for c in "$@"; do
+    episodes=$((2 * c))
+    epochs=$(( (episodes + scenarios - 1) / scenarios ))
+    n=$((epochs * scenarios))
+    rm -rf "$work/run"
+    start=$(date +%s.%N)
+    set +e
+    OPENAI_COMPATIBLE_API_KEY=bench /usr/bin/time -f "%U %S %M" -o "$work/time" \
+        "$bin" run --agent api --model "openai-compatible:http://127.0.0.1:$port/v1#slow" \
+        --epochs "$epochs" --concurrency "$c" --max-turns 20 --out "$work/run" >/dev/null 2>"$work/stderr"
+    status=$?
+    set -e
+    end=$(date +%s.%N)
+    read -r user sys kb <"$work/time"
+    python3 - "$c" "$n" "$latency" "$start" "$end" "$user" "$sys" "$kb" "$status" "$work/run/summary.json" <<'PY'
+import json, math, sys, collections
+c, n, lat = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+wall = float(sys.argv[5]) - float(sys.argv[4])
+cpu = float(sys.argv[6]) + float(sys.argv[7])
+kb, status = int(sys.argv[8]), int(sys.argv[9])
+ideal = math.ceil(n / c) * 11 * lat
+try:
+    ends = collections.Counter(e["end_reason"] for e in json.load(open(sys.argv[10]))["episodes"])
+except Exception as e:
+    ends = {"no summary": str(e)}
+print(f"concurrency {c:4}: {n} episodes in {wall:6.1f} s, ideal {ideal:5.1f} s: {100 * ideal / wall:5.1f}% of ideal; "
+      f"CPU {1000 * cpu / n:5.1f} ms per episode; peak RSS {kb / 1024:6.1f} MB, {kb / 1024 / c:5.2f} MB per running episode; "
+      f"exit {status}; ended {dict(ends)}")
+PY
+done
