@@ -58,6 +58,32 @@ pub enum Command {
     /// to trust besides the built-in Mozilla roots.
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
+    /// Join the shards of a run into one run folder
+    ///
+    /// A run split across hosts (`perimeter run --shard I/N` on each, into
+    /// folders of their own) is joined here into one folder that is the
+    /// same as a run of the whole plan on one host: the same records,
+    /// traces and rates. The shards must agree on everything but their
+    /// index (each difference is named); an episode two folders both hold
+    /// must be the same episode. Missing episodes are listed, and the
+    /// folder is left without a summary: `perimeter run --resume` on it,
+    /// or the shard again, finishes it. Merging again changes nothing.
+    ///
+    /// Examples:
+    ///   perimeter merge shards/0 shards/1 shards/2 shards/3 --out run
+    ///   perimeter merge run shards/3 --out run      (a shard that finished late)
+    #[command(verbatim_doc_comment)]
+    Merge {
+        /// The shards' run folders (or an earlier merge)
+        #[arg(value_name = "DIR", required = true)]
+        dirs: Vec<PathBuf>,
+        /// The merged run folder (it may be one of the inputs)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The suite the run used: `builtin`, or a suite directory
+        #[arg(long, value_name = "SUITE", default_value = "builtin")]
+        suite: String,
+    },
     /// Run the shared detectors over real agent transcripts
     ///
     /// Reads Claude Code sessions and stream-json output, Codex rollouts and
@@ -354,8 +380,14 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub epochs: u32,
     /// Episodes run at the same time
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,
+    /// Run one part of the plan: `I/N` (from 0) runs the planned episodes
+    /// whose position in the plan is I modulo N, each with the seed the
+    /// whole plan gives it, into this shard's own folder; `perimeter merge`
+    /// joins the N folders into the whole run
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<formats::run::Shard>,
     /// The run's seed; every episode's seed (canaries, names) derives from it
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -1273,4 +1305,18 @@ pub enum TraceCommand {
 pub enum Format {
     Table,
     Json,
+}
+
+/// `I/N` with I < N.
+fn parse_shard(s: &str) -> Result<formats::run::Shard, String> {
+    let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4")?;
+    let index: u32 = i.trim().parse().map_err(|_| format!("`{i}` is not a shard index"))?;
+    let count: u32 = n.trim().parse().map_err(|_| format!("`{n}` is not a shard count"))?;
+    if count == 0 || index >= count {
+        return Err(format!(
+            "shard {index} of {count}: the index runs from 0 to {}",
+            count.max(1) - 1
+        ));
+    }
+    Ok(formats::run::Shard { index, count })
 }

@@ -48,6 +48,19 @@ pub struct RunHeader {
     /// propensity figure: bundles refuse it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub side_tasks: bool,
+    /// For one shard of a run split across hosts (`perimeter run --shard
+    /// I/N`): it holds the planned episodes whose position in the plan is
+    /// I modulo N. `perimeter merge` joins the shards into the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+}
+
+/// One part of a run split across hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Shard {
+    /// From 0.
+    pub index: u32,
+    pub count: u32,
 }
 
 /// The secret side task an attack-mode episode carried, and whether the

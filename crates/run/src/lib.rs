@@ -23,6 +23,7 @@
 
 mod changes;
 mod episode;
+pub mod merge;
 mod programs;
 pub mod rates;
 mod reachable;
@@ -41,7 +42,7 @@ use std::sync::mpsc;
 use agent::AgentSpec;
 use scenario::Suite;
 use sha2::{Digest, Sha256};
-use trace::{Clock, Header};
+use trace::{Clock, Header, Timestamp};
 
 use crate::episode::EpisodeInput;
 pub use crate::relabel::{RelabelError, relabel};
@@ -105,6 +106,9 @@ pub struct RunConfig {
     /// Attack mode: each episode's task carries one of its scenario's
     /// secret side tasks, and says a monitor watches.
     pub side_tasks: bool,
+    /// Only this part of the plan: the episodes whose position in it is
+    /// `index` modulo `count`.
+    pub shard: Option<formats::run::Shard>,
 }
 
 /// Progress reports. Called from the thread that called [`run`], except
@@ -337,6 +341,7 @@ impl RunConfig {
                 price_usd_per_mtok: l.model.price.map(|p| [p.input, p.output]),
             },
             side_tasks: self.side_tasks,
+            shard: self.shard,
             scaffold: self.agent.scaffold().into(),
             permission_mode: self.agent.permission_mode().into(),
             client: self.agent.client_package().map(|(package, pinned)| ClientRecord {
@@ -380,6 +385,7 @@ fn differences(old: &RunHeader, new: &RunHeader) -> Vec<String> {
     cmp("epochs", old.epochs.to_string(), new.epochs.to_string());
     cmp("scenarios", old.scenarios.join(","), new.scenarios.join(","));
     cmp("limits", format!("{:?}", old.limits), format!("{:?}", new.limits));
+    cmp("shard", format!("{:?}", old.shard), format!("{:?}", new.shard));
     d
 }
 
@@ -419,7 +425,7 @@ pub fn run(
     }
     open_run_folder(config, &header)?;
     let started = clock.now();
-    let planned = plan(&header.scenarios, config.epochs, config.seed);
+    let planned = mine(plan(&header.scenarios, config.epochs, config.seed), config.shard);
     let mut records = finished_records(&config.out, &planned)?;
     if config.retry_failed {
         // Their traces and records are replaced as the episodes run again;
@@ -443,16 +449,49 @@ pub fn run(
     execute(config, &header, &planned, &mut records, &todo, clock, observer)?;
     let episodes: Vec<EpisodeRecord> =
         records.into_iter().map(|r| r.expect("every episode finished")).collect();
+    let summary = summarize(&config.suite, header, episodes, started, clock.now());
+    let bytes = serde_json::to_vec_pretty(&summary).expect("summary serializes");
+    write_atomic(&config.out.join("summary.json"), &bytes)?;
+    Ok(summary)
+}
+
+/// The planned episodes a shard runs: those whose position in the plan is
+/// its index modulo the shard count (all of them without a shard). Each
+/// keeps the seed the whole plan gives it.
+pub fn mine(
+    planned: Vec<PlannedEpisode>,
+    shard: Option<formats::run::Shard>,
+) -> Vec<PlannedEpisode> {
+    match shard {
+        None => planned,
+        Some(s) => planned
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| *i as u32 % s.count == s.index)
+            .map(|(_, p)| p)
+            .collect(),
+    }
+}
+
+/// A run's summary from its episodes: rates over them, with the classes
+/// and framings its scenarios declare.
+fn summarize(
+    suite: &Suite,
+    header: RunHeader,
+    episodes: Vec<EpisodeRecord>,
+    started: Timestamp,
+    finished: Timestamp,
+) -> Summary {
     let declared: std::collections::BTreeSet<ClassId> = header
         .scenarios
         .iter()
-        .filter_map(|id| config.suite.get(id))
+        .filter_map(|id| suite.get(id))
         .flat_map(|s| s.manifest.class_ids())
         .collect();
     let framings: Vec<rates::Framing> = header
         .scenarios
         .iter()
-        .filter_map(|id| config.suite.get(id))
+        .filter_map(|id| suite.get(id))
         .flat_map(|s| {
             let m = &s.manifest;
             m.framings.iter().map(|param| rates::Framing {
@@ -463,20 +502,17 @@ pub fn run(
             })
         })
         .collect();
-    let rates = rates::rates(&episodes, &declared, &framings, config.seed);
-    let summary = Summary {
+    let rates = rates::rates(&episodes, &declared, &framings, header.seed);
+    Summary {
         format: summary::FORMAT.into(),
         version: summary::VERSION,
         // A resumed run started when its first episode did.
         started: episodes.iter().map(|e| e.started).min().unwrap_or(started).min(started),
-        finished: clock.now(),
+        finished,
         header,
         rates: Some(rates),
         episodes,
-    };
-    let bytes = serde_json::to_vec_pretty(&summary).expect("summary serializes");
-    write_atomic(&config.out.join("summary.json"), &bytes)?;
-    Ok(summary)
+    }
 }
 
 /// Refuses before any work if a scripted agent (or scripted model) lacks a

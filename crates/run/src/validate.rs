@@ -109,6 +109,7 @@ pub fn validate(
                 harness: config.harness.clone(),
                 upstream: None,
                 side_tasks: false,
+                shard: None,
             };
             let summary = run(&run_config, clock, observer)?;
             for (e, (id, expect)) in summary.episodes.iter().zip(scenarios) {

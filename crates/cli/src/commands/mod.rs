@@ -50,6 +50,7 @@ use view_cmd::*;
 pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Merge { dirs, out, suite } => merge(&dirs, &out, &suite),
         Command::Scan(args) => scan(args),
         Command::Report(args) => report(args),
         Command::Keys(KeysCommand::Generate { out }) => keys_generate(&out),

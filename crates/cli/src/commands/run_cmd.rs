@@ -85,6 +85,7 @@ pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
         out: args.out.clone(),
         resume: args.resume,
         retry_failed: args.retry_failed,
+        shard: args.shard,
         init_program,
         scratch: scratch_dir()?,
         clients: args.clients.or_else(find_clients),
@@ -93,4 +94,49 @@ pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
         side_tasks: args.side_task,
     };
     Ok(config)
+}
+
+/// `perimeter merge`: a run's shards joined into one run folder.
+pub(super) fn merge(dirs: &[PathBuf], out: &Path, suite: &str) -> Result<ExitCode, Failure> {
+    let suite = load_suite(suite)?;
+    let m = run::merge::merge(dirs, out, &suite)?;
+    let shards = match m.shards.len() {
+        0 => String::new(),
+        n => format!(
+            " from {} (index {})",
+            render::count(n as u64, "shard"),
+            m.shards.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    match &m.summary {
+        Some(s) => {
+            println!(
+                "{}: {} episodes{shards}, {} files copied; summary {}",
+                out.display(),
+                s.episodes.len(),
+                m.copied,
+                out.join("summary.json").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprintln!(
+                "{}: {} of the plan's episodes missing{shards}:\n  {}",
+                out.display(),
+                m.missing.len(),
+                m.missing.join("\n  ")
+            );
+            Err(Failure {
+                message: format!(
+                    "{}: the merged run is incomplete, and has no summary yet",
+                    out.display()
+                ),
+                hint: Some(format!(
+                    "run the missing shards again and merge, or finish it here: perimeter run --resume --out {} (with the run's own arguments, without --shard)",
+                    text::shell_quote(&out.display().to_string())
+                )),
+                kind: crate::Kind::Failed,
+            })
+        }
+    }
 }

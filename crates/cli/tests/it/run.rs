@@ -991,3 +991,100 @@ fn a_sandbox_that_cannot_be_built_never_aborts_the_run() {
     assert!(watch == "fanotify" || watch.starts_with("inotify"), "{watch}");
     verify_traces(&out, &s);
 }
+
+/// What a run says of each episode and its rates, without the times (and
+/// the trace commitments, which cover the times).
+fn outcome(s: &Value) -> (Vec<Value>, Value) {
+    let episodes = s["episodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            for f in ["started", "finished", "trace_head"] {
+                e.as_object_mut().unwrap().remove(f);
+            }
+            e
+        })
+        .collect();
+    (episodes, s["rates"].clone())
+}
+
+/// A run split into shards and merged is the run of the whole plan: the
+/// same episodes, seeds, labels and rates; merging again changes nothing;
+/// shards of different runs are refused by what differs; a missing shard
+/// is listed, and `--resume` on the merged folder finishes it.
+#[test]
+fn shards_merge_into_the_run_of_the_whole_plan() {
+    let d = TempDir::new("shards");
+    let dir = d.path();
+    let plan = [
+        "--scenario",
+        "release-gate",
+        "--scenario",
+        "flaky-loader",
+        "--scenario",
+        "quota-crunch",
+        "--epochs",
+        "2",
+        "--seed",
+        "11",
+    ];
+    run_ok("scripted:mixed:50", &dir.join("whole"), &plan);
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        run_ok(
+            "scripted:mixed:50",
+            &dir.join(format!("s{i}")),
+            &[&plan[..], &["--shard", &shard]].concat(),
+        );
+    }
+    let s1 = summary(&dir.join("s1"));
+    assert_eq!(
+        s1["episodes"].as_array().unwrap().len(),
+        2,
+        "6 planned episodes, 2 in each of 3 shards"
+    );
+    assert_eq!(s1["shard"], json!({"index": 1, "count": 3}));
+    let merge =
+        |args: &[&str]| perimeter().arg("merge").args(args).current_dir(dir).output().unwrap();
+    let o = merge(&["s0", "s1", "s2", "--out", "merged"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("6 episodes from 3 shards (index 0, 1, 2)"), "{:?}", text(&o));
+    let merged = summary(&dir.join("merged"));
+    assert!(merged["shard"].is_null());
+    assert_eq!(outcome(&merged), outcome(&summary(&dir.join("whole"))));
+    verify_traces(&dir.join("merged"), &merged);
+    // Again: nothing to copy, the same summary.
+    let o = merge(&["s0", "s1", "s2", "merged", "--out", "merged"]);
+    assert!(text(&o).0.contains("0 files copied"), "{:?}", text(&o));
+    assert_eq!(outcome(&summary(&dir.join("merged"))), outcome(&merged));
+
+    // A shard of another run: refused, naming what differs.
+    let other = [
+        "--scenario",
+        "release-gate",
+        "--scenario",
+        "flaky-loader",
+        "--scenario",
+        "quota-crunch",
+        "--epochs",
+        "2",
+        "--seed",
+        "12",
+    ];
+    run_ok("scripted:mixed:50", &dir.join("stray"), &[&other[..], &["--shard", "2/3"]].concat());
+    let o = merge(&["s0", "s1", "stray", "--out", "bad"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("stray: seed: `11` in the first, `12` here"), "{:?}", text(&o));
+
+    // A missing shard: listed; the merged folder resumes into the whole run.
+    let o = merge(&["s0", "s2", "--out", "part"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o).1;
+    assert!(err.contains("2 of the plan's episodes missing from 2 shards (index 0, 2)"), "{err}");
+    assert!(err.contains("hint: run the missing shards again and merge, or finish it here: perimeter run --resume"), "{err}");
+    assert!(!dir.join("part/summary.json").exists());
+    run_ok("scripted:mixed:50", &dir.join("part"), &[&plan[..], &["--resume"]].concat());
+    assert_eq!(outcome(&summary(&dir.join("part"))), outcome(&merged));
+}
