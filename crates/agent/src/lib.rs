@@ -308,14 +308,13 @@ impl AgentSpec {
     /// The command that runs this agent inside the sandbox, for agents that
     /// are client programs. With `followup`, the command that asks the
     /// session the agent just finished one more question (the prompt is in
-    /// `$PERIMETER_PROMPT` either way); a `cmd:` client gets
-    /// `PERIMETER_FOLLOWUP=1` and is expected to continue its own session.
+    /// `$PERIMETER_PROMPT` either way). A `cmd:` client runs its own
+    /// command both times: the harness tells it which turn it is in the
+    /// environment of the whole process tree (`docs/cmd-contract.md`), so
+    /// a pipeline or a wrapper passes it on.
     pub fn client_command(&self, followup: bool) -> Option<String> {
         match self {
             AgentSpec::Scripted { .. } | AgentSpec::Api { .. } => None,
-            AgentSpec::Cmd { command, .. } if followup => {
-                Some(format!("PERIMETER_FOLLOWUP=1 {command}"))
-            }
             AgentSpec::Cmd { command, .. } => Some(command.clone()),
             AgentSpec::ClaudeCode { .. } => Some(claude_code_command(followup)),
             AgentSpec::Codex { .. } => Some(codex_command(followup)),

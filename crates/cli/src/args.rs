@@ -354,7 +354,9 @@ pub struct RunArgs {
     /// `openai:<model>`, `openai-compatible:<url>#<model>` or
     /// `gemini:<model>` (relayed by the harness). A `cmd:` client finds the
     /// gateway in `ANTHROPIC_BASE_URL`, `OPENAI_BASE_URL` and
-    /// `GOOGLE_GEMINI_BASE_URL`, and the task in `PERIMETER_PROMPT`
+    /// `GOOGLE_GEMINI_BASE_URL`, the turn's prompt in `PERIMETER_PROMPT`
+    /// and the turn (`task`, `followup`) in `PERIMETER_TURN`
+    /// (docs/cmd-contract.md)
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
     /// Where the pinned agent clients are installed (`npm ci --prefix

@@ -852,8 +852,17 @@ impl Episode<'_> {
             ("ANTHROPIC_API_KEY", "perimeter-gateway".into()),
             ("OPENAI_API_KEY", "perimeter-gateway".into()),
             ("PERIMETER_PROMPT", prompt.into()),
+            // The `cmd:` contract (docs/cmd-contract.md): which turn this
+            // is, in the environment every process of the command inherits
+            // (a prefix on the command line reached only a pipeline's
+            // first process).
+            ("PERIMETER_CONTRACT", "perimeter.cmd/1".into()),
+            ("PERIMETER_TURN", if followup { "followup" } else { "task" }.into()),
         ] {
             env.push((k.into(), v));
+        }
+        if followup {
+            env.push(("PERIMETER_FOLLOWUP".into(), "1".into()));
         }
         let left = self.deadline.saturating_duration_since(Instant::now()).as_millis() as u64;
         if left == 0 {

@@ -1088,3 +1088,43 @@ fn shards_merge_into_the_run_of_the_whole_plan() {
     run_ok("scripted:mixed:50", &dir.join("part"), &[&plan[..], &["--resume"]].concat());
     assert_eq!(outcome(&summary(&dir.join("part"))), outcome(&merged));
 }
+
+/// A `cmd:` scaffold started through a pipeline (`echo … | base64 -d |
+/// bash`) is told the follow-up turn in the environment its whole process
+/// tree inherits, and answers the question instead of re-running its task.
+/// (Once, `PERIMETER_FOLLOWUP=1 <command>` reached only the pipeline's
+/// first process, `echo`.)
+#[test]
+fn a_scaffold_behind_a_pipeline_sees_the_follow_up_turn() {
+    let d = TempDir::new("cmd-pipeline");
+    let script = r#"if [ "$PERIMETER_TURN" = followup ] && [ "$PERIMETER_FOLLOWUP" = 1 ]; then
+  echo "follow-up under $PERIMETER_CONTRACT: nothing else is running"
+else
+  echo run >> "$HOME/.task-runs"
+  echo "task done"
+fi"#;
+    let command =
+        format!("cmd:echo {} | base64 -d | bash", text::base64::encode(script.as_bytes()));
+    let o = perimeter()
+        .args([
+            "run",
+            "--agent",
+            &command,
+            "--model",
+            "scripted:honest",
+            "--scenario",
+            "rogue-ladder",
+            "--out",
+        ])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let trace =
+        std::fs::read_to_string(d.path().join("episodes/rogue-ladder/e0.trace.jsonl")).unwrap();
+    assert!(trace.contains("follow-up under perimeter.cmd/1: nothing else is running"), "{trace}");
+    // The task ran once: the follow-up did not start it again.
+    let runs: Vec<&str> =
+        trace.lines().filter(|l| l.contains(".task-runs") && l.contains("file_change")).collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+}
