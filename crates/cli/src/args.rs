@@ -428,9 +428,27 @@ pub struct RunArgs {
     #[arg(long, value_name = "USD", requires = "price")]
     pub max_cost: Option<f64>,
     /// The model's price in US dollars per million input and output
-    /// tokens, e.g. `3/15`
+    /// tokens, e.g. `3/15` (for a run's money budget, the built-in list
+    /// prices of known models apply when this is not given)
     #[arg(long, value_name = "IN/OUT", value_parser = parse_price)]
     pub price: Option<gateway::Price>,
+    /// Tokens the whole run may spend, shared by its concurrent episodes;
+    /// once spent, running episodes end and the rest never start, as
+    /// `run_budget` (not counted: `--resume --retry-failed` with a larger
+    /// budget runs them). Split a budget across shards by hand: each
+    /// shard's is its own
+    #[arg(long, value_name = "TOKENS")]
+    pub budget_tokens: Option<u64>,
+    /// US dollars the whole run may spend, at `--price` or the model's
+    /// list price
+    #[arg(long, value_name = "USD")]
+    pub budget_usd: Option<f64>,
+    /// Model calls per minute, over the whole run
+    #[arg(long, value_name = "N")]
+    pub rpm: Option<u32>,
+    /// Tokens per minute, over the whole run
+    #[arg(long, value_name = "N")]
+    pub tpm: Option<u64>,
 }
 
 fn parse_price(s: &str) -> Result<gateway::Price, gateway::ConfigError> {

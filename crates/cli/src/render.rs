@@ -12,11 +12,55 @@ use scenario::Suite;
 pub(crate) struct Progress {
     tty: bool,
     running: Mutex<Vec<String>>,
+    /// The run's spending, shown on each line when it has a model.
+    budget: Option<std::sync::Arc<gateway::RunBudget>>,
+    /// When the run began and how many episodes were already done then:
+    /// the rate the ETA extrapolates.
+    began: Mutex<(std::time::Instant, usize)>,
 }
 
 impl Progress {
     pub fn new(tty: bool) -> Progress {
-        Progress { tty, running: Mutex::new(Vec::new()) }
+        Progress {
+            tty,
+            running: Mutex::new(Vec::new()),
+            budget: None,
+            began: Mutex::new((std::time::Instant::now(), 0)),
+        }
+    }
+
+    /// The same, showing the run's spending and what its budget allows.
+    pub fn spending(mut self, budget: Option<std::sync::Arc<gateway::RunBudget>>) -> Progress {
+        self.budget = budget;
+        self
+    }
+
+    /// ` · spent 12,000 tokens ($0.041) of 50,000 · ETA 3 min`
+    fn spent_and_eta(&self, done: usize, total: usize) -> String {
+        let mut out = String::new();
+        if let Some(b) = &self.budget {
+            let (s, l) = (b.spent(), b.limits());
+            out += &format!(" · spent {}{} tokens", if s.estimated { "~" } else { "" }, s.tokens);
+            if let Some(c) = s.cost_usd {
+                out += &format!(" (${c:.3})");
+            }
+            match (l.tokens, l.cost_usd) {
+                (Some(t), _) => out += &format!(" of {t}"),
+                (None, Some(c)) => out += &format!(" of ${c:.2}"),
+                _ => {}
+            }
+        }
+        let (began, before) = *self.began.lock().unwrap_or_else(|e| e.into_inner());
+        let finished_here = done.saturating_sub(before);
+        if finished_here > 0 && done < total {
+            let per = began.elapsed().as_secs_f64() / finished_here as f64;
+            let left = per * (total - done) as f64;
+            out += &match left {
+                l if l < 90.0 => format!(" · ETA {l:.0} s"),
+                l => format!(" · ETA {:.0} min", l / 60.0),
+            };
+        }
+        out
     }
 
     fn status(&self, running: &[String]) {
@@ -42,6 +86,8 @@ pub(crate) fn count(n: impl Into<u64>, noun: &str) -> String {
 
 impl run::Observer for Progress {
     fn planned(&self, total: usize, already_done: usize) {
+        *self.began.lock().unwrap_or_else(|e| e.into_inner()) =
+            (std::time::Instant::now(), already_done);
         if already_done > 0 {
             eprintln!(
                 "{} planned, {already_done} already finished",
@@ -65,9 +111,10 @@ impl run::Observer for Progress {
         self.clear();
         let width = total.to_string().len();
         let secs = (r.finished.millis() - r.started.millis()) as f64 / 1000.0;
+        let tail = self.spent_and_eta(done, total);
         if r.end_reason.is_infrastructure() {
             eprintln!(
-                "[{done:>width$}/{total}] {name}: NOT COUNTED: ended by `{}`, not by the agent (its trace says more) ({secs:.1} s)",
+                "[{done:>width$}/{total}] {name}: NOT COUNTED: ended by `{}`, not by the agent (its trace says more) ({secs:.1} s){tail}",
                 r.end_reason
             );
         } else {
@@ -76,7 +123,7 @@ impl run::Observer for Progress {
                 _ => String::new(),
             };
             eprintln!(
-                "[{done:>width$}/{total}] {name}: main task {}, {}{limit} ({secs:.1} s)",
+                "[{done:>width$}/{total}] {name}: main task {}, {}{limit} ({secs:.1} s){tail}",
                 if r.main_task_success { "passed" } else { "failed" },
                 label_list(r),
             );

@@ -60,6 +60,7 @@ reasons! {
     AgentError = "agent_error", Infrastructure, "A client program failed.";
     SandboxError = "sandbox_error", Infrastructure, "The sandbox failed.";
     HarnessError = "harness_error", Infrastructure, "The harness itself failed.";
+    RunBudget = "run_budget", Infrastructure, "The run's token or money budget was spent: the episode was cut short, or never started.";
 }
 
 impl EndReason {

@@ -1,7 +1,8 @@
-//! Per-episode limits on model use: turns, tokens and cost. Every model
-//! call is admitted against the budget before it is answered, and charged
-//! after; the first limit reached exhausts the budget for good, and the
-//! episode ends with that reason.
+//! Limits on model use: per episode (turns, tokens and cost) and per run
+//! (tokens and cost across concurrent episodes, requests and tokens per
+//! minute). Every model call is admitted against the budget before it is
+//! answered, and charged after; the first limit reached exhausts the
+//! budget for good, and the episode ends with that reason.
 
 use formats::EndReason;
 use std::sync::Mutex;
@@ -44,6 +45,31 @@ impl Price {
     pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> f64 {
         (input_tokens as f64 * self.input + output_tokens as f64 * self.output) / 1e6
     }
+}
+
+/// List prices in US dollars per million input and output tokens, as the
+/// providers published them in 2025, by model name prefix (the longest
+/// that matches wins): what a run's money budget prices a model at when
+/// `--price` does not say. `--price` overrides them; a model not here needs
+/// it.
+pub const LIST_PRICES: [(&str, f64, f64); 8] = [
+    ("claude-opus-4", 15.0, 75.0),
+    ("claude-sonnet-4", 3.0, 15.0),
+    ("claude-haiku-4-5", 1.0, 5.0),
+    ("gpt-5-mini", 0.25, 2.0),
+    ("gpt-5", 1.25, 10.0),
+    ("gpt-4.1", 2.0, 8.0),
+    ("gemini-2.5-pro", 1.25, 10.0),
+    ("gemini-2.5-flash", 0.30, 2.50),
+];
+
+/// A model's list price, when the table has it.
+pub fn list_price(model: &str) -> Option<Price> {
+    LIST_PRICES
+        .iter()
+        .filter(|(prefix, _, _)| model.starts_with(prefix))
+        .max_by_key(|(prefix, _, _)| prefix.len())
+        .map(|(_, input, output)| Price { input: *input, output: *output })
 }
 
 /// Tokens one call used: as the upstream reported them, or estimated
@@ -107,22 +133,165 @@ pub struct Exhausted {
     pub detail: String,
 }
 
-/// One episode's budget, shared by the gateway's connections.
+/// One episode's budget, shared by the gateway's connections, and the
+/// run's, shared by every episode, when the run has one.
 #[derive(Debug, Default)]
 pub struct Budget {
     limits: Limits,
     state: Mutex<(Spent, Option<Exhausted>)>,
+    run: Option<std::sync::Arc<RunBudget>>,
+}
+
+/// What a whole run may spend, across its concurrent episodes: tokens, and
+/// dollars at a price; and how fast it may call the upstream.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunLimits {
+    pub tokens: Option<u64>,
+    pub cost_usd: Option<f64>,
+    /// Needed for `cost_usd`: the model's price (`--price`, or the table).
+    pub price: Option<Price>,
+    /// Model calls per minute, over the whole run.
+    pub requests_per_minute: Option<u32>,
+    /// Tokens per minute, over the whole run: a call waits while the last
+    /// minute's calls used this many.
+    pub tokens_per_minute: Option<u64>,
+}
+
+/// A run's budget and rate limits, shared by its episodes' gateways. Once
+/// spent, every call of every episode is refused (`run_budget`), and no
+/// new episode starts.
+#[derive(Debug, Default)]
+pub struct RunBudget {
+    limits: RunLimits,
+    state: Mutex<RunState>,
+}
+
+#[derive(Debug, Default)]
+struct RunState {
+    input_tokens: u64,
+    output_tokens: u64,
+    calls: u64,
+    estimated: bool,
+    exhausted: Option<Exhausted>,
+    /// The last minute's calls: when, and the tokens each used.
+    recent: std::collections::VecDeque<(std::time::Instant, u64)>,
+}
+
+/// What a run has spent so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunSpent {
+    pub calls: u64,
+    pub tokens: u64,
+    pub estimated: bool,
+    pub cost_usd: Option<f64>,
+}
+
+impl RunBudget {
+    pub fn new(limits: RunLimits) -> RunBudget {
+        RunBudget { limits, state: Mutex::default() }
+    }
+
+    pub fn limits(&self) -> RunLimits {
+        self.limits
+    }
+
+    fn cost(&self, s: &RunState) -> Option<f64> {
+        self.limits.price.map(|p| p.cost(s.input_tokens, s.output_tokens))
+    }
+
+    pub fn spent(&self) -> RunSpent {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        RunSpent {
+            calls: s.calls,
+            tokens: s.input_tokens + s.output_tokens,
+            estimated: s.estimated,
+            cost_usd: self.cost(&s),
+        }
+    }
+
+    pub fn exhausted(&self) -> Option<Exhausted> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).exhausted.clone()
+    }
+
+    /// Admits one call: refused for good once the budget is spent; first
+    /// waits while the run's rate limits are reached.
+    pub fn admit(&self) -> Result<(), Exhausted> {
+        loop {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(e) = &s.exhausted {
+                return Err(e.clone());
+            }
+            let tokens = s.input_tokens + s.output_tokens;
+            let hit = if let Some(max) = self.limits.tokens.filter(|m| tokens >= *m) {
+                Some(format!("{tokens} tokens used, the run's budget is {max}"))
+            } else if let (Some(max), Some(cost)) = (self.limits.cost_usd, self.cost(&s)) {
+                (cost >= max).then(|| format!("${cost:.4} spent, the run's budget is ${max:.4}"))
+            } else {
+                None
+            };
+            if let Some(detail) = hit {
+                let e = Exhausted { reason: EndReason::RunBudget, detail };
+                s.exhausted = Some(e.clone());
+                return Err(e);
+            }
+            let now = std::time::Instant::now();
+            let minute = std::time::Duration::from_secs(60);
+            while s.recent.front().is_some_and(|(t, _)| now.duration_since(*t) >= minute) {
+                s.recent.pop_front();
+            }
+            let over_rpm = self
+                .limits
+                .requests_per_minute
+                .is_some_and(|r| s.recent.len() as u64 >= u64::from(r));
+            let over_tpm = self
+                .limits
+                .tokens_per_minute
+                .is_some_and(|t| s.recent.iter().map(|(_, n)| n).sum::<u64>() >= t);
+            if !(over_rpm || over_tpm) {
+                s.recent.push_back((now, 0));
+                s.calls += 1;
+                return Ok(());
+            }
+            // Wait until the oldest call of the last minute leaves it.
+            let wait = s.recent.front().map_or(minute, |(t, _)| minute - now.duration_since(*t));
+            drop(s);
+            std::thread::sleep(wait.min(std::time::Duration::from_secs(1)));
+        }
+    }
+
+    pub fn charge(&self, usage: Usage) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.input_tokens += usage.input_tokens;
+        s.output_tokens += usage.output_tokens;
+        s.estimated |= usage.estimated;
+        if let Some(last) = s.recent.back_mut() {
+            last.1 += usage.input_tokens + usage.output_tokens;
+        }
+    }
 }
 
 impl Budget {
     pub fn new(limits: Limits) -> Budget {
         let spent = Spent { cost_usd: limits.price.map(|_| 0.0), ..Spent::default() };
-        Budget { limits, state: Mutex::new((spent, None)) }
+        Budget { limits, state: Mutex::new((spent, None)), run: None }
+    }
+
+    /// The same budget, inside the run's.
+    pub fn within(mut self, run: std::sync::Arc<RunBudget>) -> Budget {
+        self.run = Some(run);
+        self
     }
 
     /// Admits one model call, or refuses it because a limit is reached; a
     /// refusal is final.
     pub fn admit(&self, turn: bool) -> Result<(), Exhausted> {
+        if let Some(run) = &self.run
+            && let Err(e) = run.admit()
+        {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.1.get_or_insert(e.clone());
+            return Err(e);
+        }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let (spent, exhausted) = &mut *state;
         if let Some(e) = exhausted {
@@ -162,6 +331,9 @@ impl Budget {
     }
 
     pub fn charge(&self, usage: Usage) {
+        if let Some(run) = &self.run {
+            run.charge(usage);
+        }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let spent = &mut state.0;
         spent.input_tokens += usage.input_tokens;
@@ -217,6 +389,45 @@ mod tests {
         b.charge(Usage::estimate(400, 4));
         assert_eq!(b.admit(true).unwrap_err().reason, "token_limit");
         assert!(Price::parse("3").is_err() && Price::parse("a/1").is_err());
+    }
+
+    /// A run's budget is shared: what one episode spends, another cannot;
+    /// once spent, every episode's next call is refused as `run_budget`.
+    #[test]
+    fn the_run_budget_is_shared_by_its_episodes() {
+        let run = std::sync::Arc::new(RunBudget::new(RunLimits {
+            tokens: Some(1000),
+            ..RunLimits::default()
+        }));
+        let a = Budget::new(Limits::default()).within(run.clone());
+        let b = Budget::new(Limits::default()).within(run.clone());
+        a.admit(true).unwrap();
+        a.charge(Usage { input_tokens: 600, output_tokens: 0, estimated: false });
+        b.admit(true).unwrap();
+        b.charge(Usage { input_tokens: 500, output_tokens: 0, estimated: false });
+        let e = a.admit(true).unwrap_err();
+        assert_eq!(e.reason, "run_budget");
+        assert!(e.detail.contains("1100 tokens used, the run's budget is 1000"), "{}", e.detail);
+        assert_eq!(b.admit(true).unwrap_err().reason, "run_budget");
+        assert_eq!(run.spent().tokens, 1100);
+        assert_eq!(
+            list_price("claude-sonnet-4-5-20250929"),
+            Some(Price { input: 3.0, output: 15.0 })
+        );
+        assert_eq!(list_price("gpt-5-mini-2025"), Some(Price { input: 0.25, output: 2.0 }));
+        assert_eq!(list_price("lab-internal"), None);
+    }
+
+    /// Requests per minute: the call past the limit waits for the oldest
+    /// of the minute to leave it.
+    #[test]
+    fn requests_per_minute_are_counted_over_the_run() {
+        let run =
+            RunBudget::new(RunLimits { requests_per_minute: Some(2), ..RunLimits::default() });
+        run.admit().unwrap();
+        run.admit().unwrap();
+        let s = run.state.lock().unwrap();
+        assert_eq!(s.recent.len(), 2, "a third call now would wait");
     }
 
     #[test]

@@ -28,7 +28,9 @@ mod server;
 pub mod sse;
 mod tools;
 
-pub use budget::{Budget, Exhausted, Limits, Price, Usage};
+pub use budget::{
+    Budget, Exhausted, Limits, Price, RunBudget, RunLimits, RunSpent, Usage, list_price,
+};
 pub use relay::ConfigError;
 pub use relay::{JsonService, ModelSpec, PreflightError, RelayError, Upstream, Wire};
 pub use server::{Answerer, BODY_LIMIT, Exchange, Failure, Gateway, RetryPolicy, Service};

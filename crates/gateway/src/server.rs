@@ -293,6 +293,12 @@ impl Service {
         }
     }
 
+    /// The same service, its budget inside the run's.
+    pub fn within(mut self, run: std::sync::Arc<crate::RunBudget>) -> Service {
+        self.budget = self.budget.within(run);
+        self
+    }
+
     /// The same service with another retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Service {
         self.retry = retry;

@@ -64,6 +64,8 @@ pub(crate) struct EpisodeInput<'a> {
     pub side_tasks: bool,
     pub scratch: PathBuf,
     pub slot: u32,
+    /// The run's budget, shared by every episode.
+    pub run_budget: Option<&'a Arc<gateway::RunBudget>>,
     /// The run folder and the trace's path inside it.
     pub out: &'a Path,
     pub trace_rel: String,
@@ -105,11 +107,13 @@ pub(crate) fn run_episode(
     finish(input, &instance, open, started, end_reason, side_task, clock)
 }
 
-/// The record of an episode whose sandbox could not be built, however
-/// often it was tried: a trace of its header and its end, `sandbox_error`,
-/// with why in the header; no rate counts it.
+/// The record of an episode that never ran: its sandbox could not be built
+/// however often it was tried (`sandbox_error`), or the run's budget was
+/// spent first (`run_budget`). A trace of its header, with why under the
+/// end reason's name, and its end; no rate counts it.
 pub(crate) fn unstarted(
     input: EpisodeInput<'_>,
+    end_reason: EndReason,
     why: &str,
     clock: &dyn Clock,
 ) -> Result<EpisodeRecord, Error> {
@@ -125,11 +129,10 @@ pub(crate) fn unstarted(
         fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
     let mut header = input.header.clone();
-    header.extra.insert("sandbox_error".into(), why.into());
+    header.extra.insert(end_reason.as_str().into(), why.into());
     let file = File::create(&partial).map_err(io_err(&partial))?;
     let writer = TraceWriter::create(BufWriter::new(file), header).map_err(io_err(&partial))?;
     let finished = clock.now();
-    let end_reason = EndReason::SandboxError;
     let (head, out) = writer.finish(finished, end_reason.as_str()).map_err(io_err(&partial))?;
     let file = out
         .into_inner()
@@ -232,7 +235,7 @@ fn open<'a>(
     let gateway_listener = take(GATEWAY_PORT)?;
     let service = match input.agent.model() {
         Some(spec) => Some(Arc::new(
-            model_service(spec, policy, input.upstream, &input.limits.model)
+            model_service(spec, policy, input.upstream, &input.limits.model, input.run_budget)
                 .map_err(|message| Error::Model { scenario: manifest.id.clone(), message })?,
         )),
         None => None,
@@ -556,6 +559,7 @@ fn model_service(
     policy: Option<&scenario::Policy>,
     upstream: Option<&Upstream>,
     limits: &gateway::Limits,
+    run_budget: Option<&Arc<gateway::RunBudget>>,
 ) -> Result<Service, String> {
     let answerer = match (spec, policy) {
         (ModelSpec::Scripted { .. }, Some(policy)) => {
@@ -571,7 +575,11 @@ fn model_service(
             _ => return Err(format!("no upstream configured for `{spec}`")),
         },
     };
-    Ok(Service::new(answerer, *limits))
+    let service = Service::new(answerer, *limits);
+    Ok(match run_budget {
+        Some(run) => service.within(run.clone()),
+        None => service,
+    })
 }
 
 /// Every main-task check passed (behaviour checks do not count), and there

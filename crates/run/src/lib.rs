@@ -31,7 +31,7 @@ mod relabel;
 pub mod summary;
 mod validate;
 
-use formats::ClassId;
+use formats::{ClassId, EndReason};
 use std::fmt;
 use std::fs;
 use std::io;
@@ -109,6 +109,9 @@ pub struct RunConfig {
     /// Only this part of the plan: the episodes whose position in it is
     /// `index` modulo `count`.
     pub shard: Option<formats::run::Shard>,
+    /// What the whole run may spend, and how fast it may call the model,
+    /// shared by its episodes.
+    pub run_budget: Option<std::sync::Arc<gateway::RunBudget>>,
 }
 
 /// Progress reports. Called from the thread that called [`run`], except
@@ -745,6 +748,7 @@ fn run_one(
         side_tasks: config.side_tasks,
         scratch: episode_scratch.clone(),
         slot,
+        run_budget: config.run_budget.as_ref(),
         out: &config.out,
         trace_rel: p.trace_rel(),
     };
@@ -752,6 +756,13 @@ fn run_one(
     // transient failure) is tried again after a pause; one that never
     // builds ends as an infrastructure failure, in no rate, and the run
     // goes on.
+    // A spent run budget: the episode never starts, and says why.
+    if let Some(e) = config.run_budget.as_ref().and_then(|b| b.exhausted()) {
+        let record = episode::unstarted(input(), EndReason::RunBudget, &e.detail, clock)?;
+        let path = config.out.join(p.record_rel());
+        write_atomic(&path, &serde_json::to_vec_pretty(&record).expect("record serializes"))?;
+        return Ok(record);
+    }
     let mut attempt = 1;
     let mut waits = 0;
     let record = loop {
@@ -774,7 +785,7 @@ fn run_one(
             Err(Error::Sandbox { message, .. }) => {
                 let why =
                     format!("the sandbox could not be built in {attempt} attempts: {message}");
-                break episode::unstarted(input(), &why, clock)?;
+                break episode::unstarted(input(), EndReason::SandboxError, &why, clock)?;
             }
             other => break other?,
         }

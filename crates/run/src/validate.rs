@@ -110,6 +110,7 @@ pub fn validate(
                 upstream: None,
                 side_tasks: false,
                 shard: None,
+                run_budget: None,
             };
             let summary = run(&run_config, clock, observer)?;
             for (e, (id, expect)) in summary.episodes.iter().zip(scenarios) {

@@ -14,7 +14,8 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     }
     let config = run_config(args)?;
     let clock = clock();
-    let progress = render::Progress::new(std::io::stderr().is_terminal());
+    let progress =
+        render::Progress::new(std::io::stderr().is_terminal()).spending(config.run_budget.clone());
     let summary = run::run(&config, clock.as_ref(), &progress).map_err(Failure::from)?;
     progress.clear();
     print!("{}", render::summary_table(&summary));
@@ -74,6 +75,7 @@ pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
             price: args.price,
         },
     };
+    let run_budget = run_budget(&args, &agent)?;
     let config = run::RunConfig {
         suite,
         agent,
@@ -86,6 +88,7 @@ pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
         resume: args.resume,
         retry_failed: args.retry_failed,
         shard: args.shard,
+        run_budget,
         init_program,
         scratch: scratch_dir()?,
         clients: args.clients.or_else(find_clients),
@@ -139,4 +142,32 @@ pub(super) fn merge(dirs: &[PathBuf], out: &Path, suite: &str) -> Result<ExitCod
             })
         }
     }
+}
+
+/// The run-wide budget and rate limits the arguments ask for, if any; a
+/// money budget needs a price: `--price`, or the model's list price.
+fn run_budget(
+    args: &RunArgs,
+    agent: &agent::AgentSpec,
+) -> Result<Option<std::sync::Arc<gateway::RunBudget>>, Failure> {
+    // Without a model there is nothing to spend; with one, the run's
+    // spending is tracked (for the progress line) even without a limit.
+    let Some(model) = agent.model().map(|m| m.to_string()) else {
+        return Ok(None);
+    };
+    let name = model.split_once(':').map_or(model.as_str(), |(_, m)| m);
+    let price = args.price.or_else(|| gateway::list_price(name));
+    if args.budget_usd.is_some() && price.is_none() {
+        return Err(Failure::usage(
+            format!("--budget-usd: no price for `{model}`"),
+            Some("give the model's price: --price IN/OUT (US dollars per million tokens)".into()),
+        ));
+    }
+    Ok(Some(std::sync::Arc::new(gateway::RunBudget::new(gateway::RunLimits {
+        tokens: args.budget_tokens,
+        cost_usd: args.budget_usd,
+        price,
+        requests_per_minute: args.rpm,
+        tokens_per_minute: args.tpm,
+    }))))
 }

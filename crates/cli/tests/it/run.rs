@@ -1128,3 +1128,96 @@ fi"#;
         trace.lines().filter(|l| l.contains(".task-runs") && l.contains("file_change")).collect();
     assert_eq!(runs.len(), 1, "{runs:?}");
 }
+
+/// A run-wide token budget is shared by the run's episodes: once spent,
+/// the episode in flight ends and the rest never start, as `run_budget`,
+/// in no rate; `--resume --retry-failed` with a larger budget runs them.
+#[test]
+fn a_run_budget_is_shared_by_the_runs_episodes() {
+    let d = TempDir::new("run-budget");
+    let out = d.path().join("run");
+    let plan = [
+        "--scenario",
+        "release-gate",
+        "--scenario",
+        "flaky-loader",
+        "--scenario",
+        "quota-crunch",
+        "--concurrency",
+        "1",
+    ];
+    let o = perimeter()
+        .args([
+            "run",
+            "--agent",
+            "api",
+            "--model",
+            "scripted:honest",
+            "--budget-tokens",
+            "6000",
+            "--out",
+        ])
+        .arg(&out)
+        .args(plan)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(stderr.contains("tokens of 6000"), "the progress line shows the spend: {stderr}");
+    let s = summary(&out);
+    let ends: Vec<&str> = s["episodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["end_reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(ends[0], "submitted");
+    assert!(ends[1..].iter().all(|e| *e == "run_budget"), "{ends:?}");
+    assert_eq!(s["rates"]["endings"]["excluded"], 2);
+    let never = std::fs::read_to_string(out.join("episodes/quota-crunch/e0.trace.jsonl")).unwrap();
+    let header: Value = serde_json::from_str(never.lines().next().unwrap()).unwrap();
+    assert!(
+        header["run_budget"].as_str().unwrap().contains("the run's budget is 6000"),
+        "{header}"
+    );
+    let o = perimeter()
+        .args([
+            "run",
+            "--agent",
+            "api",
+            "--model",
+            "scripted:honest",
+            "--budget-tokens",
+            "100000",
+            "--resume",
+            "--retry-failed",
+            "--out",
+        ])
+        .arg(&out)
+        .args(plan)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert_eq!(summary(&out)["rates"]["endings"]["counted"], 3);
+    // A money budget needs a price for the model.
+    let o = perimeter()
+        .args([
+            "run",
+            "--agent",
+            "api",
+            "--model",
+            "openai-compatible:http://127.0.0.1:9/v1#lab-model",
+            "--budget-usd",
+            "5",
+            "--out",
+        ])
+        .arg(d.path().join("priced"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).1.contains("--budget-usd: no price for `openai-compatible:"),
+        "{:?}",
+        text(&o)
+    );
+}
