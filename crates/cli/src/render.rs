@@ -49,6 +49,13 @@ impl Progress {
                 (None, Some(c)) => out += &format!(" of ${c:.2}"),
                 _ => {}
             }
+            match b.flow() {
+                (0, _) => {}
+                (n, Some(w)) => {
+                    out += &format!(" · {} (429), {w} calls at a time", count(n, "throttle"))
+                }
+                (n, None) => out += &format!(" · {} (429), recovered", count(n, "throttle")),
+            }
         }
         let (began, before) = *self.began.lock().unwrap_or_else(|e| e.into_inner());
         let finished_here = done.saturating_sub(before);

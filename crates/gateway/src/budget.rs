@@ -164,6 +164,32 @@ pub struct RunLimits {
 pub struct RunBudget {
     limits: RunLimits,
     state: Mutex<RunState>,
+    flow: Mutex<Flow>,
+    freed: std::sync::Condvar,
+}
+
+/// How many relayed calls may be in flight at once: unlimited until the
+/// upstream answers 429, then halved at each 429 and grown back by about
+/// one for each window of calls that succeed (additive increase,
+/// multiplicative decrease), so a run's concurrency backs off when the
+/// upstream says it is too much.
+#[derive(Debug, Default)]
+struct Flow {
+    in_flight: usize,
+    /// `None`: no limit (no 429 yet, or grown past every call in flight).
+    window: Option<f64>,
+    throttled: u64,
+}
+
+/// A relayed call in flight; dropping it lets the next one go.
+pub struct Slot<'a>(&'a RunBudget);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut f = self.0.flow.lock().unwrap_or_else(|e| e.into_inner());
+        f.in_flight -= 1;
+        self.0.freed.notify_all();
+    }
 }
 
 #[derive(Debug, Default)]
@@ -188,7 +214,7 @@ pub struct RunSpent {
 
 impl RunBudget {
     pub fn new(limits: RunLimits) -> RunBudget {
-        RunBudget { limits, state: Mutex::default() }
+        RunBudget { limits, ..RunBudget::default() }
     }
 
     pub fn limits(&self) -> RunLimits {
@@ -259,6 +285,42 @@ impl RunBudget {
         }
     }
 
+    /// Waits until one more relayed call may be in flight.
+    pub fn slot(&self) -> Slot<'_> {
+        let mut f = self.flow.lock().unwrap_or_else(|e| e.into_inner());
+        while f.window.is_some_and(|w| f.in_flight as f64 >= w.floor().max(1.0)) {
+            f = self.freed.wait(f).unwrap_or_else(|e| e.into_inner());
+        }
+        f.in_flight += 1;
+        Slot(self)
+    }
+
+    /// The upstream answered 429: half as many calls in flight from now.
+    pub fn throttled(&self) {
+        let mut f = self.flow.lock().unwrap_or_else(|e| e.into_inner());
+        let now = f.window.unwrap_or(f.in_flight.max(1) as f64);
+        f.window = Some((now.min(f.in_flight.max(1) as f64) / 2.0).max(1.0));
+        f.throttled += 1;
+    }
+
+    /// A call went through: the window grows back.
+    pub fn eased(&self) {
+        let mut f = self.flow.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = f.window {
+            let grown = w + 1.0 / w;
+            // Past every call in flight, by a margin: no limit any more.
+            f.window = (grown < (f.in_flight as f64) * 2.0 + 2.0).then_some(grown);
+            self.freed.notify_all();
+        }
+    }
+
+    /// How many 429s the run met, and how many calls it lets in flight now
+    /// (`None`: no limit).
+    pub fn flow(&self) -> (u64, Option<usize>) {
+        let f = self.flow.lock().unwrap_or_else(|e| e.into_inner());
+        (f.throttled, f.window.map(|w| w.floor().max(1.0) as usize))
+    }
+
     pub fn charge(&self, usage: Usage) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.input_tokens += usage.input_tokens;
@@ -274,6 +336,11 @@ impl Budget {
     pub fn new(limits: Limits) -> Budget {
         let spent = Spent { cost_usd: limits.price.map(|_| 0.0), ..Spent::default() };
         Budget { limits, state: Mutex::new((spent, None)), run: None }
+    }
+
+    /// The run's budget, when the episode is inside one.
+    pub fn run(&self) -> Option<&RunBudget> {
+        self.run.as_deref()
     }
 
     /// The same budget, inside the run's.
@@ -428,6 +495,36 @@ mod tests {
         run.admit().unwrap();
         let s = run.state.lock().unwrap();
         assert_eq!(s.recent.len(), 2, "a third call now would wait");
+    }
+
+    /// A 429 halves the calls let in flight; successes grow it back until
+    /// there is no limit again.
+    #[test]
+    fn a_429_halves_the_calls_in_flight() {
+        let run = std::sync::Arc::new(RunBudget::new(RunLimits::default()));
+        let held: Vec<Slot<'_>> = (0..8).map(|_| run.slot()).collect();
+        run.throttled();
+        assert_eq!(run.flow(), (1, Some(4)));
+        drop(held);
+        let four: Vec<Slot<'_>> = (0..4).map(|_| run.slot()).collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            let run = &run;
+            s.spawn(move || {
+                let _fifth = run.slot();
+                tx.send(()).unwrap();
+            });
+            assert!(
+                rx.recv_timeout(std::time::Duration::from_millis(200)).is_err(),
+                "a fifth call waits"
+            );
+            drop(four);
+            rx.recv_timeout(std::time::Duration::from_secs(5)).expect("it goes once one ends");
+        });
+        for _ in 0..200 {
+            run.eased();
+        }
+        assert_eq!(run.flow(), (1, None), "grown back past every call in flight");
     }
 
     #[test]

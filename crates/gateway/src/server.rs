@@ -452,7 +452,17 @@ impl Service {
         let began = Instant::now();
         let mut waited = Duration::ZERO;
         let result = loop {
+            // The run's flow control: fewer calls in flight after a 429.
+            let slot = self.budget.run().map(|r| r.slot());
             let result = upstream.post_streaming(wire, call, headers, body, &mut start, &mut piece);
+            drop(slot);
+            if let (Some(run), Ok(reply)) = (self.budget.run(), &result) {
+                match reply.status {
+                    429 => run.throttled(),
+                    s if s < 400 => run.eased(),
+                    _ => {}
+                }
+            }
             let transient = match &result {
                 Ok(reply) => matches!(reply.status, 429 | 500 | 502 | 503 | 504 | 529)
                     .then(|| format!("{}", reply.status)),
