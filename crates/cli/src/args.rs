@@ -184,6 +184,21 @@ pub enum Command {
     ///   perimeter review verify published/updated.json --pubkey reviewer.key.pub
     #[command(subcommand, verbatim_doc_comment)]
     Review(ReviewCommand),
+    /// Write the files that run a sharded run on a cluster
+    ///
+    /// `slurm` writes a job array (one task per shard, requeued tasks
+    /// resume their shard: no episode is lost or run twice) and a merge
+    /// job to run after it; `k8s` writes an Indexed Job (one index per
+    /// shard, retried per index) and a merge Job, with the pod security
+    /// settings the sandbox needs. The run's own arguments go after `--`.
+    /// docs/cluster.md explains each setting.
+    ///
+    /// Examples:
+    ///   perimeter cluster slurm --shards 16 --dir /shared/run1 -- --agent api --model anthropic:claude-sonnet-4-5 --epochs 10
+    ///   sh /shared/run1/submit.sh
+    ///   perimeter cluster k8s --shards 16 --image registry.example/perimeter:0.1 --claim perimeter-data --out k8s/ -- --agent scripted:mixed:20 --epochs 10
+    #[command(subcommand, verbatim_doc_comment)]
+    Cluster(ClusterCommand),
     /// Open runs, scans, incidents, monitor results and rounds in a local
     /// web app, and review what the machine labelled
     ///
@@ -1116,6 +1131,55 @@ pub enum MonitorCommand {
         /// `table` for people, `json` for the results on standard output too
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// A Slurm job array of the run's shards and a merge job after it:
+    /// `DIR/shards.sbatch`, `DIR/merge.sbatch`, `DIR/submit.sh`
+    Slurm {
+        /// Shards: the array's size
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000))]
+        shards: u32,
+        /// The run's folder on storage every node shares: shards go in
+        /// `DIR/shards/<i>`, the merged run in `DIR/run`, logs in `DIR/logs`
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// The perimeter binary as the nodes see it (default: this one)
+        #[arg(long, value_name = "PATH")]
+        perimeter: Option<PathBuf>,
+        /// `#SBATCH` lines to add, e.g. `--partition=cpu` (repeatable)
+        #[arg(long = "sbatch", value_name = "OPTION", allow_hyphen_values = true)]
+        sbatch: Vec<String>,
+        /// The arguments of `perimeter run`, after `--` (not --out or --shard)
+        #[arg(last = true, required = true, value_name = "RUN ARGS")]
+        run: Vec<String>,
+    },
+    /// A Kubernetes Indexed Job of the run's shards and a merge Job, as
+    /// JSON manifests (`kubectl apply -f`): `OUT/shards.json`, `OUT/merge.json`
+    K8s {
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000))]
+        shards: u32,
+        /// Shards run at once
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        parallelism: u32,
+        /// The container image, with perimeter on its PATH
+        #[arg(long, value_name = "IMAGE")]
+        image: String,
+        /// The PersistentVolumeClaim (ReadWriteMany) the shards and the
+        /// merged run are written to, mounted at /data
+        #[arg(long, value_name = "NAME")]
+        claim: String,
+        /// The jobs' name prefix
+        #[arg(long, value_name = "NAME", default_value = "perimeter")]
+        name: String,
+        /// Where to write the manifests
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The arguments of `perimeter run`, after `--` (not --out or --shard)
+        #[arg(last = true, required = true, value_name = "RUN ARGS")]
+        run: Vec<String>,
     },
 }
 

@@ -11,13 +11,14 @@ use scenario::Suite;
 
 use crate::Failure;
 use crate::args::{
-    BundleCommand, Cli, Command, DisclosureCommand, EvidenceCommand, Format, IncidentsCommand,
-    KeysCommand, MonitorCommand, ReportArgs, ReportFormat, ReviewCommand, RoundCommand, RunArgs,
-    ScanArgs, SuiteCommand, TraceCommand,
+    BundleCommand, Cli, ClusterCommand, Command, DisclosureCommand, EvidenceCommand, Format,
+    IncidentsCommand, KeysCommand, MonitorCommand, ReportArgs, ReportFormat, ReviewCommand,
+    RoundCommand, RunArgs, ScanArgs, SuiteCommand, TraceCommand,
 };
 use crate::render;
 
 mod bundle_cmd;
+mod cluster_cmd;
 mod doctor_cmd;
 mod incidents_cmd;
 mod keys_cmd;
@@ -32,6 +33,7 @@ mod trace_cmd;
 mod view_cmd;
 
 use bundle_cmd::*;
+use cluster_cmd::*;
 use doctor_cmd::*;
 use incidents_cmd::*;
 use keys_cmd::*;
@@ -115,6 +117,18 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Round(RoundCommand::Exit { dir, participant, format }) => {
             round_exit(&dir, &participant, format)
         }
+        Command::Cluster(ClusterCommand::Slurm { shards, dir, perimeter, sbatch, run }) => {
+            cluster_slurm(shards, &dir, perimeter.as_deref(), &sbatch, &run)
+        }
+        Command::Cluster(ClusterCommand::K8s {
+            shards,
+            parallelism,
+            image,
+            claim,
+            name,
+            out,
+            run,
+        }) => cluster_k8s(&K8s { shards, parallelism, image, claim, name, out, run }),
         Command::Review(ReviewCommand::Check { dir }) => review_check(&dir),
         Command::Review(ReviewCommand::Build { dir, out, key, draft }) => {
             review_build(&dir, &out, key.as_deref(), draft)

@@ -1221,3 +1221,150 @@ fn a_run_budget_is_shared_by_the_runs_episodes() {
         text(&o)
     );
 }
+
+/// `perimeter cluster slurm`'s job array, run here as Slurm would run it
+/// (each task with its SLURM_ARRAY_TASK_ID; one task killed and run again,
+/// as a requeue does), then its merge job: the merged run is the run of
+/// the whole plan, with no episode lost or run twice. `cluster k8s`
+/// writes an Indexed Job whose container arguments, with an index put in,
+/// run a shard.
+#[test]
+fn cluster_files_run_the_shards_and_merge_them() {
+    let d = TempDir::new("cluster");
+    let dir = d.path();
+    let plan = [
+        "--agent",
+        "scripted:mixed:50",
+        "--scenario",
+        "release-gate",
+        "--scenario",
+        "flaky-loader",
+        "--scenario",
+        "quota-crunch",
+        "--scenario",
+        "audit-log",
+        "--epochs",
+        "3",
+        "--seed",
+        "11",
+    ];
+    run_ok(plan[1], &dir.join("whole"), &plan[2..]);
+    let o = perimeter()
+        .args(["cluster", "slurm", "--shards", "3", "--dir"])
+        .arg(dir.join("c"))
+        .args(["--sbatch", "--partition=cpu", "--"])
+        .args(plan)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let array = std::fs::read_to_string(dir.join("c/shards.sbatch")).unwrap();
+    assert!(
+        array.contains("#SBATCH --array=0-2") && array.contains("#SBATCH --requeue"),
+        "{array}"
+    );
+    assert!(array.contains("#SBATCH --partition=cpu"), "{array}");
+    let task = |i: u32| {
+        std::process::Command::new("bash")
+            .arg(dir.join("c/shards.sbatch"))
+            .env("SLURM_ARRAY_TASK_ID", i.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    };
+    for i in [0, 2] {
+        assert!(task(i).wait().unwrap().success());
+    }
+    // Task 1 is killed after its first episode, then requeued.
+    let mut child = task(1);
+    let first = dir.join("c/shards/1/episodes");
+    let t0 = std::time::Instant::now();
+    while !(first.exists() && walk(&first).iter().any(|p| p.ends_with(".result.json")))
+        && t0.elapsed().as_secs() < 60
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: signalling the task's own process group.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    let _ = child.wait();
+    assert!(task(1).wait().unwrap().success(), "the requeued task resumes its shard");
+    let merge =
+        std::process::Command::new("bash").arg(dir.join("c/merge.sbatch")).output().unwrap();
+    assert!(merge.status.success(), "{:?}", text(&merge));
+    let merged = summary(&dir.join("c/run"));
+    assert_eq!(merged["episodes"].as_array().unwrap().len(), 12);
+    assert_eq!(outcome(&merged), outcome(&summary(&dir.join("whole"))));
+
+    let o = perimeter()
+        .args([
+            "cluster",
+            "k8s",
+            "--shards",
+            "3",
+            "--image",
+            "perimeter:test",
+            "--claim",
+            "data",
+            "--out",
+        ])
+        .arg(dir.join("k8s"))
+        .arg("--")
+        .args(plan)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let job: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("k8s/shards.json")).unwrap()).unwrap();
+    assert_eq!((job["apiVersion"].as_str(), job["kind"].as_str()), (Some("batch/v1"), Some("Job")));
+    let spec = &job["spec"];
+    assert_eq!(
+        (spec["completionMode"].as_str(), spec["completions"].as_u64()),
+        (Some("Indexed"), Some(3))
+    );
+    assert_eq!(spec["backoffLimitPerIndex"], 3);
+    let container = &spec["template"]["spec"]["containers"][0];
+    assert_eq!(container["securityContext"]["seccompProfile"]["type"], "Unconfined");
+    // The container's arguments, as the kubelet expands them for index 1,
+    // run that shard here.
+    let root = dir.join("pod");
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            a.as_str()
+                .unwrap()
+                .replace("$(JOB_COMPLETION_INDEX)", "1")
+                .replace("/data", root.to_str().unwrap())
+        })
+        .collect();
+    std::fs::create_dir_all(&root).unwrap();
+    let o = perimeter().args(&args).output().unwrap();
+    assert!(o.status.success(), "{args:?}: {:?}", text(&o));
+    let shard = summary(&root.join("shards/1"));
+    assert_eq!(shard["shard"], json!({"index": 1, "count": 3}));
+    let refused = perimeter()
+        .args([
+            "cluster",
+            "slurm",
+            "--shards",
+            "2",
+            "--dir",
+            "x",
+            "--",
+            "--agent",
+            "scripted:honest",
+            "--out",
+            "y",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused).1.contains("the cluster files set --out for each shard"),
+        "{:?}",
+        text(&refused)
+    );
+}
