@@ -79,6 +79,10 @@ pub struct Doctor {
     pub root: bool,
     pub landlock_abi: u32,
     pub sandbox: DoctorSandbox,
+    /// What the kernel gives the sandbox, each with what Perimeter does
+    /// without it.
+    #[serde(default)]
+    pub features: Vec<DoctorFeature>,
     pub clients_dir: Option<String>,
     pub clients: Vec<DoctorClient>,
 }
@@ -94,6 +98,19 @@ pub struct DoctorSandbox {
     pub honeypot_watch_via: String,
     pub memory_cgroup: bool,
     pub memory_bytes_per_process: u64,
+}
+
+/// One kernel feature the sandbox uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DoctorFeature {
+    /// `fanotify`, `fanotify_groups`, `inotify_instances`,
+    /// `user_namespaces`, `memory_cgroup`.
+    pub name: String,
+    pub available: bool,
+    /// What was found: a limit's value, the watch in use.
+    pub detail: String,
+    /// What Perimeter does without it (or past the limit).
+    pub without: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -901,6 +901,14 @@ fn doctor_reports_the_sandbox_and_the_pinned_clients() {
     serde_json::from_value::<formats::output::Doctor>(v.clone()).unwrap();
     assert_eq!(v["sandbox"]["works"], true);
     assert_eq!(v["sandbox"]["memory_cgroup"], is_root());
+    // Each kernel feature with what Perimeter does without it.
+    let feature = |name: &str| {
+        v["features"].as_array().unwrap().iter().find(|f| f["name"] == name).cloned().unwrap()
+    };
+    assert_eq!(feature("fanotify")["available"], is_root());
+    assert!(feature("fanotify")["without"].as_str().unwrap().contains("inotify"));
+    assert_eq!(feature("memory_cgroup")["available"], is_root());
+    assert!(stdout.contains("kernel        user namespaces: yes"), "{stdout}");
     let listed = v["clients"].as_array().unwrap();
     assert_eq!(listed.len(), pins["dependencies"].as_object().unwrap().len());
     assert!(listed.iter().all(|c| c["at_pin"] == true), "{v}");
