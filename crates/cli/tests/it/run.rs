@@ -1376,3 +1376,73 @@ fn cluster_files_run_the_shards_and_merge_them() {
         text(&refused)
     );
 }
+
+/// A run backs off when the upstream answers 429: the call is tried again
+/// (the exchange records each retry), the run's flow control halves the
+/// calls in flight, and the progress line says it was throttled.
+#[test]
+fn a_throttling_upstream_is_backed_off_from() {
+    let d = TempDir::new("throttled");
+    let server = d.path().join("server.py");
+    std::fs::write(
+        &server,
+        r#"import json, sys
+from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+posts = [0]
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def send(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        if status == 429: self.send_header("retry-after", "0")
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self): self.send(200, {"data": []})
+    def do_POST(self):
+        self.rfile.read(int(self.headers["content-length"]))
+        posts[0] += 1
+        if posts[0] <= 2:
+            return self.send(429, {"error": {"message": "slow down"}})
+        call = {"name": "submit", "arguments": json.dumps({"answer": "done"})}
+        self.send(200, {"id": "x", "object": "chat.completion", "model": "m", "choices": [{"index": 0,
+            "finish_reason": "tool_calls", "message": {"role": "assistant", "content": None,
+            "tool_calls": [{"id": "c1", "type": "function", "function": call}]}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
+s = ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#,
+    )
+    .unwrap();
+    let mut child = std::process::Command::new("python3")
+        .arg(&server)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut port,
+    )
+    .unwrap();
+    let model = format!("openai-compatible:http://127.0.0.1:{}/v1#m", port.trim());
+    let out = d.path().join("run");
+    let o = perimeter()
+        .args(["run", "--agent", "api", "--model", &model, "--scenario", "release-gate", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("· 2 throttles (429)"), "{stderr}");
+    let events = trace_events(&out.join("episodes/release-gate/e0.trace.jsonl"));
+    let exchange = events.iter().find(|e| e["kind"] == "model_exchange").unwrap();
+    let retries = exchange["retries"].as_array().unwrap();
+    assert_eq!(retries.len(), 2, "{exchange}");
+    assert!(retries[0].as_str().unwrap().starts_with("429"), "{exchange}");
+}
