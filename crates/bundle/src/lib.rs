@@ -14,3 +14,15 @@ pub mod recompute;
 pub mod submission;
 
 pub use error::Error;
+
+/// SHA-256 of some bytes as `sha256:` and lowercase hex: how every
+/// document and file digest in the protocol is written.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut out = String::with_capacity(71);
+    out.push_str("sha256:");
+    for b in Sha256::digest(bytes) {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}

@@ -26,14 +26,10 @@ pub fn disagreements(bundle: &Bundle) -> Vec<String> {
 /// the decisions give them.
 fn review(bundle: &Bundle) -> Vec<String> {
     use formats::review::Target;
-    use sha2::{Digest, Sha256};
     let Some(layer) = &bundle.content.review else { return Vec::new() };
     let mut out = Vec::new();
     for d in &layer.decisions {
-        let hash = Sha256::digest(d.checked_bytes());
-        let check =
-            format!("sha256:{}", hash.iter().map(|b| format!("{b:02x}")).collect::<String>());
-        if check != d.check {
+        if crate::sha256(&d.checked_bytes()) != d.check {
             out.push(format!("content.review.decisions (n {}): its check does not match it", d.n));
         }
         let on_episode = match &d.target {

@@ -234,6 +234,18 @@ fn thread(out: &Path, round_dir: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The id of a lab's claim of `source` about `topic` (empty when it has
+/// none: the analysis that cites it is then refused by name).
+fn claim_id(members: &[round::Member], lab: &str, source: &str, topic: &str) -> String {
+    members
+        .iter()
+        .find(|m| m.participant == lab)
+        .map(round::claims::of_member)
+        .and_then(|c| c.into_iter().find(|c| c.source == source && c.topic == topic))
+        .map(|c| c.id)
+        .unwrap_or_default()
+}
+
 /// The evaluator's analysis of each lab that stayed: findings, each answer
 /// with how far it could be verified, tentative recommendations, a claim
 /// of its own (for lab-b, quoting its model's reasoning: privileged), and
@@ -242,15 +254,7 @@ fn analysis(round_dir: &Path) -> Result<(), Failure> {
     let folder = round::analysis::folder(round_dir);
     std::fs::create_dir_all(&folder).map_err(io(&folder))?;
     let members = round::members(round_dir).map_err(ours)?;
-    let id_of = |lab: &str, source: &str, topic: &str| -> String {
-        members
-            .iter()
-            .find(|m| m.participant == lab)
-            .map(round::claims::of_member)
-            .and_then(|c| c.into_iter().find(|c| c.source == source && c.topic == topic))
-            .map(|c| c.id)
-            .unwrap_or_default()
-    };
+    let id_of = |lab: &str, source: &str, topic: &str| claim_id(&members, lab, source, topic);
     let attachment = round::digest(b"lab-b coverage audit, 2026 Q4 (simulated)");
     let files = [
         (
@@ -460,14 +464,8 @@ fn negotiate(out: &Path, round_dir: &Path) -> Result<(), Failure> {
 /// operating conditions.
 fn public_analysis(round_dir: &Path) -> Result<(), Failure> {
     let members = round::members(round_dir).map_err(ours)?;
-    let id_of = |lab: &str, source: &str, topic: &str| -> String {
-        members
-            .iter()
-            .find(|m| m.participant == lab)
-            .map(round::claims::of_member)
-            .and_then(|c| c.into_iter().find(|c| c.source == source && c.topic == topic))
-            .map(|c| format!("claim:{lab}:{}", c.id))
-            .unwrap_or_default()
+    let id_of = |lab: &str, source: &str, topic: &str| {
+        format!("claim:{lab}:{}", claim_id(&members, lab, source, topic))
     };
     let text = format!(
         r#"version = 1

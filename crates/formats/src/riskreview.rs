@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::Signature;
+pub use crate::process::Confidence;
 
 pub const FORMAT: &str = "perimeter.risk-review/1";
 
@@ -161,14 +162,6 @@ impl VerdictKind {
             VerdictKind::Disagree => "disagree",
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Confidence {
-    Low,
-    Medium,
-    High,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -89,12 +89,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 
 /// SHA-256 as `sha256:` and hex.
 pub fn digest(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut out = String::from("sha256:");
-    for b in Sha256::digest(bytes) {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    bundle::sha256(bytes)
 }
 
 /// Every version in `dir` (its `*.toml` files), in order: the one with no

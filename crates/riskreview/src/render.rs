@@ -113,7 +113,7 @@ fn blocks(b: &Built) -> Vec<Block> {
                     c.cites.join(", "),
                     c.supports.join(", "),
                     verdict(x.map(|x| x.verdict)),
-                    x.map_or(String::new(), |x| format!("{:?}", x.confidence).to_lowercase()),
+                    x.map_or(String::new(), |x| x.confidence.name().to_owned()),
                     x.map_or(String::new(), |x| x.reasoning.clone()),
                     x.map_or(String::new(), |x| {
                         x.relies_on.iter().map(reliance).collect::<Vec<_>>().join("; ")

@@ -45,10 +45,5 @@ pub fn random_seed() -> Result<u64, Error> {
 
 /// SHA-256 of some bytes, as `sha256:` and hex.
 pub fn digest(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut out = String::from("sha256:");
-    for b in Sha256::digest(bytes) {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    bundle::sha256(bytes)
 }

@@ -10,6 +10,7 @@ use crate::disclosure::{Attribution, Resolved};
 use crate::pool::{FramingFigure, Pooled, Rate, ScanFigure, Spread};
 use crate::report::{Comparability, Header, Private, Public, PublicClaim};
 
+use text::blocks::{table_html, table_markdown as table_md};
 use text::html_escape as esc;
 
 /// Escaped text with its `code spans` set as code.
@@ -409,30 +410,6 @@ fn not_shown(p: &formats::incident::Pooled) -> String {
 /// `sha256:0123456789ab…`: enough of a digest to tell corpora apart.
 fn short(digest: &str) -> String {
     digest.get(..19).map_or_else(|| digest.to_owned(), |d| format!("{d}…"))
-}
-
-fn table_md(out: &mut String, columns: &[&str], rows: &[[String; 6]]) {
-    let _ = writeln!(out, "| {} |\n|{}", columns.join(" | "), "---|".repeat(columns.len()));
-    for r in rows {
-        let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
-        let _ = writeln!(out, "| {} |", cells.join(" | "));
-    }
-}
-
-fn table_html(out: &mut String, columns: &[&str], rows: &[[String; 6]]) {
-    out.push_str("<table><tr>");
-    for c in columns {
-        let _ = write!(out, "<th>{}</th>", esc(c));
-    }
-    out.push_str("</tr>");
-    for r in rows {
-        out.push_str("<tr>");
-        for c in r {
-            let _ = write!(out, "<td>{}</td>", esc(c));
-        }
-        out.push_str("</tr>");
-    }
-    out.push_str("</table>\n");
 }
 
 const FRAMINGS_HELP: &str = "Framings: a scenario's rates among the episodes that drew each framing of its task (e.g. a neutral prompt, and one saying a high score triggers restrictions), pooled over the participants whose episodes drew it.";

@@ -83,7 +83,7 @@ pub fn public_front(s: &PilotSections) -> Vec<Block> {
                 format!("{}: {}", e.id, e.text.as_deref().unwrap_or("(redacted)")),
                 e.kind.clone(),
                 e.source.clone(),
-                format!("{:?}", e.confidence).to_lowercase(),
+                e.confidence.name().into(),
                 e.redaction.replace('_', " "),
             ];
             row.extend(facts.iter().map(|k| {

@@ -17,9 +17,37 @@ pub enum Block {
     List(Vec<String>),
 }
 
+/// A Markdown table: a header row, then each row, every cell on one line
+/// with its `|` escaped.
+pub fn table_markdown<S: AsRef<str>, R: AsRef<[String]>>(out: &mut String, cols: &[S], rows: &[R]) {
+    let cols: Vec<&str> = cols.iter().map(AsRef::as_ref).collect();
+    let _ = writeln!(out, "| {} |\n|{}", cols.join(" | "), "---|".repeat(cols.len()));
+    for r in rows {
+        let cells: Vec<String> =
+            r.as_ref().iter().map(|c| c.replace('|', "\\|").replace('\n', " ")).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+}
+
+/// An HTML table, every cell escaped.
+pub fn table_html<S: AsRef<str>, R: AsRef<[String]>>(out: &mut String, cols: &[S], rows: &[R]) {
+    out.push_str("<table><tr>");
+    for c in cols {
+        let _ = write!(out, "<th>{}</th>", esc(c.as_ref()));
+    }
+    out.push_str("</tr>");
+    for r in rows {
+        out.push_str("<tr>");
+        for c in r.as_ref() {
+            let _ = write!(out, "<td>{}</td>", esc(c));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table>\n");
+}
+
 pub fn markdown(blocks: &[Block]) -> String {
     let mut out = String::new();
-    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     for b in blocks {
         match b {
             H(level, t) => {
@@ -29,11 +57,7 @@ pub fn markdown(blocks: &[Block]) -> String {
                 let _ = writeln!(out, "{t}\n");
             }
             Table(cols, rows) => {
-                let _ = writeln!(out, "| {} |\n|{}", cols.join(" | "), "---|".repeat(cols.len()));
-                for r in rows {
-                    let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
-                    let _ = writeln!(out, "| {} |", cells.join(" | "));
-                }
+                table_markdown(&mut out, cols, rows);
                 out.push('\n');
             }
             List(items) => {
@@ -57,21 +81,7 @@ pub fn html(blocks: &[Block]) -> String {
             P(t) => {
                 let _ = writeln!(out, "<p>{}</p>", esc(t));
             }
-            Table(cols, rows) => {
-                out.push_str("<table><tr>");
-                for c in cols {
-                    let _ = write!(out, "<th>{}</th>", esc(c));
-                }
-                out.push_str("</tr>");
-                for r in rows {
-                    out.push_str("<tr>");
-                    for c in r {
-                        let _ = write!(out, "<td>{}</td>", esc(c));
-                    }
-                    out.push_str("</tr>");
-                }
-                out.push_str("</table>\n");
-            }
+            Table(cols, rows) => table_html(&mut out, cols, rows),
             List(items) => {
                 out.push_str("<ul>");
                 for i in items {
