@@ -70,9 +70,11 @@ impl From<run::Error> for Failure {
             | E::MissingClient { .. }
             | E::ClientVersion { .. }
             | E::Preflight(_) => Kind::Usage,
-            E::Io { .. } | E::Sandbox { .. } | E::BadRecord { .. } | E::Model { .. } => {
-                Kind::Failed
-            }
+            E::Io { .. }
+            | E::Sandbox { .. }
+            | E::BadRecord { .. }
+            | E::Model { .. }
+            | E::Capabilities(_) => Kind::Failed,
         };
         Failure { hint: e.hint(), message: e.to_string(), kind }
     }

@@ -169,6 +169,9 @@ pub enum Error {
     /// Before any episode: the model's upstream cannot be used as
     /// configured (no key, a refused key, no answer).
     Preflight(gateway::PreflightError),
+    /// Before any episode: the harness, as root, lacks a capability no
+    /// sandbox can be trusted without.
+    Capabilities(Vec<sandbox::Capability>),
     /// A client installed at another version than its pin.
     ClientVersion {
         agent: String,
@@ -201,6 +204,11 @@ impl fmt::Display for Error {
                 write!(f, "scenario `{scenario}`: the model: {message}")
             }
             Error::Preflight(e) => write!(f, "nothing was run: {e}"),
+            Error::Capabilities(missing) => {
+                let each: Vec<String> =
+                    missing.iter().map(|c| format!("{} ({})", c.name, c.why)).collect();
+                write!(f, "nothing was run: running as root without {}", each.join(", "))
+            }
             Error::ClientVersion { agent, package, installed, pinned } => write!(
                 f,
                 "agent `{agent}` needs {package} {pinned}, as clients/package.json pins it; {installed} is installed"
@@ -255,6 +263,9 @@ impl Error {
                 Some("delete the damaged record to run that episode again".into())
             }
             Error::Model { .. } => Some("check `--model`".into()),
+            Error::Capabilities(_) => Some(
+                "in a container, add the capabilities (docs/cluster.md lists what the sandbox needs and why); `perimeter doctor` checks them".into(),
+            ),
             Error::Preflight(gateway::PreflightError::NoKey { var }) => Some(format!(
                 "export {var}=… (the harness reads it; no sandbox ever sees it)"
             )),
@@ -420,6 +431,11 @@ pub fn run(
     observer: &dyn Observer,
 ) -> Result<Summary, Error> {
     let header = config.header()?;
+    let missing: Vec<sandbox::Capability> =
+        sandbox::missing_capabilities().into_iter().filter(|c| c.required).collect();
+    if !missing.is_empty() {
+        return Err(Error::Capabilities(missing));
+    }
     check_policies(config, &header)?;
     check_client(config)?;
     // Before anything is written: the model answers and takes the key.

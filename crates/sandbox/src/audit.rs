@@ -605,9 +605,14 @@ pub(crate) fn watch_honeypots(
             }
             // The kernel's limits on fanotify groups (128 per user by
             // default) or memory: a run of many sandboxes falls back to
-            // inotify for the rest, and says so, rather than fail.
+            // inotify for the rest, and says so, rather than fail. So does
+            // a host where fanotify is refused (a container without
+            // CAP_SYS_ADMIN, a runtime's seccomp profile) or absent.
             Err(e)
-                if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM)) =>
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EPERM | libc::ENOSYS)
+                ) =>
             {
                 kind = format!("inotify (fanotify unavailable: {e})");
             }
@@ -691,16 +696,16 @@ struct Fanotify {
 /// and the copy-up itself reads the starting file, which is seen.
 fn fanotify_setup(setup: &WatchSetup<'_>) -> io::Result<Fanotify> {
     // SAFETY: plain call; the result is owned below.
-    let fd = check(
-        unsafe {
-            libc::fanotify_init(
-                libc::FAN_CLASS_CONTENT | libc::FAN_CLOEXEC | libc::FAN_NONBLOCK,
-                (libc::O_RDONLY | libc::O_LARGEFILE | libc::O_CLOEXEC) as u32,
-            )
-        }
-        .into(),
-        || "fanotify_init".into(),
-    )?;
+    let fd = unsafe {
+        libc::fanotify_init(
+            libc::FAN_CLASS_CONTENT | libc::FAN_CLOEXEC | libc::FAN_NONBLOCK,
+            (libc::O_RDONLY | libc::O_LARGEFILE | libc::O_CLOEXEC) as u32,
+        )
+    };
+    if fd < 0 {
+        // The bare error, whose number says whether inotify can stand in.
+        return Err(io::Error::last_os_error());
+    }
     // SAFETY: a fresh fd.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
     let watched = |rel: &str| -> io::Result<Option<(u64, u64)>> {

@@ -99,6 +99,69 @@ pub fn effective_uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// A capability the harness uses when it runs as root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capability {
+    /// As the kernel names it: `CAP_SYS_PTRACE`.
+    pub name: &'static str,
+    bit: u32,
+    /// Without it no sandbox can be trusted, and runs refuse to start;
+    /// otherwise the sandbox falls back, as `without` says.
+    pub required: bool,
+    pub why: &'static str,
+    pub without: &'static str,
+}
+
+/// The capabilities a root harness uses, and nothing more: a container
+/// that drops every other one runs the same episodes to the same labels.
+pub const ROOT_CAPABILITIES: [Capability; 4] = [
+    Capability {
+        name: "CAP_SETUID",
+        bit: 7,
+        required: true,
+        why: "maps the sandbox's root to the agent's unprivileged host user",
+        without: "no sandbox can start",
+    },
+    Capability {
+        name: "CAP_SETGID",
+        bit: 6,
+        required: true,
+        why: "maps the sandbox's groups to the agent's unprivileged host group",
+        without: "no sandbox can start",
+    },
+    Capability {
+        name: "CAP_SYS_PTRACE",
+        bit: 19,
+        required: true,
+        why: "reads the path and arguments of each program the agent runs (process_vm_readv), which belong to another user",
+        without: "the exec audit would see no program the agent runs: runs refuse to start",
+    },
+    Capability {
+        name: "CAP_SYS_ADMIN",
+        bit: 21,
+        required: false,
+        why: "fanotify's exact honeypot watch, which names every opener",
+        without: "honeypots are watched with inotify; each trace header says so",
+    },
+];
+
+/// The capabilities of [`ROOT_CAPABILITIES`] this process lacks (none
+/// when it does not run as root: the sandbox is then built in a user
+/// namespace it owns, and needs none).
+pub fn missing_capabilities() -> Vec<Capability> {
+    if effective_uid() != 0 {
+        return Vec::new();
+    }
+    let effective = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+    });
+    // Unreadable: assume what root has, and let the sandbox say otherwise.
+    let effective = effective.unwrap_or(u64::MAX);
+    ROOT_CAPABILITIES.into_iter().filter(|c| effective & (1 << c.bit) == 0).collect()
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {

@@ -71,6 +71,7 @@ pub(super) fn cluster_slurm(
 #SBATCH --job-name=perimeter-shards
 #SBATCH --array=0-{last}
 #SBATCH --requeue
+#SBATCH --open-mode=append
 #SBATCH --output={logs}/shard-%a.log
 {extra}set -euo pipefail
 i=${{SLURM_ARRAY_TASK_ID:?run this under sbatch --array, or set SLURM_ARRAY_TASK_ID}}
@@ -107,8 +108,8 @@ exec {bin} merge {shards_dir}/* --out {merged} --suite {suite}
 set -eu
 mkdir -p {logs} {shards_dir}
 job=$(sbatch --parsable {array})
-sbatch --dependency=afterany:"$job" {merge}
-echo "shards: job $job; the merged run will be in {merged_plain}"
+merge=$(sbatch --parsable --dependency=afterany:"$job" {merge})
+echo "shards: job $job; merge: job $merge; the merged run will be in {merged_plain}"
 "#,
         logs = q("logs"),
         shards_dir = q("shards"),
@@ -154,12 +155,16 @@ fn security_context() -> Value {
         "runAsNonRoot": false,
         "privileged": false,
         "allowPrivilegeEscalation": true,
+        // What the harness uses as root (sandbox::ROOT_CAPABILITIES), and
+        // nothing more: the agent's user mapped in (SETUID, SETGID), the
+        // exec audit reading the agent's processes (SYS_PTRACE),
+        // fanotify's exact watch (SYS_ADMIN; inotify without it).
         "capabilities": {
             "drop": ["ALL"],
-            // Namespaces, mounts (the overlay home) and fanotify's exact
-            // watch; setuid/setgid to the agent's user; kill of what it
-            // leaves running; chown of its home.
-            "add": ["SYS_ADMIN", "SETUID", "SETGID", "KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER", "SYS_CHROOT"]
+            "add": sandbox::ROOT_CAPABILITIES
+                .iter()
+                .map(|c| c.name.trim_start_matches("CAP_"))
+                .collect::<Vec<_>>()
         },
         // The runtime's default seccomp profile forbids unshare and mount;
         // the sandbox installs its own filter for every agent process.

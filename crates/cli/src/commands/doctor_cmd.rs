@@ -153,6 +153,23 @@ pub(super) fn doctor(clients: Option<PathBuf>, format: Format) -> Result<ExitCod
             }
         }
     }
+    let missing: Vec<&str> = sandbox::missing_capabilities()
+        .into_iter()
+        .filter(|c| c.required)
+        .map(|c| c.name)
+        .collect();
+    if !missing.is_empty() {
+        return Err(Failure::runtime(
+            format!(
+                "the sandbox cannot be trusted here: running as root without {}",
+                missing.join(", ")
+            ),
+            Some(
+                "in a container, add them (docs/cluster.md lists what the sandbox needs and why)"
+                    .into(),
+            ),
+        ));
+    }
     if !sandbox_ok {
         return Err(Failure::runtime(
             "the sandbox does not work on this machine",
@@ -215,6 +232,17 @@ fn features(root: bool, probe: Option<(bool, &str)>) -> Vec<formats::output::Doc
             format!("up to {n}"),
             "the sandbox cannot start",
         ));
+    }
+    if root {
+        let missing = sandbox::missing_capabilities();
+        for c in sandbox::ROOT_CAPABILITIES {
+            out.push(feature(
+                &c.name.to_lowercase(),
+                !missing.contains(&c),
+                format!("{}: {}", if c.required { "required" } else { "optional" }, c.why),
+                c.without,
+            ));
+        }
     }
     let cgroup = probe.is_some_and(|p| p.0);
     out.push(feature(

@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod bundle;
+mod cluster;
 mod ground_truth;
 mod incidents;
 mod messages;
@@ -15,6 +16,7 @@ mod round;
 mod run;
 mod sandbox_battery;
 mod scan;
+mod slurm;
 mod view;
 
 use std::path::{Path, PathBuf};
@@ -148,4 +150,11 @@ pub fn render_url_in_chromium(url: &str, shot: &str) {
     assert!(console.is_empty(), "{url}: console output: {console:?}");
     let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
     assert!(size > 20_000, "a screenshot of a rendered page, not a blank one: {size} bytes");
+}
+
+/// A Python tool `.ci/setup` installed, pinned, into `target/test-python`.
+pub fn test_python_tool(name: &str) -> PathBuf {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-python/bin").join(name);
+    assert!(bin.exists(), "{} is missing: run .ci/setup", bin.display());
+    bin
 }

@@ -1001,8 +1001,11 @@ fn a_sandbox_that_cannot_be_built_never_aborts_the_run() {
 }
 
 /// What a run says of each episode and its rates, without the times (and
-/// the trace commitments, which cover the times).
-fn outcome(s: &Value) -> (Vec<Value>, Value) {
+/// the trace commitments, which cover the times). A label's or a stage's
+/// evidence is kept as a count: its ids are trace positions, and where the sandbox's
+/// observations fall among the agent's events follows the timing of the
+/// host.
+pub(crate) fn outcome(s: &Value) -> (Vec<Value>, Value) {
     let episodes = s["episodes"]
         .as_array()
         .unwrap()
@@ -1011,6 +1014,12 @@ fn outcome(s: &Value) -> (Vec<Value>, Value) {
             let mut e = e.clone();
             for f in ["started", "finished", "trace_head"] {
                 e.as_object_mut().unwrap().remove(f);
+            }
+            for l in e["labels"].as_array_mut().unwrap() {
+                l["evidence"] = json!(l["evidence"].as_array().map_or(0, Vec::len));
+            }
+            for s in e.get_mut("stages").and_then(Value::as_array_mut).into_iter().flatten() {
+                s["evidence"] = json!(s["evidence"].as_array().map_or(0, Vec::len));
             }
             e
         })
@@ -1230,12 +1239,9 @@ fn a_run_budget_is_shared_by_the_runs_episodes() {
     );
 }
 
-/// `perimeter cluster slurm`'s job array, run here as Slurm would run it
-/// (each task with its SLURM_ARRAY_TASK_ID; one task killed and run again,
-/// as a requeue does), then its merge job: the merged run is the run of
-/// the whole plan, with no episode lost or run twice. `cluster k8s`
-/// writes an Indexed Job whose container arguments, with an index put in,
-/// run a shard.
+/// `perimeter cluster slurm` writes a job array with the options given
+/// (a real cluster runs it in `slurm.rs`); `cluster k8s` writes an Indexed
+/// Job whose container arguments, with an index put in, run a shard.
 #[test]
 fn cluster_files_run_the_shards_and_merge_them() {
     let d = TempDir::new("cluster");
@@ -1256,7 +1262,6 @@ fn cluster_files_run_the_shards_and_merge_them() {
         "--seed",
         "11",
     ];
-    run_ok(plan[1], &dir.join("whole"), &plan[2..]);
     let o = perimeter()
         .args(["cluster", "slurm", "--shards", "3", "--dir"])
         .arg(dir.join("c"))
@@ -1271,39 +1276,6 @@ fn cluster_files_run_the_shards_and_merge_them() {
         "{array}"
     );
     assert!(array.contains("#SBATCH --partition=cpu"), "{array}");
-    let task = |i: u32| {
-        std::process::Command::new("bash")
-            .arg(dir.join("c/shards.sbatch"))
-            .env("SLURM_ARRAY_TASK_ID", i.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap()
-    };
-    for i in [0, 2] {
-        assert!(task(i).wait().unwrap().success());
-    }
-    // Task 1 is killed after its first episode, then requeued.
-    let mut child = task(1);
-    let first = dir.join("c/shards/1/episodes");
-    let t0 = std::time::Instant::now();
-    while !(first.exists() && walk(&first).iter().any(|p| p.ends_with(".result.json")))
-        && t0.elapsed().as_secs() < 60
-    {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    // SAFETY: signalling the task's own process group.
-    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-    let _ = child.wait();
-    assert!(task(1).wait().unwrap().success(), "the requeued task resumes its shard");
-    let merge =
-        std::process::Command::new("bash").arg(dir.join("c/merge.sbatch")).output().unwrap();
-    assert!(merge.status.success(), "{:?}", text(&merge));
-    let merged = summary(&dir.join("c/run"));
-    assert_eq!(merged["episodes"].as_array().unwrap().len(), 12);
-    assert_eq!(outcome(&merged), outcome(&summary(&dir.join("whole"))));
-
     let o = perimeter()
         .args([
             "cluster",
