@@ -218,15 +218,26 @@ fn monitors(bundle: &Bundle) -> Vec<String> {
 }
 
 fn run_rates(bundle: &Bundle) -> Vec<String> {
-    let Some(signed) = &bundle.content.rates else { return Vec::new() };
-    let outcomes: Vec<rates::Outcome> =
-        bundle.content.episodes.iter().map(rates::Outcome::from).collect();
+    let mut out = Vec::new();
+    if let Some(signed) = &bundle.content.rates {
+        out.extend(rates_of(&bundle.content.episodes, signed, bundle.manifest.seed));
+    }
+    for x in &bundle.content.extensions {
+        let again = rates_of(&x.episodes, &x.rates, bundle.manifest.seed);
+        out.extend(again.into_iter().map(|d| format!("extension suite `{}`: {d}", x.name)));
+    }
+    out
+}
+
+/// Signed rates against the episodes they are over.
+fn rates_of(episodes: &[formats::bundle::Episode], signed: &Rates, seed: u64) -> Vec<String> {
+    let outcomes: Vec<rates::Outcome> = episodes.iter().map(rates::Outcome::from).collect();
     // The classes and framings to report are the run's declarations, which
     // the signed rates list (a class labelled but not listed is a
     // disagreement found below).
     let declared: BTreeSet<ClassId> = signed.classes.iter().filter_map(|r| r.class).collect();
     let framings = framings(signed);
-    let again = rates::rates(&outcomes, &declared, &framings, bundle.manifest.seed);
+    let again = rates::rates(&outcomes, &declared, &framings, seed);
     let mut out = Vec::new();
     compare("rates.classes", &signed.classes, &again.classes, &mut out);
     compare("rates.usefulness", &signed.usefulness, &again.usefulness, &mut out);

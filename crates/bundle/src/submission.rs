@@ -249,7 +249,7 @@ pub fn create(
 ) -> Result<String, Error> {
     check_participant(participant)?;
     let path = run.join("summary.json");
-    let summary: Summary = match std::fs::read(&path) {
+    let mut summary: Summary = match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map_err(|e| Error::Summary { path: path.clone(), message: e.to_string() })?,
         Err(e) => return Err(Error::Summary { path, message: e.to_string() }),
@@ -257,7 +257,31 @@ pub fn create(
     if summary.header.side_tasks {
         return Err(Error::AttackMode { path });
     }
+    // Every episode's evidence is committed to; the extension suites'
+    // episodes are then set apart, so that nothing below pools them with
+    // the standard suite's.
     let mut items = items(run, &summary)?;
+    let (theirs, ours): (Vec<_>, Vec<_>) = std::mem::take(&mut summary.episodes)
+        .into_iter()
+        .partition(|e| summary.header.extension_of(&e.scenario).is_some());
+    summary.episodes = ours;
+    let extensions: Vec<formats::bundle::ExtensionResults> = summary
+        .extension_rates
+        .iter()
+        .map(|x| formats::bundle::ExtensionResults {
+            name: x.name.clone(),
+            digest: x.digest.clone(),
+            episodes: theirs
+                .iter()
+                .filter(|e| {
+                    summary.header.extension_of(&e.scenario).is_some_and(|o| o.digest == x.digest)
+                })
+                .cloned()
+                .map(episode)
+                .collect(),
+            rates: x.rates.clone(),
+        })
+        .collect();
     // Scanned files stay where they are; their hashes are committed to.
     if let Some(scan) = &extras.scan {
         for s in &scan.sessions {
@@ -357,11 +381,13 @@ pub fn create(
         epochs: h.epochs,
         scenarios: h.scenarios,
         episodes: summary.episodes.len() as u64,
+        extensions: h.extensions,
     };
     let episodes = summary.episodes.into_iter().map(episode).collect();
     let content = Content {
         episodes,
         rates: summary.rates,
+        extensions,
         scan: extras
             .scan
             .as_ref()
@@ -527,6 +553,44 @@ fn check_bytes(bytes: &[u8], expected_key: Option<&[u8; 32]>) -> Result<Verified
         }
         if !items.iter().any(|i| i.id == e.trace) {
             problems.push(format!("the trace of a `{s}` episode is not among the evidence items"));
+        }
+    }
+    // Each extension suite's: listed in the manifest, its episodes of its
+    // own scenarios, each with its trace committed to.
+    let listed: Vec<&str> = m.extensions.iter().map(|x| x.digest.as_str()).collect();
+    let given: Vec<&str> = bundle.content.extensions.iter().map(|x| x.digest.as_str()).collect();
+    if listed != given {
+        problems.push(format!(
+            "the manifest lists extension suites {listed:?}, the content holds {given:?}"
+        ));
+    }
+    for (x, results) in m.extensions.iter().zip(&bundle.content.extensions) {
+        if x.scenarios.iter().any(|s| m.scenarios.contains(s)) {
+            problems.push(format!(
+                "extension suite `{}` shares a scenario with the standard suite",
+                x.name
+            ));
+        }
+        if u64::from(m.epochs) * x.scenarios.len() as u64 != results.episodes.len() as u64 {
+            problems.push(format!(
+                "extension suite `{}`: its scenarios × epochs do not match its episodes",
+                x.name
+            ));
+        }
+        for e in &results.episodes {
+            let s = &e.scenario;
+            if !x.scenarios.contains(s) {
+                problems.push(format!(
+                    "extension suite `{}`: an episode of `{s}`, which it does not list",
+                    x.name
+                ));
+            }
+            if !items.iter().any(|i| i.id == e.trace) {
+                problems.push(format!(
+                    "extension suite `{}`: the trace of a `{s}` episode is not among the evidence items",
+                    x.name
+                ));
+            }
         }
     }
     if problems.is_empty() {

@@ -80,9 +80,10 @@ pub enum Command {
         /// The merged run folder (it may be one of the inputs)
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// The suite the run used: `builtin`, or a suite directory
-        #[arg(long, value_name = "SUITE", default_value = "builtin")]
-        suite: String,
+        /// The suites the run used, as given to `run`: `builtin`, or a
+        /// suite directory; repeated for each extension suite
+        #[arg(long = "suite", value_name = "SUITE", default_value = "builtin")]
+        suites: Vec<String>,
     },
     /// Run the shared detectors over real agent transcripts
     ///
@@ -379,13 +380,22 @@ pub struct RunArgs {
     /// `clients/` directory beside or above the perimeter binary
     #[arg(long, value_name = "DIR")]
     pub clients: Option<PathBuf>,
+    /// For a `cmd:` agent: its own folder (code and what it needs), bound
+    /// read-only into each sandbox at /srv/scaffold (PERIMETER_SCAFFOLD);
+    /// its digest goes into the run's header. E.g. `--agent 'cmd:node
+    /// /srv/scaffold/agent.mjs' --scaffold ./my-scaffold`
+    #[arg(long, value_name = "DIR")]
+    pub scaffold: Option<PathBuf>,
     /// The run folder to create (or, with `--resume`, to finish)
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// `builtin` for the embedded suite, or a suite directory
-    #[arg(long, value_name = "SUITE", default_value = "builtin")]
-    pub suite: String,
-    /// More reference policies for the suite's scenarios: a directory of
+    /// `builtin` for the embedded suite, or a suite directory. Given again,
+    /// a lab's own suite run beside the first (`--suite builtin --suite
+    /// ./lab`): its scenarios need ids of their own; it has its own digest,
+    /// its episodes its own rates, never pooled with the first suite's
+    #[arg(long = "suite", value_name = "SUITE", default_value = "builtin")]
+    pub suites: Vec<String>,
+    /// More reference policies for the first suite's scenarios: a directory of
     /// `<scenario id>.toml` files of `[policies.<name>]` tables, playable
     /// as `--agent scripted:<name>`
     #[arg(long, value_name = "DIR")]

@@ -69,7 +69,8 @@ impl From<run::Error> for Failure {
             | E::ResumeMismatch { .. }
             | E::MissingClient { .. }
             | E::ClientVersion { .. }
-            | E::Preflight(_) => Kind::Usage,
+            | E::Preflight(_)
+            | E::SuiteClash(_) => Kind::Usage,
             E::Io { .. }
             | E::Sandbox { .. }
             | E::BadRecord { .. }

@@ -188,28 +188,53 @@ pub(crate) fn summary_table(s: &Summary) -> String {
         ]);
     }
     let mut out = table(&rows);
-    let counted: Vec<&EpisodeRecord> =
-        s.episodes.iter().filter(|e| !e.end_reason.is_infrastructure()).collect();
-    let n = counted.len();
-    let passed = counted.iter().filter(|e| e.main_task_success).count();
-    let labelled = counted.iter().filter(|e| !e.labels.is_empty()).count();
-    let _ = write!(
-        out,
-        "\n{} counted ({}): main task passed {passed}/{n}, labelled {labelled}/{n}",
-        count(n as u64, "episode"),
-        s.header.agent
-    );
-    // Per class, among the episodes that offered it (the headline rate).
-    for r in s.rates.iter().flat_map(|r| &r.classes) {
-        if let (Some(class), None, "per_opportunity", 1..) =
-            (r.class, &r.scenario, r.denominator.as_str(), r.k)
-        {
-            let _ = write!(out, ", {class} {}/{} offered", r.k, r.n);
-        }
+    let standard: Vec<&EpisodeRecord> =
+        s.episodes.iter().filter(|e| s.header.extension_of(&e.scenario).is_none()).collect();
+    let mut tally =
+        |who: String, episodes: &[&EpisodeRecord], rates: Option<&formats::run::Rates>| {
+            let counted: Vec<&&EpisodeRecord> =
+                episodes.iter().filter(|e| !e.end_reason.is_infrastructure()).collect();
+            let n = counted.len();
+            let passed = counted.iter().filter(|e| e.main_task_success).count();
+            let labelled = counted.iter().filter(|e| !e.labels.is_empty()).count();
+            let _ = write!(
+                out,
+                "\n{who}{} counted ({}): main task passed {passed}/{n}, labelled {labelled}/{n}",
+                count(n as u64, "episode"),
+                s.header.agent
+            );
+            // Per class, among the episodes that offered it (the headline rate).
+            for r in rates.iter().flat_map(|r| &r.classes) {
+                if let (Some(class), None, "per_opportunity", 1..) =
+                    (r.class, &r.scenario, r.denominator.as_str(), r.k)
+                {
+                    let _ = write!(out, ", {class} {}/{} offered", r.k, r.n);
+                }
+            }
+            let aware = counted.iter().filter(|e| e.eval_aware).count();
+            let _ = write!(out, "; eval-aware {aware}/{n}");
+            out.push('\n');
+        };
+    let first = match s.header.extensions.is_empty() {
+        true => String::new(),
+        false => format!("suite {}: ", s.header.suite.name),
+    };
+    tally(first, &standard, s.rates.as_ref());
+    for x in &s.extension_rates {
+        let theirs: Vec<&EpisodeRecord> = s
+            .episodes
+            .iter()
+            .filter(|e| s.header.extension_of(&e.scenario).is_some_and(|o| o.digest == x.digest))
+            .collect();
+        tally(
+            format!("extension suite {} (its own rates, not the standard suite's): ", x.name),
+            &theirs,
+            Some(&x.rates),
+        );
     }
-    let aware = counted.iter().filter(|e| e.eval_aware).count();
-    let _ = write!(out, "; eval-aware {aware}/{n}");
-    out.push('\n');
+    let counted: Vec<&&EpisodeRecord> =
+        standard.iter().filter(|e| !e.end_reason.is_infrastructure()).collect();
+    let n = counted.len();
     if s.header.side_tasks {
         let done =
             counted.iter().filter(|e| e.side_task.as_ref().is_some_and(|t| t.succeeded)).count();

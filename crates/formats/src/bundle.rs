@@ -53,13 +53,23 @@ pub struct Manifest {
     pub scenarios: Vec<String>,
     /// How many episodes the content holds.
     pub episodes: u64,
+    /// The lab's own suites run beside the standard one, each with its
+    /// scenarios (`perimeter run --suite builtin --suite ./lab`). The
+    /// fields above are the standard suite's alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<crate::run::ExtensionSuite>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Content {
+    /// The standard suite's episodes (an extension's are in `extensions`).
     pub episodes: Vec<Episode>,
-    /// The run's rates, as `summary.json` has them.
+    /// The run's rates, as `summary.json` has them: the standard suite's.
     pub rates: Option<Rates>,
+    /// Each extension suite's episodes and rates, signed with the rest and
+    /// reported apart: a round never pools them with any other lab's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<ExtensionResults>,
     /// A scan's totals, when the bundle includes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan: Option<ScanTotals>,
@@ -92,6 +102,16 @@ pub struct Content {
 
 /// An episode as a bundle carries it: its outcome and its trace's
 /// commitment, without the trace.
+/// An extension suite's results in a bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExtensionResults {
+    /// As in the manifest's `extensions`.
+    pub name: String,
+    pub digest: String,
+    pub episodes: Vec<Episode>,
+    pub rates: Rates,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Episode {
     pub scenario: String,

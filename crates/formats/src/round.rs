@@ -599,6 +599,10 @@ pub struct Private {
     /// rows above stay the machine's labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<crate::review::Layer>,
+    /// Its own extension suites' figures, as signed: its scenarios alone,
+    /// compared with no one and pooled with nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<ExtensionFigures>,
     pub claims: Vec<Resolved>,
     pub approval: Option<Approval>,
     /// The approval is signed with this participant's registered key.
@@ -606,6 +610,24 @@ pub struct Private {
     pub redaction_summary: String,
     #[serde(flatten)]
     pub process: PrivateProcess,
+}
+
+/// A participant's own extension suite, in its private report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExtensionFigures {
+    pub name: String,
+    pub digest: String,
+    pub scenarios: Vec<String>,
+    pub episodes: u64,
+    /// Per class, among its episodes that offered it, then usefulness.
+    pub rows: Vec<ExtensionRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExtensionRow {
+    /// A class, or `usefulness`.
+    pub class: String,
+    pub rate: Rate,
 }
 
 /// A private report's part of the round's process: the model shared, the

@@ -53,6 +53,51 @@ pub struct RunHeader {
     /// I modulo N. `perimeter merge` joins the shards into the whole run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// The lab's own suites, run beside the standard one (`perimeter run
+    /// --suite builtin --suite ./lab`): each with its own digest and
+    /// scenarios. `suite` and `scenarios` above are the standard suite's
+    /// alone, so its comparability is untouched; the extensions' episodes
+    /// are in no rate of `rates`, only in their own (`extension_rates`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<ExtensionSuite>,
+    /// A `cmd:` agent's own folder (`perimeter run --scaffold DIR`), bound
+    /// read-only into each sandbox: `sha256:<hex>` over its files' paths
+    /// and bytes, so that two runs of the same command with different
+    /// scaffold code are told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaffold_digest: Option<String>,
+}
+
+/// A lab's own suite, run beside the standard one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExtensionSuite {
+    pub name: String,
+    pub digest: String,
+    /// The scenarios run, in order; none is also the standard suite's.
+    pub scenarios: Vec<String>,
+}
+
+impl RunHeader {
+    /// Every scenario run: the standard suite's, then each extension's.
+    pub fn all_scenarios(&self) -> Vec<String> {
+        let extensions = self.extensions.iter().flat_map(|e| e.scenarios.iter());
+        self.scenarios.iter().chain(extensions).cloned().collect()
+    }
+
+    /// The extension suite a scenario belongs to (`None`: the standard
+    /// suite's, or no scenario of the run).
+    pub fn extension_of(&self, scenario: &str) -> Option<&ExtensionSuite> {
+        self.extensions.iter().find(|e| e.scenarios.iter().any(|s| s == scenario))
+    }
+}
+
+/// An extension suite's rates, over its own episodes only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExtensionRates {
+    /// The extension's name and digest, as in the header's `extensions`.
+    pub name: String,
+    pub digest: String,
+    pub rates: Rates,
 }
 
 /// One part of a run split across hosts.
@@ -163,6 +208,11 @@ pub struct Summary {
     /// Every rate with its denominator and interval (`docs/summary-format.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rates: Option<Rates>,
+    /// Each extension suite's rates, apart from `rates` (which are the
+    /// standard suite's only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension_rates: Vec<ExtensionRates>,
+    /// Every episode, the extensions' included (`extension_of` says whose).
     pub episodes: Vec<EpisodeRecord>,
 }
 

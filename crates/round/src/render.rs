@@ -610,6 +610,41 @@ fn how_approved(signed: bool) -> &'static str {
 
 const CLAIMS_HELP: &str = "Each claim may be published attributed, non-attributed, or withheld (with a note the report may print, or without comment). Claims that are not redactable may be anonymized but not withheld.";
 
+/// What an extension suite is, in a private report.
+fn extension_note(x: &formats::round::ExtensionFigures) -> String {
+    format!(
+        "Suite `{}` ({}), {} scenario{} ({}), {} episodes: your own scenarios, signed in your bundle; no other participant ran them, so they are compared with no one and pooled with nothing.",
+        x.name,
+        x.digest,
+        x.scenarios.len(),
+        if x.scenarios.len() == 1 { "" } else { "s" },
+        x.scenarios.join(", "),
+        x.episodes
+    )
+}
+
+fn extension_markdown(r: &Private) -> Vec<String> {
+    r.extensions
+        .iter()
+        .map(|x| {
+            let mut out =
+                format!("\n## Your own scenarios: {}\n\n{}\n\n", x.name, extension_note(x));
+            out.push_str("| class | yours |\n|---|---|\n");
+            for row in &x.rows {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} of {}: {} |",
+                    row.class,
+                    row.rate.k,
+                    row.rate.n,
+                    row.rate.percent()
+                );
+            }
+            out
+        })
+        .collect()
+}
+
 pub fn private_markdown(r: &Private) -> String {
     let mut out = format!("# Perimeter round: private report for {}\n\n", r.participant);
     let _ = writeln!(
@@ -643,6 +678,9 @@ pub fn private_markdown(r: &Private) -> String {
             row.own.percent(),
             rate_or_dash(row.others.as_ref())
         );
+    }
+    for line in extension_markdown(r) {
+        out.push_str(&line);
     }
     if !r.monitors.is_empty() || !r.routing.is_empty() || !r.viewers.is_empty() {
         out.push_str("\n## Your monitors\n\n");
@@ -949,6 +987,25 @@ pub fn private_html(r: &Private) -> String {
         );
     }
     b.push_str("</table>\n");
+    for x in &r.extensions {
+        let _ = write!(
+            b,
+            "<h2>Your own scenarios: {}</h2>\n<p>{}</p>\n<table><tr><th>class</th><th>yours</th></tr>",
+            esc(&x.name),
+            esc(&extension_note(x))
+        );
+        for row in &x.rows {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td class=\"num\">{} of {}: {}</td></tr>",
+                esc(&row.class),
+                row.rate.k,
+                row.rate.n,
+                row.rate.percent()
+            );
+        }
+        b.push_str("</table>\n");
+    }
     if !r.monitors.is_empty() || !r.routing.is_empty() || !r.viewers.is_empty() {
         b.push_str("<h2>Your monitors</h2>\n");
         if !r.monitors.is_empty() {

@@ -83,6 +83,41 @@ fn rows(bundle: &Bundle, own: &Pooled, others: Option<&Pooled>) -> Vec<ContextRo
     rows
 }
 
+/// A bundle's extension suites as its private report shows them: each
+/// class's pooled rate per opportunity, then usefulness, as signed.
+fn extensions(bundle: &Bundle) -> Vec<formats::round::ExtensionFigures> {
+    let m = &bundle.manifest;
+    m.extensions
+        .iter()
+        .zip(&bundle.content.extensions)
+        .map(|(x, results)| {
+            let pooled = |r: &&formats::run::Rate| r.scenario.is_none();
+            let classes = results
+                .rates
+                .classes
+                .iter()
+                .filter(pooled)
+                .filter(|r| r.denominator == "per_opportunity")
+                .filter_map(|r| Some((r.class?.to_string(), r)));
+            let usefulness =
+                results.rates.usefulness.iter().filter(pooled).map(|r| ("usefulness".into(), r));
+            formats::round::ExtensionFigures {
+                name: x.name.clone(),
+                digest: x.digest.clone(),
+                scenarios: x.scenarios.clone(),
+                episodes: results.episodes.len() as u64,
+                rows: classes
+                    .chain(usefulness)
+                    .map(|(class, r)| formats::round::ExtensionRow {
+                        class,
+                        rate: pool::from_summary(r),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
 /// A `perimeter.disclosure/1` file holding a private report's decisions
 /// as they stand (the defaults where none was made), for the participant to
 /// edit and sign off: its approval is left blank, so that `round disclose`
@@ -312,6 +347,7 @@ pub fn build_with(
             viewers: m.bundle.content.viewers.clone(),
             incidents: m.bundle.content.incidents.clone(),
             review: m.bundle.content.review.clone(),
+            extensions: extensions(&m.bundle),
             claims: r.clone(),
             approval: decisions.as_ref().map(|(d, _)| d.approval.clone()),
             approval_signed: decisions.as_ref().is_some_and(|(_, signed)| *signed),

@@ -58,6 +58,9 @@ pub(crate) struct EpisodeInput<'a> {
     /// The installed agent clients, bound into the sandbox when the agent
     /// is one of them.
     pub clients: Option<&'a Path>,
+    /// A `cmd:` agent's own folder (`--scaffold`), bound read-only at
+    /// [`SCAFFOLD_DIR`].
+    pub scaffold: Option<&'a Path>,
     /// Where a relayed model's calls go.
     pub upstream: Option<&'a Upstream>,
     /// Attack mode: the task carries a secret side task.
@@ -208,7 +211,10 @@ fn open<'a>(
         binds: match (input.agent.client_binary(), input.clients) {
             (Some(_), Some(dir)) => vec![(dir.to_path_buf(), agent::CLIENTS_DIR.into())],
             _ => Vec::new(),
-        },
+        }
+        .into_iter()
+        .chain(input.scaffold.map(|dir| (dir.to_path_buf(), SCAFFOLD_DIR.into())))
+        .collect(),
         listeners: vec![EGRESS_PORT, GATEWAY_PORT],
         limits: input.limits.sandbox.clone(),
         slot: input.slot,
@@ -250,7 +256,10 @@ fn open<'a>(
         _ => None,
     };
     let workdir = format!("{}/{}", sandbox::HOME, manifest.workdir);
-    let env = agent_env();
+    let mut env = agent_env();
+    if input.scaffold.is_some() {
+        env.push(("PERIMETER_SCAFFOLD".into(), SCAFFOLD_DIR.into()));
+    }
     for cmd in &manifest.setup {
         let out = session
             .exec(&bash(cmd, &workdir, &env, input.limits.step_timeout_ms))
@@ -589,6 +598,9 @@ fn main_task_success(manifest: &scenario::Manifest, checks: &[CheckRecord]) -> b
     main.peek().is_some() && main.all(|c| checks.iter().any(|r| r.id == c.id && r.passed))
 }
 
+/// Where a `cmd:` agent's own folder is, read-only, in the sandbox.
+pub const SCAFFOLD_DIR: &str = "/srv/scaffold";
+
 fn agent_env() -> Vec<(String, String)> {
     [
         ("PATH", "/home/agent/bin:/usr/local/bin:/usr/bin:/bin"),
@@ -864,7 +876,7 @@ impl Episode<'_> {
             // is, in the environment every process of the command inherits
             // (a prefix on the command line reached only a pipeline's
             // first process).
-            ("PERIMETER_CONTRACT", "perimeter.cmd/1".into()),
+            ("PERIMETER_CONTRACT", "perimeter.cmd/2".into()),
             ("PERIMETER_TURN", if followup { "followup" } else { "task" }.into()),
         ] {
             env.push((k.into(), v));

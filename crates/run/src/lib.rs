@@ -40,8 +40,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use agent::AgentSpec;
-use scenario::Suite;
+use scenario::{Scenario, Suite};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use trace::{Clock, Header, Timestamp};
 
 use crate::episode::EpisodeInput;
@@ -75,7 +76,11 @@ impl Default for EpisodeLimits {
 }
 
 pub struct RunConfig {
+    /// The standard suite: the one a round compares.
     pub suite: Suite,
+    /// The lab's own suites, run beside it (`--suite builtin --suite
+    /// ./lab`), each reported apart.
+    pub extensions: Vec<Suite>,
     /// The agent spec as the user wrote it, and parsed.
     pub agent: AgentSpec,
     /// Scenario ids to run, in order; empty means the whole suite.
@@ -98,6 +103,9 @@ pub struct RunConfig {
     /// The installed agent clients (`clients/` after `npm ci --prefix
     /// clients`), bound read-only into sandboxes of client agents.
     pub clients: Option<PathBuf>,
+    /// A `cmd:` agent's own folder (its code and what it needs), bound
+    /// read-only into each sandbox at `/srv/scaffold`.
+    pub scaffold: Option<PathBuf>,
     /// `perimeter <version>`.
     pub harness: String,
     /// Where a relayed model's calls go, with the key the harness holds
@@ -172,6 +180,9 @@ pub enum Error {
     /// Before any episode: the harness, as root, lacks a capability no
     /// sandbox can be trusted without.
     Capabilities(Vec<sandbox::Capability>),
+    /// The suites of one run overlap: a suite given twice, or a scenario
+    /// id in two of them.
+    SuiteClash(String),
     /// A client installed at another version than its pin.
     ClientVersion {
         agent: String,
@@ -204,6 +215,7 @@ impl fmt::Display for Error {
                 write!(f, "scenario `{scenario}`: the model: {message}")
             }
             Error::Preflight(e) => write!(f, "nothing was run: {e}"),
+            Error::SuiteClash(e) => write!(f, "{e}"),
             Error::Capabilities(missing) => {
                 let each: Vec<String> =
                     missing.iter().map(|c| format!("{} ({})", c.name, c.why)).collect();
@@ -263,6 +275,9 @@ impl Error {
                 Some("delete the damaged record to run that episode again".into())
             }
             Error::Model { .. } => Some("check `--model`".into()),
+            Error::SuiteClash(_) => Some(
+                "an extension suite's scenarios need ids of their own; give each suite once".into(),
+            ),
             Error::Capabilities(_) => Some(
                 "in a container, add the capabilities (docs/cluster.md lists what the sandbox needs and why); `perimeter doctor` checks them".into(),
             ),
@@ -319,21 +334,73 @@ pub fn plan(scenarios: &[String], epochs: u32, seed: u64) -> Vec<PlannedEpisode>
 }
 
 impl RunConfig {
-    fn scenario_ids(&self) -> Result<Vec<String>, Error> {
-        let all: Vec<String> = self.suite.scenarios.iter().map(|s| s.manifest.id.clone()).collect();
-        if self.scenarios.is_empty() {
-            return Ok(all);
-        }
-        for id in &self.scenarios {
-            if !all.contains(id) {
-                return Err(Error::UnknownScenario { id: id.clone(), available: all });
+    /// Every scenario of every suite of the run, by id.
+    fn scenarios_by_id(&self) -> BTreeMap<&str, &Scenario> {
+        self.suites().flat_map(|s| &s.scenarios).map(|s| (s.manifest.id.as_str(), s)).collect()
+    }
+
+    /// Every suite of the run: the standard one first.
+    fn suites(&self) -> impl Iterator<Item = &Suite> {
+        std::iter::once(&self.suite).chain(&self.extensions)
+    }
+
+    /// A scenario of the run, with the suite that holds it.
+    pub fn scenario(&self, id: &str) -> Option<(&Suite, &Scenario)> {
+        self.suites().find_map(|suite| suite.get(id).map(|s| (suite, s)))
+    }
+
+    /// The scenarios each suite runs, in order: all of them, or those
+    /// asked for in the order asked.
+    fn scenario_ids(&self) -> Result<Vec<Vec<String>>, Error> {
+        let mut seen: Vec<(&str, &Suite)> = Vec::new();
+        for suite in self.suites() {
+            if let Some((_, other)) = seen.iter().find(|(_, o)| o.digest == suite.digest) {
+                return Err(Error::SuiteClash(format!(
+                    "suite `{}` is given twice (as `{}` too)",
+                    suite.name, other.name
+                )));
+            }
+            for s in &suite.scenarios {
+                let id = s.manifest.id.as_str();
+                if let Some((_, other)) = seen.iter().find(|(i, _)| *i == id) {
+                    return Err(Error::SuiteClash(format!(
+                        "scenario `{id}` is in suite `{}` and in suite `{}`",
+                        other.name, suite.name
+                    )));
+                }
+                seen.push((id, suite));
             }
         }
-        Ok(self.scenarios.clone())
+        let all: Vec<String> = seen.iter().map(|(id, _)| id.to_string()).collect();
+        if let Some(id) = self.scenarios.iter().find(|id| !all.contains(id)) {
+            return Err(Error::UnknownScenario { id: id.clone(), available: all });
+        }
+        Ok(self
+            .suites()
+            .map(|suite| match self.scenarios.is_empty() {
+                true => suite.scenarios.iter().map(|s| s.manifest.id.clone()).collect(),
+                false => {
+                    self.scenarios.iter().filter(|id| suite.get(id).is_some()).cloned().collect()
+                }
+            })
+            .collect())
     }
 
     pub fn header(&self) -> Result<RunHeader, Error> {
         let l = &self.limits;
+        let mut ids = self.scenario_ids()?.into_iter();
+        let scenarios = ids.next().unwrap_or_default();
+        let extensions = self
+            .extensions
+            .iter()
+            .zip(ids)
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|(suite, scenarios)| formats::run::ExtensionSuite {
+                name: suite.name.clone(),
+                digest: suite.digest.clone(),
+                scenarios,
+            })
+            .collect();
         Ok(RunHeader {
             protocol: PROTOCOL.into(),
             suite: SuiteRef { name: self.suite.name.clone(), digest: self.suite.digest.clone() },
@@ -341,7 +408,8 @@ impl RunConfig {
             harness: self.harness.clone(),
             seed: self.seed,
             epochs: self.epochs,
-            scenarios: self.scenario_ids()?,
+            scenarios,
+            extensions,
             limits: LimitsRecord {
                 wall_time_ms: l.wall_time_ms,
                 step_timeout_ms: l.step_timeout_ms,
@@ -356,6 +424,10 @@ impl RunConfig {
             },
             side_tasks: self.side_tasks,
             shard: self.shard,
+            scaffold_digest: match &self.scaffold {
+                Some(dir) => Some(folder_digest(dir).map_err(io_at(dir))?),
+                None => None,
+            },
             scaffold: self.agent.scaffold().into(),
             permission_mode: self.agent.permission_mode().into(),
             client: self.agent.client_package().map(|(package, pinned)| ClientRecord {
@@ -365,6 +437,44 @@ impl RunConfig {
             }),
         })
     }
+}
+
+/// `sha256:<hex>` over a folder's files, in path order: each one's path
+/// relative to the folder, its kind, its length and its bytes (a link's
+/// target for a symbolic link).
+pub fn folder_digest(dir: &Path) -> io::Result<String> {
+    fn walk(
+        dir: &Path,
+        rel: &str,
+        out: &mut Vec<(String, fs::FileType, PathBuf)>,
+    ) -> io::Result<()> {
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                walk(&entry.path(), &rel, out)?;
+            } else {
+                out.push((rel, kind, entry.path()));
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, "", &mut files)?;
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut h = Sha256::new();
+    h.update(b"perimeter folder\n");
+    for (rel, kind, path) in files {
+        let (tag, bytes) = match kind.is_symlink() {
+            true => ("link", fs::read_link(&path)?.to_string_lossy().into_owned().into_bytes()),
+            false => ("file", fs::read(&path)?),
+        };
+        h.update(format!("{rel}\0{tag}\0{}\0", bytes.len()));
+        h.update(&bytes);
+    }
+    Ok(format!("sha256:{:x}", h.finalize()))
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
@@ -400,6 +510,16 @@ fn differences(old: &RunHeader, new: &RunHeader) -> Vec<String> {
     cmp("scenarios", old.scenarios.join(","), new.scenarios.join(","));
     cmp("limits", format!("{:?}", old.limits), format!("{:?}", new.limits));
     cmp("shard", format!("{:?}", old.shard), format!("{:?}", new.shard));
+    cmp("scaffold", format!("{:?}", old.scaffold_digest), format!("{:?}", new.scaffold_digest));
+    let named = |h: &RunHeader| -> String {
+        let each: Vec<String> = h
+            .extensions
+            .iter()
+            .map(|e| format!("{} {} ({})", e.name, e.digest, e.scenarios.join(",")))
+            .collect();
+        each.join("; ")
+    };
+    cmp("extension suites", named(old), named(new));
     d
 }
 
@@ -444,7 +564,7 @@ pub fn run(
     }
     open_run_folder(config, &header)?;
     let started = clock.now();
-    let planned = mine(plan(&header.scenarios, config.epochs, config.seed), config.shard);
+    let planned = mine(plan(&header.all_scenarios(), config.epochs, config.seed), config.shard);
     let mut records = finished_records(&config.out, &planned)?;
     if config.retry_failed {
         // Their traces and records are replaced as the episodes run again;
@@ -468,7 +588,7 @@ pub fn run(
     execute(config, &header, &planned, &mut records, &todo, clock, observer)?;
     let episodes: Vec<EpisodeRecord> =
         records.into_iter().map(|r| r.expect("every episode finished")).collect();
-    let summary = summarize(&config.suite, header, episodes, started, clock.now());
+    let summary = summarize(&config.scenarios_by_id(), header, episodes, started, clock.now());
     let bytes = serde_json::to_vec_pretty(&summary).expect("summary serializes");
     write_atomic(&config.out.join("summary.json"), &bytes)?;
     Ok(summary)
@@ -492,36 +612,47 @@ pub fn mine(
     }
 }
 
-/// A run's summary from its episodes: rates over them, with the classes
-/// and framings its scenarios declare.
-fn summarize(
-    suite: &Suite,
+/// A run's summary from its episodes: the standard suite's rates over its
+/// episodes, and each extension suite's over its own, with the classes
+/// and framings their scenarios declare. `scenarios` holds every
+/// scenario of the run by id.
+pub(crate) fn summarize(
+    scenarios: &BTreeMap<&str, &Scenario>,
     header: RunHeader,
     episodes: Vec<EpisodeRecord>,
     started: Timestamp,
     finished: Timestamp,
 ) -> Summary {
-    let declared: std::collections::BTreeSet<ClassId> = header
-        .scenarios
-        .iter()
-        .filter_map(|id| suite.get(id))
-        .flat_map(|s| s.manifest.class_ids())
-        .collect();
-    let framings: Vec<rates::Framing> = header
-        .scenarios
-        .iter()
-        .filter_map(|id| suite.get(id))
-        .flat_map(|s| {
-            let m = &s.manifest;
-            m.framings.iter().map(|param| rates::Framing {
-                scenario: m.id.clone(),
-                param: param.clone(),
-                choices: m.params.get(param).cloned().unwrap_or_default(),
-                classes: m.class_ids(),
+    let rates_of = |ids: &[String]| {
+        let ours: Vec<EpisodeRecord> =
+            episodes.iter().filter(|e| ids.contains(&e.scenario)).cloned().collect();
+        let manifests: Vec<&scenario::Manifest> =
+            ids.iter().filter_map(|id| scenarios.get(id.as_str())).map(|s| &s.manifest).collect();
+        let declared: std::collections::BTreeSet<ClassId> =
+            manifests.iter().flat_map(|m| m.class_ids()).collect();
+        let framings: Vec<rates::Framing> = manifests
+            .iter()
+            .flat_map(|m| {
+                m.framings.iter().map(|param| rates::Framing {
+                    scenario: m.id.clone(),
+                    param: param.clone(),
+                    choices: m.params.get(param).cloned().unwrap_or_default(),
+                    classes: m.class_ids(),
+                })
             })
+            .collect();
+        rates::rates(&ours, &declared, &framings, header.seed)
+    };
+    let rates = rates_of(&header.scenarios);
+    let extension_rates = header
+        .extensions
+        .iter()
+        .map(|e| formats::run::ExtensionRates {
+            name: e.name.clone(),
+            digest: e.digest.clone(),
+            rates: rates_of(&e.scenarios),
         })
         .collect();
-    let rates = rates::rates(&episodes, &declared, &framings, header.seed);
     Summary {
         format: summary::FORMAT.into(),
         version: summary::VERSION,
@@ -530,6 +661,7 @@ fn summarize(
         finished,
         header,
         rates: Some(rates),
+        extension_rates,
         episodes,
     }
 }
@@ -537,8 +669,8 @@ fn summarize(
 /// Refuses before any work if a scripted agent (or scripted model) lacks a
 /// policy for a scenario.
 fn check_policies(config: &RunConfig, header: &RunHeader) -> Result<(), Error> {
-    for id in &header.scenarios {
-        let s = config.suite.get(id).expect("validated by scenario_ids");
+    for id in &header.all_scenarios() {
+        let (_, s) = config.scenario(id).expect("validated by scenario_ids");
         let played = config.agent.policies_played();
         if played.iter().any(|p| !s.manifest.policies.contains_key(*p)) {
             return Err(Error::MissingPolicy {
@@ -734,15 +866,15 @@ fn run_one(
     clock: &dyn Clock,
     gate: &Gate,
 ) -> Result<EpisodeRecord, Error> {
-    let scenario = config.suite.get(&p.scenario).expect("planned from the suite");
+    let (suite, scenario) = config.scenario(&p.scenario).expect("planned from the suites");
     let trace_header = Header {
         format: String::new(),
         version: 0,
         episode: format!("{}/e{}", p.scenario, p.epoch),
         scenario: p.scenario.clone(),
         scenario_digest: scenario.digest.clone(),
-        suite: header.suite.name.clone(),
-        suite_digest: header.suite.digest.clone(),
+        suite: suite.name.clone(),
+        suite_digest: suite.digest.clone(),
         agent: header.agent.clone(),
         harness: header.harness.clone(),
         seed: p.seed,
@@ -760,6 +892,7 @@ fn run_one(
         limits: &config.limits,
         init_program: &config.init_program,
         clients: config.clients.as_deref(),
+        scaffold: config.scaffold.as_deref(),
         upstream: config.upstream.as_ref(),
         side_tasks: config.side_tasks,
         scratch: episode_scratch.clone(),

@@ -68,7 +68,8 @@ fn copy(from: &Path, to: &Path, rel: &str) -> Result<usize, Error> {
 /// every planned episode, the folder is written without a summary and the
 /// missing episodes are listed: `perimeter run --resume --out OUT` (on the
 /// whole plan) or the shard again finishes it.
-pub fn merge(dirs: &[PathBuf], out: &Path, suite: &Suite) -> Result<Merged, Error> {
+/// `suites` are those the run ran: the standard one and its extensions.
+pub fn merge(dirs: &[PathBuf], out: &Path, suites: &[Suite]) -> Result<Merged, Error> {
     let mut problems = Vec::new();
     let headers: Vec<RunHeader> = dirs.iter().map(|d| read_header(d)).collect::<Result<_, _>>()?;
     let mut whole = headers[0].clone();
@@ -91,11 +92,15 @@ pub fn merge(dirs: &[PathBuf], out: &Path, suite: &Suite) -> Result<Merged, Erro
             ));
         }
     }
-    if suite.digest != whole.suite.digest {
-        problems.push(format!(
-            "the suite given is {} where the run's is {}: merge with the suite it ran (`--suite`)",
-            suite.digest, whole.suite.digest
-        ));
+    let ran = std::iter::once((&whole.suite.name, &whole.suite.digest))
+        .chain(whole.extensions.iter().map(|e| (&e.name, &e.digest)));
+    for (name, digest) in ran {
+        if !suites.iter().any(|s| &s.digest == digest) {
+            problems.push(format!(
+                "the run ran suite `{name}` {digest}, which is not among the suites given ({}): merge with the suites it ran (`--suite`, once for each)",
+                suites.iter().map(|s| format!("`{}` {}", s.name, s.digest)).collect::<Vec<_>>().join(", ")
+            ));
+        }
     }
     if out.join("run.json").exists() && !dirs.iter().any(|d| d == out) {
         let there = read_header(out)?;
@@ -106,7 +111,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, suite: &Suite) -> Result<Merged, Erro
     if !problems.is_empty() {
         return Err(Error::ResumeMismatch { out: out.to_owned(), differences: problems });
     }
-    let planned = plan(&whole.scenarios, whole.epochs, whole.seed);
+    let planned = plan(&whole.all_scenarios(), whole.epochs, whole.seed);
     let mut found: Vec<Option<(EpisodeRecord, &Path)>> = vec![None; planned.len()];
     for dir in dirs {
         for (i, r) in finished_records(dir, &planned)?.into_iter().enumerate() {
@@ -161,7 +166,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path, suite: &Suite) -> Result<Merged, Erro
                 found.into_iter().map(|f| f.expect("none missing").0).collect();
             let started = episodes.iter().map(|e| e.started).min().unwrap_or_default();
             let finished = episodes.iter().map(|e| e.finished).max().unwrap_or_default();
-            let summary = summarize(suite, whole.clone(), episodes, started, finished);
+            let scenarios = suites
+                .iter()
+                .flat_map(|s| &s.scenarios)
+                .map(|s| (s.manifest.id.as_str(), s))
+                .collect();
+            let summary = summarize(&scenarios, whole.clone(), episodes, started, finished);
             let bytes = serde_json::to_vec_pretty(&summary).expect("summary serializes");
             write_atomic(&out.join("summary.json"), &bytes)?;
             Some(summary)

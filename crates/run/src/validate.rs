@@ -93,6 +93,8 @@ pub fn validate(
     for (policy, scenarios) in &policies {
         for &seed in &config.seeds {
             let run_config = RunConfig {
+                extensions: Vec::new(),
+                scaffold: None,
                 suite: config.suite.clone(),
                 agent: AgentSpec::Scripted { policy: (*policy).to_owned() },
                 scenarios: scenarios.iter().map(|(id, _)| (*id).to_owned()).collect(),

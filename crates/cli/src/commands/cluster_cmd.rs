@@ -34,13 +34,22 @@ fn quoted(args: &[String]) -> String {
     args.iter().map(|a| text::shell_quote(a)).collect::<Vec<_>>().join(" ")
 }
 
-/// The suite a merge needs: the run's `--suite`, or the built-in one.
-fn suite_of(run: &[String]) -> String {
-    run.iter()
-        .position(|a| a == "--suite")
-        .and_then(|i| run.get(i + 1).cloned())
-        .or_else(|| run.iter().find_map(|a| a.strip_prefix("--suite=").map(str::to_owned)))
-        .unwrap_or_else(|| "builtin".into())
+/// The suites a merge needs, as `--suite` arguments: the run's own, in
+/// its order, or the built-in one.
+fn suite_args(run: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut args = run.iter();
+    while let Some(a) = args.next() {
+        match a.strip_prefix("--suite=") {
+            Some(s) => out.push(s.to_owned()),
+            None if a == "--suite" => out.extend(args.next().cloned()),
+            None => {}
+        }
+    }
+    if out.is_empty() {
+        out.push("builtin".into());
+    }
+    out.into_iter().flat_map(|s| ["--suite".to_owned(), s]).collect()
 }
 
 pub(super) fn cluster_slurm(
@@ -94,12 +103,12 @@ exec {bin} run {args} --shard "$i/{shards}" --out "$shard" "${{resume[@]}}"
 #SBATCH --job-name=perimeter-merge
 #SBATCH --output={logs}/merge.log
 {extra}set -euo pipefail
-exec {bin} merge {shards_dir}/* --out {merged} --suite {suite}
+exec {bin} merge {shards_dir}/* --out {merged} {suites}
 "#,
         logs = q("logs"),
         shards_dir = q("shards"),
         merged = q("run"),
-        suite = text::shell_quote(&suite_of(run)),
+        suites = quoted(&suite_args(run)),
     );
     let merged_plain = format!("{d}/run");
     let submit = format!(
@@ -228,7 +237,8 @@ pub(super) fn cluster_k8s(k: &K8s) -> Result<ExitCode, Failure> {
     let merge_args: Vec<String> = ["merge".into()]
         .into_iter()
         .chain((0..k.shards).map(|i| format!("/data/shards/{i}")))
-        .chain(["--out".into(), "/data/run".into(), "--suite".into(), suite_of(&k.run)])
+        .chain(["--out".into(), "/data/run".into()])
+        .chain(suite_args(&k.run))
         .collect();
     let merge = job(k, &format!("{}-merge", k.name), None, merge_args);
     std::fs::create_dir_all(&k.out)

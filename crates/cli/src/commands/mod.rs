@@ -52,7 +52,7 @@ use view_cmd::*;
 pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run(args) => run(args),
-        Command::Merge { dirs, out, suite } => merge(&dirs, &out, &suite),
+        Command::Merge { dirs, out, suites } => merge(&dirs, &out, &suites),
         Command::Scan(args) => scan(args),
         Command::Report(args) => report(args),
         Command::Keys(KeysCommand::Generate { out }) => keys_generate(&out),

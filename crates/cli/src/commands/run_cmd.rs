@@ -62,7 +62,30 @@ pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
         }
         _ => None,
     };
-    let suite = with_policies(load_suite(&args.suite)?, args.policies.clone())?;
+    if let Some(dir) = &args.scaffold {
+        if !matches!(agent, agent::AgentSpec::Cmd { .. }) {
+            return Err(Failure::usage(
+                format!(
+                    "`--scaffold {}` is for a `cmd:` agent, not `{}`",
+                    dir.display(),
+                    args.agent
+                ),
+                Some(
+                    "e.g. --agent 'cmd:node /srv/scaffold/agent.mjs' --scaffold ./my-scaffold"
+                        .into(),
+                ),
+            ));
+        }
+        if !dir.is_dir() {
+            return Err(Failure::usage(
+                format!("`--scaffold {}`: not a folder", dir.display()),
+                Some("name the folder that holds the scaffold's code".into()),
+            ));
+        }
+    }
+    let (first, more) = args.suites.split_first().expect("clap gives a default suite");
+    let suite = with_policies(load_suite(first)?, args.policies.clone())?;
+    let extensions = more.iter().map(|s| load_suite(s)).collect::<Result<Vec<_>, _>>()?;
     let init_program = current_exe()?;
     let limits = run::EpisodeLimits {
         wall_time_ms: args.wall_time.saturating_mul(1000),
@@ -78,6 +101,7 @@ pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
     let run_budget = run_budget(&args, &agent)?;
     let config = run::RunConfig {
         suite,
+        extensions,
         agent,
         scenarios: args.scenarios,
         epochs: args.epochs,
@@ -92,6 +116,12 @@ pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
         init_program,
         scratch: scratch_dir()?,
         clients: args.clients.or_else(find_clients),
+        scaffold: args
+            .scaffold
+            .as_deref()
+            .map(std::path::absolute)
+            .transpose()
+            .map_err(|e| Failure::usage(format!("`--scaffold`: {e}"), None))?,
         harness: harness_version(),
         upstream,
         side_tasks: args.side_task,
@@ -100,9 +130,9 @@ pub(crate) fn run_config(args: RunArgs) -> Result<run::RunConfig, Failure> {
 }
 
 /// `perimeter merge`: a run's shards joined into one run folder.
-pub(super) fn merge(dirs: &[PathBuf], out: &Path, suite: &str) -> Result<ExitCode, Failure> {
-    let suite = load_suite(suite)?;
-    let m = run::merge::merge(dirs, out, &suite)?;
+pub(super) fn merge(dirs: &[PathBuf], out: &Path, suites: &[String]) -> Result<ExitCode, Failure> {
+    let suites = suites.iter().map(|s| load_suite(s)).collect::<Result<Vec<_>, _>>()?;
+    let m = run::merge::merge(dirs, out, &suites)?;
     let shards = match m.shards.len() {
         0 => String::new(),
         n => format!(

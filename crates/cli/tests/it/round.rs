@@ -1136,3 +1136,91 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A lab's own suite run beside the standard one: the standard suite's
+/// digest, scenarios and rates are those of a run without it; the
+/// extension has its own digest and rates; its episodes are signed into
+/// the bundle apart from the standard suite's, a round pools none of
+/// them, and the lab's private report shows them on their own. Its shards
+/// merge only with both suites given. A scenario id in both suites is
+/// refused.
+#[test]
+fn a_labs_own_suite_runs_beside_the_standard_one_and_is_reported_apart() {
+    let d = TempDir::new("extension");
+    let dir = d.path();
+    let suite = one_scenario_suite(&dir.join("lab-suite"), "lab-deploy", r#"{ shell = "true" }"#);
+    let lab_suite = suite.to_str().unwrap();
+    let both = ["--suite", "builtin", "--suite", lab_suite];
+    let run = ["run", "--agent", "scripted:misaligned", "--scenario", "release-gate"];
+    ok(&[&run[..], &["--scenario", "lab-deploy", "--out", "with"], &both[..]].concat(), dir);
+    ok(&[&run[..], &["--out", "without"]].concat(), dir);
+    let (with, without) =
+        (json(&dir.join("with/summary.json")), json(&dir.join("without/summary.json")));
+    let digest = ok(&["suite", "digest"], dir).trim().to_owned();
+    assert_eq!(with["suite"]["digest"], digest.as_str());
+    assert_eq!(with["scenarios"], serde_json::json!(["release-gate"]));
+    let extension = &with["extensions"][0];
+    assert_eq!(extension["scenarios"], serde_json::json!(["lab-deploy"]));
+    let lab_digest = ok(&["suite", "digest", "--suite", lab_suite], dir).trim().to_owned();
+    assert_eq!(extension["digest"], lab_digest.as_str());
+    assert_eq!(with["rates"], without["rates"], "the standard suite's rates are untouched");
+    assert_eq!(with["extension_rates"][0]["rates"]["endings"]["episodes"], 1);
+    let trace =
+        std::fs::read_to_string(dir.join("with/episodes/lab-deploy/e0.trace.jsonl")).unwrap();
+    let header: Value = serde_json::from_str(trace.lines().next().unwrap()).unwrap();
+    assert_eq!(header["suite_digest"], lab_digest.as_str());
+
+    // Signed apart, pooled with nothing.
+    ok(&["keys", "generate", "--out", "lab-a.key"], dir);
+    sign(dir, "with", "lab-a.key", "lab-a", "lab-a.bundle");
+    let bundle = json(&dir.join("lab-a.bundle"));
+    assert_eq!(bundle["manifest"]["episodes"], 1);
+    assert_eq!(bundle["manifest"]["extensions"][0]["digest"], lab_digest.as_str());
+    assert_eq!(bundle["content"]["episodes"].as_array().unwrap().len(), 1);
+    assert_eq!(bundle["content"]["extensions"][0]["episodes"][0]["scenario"], "lab-deploy");
+    let items = bundle["evidence"]["items"].as_array().unwrap();
+    assert!(items.iter().any(|i| i["id"] == "episodes/lab-deploy/e0.trace.jsonl"));
+    ok(&["bundle", "verify", "lab-a.bundle"], dir);
+    lab(dir, "lab-b", "scripted:honest", &[]);
+    init(dir, "round", &digest, &["lab-a", "lab-b"], "7", None);
+    let out = ok(&["round", "ingest", "round", "lab-a.bundle", "lab-b.bundle"], dir);
+    assert!(out.contains("lab-a accepted") && out.contains("lab-b accepted"), "{out}");
+    ok(&["round", "report", "round"], dir);
+    let public = json(&dir.join("round/reports/public.json"));
+    assert_eq!(public["pooled"]["episodes"], 2, "one episode each: the extension's is not pooled");
+    let private = std::fs::read_to_string(dir.join("round/reports/private/lab-a.md")).unwrap();
+    assert!(private.contains("## Your own scenarios: lab-suite"), "{private}");
+    assert!(private.contains("compared with no one and pooled with nothing"), "{private}");
+    let theirs = std::fs::read_to_string(dir.join("round/reports/private/lab-b.md")).unwrap();
+    assert!(!theirs.contains("lab-deploy") && !theirs.contains("Your own scenarios"));
+
+    // Shards merge with the suites the run ran, and not without them.
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let out = format!("shards/{i}");
+        let args = ["--scenario", "lab-deploy", "--shard", &shard, "--out", &out];
+        ok(&[&run[..], &args, &both[..]].concat(), dir);
+    }
+    let err = fails(&["merge", "shards/0", "shards/1", "--out", "merged"], dir);
+    assert!(err.contains("the run ran suite `lab-suite`"), "{err}");
+    ok(&[&["merge", "shards/0", "shards/1", "--out", "merged"][..], &both].concat(), dir);
+    let merged = json(&dir.join("merged/summary.json"));
+    assert_eq!(merged["extension_rates"], with["extension_rates"]);
+    assert_eq!(merged["rates"], with["rates"]);
+
+    // A scenario id in two suites.
+    let clash = one_scenario_suite(&dir.join("clash"), "release-gate", r#"{ shell = "true" }"#);
+    let err = fails(
+        &[
+            &run[..],
+            &["--out", "clash-run", "--suite", "builtin", "--suite", clash.to_str().unwrap()],
+        ]
+        .concat(),
+        dir,
+    );
+    assert!(
+        err.contains("scenario `release-gate` is in suite `builtin` and in suite `clash`"),
+        "{err}"
+    );
+    assert!(!dir.join("clash-run").exists());
+}

@@ -1139,11 +1139,68 @@ fi"#;
     assert!(o.status.success(), "{:?}", text(&o));
     let trace =
         std::fs::read_to_string(d.path().join("episodes/rogue-ladder/e0.trace.jsonl")).unwrap();
-    assert!(trace.contains("follow-up under perimeter.cmd/1: nothing else is running"), "{trace}");
+    assert!(trace.contains("follow-up under perimeter.cmd/2: nothing else is running"), "{trace}");
     // The task ran once: the follow-up did not start it again.
     let runs: Vec<&str> =
         trace.lines().filter(|l| l.contains(".task-runs") && l.contains("file_change")).collect();
     assert_eq!(runs.len(), 1, "{runs:?}");
+}
+
+/// The example scaffold on OpenAI's official Node SDK
+/// (`examples/openai-sdk-scaffold`, bound by `--scaffold`) runs end to end
+/// through the gateway, with the reference policies as its model: it gets
+/// the scripted agent's labels, its model calls are Chat Completions with
+/// its own `bash` tool, and on the rogue-deployment ladder it answers the
+/// follow-up in the session the task left instead of starting again. Its
+/// digest is in the header; `--scaffold` with another agent is refused.
+#[test]
+fn an_sdk_scaffold_runs_end_to_end_through_the_gateway() {
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/openai-sdk-scaffold");
+    assert!(
+        example.join("node_modules/openai/package.json").exists(),
+        "the SDK is missing: run .ci/setup (npm ci --prefix examples/openai-sdk-scaffold)"
+    );
+    let scenarios = [THREE, &["--scenario", "rogue-ladder"][..]].concat();
+    for policy in ["honest", "misaligned"] {
+        let direct = TempDir::new("sdk-direct");
+        let sdk = TempDir::new("sdk");
+        run_ok(&format!("scripted:{policy}"), direct.path(), &scenarios);
+        let o = perimeter()
+            .args(["run", "--agent", "cmd:node /srv/scaffold/agent.mjs", "--model"])
+            .arg(format!("scripted:{policy}"))
+            .arg("--scaffold")
+            .arg(&example)
+            .arg("--out")
+            .arg(sdk.path())
+            .args(&scenarios)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{policy}: {:?}", text(&o));
+        assert_eq!(label_classes(sdk.path()), label_classes(direct.path()), "{policy}");
+        let s = summary(sdk.path());
+        assert!(s["scaffold_digest"].as_str().unwrap().starts_with("sha256:"));
+        let events = trace_events(&sdk.path().join("episodes/release-gate/e0.trace.jsonl"));
+        let exchange = events.iter().find(|e| e["kind"] == "model_exchange").unwrap();
+        assert_eq!(exchange["api"], "openai.chat", "{exchange}");
+        assert_eq!(exchange["tools"], json!(["bash"]));
+        let ladder = trace_events(&sdk.path().join("episodes/rogue-ladder/e0.trace.jsonl"));
+        let messages: Vec<&Value> =
+            ladder.iter().filter(|e| e["kind"] == "model_message").collect();
+        assert!(!messages.is_empty(), "the follow-up was answered");
+        let submissions = ladder.iter().filter(|e| e["kind"] == "submission").count();
+        assert_eq!(submissions, 1, "the follow-up did not run the task again");
+    }
+    let d = TempDir::new("sdk-refused");
+    let o = perimeter()
+        .args(["run", "--agent", "scripted:honest", "--scaffold"])
+        .arg(&example)
+        .arg("--out")
+        .arg(d.path().join("x"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("is for a `cmd:` agent, not `scripted:honest`"), "{:?}", text(&o));
 }
 
 /// A run-wide token budget is shared by the run's episodes: once spent,
