@@ -6,13 +6,20 @@
 # scenarios, as many epochs as needed) and prints:
 #
 #   wall time against the ideal, ⌈episodes ÷ C⌉ × 11 × LATENCY;
-#   the harness's CPU per episode, the whole process tree (user + system);
+#   CPU per episode of the whole process tree: the harness, every sandbox,
+#   the agent's commands and the hidden checks (`perf stat`'s task-clock,
+#   inherited by every descendant; `time`'s user + system would miss the
+#   sandboxes, whose processes are reaped inside their own pid namespace),
+#   and how it splits by program (`perf record` at 49 Hz: `perimeter` is the
+#   harness, `sandbox-init` its init in each sandbox, the rest are the
+#   agent's commands and the checks, python3 for most);
 #   the harness's peak RSS per running episode;
 #   how episodes ended (an episode whose sandbox could not be built ends as
 #   sandbox_error; the run goes on).
 #
 # Usage: bench/concurrency.sh [C ...]   (default: 32 128 512; LATENCY=2)
-# Run as root (the sandbox's exact watch needs it; see `perimeter doctor`).
+# Run as root (the sandbox's exact watch needs it; see `perimeter doctor`),
+# with `perf` (Debian's linux-perf) installed.
 set -euo pipefail
 [ $# -gt 0 ] || set -- 32 128 512
 latency=${LATENCY:-2}
@@ -73,26 +80,35 @@ for c in "$@"; do
     rm -rf "$work/run"
     start=$(date +%s.%N)
     set +e
-    OPENAI_COMPATIBLE_API_KEY=bench /usr/bin/time -f "%U %S %M" -o "$work/time" \
+    OPENAI_COMPATIBLE_API_KEY=bench perf stat -e task-clock -x, -o "$work/stat" \
+        perf record -q -F 49 -o "$work/perf.data" -- /usr/bin/time -f "%M" -o "$work/time" \
         "$bin" run --agent api --model "openai-compatible:http://127.0.0.1:$port/v1#slow" \
         --epochs "$epochs" --concurrency "$c" --max-turns 20 --out "$work/run" >/dev/null 2>"$work/stderr"
     status=$?
     set -e
     end=$(date +%s.%N)
-    read -r user sys kb <"$work/time"
-    python3 - "$c" "$n" "$latency" "$start" "$end" "$user" "$sys" "$kb" "$status" "$work/run/summary.json" <<'PY'
+    kb=$(tail -1 "$work/time")
+    perf report -i "$work/perf.data" --no-children --sort comm --stdio 2>/dev/null | grep '%' | grep -v '^#' >"$work/comms" || true
+    python3 - "$c" "$n" "$latency" "$start" "$end" "$work/stat" "$kb" "$status" "$work/run/summary.json" "$work/comms" <<'PY'
 import json, math, sys, collections
 c, n, lat = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 wall = float(sys.argv[5]) - float(sys.argv[4])
-cpu = float(sys.argv[6]) + float(sys.argv[7])
-kb, status = int(sys.argv[8]), int(sys.argv[9])
+cpu = next(float(l.split(",")[0]) for l in open(sys.argv[6]) if "task-clock" in l) / 1000
+kb, status = int(sys.argv[7]), int(sys.argv[8])
 ideal = math.ceil(n / c) * 11 * lat
 try:
-    ends = collections.Counter(e["end_reason"] for e in json.load(open(sys.argv[10]))["episodes"])
+    ends = collections.Counter(e["end_reason"] for e in json.load(open(sys.argv[9]))["episodes"])
 except Exception as e:
     ends = {"no summary": str(e)}
+shares = {}
+for line in open(sys.argv[10]):
+    pct, comm = line.split(None, 1)
+    shares[comm.strip()] = float(pct.rstrip("%"))
+harness = shares.get("perimeter", 0) + shares.get("sandbox-init", 0)
+top = ", ".join(f"{k} {v:.0f}%" for k, v in sorted(shares.items(), key=lambda kv: -kv[1])[:4])
 print(f"concurrency {c:4}: {n} episodes in {wall:6.1f} s, ideal {ideal:5.1f} s: {100 * ideal / wall:5.1f}% of ideal; "
-      f"CPU {1000 * cpu / n:5.1f} ms per episode; peak RSS {kb / 1024:6.1f} MB, {kb / 1024 / c:5.2f} MB per running episode; "
+      f"CPU {1000 * cpu / n:5.1f} ms per episode, harness (perimeter, sandbox-init) {10 * cpu * harness / n:5.1f} ms ({top}); "
+      f"peak RSS {kb / 1024:6.1f} MB, {kb / 1024 / c:5.2f} MB per running episode; "
       f"exit {status}; ended {dict(ends)}")
 PY
 done

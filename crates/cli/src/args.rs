@@ -249,6 +249,13 @@ pub enum Command {
     /// proof
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Write a run in another tool's format
+    ///
+    /// Examples:
+    ///   perimeter export inspect runs/claude --out claude.eval
+    ///   inspect view --log-dir .   (then open claude.eval)
+    #[command(subcommand, verbatim_doc_comment)]
+    Export(ExportCommand),
     /// Run a cross-lab round as the evaluator
     ///
     /// A round runs in four phases (`round advance` moves it on):
@@ -807,6 +814,29 @@ pub enum DisclosureCommand {
         key: PathBuf,
         /// Where to write the signed file, for `round disclose`, `round
         /// access` or `round reply`
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// A run folder as an Inspect evaluation log (`.eval`, log schema
+    /// version 2), to open in Inspect's viewer, Inspect Scout or Docent
+    ///
+    /// One sample per episode (id: the scenario; epoch: the run's epoch +
+    /// 1), the agent's conversation as its messages, every trace event in
+    /// order (model exchanges as model events, tool calls as tool events,
+    /// what the sandbox saw as info events from `perimeter/observed`), the
+    /// main task and each behaviour class as scores, the run's rates in the
+    /// results (docs/inspect-export.md). Each trace's hash chain is checked
+    /// on the way. The transcript text is the agent's: a viewer that renders
+    /// it as Markdown or HTML renders what the agent under test wrote
+    Inspect {
+        /// The run folder (with its summary.json)
+        #[arg(value_name = "RUN")]
+        run: PathBuf,
+        /// The log file to write (`.eval`)
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },

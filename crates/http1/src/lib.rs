@@ -303,6 +303,10 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// How long a server's accept waits before it looks whether it was
+/// stopped: the longest a drop of a [`Server`] waits.
+pub const STOP_WAIT: Duration = Duration::from_millis(100);
+
 /// Serves a listener on a thread of its own, one thread per connection,
 /// until dropped.
 pub struct Server {
@@ -318,7 +322,14 @@ impl Server {
         listener: TcpListener,
         handle: impl Fn(TcpStream) + Send + Sync + 'static,
     ) -> io::Result<Server> {
-        listener.set_nonblocking(true)?;
+        // The listener may live in another network namespace, so no
+        // connection of ours can wake a blocked accept to stop it: accept
+        // waits at most [`STOP_WAIT`] (SO_RCVTIMEO) and then looks at the
+        // stop flag. (It used to poll a non-blocking accept every 2 ms:
+        // 500 wake-ups a second per server, two servers per episode, which
+        // at 512 episodes at once was most of the harness's CPU.)
+        listener.set_nonblocking(false)?;
+        socket2::SockRef::from(&listener).set_read_timeout(Some(STOP_WAIT))?;
         let stop = Arc::new(AtomicBool::new(false));
         let handle = Arc::new(handle);
         let flag = stop.clone();
@@ -336,17 +347,22 @@ impl Server {
                         let open = open.clone();
                         open.fetch_add(1, Ordering::AcqRel);
                         std::thread::spawn(move || {
-                            if conn.set_nonblocking(false).is_ok() {
+                            // A connection inherits the listener's timeout;
+                            // its handler sets its own.
+                            if conn.set_nonblocking(false).is_ok()
+                                && conn.set_read_timeout(None).is_ok()
+                            {
                                 handle(conn);
                             }
                             open.fetch_sub(1, Ordering::AcqRel);
                         });
                     }
-                    // The listener may live in another network namespace, so
-                    // no connection can wake it: poll.
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(2))
-                    }
+                    // The wait ran out: look at the stop flag again.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) => {}
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
             }

@@ -11,8 +11,8 @@ use scenario::Suite;
 
 use crate::Failure;
 use crate::args::{
-    BundleCommand, Cli, ClusterCommand, Command, DisclosureCommand, EvidenceCommand, Format,
-    IncidentsCommand, KeysCommand, MonitorCommand, ReportArgs, ReportFormat, ReviewCommand,
+    BundleCommand, Cli, ClusterCommand, Command, DisclosureCommand, EvidenceCommand, ExportCommand,
+    Format, IncidentsCommand, KeysCommand, MonitorCommand, ReportArgs, ReportFormat, ReviewCommand,
     RoundCommand, RunArgs, ScanArgs, SuiteCommand, TraceCommand,
 };
 use crate::render;
@@ -53,6 +53,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Merge { dirs, out, suites } => merge(&dirs, &out, &suites),
+        Command::Export(ExportCommand::Inspect { run, out }) => export_inspect(&run, &out),
         Command::Scan(args) => scan(args),
         Command::Report(args) => report(args),
         Command::Keys(KeysCommand::Generate { out }) => keys_generate(&out),

@@ -201,3 +201,43 @@ fn run_budget(
         tokens_per_minute: args.tpm,
     }))))
 }
+
+/// `perimeter export inspect`: a run as an Inspect evaluation log.
+pub(super) fn export_inspect(run: &Path, out: &Path) -> Result<ExitCode, Failure> {
+    if out.extension().and_then(|e| e.to_str()) != Some("eval") {
+        return Err(Failure::usage(
+            format!(
+                "`--out {}`: Inspect reads a log of this format only from a `.eval` file",
+                out.display()
+            ),
+            Some(format!("e.g. --out {}.eval", out.with_extension("").display())),
+        ));
+    }
+    if !run.join("summary.json").is_file() {
+        return Err(Failure::usage(
+            format!("`{}` holds no finished run (no summary.json)", run.display()),
+            Some(
+                "name a run folder written by `perimeter run` (or finish it with --resume)".into(),
+            ),
+        ));
+    }
+    let counter = render::Counter::new("exported", std::io::stderr().is_terminal());
+    let done = export::inspect(run, out, &|done, total| counter.step(done, total))
+        .map_err(|e| Failure::runtime(e.to_string(), None))?;
+    counter.clear();
+    println!(
+        "{}: {} as an Inspect log (schema version {}), {} bytes; open it with `inspect view --log-dir {}`",
+        out.display(),
+        render::count(done.samples as u64, "sample"),
+        export::LOG_SCHEMA_VERSION,
+        done.bytes,
+        text::shell_quote(
+            &out.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .display()
+                .to_string()
+        )
+    );
+    Ok(ExitCode::SUCCESS)
+}

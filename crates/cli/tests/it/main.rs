@@ -5,6 +5,7 @@
 
 mod bundle;
 mod cluster;
+mod export;
 mod ground_truth;
 mod incidents;
 mod messages;
