@@ -104,7 +104,8 @@ shares = {}
 for line in open(sys.argv[10]):
     pct, comm = line.split(None, 1)
     shares[comm.strip()] = float(pct.rstrip("%"))
-harness = shares.get("perimeter", 0) + shares.get("sandbox-init", 0)
+# perf shortens a name to its column's width (`sandbox-i`).
+harness = sum(v for k, v in shares.items() if k.startswith("perimeter") or k.startswith("sandbox-i"))
 top = ", ".join(f"{k} {v:.0f}%" for k, v in sorted(shares.items(), key=lambda kv: -kv[1])[:4])
 print(f"concurrency {c:4}: {n} episodes in {wall:6.1f} s, ideal {ideal:5.1f} s: {100 * ideal / wall:5.1f}% of ideal; "
       f"CPU {1000 * cpu / n:5.1f} ms per episode, harness (perimeter, sandbox-init) {10 * cpu * harness / n:5.1f} ms ({top}); "
