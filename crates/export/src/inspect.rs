@@ -637,6 +637,13 @@ fn source_name(s: Source) -> &'static str {
     }
 }
 
+/// The items of a reply recorded as a list, or as an object holding the
+/// list under `key`.
+fn listed<'a>(reply: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    let list = reply.as_array().or_else(|| reply[key].as_array());
+    list.into_iter().flatten()
+}
+
 /// The assistant message a model's reply holds, for each API the gateway
 /// speaks: text and tool calls.
 fn reply_message(api: &str, reply: &Value) -> Value {
@@ -651,12 +658,7 @@ fn reply_message(api: &str, reply: &Value) -> Value {
     };
     match api {
         "anthropic.messages" => {
-            for b in reply
-                .as_array()
-                .into_iter()
-                .flatten()
-                .chain(reply["content"].as_array().into_iter().flatten())
-            {
+            for b in listed(reply, "content") {
                 match b["type"].as_str() {
                     Some("text") => text.push_str(b["text"].as_str().unwrap_or_default()),
                     Some("thinking") => {
@@ -668,12 +670,7 @@ fn reply_message(api: &str, reply: &Value) -> Value {
             }
         }
         "openai.responses" => {
-            for item in reply
-                .as_array()
-                .into_iter()
-                .flatten()
-                .chain(reply["output"].as_array().into_iter().flatten())
-            {
+            for item in listed(reply, "output") {
                 match item["type"].as_str() {
                     Some("message") => {
                         for c in item["content"].as_array().into_iter().flatten() {
