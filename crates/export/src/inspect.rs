@@ -581,7 +581,7 @@ fn convert_events(events: &[Event], started: formats::Timestamp, model: &str) ->
                 e["model"] = json!(
                     upstream.as_ref().map_or(model.to_owned(), |u| format!("{PERIMETER}/{u}"))
                 );
-                e["input"] = json!([]);
+                e["input"] = Value::Array(asked_messages(api, asked));
                 e["tools"] = Value::Array(
                     tools
                         .iter()
@@ -635,6 +635,91 @@ fn source_name(s: Source) -> &'static str {
         Source::Harness => "harness",
         Source::Check => "check",
     }
+}
+
+/// What a model call was newly asked (the gateway records what is new
+/// since the model's last turn, in the API's own shape) as Inspect
+/// messages: user and system text, tool results. Anything the mapping
+/// does not know is kept as a user message holding its JSON.
+fn asked_messages(api: &str, asked: &Value) -> Vec<Value> {
+    let text_of = |v: &Value| -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p["text"].as_str().or_else(|| p.as_str()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    };
+    let tool = |id: &Value, content: String, error: bool| {
+        let mut m = json!({"role": "tool", "tool_call_id": id.as_str().unwrap_or_default(), "content": content});
+        if error {
+            m["error"] = json!({"type": "unknown", "message": tail(m["content"].as_str().unwrap_or_default(), 2000)});
+        }
+        m
+    };
+    let said =
+        |role: &str, content: String| json!({"role": role, "content": content, "source": "input"});
+    let mut out = Vec::new();
+    for item in asked.as_array().into_iter().flatten() {
+        let role = item["role"].as_str().unwrap_or("user");
+        match api {
+            "anthropic.messages" => match &item["content"] {
+                Value::Array(blocks) => {
+                    let mut text = Vec::new();
+                    for b in blocks {
+                        match b["type"].as_str() {
+                            Some("tool_result") => out.push(tool(
+                                &b["tool_use_id"],
+                                text_of(&b["content"]),
+                                b["is_error"] == true,
+                            )),
+                            _ => text.extend(b["text"].as_str().map(str::to_owned)),
+                        }
+                    }
+                    if !text.is_empty() {
+                        out.push(said(role, text.join("\n")));
+                    }
+                }
+                content => out.push(said(role, text_of(content))),
+            },
+            "openai.chat" if role == "tool" => {
+                out.push(tool(&item["tool_call_id"], text_of(&item["content"]), false));
+            }
+            "openai.chat" => out.push(said(role, text_of(&item["content"]))),
+            "openai.responses" => match item["type"].as_str() {
+                Some("function_call_output") => {
+                    out.push(tool(&item["call_id"], text_of(&item["output"]), false));
+                }
+                _ => out.push(said(role, text_of(&item["content"]))),
+            },
+            "gemini.generate" => {
+                let mut text = Vec::new();
+                for p in item["parts"].as_array().into_iter().flatten() {
+                    match (&p["text"], &p["functionResponse"]) {
+                        (Value::String(t), _) => text.push(t.clone()),
+                        (_, r) if r.is_object() => out.push(json!({
+                            "role": "tool",
+                            "function": r["name"].as_str().unwrap_or_default(),
+                            "content": r["response"].to_string(),
+                        })),
+                        _ => {}
+                    }
+                }
+                if !text.is_empty() {
+                    out.push(said(
+                        if role == "model" { "assistant" } else { "user" },
+                        text.join("\n"),
+                    ));
+                }
+            }
+            _ => out.push(said("user", item.to_string())),
+        }
+    }
+    out
 }
 
 /// The items of a reply recorded as a list, or as an object holding the

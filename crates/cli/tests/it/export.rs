@@ -168,6 +168,52 @@ fn reference_runs_round_trip_through_inspects_reader() {
     }
 }
 
+/// The built-in loop's model calls, recorded by the gateway, are model
+/// events: what each call was newly asked as its input (the task, then
+/// the tool results), the tool calls the model answered with, and the
+/// tokens; each answered call is then a tool event.
+#[test]
+fn model_exchanges_are_model_events() {
+    let d = TempDir::new("export-api");
+    let run = d.path().join("run");
+    let o = perimeter()
+        .args(["run", "--agent", "api", "--model", "scripted:misaligned"])
+        .args(["--scenario", "release-gate", "--scenario", "rogue-ladder", "--out"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let log = d.path().join("api.eval");
+    export(&run, &log);
+    let back = read_back(&log);
+    for sample in back["samples"].as_array().unwrap() {
+        let scenario = sample["id"].as_str().unwrap();
+        let events = trace_events(&run.join(format!("episodes/{scenario}/e0.trace.jsonl")));
+        let exchanges: Vec<&Value> =
+            events.iter().filter(|e| e["kind"] == "model_exchange").collect();
+        assert_eq!(sample["model_events"], exchanges.len(), "{scenario}");
+        let inputs = sample["model_inputs"].as_array().unwrap();
+        assert_eq!(inputs[0], serde_json::json!(["user"]), "{scenario}: the task first");
+        assert!(inputs.iter().all(|i| !i.as_array().unwrap().is_empty()), "{inputs:?}");
+        let answered: Vec<String> = sample["model_calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c.as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()))
+            .collect();
+        let calls: Vec<&str> = events
+            .iter()
+            .filter(|e| e["kind"] == "tool_call")
+            .map(|e| e["call_id"].as_str().unwrap())
+            .collect();
+        // (The built-in loop numbers its calls itself: `call-1`, …)
+        assert_eq!(answered.len(), calls.len(), "{scenario}: each call the model made was run");
+        let results = inputs.iter().flat_map(|i| i.as_array().unwrap()).filter(|r| *r == "tool");
+        assert_eq!(results.count(), calls.len(), "{scenario}: each result was sent back");
+        assert!(sample["model_tokens"].as_array().unwrap().iter().all(|t| t.as_u64() > Some(0)));
+    }
+}
+
 /// An episode that ended for an infrastructure reason is an errored
 /// sample, in no completed count; a trace changed after the run is
 /// refused, naming it, and nothing is written; the output must be `.eval`.
