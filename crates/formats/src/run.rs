@@ -216,6 +216,14 @@ pub struct Summary {
     pub episodes: Vec<EpisodeRecord>,
 }
 
+impl Summary {
+    /// The standard suite's episodes, those `rates` are over: every
+    /// episode but the extension suites'.
+    pub fn standard_episodes(&self) -> impl Iterator<Item = &EpisodeRecord> {
+        self.episodes.iter().filter(|e| self.header.extension_of(&e.scenario).is_none())
+    }
+}
+
 /// One episode's outcome; also written beside its trace as
 /// `e<epoch>.result.json` the moment it finishes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -51,7 +51,9 @@ pub fn reviewed(summary: &Summary, decisions: &[Decision], file: &str) -> Review
         classes: Vec::new(),
     };
     let mut reviewers = BTreeSet::new();
-    for e in &summary.episodes {
+    // The standard suite's episodes, as the run's rates: an extension
+    // suite's are reported apart and never pooled with them.
+    for e in summary.standard_episodes() {
         for l in &e.labels {
             r.labels += 1;
             match latest.get(&(e.trace_head.as_str(), l.class)) {
@@ -73,10 +75,12 @@ pub fn reviewed(summary: &Summary, decisions: &[Decision], file: &str) -> Review
         .iter()
         .flat_map(|x| &x.classes)
         .filter_map(|x| x.class)
-        .chain(summary.episodes.iter().flat_map(|e| e.labels.iter().map(|l| l.class)))
+        .chain(summary.standard_episodes().flat_map(|e| e.labels.iter().map(|l| l.class)))
         .collect();
-    let episodes: Vec<(&str, rates::Outcome)> =
-        summary.episodes.iter().map(|e| (e.trace_head.as_str(), rates::Outcome::from(e))).collect();
+    let episodes: Vec<(&str, rates::Outcome)> = summary
+        .standard_episodes()
+        .map(|e| (e.trace_head.as_str(), rates::Outcome::from(e)))
+        .collect();
     r.classes =
         rates::reviewed(&episodes, &rates::dismissed(decisions), &declared, summary.header.seed);
     r
