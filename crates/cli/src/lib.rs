@@ -36,7 +36,8 @@ fn quiet_on_closed_stdout() {
 pub fn main() -> ExitCode {
     let mut argv = std::env::args_os();
     if argv.nth(1).is_some_and(|a| a == sandbox::INIT_ARG) {
-        return ExitCode::from(sandbox::run_init().clamp(0, 255) as u8);
+        let harness = argv.next().and_then(|a| a.into_string().ok());
+        return ExitCode::from(sandbox::run_init(harness.as_deref()).clamp(0, 255) as u8);
     }
     quiet_on_closed_stdout();
     let cli = args::Cli::parse();

@@ -20,20 +20,45 @@ use crate::sys::{self, check, cstr, mount};
 use crate::upper::Upper;
 use crate::{ExecOutput, ExecRequest, ExitStatus, HOME, OUTPUT_LIMIT, ProcessInfo, confine};
 
-/// The control socket's descriptor number in the init program.
-pub(crate) const CONTROL_FD: RawFd = 3;
+/// Where the init keeps its control socket, which the harness hands it as
+/// its standard input: past every descriptor a process starts with.
+const CONTROL_FD: RawFd = 100;
 
-/// Entry point of the init program; returns its exit code.
-pub fn run_init() -> i32 {
-    // SAFETY: the harness placed the control socket at CONTROL_FD and
-    // nothing else in this process owns it.
-    let mut ch = Channel::new(unsafe { OwnedFd::from_raw_fd(CONTROL_FD) });
-    // No process the agent starts may inherit the channel to the harness.
-    // SAFETY: setting a flag on a descriptor we own.
-    if unsafe { libc::fcntl(CONTROL_FD, libc::F_SETFD, libc::FD_CLOEXEC) } == -1 {
-        eprintln!("perimeter sandbox init: no control socket at fd {CONTROL_FD}");
+/// Entry point of the init program (`perimeter __sandbox-init <harness
+/// pid>`, its control socket as standard input); returns its exit code.
+pub fn run_init(harness: Option<&str>) -> i32 {
+    // Before anything else: die with the harness (it spawned us without
+    // running code of its own in between, so this is ours to set), and
+    // leave if it is already gone.
+    // SAFETY: prctl and getppid take no pointers.
+    let parent_ok = unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) == 0
+            && harness.and_then(|h| h.parse::<libc::pid_t>().ok()) == Some(libc::getppid())
+    };
+    if !parent_ok {
+        eprintln!("perimeter sandbox init: not started by a live harness");
         return 2;
     }
+    // The socket leaves standard input (which becomes /dev/null), and no
+    // other descriptor the harness had open stays: only 0, 1, 2 and the
+    // socket, which no process the agent starts inherits.
+    // SAFETY: descriptor calls on numbers, no pointers but the path.
+    let moved = unsafe {
+        libc::dup3(0, CONTROL_FD, libc::O_CLOEXEC) == CONTROL_FD
+            && {
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+                null >= 0 && libc::dup2(null, 0) == 0 && (null == 0 || libc::close(null) == 0)
+            }
+            && libc::syscall(libc::SYS_close_range, 3, CONTROL_FD - 1, 0) == 0
+            && libc::syscall(libc::SYS_close_range, CONTROL_FD + 1, libc::c_uint::MAX, 0) == 0
+    };
+    if !moved {
+        eprintln!("perimeter sandbox init: no control socket on standard input");
+        return 2;
+    }
+    // SAFETY: the socket was placed at CONTROL_FD just above, and nothing
+    // else in this process owns it.
+    let mut ch = Channel::new(unsafe { OwnedFd::from_raw_fd(CONTROL_FD) });
     let (mut cfg, contents) =
         match ch.recv::<InitConfig>().and_then(|cfg| Ok((cfg, ch.recv_bytes()?))) {
             Ok(v) => v,

@@ -4,8 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -15,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use crate::audit::{self, HoneypotWatch};
 use crate::cgroup::MemoryCgroup;
-use crate::init::CONTROL_FD;
 use crate::protocol::{
     Channel, Handshake, InitConfig, Reply, Request, RestoredFile, UpperEntry, UpperKind, WireFile,
 };
@@ -131,39 +129,25 @@ impl Sandbox {
             fs::create_dir_all(dir).map_err(setup("creating the scratch directory"))?;
         }
         let (ours, theirs) = socketpair().map_err(setup("socketpair"))?;
-        // The one process the harness starts: the sandbox's init.
+        // The one process the harness starts: the sandbox's init, its
+        // control socket as its standard input. No code runs between fork
+        // and exec, so the standard library spawns it without copying the
+        // harness's memory (posix_spawn, a vfork): with hundreds of
+        // episodes at once, forking the whole harness for each sandbox was
+        // most of what the harness spent. The init moves the socket away
+        // from 0, closes whatever else it inherited and sets its own
+        // parent-death signal (`init::run_init`).
         #[allow(clippy::disallowed_methods)]
         let mut cmd = Command::new(&spec.init_program);
         cmd.arg(INIT_ARG)
+            .arg(std::process::id().to_string())
             .env_clear()
-            .stdin(Stdio::null())
+            .stdin(Stdio::from(theirs))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
-        let theirs_fd = theirs.as_raw_fd();
-        // SAFETY: only async-signal-safe system calls run between fork and
-        // exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                if theirs_fd == CONTROL_FD {
-                    libc::fcntl(CONTROL_FD, libc::F_SETFD, 0);
-                } else if libc::dup2(theirs_fd, CONTROL_FD) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // Nothing else the harness has open reaches the sandbox.
-                libc::syscall(
-                    libc::SYS_close_range,
-                    CONTROL_FD + 1,
-                    libc::c_uint::MAX,
-                    libc::CLOSE_RANGE_CLOEXEC,
-                );
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
         let init = cmd.spawn().map_err(|e| {
             Error::Setup(format!("starting `{}`: {e}", spec.init_program.display()))
         })?;
-        drop(theirs);
         // Before init has read its configuration, so that everything it
         // starts is inside the group.
         let cgroup = as_root
