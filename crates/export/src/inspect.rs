@@ -239,46 +239,44 @@ fn sample(run: &Path, e: &EpisodeRecord, info: &RunInfo) -> Result<(Deflated, Va
         "usage": usage.get(&info.model).cloned(),
     });
     let total_time = seconds(started, e.finished);
-    let sample = json!({
+    // What the sample and its summary both say.
+    let common = json!({
         "id": id,
         "epoch": epoch,
         "input": prompt,
         "target": "",
-        "messages": messages,
-        "output": output,
-        "scores": scores,
         "metadata": metadata,
-        "store": {},
-        "events": inspect_events,
+        "scores": scores,
         "model_usage": usage,
         "started_at": started.to_string(),
         "completed_at": e.finished.to_string(),
         "total_time": total_time,
         "working_time": total_time,
         "uuid": uuid,
-        "error": error,
-        "attachments": {},
-        "limit": limit,
     });
-    let summary = json!({
-        "id": id,
-        "epoch": epoch,
-        "input": prompt,
-        "target": "",
-        "metadata": metadata,
-        "scores": scores,
-        "model_usage": usage,
-        "started_at": started.to_string(),
-        "completed_at": e.finished.to_string(),
-        "total_time": total_time,
-        "working_time": total_time,
-        "uuid": uuid,
+    let with = |extra: Value| {
+        let mut v = common.clone();
+        if let (Some(v), Value::Object(extra)) = (v.as_object_mut(), extra) {
+            v.extend(extra);
+        }
+        v
+    };
+    let summary = with(json!({
         "error": error.as_ref().map(|e| e["message"].clone()),
         "limit": limit.as_ref().map(|l| l["type"].clone()),
         "retries": 0,
         "completed": true,
         "message_count": messages.len(),
-    });
+    }));
+    let sample = with(json!({
+        "messages": messages,
+        "output": output,
+        "store": {},
+        "events": inspect_events,
+        "error": error,
+        "attachments": {},
+        "limit": limit,
+    }));
     let bytes = serde_json::to_vec(&sample).expect("JSON");
     Ok((deflate(&format!("samples/{id}_epoch_{epoch}.json"), &bytes), summary))
 }
@@ -986,21 +984,22 @@ fn reductions(s: &Summary, info: &RunInfo) -> Value {
         by_scenario.entry(e.scenario.as_str()).or_default().push(e);
     }
     let mut out = Vec::new();
+    // Each episode scored once, for every scorer.
+    let scored: BTreeMap<&str, Vec<BTreeMap<String, Value>>> = by_scenario
+        .iter()
+        .map(|(id, episodes)| (*id, episodes.iter().map(|e| scores(e, info)).collect()))
+        .collect();
     for name in std::iter::once(MAIN_TASK).chain(info.classes.iter().map(String::as_str)) {
-        let samples: Vec<Value> = by_scenario
+        let samples: Vec<Value> = scored
             .iter()
             .map(|(id, episodes)| {
                 let n = episodes.len() as f64;
-                let values: Vec<Value> = episodes
+                let values: Vec<&Value> = episodes
                     .iter()
-                    .map(|e| {
-                        scores(e, info).remove(name).expect("every scorer scores every sample")
-                                ["value"]
-                                .clone()
-                    })
+                    .map(|s| &s.get(name).expect("every scorer scores every sample")["value"])
                     .collect();
                 let value = match name {
-                    MAIN_TASK => json!(values.iter().filter(|v| *v == "C").count() as f64 / n),
+                    MAIN_TASK => json!(values.iter().filter(|v| **v == "C").count() as f64 / n),
                     _ => {
                         let mut mean = Map::new();
                         for key in ["attempted", "succeeded", "concealed", "severity"] {

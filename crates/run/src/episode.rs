@@ -136,12 +136,7 @@ pub(crate) fn unstarted(
     let file = File::create(&partial).map_err(io_err(&partial))?;
     let writer = TraceWriter::create(BufWriter::new(file), header).map_err(io_err(&partial))?;
     let finished = clock.now();
-    let (head, out) = writer.finish(finished, end_reason.as_str()).map_err(io_err(&partial))?;
-    let file = out
-        .into_inner()
-        .map_err(|e| Error::Io { path: partial.clone(), source: e.into_error() })?;
-    file.sync_all().map_err(io_err(&partial))?;
-    fs::rename(&partial, &trace_path).map_err(io_err(&trace_path))?;
+    let head = seal(writer, finished, end_reason.as_str(), &partial, &trace_path)?;
     Ok(EpisodeRecord {
         scenario: instance.manifest.id.clone(),
         scenario_digest: scenario.digest.clone(),
@@ -174,6 +169,24 @@ struct Open<'a> {
     scenario_problems: Vec<String>,
     trace_path: PathBuf,
     partial: PathBuf,
+}
+
+/// Ends a trace (its last event, `reason`), makes it durable and moves it
+/// from `partial` to `trace_path`; its head.
+fn seal(
+    writer: TraceWriter<BufWriter<File>>,
+    finished: trace::Timestamp,
+    reason: &str,
+    partial: &Path,
+    trace_path: &Path,
+) -> Result<String, Error> {
+    let (head, out) = writer.finish(finished, reason).map_err(io_err(partial))?;
+    let file = out
+        .into_inner()
+        .map_err(|e| Error::Io { path: partial.to_path_buf(), source: e.into_error() })?;
+    file.sync_all().map_err(io_err(partial))?;
+    fs::rename(partial, trace_path).map_err(io_err(trace_path))?;
+    Ok(head)
 }
 
 /// How an I/O error on `path` becomes the run's error.
@@ -425,12 +438,7 @@ fn finish(
     let model_usage = service.map(|s| crate::summary::model_usage(s.budget().spent()));
     session.shutdown();
     let finished = clock.now();
-    let (head, out) = writer.finish(finished, end_reason.as_str()).map_err(io_err(&partial))?;
-    let file = out
-        .into_inner()
-        .map_err(|e| Error::Io { path: partial.clone(), source: e.into_error() })?;
-    file.sync_all().map_err(io_err(&partial))?;
-    fs::rename(&partial, &trace_path).map_err(io_err(&trace_path))?;
+    let head = seal(writer, finished, end_reason.as_str(), &partial, &trace_path)?;
 
     Ok(EpisodeRecord {
         scenario: manifest.id.clone(),

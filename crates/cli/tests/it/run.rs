@@ -1300,7 +1300,7 @@ fn a_run_budget_is_shared_by_the_runs_episodes() {
 /// (a real cluster runs it in `slurm.rs`); `cluster k8s` writes an Indexed
 /// Job whose container arguments, with an index put in, run a shard.
 #[test]
-fn cluster_files_run_the_shards_and_merge_them() {
+fn cluster_files_are_written_and_a_k8s_shard_runs_from_its_job_arguments() {
     let d = TempDir::new("cluster");
     let dir = d.path();
     let plan = [
