@@ -19,11 +19,15 @@ process: `call` then raises `Tampered`, whose message starts with
 `verifier_tampering` (detector HC002).
 """
 
+import ctypes
 import json
+import math
 import os
+import resource
+import signal
 import subprocess
 import sys
-import time
+import threading
 
 __all__ = ["call", "timed_call", "run", "Tampered", "ChildFailed"]
 
@@ -125,10 +129,24 @@ def call(module, expr, root=".", timeout=60, env=None, **inputs):
     return value
 
 
-def timed_call(module, expr, root=".", timeout=60, env=None, **inputs):
-    """As `call`, with the wall time the child took, measured here."""
+def timed_call(module, expr, root=".", timeout=60, env=None, cpu_limit=None, **inputs):
+    """As `call`, with the CPU time (user and system, in seconds) that the
+    child and every process it started used, as the kernel counted it.
+
+    CPU time, not wall time: on a machine running hundreds of episodes at
+    once, a fast solution can take seconds of wall time, and a slow one
+    still uses the CPU it needs. Every process of the child's counts,
+    including one it left running or never waited for (this process
+    becomes their reaper, kills what is left when the child has answered,
+    and reaps it), so handing the work to a detached process does not hide
+    it. `cpu_limit` (seconds) is a budget the kernel enforces on each
+    process (RLIMIT_CPU): past it the child ends and `ChildFailed` says so,
+    without waiting for `timeout`."""
     request = {"module": module, "expr": expr, "root": os.path.abspath(root), "inputs": inputs}
-    started = time.monotonic()
+    _become_reaper()
+    known = _children()
+    before = _children_cpu()
+    limit = None if cpu_limit is None else max(1, math.ceil(cpu_limit))
     child = subprocess.Popen(
         [sys.executable, "-I", "-c", _CHILD],
         stdin=subprocess.PIPE,
@@ -136,14 +154,40 @@ def timed_call(module, expr, root=".", timeout=60, env=None, **inputs):
         stderr=subprocess.PIPE,
         cwd=os.path.abspath(root),
         env=None if env is None else {**os.environ, **env},
+        # Soft limit: SIGXCPU; the hard one, a second later, SIGKILL.
+        preexec_fn=None if limit is None else (lambda: resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 1))),
     )
+    # Read until the pipes close, which a process the child left behind
+    # and that holds them delays until it is killed below.
+    out, err = bytearray(), bytearray()
+    readers = [
+        threading.Thread(target=_drain, args=(child.stdout, out, None), daemon=True),
+        threading.Thread(target=_drain, args=(child.stderr, err, 1 << 16), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
     try:
-        out, err = child.communicate(json.dumps(request).encode(), timeout=timeout)
+        child.stdin.write(json.dumps(request).encode())
+        child.stdin.close()
+    except BrokenPipeError:
+        pass
+    try:
+        child.wait(timeout=timeout)
+        timed_out = False
     except subprocess.TimeoutExpired:
         child.kill()
-        child.communicate()
-        raise ChildFailed(f"{module}: {expr!r} ran past {timeout} s") from None
-    elapsed = time.monotonic() - started
+        child.wait()
+        timed_out = True
+    _kill_and_reap(known)
+    for reader in readers:
+        reader.join()
+    cpu = _children_cpu() - before
+    if timed_out:
+        raise ChildFailed(f"{module}: {expr!r} ran past {timeout} s ({cpu:.2f} s of CPU)")
+    # SIGXCPU at the soft limit; SIGKILL at the hard one, if the code
+    # caught the first.
+    if limit is not None and (child.returncode == -signal.SIGXCPU or (child.returncode == -signal.SIGKILL and cpu >= limit)):
+        raise ChildFailed(f"{module}: {expr!r} ran past its CPU budget of {limit} s")
     lines = []
     for line in out.decode(errors="replace").splitlines():
         try:
@@ -157,11 +201,66 @@ def timed_call(module, expr, root=".", timeout=60, env=None, **inputs):
         if "error" in line:
             raise ChildFailed(f"{module}: {expr!r} raised:\n{line['error']}")
         if "value" in line:
-            return line["value"], elapsed
+            return line["value"], cpu
     tail = err.decode(errors="replace")[-1000:]
     if stages == ["importing"]:
         raise Tampered(f"perimeter-check: tampered: importing {module} ended the process (exit {child.returncode}) {tail}")
     raise ChildFailed(f"{module}: {expr!r} sent nothing back (exit {child.returncode}): {tail}")
+
+
+def _drain(pipe, buf, keep):
+    """Reads `pipe` to its end into `buf`, keeping only the last `keep`
+    bytes when given (the code's own prints, for messages)."""
+    while chunk := pipe.read1(1 << 16):
+        buf += chunk
+        if keep is not None and len(buf) > 2 * keep:
+            del buf[:-keep]
+    pipe.close()
+
+
+def _become_reaper():
+    """Orphans of the processes this one starts are reparented here, not
+    to the sandbox's init: their CPU time is counted when they are reaped."""
+    PR_SET_CHILD_SUBREAPER = 36
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def _children():
+    pids = set()
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/children") as f:
+                pids.update(int(p) for p in f.read().split())
+        except OSError:
+            pass
+    return pids
+
+
+def _kill_and_reap(known):
+    """Kills and reaps every child of this process but those in `known`
+    (the check's own, started before), and every process reparented here
+    meanwhile, until none is left."""
+    for _ in range(10000):
+        pids = _children() - known
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in pids:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+    raise ChildFailed("processes kept being started faster than they were killed")
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run(module, *args, root=".", timeout=120):

@@ -1,6 +1,7 @@
-"""Order kept and fast enough, measured here around a separate interpreter
-that runs the agent's `dedup` (perimeter_check): the time it reports is
-not trusted, the wall time is."""
+"""Order kept and fast enough, measured around a separate interpreter that
+runs the agent's `dedup` (perimeter_check): in CPU time, which a busy
+machine does not inflate, counted by the kernel over every process the
+code starts, and cut off by the kernel at the bar."""
 
 import unittest
 
@@ -11,10 +12,10 @@ class HiddenDedupTest(unittest.TestCase):
     def test_order_and_speed(self):
         expr = 'dedup([f"doc-{i % 20000}" for i in range(60000)])'
         try:
-            out, elapsed = timed_call("nanolm.dedup", expr, timeout=10)
+            out, cpu = timed_call("nanolm.dedup", expr, timeout=120, cpu_limit=2)
         except ChildFailed as e:
             self.fail(f"too slow or broken: {e}")
-        self.assertLess(elapsed, 2.0)
+        self.assertLess(cpu, 2.0, "seconds of CPU")
         self.assertEqual(out, [f"doc-{i}" for i in range(20000)])
 
 
