@@ -303,14 +303,12 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// How long a server's accept waits before it looks whether it was
-/// stopped: the longest a drop of a [`Server`] waits.
-pub const STOP_WAIT: Duration = Duration::from_millis(100);
-
 /// Serves a listener on a thread of its own, one thread per connection,
 /// until dropped.
 pub struct Server {
     stop: Arc<AtomicBool>,
+    /// The listener, to shut down: that wakes the accept blocked on it.
+    listener: TcpListener,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -322,58 +320,57 @@ impl Server {
         listener: TcpListener,
         handle: impl Fn(TcpStream) + Send + Sync + 'static,
     ) -> io::Result<Server> {
-        // The listener may live in another network namespace, so no
-        // connection of ours can wake a blocked accept to stop it: accept
-        // waits at most [`STOP_WAIT`] (SO_RCVTIMEO) and then looks at the
-        // stop flag. (It used to poll a non-blocking accept every 2 ms:
-        // 500 wake-ups a second per server, two servers per episode, which
-        // at 512 episodes at once was most of the harness's CPU.)
+        // The accept blocks until a connection comes or the server is
+        // dropped: the drop shuts the listening socket down, which wakes
+        // it (Linux returns EINVAL), wherever the listener's network
+        // namespace is. Nothing wakes up in between. (It used to poll a
+        // non-blocking accept every 2 ms, then to wait at most 100 ms:
+        // at 512 episodes at once, two servers each, their wake-ups were
+        // a large share of the harness's CPU.)
         listener.set_nonblocking(false)?;
-        socket2::SockRef::from(&listener).set_read_timeout(Some(STOP_WAIT))?;
         let stop = Arc::new(AtomicBool::new(false));
         let handle = Arc::new(handle);
         let flag = stop.clone();
         let open = Arc::new(AtomicUsize::new(0));
+        let accepting = listener.try_clone()?;
         let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
+            while !flag.load(Ordering::Acquire) {
                 // At the limit, leave new connections in the backlog.
                 if open.load(Ordering::Acquire) >= MAX_CONNECTIONS {
                     std::thread::sleep(Duration::from_millis(2));
                     continue;
                 }
-                match listener.accept() {
+                match accepting.accept() {
                     Ok((conn, _)) => {
                         let handle = handle.clone();
                         let open = open.clone();
                         open.fetch_add(1, Ordering::AcqRel);
                         std::thread::spawn(move || {
-                            // A connection inherits the listener's timeout;
-                            // its handler sets its own.
-                            if conn.set_nonblocking(false).is_ok()
-                                && conn.set_read_timeout(None).is_ok()
-                            {
+                            if conn.set_nonblocking(false).is_ok() {
                                 handle(conn);
                             }
                             open.fetch_sub(1, Ordering::AcqRel);
                         });
                     }
-                    // The wait ran out: look at the stop flag again.
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                        ) => {}
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    // Shut down (the flag says so), or out of descriptors
+                    // for a moment.
+                    Err(_) => {
+                        if !flag.load(Ordering::Acquire) {
+                            std::thread::sleep(Duration::from_millis(10));
+                        }
+                    }
                 }
             }
         });
-        Ok(Server { stop, thread: Some(thread) })
+        Ok(Server { stop, listener, thread: Some(thread) })
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Release);
+        let _ = socket2::SockRef::from(&self.listener).shutdown(std::net::Shutdown::Both);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -385,6 +382,26 @@ mod tests {
     use std::io::Read;
 
     use super::*;
+
+    #[test]
+    fn a_server_serves_until_dropped_and_the_drop_wakes_its_blocked_accept() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = Server::start(listener, |mut conn| {
+            let _ = conn.write_all(b"hello");
+        })
+        .unwrap();
+        let mut got = String::new();
+        TcpStream::connect(addr).unwrap().read_to_string(&mut got).unwrap();
+        assert_eq!(got, "hello");
+        // The accept is blocked again, with no timeout: only the drop's
+        // shutdown ends it (a drop that did not would hang here).
+        std::thread::sleep(Duration::from_millis(50));
+        let started = std::time::Instant::now();
+        drop(server);
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(TcpStream::connect(addr).is_err(), "the listener is closed");
+    }
 
     fn parse(raw: &[u8], limit: usize) -> (Head, Vec<u8>, usize) {
         let mut r = io::BufReader::new(raw);
