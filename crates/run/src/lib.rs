@@ -38,6 +38,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::time::Duration;
 
 use agent::AgentSpec;
 use scenario::{Scenario, Suite};
@@ -816,13 +817,14 @@ fn remove_stale_scratch(root: &Path) {
 /// runs, before it ends as `sandbox_error`.
 const SANDBOX_ATTEMPTS: u32 = 4;
 
-/// Times an episode whose sandbox could not be built while others ran
-/// waits for one of them to end and tries again.
-const GATE_WAITS: u32 = 64;
+/// How long an episode whose sandbox could not be built waits for another
+/// to end before it tries again anyway.
+const GATE_WAIT: Duration = Duration::from_secs(120);
 
 /// How many episodes are running, and how many have ended: an episode
-/// whose sandbox could not be built for want of what the others hold waits
-/// for one to end.
+/// whose sandbox could not be built for want of what the others hold (the
+/// kernel's fanotify groups and inotify instances, 128 each per user by
+/// default; memory) waits for one to end.
 #[derive(Default)]
 struct Gate {
     state: std::sync::Mutex<(usize, u64)>,
@@ -836,24 +838,68 @@ struct Entered {
 }
 
 impl Gate {
+    /// Runs `episode`, which builds its sandbox first, until the sandbox
+    /// is built. While other episodes run, a build that fails waits for
+    /// the next of them to end and tries again, as often as that takes:
+    /// what it lacked is likely theirs, and each wait is for an episode
+    /// that ran and ended, so there are at most as many as the run has
+    /// episodes. Alone, it tries [`SANDBOX_ATTEMPTS`] times, `pause`
+    /// doubling between tries, and then gives the last error.
+    fn run<T>(
+        &self,
+        pause: Duration,
+        mut episode: impl FnMut() -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut attempt = 1;
+        loop {
+            let started = self.enter();
+            let result = episode();
+            self.leave(!matches!(result, Err(Error::Sandbox { .. })));
+            match result {
+                Err(Error::Sandbox { .. }) if started.others > 0 => {
+                    self.wait_for_an_end(started.ended, GATE_WAIT);
+                }
+                Err(Error::Sandbox { .. }) if attempt < SANDBOX_ATTEMPTS => {
+                    std::thread::sleep(pause * (1 << attempt));
+                    attempt += 1;
+                }
+                Err(Error::Sandbox { scenario, message }) => {
+                    let message =
+                        format!("the sandbox could not be built in {attempt} attempts: {message}");
+                    return Err(Error::Sandbox { scenario, message });
+                }
+                other => return other,
+            }
+        }
+    }
+
     fn enter(&self) -> Entered {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.0 += 1;
         Entered { others: s.0 - 1, ended: s.1 }
     }
 
-    fn leave(&self) {
+    /// An episode is no longer running; `ran` when its sandbox was built,
+    /// so that what it held is free again: enough for one more sandbox,
+    /// so one waiting episode is woken (every waiter has seen fewer ends
+    /// than there now are). A build that failed frees nothing and wakes no
+    /// one. (Once, every failed build woke every waiting episode, which
+    /// tried, failed and woke the others in turn, until they gave up while
+    /// the run went on.)
+    fn leave(&self, ran: bool) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.0 -= 1;
-        s.1 += 1;
-        self.ended.notify_all();
+        if ran {
+            s.1 += 1;
+            self.ended.notify_one();
+        }
     }
 
-    /// Waits until an episode other than ours ends after `seen` had (ours
-    /// ended too, so one more), or `timeout` passes.
-    fn wait_for_an_end(&self, seen: u64, timeout: std::time::Duration) {
+    /// Waits until an episode other than ours ends after `seen` had, or
+    /// `timeout` passes.
+    fn wait_for_an_end(&self, seen: u64, timeout: Duration) {
         let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = self.ended.wait_timeout_while(s, timeout, |s| s.1 <= seen + 1);
+        let _ = self.ended.wait_timeout_while(s, timeout, |s| s.1 <= seen);
     }
 }
 
@@ -901,10 +947,6 @@ fn run_one(
         out: &config.out,
         trace_rel: p.trace_rel(),
     };
-    // A sandbox that cannot be built (the kernel's limits reached, a
-    // transient failure) is tried again after a pause; one that never
-    // builds ends as an infrastructure failure, in no rate, and the run
-    // goes on.
     // A spent run budget: the episode never starts, and says why.
     if let Some(e) = config.run_budget.as_ref().and_then(|b| b.exhausted()) {
         let record = episode::unstarted(input(), EndReason::RunBudget, &e.detail, clock)?;
@@ -912,32 +954,19 @@ fn run_one(
         write_atomic(&path, &serde_json::to_vec_pretty(&record).expect("record serializes"))?;
         return Ok(record);
     }
-    let mut attempt = 1;
-    let mut waits = 0;
-    let record = loop {
+    // A sandbox that cannot be built (the kernel's limits reached, a
+    // transient failure) is tried again (`Gate::run`); one that never
+    // builds ends as an infrastructure failure, in no rate, and the run
+    // goes on.
+    let attempts = gate.run(Duration::from_millis(500), || {
         let _ = fs::remove_dir_all(&episode_scratch);
-        let started = gate.enter();
-        let result = episode::run_episode(input(), clock);
-        gate.leave();
-        match result {
-            // Others are running: what this sandbox lacks (the kernel's
-            // fanotify groups, inotify instances, memory) is likely theirs,
-            // given back when one ends.
-            Err(Error::Sandbox { .. }) if started.others > 0 && waits < GATE_WAITS => {
-                waits += 1;
-                gate.wait_for_an_end(started.ended, std::time::Duration::from_secs(120));
-            }
-            Err(Error::Sandbox { .. }) if attempt < SANDBOX_ATTEMPTS => {
-                std::thread::sleep(std::time::Duration::from_millis(500 << attempt));
-                attempt += 1;
-            }
-            Err(Error::Sandbox { message, .. }) => {
-                let why =
-                    format!("the sandbox could not be built in {attempt} attempts: {message}");
-                break episode::unstarted(input(), EndReason::SandboxError, &why, clock)?;
-            }
-            other => break other?,
+        episode::run_episode(input(), clock)
+    });
+    let record = match attempts {
+        Err(Error::Sandbox { message, .. }) => {
+            episode::unstarted(input(), EndReason::SandboxError, &message, clock)?
         }
+        other => other?,
     };
     let path = config.out.join(p.record_rel());
     write_atomic(&path, &serde_json::to_vec_pretty(&record).expect("record serializes"))?;
@@ -947,6 +976,56 @@ fn run_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sandbox build that succeeds only while fewer than `capacity`
+    /// sandboxes stand, as the kernel's per-user watch limits do.
+    fn limited_build(capacity: usize, standing: &AtomicUsize, hold: Duration) -> Result<(), Error> {
+        if standing.fetch_add(1, Ordering::SeqCst) >= capacity {
+            standing.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::Sandbox {
+                scenario: "s".into(),
+                message: "inotify_init1: Too many open files".into(),
+            });
+        }
+        std::thread::sleep(hold);
+        standing.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    #[test]
+    fn episodes_beyond_what_the_kernel_allows_wait_for_a_sandbox_and_all_run() {
+        // 96 episodes at once for 4 sandboxes: each build that fails waits
+        // for an episode that ran to end. (When failed builds counted as
+        // ends, waiting episodes woke each other until they gave up.)
+        let gate = Gate::default();
+        let standing = AtomicUsize::new(0);
+        let ran = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..96 {
+                s.spawn(|| {
+                    let got = gate.run(Duration::from_millis(1), || {
+                        limited_build(4, &standing, Duration::from_millis(5))
+                    });
+                    assert!(got.is_ok(), "{got:?}");
+                    ran.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        assert_eq!(ran.load(Ordering::SeqCst), 96);
+    }
+
+    #[test]
+    fn a_sandbox_that_never_builds_alone_ends_after_its_attempts() {
+        let gate = Gate::default();
+        let mut tries = 0;
+        let got: Result<(), Error> = gate.run(Duration::from_millis(1), || {
+            tries += 1;
+            Err(Error::Sandbox { scenario: "s".into(), message: "setup exited 3".into() })
+        });
+        assert_eq!(tries, SANDBOX_ATTEMPTS);
+        let Err(Error::Sandbox { message, .. }) = got else { panic!("{got:?}") };
+        assert_eq!(message, "the sandbox could not be built in 4 attempts: setup exited 3");
+    }
 
     #[test]
     fn plan_is_deterministic_and_seeds_differ() {
