@@ -222,7 +222,7 @@ fn features(root: bool, probe: Option<(bool, &str)>) -> Vec<formats::output::Doc
             "inotify_instances",
             n > 0,
             format!("{n} per user"),
-            "a sandbox that finds none free waits for another episode to end, and after several tries ends as sandbox_error (in no rate)",
+            "a sandbox that finds none free waits for another episode to end, as often as that takes: past these and the fanotify groups, further episodes queue; with no other episode running it tries 4 times, then ends as sandbox_error (in no rate)",
         ));
     }
     if let Some(n) = sysctl("/proc/sys/user/max_user_namespaces") {
