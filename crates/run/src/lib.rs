@@ -840,11 +840,10 @@ struct Entered {
 impl Gate {
     /// Runs `episode`, which builds its sandbox first, until the sandbox
     /// is built. While other episodes run, a build that fails waits for
-    /// the next of them to end and tries again, as often as that takes:
-    /// what it lacked is likely theirs, and each wait is for an episode
-    /// that ran and ended, so there are at most as many as the run has
-    /// episodes. Alone, it tries [`SANDBOX_ATTEMPTS`] times, `pause`
-    /// doubling between tries, and then gives the last error.
+    /// the next of them to end (or [`GATE_WAIT`]) and tries again, as
+    /// often as that takes: what it lacked is likely theirs, and they all
+    /// end. Alone, it tries [`SANDBOX_ATTEMPTS`] times, `pause` doubling
+    /// between tries, and then gives the last error.
     fn run<T>(
         &self,
         pause: Duration,
