@@ -98,7 +98,7 @@ const LINEAR: &str = "def dedup(docs):\n    return list(dict.fromkeys(docs))\n";
 
 /// Burns `seconds` of CPU in the calling process.
 const BURN: &str = r#"
-import os, resource, signal, time
+import os, time
 
 def burn(seconds):
     start = time.process_time()
