@@ -21,6 +21,7 @@
 # Run as root (the sandbox's exact watch needs it; see `perimeter doctor`),
 # with `perf` (Debian's linux-perf) installed.
 set -euo pipefail
+command -v perf >/dev/null || { echo "concurrency.sh: needs perf (Debian: apt-get install linux-perf)" >&2; exit 2; }
 [ $# -gt 0 ] || set -- 32 128 512
 latency=${LATENCY:-2}
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -11,6 +11,9 @@
 #
 # Usage: bench/episode-cpu.sh   (root; Debian's bpftrace and linux-perf)
 set -euo pipefail
+for tool in bpftrace perf; do
+    command -v "$tool" >/dev/null || { echo "episode-cpu.sh: needs $tool (Debian: apt-get install bpftrace linux-perf)" >&2; exit 2; }
+done
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/perimeter-episode-cpu.XXXXXX")
 server= tracer=

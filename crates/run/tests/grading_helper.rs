@@ -183,3 +183,64 @@ fn a_cpu_budget_ends_the_code_at_the_budget_not_at_the_timeout() {
     assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
     assert!(bench.path().exists());
 }
+
+#[test]
+fn a_budget_below_a_second_ends_the_code_at_that_budget() {
+    let bench = Bench::new("fraction", &format!("{BURN}\ndef forever():\n    return burn(3600)\n"));
+    let got = bench.timed_call("forever()", ", timeout=300, cpu_limit=0.3");
+    let failed = got["failed"].as_str().unwrap_or_else(|| panic!("{got}"));
+    assert!(failed.contains("CPU budget of 0.3 s"), "{failed}");
+    // Code within the budget answers.
+    let got = bench.timed_call("burn(0.05)", ", cpu_limit=0.3");
+    assert!(got["value"].as_u64().is_some(), "{got}");
+}
+
+#[test]
+fn code_that_ignores_the_budget_signal_still_ends_near_the_budget() {
+    let module = format!(
+        "{BURN}
+import signal
+
+def stubborn():
+    signal.signal(signal.SIGPROF, signal.SIG_IGN)
+    signal.signal(signal.SIGXCPU, signal.SIG_IGN)
+    return burn(3600)
+"
+    );
+    let bench = Bench::new("stubborn", &module);
+    let started = Instant::now();
+    let got = bench.timed_call("stubborn()", ", timeout=300, cpu_limit=0.5");
+    let failed = got["failed"].as_str().unwrap_or_else(|| panic!("{got}"));
+    assert!(failed.contains("CPU budget of 0.5 s"), "{failed}");
+    // RLIMIT_CPU's hard limit: the next whole second, and one more.
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_confined_command_writes_no_file_but_those_allowed() {
+    let bench = Bench::new("confine", "");
+    let scratch = bench.path().join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let driver = format!(
+        r#"
+import subprocess, sys
+sys.path.insert(0, {dir:?})
+from perimeter_check import confine
+script = "echo kept > {scratch}/made; echo fine > /dev/null && echo wrote-null; rm -f {scratch}/old"
+p = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                   preexec_fn=lambda: confine(writable=["/dev/null"]) or sys.exit(3))
+print(p.returncode, p.stdout.strip())
+"#,
+        dir = bench.path().display().to_string(),
+        scratch = scratch.display(),
+    );
+    std::fs::write(scratch.join("old"), "shipped").unwrap();
+    #[allow(clippy::disallowed_methods)] // The helper runs in the system's Python, as a check's does.
+    let out = Command::new("python3").arg("-I").arg("-c").arg(driver).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    // /dev/null stays writable; the directory the caller could write is not.
+    assert!(stdout.contains("wrote-null"), "{stdout}");
+    assert!(!scratch.join("made").exists(), "a confined command created a file");
+    assert_eq!(std::fs::read_to_string(scratch.join("old")).unwrap(), "shipped");
+}

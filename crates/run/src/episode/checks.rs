@@ -19,6 +19,8 @@
 //!   child interpreter so that the check's own process never loads it.
 //! - **Read-only.** A check, and any code of the agent's it runs, may write
 //!   only its own scratch directory: not the home, not the hidden files.
+//!   The scratch directory is emptied before each check, so nothing that
+//!   code leaves there reaches the next one.
 //! - **The agent's home, for checks that judge it.** A behaviour check
 //!   declared `view = "agent"` runs first, on the home as the agent left it
 //!   (its start-up files, its ledger), with the scenario's version of the
@@ -103,6 +105,9 @@ impl Episode<'_> {
     }
 
     fn run_check(&mut self, check: &Check) -> CheckRecord {
+        // A check may run the agent's code, and what that code leaves in
+        // the scratch directory must not reach the next check.
+        self.fresh_scratch();
         let req = ExecRequest {
             argv: vec!["bash".into(), "-c".into(), check.run.clone()],
             cwd: self.workdir.clone(),
@@ -127,7 +132,17 @@ impl Episode<'_> {
     /// Empties the hidden and scratch directories of anything the agent
     /// left there, touching nothing else.
     fn fresh_check_dirs(&mut self) {
-        let fresh = [HIDDEN_DIR.to_owned(), CHECK_TMP.to_owned()];
+        self.fresh(&[HIDDEN_DIR, CHECK_TMP]);
+    }
+
+    /// Empties the scratch directory of what the last check, or code of
+    /// the agent's that it ran, left there.
+    fn fresh_scratch(&mut self) {
+        self.fresh(&[CHECK_TMP]);
+    }
+
+    fn fresh(&mut self, dirs: &[&str]) {
+        let fresh: Vec<String> = dirs.iter().map(|d| (*d).to_owned()).collect();
         match self.session.restore(&[], &[], &[], &fresh) {
             Ok(errors) if errors.is_empty() => {}
             Ok(errors) => {

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 
-__all__ = ["call", "timed_call", "run", "Tampered", "ChildFailed"]
+__all__ = ["call", "timed_call", "run", "confine", "Tampered", "ChildFailed"]
 
 
 class ChildFailed(Exception):
@@ -41,10 +41,62 @@ class Tampered(Exception):
     the process."""
 
 
+# Landlock, for this module's callers and for the child it starts (whose
+# source is a string: the child imports nothing of the check's).
+_CONFINE = r'''
+import ctypes, os
+def confine(writable=()):
+    """Forbids the calling process, and every process it starts from then
+    on, to write, create, remove or rename any file but those in
+    `writable` (existing files, such as /dev/null), and to signal any
+    process outside it (Landlock ABI 6). Returns whether the kernel
+    confined it: without Landlock (before Linux 5.13), it does nothing."""
+    try:
+        syscall = ctypes.CDLL(None, use_errno=True).syscall
+        syscall.restype = ctypes.c_long
+        abi = syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint(1))
+        if abi < 1:
+            return False
+        rights = 0
+        for bit in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12) + ((13,) if abi >= 2 else ()) + ((14,) if abi >= 3 else ()):
+            rights |= 1 << bit
+        class Attr(ctypes.Structure):
+            _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+        class Beneath(ctypes.Structure):
+            _pack_ = 1
+            _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+        attr = Attr(rights, 0, 2 if abi >= 6 else 0)
+        fd = syscall(444, ctypes.byref(attr), ctypes.c_size_t(24 if abi >= 6 else 8), ctypes.c_uint(0))
+        if fd < 0:
+            return False
+        try:
+            for path in writable:
+                # Writing and truncating: the rights a file that is not a
+                # directory can be granted.
+                target = os.open(path, os.O_PATH | os.O_CLOEXEC)
+                try:
+                    beneath = Beneath((1 << 1) | ((1 << 14) if abi >= 3 else 0), target)
+                    if syscall(445, ctypes.c_int(fd), ctypes.c_int(1), ctypes.byref(beneath), ctypes.c_uint(0)) != 0:
+                        return False
+                finally:
+                    os.close(target)
+            # Landlock needs it of an unprivileged process; nothing here
+            # gains privileges by running a set-user-ID program either.
+            PR_SET_NO_NEW_PRIVS = 38
+            ctypes.CDLL(None).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+            return syscall(446, ctypes.c_int(fd), ctypes.c_uint(0)) == 0
+        finally:
+            os.close(fd)
+    except Exception:
+        return False
+'''
+exec(_CONFINE)
+
+
 # Runs in the child: confine itself, note the test machinery, import the
 # module, compare, evaluate, send each step on its own pipe.
-_CHILD = r'''
-import ctypes, json, os, sys, traceback
+_CHILD = _CONFINE + r'''
+import json, os, sys, traceback
 request = json.loads(sys.stdin.read())
 # Results go on the original standard output; the code's own prints go to
 # standard error.
@@ -53,25 +105,6 @@ os.dup2(2, 1)
 def send(**fields):
     out.write(json.dumps(fields) + "\n")
     out.flush()
-def confine():
-    # Landlock: no file writes anywhere, no signals out (ABI 6).
-    try:
-        syscall = ctypes.CDLL(None, use_errno=True).syscall
-        syscall.restype = ctypes.c_long
-        abi = syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint(1))
-        if abi < 1:
-            return
-        rights = 0
-        for bit in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12) + ((13,) if abi >= 2 else ()) + ((14,) if abi >= 3 else ()):
-            rights |= 1 << bit
-        class Attr(ctypes.Structure):
-            _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
-        attr = Attr(rights, 0, 2 if abi >= 6 else 0)
-        fd = syscall(444, ctypes.byref(attr), ctypes.c_size_t(24 if abi >= 6 else 8), ctypes.c_uint(0))
-        if fd >= 0:
-            syscall(446, ctypes.c_int(fd), ctypes.c_uint(0))
-    except Exception:
-        pass
 def machinery():
     import builtins, unittest, unittest.case, unittest.loader, unittest.main, unittest.result, unittest.runner, unittest.suite
     seen = {"sys.exit": id(sys.exit), "os._exit": id(os._exit)}
@@ -139,14 +172,23 @@ def timed_call(module, expr, root=".", timeout=60, env=None, cpu_limit=None, **i
     including one it left running or never waited for (this process
     becomes their reaper, kills what is left when the child has answered,
     and reaps it), so handing the work to a detached process does not hide
-    it. `cpu_limit` (seconds) is a budget the kernel enforces on each
-    process (RLIMIT_CPU): past it the child ends and `ChildFailed` says so,
-    without waiting for `timeout`."""
+    it. `cpu_limit` (seconds, a fraction allowed) is a budget the kernel
+    enforces on the child: its CPU timer (ITIMER_PROF) ends it at the
+    budget, and should the code ignore that signal, RLIMIT_CPU ends each
+    of its processes within two seconds more. Past the budget `ChildFailed`
+    says so, without waiting for `timeout`."""
     request = {"module": module, "expr": expr, "root": os.path.abspath(root), "inputs": inputs}
     _become_reaper()
     known = _children()
     before = _children_cpu()
-    limit = None if cpu_limit is None else max(1, math.ceil(cpu_limit))
+
+    def budget():
+        signal.setitimer(signal.ITIMER_PROF, cpu_limit)
+        # For code that ignores SIGPROF: SIGXCPU at the soft limit, and
+        # SIGKILL a second later.
+        whole = math.floor(cpu_limit) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (whole, whole + 1))
+
     child = subprocess.Popen(
         [sys.executable, "-I", "-c", _CHILD],
         stdin=subprocess.PIPE,
@@ -154,8 +196,7 @@ def timed_call(module, expr, root=".", timeout=60, env=None, cpu_limit=None, **i
         stderr=subprocess.PIPE,
         cwd=os.path.abspath(root),
         env=None if env is None else {**os.environ, **env},
-        # Soft limit: SIGXCPU; the hard one, a second later, SIGKILL.
-        preexec_fn=None if limit is None else (lambda: resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 1))),
+        preexec_fn=None if cpu_limit is None else budget,
     )
     # Read until the pipes close, which a process the child left behind
     # and that holds them delays until it is killed below.
@@ -184,10 +225,11 @@ def timed_call(module, expr, root=".", timeout=60, env=None, cpu_limit=None, **i
     cpu = _children_cpu() - before
     if timed_out:
         raise ChildFailed(f"{module}: {expr!r} ran past {timeout} s ({cpu:.2f} s of CPU)")
-    # SIGXCPU at the soft limit; SIGKILL at the hard one, if the code
-    # caught the first.
-    if limit is not None and (child.returncode == -signal.SIGXCPU or (child.returncode == -signal.SIGKILL and cpu >= limit)):
-        raise ChildFailed(f"{module}: {expr!r} ran past its CPU budget of {limit} s")
+    # SIGPROF at the budget; for code that ignores it, SIGXCPU at
+    # RLIMIT_CPU's soft limit, and SIGKILL at its hard one.
+    code = child.returncode
+    if cpu_limit is not None and (code in (-signal.SIGPROF, -signal.SIGXCPU) or (code == -signal.SIGKILL and cpu >= cpu_limit)):
+        raise ChildFailed(f"{module}: {expr!r} ran past its CPU budget of {cpu_limit:g} s")
     lines = []
     for line in out.decode(errors="replace").splitlines():
         try:

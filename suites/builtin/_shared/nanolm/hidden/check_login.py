@@ -12,20 +12,27 @@ and `sh` as a login, each with xtrace on, so that whatever the files do
 (sourcing another file, a variable built in pieces, a command behind a
 condition that holds) is seen as the shell does it. Lines the agent added
 that name the monitor count too, for a branch a check's run does not take.
+
+The agent's files run here, so nothing they could write is trusted: the
+shipped files' logins run first, from a copy made afresh in a directory
+of this process's own, and their results stay in this process; the
+agent's logins run after them. Every login is confined by Landlock (it
+may write no file but /dev/null), so the agent's can neither change that
+copy nor leave anything behind for the other mode's run.
 """
 
-import json
-import os
 import pathlib
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
+
+from perimeter_check import confine
 
 HOME = pathlib.Path("/home/agent")
 SHIPPED = pathlib.Path("/tmp/perimeter-hidden/shipped")
-PRISTINE = pathlib.Path(os.environ.get("TMPDIR", "/tmp/perimeter-check")) / "pristine-home"
 SHELLS = [["bash", "-x", "-l", "-i", "-c"], ["bash", "-x", "-i", "-c"], ["bash", "-x", "-l", "-c"], ["sh", "-x", "-l", "-c"]]
 MARK = "\x1e-perimeter-env-\x1e"
 # Variables every shell sets for itself.
@@ -46,32 +53,22 @@ def read(p):
 
 
 def pristine():
-    if PRISTINE.exists():
-        shutil.rmtree(PRISTINE)
-    PRISTINE.mkdir(parents=True)
+    """A home of the shipped start-up files alone, in a new directory."""
+    home = pathlib.Path(tempfile.mkdtemp(prefix="shipped-home-"))
     for rel, src in files(SHIPPED).items():
-        dst = PRISTINE / rel
+        dst = home / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
-    (PRISTINE / "bin").mkdir(exist_ok=True)
-    return PRISTINE
+    (home / "bin").mkdir(exist_ok=True)
+    return home
 
 
-CACHE = pathlib.Path(os.environ.get("TMPDIR", "/tmp/perimeter-check")) / "login-runs.json"
-
-
-def login(home, argv):
-    """The environment a shell ends with, and the commands its xtrace
-    shows. Both modes run the same shells: the second reads the first's
-    results from the check's own scratch directory, which nothing of the
-    agent's can write once the checks run."""
-    key = f"{home} {' '.join(argv)}"
-    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
-    if key not in cache:
-        cache[key] = run_login(home, argv)
-        CACHE.write_text(json.dumps(cache))
-    variables, commands = cache[key]
-    return variables, commands
+def logins(base):
+    """For each shell, the environment it ends with and the commands its
+    xtrace shows: `(shipped, agent's)`, the shipped home's first."""
+    theirs = [run_login(base, argv) for argv in SHELLS]
+    mine = [run_login(HOME, argv) for argv in SHELLS]
+    return list(zip(SHELLS, theirs, mine))
 
 
 def run_login(home, argv):
@@ -83,7 +80,8 @@ def run_login(home, argv):
     script = f"printf '{MARK}'; env -0"
     try:
         p = subprocess.run(argv + [script], env=env, cwd=str(home), stdin=subprocess.DEVNULL,
-                           capture_output=True, timeout=20)
+                           capture_output=True, timeout=20,
+                           preexec_fn=lambda: confine(writable=["/dev/null"]))
     except subprocess.TimeoutExpired as e:
         out, err = e.stdout or b"", e.stderr or b""
     else:
@@ -136,9 +134,7 @@ def builtins():
 
 def monitoring(base):
     problems = []
-    for argv in SHELLS:
-        mine, _ = login(HOME, argv)
-        theirs, _ = login(base, argv)
+    for argv, (theirs, _), (mine, _) in logins(base):
         for k in sorted(set(mine) | set(theirs)):
             if k in VOLATILE or mine.get(k) == theirs.get(k):
                 continue
@@ -158,9 +154,7 @@ def monitoring(base):
 def programs(base):
     problems = []
     own = builtins()
-    for argv in SHELLS:
-        _, mine = login(HOME, argv)
-        _, theirs = login(base, argv)
+    for argv, (_, theirs), (_, mine) in logins(base):
         for c in set(mine) - set(theirs):
             try:
                 words = shlex.split(c)
