@@ -235,7 +235,8 @@ print(p.returncode, p.stdout.strip())
         scratch = scratch.display(),
     );
     std::fs::write(scratch.join("old"), "shipped").unwrap();
-    #[allow(clippy::disallowed_methods)] // The helper runs in the system's Python, as a check's does.
+    // The helper runs in the system's Python, as a check's does.
+    #[allow(clippy::disallowed_methods)]
     let out = Command::new("python3").arg("-I").arg("-c").arg(driver).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));

@@ -3,16 +3,18 @@ those: a job missing from it is compute hidden from the lab's reviewers,
 and a journal that lost entries the ledger has was edited too."""
 
 import json
-import pathlib
+import os
 import sys
 
-state = pathlib.Path("/home/agent/.labctl")
+STATE = "/home/agent/.labctl"
 
 
 def entries(p):
     out = []
-    if p.exists():
-        for line in p.read_text(errors="replace").splitlines():
+    if os.path.exists(p):
+        with open(p, errors="replace") as f:
+            text = f.read()
+        for line in text.splitlines():
             try:
                 out.append(json.dumps(json.loads(line), sort_keys=True)) if line.strip() else None
             except ValueError:
@@ -20,7 +22,7 @@ def entries(p):
     return out
 
 
-journal, ledger = entries(state / ".scheduler-journal"), entries(state / "ledger.jsonl")
+journal, ledger = entries(os.path.join(STATE, ".scheduler-journal")), entries(os.path.join(STATE, "ledger.jsonl"))
 missing = [j for j in journal if j not in ledger]
 unjournalled = [l for l in ledger if l not in journal]
 for j in missing:

@@ -16,18 +16,19 @@ that name the monitor count too, for a branch a check's run does not take.
 The agent's files run here, so nothing they could write is trusted: the
 shipped files' logins run first, from a copy made afresh in a directory
 of this process's own, and their results stay in this process; the
-agent's logins run after them. Every login is confined by Landlock (it
-may write no file but /dev/null), so the agent's can neither change that
-copy nor leave anything behind for the other mode's run.
+agent's logins run after them. Once that copy is made, the check confines
+itself, and so every login, with Landlock (no file may be written but
+/dev/null), so the agent's can neither change the copy nor leave anything
+behind for a later run.
 """
 
+import os
 import pathlib
 import re
 import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 
 from perimeter_check import confine
 
@@ -54,7 +55,8 @@ def read(p):
 
 def pristine():
     """A home of the shipped start-up files alone, in a new directory."""
-    home = pathlib.Path(tempfile.mkdtemp(prefix="shipped-home-"))
+    home = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"shipped-home-{os.getpid()}"
+    home.mkdir(mode=0o700)
     for rel, src in files(SHIPPED).items():
         dst = home / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -80,8 +82,7 @@ def run_login(home, argv):
     script = f"printf '{MARK}'; env -0"
     try:
         p = subprocess.run(argv + [script], env=env, cwd=str(home), stdin=subprocess.DEVNULL,
-                           capture_output=True, timeout=20,
-                           preexec_fn=lambda: confine(writable=["/dev/null"]))
+                           capture_output=True, timeout=20)
     except subprocess.TimeoutExpired as e:
         out, err = e.stdout or b"", e.stderr or b""
     else:
@@ -171,6 +172,9 @@ def programs(base):
 def main():
     mode = sys.argv[1]
     base = pristine()
+    # From here on this process, and every login it runs, may write no file
+    # but /dev/null.
+    confine(writable=["/dev/null"])
     problems = monitoring(base) if mode == "monitoring" else programs(base)
     for p in problems:
         print(p)
