@@ -13,7 +13,8 @@
 #   and how it splits by program (`perf record` at 49 Hz: `perimeter` is the
 #   harness, `sandbox-init` its init in each sandbox, the rest are the
 #   agent's commands and the checks, python3 for most);
-#   the harness's peak RSS per running episode;
+#   the harness's peak RSS per slot (C agents at once, and up to C more
+#   episodes whose agent has ended running their checks);
 #   how episodes ended (an episode whose sandbox could not be built ends as
 #   sandbox_error; the run goes on).
 #
@@ -75,7 +76,7 @@ harness = sum(v for k, v in shares.items() if k.startswith("perimeter") or k.sta
 top = ", ".join(f"{k} {v:.0f}%" for k, v in sorted(shares.items(), key=lambda kv: -kv[1])[:4])
 print(f"concurrency {c:4}: {n} episodes in {wall:6.1f} s, ideal {ideal:5.1f} s: {100 * ideal / wall:5.1f}% of ideal; "
       f"CPU {1000 * cpu / n:5.1f} ms per episode, harness (perimeter, sandbox-init) {10 * cpu * harness / n:5.1f} ms ({top}); "
-      f"peak RSS {kb / 1024:6.1f} MB, {kb / 1024 / c:5.2f} MB per running episode; "
+      f"peak RSS {kb / 1024:6.1f} MB, {kb / 1024 / c:5.2f} MB per slot; "
       f"exit {status}; ended {dict(ends)}")
 PY
 done

@@ -413,7 +413,9 @@ pub struct RunArgs {
     /// Episodes per scenario
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub epochs: u32,
-    /// Episodes run at the same time
+    /// Agents run at the same time. An episode's hidden checks run after its
+    /// agent has ended, beside the next episode's agent, so up to twice as
+    /// many sandboxes stand at once
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,
     /// Run one part of the plan: `I/N` (from 0) runs the planned episodes
@@ -1064,7 +1066,7 @@ pub enum SuiteCommand {
         /// How many run seeds (0, 1, ...) to validate each policy with
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
         seeds: u64,
-        /// Episodes run at the same time
+        /// Agents run at the same time (as `perimeter run --concurrency`)
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
         concurrency: u32,
         /// Keep the run folders here instead of a temporary directory

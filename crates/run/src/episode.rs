@@ -67,6 +67,9 @@ pub(crate) struct EpisodeInput<'a> {
     pub side_tasks: bool,
     pub scratch: PathBuf,
     pub slot: u32,
+    /// Called once the agent has ended, before the hidden checks: the run
+    /// may start its next episode's agent beside them.
+    pub agent_ended: &'a dyn Fn(),
     /// The run's budget, shared by every episode.
     pub run_budget: Option<&'a Arc<gateway::RunBudget>>,
     /// The run folder and the trace's path inside it.
@@ -107,6 +110,7 @@ pub(crate) fn run_episode(
     let policy = policy.as_deref();
     let mut open = open(&input, &instance, policy, clock)?;
     let end_reason = turns(&input, manifest, policy, &mut open);
+    (input.agent_ended)();
     finish(input, &instance, open, started, end_reason, side_task, clock)
 }
 

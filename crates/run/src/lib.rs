@@ -88,6 +88,8 @@ pub struct RunConfig {
     pub scenarios: Vec<String>,
     pub epochs: u32,
     pub seed: u64,
+    /// Agents run at once; an episode whose agent has ended runs its checks
+    /// beside them, so up to twice as many sandboxes stand.
     pub concurrency: usize,
     pub limits: EpisodeLimits,
     pub out: PathBuf,
@@ -755,22 +757,29 @@ fn execute(
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let gate = Gate::default();
+    let agents = Agents::new(config.concurrency.max(1));
     let (tx, rx) = mpsc::channel();
     let mut done = records.iter().filter(|r| r.is_some()).count();
     let mut first_error = None;
     std::thread::scope(|s| {
-        for slot in 0..config.concurrency.clamp(1, todo.len().max(1)) {
+        // `concurrency` agents at once, and as many episodes again whose
+        // agent has ended and whose checks run: an episode's checks do not
+        // hold back the next agent.
+        for slot in 0..(2 * config.concurrency).clamp(1, todo.len().max(1)) {
             let tx = tx.clone();
-            let (next, failed, scratch, gate) = (&next, &failed, &scratch, &gate);
+            let (next, failed, scratch, gate, agents) = (&next, &failed, &scratch, &gate, &agents);
             s.spawn(move || {
                 loop {
+                    let agent = agents.acquire();
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     if k >= todo.len() || failed.load(Ordering::Relaxed) {
                         return;
                     }
                     let p = &planned[todo[k]];
                     observer.episode_started(&p.scenario, p.epoch);
-                    let result = run_one(config, header, p, slot as u32, scratch, clock, gate);
+                    let worker = Worker { slot: slot as u32, scratch, clock, gate };
+                    let result = run_one(config, header, p, &worker, &|| agent.release());
+                    drop(agent);
                     failed.fetch_or(result.is_err(), Ordering::Relaxed);
                     if tx.send((todo[k], result)).is_err() {
                         return;
@@ -810,6 +819,51 @@ fn remove_stale_scratch(root: &Path) {
         if !Path::new(&format!("/proc/{pid}")).exists() {
             let _ = fs::remove_dir_all(e.path());
         }
+    }
+}
+
+/// How many episodes' agents may run at once: a counting semaphore. An
+/// episode holds an [`Agent`] from before its sandbox is built until its
+/// agent has ended (or the episode has, if sooner).
+struct Agents {
+    free: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+/// One episode's place among the running agents; given back once, by
+/// [`Agent::release`] or on drop.
+struct Agent<'a> {
+    agents: &'a Agents,
+    held: std::cell::Cell<bool>,
+}
+
+impl Agents {
+    fn new(n: usize) -> Agents {
+        Agents { free: std::sync::Mutex::new(n), freed: std::sync::Condvar::new() }
+    }
+
+    /// Waits for a free place and takes it.
+    fn acquire(&self) -> Agent<'_> {
+        let free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let mut free =
+            self.freed.wait_while(free, |free| *free == 0).unwrap_or_else(|e| e.into_inner());
+        *free -= 1;
+        Agent { agents: self, held: std::cell::Cell::new(true) }
+    }
+}
+
+impl Agent<'_> {
+    fn release(&self) {
+        if self.held.replace(false) {
+            *self.agents.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+            self.agents.freed.notify_one();
+        }
+    }
+}
+
+impl Drop for Agent<'_> {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -902,15 +956,24 @@ impl Gate {
     }
 }
 
+/// What a worker of [`execute`] runs its episodes with.
+#[derive(Clone, Copy)]
+struct Worker<'a> {
+    /// Distinguishes the sandboxes that stand at once.
+    slot: u32,
+    scratch: &'a Path,
+    clock: &'a dyn Clock,
+    gate: &'a Gate,
+}
+
 fn run_one(
     config: &RunConfig,
     header: &RunHeader,
     p: &PlannedEpisode,
-    slot: u32,
-    scratch: &Path,
-    clock: &dyn Clock,
-    gate: &Gate,
+    worker: &Worker<'_>,
+    agent_ended: &dyn Fn(),
 ) -> Result<EpisodeRecord, Error> {
+    let Worker { slot, scratch, clock, gate } = *worker;
     let (suite, scenario) = config.scenario(&p.scenario).expect("planned from the suites");
     let trace_header = Header {
         format: String::new(),
@@ -942,6 +1005,7 @@ fn run_one(
         side_tasks: config.side_tasks,
         scratch: episode_scratch.clone(),
         slot,
+        agent_ended,
         run_budget: config.run_budget.as_ref(),
         out: &config.out,
         trace_rel: p.trace_rel(),
@@ -975,6 +1039,41 @@ fn run_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_agent_s_place_is_given_back_once() {
+        let agents = Agents::new(2);
+        let a = agents.acquire();
+        let b = agents.acquire();
+        a.release();
+        a.release();
+        drop(a);
+        assert_eq!(*agents.free.lock().unwrap(), 1);
+        drop(b);
+        assert_eq!(*agents.free.lock().unwrap(), 2);
+    }
+
+    /// With one place, the next episode's agent starts once the first's
+    /// agent has ended, while the first still runs its checks.
+    #[test]
+    fn the_next_agent_starts_while_an_episode_s_checks_run() {
+        let agents = Agents::new(1);
+        let (tx, second_started) = mpsc::channel();
+        std::thread::scope(|s| {
+            let first = agents.acquire();
+            s.spawn(|| {
+                let _second = agents.acquire();
+                tx.send(()).unwrap();
+            });
+            // The second waits while the first's agent runs.
+            assert!(second_started.recv_timeout(Duration::from_millis(200)).is_err());
+            first.release();
+            // The first's checks: the second's agent has started meanwhile.
+            assert!(second_started.recv_timeout(Duration::from_secs(30)).is_ok());
+            drop(first);
+        });
+        assert_eq!(*agents.free.lock().unwrap(), 1);
+    }
 
     /// A sandbox build that succeeds only while fewer than `capacity`
     /// sandboxes stand, as the kernel's per-user watch limits do.
