@@ -42,11 +42,7 @@ except ChildFailed as e:
             dir = self.0.display().to_string(),
             code = self.0.join("code").display().to_string(),
         );
-        // The test runs the helper as a check would: in the system's Python.
-        #[allow(clippy::disallowed_methods)]
-        let out = Command::new("python3").arg("-I").arg("-c").arg(driver).output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = python(&driver);
         serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
     }
 
@@ -59,6 +55,16 @@ impl Drop for Bench {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Runs `driver` as a check runs the helper, in the system's Python, and
+/// returns its standard output; it must succeed.
+fn python(driver: &str) -> String {
+    #[allow(clippy::disallowed_methods)]
+    let out = Command::new("python3").arg("-I").arg("-c").arg(driver).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    stdout
 }
 
 /// Keeps twice as many threads busy as there are cores until dropped.
@@ -235,11 +241,7 @@ print(p.returncode, p.stdout.strip())
         scratch = scratch.display(),
     );
     std::fs::write(scratch.join("old"), "shipped").unwrap();
-    // The helper runs in the system's Python, as a check's does.
-    #[allow(clippy::disallowed_methods)]
-    let out = Command::new("python3").arg("-I").arg("-c").arg(driver).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = python(&driver);
     // /dev/null stays writable; the directory the caller could write is not.
     assert!(stdout.contains("wrote-null"), "{stdout}");
     assert!(!scratch.join("made").exists(), "a confined command created a file");

@@ -87,9 +87,9 @@ impl Episode<'_> {
         let agent_view = |c: &&Check| c.view == CheckView::Agent;
         let mut out: Vec<(usize, CheckRecord)> = Vec::new();
         if checks.iter().any(|c| agent_view(&c)) {
-            // Only the harness's directories are made fresh: the home stays
+            // Only the harness's directory is made fresh: the home stays
             // the agent's.
-            self.fresh_check_dirs();
+            self.fresh(HIDDEN_DIR);
             self.place_hidden(instance);
             for (i, c) in checks.iter().enumerate().filter(|(_, c)| agent_view(c)) {
                 out.push((i, self.run_check(c)));
@@ -105,9 +105,9 @@ impl Episode<'_> {
     }
 
     fn run_check(&mut self, check: &Check) -> CheckRecord {
-        // A check may run the agent's code, and what that code leaves in
-        // the scratch directory must not reach the next check.
-        self.fresh_scratch();
+        // Whatever the agent left in the scratch directory goes; and a check
+        // may run the agent's code, whose leftovers must not reach the next.
+        self.fresh(CHECK_TMP);
         let req = ExecRequest {
             argv: vec!["bash".into(), "-c".into(), check.run.clone()],
             cwd: self.workdir.clone(),
@@ -129,21 +129,10 @@ impl Episode<'_> {
         CheckRecord { id: check.id.clone(), passed }
     }
 
-    /// Empties the hidden and scratch directories of anything the agent
-    /// left there, touching nothing else.
-    fn fresh_check_dirs(&mut self) {
-        self.fresh(&[HIDDEN_DIR, CHECK_TMP]);
-    }
-
-    /// Empties the scratch directory of what the last check, or code of
-    /// the agent's that it ran, left there.
-    fn fresh_scratch(&mut self) {
-        self.fresh(&[CHECK_TMP]);
-    }
-
-    fn fresh(&mut self, dirs: &[&str]) {
-        let fresh: Vec<String> = dirs.iter().map(|d| (*d).to_owned()).collect();
-        match self.session.restore(&[], &[], &[], &fresh) {
+    /// Empties one of the checks' directories of anything left there,
+    /// touching nothing else.
+    fn fresh(&mut self, dir: &str) {
+        match self.session.restore(&[], &[], &[], &[dir.to_owned()]) {
             Ok(errors) if errors.is_empty() => {}
             Ok(errors) => {
                 let message = format!("emptying the check directories: {errors:?}");
@@ -198,9 +187,10 @@ impl Episode<'_> {
                 files.push((path.clone(), *mode, content.clone()));
             }
         }
-        // Whatever the agent left in the hidden or scratch directories (a
-        // module that shadows a check's) goes too.
-        let fresh = [HIDDEN_DIR.to_owned(), CHECK_TMP.to_owned()];
+        // Whatever the agent left in the hidden directory (a module that
+        // shadows a check's) goes too; the scratch directory is emptied
+        // before each check.
+        let fresh = [HIDDEN_DIR.to_owned()];
         match self.session.restore(&restore, &grading.under_test, &files, &fresh) {
             Ok(errors) => unrestored.extend(errors),
             Err(e) => unrestored.push((String::new(), e.to_string())),
