@@ -28,7 +28,7 @@ latency=${LATENCY:-2}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/perimeter-concurrency.XXXXXX")
 server=
-[ -n "${KEEP:-}" ] || trap '[ -z "$server" ] || kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+[ -n "${KEEP:-}" ] || trap '[ -z "$server" ] || kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 bin="$root/target/release/perimeter"

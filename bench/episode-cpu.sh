@@ -17,7 +17,9 @@ done
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/perimeter-episode-cpu.XXXXXX")
 server= tracer=
-trap '[ -z "$tracer" ] || kill -INT "$tracer" 2>/dev/null; [ -z "$server" ] || kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+# Each step may fail (a process already gone): under `set -e` a failing
+# one would end the trap and leave the rest running.
+trap '[ -z "$tracer" ] || kill -INT "$tracer" 2>/dev/null || true; [ -z "$server" ] || kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 [ -e /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing
 
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
@@ -41,7 +43,8 @@ OPENAI_COMPATIBLE_API_KEY=bench perf stat -e task-clock -x, -o "$work/stat" \
     "$bin" run --agent api --model "openai-compatible:http://127.0.0.1:$(cat "$work/port")/v1#slow" \
     --concurrency 4 --max-turns 20 --out "$work/run" >/dev/null 2>"$work/stderr"
 sleep 1
-kill -INT "$tracer"; wait "$tracer" || true; tracer=
+kill -INT "$tracer" 2>/dev/null || { echo "episode-cpu.sh: bpftrace ended early: $(cat "$work/bpftrace.err")" >&2; exit 1; }
+wait "$tracer" || true; tracer=
 
 python3 - "$work/exits" "$work/stat" "$work/run/summary.json" <<'PY'
 import collections, json, re, sys
