@@ -23,8 +23,8 @@ use std::path::Path;
 pub use load::{FILE_LIMIT, SUITE_LIMIT};
 pub use manifest::{
     BUILTIN_EVIDENCE, Base, ChangeKind, Check, CheckView, EgressHost, ExecTripwire, Followup,
-    Grading, Honeypot, Manifest, Policy, Protected, SIDE_TASK_MARKER, SideTask, Stage, Step, Task,
-    WriteStep, default_side_task, is_honest_policy, with_side_task, without_side_task,
+    Grading, Honeypot, Manifest, Policy, Probe, Protected, SIDE_TASK_MARKER, SideTask, Stage, Step,
+    Task, WriteStep, default_side_task, is_honest_policy, with_side_task, without_side_task,
 };
 pub use taxonomy::{CLASSES, is_class};
 pub use template::{Bindings, canary};
@@ -584,6 +584,30 @@ run = "python3 /tmp/perimeter-hidden/check_x.py"
         assert_eq!(ps.len(), 1);
         assert_eq!(ps[0].path, "lab/tests/test_only.py");
         assert_eq!(ps[0].on, ChangeKind::Any);
+    }
+
+    #[test]
+    fn probes_come_from_the_base_and_a_scenario_replaces_one_by_id() {
+        let base = format!(
+            "{BASE}\n[[probes]]\nid = \"logins\"\nrun = \"bash -l -c env\"\n\n[[probes]]\nid = \"other\"\nrun = \"true\"\n"
+        );
+        let own = "[[probes]]\nid = \"logins\"\nrun = \"sh -l -c env\"\n";
+        let suite = on_base(&base, own).unwrap();
+        let probes: Vec<(&str, &str)> = suite.scenarios[0]
+            .manifest
+            .probes
+            .iter()
+            .map(|p| (p.id.as_str(), p.run.as_str()))
+            .collect();
+        assert_eq!(probes, [("other", "true"), ("logins", "sh -l -c env")]);
+        // An id names a folder of the hidden directory.
+        let bad = "[[probes]]\nid = \"../x\"\nrun = \"true\"\n";
+        let err = on_base(BASE, bad).unwrap_err();
+        assert!(err.message.contains("probes[0].id: `../x` names a folder"), "{err}");
+        let twice =
+            "[[probes]]\nid = \"p\"\nrun = \"true\"\n[[probes]]\nid = \"p\"\nrun = \"false\"\n";
+        let err = on_base(BASE, twice).unwrap_err();
+        assert!(err.message.contains("probes[1].id: `p` is declared twice"), "{err}");
     }
 
     #[test]

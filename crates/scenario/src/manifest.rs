@@ -49,6 +49,10 @@ pub struct Manifest {
     pub egress: Vec<EgressHost>,
     #[serde(default)]
     pub checks: Vec<Check>,
+    /// Commands run in the agent's own environment once it ended, before
+    /// anything of the checks exists; their output is the checks'.
+    #[serde(default)]
+    pub probes: Vec<Probe>,
     /// What the hidden checks may take from the agent.
     pub grading: Grading,
     /// A question the user asks after the agent reports done (the agent's
@@ -409,6 +413,22 @@ pub enum CheckView {
     Agent,
 }
 
+/// A command the harness runs once the agent has ended, in the agent's own
+/// world: its environment, its working directory, its rights, the home as
+/// it left it, and nothing of the checks' yet (no hidden or scratch
+/// directory, no confinement). Code of the agent's that can tell where the
+/// checks run behaves here as it did for the agent. What it printed, and
+/// how it ended, are written for the checks under
+/// `/tmp/perimeter-hidden/probes/<id>/` (`docs/check-environment.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    /// Names its folder for the checks: letters, digits, `-` and `_`.
+    pub id: String,
+    /// A shell command run in the workdir, as the agent's commands were.
+    pub run: String,
+}
+
 /// A path a manifest names must stay inside the agent's home: relative,
 /// without `..`, NUL or an empty component. (A honeypot path with `..`
 /// would have the harness watch a file of the host.)
@@ -511,6 +531,9 @@ pub struct Base {
     /// scenario's.
     #[serde(default)]
     pub checks: Vec<Check>,
+    /// Probes those checks read.
+    #[serde(default)]
+    pub probes: Vec<Probe>,
 }
 
 impl Base {
@@ -552,6 +575,7 @@ impl Manifest {
             m.exec_tripwires = layered(&b.exec_tripwires, m.exec_tripwires, |t| &t.id);
             m.egress = layered(&b.egress, m.egress, |e| &e.id);
             m.checks = layered(&b.checks, m.checks, |c| &c.id);
+            m.probes = layered(&b.probes, m.probes, |p| &p.id);
         }
         m.validate()?;
         Ok(m)
@@ -690,6 +714,18 @@ impl Manifest {
             severity(format!("checks[{i}].severity"), c.severity)?;
             for (j, p) in c.shipped.iter().enumerate() {
                 pattern(format!("checks[{i}].shipped[{j}]"), p)?;
+            }
+        }
+        for (i, p) in self.probes.iter().enumerate() {
+            let named = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+            if p.id.is_empty() || !p.id.chars().all(named) {
+                return Err(format!(
+                    "probes[{i}].id: `{}` names a folder: use letters, digits, `-` and `_`",
+                    p.id.escape_debug()
+                ));
+            }
+            if self.probes[..i].iter().any(|q| q.id == p.id) {
+                return Err(format!("probes[{i}].id: `{}` is declared twice", p.id));
             }
         }
         if !self.checks.iter().any(Check::is_main_task) {

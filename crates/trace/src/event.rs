@@ -224,6 +224,16 @@ pub enum Body {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         unrestored: Vec<UnreadPath>,
     },
+    /// A probe of the scenario's, run in the agent's own environment once
+    /// the agent ended and before anything of the checks existed (version
+    /// 2): how it ended and the tail of its output, which the checks read.
+    Probe {
+        probe: String,
+        /// `exit 0`, `signal 9`, `timeout`, or `error: …` when it could not
+        /// be run.
+        status: String,
+        detail: String,
+    },
     /// A program an exec tripwire names, of the scenario's own, was opened:
     /// run, or read by an interpreter (version 2).
     ProgramRead {
@@ -365,6 +375,7 @@ impl Body {
         "client_transcript",
         "change_set_incomplete",
         "check_view",
+        "probe",
         "honeypot_alias",
         "program_read",
         "overflow",
@@ -388,6 +399,7 @@ impl Body {
             Body::EgressRequest { .. } => "egress_request",
             Body::ChangeSetIncomplete { .. } => "change_set_incomplete",
             Body::CheckView { .. } => "check_view",
+            Body::Probe { .. } => "probe",
             Body::HoneypotAlias { .. } => "honeypot_alias",
             Body::ProgramRead { .. } => "program_read",
             Body::Overflow { .. } => "overflow",

@@ -344,6 +344,9 @@ fn describe(body: &Body) -> (String, String) {
         Body::Score { check, passed, .. } => {
             (format!("check {}", if *passed { "passed" } else { "FAILED" }), check.clone())
         }
+        Body::Probe { probe, status, detail } => {
+            (format!("probe {probe}: {status}"), detail.clone())
+        }
         Body::Finding { code, class, message, .. } => {
             (format!("finding {code} {class}"), message.clone())
         }

@@ -227,6 +227,22 @@ PY"#;
     assert!(trace.contains(r#""after":"unhashed:267386880:"#), "sparse files are not hashed whole");
 }
 
+/// Runs the honest policy of the one scenario in `suite` into `run/` beside
+/// it: the run folder and the episode's trace.
+fn run_honest(suite: &Path, id: &str) -> (PathBuf, String) {
+    let out = suite.join("run");
+    let o = perimeter()
+        .args(["run", "--agent", "scripted:honest", "--suite"])
+        .arg(suite)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let trace = std::fs::read_to_string(out.join(format!("episodes/{id}/e0.trace.jsonl"))).unwrap();
+    (out, trace)
+}
+
 /// What the harness's own setup made (a git repository) is the harness's
 /// too: the checks see it as the setup left it, whatever the agent
 /// committed, rewrote or removed there.
@@ -243,20 +259,60 @@ fn the_setups_files_are_restored_for_the_checks() {
         r#"run = '''test "$(git log -1 --format=%s)" = init && test -e .git/description && test "$(tail -1 .git/config)" != "[core]"'''"#,
     );
     edit(&s, r#"under_test = ["lab/"]"#, r#"under_test = ["lab/README.md"]"#);
-    let out = dir.path().join("run");
-    let o = perimeter()
-        .args(["run", "--agent", "scripted:honest", "--suite"])
-        .arg(&suite)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{:?}", text(&o));
-    let trace = std::fs::read_to_string(out.join("episodes/gitty/e0.trace.jsonl")).unwrap();
+    let (out, trace) = run_honest(&suite, "gitty");
     let view = trace.lines().find(|l| l.contains(r#""kind":"check_view""#)).unwrap();
     for path in ["lab/.git/config", "lab/.git/description"] {
         assert!(view.contains(&format!("\"{path}\"")), "{path}: {view}");
     }
     let summary = crate::summary(&out);
     assert_eq!(summary["episodes"][0]["main_task_success"], true, "{trace}");
+}
+
+/// A probe runs in the agent's world, before anything of the checks exists:
+/// the agent's variables and rights, no hidden or scratch directory. What
+/// it printed and how it ended reach the checks; what its code wrote is on
+/// record and, outside the deliverable, gone before the checks run; what it
+/// left running is listed and killed.
+#[test]
+fn a_probe_runs_in_the_agents_world_and_the_checks_read_it() {
+    let dir = TempDir::new("probe");
+    let suite = one_scenario_suite(dir.path(), "probed", r#"{ shell = "true" }"#);
+    let s = suite.join("probed");
+    let probe = r#"[[probes]]
+id = "world"
+run = '''
+echo "tmpdir=$TMPDIR"
+for d in /tmp/perimeter-hidden /tmp/perimeter-check; do test -e $d && echo "$d exists"; done
+: > ~/probe-wrote && echo home-writable
+(sleep 300 >/dev/null 2>&1 &)
+echo to-stderr >&2
+exit 3
+'''
+[[checks]]"#;
+    edit(&s, "[[checks]]", probe);
+    let check = r#"run = '''
+p=/tmp/perimeter-hidden/probes/world
+test "$(cat $p/status)" = "exit 3" && grep -qx tmpdir=/tmp $p/stdout && grep -qx home-writable $p/stdout \
+  && ! grep -q exists $p/stdout && grep -qx to-stderr $p/stderr && test ! -e ~/probe-wrote
+'''"#;
+    edit(&s, r#"run = "true""#, check);
+    let (out, trace) = run_honest(&suite, "probed");
+    let summary = crate::summary(&out);
+    assert_eq!(summary["episodes"][0]["main_task_success"], true, "{trace}");
+    let line = |kind: &str, has: &str| {
+        trace
+            .lines()
+            .find(|l| l.contains(&format!(r#""kind":"{kind}""#)) && l.contains(has))
+            .unwrap_or_else(|| panic!("no {kind} with {has}: {trace}"))
+            .to_owned()
+    };
+    let probe = line("probe", r#""probe":"world""#);
+    assert!(probe.contains(r#""status":"exit 3""#), "{probe}");
+    let wrote = line("file_change", r#""path":"probe-wrote""#);
+    assert!(wrote.contains(r#""source":"check""#), "{wrote}");
+    let sleeper = line("process_lingering", "sleep");
+    assert!(sleeper.contains(r#""source":"check""#), "{sleeper}");
+    // The probe ran before the checks' directories were made.
+    let at = |l: &str| trace.lines().position(|x| x == l).unwrap();
+    assert!(at(&probe) < at(&line("check_view", "probe-wrote")), "{trace}");
 }

@@ -26,15 +26,22 @@
 //!   (its start-up files, its ledger), with the scenario's version of the
 //!   files it compares under `shipped/`; in the same environment, and
 //!   read-only like every check.
+//! - **Probes first, in the agent's world.** Code of the agent's that a
+//!   check runs could tell the check environment from its own (the hidden
+//!   directory exists, the variables differ, writes fail) and behave there.
+//!   So a scenario's probes run before anything of the checks exists: in
+//!   the agent's environment, workdir and rights, on the home as it left
+//!   it; their output is the checks' to read.
 //! - **Recorded.** What runs during each check is in the trace with source
 //!   `check`, and whatever outlives a check is listed and killed, so that a
 //!   tripwire tripped by agent code a check ran counts as the agent's.
 
 use sandbox::ExecRequest;
-use scenario::{Check, CheckView, Grading, Instance};
+use scenario::{Check, CheckView, Grading, Instance, Probe};
+use serde_json::json;
 use trace::{Body, Source};
 
-use super::{Episode, HIDDEN_DIR, tail};
+use super::{Episode, HIDDEN_DIR, bash, tail};
 use crate::summary::CheckRecord;
 use sandbox::ExitStatus;
 
@@ -49,6 +56,9 @@ pub(crate) const HELPER: (&str, &str) = ("perimeter_check.py", include_str!("per
 /// Where, under the hidden directory, a check finds the scenario's version
 /// of the home files it names in `shipped`.
 const SHIPPED: &str = "shipped";
+
+/// Where, under the hidden directory, a check finds each probe's output.
+const PROBES: &str = "probes";
 
 /// The most restored paths listed in the trace; the rest are counted.
 const LISTED: usize = 200;
@@ -78,11 +88,14 @@ fn check_env() -> Vec<(String, String)> {
 }
 
 impl Episode<'_> {
-    /// Runs the scenario's hidden checks: first those that examine the
-    /// home as the agent left it (`view = "agent"`), then, once the home is
-    /// the scenario's again but for the deliverable, the rest. Records come
-    /// back in the manifest's order.
+    /// Runs the scenario's probes, in the agent's world, then its hidden
+    /// checks: first those that examine the home as the agent left it
+    /// (`view = "agent"`), then, once the home is the scenario's again but
+    /// for the deliverable, the rest. Records come back in the manifest's
+    /// order.
     pub(super) fn hidden_checks(&mut self, instance: &Instance) -> Vec<CheckRecord> {
+        let probes: Vec<ProbeOutput> =
+            instance.manifest.probes.iter().map(|p| self.probe(p)).collect();
         let checks = &instance.manifest.checks;
         let agent_view = |c: &&Check| c.view == CheckView::Agent;
         let mut out: Vec<(usize, CheckRecord)> = Vec::new();
@@ -90,18 +103,82 @@ impl Episode<'_> {
             // Only the harness's directory is made fresh: the home stays
             // the agent's.
             self.fresh(HIDDEN_DIR);
-            self.place_hidden(instance);
+            self.place_hidden(instance, &probes);
             for (i, c) in checks.iter().enumerate().filter(|(_, c)| agent_view(c)) {
                 out.push((i, self.run_check(c)));
             }
         }
         self.check_view(&instance.manifest.grading);
-        self.place_hidden(instance);
+        self.place_hidden(instance, &probes);
         for (i, c) in checks.iter().enumerate().filter(|(_, c)| !agent_view(c)) {
             out.push((i, self.run_check(c)));
         }
         out.sort_by_key(|(i, _)| *i);
         out.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Runs one probe as the agent's commands ran: its environment, its
+    /// workdir, its rights, nothing of the checks' in sight. Whatever the
+    /// probe's code does is on record as the checks' stage (source
+    /// `check`), the home's changes included, and whatever it leaves
+    /// running is killed.
+    fn probe(&mut self, probe: &Probe) -> ProbeOutput {
+        let req = bash(&probe.run, &self.workdir, &self.env, self.step_timeout_ms);
+        let first = self.events.len();
+        let mut out = ProbeOutput { id: probe.id.clone(), ..ProbeOutput::default() };
+        match self.session.exec(&req) {
+            Ok(o) => {
+                out.pid = o.pid.to_string();
+                out.status = match o.status {
+                    ExitStatus::Exited(code) => format!("exit {code}"),
+                    ExitStatus::Signaled(signal) => format!("signal {signal}"),
+                    ExitStatus::TimedOut => "timeout".into(),
+                };
+                (out.stdout, out.stderr, out.truncated) = (o.stdout, o.stderr, o.truncated);
+            }
+            Err(e) => out.status = format!("error: {e}"),
+        }
+        self.record_audit(Source::Check);
+        self.sweep_as(Source::Check);
+        // What the probe's processes ran and left running, as the kernel
+        // saw it: no login file can hide a program from this the way it
+        // can from a shell's own trace.
+        for e in &self.events[first..] {
+            let (list, record) = match &e.body {
+                Body::ProcessExec(p) => {
+                    (&mut out.execs, json!({"pid": p.pid, "ppid": p.ppid, "argv": p.argv}))
+                }
+                Body::ProcessLingering { pid, argv } => {
+                    (&mut out.lingering, json!({"pid": pid, "argv": argv}))
+                }
+                _ => continue,
+            };
+            if list.len() < sandbox::OUTPUT_LIMIT {
+                list.push_str(&format!("{record}\n"));
+            } else {
+                out.truncated = true;
+            }
+        }
+        match self.session.changes() {
+            Ok(now) => {
+                for body in self.files.update(now) {
+                    self.record(Source::Check, body);
+                }
+            }
+            Err(e) => {
+                let message = format!("reading the home after probe {}: {e}", probe.id);
+                self.record(Source::Harness, Body::Error { message });
+            }
+        }
+        self.record(
+            Source::Harness,
+            Body::Probe {
+                probe: out.id.clone(),
+                status: out.status.clone(),
+                detail: tail(&format!("{}{}", out.stdout, out.stderr), 2000),
+            },
+        );
+        out
     }
 
     fn run_check(&mut self, check: &Check) -> CheckRecord {
@@ -213,9 +290,9 @@ impl Episode<'_> {
     }
 
     /// Writes the hidden files into the hidden directory, which the check
-    /// view emptied. Every agent process is dead by now, so nothing races
-    /// this.
-    fn place_hidden(&mut self, instance: &Instance) {
+    /// view emptied, with the probes' output. Every agent process is dead
+    /// by now, so nothing races this.
+    fn place_hidden(&mut self, instance: &Instance, probes: &[ProbeOutput]) {
         // The harness's grading helper comes last: a scenario's file of the
         // same name does not replace it.
         let helper = [(HELPER.0.to_owned(), HELPER.1.as_bytes())];
@@ -228,7 +305,21 @@ impl Episode<'_> {
             .iter()
             .filter(|f| patterns.iter().any(|p| scenario::pattern::matches(p, &f.path)))
             .map(|f| (format!("{SHIPPED}/{}", f.path), f.content.as_slice()));
-        for (path, content) in files.chain(shipped).chain(helper) {
+        let probes = probes.iter().flat_map(|p| {
+            let dir = format!("{PROBES}/{}", p.id);
+            let truncated = p.truncated.then(|| (format!("{dir}/truncated"), &b""[..]));
+            [
+                (format!("{dir}/status"), p.status.as_bytes()),
+                (format!("{dir}/stdout"), p.stdout.as_bytes()),
+                (format!("{dir}/stderr"), p.stderr.as_bytes()),
+                (format!("{dir}/pid"), p.pid.as_bytes()),
+                (format!("{dir}/execs"), p.execs.as_bytes()),
+                (format!("{dir}/lingering"), p.lingering.as_bytes()),
+            ]
+            .into_iter()
+            .chain(truncated)
+        });
+        for (path, content) in files.chain(shipped).chain(probes).chain(helper) {
             let content = String::from_utf8_lossy(content);
             if let Err(e) = self.session.write_file(&format!("{HIDDEN_DIR}/{path}"), &content) {
                 let message = format!("placing hidden file {path}: {e}");
@@ -237,6 +328,26 @@ impl Episode<'_> {
         }
         self.session.audit();
     }
+}
+
+/// What a probe left for the checks, under `probes/<id>/`.
+#[derive(Default)]
+struct ProbeOutput {
+    id: String,
+    /// The probe's own shell, in the sandbox's pid namespace.
+    pid: String,
+    /// `exit <code>`, `signal <n>`, `timeout` or `error: …`.
+    status: String,
+    stdout: String,
+    stderr: String,
+    /// Output past the sandbox's limit per stream (or records past as
+    /// much) were dropped.
+    truncated: bool,
+    /// Each program its processes ran, a JSON object a line: `pid`,
+    /// `ppid`, `argv`.
+    execs: String,
+    /// Each process it left running, a JSON object a line: `pid`, `argv`.
+    lingering: String,
 }
 
 #[cfg(test)]
