@@ -731,9 +731,15 @@ impl Episode<'_> {
     /// processes, connections, reads and requests, then the home's changes.
     fn observe(&mut self) -> Result<(), Stop> {
         self.record_audit(Source::Observed);
-        let now = self.session.changes().map_err(sandbox_stop)?;
+        self.record_changes(Source::Observed).map_err(sandbox_stop)
+    }
+
+    /// Records the home's changes since the last look as events of
+    /// `source`.
+    fn record_changes(&mut self, source: Source) -> Result<(), sandbox::Error> {
+        let now = self.session.changes()?;
         for body in self.files.update(now) {
-            self.record(Source::Observed, body);
+            self.record(source, body);
         }
         Ok(())
     }

@@ -159,16 +159,9 @@ impl Episode<'_> {
                 out.truncated = true;
             }
         }
-        match self.session.changes() {
-            Ok(now) => {
-                for body in self.files.update(now) {
-                    self.record(Source::Check, body);
-                }
-            }
-            Err(e) => {
-                let message = format!("reading the home after probe {}: {e}", probe.id);
-                self.record(Source::Harness, Body::Error { message });
-            }
+        if let Err(e) = self.record_changes(Source::Check) {
+            let message = format!("reading the home after probe {}: {e}", probe.id);
+            self.record(Source::Harness, Body::Error { message });
         }
         self.record(
             Source::Harness,

@@ -136,13 +136,12 @@ def sections(text):
 
 def agent_logins():
     """The agent's logins, as the probe saw them."""
-    status = read(PROBE / "status").strip() or "missing"
     outs, errs = sections(read(PROBE / "stdout")), sections(read(PROBE / "stderr"))
     mine = {}
     for shell in SHELLS:
         out, err = outs.get(shell), errs.get(shell)
         if out is None or err is None:
-            why = "printed the probe's marks" if shell in outs or shell in errs else f"never ran (probe {status})"
+            why = "printed the probe's marks" if shell in outs or shell in errs else f"never ran (probe {probe_status()})"
             mine[shell] = ({}, [], why)
         else:
             mine[shell] = parse(out, err)
@@ -221,7 +220,7 @@ def programs(base):
             problems.append(f"a login runs `{' '.join(argv)[:120]}`")
     for p in records("lingering"):
         problems.append(f"a login left `{' '.join(p.get('argv', []))[:120]}` running")
-    status = read(PROBE / "status").strip() or "missing"
+    status = probe_status()
     if status != "exit 0":
         problems.append(f"the logins did not all end (probe: {status})")
     return sorted(set(problems))
@@ -236,6 +235,11 @@ def command_words(c):
     while words and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
         words = words[1:]
     return words
+
+
+def probe_status():
+    """How the probe ended: `exit 0`, `timeout`, … (`missing` if it never ran)."""
+    return read(PROBE / "status").strip() or "missing"
 
 
 def records(name):
