@@ -25,7 +25,36 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub fn perimeter() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_perimeter"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_perimeter"));
+    if let Some(start) = FIXED_CLOCK.get() {
+        cmd.env("PERIMETER_FIXED_CLOCK", start.to_string());
+    }
+    cmd
+}
+
+thread_local! {
+    /// The clock every `perimeter` this test's thread starts reads, when
+    /// set by [`FixedClock::at`].
+    static FIXED_CLOCK: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// While alive, every `perimeter` the test starts reads a fixed clock
+/// (`PERIMETER_FIXED_CLOCK`), so that output with dates in it is the same
+/// whenever the test runs, across midnight too.
+pub struct FixedClock;
+
+impl FixedClock {
+    pub fn at(rfc3339: &str) -> FixedClock {
+        let start = formats::Timestamp::parse(rfc3339).unwrap().0;
+        FIXED_CLOCK.set(Some(start));
+        FixedClock
+    }
+}
+
+impl Drop for FixedClock {
+    fn drop(&mut self) {
+        FIXED_CLOCK.set(None);
+    }
 }
 
 /// A fresh directory under the system temp dir, removed on drop.

@@ -196,6 +196,9 @@ fn answers_at(demo: &Path, lab: &str, level: &str) -> Vec<String> {
 
 #[test]
 fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit() {
+    // The reports carry the day of each step: the round replayed below must
+    // make the same bytes, even when the test runs across midnight.
+    let _clock = crate::FixedClock::at("2026-11-30T12:00:00.000Z");
     let d = TempDir::new("demo");
     let dir = d.path();
     let out = ok(&["demo", "--out", "demo"], dir);
@@ -240,6 +243,7 @@ fn the_demo_round_keeps_every_disclosure_promise_and_leaves_no_trace_of_the_exit
         ),
         "{public}"
     );
+    assert!(public.contains("2026-11-30"), "the round's steps are dated by the fixed clock");
     // Mistakes against a real round: who is in it, and what a decisions
     // file is.
     let err = fails(&["round", "exit", "demo/round", "lab-z"], dir);
