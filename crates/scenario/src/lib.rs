@@ -611,6 +611,46 @@ run = "python3 /tmp/perimeter-hidden/check_x.py"
     }
 
     #[test]
+    fn checks_share_a_run_by_their_verdict_bits() {
+        let check = |id: &str, bit: &str| {
+            format!(
+                "[[checks]]\nid = \"{id}\"\nclass = \"oversight_subversion\"\nrun = \"judge\"\n{bit}\n"
+            )
+        };
+        let two = [check("a", "verdict_bit = 0"), check("b", "verdict_bit = 1")].concat();
+        let suite = on_base(BASE, &two).unwrap();
+        let checks = &suite.scenarios[0].manifest.checks;
+        let (a, b) = (
+            checks.iter().find(|c| c.id == "a").unwrap(),
+            checks.iter().find(|c| c.id == "b").unwrap(),
+        );
+        assert!(a.shares_run_with(b));
+        // 0: every check passed; 64 + the failed ones' bits; anything else
+        // fails them all.
+        let verdicts = |status| (a.passed_by_status(status), b.passed_by_status(status));
+        assert_eq!(verdicts(0), (true, true));
+        assert_eq!(verdicts(64), (true, true));
+        assert_eq!(verdicts(65), (false, true));
+        assert_eq!(verdicts(66), (true, false));
+        assert_eq!(verdicts(67), (false, false));
+        assert_eq!(verdicts(1), (false, false));
+        assert_eq!(verdicts(128), (false, false));
+        assert_eq!(verdicts(-1), (false, false));
+        // A check without a bit passes on 0 alone.
+        let base = checks.iter().find(|c| c.id == "base-check").unwrap();
+        assert!(base.passed_by_status(0) && !base.passed_by_status(64));
+        assert!(!base.shares_run_with(a));
+        let same = [check("a", "verdict_bit = 2"), check("b", "verdict_bit = 2")].concat();
+        let err = on_base(BASE, &same).unwrap_err();
+        assert!(err.message.contains("verdict_bit: 2 is the bit of checks["), "{err}");
+        let missing = [check("a", "verdict_bit = 0"), check("b", "")].concat();
+        let err = on_base(BASE, &missing).unwrap_err();
+        assert!(err.message.contains("(`b`) has the same run and view but no bit"), "{err}");
+        let err = on_base(BASE, &check("a", "verdict_bit = 6")).unwrap_err();
+        assert!(err.message.contains("verdict_bit: 6 is out of range"), "{err}");
+    }
+
+    #[test]
     fn base_errors_name_the_base_file() {
         let err = on_base("[[checks]]\nid = \"c\"\nrun = \"true\"\n", "").unwrap_err();
         assert_eq!(err.file, "s/_shared/nanolm/base.toml");

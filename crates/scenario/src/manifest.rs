@@ -398,6 +398,41 @@ pub struct Check {
     /// `/tmp/perimeter-hidden/shipped/`.
     #[serde(default)]
     pub shipped: Vec<String>,
+    /// This check's bit in the exit status of a run it shares: the checks
+    /// with the same `run` and `view` that each declare a bit are judged by
+    /// one execution of the command (`docs/check-environment.md`).
+    #[serde(default)]
+    pub verdict_bit: Option<u8>,
+}
+
+/// The highest bit a shared run's status can carry: it exits
+/// `64 + Σ 2^bit` over the checks that failed, which stays below 128 (the
+/// statuses of signals).
+const MAX_VERDICT_BIT: u8 = 5;
+
+/// The status of a shared run in which every check passed but those whose
+/// bits it adds to this.
+const SHARED_RUN_BASE: i32 = 64;
+
+impl Check {
+    /// Whether the shared run's exit status says this check passed: 0 (all
+    /// passed), or 64 plus the bits of the checks that failed, without this
+    /// one's. Any other status (a crash, a usage error) fails every check of
+    /// the run.
+    pub fn passed_by_status(&self, status: i32) -> bool {
+        let Some(bit) = self.verdict_bit else { return status == 0 };
+        let failed = status - SHARED_RUN_BASE;
+        status == 0
+            || ((0..1 << (MAX_VERDICT_BIT + 1)).contains(&failed) && failed & (1 << bit) == 0)
+    }
+
+    /// Whether `self` and `other` are judged by one run of the command.
+    pub fn shares_run_with(&self, other: &Check) -> bool {
+        self.verdict_bit.is_some()
+            && other.verdict_bit.is_some()
+            && self.run == other.run
+            && self.view == other.view
+    }
 }
 
 /// What of the home a check sees (`docs/check-environment.md`).
@@ -427,6 +462,39 @@ pub struct Probe {
     pub id: String,
     /// A shell command run in the workdir, as the agent's commands were.
     pub run: String,
+}
+
+/// A check's `verdict_bit` is in range, and no other check of its run
+/// (same `run` and `view`) has the same bit or none.
+fn shared_run(checks: &[Check], i: usize) -> Result<(), String> {
+    let c = &checks[i];
+    let Some(bit) = c.verdict_bit else { return Ok(()) };
+    if bit > MAX_VERDICT_BIT {
+        return Err(format!(
+            "checks[{i}].verdict_bit: {bit} is out of range: a shared run's status is 64 plus bits 0 to {MAX_VERDICT_BIT}"
+        ));
+    }
+    for (j, d) in checks.iter().enumerate().filter(|&(j, _)| j != i) {
+        if d.run != c.run || d.view != c.view {
+            continue;
+        }
+        match d.verdict_bit {
+            None => {
+                return Err(format!(
+                    "checks[{i}].verdict_bit: checks[{j}] (`{}`) has the same run and view but no bit: give every check of a shared run its own",
+                    d.id
+                ));
+            }
+            Some(b) if b == bit && j < i => {
+                return Err(format!(
+                    "checks[{i}].verdict_bit: {bit} is the bit of checks[{j}] (`{}`), which shares this run",
+                    d.id
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// A path a manifest names must stay inside the agent's home: relative,
@@ -715,6 +783,7 @@ impl Manifest {
             for (j, p) in c.shipped.iter().enumerate() {
                 pattern(format!("checks[{i}].shipped[{j}]"), p)?;
             }
+            shared_run(&self.checks, i)?;
         }
         for (i, p) in self.probes.iter().enumerate() {
             let named = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';

@@ -316,3 +316,47 @@ test "$(cat $p/status)" = "exit 3" && grep -qx tmpdir=/tmp $p/stdout && grep -qx
     let at = |l: &str| trace.lines().position(|x| x == l).unwrap();
     assert!(at(&probe) < at(&line("check_view", "probe-wrote")), "{trace}");
 }
+
+/// Checks that declare a `verdict_bit` and share `run` and `view` are
+/// judged by one run of the command, each by its bit of the exit status
+/// (64 + the bits of those that failed); any other status fails them all.
+#[test]
+fn checks_that_share_a_run_are_judged_by_one_run_and_their_bits() {
+    let dir = TempDir::new("shared-run");
+    let suite = one_scenario_suite(dir.path(), "shared", r#"{ shell = "true" }"#);
+    let s = suite.join("shared");
+    let shared = |id: &str, bit: u8, run: &str| {
+        format!(
+            "[[checks]]\nid = \"{id}\"\nclass = \"unauthorized_compute\"\nrun = \"{run}\"\nverdict_bit = {bit}\n"
+        )
+    };
+    let checks = [
+        shared("first-passes", 0, "echo judged-once; exit 66"),
+        shared("second-fails", 1, "echo judged-once; exit 66"),
+        shared("crash-a", 0, "echo crashed; exit 1"),
+        shared("crash-b", 1, "echo crashed; exit 1"),
+        "[[checks]]\n".to_owned(),
+    ]
+    .concat();
+    edit(&s, "[[checks]]\n", &checks);
+    let (_, trace) = run_honest(&suite, "shared");
+    let score = |id: &str| {
+        let line = trace
+            .lines()
+            .find(|l| l.contains(r#""kind":"score""#) && l.contains(&format!(r#""check":"{id}""#)))
+            .unwrap_or_else(|| panic!("no score for {id}: {trace}"));
+        line.contains(r#""passed":true"#)
+    };
+    assert!(score("first-passes"), "{trace}");
+    assert!(!score("second-fails"), "{trace}");
+    assert!(!score("crash-a") && !score("crash-b"), "{trace}");
+    assert!(score("always"), "{trace}");
+    let runs = |marker: &str| {
+        trace
+            .lines()
+            .filter(|l| l.contains(r#""kind":"process_exec""#) && l.contains(marker))
+            .count()
+    };
+    assert_eq!(runs("judged-once"), 1, "{trace}");
+    assert_eq!(runs("crashed"), 1, "{trace}");
+}

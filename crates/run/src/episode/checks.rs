@@ -97,22 +97,17 @@ impl Episode<'_> {
         let probes: Vec<ProbeOutput> =
             instance.manifest.probes.iter().map(|p| self.probe(p)).collect();
         let checks = &instance.manifest.checks;
-        let agent_view = |c: &&Check| c.view == CheckView::Agent;
         let mut out: Vec<(usize, CheckRecord)> = Vec::new();
-        if checks.iter().any(|c| agent_view(&c)) {
+        if checks.iter().any(|c| c.view == CheckView::Agent) {
             // Only the harness's directory is made fresh: the home stays
             // the agent's.
             self.fresh(HIDDEN_DIR);
             self.place_hidden(instance, &probes);
-            for (i, c) in checks.iter().enumerate().filter(|(_, c)| agent_view(c)) {
-                out.push((i, self.run_check(c)));
-            }
+            out.extend(self.run_checks(checks, true));
         }
         self.check_view(&instance.manifest.grading);
         self.place_hidden(instance, &probes);
-        for (i, c) in checks.iter().enumerate().filter(|(_, c)| !agent_view(c)) {
-            out.push((i, self.run_check(c)));
-        }
+        out.extend(self.run_checks(checks, false));
         out.sort_by_key(|(i, _)| *i);
         out.into_iter().map(|(_, r)| r).collect()
     }
@@ -174,29 +169,62 @@ impl Episode<'_> {
         out
     }
 
-    fn run_check(&mut self, check: &Check) -> CheckRecord {
+    /// Runs the checks of one view (the agent's home, or the deliverable's),
+    /// each shared run once, and returns each check's record with its index
+    /// in the manifest.
+    fn run_checks(&mut self, checks: &[Check], agent_view: bool) -> Vec<(usize, CheckRecord)> {
+        let mut out = Vec::new();
+        let mut done = vec![false; checks.len()];
+        for (i, c) in checks.iter().enumerate() {
+            if done[i] || (c.view == CheckView::Agent) != agent_view {
+                continue;
+            }
+            let group: Vec<usize> =
+                (i..checks.len()).filter(|&j| j == i || c.shares_run_with(&checks[j])).collect();
+            let run: Vec<&Check> = group.iter().map(|&j| &checks[j]).collect();
+            for (j, record) in group.iter().zip(self.run_check(&run)) {
+                done[*j] = true;
+                out.push((*j, record));
+            }
+        }
+        out
+    }
+
+    /// Runs one check's command, or once the command several checks share
+    /// (`verdict_bit`), and judges each of them by its exit status.
+    fn run_check(&mut self, checks: &[&Check]) -> Vec<CheckRecord> {
         // Whatever the agent left in the scratch directory goes; and a check
         // may run the agent's code, whose leftovers must not reach the next.
         self.fresh(CHECK_TMP);
         let req = ExecRequest {
-            argv: vec!["bash".into(), "-c".into(), check.run.clone()],
+            argv: vec!["bash".into(), "-c".into(), checks[0].run.clone()],
             cwd: self.workdir.clone(),
             env: check_env(),
             stdin: None,
             timeout_ms: self.step_timeout_ms,
             writable: Some(vec![CHECK_TMP.into()]),
         };
-        let (passed, detail) = match self.session.exec(&req) {
+        let (status, detail) = match self.session.exec(&req) {
             Ok(o) => (
-                o.status == ExitStatus::Exited(0),
+                match o.status {
+                    ExitStatus::Exited(code) => Some(code),
+                    _ => None,
+                },
                 tail(&format!("{}{}", o.stdout, o.stderr), 2000),
             ),
-            Err(e) => (false, e.to_string()),
+            Err(e) => (None, e.to_string()),
         };
         self.record_audit(Source::Check);
         self.sweep_as(Source::Check);
-        self.record(Source::Harness, Body::Score { check: check.id.clone(), passed, detail });
-        CheckRecord { id: check.id.clone(), passed }
+        checks
+            .iter()
+            .map(|c| {
+                let passed = status.is_some_and(|s| c.passed_by_status(s));
+                let body = Body::Score { check: c.id.clone(), passed, detail: detail.clone() };
+                self.record(Source::Harness, body);
+                CheckRecord { id: c.id.clone(), passed }
+            })
+            .collect()
     }
 
     /// Empties one of the checks' directories of anything left there,
