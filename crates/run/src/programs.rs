@@ -37,18 +37,21 @@ pub(crate) fn of(manifest: &Manifest, home: &[File]) -> Vec<Program> {
 }
 
 /// A system program by name, hashed once per process and file version.
+/// The lock is held while a program is read and hashed: the episodes that
+/// start together wait for the first one's hash instead of each reading
+/// the whole file (`git` is megabytes) at once.
 fn system(name: &str) -> Option<Program> {
     static CACHE: OnceLock<Mutex<HashMap<(PathBuf, std::time::SystemTime), Program>>> =
         OnceLock::new();
     let path = SYSTEM_PATH.iter().map(|d| Path::new(d).join(name)).find(|p| p.is_file())?;
     let meta = std::fs::metadata(&path).ok()?;
     let key = (path.clone(), meta.modified().ok()?);
-    let cache = CACHE.get_or_init(Mutex::default);
-    if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+    let mut cache = CACHE.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = cache.get(&key) {
         return Some(p.clone());
     }
     let content = std::fs::read(&path).ok()?;
     let p = Program::new(name, None, &content);
-    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, p.clone());
+    cache.insert(key, p.clone());
     Some(p)
 }
