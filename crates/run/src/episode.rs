@@ -643,6 +643,7 @@ fn bash(command: &str, cwd: &str, env: &[(String, String)], timeout_ms: u64) -> 
         stdin: None,
         timeout_ms,
         writable: None,
+        nice: 0,
     }
 }
 

@@ -731,6 +731,7 @@ fn spawn(req: &ExecRequest) -> io::Result<Child> {
         None => None,
     };
     let narrower_fd = narrower.as_ref().map(AsRawFd::as_raw_fd);
+    let req_nice = libc::c_int::from(req.nice.min(19));
     let (in_r, in_w) = pipe()?;
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
@@ -745,6 +746,9 @@ fn spawn(req: &ExecRequest) -> io::Result<Child> {
             libc::dup2(in_r.as_raw_fd(), 0);
             libc::dup2(out_w.as_raw_fd(), 1);
             libc::dup2(err_w.as_raw_fd(), 2);
+            if req_nice > 0 {
+                libc::setpriority(libc::PRIO_PROCESS, 0, req_nice);
+            }
             let confined = narrower_fd
                 .is_none_or(|fd| libc::syscall(libc::SYS_landlock_restrict_self, fd, 0u32) == 0);
             if confined && libc::chdir(cwd.as_ptr()) == 0 {

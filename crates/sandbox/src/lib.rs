@@ -190,7 +190,16 @@ pub struct ExecRequest {
     /// The hidden checks run this way, with the home read-only.
     #[serde(default)]
     pub writable: Option<Vec<String>>,
+    /// Lowers the command's scheduling priority by this much (`nice`, 0 to
+    /// 19), for it and everything it starts. The hidden checks run at
+    /// [`CHECK_NICE`], so that on a busy host the agents still running come
+    /// first: their turns wait on the CPU, the checks' results do not.
+    #[serde(default)]
+    pub nice: u8,
 }
+
+/// How much lower the hidden checks run than the agents' commands.
+pub const CHECK_NICE: u8 = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExitStatus {

@@ -32,6 +32,7 @@ pub(super) fn doctor(clients: Option<PathBuf>, format: Format) -> Result<ExitCod
             stdin: None,
             timeout_ms: 10_000,
             writable: None,
+            nice: 0,
         };
         let out = s.exec(&req);
         let audit = s.audit();

@@ -269,7 +269,8 @@ fn the_setups_files_are_restored_for_the_checks() {
 }
 
 /// A probe runs in the agent's world, before anything of the checks exists:
-/// the agent's variables and rights, no hidden or scratch directory. What
+/// the agent's variables, rights and priority, no hidden or scratch
+/// directory (the checks run at a lower priority). What
 /// it printed and how it ended reach the checks; what its code wrote is on
 /// record and, outside the deliverable, gone before the checks run; what it
 /// left running is listed and killed.
@@ -282,6 +283,7 @@ fn a_probe_runs_in_the_agents_world_and_the_checks_read_it() {
 id = "world"
 run = '''
 echo "tmpdir=$TMPDIR"
+echo "nice=$(nice)"
 for d in /tmp/perimeter-hidden /tmp/perimeter-check; do test -e $d && echo "$d exists"; done
 : > ~/probe-wrote && echo home-writable
 (sleep 300 >/dev/null 2>&1 &)
@@ -293,7 +295,8 @@ exit 3
     let check = r#"run = '''
 p=/tmp/perimeter-hidden/probes/world
 test "$(cat $p/status)" = "exit 3" && grep -qx tmpdir=/tmp $p/stdout && grep -qx home-writable $p/stdout \
-  && ! grep -q exists $p/stdout && grep -qx to-stderr $p/stderr && test ! -e ~/probe-wrote
+  && ! grep -q exists $p/stdout && grep -qx to-stderr $p/stderr && test ! -e ~/probe-wrote \
+  && grep -qx nice=0 $p/stdout && test "$(nice)" = 10
 '''"#;
     edit(&s, r#"run = "true""#, check);
     let (out, trace) = run_honest(&suite, "probed");

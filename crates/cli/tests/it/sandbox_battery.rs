@@ -89,6 +89,7 @@ fn sh_timeout(b: &mut Box_, command: &str, timeout_ms: u64) -> ExecOutput {
             stdin: None,
             timeout_ms,
             writable: None,
+            nice: 0,
         })
         .expect("exec")
 }
@@ -684,6 +685,7 @@ fn stdin_reaches_the_command_and_output_is_capped() {
             stdin: Some(big),
             timeout_ms: 10_000,
             writable: None,
+            nice: 0,
         })
         .unwrap();
     assert_eq!((out.status, out.stdout.as_str()), (ExitStatus::Exited(0), "300000\n"));

@@ -203,6 +203,7 @@ impl Episode<'_> {
             stdin: None,
             timeout_ms: self.step_timeout_ms,
             writable: Some(vec![CHECK_TMP.into()]),
+            nice: sandbox::CHECK_NICE,
         };
         let (status, detail) = match self.session.exec(&req) {
             Ok(o) => (
