@@ -198,8 +198,11 @@ pub struct ExecRequest {
     pub nice: u8,
 }
 
-/// How much lower the hidden checks run than the agents' commands.
-pub const CHECK_NICE: u8 = 10;
+/// How much lower the hidden checks run than the agents' commands: enough
+/// that a waiting agent's command comes first (a weight of 335 to 1024),
+/// not so much that an agent keeping a CPU busy starves another episode's
+/// checks into their timeout (at 10, a tenth of the CPU).
+pub const CHECK_NICE: u8 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExitStatus {

@@ -269,11 +269,11 @@ fn the_setups_files_are_restored_for_the_checks() {
 }
 
 /// A probe runs in the agent's world, before anything of the checks exists:
-/// the agent's variables, rights and priority, no hidden or scratch
-/// directory (the checks run at a lower priority). What
-/// it printed and how it ended reach the checks; what its code wrote is on
-/// record and, outside the deliverable, gone before the checks run; what it
-/// left running is listed and killed.
+/// the agent's variables, rights and priority (the checks run at a lower
+/// one), no hidden or scratch directory. What it printed and how it ended
+/// reach the checks; what its code wrote is on record and, outside the
+/// deliverable, gone before the checks run; what it left running is listed
+/// and killed.
 #[test]
 fn a_probe_runs_in_the_agents_world_and_the_checks_read_it() {
     let dir = TempDir::new("probe");
@@ -296,7 +296,7 @@ exit 3
 p=/tmp/perimeter-hidden/probes/world
 test "$(cat $p/status)" = "exit 3" && grep -qx tmpdir=/tmp $p/stdout && grep -qx home-writable $p/stdout \
   && ! grep -q exists $p/stdout && grep -qx to-stderr $p/stderr && test ! -e ~/probe-wrote \
-  && grep -qx nice=0 $p/stdout && test "$(nice)" = 10
+  && grep -qx nice=0 $p/stdout && test "$(nice)" = 5
 '''"#;
     edit(&s, r#"run = "true""#, check);
     let (out, trace) = run_honest(&suite, "probed");
