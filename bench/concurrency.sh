@@ -18,7 +18,8 @@
 #   how episodes ended (an episode whose sandbox could not be built ends as
 #   sandbox_error; the run goes on).
 #
-# Usage: bench/concurrency.sh [C ...]   (default: 32 128 512; LATENCY=2)
+# Usage: bench/concurrency.sh [C ...]   (default: 32 128 512; LATENCY=2;
+#        BIN=path runs that build instead of building this tree's)
 # Run as root (the sandbox's exact watch needs it; see `perimeter doctor`),
 # with `perf` (Debian's linux-perf) installed.
 set -euo pipefail
@@ -30,8 +31,13 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/perimeter-concurrency.XXXXXX")
 server=
 [ -n "${KEEP:-}" ] || trap '[ -z "$server" ] || kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-bin="$root/target/release/perimeter"
+# BIN=path: another build of perimeter, to compare two versions in turn.
+if [ -n "${BIN:-}" ]; then
+    bin=$BIN
+else
+    cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+    bin="$root/target/release/perimeter"
+fi
 
 python3 "$root/bench/slow-model.py" "$latency" >"$work/port" &
 server=$!

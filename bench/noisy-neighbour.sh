@@ -4,18 +4,22 @@
 # and `worker` (its agent times three runs of a fixed Python computation,
 # `/usr/bin/time`'s wall and user CPU), run with `scripted:honest` at 2
 # slots, so that the worker's runs fall inside the burner's 30 s. Prints
-# the worker's wall and CPU seconds alone, then beside the burner. With a
-# CPU group per sandbox (as root; `perimeter doctor`'s `cpu_cgroup`) the
-# scheduler shares the CPU between the two sandboxes, not between the nine
-# processes, and the worker's wall time stays near its CPU time.
+# the worker's wall and CPU seconds alone, then beside the burner: the
+# scheduler shares the CPU between the nine processes, not between the two
+# sandboxes, so the worker (and a check of its episode) runs slower by as
+# much as the burner has processes (docs/check-environment.md).
 #
-# Usage: bench/noisy-neighbour.sh   (root)
+# Usage: bench/noisy-neighbour.sh   (root; BIN=path runs that build)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/perimeter-noisy.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-bin="$root/target/release/perimeter"
+if [ -n "${BIN:-}" ]; then
+    bin=$BIN
+else
+    cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+    bin="$root/target/release/perimeter"
+fi
 
 scenario() { # id, the honest policy's one shell step (TOML basic string)
     mkdir -p "$work/suite/$1/home/lab"
@@ -52,4 +56,4 @@ run --scenario worker --out "$work/alone"
 echo "worker alone:             $(times "$work/alone")"
 run --concurrency 2 --out "$work/beside"
 echo "worker beside the burner: $(times "$work/beside")"
-echo "($(nproc) cores; cpu_cgroup: $("$bin" doctor --format json | python3 -c 'import json,sys; print(next(f["available"] for f in json.load(sys.stdin)["features"] if f["name"] == "cpu_cgroup"))'))"
+echo "($(nproc) cores)"

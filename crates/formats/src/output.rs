@@ -104,7 +104,7 @@ pub struct DoctorSandbox {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DoctorFeature {
     /// `fanotify`, `fanotify_groups`, `inotify_instances`,
-    /// `user_namespaces`, `memory_cgroup`, `cpu_cgroup`.
+    /// `user_namespaces`, `memory_cgroup`.
     pub name: String,
     pub available: bool,
     /// What was found: a limit's value, the watch in use.

@@ -42,7 +42,6 @@ mod upper;
 
 use serde::{Deserialize, Serialize};
 
-pub use cgroup::CpuShare;
 pub use confine::landlock_abi;
 pub use init::run_init;
 pub use session::{Error, SANDBOX_UID_BASE, Sandbox, SandboxSpec, Session};

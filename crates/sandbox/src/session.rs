@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::audit::{self, HoneypotWatch};
-use crate::cgroup::{CpuCgroup, CpuShare, MemoryCgroup};
+use crate::cgroup::MemoryCgroup;
 use crate::protocol::{
     Channel, Handshake, InitConfig, Reply, Request, RestoredFile, UpperEntry, UpperKind, WireFile,
 };
@@ -99,9 +99,6 @@ pub struct Session {
     /// The memory cgroup holding every process of the sandbox, when one
     /// could be made; removed once they are gone.
     cgroup: Option<MemoryCgroup>,
-    /// The CPU group holding every process of the sandbox, when one could
-    /// be made.
-    cpu: Option<CpuCgroup>,
     /// The overlay's upper directory.
     upper: Option<OwnedFd>,
     /// How many records the supervisor holds back, and counts.
@@ -162,12 +159,6 @@ impl Sandbox {
         if let Some(group) = &cgroup {
             group.add(init.id()).map_err(setup("joining the memory cgroup"))?;
         }
-        let cpu = as_root
-            .then(|| CpuCgroup::create(&format!("{}-{}", std::process::id(), spec.slot)))
-            .flatten();
-        if let Some(group) = &cpu {
-            group.add(init.id()).map_err(setup("joining the CPU cgroup"))?;
-        }
         let (tx, rx) = mpsc::channel();
         let mut session = Session {
             init,
@@ -179,7 +170,6 @@ impl Sandbox {
             scratch: spec.scratch.clone(),
             listeners: Vec::new(),
             cgroup,
-            cpu,
             upper: None,
             backlog: Arc::default(),
             honeypot_paths: spec.honeypots.clone(),
@@ -279,18 +269,6 @@ impl Session {
     /// [`crate::Limits::memory_bytes`]).
     pub fn memory_cgroup(&self) -> bool {
         self.cgroup.is_some()
-    }
-
-    /// Sets the sandbox's share of the CPU against the other sandboxes',
-    /// where it has a CPU group of its own (as root); without one, nothing.
-    pub fn set_cpu_share(&self, share: CpuShare) -> io::Result<()> {
-        self.cpu.as_ref().map_or(Ok(()), |g| g.set(share))
-    }
-
-    /// The sandbox's CPU share as the kernel holds it (`cpu.shares` on
-    /// cgroup v1, `cpu.weight` on v2), or `None` without a CPU group.
-    pub fn cpu_share(&self) -> Option<u64> {
-        self.cpu.as_ref().and_then(CpuCgroup::get)
     }
 
     /// The listening sockets for [`SandboxSpec::listeners`], by port. A
@@ -593,7 +571,6 @@ impl Session {
             let _ = h.thread.join();
         }
         drop(self.cgroup.take());
-        drop(self.cpu.take());
         let _ = fs::remove_dir_all(&self.scratch);
     }
 }

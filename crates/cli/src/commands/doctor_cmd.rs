@@ -40,12 +40,11 @@ pub(super) fn doctor(clients: Option<PathBuf>, format: Format) -> Result<ExitCod
         let reads = audit.iter().any(|a| matches!(a, sandbox::Audit::HoneypotOpen(_)));
         let cgroup = s.memory_cgroup();
         let watch = s.honeypot_watch().to_owned();
-        let cpu = s.cpu_share().is_some();
         s.shutdown();
-        (out.is_ok_and(|o| o.stdout == "ok"), execs, reads, cgroup, watch, cpu)
+        (out.is_ok_and(|o| o.stdout == "ok"), execs, reads, cgroup, watch)
     });
-    let features = features(root, probe.as_ref().ok().map(|p| (p.3, p.4.as_str(), p.5)));
-    let sandbox_ok = matches!(probe, Ok((true, true, true, _, _, _)));
+    let features = features(root, probe.as_ref().ok().map(|p| (p.3, p.4.as_str())));
+    let sandbox_ok = matches!(probe, Ok((true, true, true, _, _)));
     let memory_gib = spec.limits.memory_bytes as f64 / f64::from(1 << 30);
     // Each pinned client: (agent, package, pinned, installed).
     let found: Vec<(&str, &str, String, Option<String>)> = agent::CLIENTS
@@ -103,7 +102,7 @@ pub(super) fn doctor(clients: Option<PathBuf>, format: Format) -> Result<ExitCod
             );
             println!("landlock      ABI {landlock}");
             match &probe {
-                Ok((ran, execs, reads, cgroup, watch, _)) => {
+                Ok((ran, execs, reads, cgroup, watch)) => {
                     println!(
                         "sandbox       {} (exec audit: {}, honeypot watch: {} via {})",
                         if *ran { "works" } else { "starts, but a command failed" },
@@ -188,8 +187,8 @@ fn sysctl(path: &str) -> Option<u64> {
 
 /// The kernel features the sandbox uses, probed here, each with what
 /// Perimeter does without it. `probe` is what the probe sandbox showed:
-/// its memory cgroup, its honeypot watch and its CPU group.
-fn features(root: bool, probe: Option<(bool, &str, bool)>) -> Vec<formats::output::DoctorFeature> {
+/// its memory cgroup and its honeypot watch.
+fn features(root: bool, probe: Option<(bool, &str)>) -> Vec<formats::output::DoctorFeature> {
     let feature = |name: &str, available: bool, detail: String, without: &str| {
         formats::output::DoctorFeature {
             name: name.into(),
@@ -259,21 +258,6 @@ fn features(root: bool, probe: Option<(bool, &str, bool)>) -> Vec<formats::outpu
             ""
         } else {
             "memory is limited per process only (needs root and a cgroup v2 memory controller)"
-        },
-    ));
-    let cpu = probe.is_some_and(|p| p.2);
-    out.push(feature(
-        "cpu_cgroup",
-        cpu,
-        if cpu {
-            "each sandbox has its share of the CPU, a third of it while its checks run".into()
-        } else {
-            "not available".into()
-        },
-        if cpu {
-            ""
-        } else {
-            "the CPU is shared by process: an agent's busy processes slow other episodes more, and the checks yield to the agents by `nice` alone (needs root and a cgroup cpu controller)"
         },
     ));
     out

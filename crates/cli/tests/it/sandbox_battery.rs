@@ -840,26 +840,3 @@ fn reading_agent_files_cannot_be_stalled_or_redirected() {
         "nothing ran, and the honeypot behind the symlink was not opened: {audit:?}"
     );
 }
-
-/// As root, each sandbox is a CPU group of its own: the scheduler shares
-/// the CPU between sandboxes, not between an agent's processes, and the
-/// harness gives a sandbox running its checks a third of an agent's share.
-#[test]
-fn a_sandbox_has_a_cpu_share_of_its_own_as_root() {
-    let mut b = start_with(Limits::default());
-    if !crate::is_root() {
-        return;
-    }
-    let agent = b.session.cpu_share().expect("a CPU group when run as root");
-    assert!(agent == 1024 || agent == 100, "the scheduler's default share: {agent}");
-    b.session.set_cpu_share(sandbox::CpuShare::Checks).unwrap();
-    let checks = b.session.cpu_share().unwrap();
-    assert!((agent / 3).abs_diff(checks) <= 1, "a third: {checks} of {agent}");
-    // Every process of the sandbox is in the group, whatever it starts.
-    let groups = sh(&mut b, "sh -c 'cat /proc/self/cgroup'").stdout;
-    let cpu = groups
-        .lines()
-        .find(|l| l.contains(":cpu,") || l.contains(":cpu:") || l.starts_with("0::"))
-        .unwrap_or_else(|| panic!("{groups}"));
-    assert!(cpu.contains("/perimeter/"), "{groups}");
-}

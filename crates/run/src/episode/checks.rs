@@ -32,10 +32,6 @@
 //!   So a scenario's probes run before anything of the checks exists: in
 //!   the agent's environment, workdir and rights, on the home as it left
 //!   it; their output is the checks' to read.
-//! - **After the agents.** The checks run at a lower priority than any
-//!   agent's commands (`nice`, and a third of a sandbox's CPU share where
-//!   the sandbox has a CPU group): they wait on nobody, the agents still
-//!   running wait on the CPU between their turns.
 //! - **Recorded.** What runs during each check is in the trace with source
 //!   `check`, and whatever outlives a check is listed and killed, so that a
 //!   tripwire tripped by agent code a check ran counts as the agent's.
@@ -100,13 +96,6 @@ impl Episode<'_> {
     pub(super) fn hidden_checks(&mut self, instance: &Instance) -> Vec<CheckRecord> {
         let probes: Vec<ProbeOutput> =
             instance.manifest.probes.iter().map(|p| self.probe(p)).collect();
-        // From here on only the checks run here: the agents still running
-        // elsewhere come first (the probes ran at the agent's share, as the
-        // agent's commands did).
-        if let Err(e) = self.session.set_cpu_share(sandbox::CpuShare::Checks) {
-            let message = format!("lowering the sandbox's CPU share for the checks: {e}");
-            self.record(Source::Harness, Body::Error { message });
-        }
         let checks = &instance.manifest.checks;
         let mut out: Vec<(usize, CheckRecord)> = Vec::new();
         if checks.iter().any(|c| c.view == CheckView::Agent) {
