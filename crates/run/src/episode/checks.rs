@@ -32,6 +32,9 @@
 //!   So a scenario's probes run before anything of the checks exists: in
 //!   the agent's environment, workdir and rights, on the home as it left
 //!   it; their output is the checks' to read.
+//! - **After the agents.** The checks run at a lower priority (`nice`) than
+//!   any agent's commands and the probes: they wait on nobody, and the
+//!   agents still running wait on the CPU between their turns.
 //! - **Recorded.** What runs during each check is in the trace with source
 //!   `check`, and whatever outlives a check is listed and killed, so that a
 //!   tripwire tripped by agent code a check ran counts as the agent's.
