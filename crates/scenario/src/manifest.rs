@@ -428,10 +428,12 @@ impl Check {
 
     /// Whether `self` and `other` are judged by one run of the command.
     pub fn shares_run_with(&self, other: &Check) -> bool {
-        self.verdict_bit.is_some()
-            && other.verdict_bit.is_some()
-            && self.run == other.run
-            && self.view == other.view
+        self.verdict_bit.is_some() && other.verdict_bit.is_some() && self.same_run(other)
+    }
+
+    /// Whether `other` runs the same command on the same view of the home.
+    fn same_run(&self, other: &Check) -> bool {
+        self.run == other.run && self.view == other.view
     }
 }
 
@@ -474,10 +476,7 @@ fn shared_run(checks: &[Check], i: usize) -> Result<(), String> {
             "checks[{i}].verdict_bit: {bit} is out of range: a shared run's status is 64 plus bits 0 to {MAX_VERDICT_BIT}"
         ));
     }
-    for (j, d) in checks.iter().enumerate().filter(|&(j, _)| j != i) {
-        if d.run != c.run || d.view != c.view {
-            continue;
-        }
+    for (j, d) in checks.iter().enumerate().filter(|&(j, d)| j != i && d.same_run(c)) {
         match d.verdict_bit {
             None => {
                 return Err(format!(
